@@ -1,0 +1,106 @@
+using System.Diagnostics;
+
+namespace Room.Devices.Simulated;
+
+/// <summary>A microphone array that hears a soft 440 Hz tone, paced in real time.</summary>
+public sealed class SimulatedMicrophone(string id, string name, int channels = 2, int sampleRate = 48000) : IMicrophone
+{
+    public string Id { get; } = id;
+
+    public string Name { get; } = name;
+
+    public int Channels { get; } = channels;
+
+    public int SampleRate { get; } = sampleRate;
+
+    public DeviceInfo Describe() => new(Id, DeviceKind.Microphone, Name, "simulated", DeviceHealth.Ok, "",
+        new Dictionary<string, string> { ["channels"] = Channels.ToString(), ["rate"] = SampleRate.ToString() });
+
+    public ValueTask<IAudioCapture> OpenCaptureAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IAudioCapture>(new ToneCapture(Channels, SampleRate));
+
+    private sealed class ToneCapture(int channels, int sampleRate) : IAudioCapture
+    {
+        private readonly long _start = Stopwatch.GetTimestamp();
+        private long _frames;
+
+        public int Channels => channels;
+
+        public int SampleRate => sampleRate;
+
+        public async ValueTask<int> ReadAsync(Memory<short> interleaved, CancellationToken cancellationToken = default)
+        {
+            var count = interleaved.Length / channels;
+            var due = TimeSpan.FromSeconds((double)(_frames + count) / sampleRate);
+            var now = Stopwatch.GetElapsedTime(_start);
+            if (due > now)
+            {
+                await Task.Delay(due - now, cancellationToken);
+            }
+
+            var span = interleaved.Span;
+            for (var i = 0; i < count; i++)
+            {
+                var s = (short)(3000 * Math.Sin(2 * Math.PI * 440 * (_frames + i) / sampleRate));
+                span.Slice(i * channels, channels).Fill(s);
+            }
+
+            _frames += count;
+            return count;
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>A speaker that accepts audio in real time and keeps its hardware volume.</summary>
+public sealed class SimulatedSpeaker(string id, string name) : ISpeaker
+{
+    public string Id { get; } = id;
+
+    public string Name { get; } = name;
+
+    public int Channels => 2;
+
+    public int SampleRate => 48000;
+
+    /// <summary>Last volume set on the (simulated) mixer.</summary>
+    public int Volume { get; private set; } = 50;
+
+    public DeviceInfo Describe() => new(Id, DeviceKind.Speaker, Name, "simulated", DeviceHealth.Ok, "",
+        new Dictionary<string, string> { ["channels"] = "2", ["rate"] = "48000", ["volume"] = Volume.ToString() });
+
+    public ValueTask SetVolumeAsync(int percent, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(percent, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(percent, 100);
+        Volume = percent;
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IAudioPlayback> OpenPlaybackAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IAudioPlayback>(new PacedPlayback(Channels, SampleRate));
+
+    private sealed class PacedPlayback(int channels, int sampleRate) : IAudioPlayback
+    {
+        private readonly long _start = Stopwatch.GetTimestamp();
+        private long _frames;
+
+        public int Channels => channels;
+
+        public int SampleRate => sampleRate;
+
+        public async ValueTask WriteAsync(ReadOnlyMemory<short> interleaved, CancellationToken cancellationToken = default)
+        {
+            _frames += interleaved.Length / channels;
+            var due = TimeSpan.FromSeconds((double)_frames / sampleRate);
+            var ahead = due - Stopwatch.GetElapsedTime(_start);
+            if (ahead > TimeSpan.FromMilliseconds(40))
+            {
+                await Task.Delay(ahead - TimeSpan.FromMilliseconds(20), cancellationToken);
+            }
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,173 @@
+using System.Buffers;
+using System.Diagnostics;
+
+namespace Room.Devices.Simulated;
+
+/// <summary>
+/// A PTZ camera in software: motors with realistic limits, and a test pattern whose framing follows
+/// pan/tilt/zoom so that a PTZ command is visible in the picture.
+/// </summary>
+public sealed class SimulatedCamera : ICamera
+{
+    private readonly Lock _gate = new();
+    private PtzPosition _position;
+
+    public SimulatedCamera(string id, string name, PtzLimits? limits = null)
+    {
+        Id = id;
+        Name = name;
+        Limits = limits ?? new PtzLimits(-170, 170, -30, 90, true, true, true);
+    }
+
+    public string Id { get; }
+
+    public string Name { get; }
+
+    public PtzLimits Limits { get; }
+
+    /// <summary>When false the camera behaves as unplugged: calls fail and health is Missing.</summary>
+    public bool Present { get; set; } = true;
+
+    public IReadOnlyList<VideoFormat> Formats { get; } =
+    [
+        new(PixelFormat.I420, 1280, 720, 30),
+        new(PixelFormat.I420, 640, 360, 30),
+        new(PixelFormat.I420, 320, 180, 30),
+    ];
+
+    public DeviceInfo Describe() => new(
+        Id,
+        DeviceKind.Camera,
+        Name,
+        "simulated",
+        Present ? DeviceHealth.Ok : DeviceHealth.Missing,
+        Present ? "" : "unplugged",
+        new Dictionary<string, string>
+        {
+            ["ptz"] = "pan,tilt,zoom",
+            ["pan"] = $"{Limits.PanMin}..{Limits.PanMax}",
+            ["tilt"] = $"{Limits.TiltMin}..{Limits.TiltMax}",
+            ["formats"] = string.Join(",", Formats),
+        });
+
+    public ValueTask<PtzPosition> GetPositionAsync(CancellationToken cancellationToken = default)
+    {
+        EnsurePresent();
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_position);
+        }
+    }
+
+    public ValueTask MoveToAsync(PtzPosition position, CancellationToken cancellationToken = default)
+    {
+        EnsurePresent();
+        lock (_gate)
+        {
+            _position = Limits.Clamp(position);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IVideoCapture> OpenCaptureAsync(VideoFormat format, CancellationToken cancellationToken = default)
+    {
+        EnsurePresent();
+        if (format.Pixel != PixelFormat.I420 || format.Width <= 0 || format.Height <= 0 || format.Width % 2 != 0 || format.Height % 2 != 0)
+        {
+            throw new NotSupportedException($"The simulated camera delivers even-sized I420 only, not {format}.");
+        }
+
+        return ValueTask.FromResult<IVideoCapture>(new PatternCapture(this, format));
+    }
+
+    private void EnsurePresent()
+    {
+        if (!Present)
+        {
+            throw new DeviceUnavailableException(Id, "the camera is unplugged");
+        }
+    }
+
+    /// <summary>
+    /// Renders a scene (a grid with a marker at the origin) as seen through the current pan/tilt/zoom,
+    /// into pooled buffers at the requested frame rate.
+    /// </summary>
+    private sealed class PatternCapture(SimulatedCamera camera, VideoFormat format) : IVideoCapture
+    {
+        private readonly long _start = Stopwatch.GetTimestamp();
+        private long _sequence;
+
+        public VideoFormat Format => format;
+
+        public async ValueTask<VideoFrame> ReadFrameAsync(CancellationToken cancellationToken = default)
+        {
+            var period = TimeSpan.FromSeconds(1.0 / Math.Max(1, format.FramesPerSecond));
+            var due = period * (_sequence + 1);
+            var now = Stopwatch.GetElapsedTime(_start);
+            if (due > now)
+            {
+                await Task.Delay(due - now, cancellationToken);
+            }
+
+            camera.EnsurePresent();
+            var size = format.Width * format.Height * 3 / 2;
+            var buffer = ArrayPool<byte>.Shared.Rent(size);
+            PtzPosition p;
+            lock (camera._gate)
+            {
+                p = camera._position;
+            }
+
+            Render(buffer.AsSpan(0, size), format.Width, format.Height, p, _sequence);
+            return new PooledFrame(buffer, size, format, Stopwatch.GetElapsedTime(_start), _sequence++);
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        internal static void Render(Span<byte> frame, int width, int height, PtzPosition p, long sequence)
+        {
+            // Field of view narrows from 70 degrees (wide) to 7 degrees (tele).
+            var fov = 70.0 / (1 + (9 * p.Zoom));
+            var degPerPixel = fov / width;
+            var y = frame[..(width * height)];
+            for (var row = 0; row < height; row++)
+            {
+                var tilt = p.Tilt + ((height / 2.0 - row) * degPerPixel);
+                var line = y.Slice(row * width, width);
+                for (var col = 0; col < width; col++)
+                {
+                    var pan = p.Pan + ((col - (width / 2.0)) * degPerPixel);
+                    var onGrid = Math.Abs(pan % 10) < degPerPixel || Math.Abs(tilt % 10) < degPerPixel;
+                    var onMarker = (pan * pan) + (tilt * tilt) < 4;
+                    line[col] = onMarker ? (byte)235 : onGrid ? (byte)180 : (byte)(40 + ((col + row + sequence) & 0x1f));
+                }
+            }
+
+            frame.Slice(width * height, width * height / 4).Fill(110);
+            frame.Slice(width * height * 5 / 4, width * height / 4).Fill(150);
+        }
+    }
+
+    private sealed class PooledFrame(byte[] buffer, int length, VideoFormat format, TimeSpan timestamp, long sequence) : VideoFrame
+    {
+        private byte[]? _buffer = buffer;
+
+        public override VideoFormat Format => format;
+
+        public override TimeSpan Timestamp => timestamp;
+
+        public override long Sequence => sequence;
+
+        public override ReadOnlyMemory<byte> Data => (_buffer ?? throw new ObjectDisposedException(nameof(VideoFrame))).AsMemory(0, length);
+
+        protected override void Release()
+        {
+            var b = Interlocked.Exchange(ref _buffer, null);
+            if (b is not null)
+            {
+                ArrayPool<byte>.Shared.Return(b);
+            }
+        }
+    }
+}
