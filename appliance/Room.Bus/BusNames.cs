@@ -1,0 +1,48 @@
+namespace Room.Bus;
+
+/// <summary>Names of the roomd D-Bus contract (see Contract/org.room.Appliance1.xml).</summary>
+public static class BusNames
+{
+    public const string Service = "org.room.Appliance1";
+    public const string ObjectPath = "/org/room/Appliance1";
+    public const string Meeting = "org.room.Appliance1.Meeting";
+    public const string Camera = "org.room.Appliance1.Camera";
+    public const string Devices = "org.room.Appliance1.Devices";
+    public const string System = "org.room.Appliance1.System";
+    public const string Calendar = "org.room.Appliance1.Calendar";
+    public const string Properties = "org.freedesktop.DBus.Properties";
+
+    /// <summary>Every roomd interface, in contract order.</summary>
+    public static IReadOnlyList<string> Interfaces { get; } = [Meeting, Camera, Devices, System, Calendar];
+}
+
+/// <summary>Named errors roomd returns. Each comes with a message meant for people.</summary>
+public static class BusErrors
+{
+    public const string InvalidArgument = "org.room.Error.InvalidArgument";
+    public const string InvalidUri = "org.room.Error.InvalidUri";
+    public const string OutOfRange = "org.room.Error.OutOfRange";
+    public const string WrongState = "org.room.Error.WrongState";
+    public const string UnknownCamera = "org.room.Error.UnknownCamera";
+    public const string UnknownPreset = "org.room.Error.UnknownPreset";
+    public const string DeviceUnavailable = "org.room.Error.DeviceUnavailable";
+    public const string NotSupported = "org.room.Error.NotSupported";
+    public const string LockedOut = "org.room.Error.LockedOut";
+    public const string Failed = "org.room.Error.Failed";
+
+    /// <summary>Standard error for a call whose argument types do not match the signature.</summary>
+    public const string InvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
+    public const string UnknownProperty = "org.freedesktop.DBus.Error.UnknownProperty";
+    public const string UnknownInterface = "org.freedesktop.DBus.Error.UnknownInterface";
+    public const string PropertyReadOnly = "org.freedesktop.DBus.Error.PropertyReadOnly";
+}
+
+/// <summary>Meeting states as they appear in the Meeting.State property.</summary>
+public static class MeetingStates
+{
+    public const string Idle = "idle";
+    public const string Joining = "joining";
+    public const string InCall = "in-call";
+    public const string Leaving = "leaving";
+    public const string Error = "error";
+}

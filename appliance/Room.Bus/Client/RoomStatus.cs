@@ -1,0 +1,146 @@
+using Tmds.DBus.Protocol;
+
+namespace Room.Bus.Client;
+
+public sealed record Participant(string Id, string Name, bool Muted);
+
+public sealed record MeetingStatus(
+    string State,
+    string Uri,
+    IReadOnlyList<Participant> Participants,
+    bool MicrophoneMuted,
+    uint Volume,
+    string SecurityCode,
+    DateTimeOffset? StartedAt,
+    string LastError)
+{
+    public static MeetingStatus Empty { get; } = new(MeetingStates.Idle, "", [], false, 0, "", null, "");
+}
+
+public sealed record CameraEntry(string Id, string Name);
+
+public sealed record CameraStatus(
+    IReadOnlyList<CameraEntry> Cameras,
+    string Selected,
+    double Pan,
+    double Tilt,
+    double Zoom,
+    double PanMin,
+    double PanMax,
+    double TiltMin,
+    double TiltMax,
+    IReadOnlyList<string> Presets,
+    bool AutoFraming)
+{
+    public static CameraStatus Empty { get; } = new([], "", 0, 0, 0, 0, 0, 0, 0, [], false);
+}
+
+public sealed record DeviceEntry(
+    string Id,
+    string Kind,
+    string Name,
+    string Driver,
+    string Health,
+    string HealthDetail,
+    IReadOnlyDictionary<string, string> Capabilities);
+
+public sealed record SystemStatus(string RoomName, string Version, string Hostname, IReadOnlyList<string> Addresses, string UpdateStatus)
+{
+    public static SystemStatus Empty { get; } = new("", "", "", [], "");
+}
+
+public sealed record CalendarEntry(string Title, string Uri, DateTimeOffset Start, DateTimeOffset End);
+
+/// <summary>
+/// Everything roomd publishes, kept current by applying PropertiesChanged. Immutable: each change gives a
+/// new snapshot, so a UI can render one consistently.
+/// </summary>
+public sealed record RoomStatus(
+    MeetingStatus Meeting,
+    CameraStatus Camera,
+    IReadOnlyList<DeviceEntry> Devices,
+    SystemStatus System,
+    IReadOnlyList<CalendarEntry> Upcoming)
+{
+    public static RoomStatus Empty { get; } = new(MeetingStatus.Empty, CameraStatus.Empty, [], SystemStatus.Empty, []);
+
+    /// <summary>Applies (changed) properties of one interface.</summary>
+    public RoomStatus Apply(string interfaceName, IReadOnlyDictionary<string, VariantValue> p) => interfaceName switch
+    {
+        BusNames.Meeting => this with
+        {
+            Meeting = new MeetingStatus(
+                Str(p, "State", Meeting.State),
+                Str(p, "Uri", Meeting.Uri),
+                p.TryGetValue("Participants", out var ps) ? ReadParticipants(ps) : Meeting.Participants,
+                Bool(p, "MicrophoneMuted", Meeting.MicrophoneMuted),
+                p.TryGetValue("Volume", out var v) ? v.GetUInt32() : Meeting.Volume,
+                Str(p, "SecurityCode", Meeting.SecurityCode),
+                p.TryGetValue("StartedAt", out var s) ? (s.GetInt64() == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(s.GetInt64())) : Meeting.StartedAt,
+                Str(p, "LastError", Meeting.LastError)),
+        },
+        BusNames.Camera => this with
+        {
+            Camera = new CameraStatus(
+                p.TryGetValue("Cameras", out var cs) ? ReadCameras(cs) : Camera.Cameras,
+                Str(p, "Selected", Camera.Selected),
+                Dbl(p, "Pan", Camera.Pan),
+                Dbl(p, "Tilt", Camera.Tilt),
+                Dbl(p, "Zoom", Camera.Zoom),
+                p.TryGetValue("Limits", out var l) ? l.GetItem(0).GetDouble() : Camera.PanMin,
+                p.TryGetValue("Limits", out l) ? l.GetItem(1).GetDouble() : Camera.PanMax,
+                p.TryGetValue("Limits", out l) ? l.GetItem(2).GetDouble() : Camera.TiltMin,
+                p.TryGetValue("Limits", out l) ? l.GetItem(3).GetDouble() : Camera.TiltMax,
+                p.TryGetValue("Presets", out var pr) ? pr.GetArray<string>() : Camera.Presets,
+                Bool(p, "AutoFraming", Camera.AutoFraming)),
+        },
+        BusNames.Devices => this with { Devices = p.TryGetValue("Devices", out var d) ? ReadDevices(d) : Devices },
+        BusNames.System => this with
+        {
+            System = new SystemStatus(
+                Str(p, "RoomName", System.RoomName),
+                Str(p, "Version", System.Version),
+                Str(p, "Hostname", System.Hostname),
+                p.TryGetValue("Addresses", out var a) ? a.GetArray<string>() : System.Addresses,
+                Str(p, "UpdateStatus", System.UpdateStatus)),
+        },
+        BusNames.Calendar => this with { Upcoming = p.TryGetValue("Upcoming", out var u) ? ReadCalendar(u) : Upcoming },
+        _ => this,
+    };
+
+    private static string Str(IReadOnlyDictionary<string, VariantValue> p, string name, string fallback) =>
+        p.TryGetValue(name, out var v) ? v.GetString() : fallback;
+
+    private static bool Bool(IReadOnlyDictionary<string, VariantValue> p, string name, bool fallback) =>
+        p.TryGetValue(name, out var v) ? v.GetBool() : fallback;
+
+    private static double Dbl(IReadOnlyDictionary<string, VariantValue> p, string name, double fallback) =>
+        p.TryGetValue(name, out var v) ? v.GetDouble() : fallback;
+
+    private static Participant[] ReadParticipants(VariantValue v) =>
+        Enumerable.Range(0, v.Count).Select(i => v.GetItem(i))
+            .Select(s => new Participant(s.GetItem(0).GetString(), s.GetItem(1).GetString(), s.GetItem(2).GetBool())).ToArray();
+
+    private static CameraEntry[] ReadCameras(VariantValue v) =>
+        Enumerable.Range(0, v.Count).Select(i => v.GetItem(i))
+            .Select(s => new CameraEntry(s.GetItem(0).GetString(), s.GetItem(1).GetString())).ToArray();
+
+    private static DeviceEntry[] ReadDevices(VariantValue v) =>
+        Enumerable.Range(0, v.Count).Select(i => v.GetItem(i))
+            .Select(s => new DeviceEntry(
+                s.GetItem(0).GetString(),
+                s.GetItem(1).GetString(),
+                s.GetItem(2).GetString(),
+                s.GetItem(3).GetString(),
+                s.GetItem(4).GetString(),
+                s.GetItem(5).GetString(),
+                s.GetItem(6).GetDictionary<string, string>())).ToArray();
+
+    private static CalendarEntry[] ReadCalendar(VariantValue v) =>
+        Enumerable.Range(0, v.Count).Select(i => v.GetItem(i))
+            .Select(s => new CalendarEntry(
+                s.GetItem(0).GetString(),
+                s.GetItem(1).GetString(),
+                DateTimeOffset.FromUnixTimeSeconds(s.GetItem(2).GetInt64()),
+                DateTimeOffset.FromUnixTimeSeconds(s.GetItem(3).GetInt64()))).ToArray();
+}
