@@ -1,0 +1,7 @@
+# Room.Crypto: SFrame, HPKE, MLS (issue #7).
+# Benchmarks: make crypto-bench (BenchmarkDotNet, Release, short job).
+BENCHES += crypto-bench
+
+.PHONY: crypto-bench
+crypto-bench:
+	dotnet run -c Release --project bench/Room.Crypto.Bench -- --filter '*' --job short --artifacts $(ARTIFACTS)/bench-crypto
