@@ -1,0 +1,165 @@
+using Room.Devices.Interop;
+
+namespace Room.Devices.Display;
+
+/// <summary>Outcome of one CEC transmission.</summary>
+public readonly record struct CecTransmitResult(bool Acked, string Error, CecMessage? Reply);
+
+/// <summary>A CEC adapter as the display driver uses it; the Linux one is <see cref="LinuxCecAdapter"/>.</summary>
+public interface ICecBus : IDisposable
+{
+    string Name { get; }
+
+    /// <summary>Our physical address (0xFFFF when the HDMI link has none).</summary>
+    ushort PhysicalAddress { get; }
+
+    /// <summary>Our logical address (0xF when none is claimed).</summary>
+    byte LogicalAddress { get; }
+
+    /// <summary>Sends a frame (the initiator nibble is replaced by ours); waits for <paramref name="replyOpcode"/> when non-zero.</summary>
+    CecTransmitResult Transmit(CecMessage message, byte replyOpcode, TimeSpan timeout);
+}
+
+/// <summary>A /dev/cecN adapter driven through the Linux CEC API (blocking ioctls; call from a worker).</summary>
+public sealed unsafe class LinuxCecAdapter : ICecBus
+{
+    private readonly FileDescriptor _fd;
+    private readonly Lock _gate = new();
+
+    private LinuxCecAdapter(string name, FileDescriptor fd, ushort physical, byte logical)
+    {
+        Name = name;
+        _fd = fd;
+        PhysicalAddress = physical;
+        LogicalAddress = logical;
+    }
+
+    public string Name { get; }
+
+    public ushort PhysicalAddress { get; }
+
+    public byte LogicalAddress { get; }
+
+    /// <summary>
+    /// Opens the adapter as initiator; claims a Playback logical address named <paramref name="osdName"/> when none
+    /// is configured yet.
+    /// </summary>
+    public static LinuxCecAdapter Open(string devicePath, string osdName = "Room")
+    {
+        var name = Path.GetFileName(devicePath);
+        var fd = FileDescriptor.OpenOrThrow(devicePath, Libc.O_RDWR, "cec:" + name);
+        try
+        {
+            var mode = Cec.ModeInitiator;
+            Check(Libc.IoctlRetry(fd.Fd, Cec.SMode, &mode), name, "CEC_S_MODE");
+            ushort pa = 0xFFFF;
+            Check(Libc.IoctlRetry(fd.Fd, Cec.AdapGPhysAddr, &pa), name, "CEC_ADAP_G_PHYS_ADDR");
+            Cec.CecLogAddrs la = default;
+            Check(Libc.IoctlRetry(fd.Fd, Cec.AdapGLogAddrs, &la), name, "CEC_ADAP_G_LOG_ADDRS");
+            if (la.NumLogAddrs == 0)
+            {
+                la = default;
+                la.CecVersion = Cec.CecVersion14;
+                la.VendorId = Cec.VendorIdNone;
+                la.NumLogAddrs = 1;
+                la.LogAddrType[0] = Cec.LogAddrTypePlayback;
+                la.PrimaryDeviceType[0] = Cec.PrimDevTypePlayback;
+                la.AllDeviceTypes[0] = Cec.AllDevTypePlayback;
+                var n = Math.Min(osdName.Length, 14);
+                for (var i = 0; i < n; i++)
+                {
+                    la.OsdName[i] = (byte)(osdName[i] < 0x7F ? osdName[i] : '?');
+                }
+
+                Check(Libc.IoctlRetry(fd.Fd, Cec.AdapSLogAddrs, &la), name, "CEC_ADAP_S_LOG_ADDRS");
+            }
+
+            var logical = la.NumLogAddrs > 0 && la.LogAddr[0] != 0xFF ? la.LogAddr[0] : (byte)0xF;
+            return new LinuxCecAdapter(name, fd, pa, logical);
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the adapter's physical address without claiming anything (0xFFFF on failure).</summary>
+    public static ushort ProbePhysicalAddress(string devicePath)
+    {
+        var fd = Libc.Open(devicePath, Libc.O_RDWR | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
+        if (fd < 0)
+        {
+            return 0xFFFF;
+        }
+
+        try
+        {
+            ushort pa = 0xFFFF;
+            return Libc.IoctlRetry(fd, Cec.AdapGPhysAddr, &pa) == 0 ? pa : (ushort)0xFFFF;
+        }
+        finally
+        {
+            _ = Libc.Close(fd);
+        }
+    }
+
+    public CecTransmitResult Transmit(CecMessage message, byte replyOpcode, TimeSpan timeout)
+    {
+        var bytes = message.Bytes;
+        Cec.CecMsg msg = default;
+        msg.Len = (uint)bytes.Length;
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            msg.Msg[i] = bytes[i];
+        }
+
+        msg.Msg[0] = (byte)((LogicalAddress << 4) | (bytes[0] & 0xF));
+        msg.Reply = replyOpcode;
+        msg.Timeout = replyOpcode != 0 ? (uint)Math.Clamp(timeout.TotalMilliseconds, 1, 10_000) : 0;
+        int err;
+        lock (_gate)
+        {
+            err = Libc.IoctlRetry(_fd.Fd, Cec.Transmit, &msg);
+        }
+
+        if (err != 0)
+        {
+            return new CecTransmitResult(false, $"CEC_TRANSMIT: {Libc.ErrorText(err)}", null);
+        }
+
+        if ((msg.TxStatus & Cec.TxStatusOk) == 0)
+        {
+            var why = (msg.TxStatus & Cec.TxStatusNack) != 0 ? "not acknowledged"
+                : (msg.TxStatus & Cec.TxStatusTimeout) != 0 ? "timed out"
+                : $"tx status 0x{msg.TxStatus:x2}";
+            return new CecTransmitResult(false, why, null);
+        }
+
+        if (replyOpcode == 0)
+        {
+            return new CecTransmitResult(true, "", null);
+        }
+
+        if ((msg.RxStatus & Cec.RxStatusOk) == 0 || msg.Len is 0 or > 16)
+        {
+            var why = (msg.RxStatus & Cec.RxStatusFeatureAbort) != 0 ? "feature abort" : "no reply";
+            return new CecTransmitResult(true, why, null);
+        }
+
+        var span = new ReadOnlySpan<byte>(msg.Msg, (int)msg.Len);
+        return CecMessage.TryParse(span, out var reply)
+            ? new CecTransmitResult(true, "", reply)
+            : new CecTransmitResult(true, "malformed reply", null);
+    }
+
+    public void Dispose() => _fd.Dispose();
+
+    private static void Check(int err, string name, string what)
+    {
+        if (err != 0)
+        {
+            throw new DeviceUnavailableException("cec:" + name, $"{what}: {Libc.ErrorText(err)}");
+        }
+    }
+}

@@ -1,0 +1,196 @@
+namespace Room.Devices.Display;
+
+/// <summary>
+/// A screen on a DRM connector (modes, EDID identity) with optional CEC power control. Either part may be
+/// absent: a CEC-only display (no DRM connector) or a connector without CEC.
+/// </summary>
+public sealed class LinuxDisplay : IDisplay, IDisposable
+{
+    private readonly ICecBus? _cec;
+    private readonly TimeSpan _cecTimeout;
+    private readonly Lock _gate = new();
+    private DeviceHealth _health;
+    private string _detail;
+
+    public LinuxDisplay(string id, DrmConnector? connector, ICecBus? cec, TimeSpan? cecTimeout = null)
+    {
+        Id = id;
+        Connector = connector;
+        _cec = cec;
+        _cecTimeout = cecTimeout ?? TimeSpan.FromSeconds(1);
+        Name = connector?.Name ?? cec?.Name ?? id;
+        _health = DeviceHealth.Ok;
+        _detail = "";
+        if (connector is not null && connector.Edid.Length > 0)
+        {
+            if (EdidParser.TryParse(connector.Edid, out var edid, out var error))
+            {
+                Edid = edid;
+                if (edid!.Warnings.Count > 0)
+                {
+                    _detail = string.Join("; ", edid.Warnings);
+                }
+            }
+            else
+            {
+                _health = DeviceHealth.Degraded;
+                _detail = error;
+            }
+        }
+
+        if (connector is not null && !connector.Connected)
+        {
+            _health = DeviceHealth.Missing;
+            _detail = "no screen connected";
+        }
+
+        Modes = BuildModes(connector, Edid);
+        PreferredMode = Edid?.PreferredMode ?? (Modes.Count > 0 ? Modes[0] : null);
+    }
+
+    public string Id { get; }
+
+    public string Name { get; }
+
+    public DrmConnector? Connector { get; }
+
+    public EdidInfo? Edid { get; }
+
+    public bool Connected => Connector?.Connected ?? _cec is not null;
+
+    public IReadOnlyList<DisplayMode> Modes { get; }
+
+    public DisplayMode? PreferredMode { get; }
+
+    public string Monitor => Edid?.Monitor ?? "";
+
+    public DeviceInfo Describe()
+    {
+        lock (_gate)
+        {
+            var caps = new Dictionary<string, string>
+            {
+                ["monitor"] = Monitor,
+                ["preferred"] = PreferredMode?.ToString() ?? "",
+                ["modes"] = string.Join(",", Modes),
+                ["cec"] = _cec is null ? "no" : "yes",
+            };
+            if (_cec is not null)
+            {
+                caps["cec-adapter"] = _cec.Name;
+                caps["cec-physical-address"] = CecMessage.FormatPhysicalAddress(_cec.PhysicalAddress);
+            }
+
+            if (Edid?.HdmiPhysicalAddress is { } pa)
+            {
+                caps["hdmi-physical-address"] = CecMessage.FormatPhysicalAddress(pa);
+            }
+
+            return new DeviceInfo(Id, DeviceKind.Display, Name, _cec is null ? "drm" : Connector is null ? "cec" : "drm+cec",
+                _health, _detail, caps);
+        }
+    }
+
+    public async ValueTask<DisplayPower> GetPowerAsync(CancellationToken cancellationToken = default)
+    {
+        if (_cec is null)
+        {
+            return DisplayPower.Unknown;
+        }
+
+        var ask = CecMessage.Create(0, CecMessage.Tv, CecOpcode.GiveDevicePowerStatus);
+        var r = await Task.Run(() => _cec.Transmit(ask, CecOpcode.ReportPowerStatus, _cecTimeout), cancellationToken);
+        if (r.Reply is { } reply && CecMessage.TryGetPowerStatus(reply, out var power))
+        {
+            SetHealth(DeviceHealth.Ok, "");
+            return power;
+        }
+
+        SetHealth(DeviceHealth.Degraded, r.Reply is null
+            ? $"screen does not report its power status over CEC ({(r.Error.Length > 0 ? r.Error : "no reply")})"
+            : $"screen answered garbage to a power status request ({r.Reply})");
+        return DisplayPower.Unknown;
+    }
+
+    public async ValueTask WakeAsync(CancellationToken cancellationToken = default)
+    {
+        var cec = RequireCec();
+        var pa = cec.PhysicalAddress;
+        await Task.Run(() =>
+        {
+            Send(cec, CecMessage.Create(0, CecMessage.Tv, CecOpcode.ImageViewOn), "Image View On");
+            Send(cec, CecMessage.Create(0, CecMessage.Broadcast, CecOpcode.ActiveSource, (byte)(pa >> 8), (byte)pa), "Active Source");
+        }, cancellationToken);
+    }
+
+    public async ValueTask StandbyAsync(CancellationToken cancellationToken = default)
+    {
+        var cec = RequireCec();
+        await Task.Run(() => Send(cec, CecMessage.Create(0, CecMessage.Tv, CecOpcode.Standby), "Standby"), cancellationToken);
+    }
+
+    public void Dispose() => _cec?.Dispose();
+
+    private static List<DisplayMode> BuildModes(DrmConnector? connector, EdidInfo? edid)
+    {
+        var modes = new List<DisplayMode>();
+        if (edid?.PreferredMode is { } p)
+        {
+            modes.Add(p);
+        }
+
+        if (connector is not null)
+        {
+            foreach (var (w, h, interlaced) in connector.Modes)
+            {
+                if (interlaced || modes.Exists(m => m.Width == w && m.Height == h))
+                {
+                    continue;
+                }
+
+                // sysfs lists sizes only; take the refresh rate from EDID when it names the size.
+                var fromEdid = edid?.Modes.Where(m => m.Width == w && m.Height == h).OrderByDescending(m => m.RefreshHz).FirstOrDefault();
+                modes.Add(fromEdid is { Width: > 0 } known ? known : new DisplayMode(w, h, 0));
+            }
+        }
+        else if (edid is not null)
+        {
+            modes.AddRange(edid.Modes.Where(m => !modes.Contains(m)));
+        }
+
+        return modes;
+    }
+
+    private ICecBus RequireCec() =>
+        _cec ?? throw new NotSupportedException($"Display {Id} has no CEC adapter.");
+
+    private void Send(ICecBus cec, CecMessage message, string what)
+    {
+        var r = cec.Transmit(message, 0, _cecTimeout);
+        if (!r.Acked)
+        {
+            // A broadcast is never acknowledged by a follower; only a directed frame's NACK means the TV is gone.
+            if (message.Destination != CecMessage.Broadcast)
+            {
+                SetHealth(DeviceHealth.Degraded, $"CEC {what} failed: {r.Error}");
+                throw new DeviceUnavailableException(Id, $"CEC {what} failed: {r.Error}");
+            }
+        }
+
+        SetHealth(DeviceHealth.Ok, "");
+    }
+
+    private void SetHealth(DeviceHealth health, string detail)
+    {
+        lock (_gate)
+        {
+            if (_health == DeviceHealth.Missing)
+            {
+                return;
+            }
+
+            _health = health;
+            _detail = detail;
+        }
+    }
+}
