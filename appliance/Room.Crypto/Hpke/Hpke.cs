@@ -1,0 +1,483 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Room.Crypto.Hpke;
+
+public enum HpkeKemId : ushort
+{
+    DhkemP256Sha256 = 0x0010,
+    DhkemX25519Sha256 = 0x0020,
+}
+
+public enum HpkeKdfId : ushort
+{
+    HkdfSha256 = 0x0001,
+    HkdfSha384 = 0x0002,
+    HkdfSha512 = 0x0003,
+}
+
+public enum HpkeAeadId : ushort
+{
+    Aes128Gcm = 0x0001,
+    Aes256Gcm = 0x0002,
+    ChaCha20Poly1305 = 0x0003,
+    ExportOnly = 0xFFFF,
+}
+
+/// <summary>HKDF with RFC 9180 labels.</summary>
+internal static class Kdf
+{
+    public static HashAlgorithmName Hash(HpkeKdfId id) => id switch
+    {
+        HpkeKdfId.HkdfSha256 => HashAlgorithmName.SHA256,
+        HpkeKdfId.HkdfSha384 => HashAlgorithmName.SHA384,
+        HpkeKdfId.HkdfSha512 => HashAlgorithmName.SHA512,
+        _ => throw new HpkeException("unsupported KDF"),
+    };
+
+    public static int Nh(HpkeKdfId id) => id switch
+    {
+        HpkeKdfId.HkdfSha256 => 32,
+        HpkeKdfId.HkdfSha384 => 48,
+        HpkeKdfId.HkdfSha512 => 64,
+        _ => throw new HpkeException("unsupported KDF"),
+    };
+
+    private static readonly byte[] Version = "HPKE-v1"u8.ToArray();
+
+    public static byte[] LabeledExtract(HpkeKdfId kdf, ReadOnlySpan<byte> suiteId, ReadOnlySpan<byte> salt, string label, ReadOnlySpan<byte> ikm)
+    {
+        byte[] labeled = [.. Version, .. suiteId, .. Encoding.ASCII.GetBytes(label), .. ikm];
+        byte[] prk = HKDF.Extract(Hash(kdf), labeled, salt.ToArray());
+        CryptographicOperations.ZeroMemory(labeled);
+        return prk;
+    }
+
+    public static byte[] LabeledExpand(HpkeKdfId kdf, ReadOnlySpan<byte> suiteId, ReadOnlySpan<byte> prk, string label, ReadOnlySpan<byte> info, int length)
+    {
+        if (length > 255 * Nh(kdf))
+        {
+            throw new HpkeException("expand length too large");
+        }
+
+        byte[] l = [(byte)(length >> 8), (byte)length];
+        byte[] labeledInfo = [.. l, .. Version, .. suiteId, .. Encoding.ASCII.GetBytes(label), .. info];
+        byte[] okm = new byte[length];
+        HKDF.Expand(Hash(kdf), prk, okm, labeledInfo);
+        return okm;
+    }
+}
+
+/// <summary>One-shot AEADs used by HPKE and MLS.</summary>
+public static class Aead
+{
+    public static int KeySize(HpkeAeadId id) => id switch
+    {
+        HpkeAeadId.Aes128Gcm => 16,
+        HpkeAeadId.Aes256Gcm => 32,
+        HpkeAeadId.ChaCha20Poly1305 => 32,
+        _ => throw new HpkeException("unsupported AEAD"),
+    };
+
+    public const int NonceSize = 12;
+    public const int TagSize = 16;
+
+    public static byte[] Seal(HpkeAeadId id, ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> pt)
+    {
+        byte[] output = new byte[pt.Length + TagSize];
+        Span<byte> ct = output.AsSpan(0, pt.Length);
+        Span<byte> tag = output.AsSpan(pt.Length);
+        switch (id)
+        {
+            case HpkeAeadId.Aes128Gcm:
+            case HpkeAeadId.Aes256Gcm:
+                using (var g = new AesGcm(key, TagSize))
+                {
+                    g.Encrypt(nonce, pt, ct, tag, aad);
+                }
+
+                break;
+            case HpkeAeadId.ChaCha20Poly1305:
+                using (var c = new ChaCha20Poly1305(key))
+                {
+                    c.Encrypt(nonce, pt, ct, tag, aad);
+                }
+
+                break;
+            default:
+                throw new HpkeException("unsupported AEAD");
+        }
+
+        return output;
+    }
+
+    /// <exception cref="HpkeException">authentication failed or ciphertext too short.</exception>
+    public static byte[] Open(HpkeAeadId id, ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ctAndTag)
+    {
+        if (ctAndTag.Length < TagSize)
+        {
+            throw new HpkeException("ciphertext shorter than tag");
+        }
+
+        int n = ctAndTag.Length - TagSize;
+        byte[] pt = new byte[n];
+        try
+        {
+            switch (id)
+            {
+                case HpkeAeadId.Aes128Gcm:
+                case HpkeAeadId.Aes256Gcm:
+                    using (var g = new AesGcm(key, TagSize))
+                    {
+                        g.Decrypt(nonce, ctAndTag[..n], ctAndTag[n..], pt, aad);
+                    }
+
+                    break;
+                case HpkeAeadId.ChaCha20Poly1305:
+                    using (var c = new ChaCha20Poly1305(key))
+                    {
+                        c.Decrypt(nonce, ctAndTag[..n], ctAndTag[n..], pt, aad);
+                    }
+
+                    break;
+                default:
+                    throw new HpkeException("unsupported AEAD");
+            }
+        }
+        catch (AuthenticationTagMismatchException e)
+        {
+            throw new HpkeException("AEAD authentication failed", e);
+        }
+
+        return pt;
+    }
+}
+
+/// <summary>A DH-based KEM (RFC 9180 section 4.1).</summary>
+public abstract class Dhkem
+{
+    public abstract HpkeKemId Id { get; }
+    public abstract int SecretSize { get; }
+    public abstract int EncSize { get; }
+    public abstract int PublicKeySize { get; }
+    public abstract int PrivateKeySize { get; }
+
+    protected byte[] SuiteId => [.. "KEM"u8, (byte)((ushort)Id >> 8), (byte)Id];
+
+    public static Dhkem For(HpkeKemId id) => id switch
+    {
+        HpkeKemId.DhkemX25519Sha256 => X25519Kem.Instance,
+        HpkeKemId.DhkemP256Sha256 => P256Kem.Instance,
+        _ => throw new HpkeException("unsupported KEM"),
+    };
+
+    /// <summary>Raw DH; throws HpkeException for invalid public keys or an all-zero result.</summary>
+    public abstract byte[] Dh(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey);
+
+    public abstract byte[] PublicKeyOf(ReadOnlySpan<byte> privateKey);
+
+    public abstract (byte[] PrivateKey, byte[] PublicKey) DeriveKeyPair(ReadOnlySpan<byte> ikm);
+
+    public (byte[] PrivateKey, byte[] PublicKey) GenerateKeyPair() => DeriveKeyPair(RandomNumberGenerator.GetBytes(PrivateKeySize));
+
+    private byte[] ExtractAndExpand(byte[] dh, byte[] kemContext)
+    {
+        byte[] prk = Kdf.LabeledExtract(HpkeKdfId.HkdfSha256, SuiteId, [], "eae_prk", dh);
+        byte[] ss = Kdf.LabeledExpand(HpkeKdfId.HkdfSha256, SuiteId, prk, "shared_secret", kemContext, SecretSize);
+        CryptographicOperations.ZeroMemory(prk);
+        CryptographicOperations.ZeroMemory(dh);
+        return ss;
+    }
+
+    public (byte[] SharedSecret, byte[] Enc) Encap(ReadOnlySpan<byte> pkR, ReadOnlySpan<byte> ikmE = default)
+    {
+        var (skE, pkE) = ikmE.IsEmpty ? GenerateKeyPair() : DeriveKeyPair(ikmE);
+        byte[] dh = Dh(skE, pkR);
+        CryptographicOperations.ZeroMemory(skE);
+        return (ExtractAndExpand(dh, [.. pkE, .. pkR]), pkE);
+    }
+
+    public byte[] Decap(ReadOnlySpan<byte> enc, ReadOnlySpan<byte> skR)
+    {
+        if (enc.Length != EncSize)
+        {
+            throw new HpkeException("bad enc length");
+        }
+
+        byte[] dh = Dh(skR, enc);
+        byte[] pkR = PublicKeyOf(skR);
+        return ExtractAndExpand(dh, [.. enc, .. pkR]);
+    }
+
+    protected byte[] LabeledExtract(ReadOnlySpan<byte> salt, string label, ReadOnlySpan<byte> ikm) =>
+        Kdf.LabeledExtract(HpkeKdfId.HkdfSha256, SuiteId, salt, label, ikm);
+
+    protected byte[] LabeledExpand(ReadOnlySpan<byte> prk, string label, ReadOnlySpan<byte> info, int len) =>
+        Kdf.LabeledExpand(HpkeKdfId.HkdfSha256, SuiteId, prk, label, info, len);
+}
+
+public sealed class X25519Kem : Dhkem
+{
+    public static readonly X25519Kem Instance = new();
+
+    public override HpkeKemId Id => HpkeKemId.DhkemX25519Sha256;
+    public override int SecretSize => 32;
+    public override int EncSize => 32;
+    public override int PublicKeySize => 32;
+    public override int PrivateKeySize => 32;
+
+    public override byte[] Dh(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey)
+    {
+        if (privateKey.Length != 32 || publicKey.Length != 32)
+        {
+            throw new HpkeException("bad X25519 key length");
+        }
+
+        byte[] k = privateKey.ToArray(), u = publicKey.ToArray(), r = new byte[32];
+        Org.BouncyCastle.Math.EC.Rfc7748.X25519.ScalarMult(k, 0, u, 0, r, 0);
+        CryptographicOperations.ZeroMemory(k);
+        int acc = 0;
+        foreach (byte b in r)
+        {
+            acc |= b;
+        }
+
+        if (acc == 0)
+        {
+            throw new HpkeException("X25519 produced the all-zero value");
+        }
+
+        return r;
+    }
+
+    public override byte[] PublicKeyOf(ReadOnlySpan<byte> privateKey)
+    {
+        if (privateKey.Length != 32)
+        {
+            throw new HpkeException("bad X25519 private key length");
+        }
+
+        byte[] k = privateKey.ToArray(), r = new byte[32];
+        Org.BouncyCastle.Math.EC.Rfc7748.X25519.ScalarMultBase(k, 0, r, 0);
+        CryptographicOperations.ZeroMemory(k);
+        return r;
+    }
+
+    public override (byte[] PrivateKey, byte[] PublicKey) DeriveKeyPair(ReadOnlySpan<byte> ikm)
+    {
+        byte[] prk = LabeledExtract([], "dkp_prk", ikm);
+        byte[] sk = LabeledExpand(prk, "sk", [], 32);
+        CryptographicOperations.ZeroMemory(prk);
+        return (sk, PublicKeyOf(sk));
+    }
+}
+
+public sealed class P256Kem : Dhkem
+{
+    public static readonly P256Kem Instance = new();
+
+    private static readonly byte[] Order = Convert.FromHexString("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551");
+
+    public override HpkeKemId Id => HpkeKemId.DhkemP256Sha256;
+    public override int SecretSize => 32;
+    public override int EncSize => 65;
+    public override int PublicKeySize => 65;
+    public override int PrivateKeySize => 32;
+
+    internal static ECParameters PublicParameters(ReadOnlySpan<byte> publicKey)
+    {
+        if (publicKey.Length != 65 || publicKey[0] != 0x04)
+        {
+            throw new HpkeException("P-256 public key must be 65-byte uncompressed");
+        }
+
+        return new ECParameters
+        {
+            Curve = ECCurve.NamedCurves.nistP256,
+            Q = new ECPoint { X = publicKey[1..33].ToArray(), Y = publicKey[33..].ToArray() },
+        };
+    }
+
+    internal static ECDiffieHellman ImportPrivate(ReadOnlySpan<byte> privateKey)
+    {
+        if (privateKey.Length != 32)
+        {
+            throw new HpkeException("bad P-256 private key length");
+        }
+
+        try
+        {
+            return ECDiffieHellman.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, D = privateKey.ToArray() });
+        }
+        catch (CryptographicException e)
+        {
+            throw new HpkeException("invalid P-256 private key", e);
+        }
+    }
+
+    public override byte[] Dh(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey)
+    {
+        using var me = ImportPrivate(privateKey);
+        try
+        {
+            using var other = ECDiffieHellman.Create(PublicParameters(publicKey));
+            return me.DeriveRawSecretAgreement(other.PublicKey);
+        }
+        catch (CryptographicException e)
+        {
+            throw new HpkeException("invalid P-256 public key", e);
+        }
+    }
+
+    public override byte[] PublicKeyOf(ReadOnlySpan<byte> privateKey)
+    {
+        using var me = ImportPrivate(privateKey);
+        var q = me.ExportParameters(false).Q;
+        return [0x04, .. q.X!, .. q.Y!];
+    }
+
+    public override (byte[] PrivateKey, byte[] PublicKey) DeriveKeyPair(ReadOnlySpan<byte> ikm)
+    {
+        byte[] prk = LabeledExtract([], "dkp_prk", ikm);
+        for (int counter = 0; counter < 256; counter++)
+        {
+            byte[] sk = LabeledExpand(prk, "candidate", [(byte)counter], 32);
+            if (!IsZero(sk) && LessThanOrder(sk))
+            {
+                CryptographicOperations.ZeroMemory(prk);
+                return (sk, PublicKeyOf(sk));
+            }
+        }
+
+        throw new HpkeException("DeriveKeyPair failed");
+    }
+
+    private static bool IsZero(byte[] b) => b.All(x => x == 0);
+
+    private static bool LessThanOrder(byte[] b)
+    {
+        for (int i = 0; i < 32; i++)
+        {
+            if (b[i] != Order[i])
+            {
+                return b[i] < Order[i];
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>HPKE base mode (RFC 9180 section 5.1), single-shot and context APIs.</summary>
+public sealed class HpkeSuite(HpkeKemId kem, HpkeKdfId kdf, HpkeAeadId aead)
+{
+    public Dhkem Kem { get; } = Dhkem.For(kem);
+    public HpkeKdfId KdfId { get; } = kdf;
+    public HpkeAeadId AeadId { get; } = aead;
+
+    private byte[] SuiteId => [.. "HPKE"u8, (byte)((ushort)Kem.Id >> 8), (byte)Kem.Id, (byte)((ushort)KdfId >> 8), (byte)KdfId, (byte)((ushort)AeadId >> 8), (byte)AeadId];
+
+    public HpkeContext KeySchedule(byte[] sharedSecret, ReadOnlySpan<byte> info)
+    {
+        byte[] sid = SuiteId;
+        byte[] pskIdHash = Kdf.LabeledExtract(KdfId, sid, [], "psk_id_hash", []);
+        byte[] infoHash = Kdf.LabeledExtract(KdfId, sid, [], "info_hash", info);
+        byte[] ctx = [0x00, .. pskIdHash, .. infoHash];
+        byte[] secret = Kdf.LabeledExtract(KdfId, sid, sharedSecret, "secret", []);
+        byte[] key = AeadId == HpkeAeadId.ExportOnly ? [] : Kdf.LabeledExpand(KdfId, sid, secret, "key", ctx, Aead.KeySize(AeadId));
+        byte[] nonce = AeadId == HpkeAeadId.ExportOnly ? [] : Kdf.LabeledExpand(KdfId, sid, secret, "base_nonce", ctx, Aead.NonceSize);
+        byte[] exporter = Kdf.LabeledExpand(KdfId, sid, secret, "exp", ctx, Kdf.Nh(KdfId));
+        CryptographicOperations.ZeroMemory(secret);
+        CryptographicOperations.ZeroMemory(sharedSecret);
+        return new HpkeContext(this, sid, key, nonce, exporter);
+    }
+
+    public (byte[] Enc, HpkeContext Context) SetupBaseS(ReadOnlySpan<byte> pkR, ReadOnlySpan<byte> info, ReadOnlySpan<byte> ikmE = default)
+    {
+        var (ss, enc) = Kem.Encap(pkR, ikmE);
+        return (enc, KeySchedule(ss, info));
+    }
+
+    public HpkeContext SetupBaseR(ReadOnlySpan<byte> enc, ReadOnlySpan<byte> skR, ReadOnlySpan<byte> info) =>
+        KeySchedule(Kem.Decap(enc, skR), info);
+
+    public (byte[] Enc, byte[] Ciphertext) SealBase(ReadOnlySpan<byte> pkR, ReadOnlySpan<byte> info, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> pt)
+    {
+        var (enc, ctx) = SetupBaseS(pkR, info);
+        using (ctx)
+        {
+            return (enc, ctx.Seal(aad, pt));
+        }
+    }
+
+    public byte[] OpenBase(ReadOnlySpan<byte> enc, ReadOnlySpan<byte> skR, ReadOnlySpan<byte> info, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ct)
+    {
+        using var ctx = SetupBaseR(enc, skR, info);
+        return ctx.Open(aad, ct);
+    }
+}
+
+public sealed class HpkeContext : IDisposable
+{
+    private readonly HpkeSuite _suite;
+    private readonly byte[] _suiteId;
+    private readonly byte[] _key;
+    private readonly byte[] _baseNonce;
+    private readonly byte[] _exporterSecret;
+    private ulong _seq;
+
+    internal HpkeContext(HpkeSuite suite, byte[] suiteId, byte[] key, byte[] baseNonce, byte[] exporterSecret)
+    {
+        _suite = suite;
+        _suiteId = suiteId;
+        _key = key;
+        _baseNonce = baseNonce;
+        _exporterSecret = exporterSecret;
+    }
+
+    internal byte[] Key => _key;
+    internal byte[] BaseNonce => _baseNonce;
+    internal byte[] ExporterSecret => _exporterSecret;
+
+    private byte[] NextNonce()
+    {
+        if (_seq == ulong.MaxValue)
+        {
+            throw new HpkeException("message limit reached");
+        }
+
+        byte[] n = (byte[])_baseNonce.Clone();
+        Span<byte> s = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(s, _seq);
+        for (int i = 0; i < 8; i++)
+        {
+            n[4 + i] ^= s[i];
+        }
+
+        return n;
+    }
+
+    public byte[] Seal(ReadOnlySpan<byte> aad, ReadOnlySpan<byte> pt)
+    {
+        byte[] ct = Aead.Seal(_suite.AeadId, _key, NextNonce(), aad, pt);
+        _seq++;
+        return ct;
+    }
+
+    public byte[] Open(ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ct)
+    {
+        byte[] pt = Aead.Open(_suite.AeadId, _key, NextNonce(), aad, ct);
+        _seq++;
+        return pt;
+    }
+
+    public byte[] Export(ReadOnlySpan<byte> exporterContext, int length) =>
+        Kdf.LabeledExpand(_suite.KdfId, _suiteId, _exporterSecret, "sec", exporterContext, length);
+
+    public void Dispose()
+    {
+        CryptographicOperations.ZeroMemory(_key);
+        CryptographicOperations.ZeroMemory(_exporterSecret);
+    }
+}
