@@ -1,0 +1,153 @@
+namespace Room.Media.Tests;
+
+public class VideoCodecTests
+{
+    private sealed class Collect : IEncodedFrameSink
+    {
+        public List<(byte[] Data, long Pts, bool Key)> Frames { get; } = [];
+
+        public void OnEncodedFrame(in EncodedFrame frame) => Frames.Add((frame.Data.ToArray(), frame.Pts, frame.Keyframe));
+    }
+
+    [Theory]
+    [InlineData(VideoCodec.H264)]
+    [InlineData(VideoCodec.Vp8)]
+    public void Software_encoder_round_trips_a_test_pattern_above_30_dB(VideoCodec codec)
+    {
+        var layer = new VideoLayer(640, 360, 30, 1_500_000);
+        using var enc = VideoEncoder.Create(codec, layer, EncoderPreference.SoftwareOnly);
+        using var dec = VideoDecoder.Create(codec, preferHardware: false);
+        var sink = new Collect();
+        var inputs = new List<byte[]>();
+        for (var i = 0; i < 20; i++)
+        {
+            var frame = new byte[layer.I420Size];
+            TestSignals.Pattern(frame, layer.Width, layer.Height, i);
+            inputs.Add(frame);
+            enc.Encode(frame, 1000 + i, sink);
+        }
+
+        Assert.Equal(20, sink.Frames.Count);
+        Assert.True(sink.Frames[0].Key);
+        Assert.Equal(1000, sink.Frames[0].Pts);
+        var worst = double.MaxValue;
+        for (var i = 0; i < sink.Frames.Count; i++)
+        {
+            Assert.True(dec.Decode(sink.Frames[i].Data), $"frame {i} did not decode");
+            Assert.Equal(640, dec.Width);
+            worst = Math.Min(worst, TestSignals.Psnr(inputs[i], dec.Picture));
+        }
+
+        Assert.True(worst > 30, $"{codec} worst PSNR {worst:F1} dB");
+    }
+
+    [Theory]
+    [InlineData(VideoCodec.H264)]
+    [InlineData(VideoCodec.Vp8)]
+    public void Keyframe_request_and_bitrate_change_take_effect_at_run_time(VideoCodec codec)
+    {
+        var layer = new VideoLayer(320, 180, 30, 400_000);
+        using var enc = VideoEncoder.Create(codec, layer, EncoderPreference.SoftwareOnly);
+        var sink = new Collect();
+        var frame = new byte[layer.I420Size];
+        for (var i = 0; i < 30; i++)
+        {
+            TestSignals.Pattern(frame, layer.Width, layer.Height, i);
+            if (i == 10)
+            {
+                enc.RequestKeyframe();
+            }
+
+            if (i == 20)
+            {
+                enc.SetBitrate(150_000);
+            }
+
+            enc.Encode(frame, i, sink);
+        }
+
+        Assert.True(sink.Frames[10].Key);
+        Assert.False(sink.Frames[9].Key);
+        Assert.False(sink.Frames[11].Key);
+        Assert.Equal(150_000, enc.Bitrate);
+    }
+
+    [Fact]
+    public void Probe_explains_why_hardware_encoders_were_not_chosen()
+    {
+        using var enc = VideoEncoder.Create(VideoCodec.H264, VideoLayer.P360);
+        Assert.Contains("libx264", enc.Description, StringComparison.Ordinal);
+        Assert.Contains("h264_v4l2m2m:", enc.Description, StringComparison.Ordinal);
+        Assert.Contains("h264_vaapi:", enc.Description, StringComparison.Ordinal);
+        var report = VideoEncoder.Probe(VideoLayer.P360);
+        Assert.Contains("avcodec 59", report, StringComparison.Ordinal);
+        Assert.Contains("libvpx", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Hardware_only_preference_fails_cleanly_with_reasons_when_there_is_no_hardware()
+    {
+        if (File.Exists("/dev/video10") || File.Exists("/dev/dri/renderD128"))
+        {
+            return; // hardware present: nothing to check here
+        }
+
+        var e = Assert.Throws<MediaUnavailableException>(() => VideoEncoder.Create(VideoCodec.H264, VideoLayer.P360, EncoderPreference.HardwareOnly));
+        Assert.Contains("h264_v4l2m2m", e.Message, StringComparison.Ordinal);
+        Assert.Contains("libx264: excluded", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(VideoCodec.H264)]
+    [InlineData(VideoCodec.Vp8)]
+    public void Decoder_survives_garbage_and_truncation_and_recovers_at_the_next_keyframe(VideoCodec codec)
+    {
+        var layer = new VideoLayer(320, 180, 30, 400_000);
+        using var enc = VideoEncoder.Create(codec, layer, EncoderPreference.SoftwareOnly);
+        using var dec = VideoDecoder.Create(codec, preferHardware: false);
+        var sink = new Collect();
+        var frame = new byte[layer.I420Size];
+        for (var i = 0; i < 12; i++)
+        {
+            TestSignals.Pattern(frame, layer.Width, layer.Height, i);
+            if (i == 8)
+            {
+                enc.RequestKeyframe();
+            }
+
+            enc.Encode(frame, i, sink);
+        }
+
+        var rng = new Random(1234);
+        for (var i = 0; i < 8; i++)
+        {
+            var bad = sink.Frames[i].Data.ToArray();
+            if (i % 2 == 0)
+            {
+                for (var k = 0; k < bad.Length / 8; k++)
+                {
+                    bad[rng.Next(bad.Length)] = (byte)rng.Next(256);
+                }
+
+                dec.Decode(bad);
+            }
+            else
+            {
+                dec.Decode(bad.AsSpan(0, bad.Length / 3));
+            }
+
+            var junk = new byte[rng.Next(1, 5000)];
+            rng.NextBytes(junk);
+            dec.Decode(junk);
+        }
+
+        dec.Decode(ReadOnlySpan<byte>.Empty);
+        dec.Reset();
+        for (var i = 8; i < 12; i++)
+        {
+            Assert.True(dec.Decode(sink.Frames[i].Data), $"frame {i} after recovery");
+            TestSignals.Pattern(frame, layer.Width, layer.Height, i);
+            Assert.True(TestSignals.Psnr(frame, dec.Picture) > 28);
+        }
+    }
+}
