@@ -122,6 +122,9 @@ public static class VectorSuite
         ["sframe/sframe-wg-test-vectors.json"] = SFrameVectors.Run,
         ["sframe/cisco-sframe-test-vectors.json"] = SFrameVectors.Run,
         ["sframe/sframe-wg-test-vectors-aes256.json"] = SFrameVectors.Run,
+        ["mls/tree-math.json"] = MlsBasicVectors.TreeMathRun,
+        ["mls/deserialization.json"] = MlsBasicVectors.DeserializationRun,
+        ["mls/crypto-basics.json"] = MlsBasicVectors.CryptoBasicsRun,
     };
 
     public static Tally Run(string file) =>

@@ -1,0 +1,229 @@
+using System.Security.Cryptography;
+using System.Text;
+using Room.Crypto.Hpke;
+
+namespace Room.Crypto.Mls;
+
+public enum SignatureScheme : ushort
+{
+    EcdsaSecp256r1Sha256 = 0x0403,
+    Ed25519 = 0x0807,
+}
+
+/// <summary>An MLS cipher suite (RFC 9420 section 5.1): 0x0001, 0x0002 and 0x0003 are supported.</summary>
+public sealed class MlsCipherSuite
+{
+    private static readonly Dictionary<ushort, MlsCipherSuite> Suites = new()
+    {
+        [1] = new(1, HpkeKemId.DhkemX25519Sha256, HpkeAeadId.Aes128Gcm, SignatureScheme.Ed25519),
+        [2] = new(2, HpkeKemId.DhkemP256Sha256, HpkeAeadId.Aes128Gcm, SignatureScheme.EcdsaSecp256r1Sha256),
+        [3] = new(3, HpkeKemId.DhkemX25519Sha256, HpkeAeadId.ChaCha20Poly1305, SignatureScheme.Ed25519),
+    };
+
+    private MlsCipherSuite(ushort id, HpkeKemId kem, HpkeAeadId aead, SignatureScheme sig)
+    {
+        Id = id;
+        Hpke = new HpkeSuite(kem, HpkeKdfId.HkdfSha256, aead);
+        AeadId = aead;
+        Signature = sig;
+    }
+
+    public ushort Id { get; }
+    public HpkeSuite Hpke { get; }
+    public HpkeAeadId AeadId { get; }
+    public SignatureScheme Signature { get; }
+    public HashAlgorithmName Hash { get; } = HashAlgorithmName.SHA256;
+    public int Nh { get; } = 32;
+    public int AeadKeySize => Aead.KeySize(AeadId);
+    public int AeadNonceSize { get; } = Aead.NonceSize;
+
+    public static bool IsSupported(ushort id) => Suites.ContainsKey(id);
+
+    public static MlsCipherSuite Get(ushort id) =>
+        Suites.TryGetValue(id, out var s) ? s : throw new MlsException($"unsupported cipher suite {id}");
+
+    public byte[] HashData(ReadOnlySpan<byte> data) => CryptographicOperations.HashData(Hash, data);
+
+    public byte[] Extract(ReadOnlySpan<byte> salt, ReadOnlySpan<byte> ikm)
+    {
+        byte[] prk = new byte[Nh];
+        HKDF.Extract(Hash, ikm, salt, prk);
+        return prk;
+    }
+
+    public byte[] Expand(ReadOnlySpan<byte> prk, ReadOnlySpan<byte> info, int length)
+    {
+        byte[] okm = new byte[length];
+        HKDF.Expand(Hash, prk, okm, info);
+        return okm;
+    }
+
+    public byte[] Mac(ReadOnlySpan<byte> key, ReadOnlySpan<byte> data) => CryptographicOperations.HmacData(Hash, key, data);
+
+    public bool VerifyMac(ReadOnlySpan<byte> key, ReadOnlySpan<byte> data, ReadOnlySpan<byte> mac) =>
+        CryptographicOperations.FixedTimeEquals(Mac(key, data), mac);
+
+    private static byte[] MlsLabel(string label) => Encoding.ASCII.GetBytes("MLS 1.0 " + label);
+
+    /// <summary>ExpandWithLabel(Secret, Label, Context, Length) with KDFLabel { uint16 length; opaque label&lt;V&gt;; opaque context&lt;V&gt; }.</summary>
+    public byte[] ExpandWithLabel(ReadOnlySpan<byte> secret, string label, ReadOnlySpan<byte> context, int length)
+    {
+        var w = new MlsWriter();
+        w.U16((ushort)length);
+        w.Opaque(MlsLabel(label));
+        w.Opaque(context);
+        return Expand(secret, w.Written, length);
+    }
+
+    public byte[] DeriveSecret(ReadOnlySpan<byte> secret, string label) => ExpandWithLabel(secret, label, [], Nh);
+
+    public byte[] DeriveTreeSecret(ReadOnlySpan<byte> secret, string label, uint generation, int length)
+    {
+        Span<byte> g = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(g, generation);
+        return ExpandWithLabel(secret, label, g, length);
+    }
+
+    /// <summary>RefHash(label, value) = Hash(RefHashInput { opaque label&lt;V&gt;; opaque value&lt;V&gt; }).</summary>
+    public byte[] RefHash(string label, ReadOnlySpan<byte> value)
+    {
+        var w = new MlsWriter();
+        w.Opaque(Encoding.ASCII.GetBytes(label));
+        w.Opaque(value);
+        return HashData(w.Written);
+    }
+
+    public byte[] KeyPackageRef(ReadOnlySpan<byte> keyPackage) => RefHash("MLS 1.0 KeyPackage Reference", keyPackage);
+
+    public byte[] ProposalRef(ReadOnlySpan<byte> authenticatedContent) => RefHash("MLS 1.0 Proposal Reference", authenticatedContent);
+
+    private static byte[] SignContent(string label, ReadOnlySpan<byte> content)
+    {
+        var w = new MlsWriter();
+        w.Opaque(MlsLabel(label));
+        w.Opaque(content);
+        return w.ToArray();
+    }
+
+    public byte[] SignWithLabel(ReadOnlySpan<byte> privateKey, string label, ReadOnlySpan<byte> content) =>
+        Sign(privateKey, SignContent(label, content));
+
+    public bool VerifyWithLabel(ReadOnlySpan<byte> publicKey, string label, ReadOnlySpan<byte> content, ReadOnlySpan<byte> signature) =>
+        Verify(publicKey, SignContent(label, content), signature);
+
+    public byte[] Sign(ReadOnlySpan<byte> privateKey, byte[] message)
+    {
+        switch (Signature)
+        {
+            case SignatureScheme.Ed25519:
+                {
+                    if (privateKey.Length != 32)
+                    {
+                        throw new MlsException("bad Ed25519 private key");
+                    }
+
+                    byte[] sig = new byte[64];
+                    Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Sign(privateKey.ToArray(), 0, message, 0, message.Length, sig, 0);
+                    return sig;
+                }
+
+            default:
+                {
+                    using var ec = ECDsa.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, D = privateKey.ToArray() });
+                    return ec.SignData(message, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+                }
+        }
+    }
+
+    public bool Verify(ReadOnlySpan<byte> publicKey, byte[] message, ReadOnlySpan<byte> signature)
+    {
+        try
+        {
+            switch (Signature)
+            {
+                case SignatureScheme.Ed25519:
+                    if (publicKey.Length != 32 || signature.Length != 64)
+                    {
+                        return false;
+                    }
+
+                    return Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Verify(signature.ToArray(), 0, publicKey.ToArray(), 0, message, 0, message.Length);
+                default:
+                    using (var ec = ECDsa.Create(P256Kem.PublicParameters(publicKey)))
+                    {
+                        return ec.VerifyData(message, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+                    }
+            }
+        }
+        catch (Exception e) when (e is CryptographicException or HpkeException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    public (byte[] PrivateKey, byte[] PublicKey) GenerateSignatureKeyPair()
+    {
+        if (Signature == SignatureScheme.Ed25519)
+        {
+            byte[] sk = RandomNumberGenerator.GetBytes(32), pk = new byte[32];
+            Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.GeneratePublicKey(sk, 0, pk, 0);
+            return (sk, pk);
+        }
+
+        using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var p = ec.ExportParameters(true);
+        return (p.D!, [0x04, .. p.Q.X!, .. p.Q.Y!]);
+    }
+
+    public byte[] SignaturePublicKeyOf(ReadOnlySpan<byte> privateKey)
+    {
+        if (Signature == SignatureScheme.Ed25519)
+        {
+            byte[] pk = new byte[32];
+            Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.GeneratePublicKey(privateKey.ToArray(), 0, pk, 0);
+            return pk;
+        }
+
+        return P256Kem.Instance.PublicKeyOf(privateKey);
+    }
+
+    private static byte[] EncryptContext(string label, ReadOnlySpan<byte> context)
+    {
+        var w = new MlsWriter();
+        w.Opaque(MlsLabel(label));
+        w.Opaque(context);
+        return w.ToArray();
+    }
+
+    public (byte[] KemOutput, byte[] Ciphertext) EncryptWithLabel(ReadOnlySpan<byte> publicKey, string label, ReadOnlySpan<byte> context, ReadOnlySpan<byte> plaintext) =>
+        Hpke.SealBase(publicKey, EncryptContext(label, context), [], plaintext);
+
+    public byte[] DecryptWithLabel(ReadOnlySpan<byte> privateKey, string label, ReadOnlySpan<byte> context, ReadOnlySpan<byte> kemOutput, ReadOnlySpan<byte> ciphertext)
+    {
+        try
+        {
+            return Hpke.OpenBase(kemOutput, privateKey, EncryptContext(label, context), [], ciphertext);
+        }
+        catch (HpkeException e)
+        {
+            throw new MlsException("HPKE decryption failed", e);
+        }
+    }
+
+    public (byte[] PrivateKey, byte[] PublicKey) DeriveHpkeKeyPair(ReadOnlySpan<byte> ikm) => Hpke.Kem.DeriveKeyPair(ikm);
+
+    public byte[] AeadSeal(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> pt) =>
+        Aead.Seal(AeadId, key, nonce, aad, pt);
+
+    public byte[] AeadOpen(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ct)
+    {
+        try
+        {
+            return Aead.Open(AeadId, key, nonce, aad, ct);
+        }
+        catch (HpkeException e)
+        {
+            throw new MlsException("AEAD decryption failed", e);
+        }
+    }
+}
