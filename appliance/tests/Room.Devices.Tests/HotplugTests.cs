@@ -77,4 +77,23 @@ public class UeventTests
 
         monitor.Dispose();
     }
+
+    [HardwareFact("/sys/class/mem/null/uevent")]
+    public void Synthetic_kernel_uevent_arrives_through_the_monitor()
+    {
+        using var got = new ManualResetEventSlim();
+        Uevent? seen = null;
+        using var monitor = UeventMonitor.Start(m => m.Received += (_, e) =>
+        {
+            if (e.DevPath == "/devices/virtual/mem/null" && e.Action == "change")
+            {
+                seen = e;
+                got.Set();
+            }
+        });
+        File.WriteAllText("/sys/class/mem/null/uevent", "change");
+        Assert.True(got.Wait(TimeSpan.FromSeconds(10)), "no uevent for /dev/null arrived");
+        Assert.Equal("mem", seen!.Subsystem);
+        Assert.Equal("null", seen.DevName);
+    }
 }
