@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Options;
+using Room.ControllerUi.Components;
+using Room.ControllerUi.Services;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// `--bus ADDRESS` is short for ControllerUi:BusAddress (ROOM_BUS_ADDRESS and the system bus are the fallbacks).
+builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--bus"] = "ControllerUi:BusAddress" });
+
+// The kiosk browser is on the same machine: loopback only unless --urls says otherwise.
+if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+{
+    builder.WebHost.UseUrls("http://127.0.0.1:8080");
+}
+
+// Static files from the build output as well as from a published folder.
+builder.WebHost.UseStaticWebAssets();
+
+builder.Services.Configure<ControllerUiOptions>(builder.Configuration.GetSection(ControllerUiOptions.Section));
+builder.Services.AddSingleton<RoomState>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<RoomState>());
+builder.Services.AddSingleton<PanelPreferences>();
+builder.Services.AddScoped<UiFeedback>();
+builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+if (OperatingSystem.IsLinux())
+{
+    builder.Host.UseSystemd();
+}
+
+var app = builder.Build();
+
+app.UseExceptionHandler("/error", createScopeForErrors: true);
+app.UseAntiforgery();
+app.MapStaticAssets();
+
+// The operator's logo, from the configured file (never a path taken from the request).
+app.MapGet("/brand/logo", (IOptions<ControllerUiOptions> options) =>
+{
+    var path = options.Value.Brand.LogoPath;
+    if (string.IsNullOrEmpty(path) || !File.Exists(path))
+    {
+        return Results.NotFound();
+    }
+
+    var type = Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".svg" => "image/svg+xml",
+        ".png" => "image/png",
+        ".jpg" or ".jpeg" => "image/jpeg",
+        ".webp" => "image/webp",
+        _ => "application/octet-stream",
+    };
+    return Results.File(path, type);
+});
+
+// For the kiosk unit and tests: 200 once the panel serves pages.
+app.MapGet("/healthz", (RoomState state) => Results.Text(state.Link.ToString()));
+
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+
+await app.RunAsync();
+
+/// <summary>Entry point (public for tests).</summary>
+public partial class Program;
