@@ -125,6 +125,7 @@ public static class VectorSuite
         ["mls/tree-math.json"] = MlsBasicVectors.TreeMathRun,
         ["mls/deserialization.json"] = MlsBasicVectors.DeserializationRun,
         ["mls/crypto-basics.json"] = MlsBasicVectors.CryptoBasicsRun,
+        ["mls/messages.json"] = MlsMessageVectors.Run,
     };
 
     public static Tally Run(string file) =>
