@@ -136,13 +136,7 @@ public sealed class BusObjectServer : IPathMethodHandler, IDisposable
                 return;
             }
 
-            using var writer = context.CreateReplyWriter(method.OutSignature.Length == 0 ? null : method.OutSignature);
-            if (method.OutSignature.Length > 0)
-            {
-                WriteBasic(writer, method.OutSignature, result ?? throw new InvalidOperationException($"{method.Name} returned no value."));
-            }
-
-            context.Reply(writer.CreateMessage());
+            context.Reply(BuildReply(context, method, result));
         }
         catch (RoomBusException ex)
         {
@@ -298,7 +292,26 @@ public sealed class BusObjectServer : IPathMethodHandler, IDisposable
         return args;
     }
 
-    private static void WriteBasic(MessageWriter writer, string signature, object value)
+    private static MessageBuffer BuildReply(MethodContext context, MethodDescription method, object? result)
+    {
+        var writer = context.CreateReplyWriter(method.OutSignature.Length == 0 ? null : method.OutSignature);
+        try
+        {
+            if (method.OutSignature.Length > 0)
+            {
+                // MessageWriter is a struct: it must be passed by reference or the writes are lost.
+                WriteBasic(ref writer, method.OutSignature, result ?? throw new InvalidOperationException($"{method.Name} returned no value."));
+            }
+
+            return writer.CreateMessage();
+        }
+        finally
+        {
+            writer.Dispose();
+        }
+    }
+
+    private static void WriteBasic(ref MessageWriter writer, string signature, object value)
     {
         switch (signature, value)
         {

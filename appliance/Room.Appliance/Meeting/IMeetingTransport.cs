@@ -1,0 +1,47 @@
+namespace Room.Appliance.Meeting;
+
+public sealed record MeetingParticipant(string Id, string Name, bool Muted);
+
+/// <summary>Connects roomd to a meeting. The loopback transport stands in until the WebRTC transport lands.</summary>
+public interface IMeetingTransport
+{
+    /// <summary>Joins; completes when media flows and keys are agreed, or throws <see cref="MeetingFailedException"/>.</summary>
+    Task<IMeetingSession> ConnectAsync(Uri meeting, string roomName, bool microphoneMuted, CancellationToken cancellationToken);
+}
+
+/// <summary>A joined meeting.</summary>
+public interface IMeetingSession : IAsyncDisposable
+{
+    /// <summary>Everyone in the call, this room first.</summary>
+    IReadOnlyList<MeetingParticipant> Participants { get; }
+
+    /// <summary>The current epoch's security code (changes on every rekey).</summary>
+    string SecurityCode { get; }
+
+    /// <summary>Participants or security code changed.</summary>
+    event EventHandler? Changed;
+
+    /// <summary>The call ended without us leaving; the argument says why.</summary>
+    event EventHandler<string>? Ended;
+
+    void SetMicrophoneMuted(bool muted);
+
+    Task LeaveAsync(CancellationToken cancellationToken);
+}
+
+public sealed class MeetingFailedException : Exception
+{
+    public MeetingFailedException(string message)
+        : base(message)
+    {
+    }
+
+    public MeetingFailedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public MeetingFailedException()
+    {
+    }
+}

@@ -1,0 +1,95 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting.Systemd;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Room.Appliance;
+using Room.Appliance.BusApi;
+using Room.Appliance.Calendar;
+using Room.Appliance.Camera;
+using Room.Appliance.Hosting;
+using Room.Appliance.Inventory;
+using Room.Appliance.Meeting;
+using Room.Appliance.Room;
+using Room.Appliance.System;
+using Room.Bus.Server;
+using Room.Devices;
+using Room.Devices.Simulated;
+
+// roomd: configuration from /etc/room/room.json, ROOM_* environment variables and the command line
+// (`--bus ADDRESS`, `--Room:Name "Ratssaal"`, ...), later sources winning.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+{
+    Args = args,
+    ContentRootPath = AppContext.BaseDirectory,
+    DisableDefaults = false,
+});
+builder.Configuration.Sources.Clear();
+builder.Configuration
+    .AddJsonFile(Environment.GetEnvironmentVariable("ROOM_CONFIG") ?? "/etc/room/room.json", optional: true, reloadOnChange: false)
+    .AddEnvironmentVariables("ROOM_")
+    .AddCommandLine(args, new Dictionary<string, string> { ["--bus"] = "Bus:Address", ["--state"] = "Room:StateDirectory" });
+
+builder.Services.AddSystemd();
+// Outside systemd AddSystemd registers no notifier; the watchdog then sees IsEnabled == false.
+builder.Services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
+builder.Logging.AddSimpleConsole(o =>
+{
+    o.SingleLine = true;
+    o.TimestampFormat = "HH:mm:ss.fff ";
+});
+
+builder.Services.AddOptions<RoomOptions>().Bind(builder.Configuration.GetSection(RoomOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<BusOptions>().Bind(builder.Configuration.GetSection(BusOptions.Section));
+builder.Services.AddSingleton(TimeProvider.System);
+
+builder.Services.AddSingleton<IDeviceProvider>(sp => sp.GetRequiredService<IOptions<RoomOptions>>().Value.Devices switch
+{
+    "simulated" => new SimulatedDeviceProvider(),
+    var other => throw new OptionsValidationException(RoomOptions.Section, typeof(RoomOptions), [$"Device provider '{other}' is not available in this build."]),
+});
+builder.Services.AddSingleton<IMeetingTransport, LoopbackTransport>();
+builder.Services.AddSingleton<MeetingService>();
+builder.Services.AddSingleton<PresetStore>();
+builder.Services.AddSingleton<CameraService>();
+builder.Services.AddSingleton<DeviceInventory>();
+builder.Services.AddSingleton<ScheduleService>();
+builder.Services.AddSingleton<SystemInfo>();
+builder.Services.AddSingleton<AdminPinVerifier>();
+builder.Services.AddSingleton<IBusInterface, MeetingInterface>();
+builder.Services.AddSingleton<IBusInterface, CameraInterface>();
+builder.Services.AddSingleton<IBusInterface, DevicesInterface>();
+builder.Services.AddSingleton<IBusInterface, SystemInterface>();
+builder.Services.AddSingleton<IBusInterface, CalendarInterface>();
+builder.Services.AddSingleton<BusHost>();
+
+// Order matters: state is gathered before the bus host publishes it.
+builder.Services.AddHostedService<DeviceProviderStarter>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<DeviceInventory>());
+builder.Services.AddHostedService(sp => sp.GetRequiredService<ScheduleService>());
+builder.Services.AddHostedService(sp => sp.GetRequiredService<BusHost>());
+builder.Services.AddHostedService<RoomAutomation>();
+builder.Services.AddHostedService<WatchdogService>();
+
+using var host = builder.Build();
+try
+{
+    await host.RunAsync();
+}
+catch (OptionsValidationException ex)
+{
+    await Console.Error.WriteLineAsync($"roomd: invalid configuration: {string.Join("; ", ex.Failures)}");
+    return 2;
+}
+catch (InvalidOperationException ex)
+{
+    await Console.Error.WriteLineAsync($"roomd: {ex.Message}");
+    return 1;
+}
+catch (Tmds.DBus.Protocol.DBusConnectFailedException ex)
+{
+    await Console.Error.WriteLineAsync($"roomd: cannot connect to the bus: {ex.Message}");
+    return 1;
+}
+
+return Environment.ExitCode;

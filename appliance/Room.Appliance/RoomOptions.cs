@@ -1,0 +1,58 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Room.Appliance;
+
+/// <summary>roomd's configuration, section "Room" of /etc/room/room.json, ROOM_ environment variables and the command line.</summary>
+public sealed class RoomOptions
+{
+    public const string Section = "Room";
+
+    /// <summary>The room's name as people see it ("Ratssaal 1. OG"). Defaults to the host name.</summary>
+    [MaxLength(80)]
+    public string Name { get; set; } = "";
+
+    /// <summary>Where roomd keeps what must survive restarts (camera presets).</summary>
+    [Required]
+    public string StateDirectory { get; set; } = "/var/lib/room";
+
+    /// <summary>Admin PIN for the touch panel's settings (4-12 digits). Empty: settings are locked.</summary>
+    [RegularExpression("^([0-9]{4,12})?$", ErrorMessage = "Room:AdminPin must be 4 to 12 digits.")]
+    public string AdminPin { get; set; } = "";
+
+    /// <summary>"simulated" (make run, tests) or "linux" (real devices).</summary>
+    [RegularExpression("^(simulated|linux)$", ErrorMessage = "Room:Devices must be 'simulated' or 'linux'.")]
+    public string Devices { get; set; } = "simulated";
+
+    /// <summary>Camera selected at start, by id; the first camera when empty or unknown.</summary>
+    public string DefaultCamera { get; set; } = "";
+
+    /// <summary>Minutes without a call after which the displays are put in standby (0 = never).</summary>
+    [Range(0, 24 * 60)]
+    public int DisplayStandbyMinutes { get; set; } = 15;
+
+    /// <summary>Speaker volume at start, 0..100.</summary>
+    [Range(0, 100)]
+    public uint InitialVolume { get; set; } = 60;
+
+    /// <summary>Scheduled meetings shown on the panel until a calendar source is configured.</summary>
+    public List<ScheduledMeeting> Calendar { get; set; } = [];
+}
+
+public sealed class ScheduledMeeting
+{
+    public string Title { get; set; } = "";
+
+    public string Uri { get; set; } = "";
+
+    public DateTimeOffset Start { get; set; }
+
+    public DateTimeOffset End { get; set; }
+}
+
+/// <summary>Which bus roomd serves on: the system bus unless an address is given (`--bus ADDRESS`).</summary>
+public sealed class BusOptions
+{
+    public const string Section = "Bus";
+
+    public string? Address { get; set; }
+}

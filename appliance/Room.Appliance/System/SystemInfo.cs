@@ -1,0 +1,36 @@
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Reflection;
+using Microsoft.Extensions.Options;
+
+namespace Room.Appliance.System;
+
+/// <summary>What the settings screen shows about the box itself.</summary>
+public sealed class SystemInfo(IOptions<RoomOptions> options)
+{
+    public string RoomName { get; } = string.IsNullOrWhiteSpace(options.Value.Name) ? Environment.MachineName : options.Value.Name;
+
+    public static string Version { get; } =
+        typeof(SystemInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static string Hostname => Environment.MachineName;
+
+    /// <summary>"No update agent" until the fleet update agent reports through here.</summary>
+    public static string UpdateStatus => "not managed (no update agent)";
+
+    public static IReadOnlyList<string> Addresses()
+    {
+        try
+        {
+            return [.. NetworkInterface.GetAllNetworkInterfaces()
+                .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+                .SelectMany(n => n.GetIPProperties().UnicastAddresses
+                    .Where(a => a.Address.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
+                    .Select(a => $"{n.Name} {a.Address}/{a.PrefixLength}"))];
+        }
+        catch (NetworkInformationException)
+        {
+            return [];
+        }
+    }
+}
