@@ -66,11 +66,15 @@ public sealed class MlsCipherSuite
     private static byte[] MlsLabel(string label) => Encoding.ASCII.GetBytes("MLS 1.0 " + label);
 
     /// <summary>ExpandWithLabel(Secret, Label, Context, Length) with KDFLabel { uint16 length; opaque label&lt;V&gt;; opaque context&lt;V&gt; }.</summary>
-    public byte[] ExpandWithLabel(ReadOnlySpan<byte> secret, string label, ReadOnlySpan<byte> context, int length)
+    public byte[] ExpandWithLabel(ReadOnlySpan<byte> secret, string label, ReadOnlySpan<byte> context, int length) =>
+        ExpandWithLabel(secret, Encoding.ASCII.GetBytes(label), context, length);
+
+    /// <summary>ExpandWithLabel with a binary label (exporter labels are arbitrary bytes).</summary>
+    public byte[] ExpandWithLabel(ReadOnlySpan<byte> secret, ReadOnlySpan<byte> label, ReadOnlySpan<byte> context, int length)
     {
         var w = new MlsWriter();
         w.U16((ushort)length);
-        w.Opaque(MlsLabel(label));
+        w.Opaque([.. "MLS 1.0 "u8, .. label]);
         w.Opaque(context);
         return Expand(secret, w.Written, length);
     }

@@ -126,6 +126,11 @@ public static class VectorSuite
         ["mls/deserialization.json"] = MlsBasicVectors.DeserializationRun,
         ["mls/crypto-basics.json"] = MlsBasicVectors.CryptoBasicsRun,
         ["mls/messages.json"] = MlsMessageVectors.Run,
+        ["mls/key-schedule.json"] = MlsScheduleVectors.KeyScheduleRun,
+        ["mls/secret-tree.json"] = MlsScheduleVectors.SecretTreeRun,
+        ["mls/psk_secret.json"] = MlsScheduleVectors.PskSecretRun,
+        ["mls/transcript-hashes.json"] = MlsScheduleVectors.TranscriptRun,
+        ["mls/message-protection.json"] = MlsScheduleVectors.MessageProtectionRun,
     };
 
     public static Tally Run(string file) =>
