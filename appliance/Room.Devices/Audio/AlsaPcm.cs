@@ -1,0 +1,293 @@
+using System.Text;
+using Room.Devices.Interop;
+
+namespace Room.Devices.Audio;
+
+public enum AlsaSampleFormat
+{
+    S16,
+    S32,
+}
+
+/// <summary>How to open an ALSA PCM.</summary>
+public sealed record AlsaPcmSettings
+{
+    /// <summary>ALSA device name ("hw:CARD=Loopback,DEV=1", "plughw:1,0", "null", "file:FILE=/tmp/x.raw").</summary>
+    public required string Device { get; init; }
+
+    public int Channels { get; init; } = 2;
+
+    public int SampleRate { get; init; } = 48000;
+
+    /// <summary>The hardware format; null tries S16 and falls back to S32 (converted to/from S16 here).</summary>
+    public AlsaSampleFormat? Format { get; init; }
+
+    /// <summary>Buffer latency; libasound makes periods a quarter of it (40 ms → 10 ms periods).</summary>
+    public TimeSpan Latency { get; init; } = TimeSpan.FromMilliseconds(40);
+
+    /// <summary>ALSA configuration text that replaces the global one for this PCM (tests, special wiring).</summary>
+    public string? ConfigText { get; init; }
+}
+
+/// <summary>
+/// An open ALSA PCM in blocking interleaved mode. Reads and writes at most one period per call to libasound,
+/// recover from xruns (counted in <see cref="Xruns"/>) and throw <see cref="DeviceUnavailableException"/> when the
+/// card went away. No allocation per call: S32 conversion uses a buffer made at open.
+/// </summary>
+public sealed unsafe class AlsaPcm : IDisposable
+{
+    private readonly string _deviceId;
+    private readonly int[] _scratch;
+    private nint _pcm;
+    private nint _config;
+
+    private AlsaPcm(string deviceId, nint pcm, nint config, AlsaPcmSettings settings, AlsaSampleFormat format, int periodFrames)
+    {
+        _deviceId = deviceId;
+        _pcm = pcm;
+        _config = config;
+        Channels = settings.Channels;
+        SampleRate = settings.SampleRate;
+        Format = format;
+        PeriodFrames = Math.Max(1, periodFrames);
+        _scratch = format == AlsaSampleFormat.S32 ? new int[PeriodFrames * Channels] : [];
+    }
+
+    public int Channels { get; }
+
+    public int SampleRate { get; }
+
+    public AlsaSampleFormat Format { get; }
+
+    public int PeriodFrames { get; }
+
+    /// <summary>Overruns (capture) or underruns (playback) recovered so far.</summary>
+    public int Xruns { get; private set; }
+
+    public static AlsaPcm Open(string deviceId, AlsaPcmSettings settings, bool capture)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.Channels, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.SampleRate, 1);
+        nint config = 0;
+        nint pcm;
+        int err;
+        var stream = capture ? Alsa.StreamCapture : Alsa.StreamPlayback;
+        try
+        {
+            if (settings.ConfigText is { } text)
+            {
+                config = LoadConfig(text, deviceId);
+                err = Alsa.PcmOpenLconf(out pcm, settings.Device, stream, 0, config);
+            }
+            else
+            {
+                err = Alsa.PcmOpen(out pcm, settings.Device, stream, 0);
+            }
+        }
+        catch (DllNotFoundException e)
+        {
+            throw new DeviceUnavailableException($"Device {deviceId} is unavailable: libasound is not installed.", e);
+        }
+
+        if (err < 0)
+        {
+            FreeConfig(config);
+            throw new DeviceUnavailableException(deviceId, $"cannot open ALSA PCM {settings.Device}: {Alsa.Error(err)}");
+        }
+
+        var latency = (uint)Math.Clamp(settings.Latency.TotalMicroseconds, 1000, 2_000_000);
+        AlsaSampleFormat[] tries = settings.Format is { } f ? [f] : [AlsaSampleFormat.S16, AlsaSampleFormat.S32];
+        foreach (var format in tries)
+        {
+            err = Alsa.PcmSetParams(pcm, format == AlsaSampleFormat.S16 ? Alsa.FormatS16Le : Alsa.FormatS32Le,
+                Alsa.AccessRwInterleaved, (uint)settings.Channels, (uint)settings.SampleRate, 0, latency);
+            if (err >= 0)
+            {
+                _ = Alsa.PcmGetParams(pcm, out _, out var period);
+                return new AlsaPcm(deviceId, pcm, config, settings, format, (int)Math.Min(period, 1u << 16));
+            }
+        }
+
+        _ = Alsa.PcmClose(pcm);
+        FreeConfig(config);
+        throw new DeviceUnavailableException(deviceId,
+            $"ALSA PCM {settings.Device} refuses {settings.Channels} channels at {settings.SampleRate} Hz: {Alsa.Error(err)}");
+    }
+
+    /// <summary>Reads whole frames into <paramref name="interleaved"/> (blocking); returns frames read.</summary>
+    public int Read(Span<short> interleaved)
+    {
+        var frames = interleaved.Length / Channels;
+        var done = 0;
+        while (done < frames)
+        {
+            var chunk = Math.Min(frames - done, PeriodFrames);
+            nint n;
+            if (Format == AlsaSampleFormat.S16)
+            {
+                fixed (short* p = interleaved.Slice(done * Channels, chunk * Channels))
+                {
+                    n = Alsa.PcmReadi(Handle, p, (nuint)chunk);
+                }
+            }
+            else
+            {
+                fixed (int* p = _scratch)
+                {
+                    n = Alsa.PcmReadi(Handle, p, (nuint)chunk);
+                }
+
+                if (n > 0)
+                {
+                    var dst = interleaved.Slice(done * Channels, (int)n * Channels);
+                    for (var i = 0; i < dst.Length; i++)
+                    {
+                        dst[i] = (short)(_scratch[i] >> 16);
+                    }
+                }
+            }
+
+            if (n < 0)
+            {
+                Recover((int)n);
+                continue;
+            }
+
+            done += (int)n;
+            if (n == 0)
+            {
+                break;
+            }
+        }
+
+        return done;
+    }
+
+    /// <summary>Writes all frames (blocking while the device buffer is full).</summary>
+    public void Write(ReadOnlySpan<short> interleaved)
+    {
+        var frames = interleaved.Length / Channels;
+        var done = 0;
+        while (done < frames)
+        {
+            var chunk = Math.Min(frames - done, PeriodFrames);
+            var src = interleaved.Slice(done * Channels, chunk * Channels);
+            nint n;
+            if (Format == AlsaSampleFormat.S16)
+            {
+                fixed (short* p = src)
+                {
+                    n = Alsa.PcmWritei(Handle, p, (nuint)chunk);
+                }
+            }
+            else
+            {
+                for (var i = 0; i < src.Length; i++)
+                {
+                    _scratch[i] = src[i] << 16;
+                }
+
+                fixed (int* p = _scratch)
+                {
+                    n = Alsa.PcmWritei(Handle, p, (nuint)chunk);
+                }
+            }
+
+            if (n < 0)
+            {
+                Recover((int)n);
+                continue;
+            }
+
+            done += (int)n;
+        }
+    }
+
+    /// <summary>Plays out what is queued (playback) before closing.</summary>
+    public void Drain()
+    {
+        if (_pcm != 0)
+        {
+            _ = Alsa.PcmDrain(_pcm);
+        }
+    }
+
+    public void Dispose()
+    {
+        var pcm = Interlocked.Exchange(ref _pcm, 0);
+        if (pcm != 0)
+        {
+            _ = Alsa.PcmClose(pcm);
+        }
+
+        FreeConfig(Interlocked.Exchange(ref _config, 0));
+    }
+
+    /// <summary>Whether an ALSA error code means the card is gone rather than a recoverable glitch.</summary>
+    public static bool IsDisappearance(int err) => err is -Libc.ENODEV or -Libc.EBADFD or -Libc.ENXIO or -Libc.EIO or -Libc.EBADF;
+
+    private nint Handle => _pcm != 0 ? _pcm : throw new ObjectDisposedException(nameof(AlsaPcm));
+
+    private void Recover(int err)
+    {
+        if (IsDisappearance(err))
+        {
+            throw new DeviceUnavailableException(_deviceId, $"ALSA device went away: {Alsa.Error(err)}");
+        }
+
+        if (err is -Libc.EPIPE or -Libc.ESTRPIPE)
+        {
+            Xruns++;
+        }
+
+        var r = Alsa.PcmRecover(_pcm, err, 1);
+        if (r < 0)
+        {
+            throw new DeviceUnavailableException(_deviceId, $"ALSA cannot recover from {Alsa.Error(err)}: {Alsa.Error(r)}");
+        }
+    }
+
+    private static nint LoadConfig(string text, string deviceId)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        if (Alsa.ConfigTop(out var top) < 0)
+        {
+            throw new DeviceUnavailableException(deviceId, "snd_config_top failed");
+        }
+
+        nint input;
+        int err;
+        fixed (byte* p = bytes)
+        {
+            err = Alsa.InputBufferOpen(out input, p, bytes.Length);
+        }
+
+        if (err >= 0)
+        {
+            err = Alsa.ConfigLoad(top, input);
+            _ = Alsa.InputClose(input);
+        }
+
+        if (err < 0)
+        {
+            _ = Alsa.ConfigDelete(top);
+            throw new DeviceUnavailableException(deviceId, $"bad ALSA configuration text: {Alsa.Error(err)}");
+        }
+
+        return top;
+    }
+
+    private static void FreeConfig(nint config)
+    {
+        if (config != 0)
+        {
+            _ = Alsa.ConfigDelete(config);
+        }
+    }
+}
+
+/// <summary>Whether libasound is loadable here.</summary>
+public static class AlsaPcmProbe
+{
+    public static bool LibraryPresent { get; } = Interop.Alsa.IsAvailable();
+}

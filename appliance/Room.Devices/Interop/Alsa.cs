@@ -1,0 +1,134 @@
+using System.Runtime.InteropServices;
+
+namespace Room.Devices.Interop;
+
+/// <summary>libasound (ALSA library) entry points for PCM and simple-mixer use.</summary>
+internal static unsafe partial class Alsa
+{
+    private const string Lib = "libasound.so.2";
+
+    public const int StreamPlayback = 0;
+    public const int StreamCapture = 1;
+    public const int FormatS16Le = 2;
+    public const int FormatS32Le = 10;
+    public const int AccessRwInterleaved = 3;
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_open", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int PcmOpen(out nint pcm, string name, int stream, int mode);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_open_lconf", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int PcmOpenLconf(out nint pcm, string name, int stream, int mode, nint config);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_set_params")]
+    public static partial int PcmSetParams(nint pcm, int format, int access, uint channels, uint rate, int softResample, uint latencyUs);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_get_params")]
+    public static partial int PcmGetParams(nint pcm, out nuint bufferSize, out nuint periodSize);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_readi")]
+    public static partial nint PcmReadi(nint pcm, void* buffer, nuint frames);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_writei")]
+    public static partial nint PcmWritei(nint pcm, void* buffer, nuint frames);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_recover")]
+    public static partial int PcmRecover(nint pcm, int err, int silent);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_drain")]
+    public static partial int PcmDrain(nint pcm);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_drop")]
+    public static partial int PcmDrop(nint pcm);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_close")]
+    public static partial int PcmClose(nint pcm);
+
+    [LibraryImport(Lib, EntryPoint = "snd_strerror")]
+    public static partial nint StrError(int err);
+
+    [LibraryImport(Lib, EntryPoint = "snd_config_top")]
+    public static partial int ConfigTop(out nint config);
+
+    [LibraryImport(Lib, EntryPoint = "snd_config_load")]
+    public static partial int ConfigLoad(nint config, nint input);
+
+    [LibraryImport(Lib, EntryPoint = "snd_config_delete")]
+    public static partial int ConfigDelete(nint config);
+
+    [LibraryImport(Lib, EntryPoint = "snd_input_buffer_open")]
+    public static partial int InputBufferOpen(out nint input, byte* buffer, nint size);
+
+    [LibraryImport(Lib, EntryPoint = "snd_input_close")]
+    public static partial int InputClose(nint input);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_open")]
+    public static partial int MixerOpen(out nint mixer, int mode);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_attach", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MixerAttach(nint mixer, string name);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_selem_register")]
+    public static partial int MixerSelemRegister(nint mixer, nint options, nint classp);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_load")]
+    public static partial int MixerLoad(nint mixer);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_close")]
+    public static partial int MixerClose(nint mixer);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_first_elem")]
+    public static partial nint MixerFirstElem(nint mixer);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_elem_next")]
+    public static partial nint MixerElemNext(nint elem);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_selem_get_name")]
+    public static partial nint SelemGetName(nint elem);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_selem_has_playback_volume")]
+    public static partial int SelemHasPlaybackVolume(nint elem);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_selem_has_capture_volume")]
+    public static partial int SelemHasCaptureVolume(nint elem);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_selem_has_playback_switch")]
+    public static partial int SelemHasPlaybackSwitch(nint elem);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_selem_has_capture_switch")]
+    public static partial int SelemHasCaptureSwitch(nint elem);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_selem_get_playback_volume_range")]
+    public static partial int SelemGetPlaybackVolumeRange(nint elem, out nint min, out nint max);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_selem_get_capture_volume_range")]
+    public static partial int SelemGetCaptureVolumeRange(nint elem, out nint min, out nint max);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_selem_set_playback_volume_all")]
+    public static partial int SelemSetPlaybackVolumeAll(nint elem, nint value);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_selem_set_capture_volume_all")]
+    public static partial int SelemSetCaptureVolumeAll(nint elem, nint value);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_selem_set_playback_switch_all")]
+    public static partial int SelemSetPlaybackSwitchAll(nint elem, int value);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_selem_set_capture_switch_all")]
+    public static partial int SelemSetCaptureSwitchAll(nint elem, int value);
+
+    [LibraryImport(Lib, EntryPoint = "snd_mixer_selem_get_playback_volume")]
+    public static partial int SelemGetPlaybackVolume(nint elem, int channel, out nint value);
+
+    public static string Error(int err) => Marshal.PtrToStringUTF8(StrError(err)) ?? $"error {err}";
+
+    /// <summary>True when libasound can be loaded on this machine.</summary>
+    public static bool IsAvailable()
+    {
+        if (NativeLibrary.TryLoad(Lib, out var h))
+        {
+            NativeLibrary.Free(h);
+            return true;
+        }
+
+        return false;
+    }
+}
