@@ -1,0 +1,442 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Room.Rtc.Sdp;
+using Room.Rtc.Stun;
+
+namespace Room.Rtc.Ice;
+
+public enum IceState { New, Checking, Connected, Disconnected, Failed, Closed }
+
+/// <summary>Data handed up from the ICE transport: a datagram that is not STUN, from the selected (or a validated) remote.</summary>
+public delegate void IceDataHandler(ReadOnlySpan<byte> datagram);
+
+/// <summary>
+/// A full ICE agent (RFC 8445) for one component (rtcp-mux, BUNDLE), over UDP host candidates on the given local
+/// addresses: connectivity checks with short-term credentials, nomination (the controlling side nominates the first
+/// pair that works), triggered checks and peer-reflexive candidates, trickled remote candidates, consent freshness
+/// (RFC 7675) and ICE restart. Receiving allocates nothing per datagram.
+/// </summary>
+public sealed class IceAgent : IDisposable
+{
+    /// <summary>Remote candidates beyond this are ignored (a hostile peer cannot make us check without bound).</summary>
+    public const int MaxRemoteCandidates = 64;
+    private const int CheckIntervalMs = 50;
+    private const int ConsentIntervalMs = 4000;
+    private const int ConsentTimeoutMs = 30000;
+
+    private readonly object _gate = new();
+    private readonly List<LocalSocket> _sockets = [];
+    private readonly List<CandidatePair> _pairs = [];
+    private readonly List<IceCandidate> _remoteCandidates = [];
+    private readonly ulong _tieBreaker = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+    private readonly Timer _timer;
+    private CandidatePair? _selected;
+    private long _lastConsentMs;
+    private long _lastConsentSentMs;
+    private bool _disposed;
+
+    public IceAgent(IEnumerable<IPAddress> localAddresses, bool controlling)
+    {
+        ArgumentNullException.ThrowIfNull(localAddresses);
+        Controlling = controlling;
+        NewCredentials();
+        int preference = 65535;
+        foreach (var address in localAddresses)
+        {
+            var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(address, 0));
+            var local = (IPEndPoint)socket.LocalEndPoint!;
+            var candidate = new IceCandidate((_sockets.Count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), 1, "udp",
+                IceCandidate.ComputePriority(CandidateType.Host, preference--, 1), local.Address, local.Port, CandidateType.Host);
+            var ls = new LocalSocket(this, socket, candidate);
+            _sockets.Add(ls);
+            ls.Start();
+        }
+        if (_sockets.Count == 0) throw new ArgumentException("no local address to gather on", nameof(localAddresses));
+        _timer = new Timer(_ => Tick(), null, CheckIntervalMs, CheckIntervalMs);
+    }
+
+    public bool Controlling { get; private set; }
+    public string LocalUfrag { get; private set; } = "";
+    public string LocalPassword { get; private set; } = "";
+    public string? RemoteUfrag { get; private set; }
+    public string? RemotePassword { get; private set; }
+    public IceState State { get; private set; } = IceState.New;
+    public IReadOnlyList<IceCandidate> LocalCandidates => _sockets.Select(s => s.Candidate).ToList();
+
+    /// <summary>The remote endpoint of the selected pair, once connected.</summary>
+    public IPEndPoint? SelectedRemote => _selected?.Remote;
+
+    public event Action<IceState>? StateChanged;
+
+    /// <summary>Non-STUN datagrams (DTLS, SRTP, SRTCP). Called on the receive thread; copy what you keep.</summary>
+    public IceDataHandler? DataReceived { get; set; }
+
+    private void NewCredentials()
+    {
+        LocalUfrag = Token(8);
+        LocalPassword = Token(24);
+    }
+
+    private static string Token(int length)
+    {
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        var bytes = RandomNumberGenerator.GetBytes(length);
+        return string.Create(length, bytes, (span, b) => { for (int i = 0; i < span.Length; i++) span[i] = alphabet[b[i] & 63]; });
+    }
+
+    public void SetRemoteCredentials(string ufrag, string password)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ufrag);
+        ArgumentException.ThrowIfNullOrEmpty(password);
+        lock (_gate)
+        {
+            if (RemoteUfrag is not null && RemoteUfrag != ufrag)
+            {
+                // The peer restarted ICE: forget pairs and start over.
+                _pairs.Clear();
+                _remoteCandidates.Clear();
+                _selected = null;
+            }
+            RemoteUfrag = ufrag;
+            RemotePassword = password;
+        }
+    }
+
+    /// <summary>Adds a (trickled) remote candidate. Returns false if it was not usable (wrong family, TCP, too many).</summary>
+    public bool AddRemoteCandidate(IceCandidate candidate)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        if (candidate.Transport != "udp" || candidate.Component != 1) return false;
+        lock (_gate)
+        {
+            if (_remoteCandidates.Count >= MaxRemoteCandidates) return false;
+            if (_remoteCandidates.Any(c => c.EndPoint.Equals(candidate.EndPoint))) return false;
+            _remoteCandidates.Add(candidate);
+            bool added = false;
+            foreach (var s in _sockets)
+            {
+                if (s.Candidate.Address.AddressFamily != candidate.Address.AddressFamily) continue;
+                _pairs.Add(new CandidatePair(s, candidate.EndPoint, candidate.Priority));
+                added = true;
+            }
+            SortPairs();
+            if (added && State == IceState.New) SetState(IceState.Checking);
+            return added;
+        }
+    }
+
+    /// <summary>ICE restart (RFC 8445 9): new local credentials; the caller signals them in a new offer.</summary>
+    public void Restart()
+    {
+        lock (_gate)
+        {
+            NewCredentials();
+            _pairs.Clear();
+            _remoteCandidates.Clear();
+            RemoteUfrag = null;
+            RemotePassword = null;
+            // Keep sending on the old selected pair until a new one is chosen.
+            SetState(IceState.Checking);
+        }
+    }
+
+    /// <summary>Sends a datagram on the selected pair; false if there is none yet.</summary>
+    public bool Send(ReadOnlySpan<byte> datagram)
+    {
+        var selected = _selected;
+        if (selected is null) return false;
+        try
+        {
+            selected.Local.Socket.SendTo(datagram, SocketFlags.None, selected.RemoteAddress);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    private void SortPairs() =>
+        _pairs.Sort((a, b) => PairPriority(b).CompareTo(PairPriority(a)));
+
+    private ulong PairPriority(CandidatePair p)
+    {
+        ulong g = Controlling ? p.Local.Candidate.Priority : p.RemotePriority;
+        ulong d = Controlling ? p.RemotePriority : p.Local.Candidate.Priority;
+        return (Math.Min(g, d) << 32) + 2 * Math.Max(g, d) + (g > d ? 1UL : 0UL);
+    }
+
+    private void SetState(IceState state)
+    {
+        if (State == state) return;
+        State = state;
+        var handler = StateChanged;
+        if (handler is not null) ThreadPool.QueueUserWorkItem(_ => handler(state));
+    }
+
+    private void Tick()
+    {
+        lock (_gate)
+        {
+            if (_disposed || RemotePassword is null) return;
+            long now = Environment.TickCount64;
+            if (_selected is null || State == IceState.Checking)
+            {
+                // Pace: one new or retransmitted check per tick, highest priority pair first.
+                foreach (var p in _pairs)
+                {
+                    if (p.Succeeded || p.Failed) continue;
+                    if (now - p.LastSentMs < p.RetransmitMs) continue;
+                    if (p.Attempts >= 12) { p.Failed = true; continue; }
+                    SendCheck(p, nominate: Controlling);
+                    p.LastSentMs = now;
+                    p.Attempts++;
+                    p.RetransmitMs = Math.Min(p.RetransmitMs * 2, 1600);
+                    break;
+                }
+                if (_pairs.Count > 0 && _pairs.All(p => p.Failed) && _selected is null) SetState(IceState.Failed);
+            }
+            if (_selected is not null && State is IceState.Connected or IceState.Disconnected)
+            {
+                if (now - _lastConsentSentMs >= ConsentIntervalMs)
+                {
+                    SendCheck(_selected, nominate: false);
+                    _lastConsentSentMs = now;
+                }
+                if (now - _lastConsentMs > ConsentTimeoutMs) SetState(IceState.Failed);
+                else if (now - _lastConsentMs > 3 * ConsentIntervalMs) SetState(IceState.Disconnected);
+            }
+        }
+    }
+
+    private void SendCheck(CandidatePair pair, bool nominate)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        RandomNumberGenerator.Fill(pair.TransactionId);
+        var b = new StunBuilder(buffer, StunMethod.Binding, StunClass.Request, pair.TransactionId);
+        b.Add(StunAttributeType.Username, Encoding.UTF8.GetBytes(RemoteUfrag + ":" + LocalUfrag));
+        b.AddUInt32(StunAttributeType.Priority, IceCandidate.ComputePriority(CandidateType.PeerReflexive, 65535, 1));
+        b.AddUInt64(Controlling ? StunAttributeType.IceControlling : StunAttributeType.IceControlled, _tieBreaker);
+        if (nominate) b.Add(StunAttributeType.UseCandidate, default);
+        b.AddIntegrity(Encoding.UTF8.GetBytes(RemotePassword!));
+        b.AddFingerprint();
+        pair.Nominating = nominate;
+        try
+        {
+            pair.Local.Socket.SendTo(b.Written, SocketFlags.None, pair.RemoteAddress);
+        }
+        catch (SocketException)
+        {
+            pair.Failed = true;
+        }
+    }
+
+    private void OnStun(LocalSocket local, ReadOnlySpan<byte> datagram, SocketAddress from)
+    {
+        if (StunMessage.TryParse(datagram, out var m) != RtcError.None || !m.VerifyFingerprint()) return;
+        if (m.Method != StunMethod.Binding) return;
+        lock (_gate)
+        {
+            if (_disposed) return;
+            if (m.Class == StunClass.Request) OnRequest(local, m, from);
+            else if (m.Class is StunClass.SuccessResponse or StunClass.ErrorResponse) OnResponse(m, from);
+        }
+    }
+
+    private void OnRequest(LocalSocket local, StunMessage m, SocketAddress from)
+    {
+        if (!m.TryGetAttribute(StunAttributeType.Username, out var user)) return;
+        Span<byte> expectedPrefix = stackalloc byte[64];
+        int n = Encoding.UTF8.GetBytes(LocalUfrag + ":", expectedPrefix);
+        if (!user.StartsWith(expectedPrefix[..n])) return;
+        if (!m.VerifyIntegrity(Encoding.UTF8.GetBytes(LocalPassword))) return;
+        var remote = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(from);
+        Span<byte> buffer = stackalloc byte[256];
+
+        // Role conflict (RFC 8445 7.3.1.1), the common cases.
+        if (Controlling && m.TryGetUInt64(StunAttributeType.IceControlling, out ulong theirs))
+        {
+            if (_tieBreaker >= theirs)
+            {
+                var e = new StunBuilder(buffer, StunMethod.Binding, StunClass.ErrorResponse, m.TransactionId);
+                e.AddErrorCode(487, "Role Conflict");
+                e.AddIntegrity(Encoding.UTF8.GetBytes(LocalPassword));
+                e.AddFingerprint();
+                local.Socket.SendTo(e.Written, SocketFlags.None, from);
+                return;
+            }
+            Controlling = false;
+        }
+        else if (!Controlling && m.TryGetUInt64(StunAttributeType.IceControlled, out ulong theirs2) && _tieBreaker >= theirs2)
+        {
+            Controlling = true;
+        }
+
+        var b = new StunBuilder(buffer, StunMethod.Binding, StunClass.SuccessResponse, m.TransactionId);
+        b.AddXorAddress(StunAttributeType.XorMappedAddress, remote);
+        b.AddIntegrity(Encoding.UTF8.GetBytes(LocalPassword));
+        b.AddFingerprint();
+        try
+        {
+            local.Socket.SendTo(b.Written, SocketFlags.None, from);
+        }
+        catch (SocketException)
+        {
+            return;
+        }
+
+        var pair = _pairs.FirstOrDefault(p => p.Local == local && p.RemoteAddress.Equals(from));
+        if (pair is null)
+        {
+            if (_pairs.Count >= MaxRemoteCandidates * Math.Max(1, _sockets.Count)) return;
+            // Peer-reflexive remote candidate (RFC 8445 7.3.1.3).
+            m.TryGetUInt32(StunAttributeType.Priority, out uint prio);
+            pair = new CandidatePair(local, remote, prio);
+            _pairs.Add(pair);
+            SortPairs();
+            if (State == IceState.New) SetState(IceState.Checking);
+        }
+        // Triggered check.
+        if (!pair.Succeeded && RemotePassword is not null)
+        {
+            SendCheck(pair, Controlling);
+            pair.LastSentMs = Environment.TickCount64;
+            pair.Attempts++;
+        }
+        if (!Controlling && m.Has(StunAttributeType.UseCandidate))
+        {
+            pair.NominatedByPeer = true;
+            if (pair.Succeeded || _selected is null) Select(pair);
+        }
+    }
+
+    private void OnResponse(StunMessage m, SocketAddress from)
+    {
+        CandidatePair? pair = null;
+        foreach (var p in _pairs)
+        {
+            if (m.TransactionId.SequenceEqual(p.TransactionId)) { pair = p; break; }
+        }
+        if (pair is null || RemotePassword is null) return;
+        if (!m.VerifyIntegrity(Encoding.UTF8.GetBytes(RemotePassword))) return;
+        if (!pair.RemoteAddress.Equals(from)) return; // non-symmetric: not valid (RFC 8445 7.2.5.2.1)
+        if (m.Class == StunClass.ErrorResponse)
+        {
+            if (m.ErrorCode == 487)
+            {
+                Controlling = !Controlling;
+                pair.LastSentMs = 0;
+            }
+            else
+            {
+                pair.Failed = true;
+            }
+            return;
+        }
+        pair.Succeeded = true;
+        if (pair == _selected)
+        {
+            _lastConsentMs = Environment.TickCount64; // consent refreshed
+            if (State == IceState.Disconnected) SetState(IceState.Connected);
+            return;
+        }
+        if ((Controlling && pair.Nominating) || (!Controlling && pair.NominatedByPeer) || (!Controlling && _selected is null))
+            Select(pair);
+    }
+
+    private void Select(CandidatePair pair)
+    {
+        _selected = pair;
+        _lastConsentMs = Environment.TickCount64;
+        _lastConsentSentMs = _lastConsentMs;
+        SetState(IceState.Connected);
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
+        _timer.Dispose();
+        foreach (var s in _sockets) s.Dispose();
+        SetState(IceState.Closed);
+    }
+
+    private sealed class CandidatePair(LocalSocket local, IPEndPoint remote, uint remotePriority)
+    {
+        public LocalSocket Local { get; } = local;
+        public IPEndPoint Remote { get; } = remote;
+        public SocketAddress RemoteAddress { get; } = remote.Serialize();
+        public uint RemotePriority { get; } = remotePriority;
+        public byte[] TransactionId { get; } = new byte[12];
+        public long LastSentMs;
+        public int RetransmitMs = 100;
+        public int Attempts;
+        public bool Succeeded, Failed, Nominating, NominatedByPeer;
+    }
+
+    private sealed class LocalSocket(IceAgent owner, Socket socket, IceCandidate candidate) : IDisposable
+    {
+        public Socket Socket { get; } = socket;
+        public IceCandidate Candidate { get; } = candidate;
+        private Thread? _thread;
+
+        public void Start()
+        {
+            _thread = new Thread(Run) { IsBackground = true, Name = "ice-" + Candidate.Port };
+            _thread.Start();
+        }
+
+        private void Run()
+        {
+            var buffer = new byte[2048];
+            var from = new SocketAddress(Socket.AddressFamily);
+            while (true)
+            {
+                int n;
+                try
+                {
+                    n = Socket.ReceiveFrom(buffer, SocketFlags.None, from);
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
+                {
+                    continue;
+                }
+                catch (SocketException)
+                {
+                    return;
+                }
+                catch (ObjectDisposedException)
+                {
+                    return;
+                }
+                var datagram = buffer.AsSpan(0, n);
+                if (StunMessage.LooksLikeStun(datagram))
+                {
+                    owner.OnStun(this, datagram, from);
+                }
+                else
+                {
+                    var selected = owner._selected;
+                    // Only accept media from the selected pair's remote (RFC 8445: data from unvalidated addresses is dropped).
+                    if (selected is not null && selected.Local == this && selected.RemoteAddress.Equals(from)) owner.DataReceived?.Invoke(datagram);
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            Socket.Dispose();
+            _thread?.Join(1000);
+        }
+    }
+}
