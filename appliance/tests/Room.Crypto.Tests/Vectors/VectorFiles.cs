@@ -131,6 +131,8 @@ public static class VectorSuite
         ["mls/psk_secret.json"] = MlsScheduleVectors.PskSecretRun,
         ["mls/transcript-hashes.json"] = MlsScheduleVectors.TranscriptRun,
         ["mls/message-protection.json"] = MlsScheduleVectors.MessageProtectionRun,
+        ["mls/tree-validation.json"] = MlsTreeVectors.ValidationRun,
+        ["mls/tree-operations.json"] = MlsTreeVectors.OperationsRun,
     };
 
     public static Tally Run(string file) =>
