@@ -180,6 +180,8 @@ internal readonly record struct AVRational(int Num, int Den);
 internal static class AVPixelFormat
 {
     public const int YUV420P = 0;
+    public const int YUYV422 = 1;
+    public const int RGB24 = 2;
     public const int YUVJ420P = 12;
     public const int NV12 = 23;
     public const int RGBA = 26;

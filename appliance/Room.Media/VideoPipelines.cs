@@ -1,0 +1,320 @@
+using System.Diagnostics;
+using Room.Devices;
+using Room.Media.Interop;
+using Room.Media.Rtp;
+
+namespace Room.Media;
+
+/// <summary>One output layer of a <see cref="VideoSendPipeline"/>: its size/rate/bitrate and where its packets go.</summary>
+public sealed record VideoSendLayer(VideoLayer Layer, IRtpPacketSink Sink);
+
+/// <summary>
+/// Camera to packets: reads frames from an <see cref="IVideoCapture"/>, scales them to each layer (simulcast),
+/// encodes (probed encoder) and packetizes (RFC 6184 / RFC 7741) into each layer's <see cref="IRtpPacketSink"/>.
+/// Steady state allocates nothing per frame. Host it with <see cref="RunAsync"/>; drive it by hand with
+/// <see cref="ProcessFrame"/>. <see cref="SetBitrate"/> and <see cref="RequestKeyframe"/> may be called from any thread.
+/// </summary>
+public sealed class VideoSendPipeline : IDisposable
+{
+    private readonly Layer[] _layers;
+    private readonly I420Scaler? _inputConverter;
+    private readonly byte[]? _converted;
+    private readonly uint _timestampOffset;
+
+    public VideoSendPipeline(VideoFormat captureFormat, VideoCodec codec, IReadOnlyList<VideoSendLayer> layers, EncoderPreference preference = EncoderPreference.Auto, EncoderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        if (layers.Count == 0)
+        {
+            throw new ArgumentException("at least one layer", nameof(layers));
+        }
+
+        CaptureFormat = captureFormat;
+        Codec = codec;
+        var inputFormat = captureFormat.Pixel switch
+        {
+            PixelFormat.I420 => AVPixelFormat.YUV420P,
+            PixelFormat.Nv12 => AVPixelFormat.NV12,
+            PixelFormat.Yuyv => AVPixelFormat.YUYV422,
+            PixelFormat.Rgb24 => AVPixelFormat.RGB24,
+            _ => throw new NotSupportedException($"capture format {captureFormat.Pixel} is not supported by the send pipeline (use I420, NV12, YUYV or RGB24)"),
+        };
+        _timestampOffset = (uint)Random.Shared.Next();
+        var built = new List<Layer>();
+        try
+        {
+            if (inputFormat != AVPixelFormat.YUV420P)
+            {
+                _inputConverter = new I420Scaler(captureFormat.Width, captureFormat.Height, inputFormat, captureFormat.Width, captureFormat.Height, AVPixelFormat.YUV420P);
+                _converted = new byte[captureFormat.Width * captureFormat.Height * 3 / 2];
+            }
+
+            foreach (var l in layers)
+            {
+                var encoder = VideoEncoder.Create(codec, l.Layer, preference, options);
+                var seq = (ushort)Random.Shared.Next(65536);
+                IPacketizer packetizer = codec == VideoCodec.H264 ? new H264Packetizer(1200, seq) : new Vp8Packetizer(1200, seq, (ushort)Random.Shared.Next(32768));
+                var scaled = l.Layer.Width == captureFormat.Width && l.Layer.Height == captureFormat.Height;
+                var scaler = scaled ? null : new I420Scaler(captureFormat.Width, captureFormat.Height, AVPixelFormat.YUV420P, l.Layer.Width, l.Layer.Height, AVPixelFormat.YUV420P);
+                built.Add(new Layer(l, encoder, packetizer, scaler, scaler is null ? null : new byte[l.Layer.I420Size]));
+            }
+        }
+        catch
+        {
+            foreach (var b in built)
+            {
+                b.Dispose();
+            }
+
+            _inputConverter?.Dispose();
+            throw;
+        }
+
+        _layers = [.. built];
+    }
+
+    public VideoFormat CaptureFormat { get; }
+
+    public VideoCodec Codec { get; }
+
+    /// <summary>Which encoder each layer uses and why (for <c>roomctl media</c>).</summary>
+    public string Description => string.Join('\n', _layers.Select(l => l.Encoder.Description));
+
+    public long FramesProcessed { get; private set; }
+
+    public long PacketsSent => _layers.Sum(l => l.Counter.Packets);
+
+    /// <summary>Time from having the captured frame in hand to its last packet handed to the sink (last frame).</summary>
+    public TimeSpan LastCaptureToPacket { get; private set; }
+
+    /// <summary>Sets the target bitrate of layer <paramref name="layer"/> (index in the constructor's list).</summary>
+    public void SetBitrate(int layer, int bitsPerSecond) => _layers[layer].Encoder.SetBitrate(bitsPerSecond);
+
+    /// <summary>Next frame of every layer (or one) becomes a keyframe (on PLI/FIR).</summary>
+    public void RequestKeyframe(int? layer = null)
+    {
+        for (var i = 0; i < _layers.Length; i++)
+        {
+            if (layer is null || layer == i)
+            {
+                _layers[i].Encoder.RequestKeyframe();
+            }
+        }
+    }
+
+    /// <summary>Reads and sends frames until cancelled (the capture is not disposed here).</summary>
+    public async Task RunAsync(IVideoCapture capture, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(capture);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            VideoFrame frame;
+            try
+            {
+                frame = await capture.ReadFrameAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            using (frame)
+            {
+                ProcessFrame(frame.Data.Span, frame.Timestamp);
+            }
+        }
+    }
+
+    /// <summary>Encodes and packetizes one captured frame (in the capture format) taken at <paramref name="captureTime"/>.</summary>
+    public void ProcessFrame(ReadOnlySpan<byte> frame, TimeSpan captureTime)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var i420 = frame;
+        if (_inputConverter is not null)
+        {
+            _inputConverter.Convert(frame, _converted);
+            i420 = _converted;
+        }
+
+        var rtpTimestamp = unchecked(_timestampOffset + (uint)(captureTime.Ticks * 9 / 1000)); // 90 kHz
+        foreach (var l in _layers)
+        {
+            var input = i420;
+            if (l.Scaler is not null)
+            {
+                l.Scaler.Convert(i420, l.Scaled);
+                input = l.Scaled;
+            }
+
+            l.Counter.Timestamp = rtpTimestamp;
+            l.Encoder.Encode(input, captureTime.Ticks, l.Counter);
+        }
+
+        FramesProcessed++;
+        LastCaptureToPacket = Stopwatch.GetElapsedTime(start);
+    }
+
+    public void Dispose()
+    {
+        foreach (var l in _layers)
+        {
+            l.Dispose();
+        }
+
+        _inputConverter?.Dispose();
+    }
+
+    private sealed class Layer(VideoSendLayer config, VideoEncoder encoder, IPacketizer packetizer, I420Scaler? scaler, byte[]? scaled) : IDisposable
+    {
+        public VideoEncoder Encoder { get; } = encoder;
+
+        public I420Scaler? Scaler { get; } = scaler;
+
+        public byte[] Scaled { get; } = scaled ?? [];
+
+        public PacketizingSink Counter { get; } = new(packetizer, config.Sink);
+
+        public void Dispose()
+        {
+            Encoder.Dispose();
+            Scaler?.Dispose();
+        }
+    }
+
+    private sealed class PacketizingSink(IPacketizer packetizer, IRtpPacketSink sink) : IEncodedFrameSink
+    {
+        public uint Timestamp { get; set; }
+
+        public long Packets { get; private set; }
+
+        public void OnEncodedFrame(in EncodedFrame frame) => Packets += packetizer.Packetize(frame.Data, Timestamp, sink);
+    }
+}
+
+/// <summary>
+/// Packets to pictures (the loopback / self-view and the receive side): jitter buffer, depacketizer, decoder, and
+/// the latest decoded picture for snapshots. Feed it packets from one thread through <see cref="OnPacket"/>
+/// (it is an <see cref="IRtpPacketSink"/>, so a <see cref="VideoSendPipeline"/> layer can point straight at it);
+/// read snapshots from any thread.
+/// </summary>
+public sealed class VideoReceivePipeline : IRtpPacketSink, IDisposable
+{
+    private readonly JitterBuffer _jitter;
+    private readonly VideoDecoder _decoder;
+    private readonly Lock _gate = new();
+    private byte[] _latest = [];
+    private int _latestWidth;
+    private int _latestHeight;
+
+    public VideoReceivePipeline(VideoCodec codec, JitterBufferOptions? options = null, bool preferHardwareDecoder = true)
+    {
+        Codec = codec;
+        _decoder = VideoDecoder.Create(codec, preferHardwareDecoder);
+        _jitter = new JitterBuffer(codec == VideoCodec.H264 ? new H264Depacketizer() : new Vp8Depacketizer(), options);
+    }
+
+    public VideoCodec Codec { get; }
+
+    public string Description => _decoder.Description;
+
+    public JitterBuffer JitterBuffer => _jitter;
+
+    public long FramesDecoded { get; private set; }
+
+    public long DecodeErrors => _decoder.Errors;
+
+    /// <summary>Raised (on the packet thread) when a keyframe is needed: send PLI, or call the local sender's RequestKeyframe.</summary>
+    public event Action? KeyframeNeeded;
+
+    /// <summary>Raised (on the packet thread) after each decoded picture; the span is valid during the call only.</summary>
+    public event DecodedPictureHandler? PictureDecoded;
+
+    public void OnPacket(in RtpPacketView packet) => OnPacket(packet, Stopwatch.GetTimestamp());
+
+    public void OnPacket(in RtpPacketView packet, long nowTicks)
+    {
+        _jitter.Insert(packet, nowTicks);
+        Poll(nowTicks);
+    }
+
+    /// <summary>Delivers frames whose wait expired; call it periodically (e.g. every 10 ms) when packets stop.</summary>
+    public void Poll(long nowTicks)
+    {
+        while (_jitter.TryReadFrame(nowTicks, out var frame))
+        {
+            if (!_decoder.Decode(frame.Data))
+            {
+                _decoder.Reset();
+                KeyframeNeeded?.Invoke();
+                continue;
+            }
+
+            FramesDecoded++;
+            var pic = _decoder.Picture;
+            lock (_gate)
+            {
+                if (_latest.Length != pic.Length)
+                {
+                    _latest = new byte[pic.Length]; // only when the size changes
+                }
+
+                pic.CopyTo(_latest);
+                _latestWidth = _decoder.Width;
+                _latestHeight = _decoder.Height;
+            }
+
+            PictureDecoded?.Invoke(pic, _decoder.Width, _decoder.Height, frame.Timestamp);
+        }
+
+        if (_jitter.ConsumeKeyframeRequest())
+        {
+            KeyframeNeeded?.Invoke();
+        }
+    }
+
+    /// <summary>Missing packets to NACK now (write into an RTCP generic NACK).</summary>
+    public int CollectNacks(Span<ushort> destination, long nowTicks) => _jitter.CollectNacks(destination, nowTicks);
+
+    /// <summary>Copies the latest picture (tightly packed I420) into <paramref name="destination"/>; false when none yet or too small.</summary>
+    public bool TryCopyLatestI420(Span<byte> destination, out int width, out int height)
+    {
+        lock (_gate)
+        {
+            (width, height) = (_latestWidth, _latestHeight);
+            if (_latestWidth == 0 || destination.Length < _latest.Length)
+            {
+                return false;
+            }
+
+            _latest.CopyTo(destination);
+            return true;
+        }
+    }
+
+    /// <summary>The latest picture as JPEG, or null before the first one.</summary>
+    public byte[]? SnapshotJpeg(int qscale = 4)
+    {
+        var (pic, w, h) = CopyLatest();
+        return pic is null ? null : Snapshot.I420ToJpeg(pic, w, h, qscale);
+    }
+
+    /// <summary>The latest picture as raw RGBA (width * height * 4 bytes), or null before the first one.</summary>
+    public (byte[] Rgba, int Width, int Height)? SnapshotRgba()
+    {
+        var (pic, w, h) = CopyLatest();
+        return pic is null ? null : (Snapshot.I420ToRgba(pic, w, h), w, h);
+    }
+
+    private (byte[]? Picture, int Width, int Height) CopyLatest()
+    {
+        lock (_gate)
+        {
+            return _latestWidth == 0 ? (null, 0, 0) : ((byte[])_latest.Clone(), _latestWidth, _latestHeight);
+        }
+    }
+
+    public void Dispose() => _decoder.Dispose();
+}
+
+/// <summary>A decoded I420 picture; the span is valid during the call only.</summary>
+public delegate void DecodedPictureHandler(ReadOnlySpan<byte> i420, int width, int height, uint rtpTimestamp);

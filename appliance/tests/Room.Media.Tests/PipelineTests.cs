@@ -1,0 +1,77 @@
+using Room.Devices;
+using Room.Devices.Simulated;
+using Room.Media.Rtp;
+
+namespace Room.Media.Tests;
+
+public class PipelineTests
+{
+    [Fact]
+    public async Task Camera_to_packets_to_loopback_pictures_gives_a_self_view_snapshot()
+    {
+        var camera = new SimulatedCamera("cam0", "Simulated");
+        var format = new VideoFormat(PixelFormat.I420, 640, 360, 30);
+        await using var capture = await camera.OpenCaptureAsync(format);
+        using var selfView = new VideoReceivePipeline(VideoCodec.H264, preferHardwareDecoder: false);
+        using var low = new VideoReceivePipeline(VideoCodec.H264, preferHardwareDecoder: false);
+        using var send = new VideoSendPipeline(format, VideoCodec.H264,
+            [new VideoSendLayer(new VideoLayer(640, 360, 30, 800_000), selfView), new VideoSendLayer(new VideoLayer(320, 180, 30, 200_000), low)],
+            EncoderPreference.SoftwareOnly);
+        Assert.Contains("libx264", send.Description, StringComparison.Ordinal);
+        selfView.KeyframeNeeded += () => send.RequestKeyframe(0);
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var run = send.RunAsync(capture, cts.Token);
+        while (selfView.FramesDecoded < 10 && !cts.IsCancellationRequested)
+        {
+            await Task.Delay(20);
+        }
+
+        await cts.CancelAsync();
+        await run;
+        Assert.True(selfView.FramesDecoded >= 10);
+        Assert.True(low.FramesDecoded >= 5);
+        var jpeg = selfView.SnapshotJpeg();
+        Assert.NotNull(jpeg);
+        Assert.Equal(0xFF, jpeg[0]);
+        Assert.Equal(0xD8, jpeg[1]);
+        var rgba = selfView.SnapshotRgba();
+        Assert.NotNull(rgba);
+        Assert.Equal(640 * 360 * 4, rgba.Value.Rgba.Length);
+        Assert.Equal(255, rgba.Value.Rgba[3]); // opaque alpha
+        var i420 = new byte[320 * 180 * 3 / 2];
+        Assert.True(low.TryCopyLatestI420(i420, out var w, out var h));
+        Assert.Equal((320, 180), (w, h));
+    }
+
+    [Theory]
+    [InlineData(VideoCodec.H264)]
+    [InlineData(VideoCodec.Vp8)]
+    public void Steady_state_send_and_loopback_allocate_nothing_per_frame(VideoCodec codec)
+    {
+        var format = new VideoFormat(PixelFormat.I420, 320, 180, 30);
+        using var loop = new VideoReceivePipeline(codec, preferHardwareDecoder: false);
+        using var send = new VideoSendPipeline(format, codec, [new VideoSendLayer(new VideoLayer(320, 180, 30, 300_000), loop)], EncoderPreference.SoftwareOnly);
+        var frames = new byte[8][];
+        for (var i = 0; i < frames.Length; i++)
+        {
+            frames[i] = new byte[format.Width * format.Height * 3 / 2];
+            TestSignals.Pattern(frames[i], format.Width, format.Height, i);
+        }
+
+        for (var i = 0; i < 20; i++)
+        {
+            send.ProcessFrame(frames[i % 8], TimeSpan.FromMilliseconds(i * 33));
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 20; i < 50; i++)
+        {
+            send.ProcessFrame(frames[i % 8], TimeSpan.FromMilliseconds(i * 33));
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(50, loop.FramesDecoded);
+        Assert.Equal(0, allocated);
+    }
+}
