@@ -1,0 +1,119 @@
+using Room.Devices;
+using Room.HwTests.Lab;
+
+namespace Room.HwTests.Checks;
+
+/// <summary>
+/// Plays a different noise burst on each of 8 channels into the loopback speaker and records them from the
+/// loopback microphone array: every channel must come back with the same samples (cross-correlation peak of 1
+/// at one common lag, and the samples equal there).
+/// </summary>
+public static class AudioChecks
+{
+    private const int Channels = 8;
+
+    public static async Task<string> LoopbackAsync(IDeviceProvider provider, bool inLab, CancellationToken ct)
+    {
+        var speaker = provider.Speakers.FirstOrDefault(s => s.Channels >= Channels && (s.Name.Contains("Loopback", StringComparison.OrdinalIgnoreCase) || s.Id.Contains("Loopback", StringComparison.OrdinalIgnoreCase)));
+        var mic = provider.Microphones.FirstOrDefault(m => m.Channels >= Channels && (m.Name.Contains("Loopback", StringComparison.OrdinalIgnoreCase) || m.Id.Contains("Loopback", StringComparison.OrdinalIgnoreCase)));
+        if (speaker is null || mic is null)
+        {
+            var seen = $"speakers: {string.Join(", ", provider.Speakers.Select(s => $"{s.Id}/{s.Channels}ch"))}; microphones: {string.Join(", ", provider.Microphones.Select(m => $"{m.Id}/{m.Channels}ch"))}";
+            return inLab ? throw new InvalidOperationException("no 8-channel loopback pair: " + seen) : throw new SkipException("no loopback audio on this box (" + seen + ")");
+        }
+
+        var rate = speaker.SampleRate;
+        var burst = rate / 2;
+        var signal = new short[(burst + rate / 2) * Channels]; // burst, then silence so the last period flushes
+        for (var c = 0; c < Channels; c++)
+        {
+            var x = (uint)(0x9E3779B9 * (c + 1));
+            for (var i = 0; i < burst; i++)
+            {
+                x = (x * 1664525) + 1013904223;
+                signal[(i * Channels) + c] = (short)((x >> 16) | 1); // never zero, so the onset is exact
+            }
+        }
+
+        var capture = await mic.OpenCaptureAsync(ct).ConfigureAwait(false);
+        var recorded = new short[rate * 2 * mic.Channels];
+        var got = 0;
+        await using (capture.ConfigureAwait(false))
+        {
+            var reader = Task.Run(async () =>
+            {
+                var chunk = new short[1024 * mic.Channels];
+                while (got < recorded.Length / mic.Channels && !ct.IsCancellationRequested)
+                {
+                    var n = await capture.ReadAsync(chunk, ct).ConfigureAwait(false);
+                    var frames = Math.Min(n, (recorded.Length / mic.Channels) - got);
+                    chunk.AsSpan(0, frames * mic.Channels).CopyTo(recorded.AsSpan(got * mic.Channels));
+                    got += frames;
+                }
+            }, ct);
+            var playback = await speaker.OpenPlaybackAsync(ct).ConfigureAwait(false);
+            await using (playback.ConfigureAwait(false))
+            {
+                await playback.WriteAsync(signal, ct).ConfigureAwait(false);
+            }
+
+            await reader.ConfigureAwait(false);
+        }
+
+        var lags = new int[Channels];
+        for (var c = 0; c < Channels; c++)
+        {
+            var onset = -1;
+            for (var i = 0; i < got; i++)
+            {
+                if (recorded[(i * mic.Channels) + c] != 0)
+                {
+                    onset = i;
+                    break;
+                }
+            }
+
+            Expect.True(onset >= 0, $"channel {c}: only silence came back");
+            // Cross-correlation around the onset: the peak must be at the onset and be a perfect match.
+            var best = (Lag: 0, Score: double.MinValue);
+            for (var lag = Math.Max(0, onset - 32); lag <= onset + 32; lag++)
+            {
+                var score = Correlate(signal, recorded, c, mic.Channels, lag, Math.Min(4096, got - lag));
+                if (score > best.Score)
+                {
+                    best = (lag, score);
+                }
+            }
+
+            Expect.True(best.Lag == onset && best.Score > 0.9999, $"channel {c}: correlation peak {best.Score:0.0000} at lag {best.Lag}, onset {onset}");
+            var n = Math.Min(burst - 64, got - onset) ; // the final partial period may be cut
+            for (var i = 0; i < n; i++)
+            {
+                if (recorded[((onset + i) * mic.Channels) + c] != signal[(i * Channels) + c])
+                {
+                    throw new InvalidOperationException($"channel {c}: sample {i} differs ({recorded[((onset + i) * mic.Channels) + c]} vs {signal[(i * Channels) + c]})");
+                }
+            }
+
+            lags[c] = onset;
+        }
+
+        Expect.True(lags.All(l => l == lags[0]), "channels arrived with different delays: " + string.Join(",", lags));
+        return $"{speaker.Id} -> {mic.Id}: {Channels} channels at {rate} Hz bit-exact, lag {lags[0]} frames, correlation 1.0";
+    }
+
+    private static double Correlate(short[] signal, short[] recorded, int c, int recChannels, int lag, int n)
+    {
+        double xy = 0, xx = 0, yy = 0;
+        for (var i = 0; i < n; i++)
+        {
+            double x = signal[(i * Channels) + c];
+            double y = recorded[((lag + i) * recChannels) + c];
+            xy += x * y;
+            xx += x * x;
+            yy += y * y;
+        }
+
+        return xx == 0 || yy == 0 ? 0 : xy / Math.Sqrt(xx * yy);
+    }
+}

@@ -1,0 +1,214 @@
+using Room.Devices;
+using Room.HwTests.Gadget;
+using Room.HwTests.Lab;
+
+namespace Room.HwTests.Checks;
+
+/// <summary>The checks of Room.Devices itself: its Linux provider against the kernel's real drivers.</summary>
+public sealed class DeviceChecks(Suite suite, bool inLab, string? fault)
+{
+    private static readonly TimeSpan Normal = TimeSpan.FromSeconds(40);
+    private IDeviceProvider? _provider;
+    private string _why = "";
+
+    private IDeviceProvider Provider => _provider ?? throw new SkipException(_why);
+
+    private ICamera PtzCamera()
+    {
+        var cam = Provider.Cameras.FirstOrDefault(c => c.Name.Contains("Room Lab PTZ", StringComparison.Ordinal))
+                  ?? Provider.Cameras.FirstOrDefault(c => c.Limits.CanPan)
+                  ?? throw (inLab ? new InvalidOperationException("Room.Devices lists no PTZ camera") : new SkipException("no PTZ camera on this box"));
+        return fault == "ptz-offset" ? new FaultyCamera(cam) : cam;
+    }
+
+    public async Task RunAsync()
+    {
+        await suite.RunAsync("devices.provider-start", Normal, async ct =>
+        {
+            _provider = ProviderLocator.TryCreate(out _why);
+            if (_provider is null)
+            {
+                throw new SkipException(_why);
+            }
+
+            await _provider.StartAsync(ct).ConfigureAwait(false);
+            return $"{_why}: {_provider.Cameras.Count} cameras, {_provider.Microphones.Count} microphones, {_provider.Speakers.Count} speakers, {_provider.Displays.Count} displays";
+        }).ConfigureAwait(false);
+
+        await suite.RunAsync("camera.discovery", Normal, _ =>
+        {
+            var cams = Provider.Cameras;
+            Expect.True(cams.Count > 0, "no cameras");
+            var ptz = PtzCamera();
+            var info = ptz.Describe();
+            Expect.True(info.Kind == DeviceKind.Camera && info.Health == DeviceHealth.Ok, $"PTZ camera {info.Kind} {info.Health} {info.HealthDetail}");
+            return Task.FromResult(string.Join("; ", cams.Select(c => $"{c.Id} '{c.Name}' {c.Describe().Driver}")));
+        }).ConfigureAwait(false);
+
+        await suite.RunAsync("camera.capabilities", Normal, _ =>
+        {
+            var ptz = PtzCamera();
+            var want = new VideoFormat(PixelFormat.Yuyv, FramePattern.Width, FramePattern.Height, 10);
+            Expect.True(ptz.Formats.Any(f => f.Pixel == want.Pixel && f.Width == want.Width && f.Height == want.Height), "formats lack YUYV 320x240: " + string.Join(", ", ptz.Formats));
+            var l = ptz.Limits;
+            Expect.True(l.CanPan && l.CanTilt && l.CanZoom, $"limits {l}");
+            Expect.Near(-170, l.PanMin, 0.5, "pan min");
+            Expect.Near(170, l.PanMax, 0.5, "pan max");
+            Expect.Near(-30, l.TiltMin, 0.5, "tilt min");
+            Expect.Near(30, l.TiltMax, 0.5, "tilt max");
+            return Task.FromResult($"{string.Join(", ", ptz.Formats)}; {l}");
+        }).ConfigureAwait(false);
+
+        await suite.RunAsync("camera.capture", TimeSpan.FromSeconds(60), async ct =>
+        {
+            var counters = await CaptureAsync(PtzCamera(), 10, ct).ConfigureAwait(false);
+            return $"10 frames, monotonic sequence and timestamps, counters {counters[0]}..{counters[^1]}";
+        }).ConfigureAwait(false);
+
+        await suite.RunAsync("camera.ptz.absolute", TimeSpan.FromSeconds(60), ct => MoveAndVerifyAsync(new PtzPosition(20, -10, 0.5), ct)).ConfigureAwait(false);
+
+        await suite.RunAsync("camera.ptz.relative", TimeSpan.FromSeconds(60), async ct =>
+        {
+            var at = await PtzCamera().GetPositionAsync(ct).ConfigureAwait(false);
+            return "from " + at + ": " + await MoveAndVerifyAsync(new PtzPosition(at.Pan - 35, at.Tilt + 15, at.Zoom - 0.25), ct).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+
+        await suite.RunAsync("camera.presets-survive-roomd-restart", Normal, _ =>
+            throw new SkipException("roomd (appliance/Room.Appliance) is not in this build yet")).ConfigureAwait(false);
+
+        await suite.RunAsync("display.connector-edid", Normal, _ =>
+        {
+            var d = Provider.Displays.FirstOrDefault(x => x.Connected && x.Modes.Count > 0)
+                    ?? throw (inLab ? new InvalidOperationException("no connected display with modes: " + string.Join(", ", Provider.Displays.Select(x => x.Name))) : new SkipException("no display connected"));
+            Expect.True(d.PreferredMode is not null, "no preferred mode");
+            Expect.True(d.Monitor.Length > 0, "no monitor identity from EDID");
+            return Task.FromResult($"{d.Name}: {d.Modes.Count} modes, preferred {d.PreferredMode}, monitor '{d.Monitor}'");
+        }).ConfigureAwait(false);
+
+        foreach (var (name, wake) in new[] { ("display.cec.wake", true), ("display.cec.standby", false), ("display.cec.wake-again", true) })
+        {
+            await suite.RunAsync(name, TimeSpan.FromSeconds(60), async ct =>
+            {
+                IDisplay? d = null;
+                foreach (var x in Provider.Displays)
+                {
+                    if (await x.GetPowerAsync(ct).ConfigureAwait(false) != DisplayPower.Unknown)
+                    {
+                        d = x;
+                        break;
+                    }
+                }
+
+                if (d is null)
+                {
+                    throw inLab ? new InvalidOperationException("no display answers over CEC") : new SkipException("no CEC display");
+                }
+
+                var target = wake ? DisplayPower.On : DisplayPower.Standby;
+                if (wake)
+                {
+                    await d.WakeAsync(ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    await d.StandbyAsync(ct).ConfigureAwait(false);
+                }
+
+                var seen = new List<DisplayPower>();
+                await Expect.Eventually(async () =>
+                {
+                    var p = await d.GetPowerAsync(ct).ConfigureAwait(false);
+                    if (seen.Count == 0 || seen[^1] != p)
+                    {
+                        seen.Add(p);
+                    }
+
+                    return p;
+                }, p => p == target, TimeSpan.FromSeconds(45), $"{d.Name} power", ct).ConfigureAwait(false);
+                return $"{d.Name}: {string.Join(" -> ", seen)}";
+            }).ConfigureAwait(false);
+        }
+
+        await suite.RunAsync("audio.loopback-8ch", TimeSpan.FromSeconds(60), ct => AudioChecks.LoopbackAsync(Provider, inLab, ct)).ConfigureAwait(false);
+
+        await suite.RunAsync("hotplug.usb-camera", TimeSpan.FromSeconds(90), ct => HotplugChecks.UsbCameraAsync(_provider, _why, inLab, ct)).ConfigureAwait(false);
+
+        await suite.RunAsync("roomd.dbus", Normal, _ =>
+            throw new SkipException("roomd (appliance/Room.Appliance) is not in this build yet")).ConfigureAwait(false);
+    }
+
+    private async Task<string> MoveAndVerifyAsync(PtzPosition target, CancellationToken ct)
+    {
+        var cam = PtzCamera();
+        target = cam.Limits.Clamp(target);
+        await cam.MoveToAsync(target, ct).ConfigureAwait(false);
+        var back = await cam.GetPositionAsync(ct).ConfigureAwait(false);
+        Expect.Near(target.Pan, back.Pan, 1, "pan read back through Room.Devices");
+        Expect.Near(target.Tilt, back.Tilt, 1, "tilt read back through Room.Devices");
+        Expect.Near(target.Zoom, back.Zoom, 0.01, "zoom read back through Room.Devices");
+
+        var node = LabChecks.GadgetNode();
+        var kernel = "";
+        if (node is not null)
+        {
+            using var v = V4l2Probe.Open(node);
+            var kPan = v.Get(V4l2Probe.CidPanAbsolute);
+            var kTilt = v.Get(V4l2Probe.CidTiltAbsolute);
+            Expect.Near(target.Pan * 3600, kPan, 3600, "pan as V4L2 holds it (arc-seconds)");
+            Expect.Near(target.Tilt * 3600, kTilt, 3600, "tilt as V4L2 holds it (arc-seconds)");
+            kernel = $"; V4L2 pan {kPan} tilt {kTilt}";
+        }
+
+        if (!inLab)
+        {
+            return $"moved to {back}{kernel}";
+        }
+
+        // The picture: the gadget paints the position it was sent. Skip frames queued before the move.
+        var format = new VideoFormat(PixelFormat.Yuyv, FramePattern.Width, FramePattern.Height, 10);
+        var capture = await cam.OpenCaptureAsync(format, ct).ConfigureAwait(false);
+        await using (capture.ConfigureAwait(false))
+        {
+            int pan = 0, tilt = 0;
+            for (var i = 0; i < 8; i++)
+            {
+                using var frame = await capture.ReadFrameAsync(ct).ConfigureAwait(false);
+                pan = FramePattern.Decode(frame.Data.Span, 0);
+                tilt = FramePattern.Decode(frame.Data.Span, 1);
+                if (Math.Abs(pan - (target.Pan * 3600)) <= 3600 && Math.Abs(tilt - (target.Tilt * 3600)) <= 3600)
+                {
+                    return $"moved to {back}{kernel}; frame {i + 1} shows pan {pan / 3600.0:0.#}° tilt {tilt / 3600.0:0.#}°";
+                }
+            }
+
+            throw new InvalidOperationException($"frames show pan {pan / 3600.0}° tilt {tilt / 3600.0}°, commanded {target}");
+        }
+    }
+
+    /// <summary>Captures <paramref name="n"/> frames and checks size, sequence and timestamps; returns the painted counters.</summary>
+    public static async Task<List<int>> CaptureAsync(ICamera cam, int n, CancellationToken ct)
+    {
+        var format = new VideoFormat(PixelFormat.Yuyv, FramePattern.Width, FramePattern.Height, 10);
+        var capture = await cam.OpenCaptureAsync(format, ct).ConfigureAwait(false);
+        await using (capture.ConfigureAwait(false))
+        {
+            var counters = new List<int>();
+            long lastSeq = -1;
+            var lastTs = TimeSpan.MinValue;
+            for (var i = 0; i < n; i++)
+            {
+                using var frame = await capture.ReadFrameAsync(ct).ConfigureAwait(false);
+                Expect.True(frame.Format.Width == format.Width && frame.Format.Height == format.Height, $"frame format {frame.Format}");
+                Expect.True(frame.Data.Length == FramePattern.FrameBytes, $"frame {i} has {frame.Data.Length} bytes, expected {FramePattern.FrameBytes}");
+                Expect.True(frame.Sequence > lastSeq, $"sequence {frame.Sequence} after {lastSeq}");
+                Expect.True(frame.Timestamp > lastTs, $"timestamp {frame.Timestamp} after {lastTs}");
+                lastSeq = frame.Sequence;
+                lastTs = frame.Timestamp;
+                counters.Add(FramePattern.Decode(frame.Data.Span, 3));
+            }
+
+            Expect.True(counters.Zip(counters.Skip(1)).All(p => p.Second > p.First), "painted frame counters not increasing: " + string.Join(",", counters));
+            return counters;
+        }
+    }
+}

@@ -1,0 +1,553 @@
+using System.Buffers.Binary;
+using Room.HwTests.Interop;
+
+namespace Room.HwTests.Gadget;
+
+/// <summary>
+/// A USB PTZ camera made of software: a UVC 1.1 device on gadgetfs (over dummy_hcd) so the kernel's real
+/// uvcvideo driver binds it. It answers the camera-terminal control requests (pan/tilt/zoom/focus/exposure)
+/// and streams YUYV frames over a bulk endpoint, painting its current pan/tilt/zoom into every frame.
+/// </summary>
+public sealed unsafe class UvcGadget : IDisposable
+{
+    // UVC requests and selectors.
+    private const byte SetCur = 0x01, GetCur = 0x81, GetMin = 0x82, GetMax = 0x83, GetRes = 0x84, GetLen = 0x85, GetInfo = 0x86, GetDef = 0x87;
+    private const byte CtAeMode = 0x02, CtExposureAbs = 0x04, CtFocusAbs = 0x06, CtZoomAbs = 0x0B, CtPanTiltAbs = 0x0D;
+    private const byte VsProbe = 0x01, VsCommit = 0x02;
+    private const int ProbeLength = 34;
+    private const int MaxPayload = 16384;
+
+    public const int PanMin = -170 * 3600, PanMax = 170 * 3600, TiltMin = -30 * 3600, TiltMax = 30 * 3600, Step = 3600;
+    public const int ZoomMin = 100, ZoomMax = 500;
+
+    private readonly string _dir;
+    private readonly Action<string> _log;
+    private readonly object _gate = new();
+    private int _ep0 = -1;
+    private int _epIn = -1;
+    private const int EIDRM = 43;
+    private volatile bool _streaming;
+    private int _lastDataErrno;
+    private volatile bool _stop;
+    private Thread? _control;
+    private Thread? _stream;
+
+    private int _pan, _tilt, _zoom = ZoomMin, _focus, _exposure = 156;
+    private byte _aeMode = 1;
+    private readonly byte[] _probe = new byte[ProbeLength];
+
+    public UvcGadget(string gadgetfsDir, Action<string> log)
+    {
+        _dir = gadgetfsDir;
+        _log = log;
+        FillProbe(_probe);
+    }
+
+    public int FramesSent { get; private set; }
+
+    /// <summary>Logs every control request (HWTEST_TRACE=1).</summary>
+    public static bool Trace { get; set; }
+
+    public (int Pan, int Tilt, int Zoom) Position
+    {
+        get { lock (_gate) { return (_pan, _tilt, _zoom); } }
+    }
+
+    /// <summary>Writes the descriptors (which connects the device to dummy_hcd) and starts answering the host.</summary>
+    public void Start()
+    {
+        var ep0Path = Directory.GetFiles(_dir).FirstOrDefault(f => !Path.GetFileName(f).StartsWith("ep", StringComparison.Ordinal))
+            ?? throw new IOException($"no controller file in {_dir}: is gadgetfs mounted and dummy_hcd loaded?");
+        _ep0 = Native.Open(ep0Path, Native.O_RDWR | Native.O_CLOEXEC);
+        if (_ep0 < 0)
+        {
+            throw new IOException($"open {ep0Path}: {Native.LastError()}");
+        }
+
+        Prewarm();
+        byte[] init = [0, 0, 0, 0, .. UvcDescriptors.Configuration(false), .. UvcDescriptors.Configuration(true), .. UvcDescriptors.Device()];
+        WriteAll(_ep0, init, "ep0 descriptors");
+        _control = new Thread(ControlLoop) { IsBackground = true, Name = "uvc-gadget-ep0" };
+        _control.Start();
+    }
+
+    /// <summary>Compiles the request path before the host talks to us: under TCG a first-call JIT takes longer than the host waits.</summary>
+    private static void Prewarm()
+    {
+        foreach (var t in new[] { typeof(UvcGadget), typeof(FramePattern), typeof(UvcDescriptors), typeof(Native) })
+        {
+            foreach (var m in t.GetMethods(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.DeclaredOnly))
+            {
+                if (!m.IsAbstract && !m.ContainsGenericParameters)
+                {
+                    System.Runtime.CompilerServices.RuntimeHelpers.PrepareMethod(m.MethodHandle);
+                }
+            }
+        }
+    }
+
+    private void ControlLoop()
+    {
+        var events = new byte[12 * 4];
+        try
+        {
+            while (!_stop)
+            {
+                int n;
+                fixed (byte* p = events)
+                {
+                    n = (int)Native.Read(_ep0, p, (nuint)events.Length);
+                }
+
+                if (n < 0)
+                {
+                    if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() is Native.EINTR or Native.EAGAIN)
+                    {
+                        continue;
+                    }
+
+                    _log("ep0 read: " + Native.LastError());
+                    Thread.Sleep(50);
+                    continue;
+                }
+
+                for (var off = 0; off + 12 <= n; off += 12)
+                {
+                    var type = BinaryPrimitives.ReadInt32LittleEndian(events.AsSpan(off + 8));
+                    if (type == 3)
+                    {
+                        Setup(events.AsSpan(off, 8).ToArray());
+                    }
+                    else if (type == 2)
+                    {
+                        _streaming = false;
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (!_stop)
+        {
+            _log("control loop died: " + e);
+        }
+    }
+
+    private void Setup(byte[] setup)
+    {
+        var requestType = setup[0];
+        var request = setup[1];
+        var value = BinaryPrimitives.ReadUInt16LittleEndian(setup.AsSpan(2));
+        var index = BinaryPrimitives.ReadUInt16LittleEndian(setup.AsSpan(4));
+        var length = BinaryPrimitives.ReadUInt16LittleEndian(setup.AsSpan(6));
+        var isIn = (requestType & 0x80) != 0;
+        var kind = (requestType >> 5) & 3;
+
+        // gadgetfs has already let the host finish an OUT data stage; collect it before the host's next
+        // request arrives (a later read would see that request instead). Nothing slow may come before this.
+        var data = !isIn && length > 0 ? ReadData(length) : null;
+        if (Trace)
+        {
+            _log($"{Environment.TickCount64 % 100000} setup {requestType:x2} {request:x2} v{value:x4} i{index:x4} l{length}{(data is null && !isIn && length > 0 ? " DATA LOST" : "")}");
+        }
+
+        if (kind == 0)
+        {
+            Standard(request, value, length, isIn);
+            return;
+        }
+
+        if (kind != 1)
+        {
+            Stall(isIn);
+            return;
+        }
+
+        var entity = index >> 8;
+        var intf = index & 0xFF;
+        var selector = (byte)(value >> 8);
+        if (isIn)
+        {
+            var answer = intf == 1 ? StreamingGet(selector, request) : entity == UvcDescriptors.CameraTerminalId ? CameraGet(selector, request) : entity == 0 && selector == 2 ? [0] : null;
+            if (answer is null)
+            {
+                Stall(true);
+                return;
+            }
+
+            Reply(answer, length);
+            return;
+        }
+
+        // Class OUT: SET_CUR with a data stage.
+        if (request != SetCur)
+        {
+            return;
+        }
+
+        if (intf == 1)
+        {
+            if (selector == VsProbe)
+            {
+                FillProbe(_probe);
+                if (data is null && _lastDataErrno == EIDRM)
+                {
+                    // The race gadgetfs cannot avoid: dummy_hcd completed this OUT transfer by itself and the host's
+                    // next request (uvcvideo always follows SET_CUR(probe) with GET_CUR(probe)) arrived before we
+                    // read the data. That request now owns ep0, but its event is out of reach: answer it as
+                    // GET_CUR(probe). Its stale event, read next, gets a second answer the controller drops.
+                    Reply(_probe, ProbeLength);
+                    _log("recovered a SET_CUR/GET_CUR probe race");
+                }
+            }
+            else if (selector == VsCommit)
+            {
+                _streaming = true;
+            }
+
+            return;
+        }
+
+        if (data is null)
+        {
+            _log($"SET_CUR of control 0x{selector:x2} lost its data (errno {_lastDataErrno})");
+            return;
+        }
+
+        if (entity == UvcDescriptors.CameraTerminalId)
+        {
+            CameraSet(selector, data);
+        }
+    }
+
+    private void Standard(byte request, ushort value, ushort length, bool isIn)
+    {
+        switch (request)
+        {
+            case 6 when isIn && (value >> 8) == 3: // GET_DESCRIPTOR(STRING)
+                Reply(StringDescriptor(value & 0xFF), length);
+                return;
+            case 9 when !isIn: // SET_CONFIGURATION: enable the streaming endpoint, then ack
+                if ((value & 0xFF) != 0)
+                {
+                    EnableStreamingEndpoint();
+                }
+                else
+                {
+                    _streaming = false;
+                }
+
+                Ack();
+                return;
+            case 11 when !isIn: // SET_INTERFACE: alt 0 is all we have; a bulk stream stops with it
+                if ((value & 0xFF) == 0)
+                {
+                    _streaming = false;
+                }
+
+                Ack();
+                return;
+            default:
+                Stall(isIn);
+                return;
+        }
+    }
+
+    private static byte[] StringDescriptor(int index)
+    {
+        if (index == 0)
+        {
+            return [4, 3, 0x09, 0x04];
+        }
+
+        var s = index switch
+        {
+            1 => "Room Lab",
+            2 => "Room Lab PTZ Camera",
+            3 => "ROOMLAB0001",
+            _ => "",
+        };
+        var d = new byte[2 + (s.Length * 2)];
+        d[0] = (byte)d.Length;
+        d[1] = 3;
+        for (var i = 0; i < s.Length; i++)
+        {
+            d[2 + (i * 2)] = (byte)s[i];
+        }
+
+        return d;
+    }
+
+    private byte[]? CameraGet(byte selector, byte request)
+    {
+        if (request == GetInfo)
+        {
+            return [0x03];
+        }
+
+        lock (_gate)
+        {
+            return selector switch
+            {
+                CtAeMode => request switch
+                {
+                    GetCur => [_aeMode],
+                    GetRes => [0x03],
+                    GetDef => [0x01],
+                    GetLen => [1, 0],
+                    _ => [0x01],
+                },
+                CtExposureAbs => U32(request, _exposure, 3, 2047, 1, 156),
+                CtFocusAbs => U16(request, _focus, 0, 255, 1, 0),
+                CtZoomAbs => U16(request, _zoom, ZoomMin, ZoomMax, 1, ZoomMin),
+                CtPanTiltAbs => request switch
+                {
+                    GetCur => [.. UvcDescriptors.Le32(_pan), .. UvcDescriptors.Le32(_tilt)],
+                    GetMin => [.. UvcDescriptors.Le32(PanMin), .. UvcDescriptors.Le32(TiltMin)],
+                    GetMax => [.. UvcDescriptors.Le32(PanMax), .. UvcDescriptors.Le32(TiltMax)],
+                    GetRes => [.. UvcDescriptors.Le32(Step), .. UvcDescriptors.Le32(Step)],
+                    GetDef => [.. UvcDescriptors.Le32(0), .. UvcDescriptors.Le32(0)],
+                    GetLen => [8, 0],
+                    _ => null,
+                },
+                _ => null,
+            };
+        }
+    }
+
+    private static byte[]? U32(byte request, int cur, int min, int max, int res, int def) => request switch
+    {
+        GetCur => UvcDescriptors.Le32(cur),
+        GetMin => UvcDescriptors.Le32(min),
+        GetMax => UvcDescriptors.Le32(max),
+        GetRes => UvcDescriptors.Le32(res),
+        GetDef => UvcDescriptors.Le32(def),
+        GetLen => [4, 0],
+        _ => null,
+    };
+
+    private static byte[]? U16(byte request, int cur, int min, int max, int res, int def)
+    {
+        int? v = request switch { GetCur => cur, GetMin => min, GetMax => max, GetRes => res, GetDef => def, GetLen => 2, _ => null };
+        return v is int x ? [(byte)x, (byte)(x >> 8)] : null;
+    }
+
+    private void CameraSet(byte selector, byte[] data)
+    {
+        lock (_gate)
+        {
+            switch (selector)
+            {
+                case CtAeMode when data.Length >= 1:
+                    _aeMode = data[0];
+                    break;
+                case CtExposureAbs when data.Length >= 4:
+                    _exposure = Math.Clamp(BinaryPrimitives.ReadInt32LittleEndian(data), 3, 2047);
+                    break;
+                case CtFocusAbs when data.Length >= 2:
+                    _focus = Math.Clamp((int)BinaryPrimitives.ReadUInt16LittleEndian(data), 0, 255);
+                    break;
+                case CtZoomAbs when data.Length >= 2:
+                    _zoom = Math.Clamp((int)BinaryPrimitives.ReadUInt16LittleEndian(data), ZoomMin, ZoomMax);
+                    break;
+                case CtPanTiltAbs when data.Length >= 8:
+                    _pan = Math.Clamp(BinaryPrimitives.ReadInt32LittleEndian(data), PanMin, PanMax);
+                    _tilt = Math.Clamp(BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(4)), TiltMin, TiltMax);
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
+    private byte[]? StreamingGet(byte selector, byte request)
+    {
+        if (selector is not (VsProbe or VsCommit))
+        {
+            return null;
+        }
+
+        return request switch
+        {
+            GetInfo => [0x03],
+            GetLen => [ProbeLength, 0],
+            _ => (byte[])_probe.Clone(),
+        };
+    }
+
+    private static void FillProbe(byte[] p)
+    {
+        Array.Clear(p);
+        p[0] = 1; // bmHint: frame interval fixed
+        p[2] = 1; // format 1
+        p[3] = 1; // frame 1
+        BinaryPrimitives.WriteInt32LittleEndian(p.AsSpan(4), UvcDescriptors.FrameIntervalIn100ns);
+        BinaryPrimitives.WriteInt32LittleEndian(p.AsSpan(18), FramePattern.FrameBytes);
+        BinaryPrimitives.WriteInt32LittleEndian(p.AsSpan(22), MaxPayload);
+        BinaryPrimitives.WriteInt32LittleEndian(p.AsSpan(26), 48_000_000);
+        p[30] = 0x03; // framing info: FID and EOF used
+        p[31] = 1;
+        p[32] = 1;
+        p[33] = 1;
+    }
+
+    private void EnableStreamingEndpoint()
+    {
+        if (_epIn >= 0)
+        {
+            return;
+        }
+
+        var path = Path.Combine(_dir, "ep1in-bulk");
+        var fd = Native.Open(path, Native.O_RDWR | Native.O_CLOEXEC);
+        if (fd < 0)
+        {
+            _log($"open {path}: {Native.LastError()}");
+            return;
+        }
+
+        byte[] config = [1, 0, 0, 0, .. UvcDescriptors.Endpoint(false), .. UvcDescriptors.Endpoint(true)];
+        fixed (byte* p = config)
+        {
+            if (Native.Write(fd, p, (nuint)config.Length) < 0)
+            {
+                _log($"configure {path}: {Native.LastError()}");
+                Native.Close(fd);
+                return;
+            }
+        }
+
+        _epIn = fd;
+        _stream = new Thread(StreamLoop) { IsBackground = true, Name = "uvc-gadget-stream" };
+        _stream.Start();
+    }
+
+    private void StreamLoop()
+    {
+        var frame = new byte[FramePattern.FrameBytes];
+        var payload = new byte[MaxPayload];
+        byte fid = 0;
+        var counter = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long next = 0;
+        while (!_stop)
+        {
+            if (!_streaming)
+            {
+                Thread.Sleep(20);
+                continue;
+            }
+
+            int pan, tilt, zoom;
+            lock (_gate)
+            {
+                (pan, tilt, zoom) = (_pan, _tilt, _zoom);
+            }
+
+            FramePattern.Render(frame, pan, tilt, zoom, ++counter);
+            var sent = 0;
+            while (sent < frame.Length && !_stop)
+            {
+                var chunk = Math.Min(MaxPayload - 2, frame.Length - sent);
+                payload[0] = 2;
+                payload[1] = (byte)(0x80 | fid | (sent + chunk == frame.Length ? 0x02 : 0));
+                frame.AsSpan(sent, chunk).CopyTo(payload.AsSpan(2));
+                nint w;
+                fixed (byte* p = payload)
+                {
+                    w = Native.Write(_epIn, p, (nuint)(chunk + 2));
+                }
+
+                if (w < 0)
+                {
+                    // Host went away (unbind, disconnect): start the next frame afresh.
+                    Thread.Sleep(20);
+                    break;
+                }
+
+                sent += chunk;
+            }
+
+            fid ^= 1;
+            FramesSent = counter;
+            // Pace at 10 fps; if the host fell behind (paused stream, slow guest), start the schedule afresh.
+            next += 100;
+            var wait = next - clock.ElapsedMilliseconds;
+            if (wait > 0)
+            {
+                Thread.Sleep((int)Math.Min(wait, 100));
+            }
+            else if (wait < -1000)
+            {
+                next = clock.ElapsedMilliseconds;
+            }
+        }
+    }
+
+    private void Reply(byte[] data, int wLength)
+    {
+        var n = Math.Min(data.Length, wLength);
+        fixed (byte* p = data)
+        {
+            if (Native.Write(_ep0, p, (nuint)n) < 0)
+            {
+                _log("ep0 reply: " + Native.LastError());
+            }
+        }
+    }
+
+    private byte[]? ReadData(int length)
+    {
+        var buf = new byte[Math.Max(length, 1)];
+        fixed (byte* p = buf)
+        {
+            var n = Native.Read(_ep0, p, (nuint)length);
+            if (n < 0)
+            {
+                _lastDataErrno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                return null;
+            }
+
+            return buf.AsSpan(0, (int)n).ToArray();
+        }
+    }
+
+    private void Ack()
+    {
+        byte b = 0;
+        if (Native.Read(_ep0, &b, 0) < 0)
+        {
+            _log("ep0 ack: " + Native.LastError());
+        }
+    }
+
+    private void Stall(bool isIn)
+    {
+        byte b = 0;
+        // gadgetfs: reading during an IN setup, or writing during an OUT setup, stalls ep0.
+        _ = isIn ? Native.Read(_ep0, &b, 0) : Native.Write(_ep0, &b, 0);
+    }
+
+    private static void WriteAll(int fd, byte[] data, string what)
+    {
+        fixed (byte* p = data)
+        {
+            if (Native.Write(fd, p, (nuint)data.Length) != data.Length)
+            {
+                throw new IOException($"{what}: {Native.LastError()}");
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop = true;
+        if (_epIn >= 0)
+        {
+            Native.Close(_epIn);
+        }
+
+        if (_ep0 >= 0)
+        {
+            Native.Close(_ep0);
+        }
+    }
+}

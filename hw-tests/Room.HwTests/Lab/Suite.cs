@@ -1,0 +1,67 @@
+using System.Diagnostics;
+
+namespace Room.HwTests.Lab;
+
+/// <summary>A check that cannot run here (no such device on this box, or the driver is not built yet).</summary>
+public sealed class SkipException(string reason) : Exception(reason);
+
+public enum Outcome
+{
+    Pass,
+    Fail,
+    Skip,
+}
+
+/// <summary>
+/// Runs checks one after another and reports each on stdout as one marker line the host parses:
+/// <c>@@HWTEST|PASS|name|ms|detail</c>, then <c>@@HWTEST-END|passed|failed|skipped</c>.
+/// </summary>
+public sealed class Suite(TextWriter output)
+{
+    public const string Marker = "@@HWTEST";
+
+    private readonly List<(string Name, Outcome Outcome, string Detail)> _results = [];
+
+    public int Failed => _results.Count(r => r.Outcome == Outcome.Fail);
+
+    public async Task RunAsync(string name, TimeSpan timeout, Func<CancellationToken, Task<string>> check)
+    {
+        var sw = Stopwatch.StartNew();
+        Outcome outcome;
+        string detail;
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            var task = check(cts.Token);
+            var done = await Task.WhenAny(task, Task.Delay(timeout + TimeSpan.FromSeconds(2), CancellationToken.None)).ConfigureAwait(false);
+            if (done != task)
+            {
+                throw new TimeoutException($"no answer within {timeout.TotalSeconds:0} s");
+            }
+
+            detail = await task.ConfigureAwait(false);
+            outcome = Outcome.Pass;
+        }
+        catch (SkipException e)
+        {
+            outcome = Outcome.Skip;
+            detail = e.Message;
+        }
+        catch (Exception e)
+        {
+            outcome = Outcome.Fail;
+            detail = e is OperationCanceledException ? $"timed out after {timeout.TotalSeconds:0} s" : $"{e.GetType().Name}: {e.Message}";
+        }
+
+        _results.Add((name, outcome, detail));
+        var clean = detail.Replace('\n', ' ').Replace('|', '/');
+        output.WriteLine($"{Marker}|{outcome.ToString().ToUpperInvariant()}|{name}|{sw.ElapsedMilliseconds}|{clean}");
+        output.Flush();
+    }
+
+    public void End()
+    {
+        output.WriteLine($"{Marker}-END|{_results.Count(r => r.Outcome == Outcome.Pass)}|{Failed}|{_results.Count(r => r.Outcome == Outcome.Skip)}");
+        output.Flush();
+    }
+}

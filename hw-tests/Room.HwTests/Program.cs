@@ -1,0 +1,48 @@
+using Room.HwTests.Checks;
+using Room.HwTests.Gadget;
+using Room.HwTests.Lab;
+
+// Room's device suite. In the QEMU lab: `Room.HwTests run --lab` (starts the gadget camera first).
+// On a room box: `Room.HwTests run`. Fault injection for the lab's own tests: HWTEST_FAULT=v4l2-ioctl|ptz-offset.
+var args2 = args.ToList();
+if (args2.Count == 0 || args2[0] != "run")
+{
+    Console.Error.WriteLine("usage: Room.HwTests run [--lab] [--gadgetfs DIR]");
+    return 2;
+}
+
+var inLab = args2.Contains("--lab");
+var gadgetDir = args2.IndexOf("--gadgetfs") is var gi and >= 0 && gi + 1 < args2.Count ? args2[gi + 1] : "/dev/gadget";
+var fault = Environment.GetEnvironmentVariable("HWTEST_FAULT");
+V4l2Probe.WrongIoctlNumber = fault == "v4l2-ioctl";
+UvcGadget.Trace = Environment.GetEnvironmentVariable("HWTEST_TRACE") == "1";
+if (!string.IsNullOrEmpty(fault))
+{
+    Console.WriteLine($"hw-test: FAULT INJECTED: {fault}");
+}
+
+var suite = new Suite(Console.Out);
+UvcGadget? gadget = null;
+try
+{
+    if (inLab)
+    {
+        await suite.RunAsync("lab.gadget-camera.connect", TimeSpan.FromSeconds(30), async ct =>
+        {
+            gadget = new UvcGadget(gadgetDir, m => Console.Error.WriteLine("[gadget] " + m));
+            gadget.Start();
+            var node = await Expect.Eventually(() => Task.FromResult(LabChecks.GadgetNode()), n => n is not null, TimeSpan.FromSeconds(25), "uvcvideo node for the gadget", ct).ConfigureAwait(false);
+            return $"uvcvideo bound the gadget camera as {node}";
+        }).ConfigureAwait(false);
+    }
+
+    await LabChecks.RunAsync(suite, inLab).ConfigureAwait(false);
+    await new DeviceChecks(suite, inLab, fault).RunAsync().ConfigureAwait(false);
+}
+finally
+{
+    suite.End();
+    gadget?.Dispose();
+}
+
+return suite.Failed == 0 ? 0 : 1;

@@ -1,0 +1,12 @@
+# hw-tests: Room.Devices against the kernel's real drivers in a QEMU lab (vivid, uvcvideo + a gadgetfs PTZ
+# camera on dummy_hcd, snd-aloop, virtio-gpu), or on a real room box with TARGET=ssh://user@host[:port].
+APT_PACKAGES += qemu-system-x86 busybox-static cpio kmod xz-utils openssh-client
+
+.PHONY: hw-test hw-test-fault
+
+hw-test: deps
+	@TARGET="$(TARGET)" hw-tests/lab/hw-test.sh
+
+# The lab must catch a broken driver: runs it with faults injected and passes only if every run FAILS.
+hw-test-fault: deps
+	@hw-tests/lab/hw-test-fault.sh

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# make hw-test: boots the device lab under QEMU (or, with TARGET=ssh://user@host[:port], runs the suite on a
+# real room box) and prints a report of every check. Exit status: 0 only when no check failed, the suite
+# finished, and (in the lab) the guest handed its verdict to isa-debug-exit before the host-side timeout.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+CACHE=$HERE/.cache
+OUT=$HERE/out
+TARGET=${TARGET:-}
+FAULT=${HWTEST_FAULT:-}
+TIMEOUT=${HWTEST_TIMEOUT:-400}
+mkdir -p "$CACHE" "$OUT"
+t0=$(date +%s.%N)
+stamp() { awk -v a="$t0" -v b="$(date +%s.%N)" -v m="$*" 'BEGIN { printf "hw-test: [%5.1f s] %s\n", b - a, m }'; }
+
+publish() {
+  stamp "publishing the device suite (self-contained, linux-x64)"
+  rm -rf "$OUT/suite"
+  dotnet publish "$HERE/Room.HwTests/Room.HwTests.csproj" -c Release -r linux-x64 --self-contained \
+    -p:InvariantGlobalization=true -p:DebugType=none -p:GenerateDocumentationFile=false \
+    -o "$OUT/suite" --verbosity quiet -nologo >"$OUT/publish.log" 2>&1 || { cat "$OUT/publish.log"; exit 1; }
+}
+
+report() { # $1 = log with marker lines; prints the report, returns 0 when all ran and none failed
+  local log=$1
+  echo
+  echo "================ hw-test report ($2) ================"
+  awk -F'|' '$1=="@@HWTEST" { printf "  %-4s %-42s %6s ms  %s\n", $2, $3, $4, $5 }' "$log"
+  local end; end=$(grep -a '^@@HWTEST-END|' "$log" | tail -1 || true)
+  if [ -z "$end" ]; then
+    echo "  suite did not finish (hang, crash or kernel panic): see $log"
+    return 1
+  fi
+  IFS='|' read -r _ passed failed skipped <<<"$end"
+  echo "  passed $passed, failed $failed, skipped $skipped"
+  echo "======================================================"
+  [ "$failed" -eq 0 ]
+}
+
+if [[ "$TARGET" == ssh://* ]]; then
+  # A real board: copy the suite over, run it there, same markers, same report. (Not testable in this lab.)
+  dest=${TARGET#ssh://}; port=22
+  if [[ "$dest" == *:* ]]; then port=${dest##*:}; dest=${dest%:*}; fi
+  publish
+  stamp "copying the suite to $dest"
+  ssh -p "$port" -o BatchMode=yes "$dest" 'rm -rf /tmp/room-hwtests && mkdir -p /tmp/room-hwtests'
+  scp -P "$port" -o BatchMode=yes -q -r "$OUT/suite/." "$dest:/tmp/room-hwtests/"
+  stamp "running the suite on $dest"
+  set +e
+  ssh -p "$port" -o BatchMode=yes "$dest" "HWTEST_FAULT='$FAULT' DOTNET_EnableDiagnostics=0 timeout $TIMEOUT /tmp/room-hwtests/Room.HwTests run" 2>&1 | tee "$OUT/board.log"
+  set -e
+  report "$OUT/board.log" "board $dest"
+  exit $?
+elif [ -n "$TARGET" ]; then
+  echo "hw-test: TARGET must be ssh://user@host[:port]" >&2; exit 2
+fi
+
+# --- the kernel: Debian's own package, as the appliance runs it, cached under .cache ---
+pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+[ -n "$pkg" ] || { echo "hw-test: cannot resolve linux-image-amd64 (apt-get update?)" >&2; exit 1; }
+kdir=$CACHE/$pkg
+if [ ! -f "$kdir/vmlinux" ]; then
+  stamp "downloading $pkg"
+  rm -rf "$kdir.tmp" && mkdir -p "$kdir.tmp" && chmod 777 "$kdir.tmp"
+  (cd "$kdir.tmp" && apt-get download -q "$pkg" >/dev/null 2>&1) || { echo "hw-test: apt-get download $pkg failed" >&2; exit 1; }
+  dpkg -x "$kdir.tmp"/*.deb "$kdir.tmp/root"
+  z=$(ls "$kdir.tmp"/root/boot/vmlinuz-*)
+  off=$(LC_ALL=C grep -abo $'\xfd7zXZ\x00' "$z" | head -1 | cut -d: -f1)
+  # The uncompressed ELF boots through PVH, about twice as fast as the bzImage under TCG.
+  tail -c +$((off + 1)) "$z" | xz -dc >"$kdir.tmp/vmlinux" 2>/dev/null || true
+  [ -s "$kdir.tmp/vmlinux" ] || { echo "hw-test: no vmlinux in $z" >&2; exit 1; }
+  rm -f "$kdir.tmp"/*.deb "$kdir.tmp"/root/boot/vmlinuz-*
+  rm -rf "$kdir" && mv "$kdir.tmp" "$kdir"
+fi
+kver=$(ls "$kdir/root/lib/modules")
+[ -f "$kdir/root/lib/modules/$kver/modules.dep" ] || depmod -b "$kdir/root" "$kver"
+
+if [ "${HWTEST_REUSE:-0}" = 1 ] && [ -f "$OUT/initramfs.cpio" ]; then
+  stamp "reusing $OUT/initramfs.cpio"
+else
+publish
+
+# --- the initramfs: busybox, the modules with their dependencies, glibc, the suite ---
+stamp "building the initramfs ($kver)"
+stage=$OUT/root
+rm -rf "$stage" && mkdir -p "$stage"/{bin,proc,sys,dev,tmp,lib64,suite}
+cp /bin/busybox "$stage/bin/busybox"
+cp "$HERE/lab/init" "$stage/init"
+for m in vivid snd-aloop dummy_hcd gadgetfs uvcvideo virtio_pci virtio-gpu; do
+  modprobe -d "$kdir/root" -S "$kver" --show-depends "$m" | awk '$1=="insmod" {print $2}'
+done | sort -u | while read -r ko; do
+  rel=${ko#"$kdir/root"}
+  mkdir -p "$stage$(dirname "$rel")" && cp "$ko" "$stage$rel"
+done
+cp "$kdir/root/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$stage/lib/modules/$kver/"
+depmod -b "$stage" "$kver"
+cp -r "$OUT/suite/." "$stage/suite/"
+for f in "$stage/suite/Room.HwTests" "$stage"/suite/*.so; do ldd "$f" 2>/dev/null || true; done \
+  | grep -o '/[^ ]*\.so[^ ]*' | sort -u | while read -r lib; do
+    mkdir -p "$stage$(dirname "$lib")" && cp -L "$lib" "$stage$lib"
+  done
+(cd "$stage" && find . | cpio -o -H newc --quiet) >"$OUT/initramfs.cpio"
+stamp "initramfs $(du -m "$OUT/initramfs.cpio" | cut -f1) MB"
+fi
+
+# --- boot ---
+log=$OUT/serial.log
+stamp "booting the lab (TCG, timeout ${TIMEOUT}s)${FAULT:+, FAULT INJECTED: $FAULT}"
+set +e
+timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1536 -M pc \
+  -display none -vga none -monitor none -serial stdio -nic none -no-reboot \
+  -kernel "$kdir/vmlinux" -initrd "$OUT/initramfs.cpio" \
+  -append "console=ttyS0 panic=-1 quiet loglevel=3 cryptomgr.notests hwtest.fault=$FAULT hwtest.trace=${HWTEST_TRACE:-0}" \
+  -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+  -device virtio-gpu-pci,edid=on,xres=1280,yres=720 \
+  </dev/null 2>&1 | tr -d '\r' | tee "$log"
+qrc=${PIPESTATUS[0]}
+set -e
+stamp "guest finished (qemu exit $qrc)"
+ok=0
+report "$log" "QEMU lab, $pkg" || ok=1
+case $qrc in
+  1) ;;                                               # guest verdict: pass
+  3) echo "hw-test: guest verdict: failed"; ok=1 ;;
+  124|137) echo "hw-test: HANG: no verdict within ${TIMEOUT}s"; ok=1 ;;
+  *) grep -aq 'Kernel panic' "$log" && echo "hw-test: KERNEL PANIC" || echo "hw-test: guest ended without a verdict"; ok=1 ;;
+esac
+stamp "$([ $ok -eq 0 ] && echo PASSED || echo FAILED)"
+exit $ok
