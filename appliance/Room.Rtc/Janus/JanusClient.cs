@@ -1,0 +1,235 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+
+namespace Room.Rtc.Janus;
+
+/// <summary>A message from Janus for one plugin handle: plugin data and an optional JSEP.</summary>
+public sealed record JanusEvent(string Kind, JsonObject? Data, string? JsepType, string? Sdp, JsonObject Raw);
+
+/// <summary>
+/// Janus's WebSocket API ("janus-protocol"): sessions, plugin handles, transactions, keepalives and asynchronous
+/// events. Messages larger than <see cref="MaxMessageBytes"/> close the connection.
+/// </summary>
+public sealed class JanusClient : IAsyncDisposable
+{
+    public const int MaxMessageBytes = 1024 * 1024;
+
+    private readonly ClientWebSocket _socket;
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonObject>> _pending = new();
+    private readonly ConcurrentDictionary<long, JanusHandle> _handles = new();
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _reader, _keepalive;
+    private long _transaction;
+
+    private JanusClient(ClientWebSocket socket) => _socket = socket;
+
+    public long SessionId { get; private set; }
+
+    public static async Task<JanusClient> ConnectAsync(Uri uri, CancellationToken cancellationToken)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol("janus-protocol");
+        await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
+        var client = new JanusClient(socket);
+        client._reader = Task.Run(client.ReadLoop, CancellationToken.None);
+        var created = await client.RequestAsync(new JsonObject { ["janus"] = "create" }, cancellationToken).ConfigureAwait(false);
+        client.SessionId = created["data"]?["id"]?.GetValue<long>() ?? throw new RtcFormatException(RtcError.BadSyntax, "no session id");
+        client._keepalive = Task.Run(client.KeepaliveLoop, CancellationToken.None);
+        return client;
+    }
+
+    public async Task<JanusHandle> AttachAsync(string plugin, CancellationToken cancellationToken)
+    {
+        var r = await RequestAsync(new JsonObject { ["janus"] = "attach", ["plugin"] = plugin, ["session_id"] = SessionId }, cancellationToken)
+            .ConfigureAwait(false);
+        long id = r["data"]?["id"]?.GetValue<long>() ?? throw new RtcFormatException(RtcError.BadSyntax, "no handle id");
+        var handle = new JanusHandle(this, id);
+        _handles[id] = handle;
+        return handle;
+    }
+
+    internal string NextTransaction() => "t" + Interlocked.Increment(ref _transaction).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Sends a request and waits for the reply with the same transaction that is not an "ack".</summary>
+    internal async Task<JsonObject> RequestAsync(JsonObject message, CancellationToken cancellationToken)
+    {
+        var transaction = NextTransaction();
+        message["transaction"] = transaction;
+        var tcs = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[transaction] = tcs;
+        try
+        {
+            await SendAsync(message, cancellationToken).ConfigureAwait(false);
+            var reply = await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if ((string?)reply["janus"] == "error")
+                throw new RtcFormatException(RtcError.Unsupported, "Janus error: " + reply["error"]?.ToJsonString());
+            return reply;
+        }
+        finally
+        {
+            _pending.TryRemove(transaction, out _);
+        }
+    }
+
+    internal async Task SendAsync(JsonObject message, CancellationToken cancellationToken)
+    {
+        var bytes = Encoding.UTF8.GetBytes(message.ToJsonString());
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private async Task ReadLoop()
+    {
+        var buffer = new byte[64 * 1024];
+        using var message = new MemoryStream();
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                var r = await _socket.ReceiveAsync(buffer, _stop.Token).ConfigureAwait(false);
+                if (r.MessageType == WebSocketMessageType.Close) break;
+                message.Write(buffer, 0, r.Count);
+                if (message.Length > MaxMessageBytes) break;
+                if (!r.EndOfMessage) continue;
+                JsonObject? json = null;
+                try
+                {
+                    json = JsonNode.Parse(message.GetBuffer().AsSpan(0, (int)message.Length)) as JsonObject;
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                }
+                message.SetLength(0);
+                if (json is not null) Dispatch(json);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (WebSocketException)
+        {
+        }
+        foreach (var p in _pending.Values) p.TrySetException(new IOException("Janus connection closed"));
+        foreach (var h in _handles.Values) h.Complete();
+    }
+
+    private void Dispatch(JsonObject json)
+    {
+        var kind = (string?)json["janus"];
+        var transaction = (string?)json["transaction"];
+        if (kind == "ack") return;
+        if (transaction is not null && _pending.TryGetValue(transaction, out var tcs) && kind is "success" or "error")
+        {
+            tcs.TrySetResult(json);
+            return;
+        }
+        long sender = json["sender"]?.GetValue<long>() ?? 0;
+        if (_handles.TryGetValue(sender, out var handle))
+        {
+            var jsep = json["jsep"] as JsonObject;
+            var evt = new JanusEvent(kind ?? "", json["plugindata"]?["data"] as JsonObject, (string?)jsep?["type"], (string?)jsep?["sdp"], json);
+            if (transaction is not null && _pending.TryGetValue(transaction, out var waiter) && kind == "event")
+                waiter.TrySetResult(json);
+            handle.Post(evt);
+        }
+    }
+
+    private async Task KeepaliveLoop()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(25), _stop.Token).ConfigureAwait(false);
+                await SendAsync(new JsonObject { ["janus"] = "keepalive", ["session_id"] = SessionId, ["transaction"] = NextTransaction() }, _stop.Token)
+                    .ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (WebSocketException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (_socket.State == WebSocketState.Open)
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await SendAsync(new JsonObject { ["janus"] = "destroy", ["session_id"] = SessionId, ["transaction"] = NextTransaction() }, cts.Token)
+                    .ConfigureAwait(false);
+                await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, cts.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
+        {
+        }
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_reader is not null) await _reader.ConfigureAwait(false);
+        if (_keepalive is not null) await _keepalive.ConfigureAwait(false);
+        _socket.Dispose();
+        _stop.Dispose();
+        _sendLock.Dispose();
+    }
+}
+
+/// <summary>One attached plugin handle.</summary>
+public sealed class JanusHandle
+{
+    private readonly JanusClient _client;
+    private readonly Channel<JanusEvent> _events = Channel.CreateBounded<JanusEvent>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest });
+
+    internal JanusHandle(JanusClient client, long id)
+    {
+        _client = client;
+        Id = id;
+    }
+
+    public long Id { get; }
+
+    /// <summary>Asynchronous events for this handle (plugin events, webrtcup, media, hangup, trickle, slowlink).</summary>
+    public ChannelReader<JanusEvent> Events => _events.Reader;
+
+    internal void Post(JanusEvent e) => _events.Writer.TryWrite(e);
+
+    internal void Complete() => _events.Writer.TryComplete();
+
+    /// <summary>Sends a plugin message (with an optional JSEP) and returns Janus's first event or synchronous success for it.</summary>
+    public async Task<JanusEvent> MessageAsync(JsonObject body, string? jsepType, string? sdp, CancellationToken cancellationToken)
+    {
+        var message = new JsonObject { ["janus"] = "message", ["session_id"] = _client.SessionId, ["handle_id"] = Id, ["body"] = body };
+        if (jsepType is not null) message["jsep"] = new JsonObject { ["type"] = jsepType, ["sdp"] = sdp };
+        var reply = await _client.RequestAsync(message, cancellationToken).ConfigureAwait(false);
+        var jsep = reply["jsep"] as JsonObject;
+        return new JanusEvent((string?)reply["janus"] ?? "", reply["plugindata"]?["data"] as JsonObject, (string?)jsep?["type"], (string?)jsep?["sdp"], reply);
+    }
+
+    public Task TrickleAsync(string candidate, string mid, int mLineIndex, CancellationToken cancellationToken) =>
+        _client.SendAsync(new JsonObject
+        {
+            ["janus"] = "trickle", ["session_id"] = _client.SessionId, ["handle_id"] = Id, ["transaction"] = _client.NextTransaction(),
+            ["candidate"] = new JsonObject { ["candidate"] = candidate, ["sdpMid"] = mid, ["sdpMLineIndex"] = mLineIndex },
+        }, cancellationToken);
+
+    public Task TrickleCompletedAsync(CancellationToken cancellationToken) =>
+        _client.SendAsync(new JsonObject
+        {
+            ["janus"] = "trickle", ["session_id"] = _client.SessionId, ["handle_id"] = Id, ["transaction"] = _client.NextTransaction(),
+            ["candidate"] = new JsonObject { ["completed"] = true },
+        }, cancellationToken);
+}

@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+
+namespace Room.Rtc.Janus;
+
+public sealed record JanusPublisher(long Id, string? Display);
+
+/// <summary>
+/// The Janus VideoRoom plugin as a participant sees it: join as publisher, publish (offer/answer), subscribe to
+/// feeds through one multistream subscription and renegotiate it as publishers come and go.
+/// </summary>
+public sealed class VideoRoomClient : IDisposable
+{
+    public const string Plugin = "janus.plugin.videoroom";
+    private readonly ConcurrentDictionary<long, JanusPublisher> _publishers = new();
+    private readonly CancellationTokenSource _stop = new();
+
+    private VideoRoomClient(JanusClient janus, JanusHandle handle, long room)
+    {
+        Janus = janus;
+        Handle = handle;
+        Room = room;
+    }
+
+    public JanusClient Janus { get; }
+    public JanusHandle Handle { get; }
+    public long Room { get; }
+    public long PublisherId { get; private set; }
+
+    /// <summary>Other publishers currently in the room.</summary>
+    public IReadOnlyCollection<JanusPublisher> Publishers => _publishers.Values.ToList();
+
+    public event Action<JanusPublisher>? PublisherJoined;
+    public event Action<long>? PublisherLeft;
+
+    public static async Task<VideoRoomClient> JoinAsync(JanusClient janus, long room, string display, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(janus);
+        var handle = await janus.AttachAsync(Plugin, cancellationToken).ConfigureAwait(false);
+        var client = new VideoRoomClient(janus, handle, room);
+        var joined = await handle.MessageAsync(new JsonObject { ["request"] = "join", ["ptype"] = "publisher", ["room"] = room, ["display"] = display },
+            null, null, cancellationToken).ConfigureAwait(false);
+        if ((string?)joined.Data?["videoroom"] != "joined")
+            throw new RtcFormatException(RtcError.Unsupported, "join failed: " + joined.Raw.ToJsonString());
+        client.PublisherId = joined.Data!["id"]!.GetValue<long>();
+        client.Track(joined.Data);
+        _ = Task.Run(client.EventLoop, CancellationToken.None);
+        return client;
+    }
+
+    private void Track(JsonObject? data)
+    {
+        if (data is null) return;
+        if (data["publishers"] is JsonArray list)
+        {
+            foreach (var p in list.OfType<JsonObject>())
+            {
+                long id = p["id"]?.GetValue<long>() ?? 0;
+                if (id == 0 || id == PublisherId) continue;
+                var publisher = new JanusPublisher(id, (string?)p["display"]);
+                if (_publishers.TryAdd(id, publisher)) PublisherJoined?.Invoke(publisher);
+            }
+        }
+        foreach (var key in new[] { "leaving", "unpublished" })
+        {
+            if (data[key] is JsonValue v && v.TryGetValue(out long gone) && _publishers.TryRemove(gone, out _)) PublisherLeft?.Invoke(gone);
+        }
+    }
+
+    private async Task EventLoop()
+    {
+        try
+        {
+            await foreach (var e in Handle.Events.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+                if (e.Kind == "event") Track(e.Data);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Publishes with our offer; returns Janus's answer SDP.</summary>
+    public async Task<string> PublishAsync(string offerSdp, CancellationToken cancellationToken)
+    {
+        var r = await Handle.MessageAsync(new JsonObject { ["request"] = "publish" }, "offer", offerSdp, cancellationToken).ConfigureAwait(false);
+        return r.Sdp ?? throw new RtcFormatException(RtcError.Unsupported, "publish not answered: " + r.Raw.ToJsonString());
+    }
+
+    /// <summary>Opens a subscription to <paramref name="feeds"/>; returns its handle and Janus's offer.</summary>
+    public async Task<(JanusHandle Handle, string Offer)> SubscribeAsync(IEnumerable<long> feeds, CancellationToken cancellationToken)
+    {
+        var handle = await Janus.AttachAsync(Plugin, cancellationToken).ConfigureAwait(false);
+        var streams = new JsonArray(feeds.Select(f => (JsonNode)new JsonObject { ["feed"] = f }).ToArray());
+        var r = await handle.MessageAsync(new JsonObject { ["request"] = "join", ["ptype"] = "subscriber", ["room"] = Room, ["streams"] = streams },
+            null, null, cancellationToken).ConfigureAwait(false);
+        return (handle, r.Sdp ?? throw new RtcFormatException(RtcError.Unsupported, "subscribe not offered: " + r.Raw.ToJsonString()));
+    }
+
+    /// <summary>Answers a subscription offer (first one or a renegotiation).</summary>
+    public static async Task StartAsync(JanusHandle subscription, string answerSdp, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        await subscription.MessageAsync(new JsonObject { ["request"] = "start" }, "answer", answerSdp, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Adds and removes feeds of a subscription; returns Janus's new offer, or null if none was needed.</summary>
+    public static async Task<string?> UpdateSubscriptionAsync(JanusHandle subscription, IEnumerable<long> add, IEnumerable<long> remove,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        string? offer = null;
+        var adds = add.ToList();
+        var removes = remove.ToList();
+        if (removes.Count > 0)
+        {
+            var r = await subscription.MessageAsync(new JsonObject
+            {
+                ["request"] = "unsubscribe",
+                ["streams"] = new JsonArray(removes.Select(f => (JsonNode)new JsonObject { ["feed"] = f }).ToArray()),
+            }, null, null, cancellationToken).ConfigureAwait(false);
+            offer = r.Sdp ?? offer;
+        }
+        if (adds.Count > 0)
+        {
+            var r = await subscription.MessageAsync(new JsonObject
+            {
+                ["request"] = "subscribe",
+                ["streams"] = new JsonArray(adds.Select(f => (JsonNode)new JsonObject { ["feed"] = f }).ToArray()),
+            }, null, null, cancellationToken).ConfigureAwait(false);
+            offer = r.Sdp ?? offer;
+        }
+        return offer;
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _stop.Dispose();
+    }
+}
