@@ -233,6 +233,11 @@ public sealed unsafe class VideoEncoder : IDisposable
             return "not in this libavcodec build";
         }
 
+        if (_chosen.Name.EndsWith("_v4l2m2m", StringComparison.Ordinal) && !HasVideoDevice())
+        {
+            return "no V4L2 memory-to-memory device (/dev/video*)";
+        }
+
         if (_chosen.HwDeviceType is { } hwType)
         {
             // VAAPI encoders take frames in GPU surfaces; probe the device so the report says what is missing.
@@ -296,6 +301,22 @@ public sealed unsafe class VideoEncoder : IDisposable
         _frame->Format = AVPixelFormat.YUV420P;
         var buf = FFmpeg.av_frame_get_buffer(_frame, 32);
         return buf < 0 ? "av_frame_get_buffer: " + FFmpeg.ErrorText(buf) : null;
+    }
+
+    private static bool HasVideoDevice()
+    {
+        try
+        {
+            return Directory.EnumerateFiles("/dev", "video*").Any();
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     internal static void CopyI420In(ReadOnlySpan<byte> i420, AVFrameHead* frame, int width, int height)
