@@ -133,6 +133,7 @@ public static class VectorSuite
         ["mls/message-protection.json"] = MlsScheduleVectors.MessageProtectionRun,
         ["mls/tree-validation.json"] = MlsTreeVectors.ValidationRun,
         ["mls/tree-operations.json"] = MlsTreeVectors.OperationsRun,
+        ["mls/treekem.json"] = MlsTreeKemVectors.Run,
     };
 
     public static Tally Run(string file) =>
