@@ -34,6 +34,7 @@ internal static unsafe partial class Libc
     public const int EPIPE = 32;
     public const int ENOTTY = 25;
     public const int ETIMEDOUT = 110;
+    public const int ERANGE = 34;
     public const int ESTRPIPE = 86;
     public const int EBADFD = 77;
 
