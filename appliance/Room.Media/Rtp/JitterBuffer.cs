@@ -88,6 +88,10 @@ public sealed class JitterBuffer
     private long _highest;
     private bool _needKeyframe = true;
     private bool _keyframeRequest;
+    private int _consecutiveLate;
+
+    /// <summary>Consecutive packets older than the play-out point after which the stream is taken as restarted.</summary>
+    private const int RestartAfterLatePackets = 16;
 
     public JitterBuffer(IDepacketizer depacketizer, JitterBufferOptions? options = null)
     {
@@ -170,14 +174,23 @@ public sealed class JitterBuffer
             _head = ext; // before the first frame, a reordered earlier packet moves the start back
         }
 
+        var result = InsertResult.Stored;
         if (ext < _head)
         {
             LatePackets++;
-            return InsertResult.Late;
-        }
+            if (++_consecutiveLate < RestartAfterLatePackets)
+            {
+                return InsertResult.Late;
+            }
 
-        var result = InsertResult.Stored;
-        if (ext - _head >= Capacity)
+            // A run of "late" packets is a sender that restarted its sequence numbers: follow it.
+            Flush();
+            _head = _highest = ext;
+            _boundaryKnown = false;
+            LoseSync();
+            result = InsertResult.Restarted;
+        }
+        else if (ext - _head >= Capacity)
         {
             // Far ahead: what we hold is useless. Start over from this packet.
             Flush();
@@ -207,6 +220,7 @@ public sealed class JitterBuffer
         }
 
         PacketsStored++;
+        _consecutiveLate = 0;
         return result;
     }
 
