@@ -71,7 +71,7 @@ public static class TreeKem
     /// Replaces the sender's path in <paramref name="tree"/> with fresh keys, signs the new leaf and encrypts the path
     /// secrets. <paramref name="contextFor"/> maps the new tree to the serialized provisional GroupContext.
     /// </summary>
-    public static (UpdatePath Path, byte[] CommitSecret) CreatePath(
+    public static (UpdatePath Path, byte[] CommitSecret, Dictionary<uint, byte[]> PathSecrets) CreatePath(
         MlsCipherSuite cs, RatchetTree tree, TreePrivateState me, LeafNode leafTemplate, byte[] signaturePrivateKey,
         byte[] groupId, IReadOnlySet<uint> exclude, Func<RatchetTree, byte[]> contextFor)
     {
@@ -118,12 +118,13 @@ public static class TreeKem
             path.Nodes.Add(upn);
         }
 
-        foreach (var s in secrets)
+        var byNode = new Dictionary<uint, byte[]>();
+        for (int i = 0; i < fdp.Count; i++)
         {
-            CryptographicOperations.ZeroMemory(s);
+            byNode[fdp[i]] = secrets[i];
         }
 
-        return (path, commitSecret);
+        return (path, commitSecret, byNode);
     }
 
     /// <summary>

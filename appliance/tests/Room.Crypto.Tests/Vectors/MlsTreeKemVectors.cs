@@ -69,7 +69,7 @@ public static class MlsTreeKemVectors
             }
 
             var senderTree = baseTree.Clone();
-            var (newPath, newSecret) = TreeKem.CreatePath(cs, senderTree, senderState.State, baseTree.Leaf(sender)!, senderState.SigPriv, groupId, none, ctx);
+            var (newPath, newSecret, _) = TreeKem.CreatePath(cs, senderTree, senderState.State, baseTree.Leaf(sender)!, senderState.SigPriv, groupId, none, ctx);
             Check.True(senderTree.VerifyParentHashes(cs), "own new path parent hashes");
             var wirePath = MlsReader.DecodeAll(MlsWriter.Encode(newPath.Write), UpdatePath.Read);
             foreach (var (j, (st, _)) in fresh)

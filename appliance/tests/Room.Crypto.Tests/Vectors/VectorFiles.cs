@@ -134,6 +134,10 @@ public static class VectorSuite
         ["mls/tree-validation.json"] = MlsTreeVectors.ValidationRun,
         ["mls/tree-operations.json"] = MlsTreeVectors.OperationsRun,
         ["mls/treekem.json"] = MlsTreeKemVectors.Run,
+        ["mls/welcome.json"] = MlsGroupVectors.WelcomeRun,
+        ["mls/passive-client-welcome.json"] = MlsGroupVectors.PassiveRun,
+        ["mls/passive-client-handling-commit.json"] = MlsGroupVectors.PassiveRun,
+        ["mls/passive-client-random.json"] = MlsGroupVectors.PassiveRun,
     };
 
     public static Tally Run(string file) =>
