@@ -1,0 +1,278 @@
+using Microsoft.Playwright;
+using Room.Bus;
+
+namespace Room.ControllerUi.Tests;
+
+/// <summary>The panel in Chromium, against the real app, a real roomd and a private bus.</summary>
+[Collection(PanelGroup.Name)]
+public sealed class PanelBrowserTests(PanelFixture fx) : IAsyncLifetime
+{
+    private const string Nordlicht = "room://meet.nordwind.example/nordlicht";
+
+    private IPage _page = null!;
+
+    public async Task InitializeAsync()
+    {
+        await fx.ResetAsync();
+        _page = await fx.OpenAsync();
+    }
+
+    public async Task DisposeAsync() => await _page.CloseAsync();
+
+    private ILocator Id(string testId) => _page.GetByTestId(testId);
+
+    [Fact]
+    public async Task Home_shows_room_brand_calendar_and_one_big_join()
+    {
+        await Assertions.Expect(Id("room-name")).ToHaveTextAsync(RoomdProcess.RoomName);
+        await Assertions.Expect(Id("featured-title")).ToHaveTextAsync("Projekt Nordlicht – Statusrunde");
+        await Assertions.Expect(_page.Locator(".brand-name")).ToHaveTextAsync("Nordwind Meeting");
+        await Assertions.Expect(Id("upcoming").Locator("li")).ToHaveCountAsync(3);
+        await Assertions.Expect(Id("join-featured")).ToBeEnabledAsync();
+
+        await PanelFixture.ScreenshotAsync(_page, "home");
+        await PanelFixture.AssertAccessibleAsync(_page, "home");
+
+        await Id("contrast").ClickAsync();
+        await Assertions.Expect(_page.Locator(".panel.hc")).ToBeVisibleAsync();
+        await PanelFixture.ScreenshotAsync(_page, "home-high-contrast");
+        await PanelFixture.AssertAccessibleAsync(_page, "home, high contrast");
+        await Id("contrast").ClickAsync();
+        await Assertions.Expect(_page.Locator(".panel.hc")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task Tapping_join_brings_roomd_into_the_call_and_the_panel_shows_it()
+    {
+        await Id("join-featured").TapAsync();
+
+        var status = await fx.WaitForStatusAsync(s => s.Meeting.State == MeetingStates.InCall);
+        Assert.Equal(Nordlicht, status.Meeting.Uri);
+        await Assertions.Expect(Id("call-screen")).ToHaveAttributeAsync("data-state", MeetingStates.InCall);
+        await Assertions.Expect(Id("security-code")).ToHaveAttributeAsync("data-code", status.Meeting.SecurityCode);
+        await Assertions.Expect(Id("security-code").Locator(".group")).ToHaveCountAsync(6);
+        await Assertions.Expect(Id("participants").Locator("li")).ToHaveCountAsync(status.Meeting.Participants.Count);
+
+        await PanelFixture.ScreenshotAsync(_page, "call");
+        await PanelFixture.AssertAccessibleAsync(_page, "call");
+
+        // Leave asks first; "stay" keeps the call.
+        await Id("leave").TapAsync();
+        await Assertions.Expect(Id("leave-dialog")).ToBeVisibleAsync();
+        await PanelFixture.ScreenshotAsync(_page, "call-leave-confirm");
+        await PanelFixture.AssertAccessibleAsync(_page, "leave confirmation");
+        await Id("leave-no").TapAsync();
+        await Assertions.Expect(Id("leave-dialog")).ToHaveCountAsync(0);
+        Assert.Equal(MeetingStates.InCall, (await fx.Remote.GetStatusAsync()).Meeting.State);
+
+        await Id("leave").TapAsync();
+        await Id("leave-yes").TapAsync();
+        await fx.WaitForStatusAsync(s => s.Meeting.State == MeetingStates.Idle);
+        await Assertions.Expect(Id("join-featured")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task Muting_over_the_bus_from_outside_shows_on_the_panel()
+    {
+        await fx.Remote.JoinAsync(Nordlicht);
+        await Assertions.Expect(Id("call-screen")).ToHaveAttributeAsync("data-state", MeetingStates.InCall);
+        await Assertions.Expect(Id("mute")).ToHaveAttributeAsync("aria-pressed", "false");
+
+        await fx.Remote.SetMicrophoneMutedAsync(true);
+
+        await Assertions.Expect(Id("mute")).ToHaveAttributeAsync("aria-pressed", "true");
+        await Assertions.Expect(Id("mic-state")).ToHaveTextAsync("Mikrofon ist stumm");
+
+        // And the other way: the panel's button reaches roomd.
+        await Id("mute").TapAsync();
+        await fx.WaitForStatusAsync(s => !s.Meeting.MicrophoneMuted);
+        await Assertions.Expect(Id("mute")).ToHaveAttributeAsync("aria-pressed", "false");
+    }
+
+    [Fact]
+    public async Task Volume_buttons_reach_roomd()
+    {
+        await fx.Remote.JoinAsync(Nordlicht);
+        await Assertions.Expect(Id("call-screen")).ToHaveAttributeAsync("data-state", MeetingStates.InCall);
+        await fx.Remote.SetVolumeAsync(50);
+        await Assertions.Expect(Id("volume-value")).ToHaveTextAsync("50 %");
+
+        await Id("volume-up").TapAsync();
+
+        await fx.WaitForStatusAsync(s => s.Meeting.Volume == 60);
+        await Assertions.Expect(Id("volume-value")).ToHaveTextAsync("60 %");
+    }
+
+    [Fact]
+    public async Task A_preset_recalled_on_the_panel_moves_the_camera()
+    {
+        await fx.Remote.JoinAsync(Nordlicht);
+        await Assertions.Expect(Id("call-screen")).ToHaveAttributeAsync("data-state", MeetingStates.InCall);
+        await fx.Remote.MoveToAsync(20, -5, 0.3);
+        await fx.WaitForStatusAsync(s => s.Camera.Pan == 20);
+        await fx.Remote.StorePresetAsync("Tafel");
+        await fx.Remote.MoveToAsync(0, 0, 0);
+        await fx.WaitForStatusAsync(s => s.Camera.Pan == 0 && s.Camera.Tilt == 0);
+
+        var recall = _page.Locator("[data-testid=preset-recall][data-preset='Tafel']");
+        await recall.TapAsync();
+
+        var moved = await fx.WaitForStatusAsync(s => s.Camera.Pan == 20 && s.Camera.Tilt == -5);
+        Assert.Equal(0.3, moved.Camera.Zoom, 3);
+
+        // The pad moves it too, and a new preset stored on the panel appears on the bus.
+        await Id("cam-right").TapAsync();
+        await fx.WaitForStatusAsync(s => s.Camera.Pan > 20);
+        await Id("preset-new").TapAsync();
+        await fx.WaitForStatusAsync(s => s.Camera.Presets.Contains("Position 1"));
+        await Assertions.Expect(_page.Locator("[data-testid=preset-recall][data-preset='Position 1']")).ToBeVisibleAsync();
+        await PanelFixture.ScreenshotAsync(_page, "call-camera-presets");
+        await fx.Remote.DeletePresetAsync("Position 1");
+    }
+
+    [Fact]
+    public async Task Auto_framing_switch_reaches_roomd()
+    {
+        await fx.Remote.JoinAsync(Nordlicht);
+        await Assertions.Expect(Id("call-screen")).ToHaveAttributeAsync("data-state", MeetingStates.InCall);
+        var before = (await fx.Remote.GetStatusAsync()).Camera.AutoFraming;
+
+        await _page.GetByRole(AriaRole.Switch).ClickAsync();
+
+        await fx.WaitForStatusAsync(s => s.Camera.AutoFraming != before);
+        await fx.Remote.SetAutoFramingAsync(before);
+        await Assertions.Expect(_page.GetByRole(AriaRole.Switch)).ToBeCheckedAsync(new() { Checked = before });
+    }
+
+    [Fact]
+    public async Task A_meeting_address_typed_on_the_screen_keyboard_is_joined()
+    {
+        await Id("open-address").TapAsync();
+        await Assertions.Expect(Id("address-dialog")).ToBeVisibleAsync();
+        await _page.GetByRole(AriaRole.Button, new() { Name = "room://", Exact = true }).TapAsync();
+        foreach (var key in "kaffee.example/team")
+        {
+            await _page.Locator($".key[data-key='{key}']").TapAsync();
+        }
+
+        await Assertions.Expect(Id("address-input")).ToHaveValueAsync("room://kaffee.example/team");
+        await PanelFixture.ScreenshotAsync(_page, "home-address-keyboard");
+        await PanelFixture.AssertAccessibleAsync(_page, "address keyboard");
+
+        await Id("address-join").TapAsync();
+
+        var status = await fx.WaitForStatusAsync(s => s.Meeting.State == MeetingStates.InCall);
+        Assert.Equal("room://kaffee.example/team", status.Meeting.Uri);
+        await Assertions.Expect(Id("call-screen")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task Settings_need_the_admin_pin()
+    {
+        await Id("nav-settings").TapAsync();
+        await Assertions.Expect(Id("pin-gate")).ToBeVisibleAsync();
+        await PanelFixture.ScreenshotAsync(_page, "settings-pin");
+        await PanelFixture.AssertAccessibleAsync(_page, "PIN gate");
+
+        foreach (var d in "1234")
+        {
+            await Id($"pin-{d}").TapAsync();
+        }
+
+        await Id("pin-ok").TapAsync();
+        await Assertions.Expect(Id("pin-error")).ToHaveTextAsync("PIN falsch. Bitte erneut versuchen.");
+        await Assertions.Expect(Id("settings")).ToHaveCountAsync(0);
+
+        foreach (var d in RoomdProcess.AdminPin)
+        {
+            await Id($"pin-{d}").TapAsync();
+        }
+
+        await Id("pin-ok").TapAsync();
+        await Assertions.Expect(Id("settings")).ToBeVisibleAsync();
+        var status = await fx.Remote.GetStatusAsync();
+        await Assertions.Expect(Id("devices").Locator("tbody tr")).ToHaveCountAsync(status.Devices.Count);
+        await Assertions.Expect(Id("hostname")).ToHaveTextAsync(status.System.Hostname);
+        await Assertions.Expect(Id("version")).ToHaveTextAsync(status.System.Version);
+        await PanelFixture.ScreenshotAsync(_page, "settings");
+        await PanelFixture.AssertAccessibleAsync(_page, "settings");
+
+        await Id("settings-lock").TapAsync();
+        await Assertions.Expect(Id("pin-gate")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task The_language_switches_between_german_and_english()
+    {
+        await Assertions.Expect(Id("nav-settings")).ToContainTextAsync("Einstellungen");
+        Assert.Equal("de", await _page.EvaluateAsync<string>("document.documentElement.lang"));
+
+        await Id("lang-en").TapAsync();
+
+        await Assertions.Expect(Id("nav-settings")).ToContainTextAsync("Settings");
+        await Assertions.Expect(Id("join-featured")).ToContainTextAsync("Join now");
+        await _page.WaitForFunctionAsync("document.documentElement.lang === 'en'");
+        await PanelFixture.ScreenshotAsync(_page, "home-english");
+        await PanelFixture.AssertAccessibleAsync(_page, "home, English");
+
+        await Id("lang-de").TapAsync();
+        await Assertions.Expect(Id("nav-settings")).ToContainTextAsync("Einstellungen");
+    }
+
+    [Fact]
+    public async Task When_roomd_dies_the_panel_says_so_and_recovers_when_it_returns()
+    {
+        fx.Roomd.Kill();
+
+        await Assertions.Expect(Id("offline")).ToBeVisibleAsync();
+        await Assertions.Expect(Id("join-featured")).ToBeDisabledAsync();
+        await PanelFixture.ScreenshotAsync(_page, "offline");
+        await PanelFixture.AssertAccessibleAsync(_page, "offline");
+
+        fx.Roomd.Start();
+        await fx.WaitForRoomdAsync();
+
+        await Assertions.Expect(Id("offline")).ToHaveCountAsync(0);
+        await Assertions.Expect(Id("link-state")).ToHaveTextAsync("Verbunden");
+        await Assertions.Expect(Id("join-featured")).ToBeEnabledAsync();
+    }
+}
+
+/// <summary>The same screens on a 1920x1080 panel.</summary>
+[Collection(PanelGroup.Name)]
+public sealed class LargePanelTests(PanelFixture fx)
+{
+    [Fact]
+    public async Task Every_screen_fits_a_full_hd_panel()
+    {
+        await fx.ResetAsync();
+        var page = await fx.OpenAsync(1920, 1080);
+        try
+        {
+            await PanelFixture.ScreenshotAsync(page, "home");
+            await page.GetByTestId("join-featured").TapAsync();
+            await Assertions.Expect(page.GetByTestId("call-screen")).ToHaveAttributeAsync("data-state", MeetingStates.InCall);
+            await PanelFixture.ScreenshotAsync(page, "call");
+            await PanelFixture.AssertAccessibleAsync(page, "call, 1920x1080");
+            await page.GetByTestId("nav-settings").TapAsync();
+            await PanelFixture.ScreenshotAsync(page, "settings-pin");
+            foreach (var d in RoomdProcess.AdminPin)
+            {
+                await page.GetByTestId($"pin-{d}").TapAsync();
+            }
+
+            await page.GetByTestId("pin-ok").TapAsync();
+            await Assertions.Expect(page.GetByTestId("settings")).ToBeVisibleAsync();
+            await PanelFixture.ScreenshotAsync(page, "settings");
+
+            // Nothing scrolls sideways, and every button is at least 48 px both ways.
+            var small = await page.EvaluateAsync<string[]>(
+                "() => [...document.querySelectorAll('button, a[href], input')].filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.width < 48 || r.height < 48) && !e.closest('.sr-only') && e.type !== 'checkbox'; }).map(e => e.outerHTML.slice(0, 80))");
+            Assert.Empty(small);
+        }
+        finally
+        {
+            await page.CloseAsync();
+        }
+    }
+}

@@ -1,0 +1,225 @@
+using Deque.AxeCore.Commons;
+using Deque.AxeCore.Playwright;
+using Microsoft.Playwright;
+using Room.Bus;
+using Room.Bus.Client;
+
+namespace Room.ControllerUi.Tests;
+
+/// <summary>
+/// One private bus, one real roomd, one real panel process and one Chromium for all browser tests
+/// (each test gets a fresh page).
+/// </summary>
+public sealed class PanelFixture : IAsyncLifetime, IDisposable
+{
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private ChildProcess? _panel;
+    private IPlaywright? _playwright;
+
+    public TestBus Bus { get; } = new();
+
+    public RoomdProcess Roomd { get; private set; } = null!;
+
+    /// <summary>Stands for roomctl: a second client on the bus, not the panel.</summary>
+    public RoomBusClient Remote { get; private set; } = null!;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public string Url { get; private set; } = "";
+
+    public string PanelOutput => _panel?.Output ?? "";
+
+    public async Task InitializeAsync()
+    {
+        Roomd = new RoomdProcess(Bus.Address, Path.Combine(Bus.Directory, "state"));
+        Roomd.Start();
+        Remote = await RoomBusClient.ConnectAsync(Bus.Address);
+        await WaitForRoomdAsync();
+
+        var port = Repo.FreePort();
+        Url = $"http://127.0.0.1:{port}/";
+        _panel = new ChildProcess(Repo.Panel,
+        [
+            "--urls", Url.TrimEnd('/'), "--bus", Bus.Address,
+            "--ControllerUi:Brand:Name", "Nordwind Meeting",
+            "--ControllerUi:Brand:PrimaryColor", "#0b5cad",
+            "--Logging:LogLevel:Default", "Warning",
+        ]);
+        await WaitForPanelAsync();
+
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args =
+            [
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--disable-quic", "--no-first-run",
+            ],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        _panel?.Dispose();
+        Remote?.Dispose();
+        Roomd?.Dispose();
+        Bus.Dispose();
+    }
+
+    public void Dispose()
+    {
+        _panel?.Dispose();
+        Remote?.Dispose();
+        Roomd?.Dispose();
+        Bus.Dispose();
+    }
+
+    public async Task<IPage> OpenAsync(int width = 1280, int height = 800)
+    {
+        var page = await Browser.NewPageAsync(new BrowserNewPageOptions
+        {
+            ViewportSize = new ViewportSize { Width = width, Height = height },
+            HasTouch = true,
+            Locale = "de-DE",
+        });
+        page.SetDefaultTimeout((float)Patience.TotalMilliseconds);
+        await page.GotoAsync(Url);
+
+        // Interactive once the circuit is up and the panel has roomd's state.
+        await page.Locator(".panel[data-link='Online']").WaitForAsync();
+        await page.WaitForFunctionAsync("() => window.Blazor && document.querySelector('.panel') && !document.querySelector('[data-testid=link-state].bad')");
+
+        // Language and contrast belong to the panel, not the page: put them back to the defaults.
+        if (await page.Locator(".panel.hc").CountAsync() > 0)
+        {
+            await page.GetByTestId("contrast").ClickAsync();
+            await page.Locator(".panel:not(.hc)").WaitForAsync();
+        }
+
+        if (await page.GetByTestId("lang-de").GetAttributeAsync("aria-pressed") != "true")
+        {
+            await page.GetByTestId("lang-de").ClickAsync();
+            await page.Locator(".panel[lang=de]").WaitForAsync();
+        }
+
+        return page;
+    }
+
+    public async Task WaitForRoomdAsync()
+    {
+        var until = DateTime.UtcNow + Patience;
+        while (DateTime.UtcNow < until)
+        {
+            if (await Remote.IsRoomdPresentAsync())
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("roomd did not appear on the bus:\n" + Roomd.Output);
+    }
+
+    /// <summary>Waits until roomd's state (read over the bus, as roomctl would) satisfies the condition.</summary>
+    public async Task<RoomStatus> WaitForStatusAsync(Func<RoomStatus, bool> condition)
+    {
+        var until = DateTime.UtcNow + Patience;
+        RoomStatus status;
+        do
+        {
+            status = await Remote.GetStatusAsync();
+            if (condition(status))
+            {
+                return status;
+            }
+
+            await Task.Delay(50);
+        }
+        while (DateTime.UtcNow < until);
+
+        throw new TimeoutException("roomd never reached the expected state; last: " + status);
+    }
+
+    /// <summary>Back to a known state between tests: no call, microphone on, German, normal contrast.</summary>
+    public async Task ResetAsync()
+    {
+        await WaitForRoomdAsync();
+        var s = await Remote.GetStatusAsync();
+        if (s.Meeting.State is MeetingStates.InCall or MeetingStates.Joining)
+        {
+            await Remote.LeaveAsync();
+        }
+
+        await WaitForStatusAsync(x => x.Meeting.State is MeetingStates.Idle or MeetingStates.Error);
+        if (s.Meeting.MicrophoneMuted)
+        {
+            await Remote.SetMicrophoneMutedAsync(false);
+        }
+    }
+
+    public static async Task ScreenshotAsync(IPage page, string name)
+    {
+        var size = page.ViewportSize!;
+        await page.ScreenshotAsync(new PageScreenshotOptions
+        {
+            Path = Path.Combine(Repo.Screenshots, $"{name}-{size.Width}x{size.Height}.png"),
+            Animations = ScreenshotAnimations.Disabled,
+        });
+    }
+
+    /// <summary>axe-core on the page as it is now: no serious or critical violations.</summary>
+    public static async Task AssertAccessibleAsync(IPage page, string screen)
+    {
+        var result = await page.RunAxe();
+        var bad = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
+        Assert.True(bad.Count == 0, $"axe on {screen}:\n" + string.Join("\n", bad.Select(Describe)));
+    }
+
+    private static string Describe(AxeResultItem v) =>
+        $"{v.Impact} {v.Id}: {v.Help} -> {string.Join(" | ", v.Nodes.Select(n => n.Target + " " + n.Html))}";
+
+    private async Task WaitForPanelAsync()
+    {
+        using var http = new HttpClient();
+        var until = DateTime.UtcNow + Patience;
+        while (DateTime.UtcNow < until)
+        {
+            if (_panel!.HasExited)
+            {
+                break;
+            }
+
+            try
+            {
+                using var r = await http.GetAsync(new Uri(new Uri(Url), "healthz"));
+                if (r.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("The panel did not start:\n" + _panel!.Output);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PanelGroup : ICollectionFixture<PanelFixture>
+{
+    public const string Name = "panel in a browser";
+}

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Room.ControllerUi.Tests;
+
+/// <summary>Where the repository and the built programs are.</summary>
+public static class Repo
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string Configuration { get; } =
+        typeof(Repo).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyConfigurationAttribute), false)
+            .OfType<System.Reflection.AssemblyConfigurationAttribute>().FirstOrDefault()?.Configuration ?? "Release";
+
+    public static string Roomd => Path.Combine(Root, "appliance", "Room.Appliance", "bin", Configuration, "net10.0", "roomd.dll");
+
+    public static string Panel => Path.Combine(Root, "controller-ui", "Room.ControllerUi", "bin", Configuration, "net10.0", "Room.ControllerUi.dll");
+
+    public static string Screenshots
+    {
+        get
+        {
+            var dir = Path.Combine(Root, "artifacts", "screenshots");
+            Directory.CreateDirectory(dir);
+            return dir;
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    private static string FindRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "Room.sln")))
+            {
+                return d.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Room.sln not found above " + AppContext.BaseDirectory);
+    }
+}
+
+/// <summary>A dotnet program run for a test, its output kept for the failure message.</summary>
+public sealed class ChildProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private bool _disposed;
+
+    public ChildProcess(string dll, IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment.Remove("ASPNETCORE_URLS");
+        _process = new Process { StartInfo = psi };
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        if (!_process.Start())
+        {
+            throw new InvalidOperationException("Could not start " + dll);
+        }
+
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public void Kill()
+    {
+        if (!_disposed && !_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _disposed = true;
+        _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+}
+
+/// <summary>The real roomd, simulated devices, on the test's bus.</summary>
+public sealed class RoomdProcess : IDisposable
+{
+    public const string AdminPin = "4711";
+    public const string RoomName = "Aquarium · 3. OG";
+
+    private readonly string _bus;
+    private readonly string _stateDir;
+    private readonly DateTimeOffset _now = DateTimeOffset.UtcNow;
+    private ChildProcess? _process;
+
+    public RoomdProcess(string bus, string stateDir)
+    {
+        _bus = bus;
+        _stateDir = stateDir;
+    }
+
+    public string Output => _process?.Output ?? "";
+
+    public void Start()
+    {
+        if (!File.Exists(Repo.Roomd))
+        {
+            throw new InvalidOperationException($"roomd is not built: {Repo.Roomd} (dotnet build appliance/Room.Appliance -c {Repo.Configuration}).");
+        }
+
+        string[] meetings =
+        [
+            "Projekt Nordlicht – Statusrunde", "room://meet.nordwind.example/nordlicht", Iso(_now.AddMinutes(-10)), Iso(_now.AddMinutes(50)),
+            "Kundentermin Stadtwerke", "https://meet.example.org/stadtwerke", Iso(_now.AddMinutes(90)), Iso(_now.AddMinutes(150)),
+            "Team-Retro", "room://meet.nordwind.example/retro", Iso(_now.AddHours(4)), Iso(_now.AddHours(5)),
+        ];
+        var args = new List<string>
+        {
+            "--bus", _bus, "--Room:StateDirectory", _stateDir, "--Room:AdminPin", AdminPin, "--Room:Name", RoomName,
+        };
+        for (var i = 0; i < meetings.Length / 4; i++)
+        {
+            args.AddRange([$"--Room:Calendar:{i}:Title", meetings[i * 4], $"--Room:Calendar:{i}:Uri", meetings[(i * 4) + 1],
+                $"--Room:Calendar:{i}:Start", meetings[(i * 4) + 2], $"--Room:Calendar:{i}:End", meetings[(i * 4) + 3]]);
+        }
+
+        _process = new ChildProcess(Repo.Roomd, args);
+    }
+
+    public void Kill()
+    {
+        _process?.Dispose();
+        _process = null;
+    }
+
+    public void Dispose() => Kill();
+
+    private static string Iso(DateTimeOffset t) => t.ToString("O", CultureInfo.InvariantCulture);
+}
