@@ -254,7 +254,7 @@ public sealed class BusObjectServer : IPathMethodHandler, IDisposable
         {
             var now = iface.GetProperties();
             var before = _published[iface.Name];
-            var changed = now.Where(kv => !before.TryGetValue(kv.Key, out var old) || !old.Equals(kv.Value))
+            var changed = now.Where(kv => !before.TryGetValue(kv.Key, out var old) || !VariantComparer.DeepEquals(old, kv.Value))
                 .ToDictionary(kv => kv.Key, kv => kv.Value);
             _published[iface.Name] = now;
             if (changed.Count == 0 || _connection is not { } connection)

@@ -1,0 +1,280 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Room.Bus;
+using Room.Bus.Client;
+using Tmds.DBus.Protocol;
+
+namespace Room.Cli;
+
+/// <summary>Every roomctl command: each maps to one D-Bus call or property read of roomd.</summary>
+internal sealed class Commands(RoomBusClient client, TextWriter output, bool json)
+{
+    public const string Usage = """
+        usage: roomctl [--bus ADDRESS] [--json] COMMAND
+
+        meeting
+          status                          everything roomd publishes
+          join URI                        join a meeting (https://server/meeting or room://server/meeting)
+          leave                           leave the current meeting
+          mute on|off|toggle              microphones
+          volume 0..100                   speaker volume
+          watch                           print every change as it happens (Ctrl+C to stop)
+        camera
+          camera list                     cameras, the selected one marked
+          camera select ID
+          camera move PAN TILT ZOOM       absolute: degrees, degrees, 0..1
+          camera nudge DPAN DTILT DZOOM   relative, clamped to the camera's range
+          camera preset list|store|recall|delete [NAME]
+          camera autoframing on|off
+        devices                           every device with its health
+        pin check PIN                     check the admin PIN
+
+        --bus ADDRESS  the bus roomd is on (default: $ROOM_BUS_ADDRESS, else the system bus)
+        --json         machine-readable output
+        """;
+
+    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    public async Task<int> RunAsync(IReadOnlyList<string> w, CancellationToken cancellationToken)
+    {
+        switch (w)
+        {
+            case ["status"]:
+                Print(await client.GetStatusAsync(), FormatStatus);
+                return 0;
+            case ["join", var uri]:
+                await client.JoinAsync(uri);
+                return Done($"joining {uri}");
+            case ["leave"]:
+                await client.LeaveAsync();
+                return Done("left");
+            case ["mute", "toggle"]:
+            {
+                var muted = (await client.GetStatusAsync()).Meeting.MicrophoneMuted;
+                await client.SetMicrophoneMutedAsync(!muted);
+                return Done(!muted ? "muted" : "unmuted");
+            }
+
+            case ["mute", var onOff]:
+            {
+                var muted = CommandLine.OnOff(onOff);
+                await client.SetMicrophoneMutedAsync(muted);
+                return Done(muted ? "muted" : "unmuted");
+            }
+
+            case ["volume", var v]:
+                if (!uint.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var volume))
+                {
+                    throw new UsageException($"Volume must be a whole number 0..100, not '{v}'.");
+                }
+
+                await client.SetVolumeAsync(volume);
+                return Done($"volume {volume}");
+            case ["watch"]:
+                return await WatchAsync(cancellationToken);
+            case ["camera"] or ["camera", "list"]:
+            {
+                var camera = (await client.GetStatusAsync()).Camera;
+                Print(camera, c => string.Join('\n', c.Cameras.Select(x => $"{(x.Id == c.Selected ? "*" : " ")} {x.Id}  {x.Name}")));
+                return 0;
+            }
+
+            case ["camera", "select", var id]:
+                await client.SelectCameraAsync(id);
+                return Done($"selected {id}");
+            case ["camera", "move", var p, var t, var z]:
+                await client.MoveToAsync(CommandLine.Number(p, "pan"), CommandLine.Number(t, "tilt"), CommandLine.Number(z, "zoom"));
+                return await PositionAsync();
+            case ["camera", "nudge", var p, var t, var z]:
+                await client.MoveByAsync(CommandLine.Number(p, "pan"), CommandLine.Number(t, "tilt"), CommandLine.Number(z, "zoom"));
+                return await PositionAsync();
+            case ["camera", "preset", "list"] or ["camera", "preset"]:
+            {
+                var camera = (await client.GetStatusAsync()).Camera;
+                Print(camera.Presets, p => p.Count == 0 ? "(no presets)" : string.Join('\n', p));
+                return 0;
+            }
+
+            case ["camera", "preset", "store", var name]:
+                await client.StorePresetAsync(name);
+                return Done($"stored preset {name}");
+            case ["camera", "preset", "recall", var name]:
+                await client.RecallPresetAsync(name);
+                return await PositionAsync();
+            case ["camera", "preset", "delete", var name]:
+                await client.DeletePresetAsync(name);
+                return Done($"deleted preset {name}");
+            case ["camera", "autoframing", var onOff]:
+            {
+                var on = CommandLine.OnOff(onOff);
+                await client.SetAutoFramingAsync(on);
+                return Done($"auto-framing {(on ? "on" : "off")}");
+            }
+
+            case ["devices"]:
+                Print((await client.GetStatusAsync()).Devices, FormatDevices);
+                return 0;
+            case ["pin", "check", var pin]:
+            {
+                var ok = await client.CheckAdminPinAsync(pin);
+                Print(new { valid = ok }, _ => ok ? "PIN accepted" : "PIN refused");
+                return ok ? 0 : 1;
+            }
+
+            default:
+                throw new UsageException(w.Count == 0 ? "No command given." : $"Unknown command '{string.Join(' ', w)}'.");
+        }
+    }
+
+    private async Task<int> PositionAsync()
+    {
+        var c = (await client.GetStatusAsync()).Camera;
+        Print(new { pan = c.Pan, tilt = c.Tilt, zoom = c.Zoom }, _ => $"pan {c.Pan:0.##}°  tilt {c.Tilt:0.##}°  zoom {c.Zoom:0.##}");
+        return 0;
+    }
+
+    private async Task<int> WatchAsync(CancellationToken cancellationToken)
+    {
+        var gate = new Lock();
+        using var watch = await client.WatchAsync(
+            (iface, changed) =>
+            {
+                lock (gate)
+                {
+                    if (json)
+                    {
+                        output.WriteLine(JsonSerializer.Serialize(new { @interface = iface, changed = changed.ToDictionary(kv => kv.Key, kv => ToPlain(kv.Value)) }));
+                    }
+                    else
+                    {
+                        foreach (var (name, value) in changed)
+                        {
+                            output.WriteLine($"{iface[(iface.LastIndexOf('.') + 1)..]}.{name} = {Render(value)}");
+                        }
+                    }
+
+                    output.Flush();
+                }
+            },
+            reason =>
+            {
+                lock (gate)
+                {
+                    output.WriteLine(json ? JsonSerializer.Serialize(new { signal = "Failed", reason }) : $"Meeting.Failed: {reason}");
+                    output.Flush();
+                }
+            });
+        using var presence = await client.WatchPresenceAsync(up =>
+        {
+            lock (gate)
+            {
+                output.WriteLine(json ? JsonSerializer.Serialize(new { roomd = up ? "up" : "down" }) : $"roomd {(up ? "is back" : "went away")}");
+                output.Flush();
+            }
+        });
+        lock (gate)
+        {
+            output.WriteLine(json ? JsonSerializer.Serialize(new { watching = true }) : "watching roomd (Ctrl+C to stop)");
+            output.Flush();
+        }
+
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return 0;
+    }
+
+    private int Done(string message)
+    {
+        Print(new { ok = true, message }, _ => message);
+        return 0;
+    }
+
+    private void Print<T>(T value, Func<T, string> human) =>
+        output.WriteLine(json ? JsonSerializer.Serialize(value, s_json) : human(value));
+
+    private static string FormatStatus(RoomStatus s)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"room        {s.System.RoomName}  (roomd {s.System.Version} on {s.System.Hostname})");
+        sb.AppendLine($"meeting     {s.Meeting.State}{(s.Meeting.Uri.Length > 0 ? "  " + s.Meeting.Uri : "")}");
+        if (s.Meeting.StartedAt is { } started)
+        {
+            sb.AppendLine($"since       {started:yyyy-MM-dd HH:mm:ss}Z");
+        }
+
+        if (s.Meeting.SecurityCode.Length > 0)
+        {
+            sb.AppendLine($"security    {s.Meeting.SecurityCode}");
+        }
+
+        if (s.Meeting.LastError.Length > 0)
+        {
+            sb.AppendLine($"last error  {s.Meeting.LastError}");
+        }
+
+        sb.AppendLine($"microphone  {(s.Meeting.MicrophoneMuted ? "muted" : "live")}");
+        sb.AppendLine($"volume      {s.Meeting.Volume}");
+        foreach (var p in s.Meeting.Participants)
+        {
+            sb.AppendLine($"  - {p.Name}{(p.Muted ? " (muted)" : "")}");
+        }
+
+        sb.AppendLine($"camera      {s.Camera.Selected}  pan {s.Camera.Pan:0.##}°  tilt {s.Camera.Tilt:0.##}°  zoom {s.Camera.Zoom:0.##}{(s.Camera.AutoFraming ? "  auto-framing" : "")}");
+        sb.AppendLine($"presets     {(s.Camera.Presets.Count == 0 ? "-" : string.Join(", ", s.Camera.Presets))}");
+        var unhealthy = s.Devices.Where(d => d.Health != "ok").ToList();
+        sb.AppendLine($"devices     {s.Devices.Count} ({(unhealthy.Count == 0 ? "all ok" : string.Join(", ", unhealthy.Select(d => $"{d.Id} {d.Health}")))})");
+        foreach (var m in s.Upcoming.Take(3))
+        {
+            sb.AppendLine($"next        {m.Start:HH:mm}-{m.End:HH:mm} {m.Title}");
+        }
+
+        return sb.ToString().TrimEnd();
+    }
+
+    private static string FormatDevices(IReadOnlyList<DeviceEntry> devices)
+    {
+        var sb = new StringBuilder();
+        foreach (var d in devices)
+        {
+            sb.AppendLine($"{d.Kind,-10} {d.Health,-8} {d.Id}  {d.Name} [{d.Driver}]{(d.HealthDetail.Length > 0 ? " - " + d.HealthDetail : "")}");
+            foreach (var (k, v) in d.Capabilities)
+            {
+                sb.AppendLine($"{"",-20}{k}: {v}");
+            }
+        }
+
+        return sb.ToString().TrimEnd();
+    }
+
+    private static string Render(VariantValue v) => v.Type switch
+    {
+        VariantValueType.String => $"\"{v.GetString()}\"",
+        _ => JsonSerializer.Serialize(ToPlain(v)),
+    };
+
+    /// <summary>A D-Bus value as plain CLR values for JSON.</summary>
+    internal static object? ToPlain(VariantValue v) => v.Type switch
+    {
+        VariantValueType.String => v.GetString(),
+        VariantValueType.Bool => v.GetBool(),
+        VariantValueType.UInt32 => v.GetUInt32(),
+        VariantValueType.Int32 => v.GetInt32(),
+        VariantValueType.Int64 => v.GetInt64(),
+        VariantValueType.UInt64 => v.GetUInt64(),
+        VariantValueType.Double => v.GetDouble(),
+        VariantValueType.Byte => v.GetByte(),
+        VariantValueType.Array => Enumerable.Range(0, v.Count).Select(i => ToPlain(v.GetItem(i))).ToArray(),
+        VariantValueType.Struct => Enumerable.Range(0, v.Count).Select(i => ToPlain(v.GetItem(i))).ToArray(),
+        VariantValueType.Dictionary => Enumerable.Range(0, v.Count).Select(v.GetDictionaryEntry)
+            .ToDictionary(e => ToPlain(e.Key)?.ToString() ?? "", e => ToPlain(e.Value)),
+        VariantValueType.Variant => ToPlain(v.GetVariantValue()),
+        _ => v.ToString(),
+    };
+}

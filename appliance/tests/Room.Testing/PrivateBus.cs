@@ -1,0 +1,69 @@
+using System.Diagnostics;
+
+namespace Room.Testing;
+
+/// <summary>
+/// A real dbus-daemon on a Unix socket in a temporary folder, with a permissive policy, for one test class.
+/// </summary>
+public sealed class PrivateBus : IDisposable
+{
+    private readonly Process _daemon;
+
+    public PrivateBus()
+    {
+        Directory = System.IO.Directory.CreateTempSubdirectory("room-bus-").FullName;
+        var socket = Path.Combine(Directory, "bus");
+        var config = Path.Combine(Directory, "bus.conf");
+        File.WriteAllText(config, $"""
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig>
+              <type>session</type>
+              <listen>unix:path={socket}</listen>
+              <auth>EXTERNAL</auth>
+              <policy context="default">
+                <allow send_destination="*" eavesdrop="true"/>
+                <allow eavesdrop="true"/>
+                <allow own="*"/>
+              </policy>
+            </busconfig>
+            """);
+        _daemon = Process.Start(new ProcessStartInfo("dbus-daemon", ["--config-file", config, "--nofork", "--print-address"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        }) ?? throw new InvalidOperationException("dbus-daemon did not start.");
+        var line = _daemon.StandardOutput.ReadLine() ?? throw new InvalidOperationException("dbus-daemon printed no address: " + _daemon.StandardError.ReadToEnd());
+        Address = line.Trim();
+        _daemon.ErrorDataReceived += (_, _) => { };
+        _daemon.BeginErrorReadLine();
+    }
+
+    /// <summary>The bus address, for --bus and RoomBusClient.ConnectAsync.</summary>
+    public string Address { get; }
+
+    /// <summary>A scratch folder that lives as long as the bus.</summary>
+    public string Directory { get; }
+
+    public void Dispose()
+    {
+        try
+        {
+            _daemon.Kill(entireProcessTree: true);
+            _daemon.WaitForExit(5000);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        _daemon.Dispose();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
