@@ -1,0 +1,145 @@
+using System.Buffers.Binary;
+using Room.Rtc.Rtcp;
+
+namespace Room.Rtc.Rtp;
+
+/// <summary>
+/// Sends one outgoing RTP stream over an <see cref="RtcTransport"/>: writes the header (SSRC, payload type, optional
+/// transport-wide sequence number extension), keeps the last packets for retransmission on NACK (as RTX, RFC 4588,
+/// when an RTX payload type is set), answers PLI/FIR by raising <see cref="KeyframeRequested"/>, and writes sender
+/// reports. Nothing is allocated per packet.
+/// </summary>
+public sealed class RtpSender
+{
+    private const int HistorySize = 1024;
+    private const int MaxPacket = 1300;
+    private readonly RtcTransport _transport;
+    private readonly byte[] _history = new byte[HistorySize * MaxPacket];
+    private readonly int[] _historyLength = new int[HistorySize];
+    private readonly ushort[] _historySeq = new ushort[HistorySize];
+    private readonly byte[] _packet = new byte[MaxPacket + 64];
+    private readonly byte[] _rtcp = new byte[256];
+    private readonly ushort[] _nacked = new ushort[256];
+    private readonly object _gate = new();
+    private ushort _rtxSequence;
+    private uint _lastTimestamp;
+    private long _lastTimestampTicks;
+
+    public RtpSender(RtcTransport transport, uint ssrc, byte payloadType, int clockRate, uint rtxSsrc = 0, byte rtxPayloadType = 0)
+    {
+        _transport = transport ?? throw new ArgumentNullException(nameof(transport));
+        Ssrc = ssrc;
+        PayloadType = payloadType;
+        ClockRate = clockRate;
+        RtxSsrc = rtxSsrc;
+        RtxPayloadType = rtxPayloadType;
+    }
+
+    public uint Ssrc { get; }
+    public byte PayloadType { get; }
+    public int ClockRate { get; }
+    public uint RtxSsrc { get; }
+    public byte RtxPayloadType { get; }
+    public long PacketsSent { get; private set; }
+    public long OctetsSent { get; private set; }
+    public long Retransmissions { get; private set; }
+    public long KeyframeRequests { get; private set; }
+
+    /// <summary>Raised (on the network thread) when the receiver asks for a keyframe with PLI or FIR.</summary>
+    public event Action? KeyframeRequested;
+
+    /// <summary>Sends one packet with the given payload. Thread-safe.</summary>
+    public RtcError Send(ushort sequenceNumber, uint timestamp, bool marker, ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length + RtpHeader.FixedLength > MaxPacket) return RtcError.TooLarge;
+        lock (_gate)
+        {
+            int n = RtpHeader.WriteFixed(_packet, PayloadType, marker, sequenceNumber, timestamp, Ssrc);
+            payload.CopyTo(_packet.AsSpan(n));
+            n += payload.Length;
+            int slot = sequenceNumber % HistorySize;
+            _packet.AsSpan(0, n).CopyTo(_history.AsSpan(slot * MaxPacket));
+            _historyLength[slot] = n;
+            _historySeq[slot] = sequenceNumber;
+            PacketsSent++;
+            OctetsSent += payload.Length;
+            _lastTimestamp = timestamp;
+            _lastTimestampTicks = Environment.TickCount64;
+            return _transport.SendRtp(_packet.AsSpan(0, n));
+        }
+    }
+
+    /// <summary>Feeds an incoming RTCP compound; handles NACK, PLI and FIR addressed to this stream.</summary>
+    public void OnRtcp(ReadOnlySpan<byte> compound)
+    {
+        var reader = new RtcpCompoundReader(compound);
+        while (reader.TryRead(out var packet))
+        {
+            if (FeedbackMessage.TryParse(packet, out var fb) != RtcError.None) continue;
+            if (fb.IsNack && fb.MediaSsrc == Ssrc)
+            {
+                int count = fb.ReadNack(_nacked);
+                for (int i = 0; i < count; i++) Retransmit(_nacked[i]);
+            }
+            else if ((fb.IsPli && fb.MediaSsrc == Ssrc) || (fb.IsFir && HasFirFor(fb)))
+            {
+                KeyframeRequests++;
+                KeyframeRequested?.Invoke();
+            }
+        }
+    }
+
+    private bool HasFirFor(in FeedbackMessage fb)
+    {
+        for (int i = 0; i < fb.FirEntryCount; i++)
+            if (fb.FirEntry(i).Ssrc == Ssrc) return true;
+        return false;
+    }
+
+    private void Retransmit(ushort sequenceNumber)
+    {
+        lock (_gate)
+        {
+            int slot = sequenceNumber % HistorySize;
+            int length = _historyLength[slot];
+            if (length == 0 || _historySeq[slot] != sequenceNumber) return;
+            var original = _history.AsSpan(slot * MaxPacket, length);
+            Retransmissions++;
+            if (RtxPayloadType == 0)
+            {
+                _transport.SendRtp(original);
+                return;
+            }
+            // RFC 4588: RTX header, then the original sequence number, then the original payload.
+            original[..RtpHeader.FixedLength].CopyTo(_packet);
+            _packet[1] = (byte)((original[1] & 0x80) | RtxPayloadType);
+            BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(2), _rtxSequence++);
+            BinaryPrimitives.WriteUInt32BigEndian(_packet.AsSpan(8), RtxSsrc);
+            BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(12), sequenceNumber);
+            original[RtpHeader.FixedLength..].CopyTo(_packet.AsSpan(14));
+            _transport.SendRtp(_packet.AsSpan(0, length + 2));
+        }
+    }
+
+    /// <summary>Sends a sender report for this stream (call about once a second).</summary>
+    public RtcError SendSenderReport()
+    {
+        lock (_gate)
+        {
+            var now = DateTime.UtcNow;
+            ulong ntp = NtpTimestamp(now);
+            uint rtp = _lastTimestamp + (uint)((Environment.TickCount64 - _lastTimestampTicks) * ClockRate / 1000);
+            var sr = new SenderReport(Ssrc, ntp, rtp, (uint)PacketsSent, (uint)OctetsSent, 0);
+            int n = sr.Write(_rtcp, []);
+            return _transport.SendRtcp(_rtcp.AsSpan(0, n));
+        }
+    }
+
+    public static ulong NtpTimestamp(DateTime utc)
+    {
+        var since1900 = utc - new DateTime(1900, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        ulong seconds = (ulong)since1900.Ticks / TimeSpan.TicksPerSecond;
+        ulong fraction = ((ulong)since1900.Ticks % TimeSpan.TicksPerSecond << 32) / TimeSpan.TicksPerSecond;
+        return (seconds << 32) | fraction;
+    }
+}

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Net;
+
+namespace Room.Rtc.Tests.Interop;
+
+/// <summary>
+/// A network namespace joined to the test's own namespace by a veth pair, with private addresses only on the two
+/// ends and no default route. Janus and Chromium do not gather on loopback, so real peers meet us here.
+/// </summary>
+internal sealed class NetNs : IDisposable
+{
+    private NetNs(string name, string hostIf, string nsIf, IPAddress host, IPAddress inside)
+    {
+        Name = name;
+        HostInterface = hostIf;
+        NsInterface = nsIf;
+        HostAddress = host;
+        NsAddress = inside;
+    }
+
+    public string Name { get; }
+    public string HostInterface { get; }
+    public string NsInterface { get; }
+    public IPAddress HostAddress { get; }
+    public IPAddress NsAddress { get; }
+
+    public static NetNs Create()
+    {
+        int n = Random.Shared.Next(1, 250);
+        string tag = $"{Environment.ProcessId % 10000}x{n}";
+        string name = "rtc" + tag, hostIf = "rh" + tag, nsIf = "rn" + tag;
+        var host = IPAddress.Parse($"10.213.{n}.1");
+        var inside = IPAddress.Parse($"10.213.{n}.2");
+        Run("ip", $"netns add {name}");
+        try
+        {
+            Run("ip", $"link add {hostIf} type veth peer name {nsIf}");
+            Run("ip", $"link set {nsIf} netns {name}");
+            Run("ip", $"addr add {host}/24 dev {hostIf}");
+            Run("ip", $"link set {hostIf} up");
+            Run("ip", $"netns exec {name} ip addr add {inside}/24 dev {nsIf}");
+            Run("ip", $"netns exec {name} ip link set {nsIf} up");
+            Run("ip", $"netns exec {name} ip link set lo up");
+        }
+        catch
+        {
+            Cleanup(name, hostIf);
+            throw;
+        }
+        return new NetNs(name, hostIf, nsIf, host, inside);
+    }
+
+    public static string Run(string file, string arguments, bool check = true)
+    {
+        var psi = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        string error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (check && p.ExitCode != 0) throw new InvalidOperationException($"{file} {arguments}: exit {p.ExitCode}: {error}");
+        return output;
+    }
+
+    /// <summary>Runs a command in the namespace (the returned process is the command itself: ip netns exec execs it).</summary>
+    public Process Start(string file, string arguments, string? logFile = null)
+    {
+        var psi = new ProcessStartInfo("ip", $"netns exec {Name} {file} {arguments}")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var p = Process.Start(psi)!;
+        var log = logFile is null ? null : new StreamWriter(logFile) { AutoFlush = true };
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (p) log?.WriteLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (p) log?.WriteLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    private static void Cleanup(string name, string hostIf)
+    {
+        Run("ip", $"link del {hostIf}", check: false);
+        Run("ip", $"netns del {name}", check: false);
+    }
+
+    public void Dispose() => Cleanup(Name, HostInterface);
+}
