@@ -8,19 +8,23 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
 {
     private readonly ICecBus? _cec;
     private readonly TimeSpan _cecTimeout;
+    private readonly bool _ownsCec;
     private readonly Lock _gate = new();
-    private DeviceHealth _health;
-    private string _detail;
+    private readonly DeviceHealth _health;
+    private readonly string _detail;
+    private DeviceHealth _cecHealth = DeviceHealth.Ok;
+    private string _cecDetail = "";
 
-    public LinuxDisplay(string id, DrmConnector? connector, ICecBus? cec, TimeSpan? cecTimeout = null)
+    public LinuxDisplay(string id, DrmConnector? connector, ICecBus? cec, TimeSpan? cecTimeout = null, bool ownsCec = true)
     {
         Id = id;
+        _ownsCec = ownsCec;
         Connector = connector;
         _cec = cec;
         _cecTimeout = cecTimeout ?? TimeSpan.FromSeconds(1);
         Name = connector?.Name ?? cec?.Name ?? id;
-        _health = DeviceHealth.Ok;
-        _detail = "";
+        var health = DeviceHealth.Ok;
+        var detail = "";
         if (connector is not null && connector.Edid.Length > 0)
         {
             if (EdidParser.TryParse(connector.Edid, out var edid, out var error))
@@ -28,21 +32,24 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
                 Edid = edid;
                 if (edid!.Warnings.Count > 0)
                 {
-                    _detail = string.Join("; ", edid.Warnings);
+                    detail = string.Join("; ", edid.Warnings);
                 }
             }
             else
             {
-                _health = DeviceHealth.Degraded;
-                _detail = error;
+                health = DeviceHealth.Degraded;
+                detail = error;
             }
         }
 
         if (connector is not null && !connector.Connected)
         {
-            _health = DeviceHealth.Missing;
-            _detail = "no screen connected";
+            health = DeviceHealth.Missing;
+            detail = "no screen connected";
         }
+
+        _health = health;
+        _detail = detail;
 
         Modes = BuildModes(connector, Edid);
         PreferredMode = Edid?.PreferredMode ?? (Modes.Count > 0 ? Modes[0] : null);
@@ -86,8 +93,11 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
                 caps["hdmi-physical-address"] = CecMessage.FormatPhysicalAddress(pa);
             }
 
+            var (health, detail) = _health == DeviceHealth.Missing || _health > _cecHealth || _cecHealth == DeviceHealth.Ok
+                ? (_health, _detail)
+                : (_cecHealth, _cecDetail);
             return new DeviceInfo(Id, DeviceKind.Display, Name, _cec is null ? "drm" : Connector is null ? "cec" : "drm+cec",
-                _health, _detail, caps);
+                health, detail, caps);
         }
     }
 
@@ -129,7 +139,13 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
         await Task.Run(() => Send(cec, CecMessage.Create(0, CecMessage.Tv, CecOpcode.Standby), "Standby"), cancellationToken);
     }
 
-    public void Dispose() => _cec?.Dispose();
+    public void Dispose()
+    {
+        if (_ownsCec)
+        {
+            _cec?.Dispose();
+        }
+    }
 
     private static List<DisplayMode> BuildModes(DrmConnector? connector, EdidInfo? edid)
     {
@@ -184,13 +200,8 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
     {
         lock (_gate)
         {
-            if (_health == DeviceHealth.Missing)
-            {
-                return;
-            }
-
-            _health = health;
-            _detail = detail;
+            _cecHealth = health;
+            _cecDetail = detail;
         }
     }
 }
