@@ -44,8 +44,9 @@ public sealed class MlsGroup : IDisposable
     private SecretTree _secretTree;
     private byte[] _interim;
 
-    private MlsGroup(MlsIdentity me, MlsGroupOptions options, GroupContext ctx, RatchetTree tree, TreePrivateState priv, EpochSecrets secrets, byte[] interim)
+    private MlsGroup(MlsIdentity me, MlsGroupOptions options, GroupContext ctx, RatchetTree tree, TreePrivateState priv, EpochSecrets secrets, byte[] interim, byte[] confirmationTag)
     {
+        _lastConfirmationTag = confirmationTag;
         _me = me;
         _options = options;
         _ctx = ctx;
@@ -106,7 +107,7 @@ public sealed class MlsGroup : IDisposable
         CryptographicOperations.ZeroMemory(init);
         byte[] tag = cs.Mac(secrets.ConfirmationKey, ctx.ConfirmedTranscriptHash);
         byte[] interim = TranscriptHash.Interim(cs, ctx.ConfirmedTranscriptHash, tag);
-        return new MlsGroup(me, options ?? new MlsGroupOptions(), ctx, tree, new TreePrivateState(0, encSk), secrets, interim);
+        return new MlsGroup(me, options ?? new MlsGroupOptions(), ctx, tree, new TreePrivateState(0, encSk), secrets, interim, tag);
     }
 
     /// <summary>Decrypts the GroupSecrets for <paramref name="kp"/> from a Welcome.</summary>
@@ -197,7 +198,7 @@ public sealed class MlsGroup : IDisposable
 
         byte[] interim = TranscriptHash.Interim(cs, ctx.ConfirmedTranscriptHash, gi.ConfirmationTag);
         kp.Zero();
-        return new MlsGroup(me, options, ctx, tree, priv, secrets, interim);
+        return new MlsGroup(me, options, ctx, tree, priv, secrets, interim, gi.ConfirmationTag);
     }
 
     private static void ValidateTree(MlsCipherSuite cs, RatchetTree tree, GroupContext ctx, ICredentialValidator validator)
@@ -238,7 +239,7 @@ public sealed class MlsGroup : IDisposable
         return gi;
     }
 
-    private byte[] _lastConfirmationTag = [];
+    private byte[] _lastConfirmationTag;
 
     /// <summary>
     /// Joins via an external commit built from a GroupInfo (RFC 9420 section 12.4.3.2). Returns the new group and the
@@ -283,10 +284,7 @@ public sealed class MlsGroup : IDisposable
         var secrets = EpochSecrets.FromInit(cs, initSecret, commitSecret, [], provisional.ToBytes());
         ac.Auth.ConfirmationTag = cs.Mac(secrets.ConfirmationKey, confirmed);
         var pm = new PublicMessage { Content = content, Auth = ac.Auth };
-        var group = new MlsGroup(me, options, provisional, newTree, priv, secrets, TranscriptHash.Interim(cs, confirmed, ac.Auth.ConfirmationTag))
-        {
-            _lastConfirmationTag = ac.Auth.ConfirmationTag,
-        };
+        var group = new MlsGroup(me, options, provisional, newTree, priv, secrets, TranscriptHash.Interim(cs, confirmed, ac.Auth.ConfirmationTag), ac.Auth.ConfirmationTag);
         return (group, new MlsMessage { WireFormat = WireFormat.PublicMessage, PublicMessage = pm });
     }
 
@@ -533,6 +531,11 @@ public sealed class MlsGroup : IDisposable
     /// <summary>Processes a PublicMessage or PrivateMessage of this group.</summary>
     public MlsReceived Process(MlsMessage msg)
     {
+        if (Removed)
+        {
+            throw new MlsException("this member was removed from the group");
+        }
+
         AuthenticatedContent ac;
         byte[] gc = ContextBytes;
         switch (msg.WireFormat)
@@ -702,6 +705,13 @@ public sealed class MlsGroup : IDisposable
     private void FinishCommit(AuthenticatedContent ac, uint committer, Commit commit, RatchetTree newTree, GroupContext newCtx, Applied applied, byte[] initSecret)
     {
         var cs = Suite;
+        if (newTree.Leaf(MyLeaf) == null || !newTree.Leaf(MyLeaf)!.SignatureKey.AsSpan().SequenceEqual(_me.SignaturePublicKey))
+        {
+            // This commit removes us: nothing more to decrypt; the group is over for this member.
+            Removed = true;
+            return;
+        }
+
         byte[] commitSecret = new byte[cs.Nh];
         var newPriv = _priv.Clone();
         if (commit.Path != null)
@@ -728,12 +738,6 @@ public sealed class MlsGroup : IDisposable
         {
             secrets.Dispose();
             throw new MlsException("confirmation tag invalid");
-        }
-
-        if (newTree.Leaf(newPriv.Leaf) == null)
-        {
-            // We were removed.
-            Removed = true;
         }
 
         var old = _secrets;

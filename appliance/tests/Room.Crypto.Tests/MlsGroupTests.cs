@@ -1,0 +1,129 @@
+using Room.Crypto.Mls;
+
+namespace Room.Crypto.Tests;
+
+public sealed class MlsGroupTests
+{
+    private static MlsGroup Joined(MlsGroup committer, MlsIdentity id, out CommitOutput output, params MlsGroup[] others)
+    {
+        var kp = id.CreateKeyPackage();
+        var wire = MlsMessage.Decode(new MlsMessage { WireFormat = WireFormat.KeyPackage, KeyPackage = kp.KeyPackage }.ToBytes()).KeyPackage!;
+        output = committer.Commit(add: [wire]);
+        foreach (var o in others)
+        {
+            o.Process(MlsMessage.Decode(output.Commit.ToBytes()));
+        }
+
+        return MlsGroup.Join(id, kp, MlsMessage.Decode(output.Welcome!.ToBytes()).Welcome!);
+    }
+
+    [Theory]
+    [InlineData((ushort)1, false)]
+    [InlineData((ushort)2, true)]
+    [InlineData((ushort)3, false)]
+    public void Three_members_join_exchange_messages_and_agree_on_every_epoch(ushort suite, bool publicHandshake)
+    {
+        var cs = MlsCipherSuite.Get(suite);
+        var opts = new MlsGroupOptions { HandshakeAsPublic = publicHandshake };
+        var alice = MlsGroup.Create(MlsIdentity.CreateBasic(cs, "alice"), "room-1"u8.ToArray(), opts);
+        var bob = Joined(alice, MlsIdentity.CreateBasic(cs, "bob"), out _);
+        Assert.Equal(alice.EpochAuthenticator, bob.EpochAuthenticator);
+        var carol = Joined(bob, MlsIdentity.CreateBasic(cs, "carol"), out _, alice);
+        Assert.Equal(2UL, carol.Epoch);
+        Assert.Equal(alice.EpochAuthenticator, carol.EpochAuthenticator);
+        Assert.Equal(bob.EpochAuthenticator, carol.EpochAuthenticator);
+
+        var m = alice.EncryptApplication("hello"u8);
+        byte[] wire = m.ToBytes();
+        Assert.Equal("hello"u8.ToArray(), bob.Process(MlsMessage.Decode(wire)).ApplicationData);
+        Assert.Equal("hello"u8.ToArray(), carol.Process(MlsMessage.Decode(wire)).ApplicationData);
+        Assert.Throws<MlsException>(() => bob.Process(MlsMessage.Decode(wire)));
+
+        // Carol removes Bob; Bob learns he is out; the others move on without him.
+        var rm = carol.Commit(remove: [bob.MyLeaf]);
+        alice.Process(MlsMessage.Decode(rm.Commit.ToBytes()));
+        bob.Process(MlsMessage.Decode(rm.Commit.ToBytes()));
+        Assert.True(bob.Removed);
+        Assert.Equal(alice.EpochAuthenticator, carol.EpochAuthenticator);
+        Assert.NotEqual(alice.EpochAuthenticator, bob.EpochAuthenticator);
+        Assert.Equal(2, alice.Members.Count());
+
+        // An update-only commit (empty proposal list) rekeys.
+        byte[] before = alice.Export("media", [], 32);
+        var upd = alice.Commit();
+        carol.Process(MlsMessage.Decode(upd.Commit.ToBytes()));
+        Assert.Equal(alice.Export("media", [], 32), carol.Export("media", [], 32));
+        Assert.NotEqual(before, alice.Export("media", [], 32));
+    }
+
+    [Fact]
+    public void Proposals_by_reference_are_committed_by_another_member()
+    {
+        var cs = MlsCipherSuite.Get(1);
+        var alice = MlsGroup.Create(MlsIdentity.CreateBasic(cs, "alice"), "g"u8.ToArray());
+        var bob = Joined(alice, MlsIdentity.CreateBasic(cs, "bob"), out _);
+        var dave = MlsIdentity.CreateBasic(cs, "dave").CreateKeyPackage();
+        var prop = bob.Propose(new Proposal { Type = ProposalType.Add, Add = dave.KeyPackage });
+        alice.Process(MlsMessage.Decode(prop.ToBytes()));
+        var c = alice.Commit();
+        bob.Process(MlsMessage.Decode(c.Commit.ToBytes()));
+        Assert.NotNull(c.Welcome);
+        var d = MlsGroup.Join(MlsIdentity.CreateBasic(cs, "dave-unused"), dave, c.Welcome!.Welcome!);
+        Assert.Equal(alice.EpochAuthenticator, d.EpochAuthenticator);
+        Assert.Equal(bob.EpochAuthenticator, d.EpochAuthenticator);
+    }
+
+    [Theory]
+    [InlineData((ushort)1)]
+    [InlineData((ushort)2)]
+    public void External_join_from_GroupInfo_is_accepted_by_members(ushort suite)
+    {
+        var cs = MlsCipherSuite.Get(suite);
+        var alice = MlsGroup.Create(MlsIdentity.CreateBasic(cs, "alice"), "g"u8.ToArray());
+        var bob = Joined(alice, MlsIdentity.CreateBasic(cs, "bob"), out _);
+        var gi = MlsMessage.Decode(new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = bob.CreateGroupInfo() }.ToBytes()).GroupInfo!;
+        var (erin, commit) = MlsGroup.JoinExternal(MlsIdentity.CreateBasic(cs, "erin"), gi);
+        alice.Process(MlsMessage.Decode(commit.ToBytes()));
+        bob.Process(MlsMessage.Decode(commit.ToBytes()));
+        Assert.Equal(alice.EpochAuthenticator, erin.EpochAuthenticator);
+        Assert.Equal(bob.EpochAuthenticator, erin.EpochAuthenticator);
+        var msg = erin.EncryptApplication("hi"u8);
+        Assert.Equal("hi"u8.ToArray(), alice.Process(MlsMessage.Decode(msg.ToBytes())).ApplicationData);
+    }
+
+    [Fact]
+    public void Tampered_commit_is_refused_and_state_is_unchanged()
+    {
+        var cs = MlsCipherSuite.Get(1);
+        var alice = MlsGroup.Create(MlsIdentity.CreateBasic(cs, "alice"), "g"u8.ToArray(), new MlsGroupOptions { HandshakeAsPublic = true });
+        var bob = Joined(alice, MlsIdentity.CreateBasic(cs, "bob"), out _);
+        var c = alice.Commit();
+        var pm = MlsMessage.Decode(c.Commit.ToBytes());
+        pm.PublicMessage!.Auth.ConfirmationTag[0] ^= 1;
+        ulong epoch = bob.Epoch;
+        Assert.ThrowsAny<MlsException>(() => bob.Process(pm));
+        Assert.Equal(epoch, bob.Epoch);
+        bob.Process(MlsMessage.Decode(c.Commit.ToBytes()));
+        Assert.Equal(alice.EpochAuthenticator, bob.EpochAuthenticator);
+    }
+
+    [Fact]
+    public void A_member_whose_credential_does_not_validate_is_refused()
+    {
+        var cs = MlsCipherSuite.Get(1);
+        var strict = new MlsGroupOptions { CredentialValidator = new RefuseNamed("mallory") };
+        var alice = MlsGroup.Create(MlsIdentity.CreateBasic(cs, "alice"), "g"u8.ToArray(), strict);
+        var mallory = MlsIdentity.CreateBasic(cs, "mallory").CreateKeyPackage();
+        Assert.Throws<MlsException>(() => alice.Commit(add: [mallory.KeyPackage]));
+        Assert.Equal(0UL, alice.Epoch);
+    }
+
+    private sealed class RefuseNamed(string name) : ICredentialValidator
+    {
+        public string Validate(Credential credential, ReadOnlySpan<byte> signaturePublicKey)
+        {
+            string id = BasicCredentialValidator.Instance.Validate(credential, signaturePublicKey);
+            return id == name ? throw new MlsException("refused") : id;
+        }
+    }
+}
