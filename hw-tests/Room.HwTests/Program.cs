@@ -23,25 +23,50 @@ if (!string.IsNullOrEmpty(fault))
 
 var suite = new Suite(Console.Out);
 UvcGadget? gadget = null;
+CecTv? tv = null;
 try
 {
     if (inLab)
     {
-        await suite.RunAsync("lab.gadget-camera.connect", TimeSpan.FromSeconds(30), async ct =>
+        await suite.RunAsync("lab.gadget-camera.connect", TimeSpan.FromSeconds(60), async ct =>
         {
             gadget = new UvcGadget(gadgetDir, m => Console.Error.WriteLine("[gadget] " + m));
             gadget.Start();
-            var node = await Expect.Eventually(() => Task.FromResult(LabChecks.GadgetNode()), n => n is not null, TimeSpan.FromSeconds(25), "uvcvideo node for the gadget", ct).ConfigureAwait(false);
-            return $"uvcvideo bound the gadget camera as {node}";
+            var retries = 0;
+            while (true)
+            {
+                try
+                {
+                    var node = await Expect.Eventually(() => Task.FromResult(LabChecks.GadgetNode()), n => n is not null, TimeSpan.FromSeconds(10), "uvcvideo node for the gadget", ct).ConfigureAwait(false);
+                    return $"uvcvideo bound the gadget camera as {node}" + (retries > 0 ? $" after {retries} re-enumeration(s)" : "");
+                }
+                catch (TimeoutException) when (retries < 2)
+                {
+                    // The host can enumerate before the gadget reads its first request (gadgetfs then stalls the
+                    // class requests and uvcvideo gives up): have the host enumerate it again, as a replug would.
+                    retries++;
+                    UvcGadget.Reenumerate(m => Console.Error.WriteLine("[gadget] " + m));
+                }
+            }
         }).ConfigureAwait(false);
     }
 
     await LabChecks.RunAsync(suite, inLab).ConfigureAwait(false);
+    if (inLab)
+    {
+        await suite.RunAsync("lab.cec.tv-follower", TimeSpan.FromSeconds(30), _ =>
+        {
+            tv = CecTv.Start(TimeSpan.FromSeconds(3)) ?? throw new InvalidOperationException("no sink-side CEC adapter (physical address 0.0.0.0)");
+            return Task.FromResult($"emulated TV on {tv.Log}, 3 s power transitions");
+        }).ConfigureAwait(false);
+    }
+
     await new DeviceChecks(suite, inLab, fault).RunAsync().ConfigureAwait(false);
 }
 finally
 {
     suite.End();
+    tv?.Dispose();
     gadget?.Dispose();
 }
 

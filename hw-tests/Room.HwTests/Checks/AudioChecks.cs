@@ -24,7 +24,7 @@ public static class AudioChecks
 
         var rate = speaker.SampleRate;
         var burst = rate / 2;
-        var signal = new short[(burst + rate / 2) * Channels]; // burst, then silence so the last period flushes
+        var signal = new short[(burst + (rate * 3 / 2)) * Channels]; // burst, then silence so the burst flushes through
         for (var c = 0; c < Channels; c++)
         {
             var x = (uint)(0x9E3779B9 * (c + 1));
@@ -35,26 +35,51 @@ public static class AudioChecks
             }
         }
 
+        // Capture first (snd-aloop delivers what is played while both ends run), stop when playback is done.
         var capture = await mic.OpenCaptureAsync(ct).ConfigureAwait(false);
-        var recorded = new short[rate * 2 * mic.Channels];
+        var recorded = new short[signal.Length / Channels * 2 * mic.Channels];
         var got = 0;
+        var playbackDone = false;
+        var playbackOpen = false;
         await using (capture.ConfigureAwait(false))
         {
             var reader = Task.Run(async () =>
             {
-                var chunk = new short[1024 * mic.Channels];
-                while (got < recorded.Length / mic.Channels && !ct.IsCancellationRequested)
+                var chunk = new short[480 * mic.Channels];
+                while (!Volatile.Read(ref playbackDone) && got < recorded.Length / mic.Channels && !ct.IsCancellationRequested)
                 {
-                    var n = await capture.ReadAsync(chunk, ct).ConfigureAwait(false);
+                    int n;
+                    try
+                    {
+                        n = await capture.ReadAsync(chunk, ct).ConfigureAwait(false);
+                    }
+                    catch (DeviceUnavailableException) when (Volatile.Read(ref playbackDone))
+                    {
+                        break; // the loopback stops its capture side when the playback side closes
+                    }
+                    catch (DeviceUnavailableException e)
+                    {
+                        throw new InvalidOperationException($"{e.Message} after {got} frames captured; playback {(playbackOpen ? "open" : "not open")}; {Params()}", e);
+                    }
+
                     var frames = Math.Min(n, (recorded.Length / mic.Channels) - got);
                     chunk.AsSpan(0, frames * mic.Channels).CopyTo(recorded.AsSpan(got * mic.Channels));
                     got += frames;
                 }
             }, ct);
+            // snd-aloop refuses to start a capture that joins a running playback: have the capture running first.
+            await Expect.Eventually(() => Task.FromResult(Volatile.Read(ref got) > 0 || reader.IsCompleted), x => x, TimeSpan.FromSeconds(20), "capture running", ct).ConfigureAwait(false);
+            if (reader.IsFaulted)
+            {
+                await reader.ConfigureAwait(false);
+            }
+
             var playback = await speaker.OpenPlaybackAsync(ct).ConfigureAwait(false);
+            playbackOpen = true;
             await using (playback.ConfigureAwait(false))
             {
                 await playback.WriteAsync(signal, ct).ConfigureAwait(false);
+                Volatile.Write(ref playbackDone, true);
             }
 
             await reader.ConfigureAwait(false);
@@ -100,6 +125,24 @@ public static class AudioChecks
 
         Expect.True(lags.All(l => l == lags[0]), "channels arrived with different delays: " + string.Join(",", lags));
         return $"{speaker.Id} -> {mic.Id}: {Channels} channels at {rate} Hz bit-exact, lag {lags[0]} frames, correlation 1.0";
+    }
+
+    private static string Params()
+    {
+        var parts = new List<string>();
+        foreach (var f in new[] { "/proc/asound/Loopback/pcm0p/sub0/hw_params", "/proc/asound/Loopback/pcm1c/sub0/hw_params", "/proc/asound/Loopback/pcm0p/sub0/status", "/proc/asound/Loopback/pcm1c/sub0/status" })
+        {
+            try
+            {
+                parts.Add(f.Split('/')[4] + ": " + File.ReadAllText(f).Replace('\n', ' '));
+            }
+            catch (IOException e)
+            {
+                parts.Add(f + ": " + e.Message);
+            }
+        }
+
+        return string.Join(" / ", parts);
     }
 
     private static double Correlate(short[] signal, short[] recorded, int c, int recChannels, int lag, int n)

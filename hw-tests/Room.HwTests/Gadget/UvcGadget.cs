@@ -71,6 +71,25 @@ public sealed unsafe class UvcGadget : IDisposable
         _control.Start();
     }
 
+    /// <summary>De-authorises and re-authorises the gadget's USB device on the host side: a fresh enumeration.</summary>
+    public static void Reenumerate(Action<string> log)
+    {
+        foreach (var dev in Directory.GetDirectories("/sys/bus/usb/devices"))
+        {
+            var vid = Path.Combine(dev, "idVendor");
+            if (File.Exists(vid) && File.ReadAllText(vid).Trim() == "1209" && File.ReadAllText(Path.Combine(dev, "idProduct")).Trim() == "0001")
+            {
+                log($"re-enumerating {Path.GetFileName(dev)}");
+                File.WriteAllText(Path.Combine(dev, "authorized"), "0");
+                Thread.Sleep(200);
+                File.WriteAllText(Path.Combine(dev, "authorized"), "1");
+                return;
+            }
+        }
+
+        log("gadget not on the USB bus at all");
+    }
+
     /// <summary>Compiles the request path before the host talks to us: under TCG a first-call JIT takes longer than the host waits.</summary>
     private static void Prewarm()
     {
