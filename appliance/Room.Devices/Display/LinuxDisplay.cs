@@ -122,6 +122,27 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
         return DisplayPower.Unknown;
     }
 
+    /// <summary>
+    /// Polls the screen's power status until it reports <paramref name="target"/> (TVs pass through transition
+    /// states for seconds); returns the last status seen, which is not the target when time ran out.
+    /// </summary>
+    public async ValueTask<DisplayPower> WaitForPowerAsync(DisplayPower target, TimeSpan timeout, TimeSpan? interval = null,
+        TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        var clock = time ?? TimeProvider.System;
+        var start = clock.GetTimestamp();
+        while (true)
+        {
+            var power = await GetPowerAsync(cancellationToken);
+            if (power == target || clock.GetElapsedTime(start) >= timeout)
+            {
+                return power;
+            }
+
+            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(250), clock, cancellationToken);
+        }
+    }
+
     public async ValueTask WakeAsync(CancellationToken cancellationToken = default)
     {
         var cec = RequireCec();

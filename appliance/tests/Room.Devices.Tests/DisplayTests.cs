@@ -65,7 +65,11 @@ public class DrmConnectorTests
 /// <summary>A TV on a fake CEC bus: answers power status, follows Image View On and Standby.</summary>
 internal sealed class FakeCecTv : ICecBus
 {
+    private int _powerQueries;
+
     public List<CecMessage> Sent { get; } = [];
+
+    public int PowerQueries => Volatile.Read(ref _powerQueries);
 
     public DisplayPower Power { get; set; } = DisplayPower.Standby;
 
@@ -81,7 +85,16 @@ internal sealed class FakeCecTv : ICecBus
 
     public CecTransmitResult Transmit(CecMessage message, byte replyOpcode, TimeSpan timeout)
     {
-        Sent.Add(message);
+        lock (Sent)
+        {
+            Sent.Add(message);
+        }
+
+        if (message.Opcode == CecOpcode.GiveDevicePowerStatus)
+        {
+            Interlocked.Increment(ref _powerQueries);
+        }
+
         if (!Present)
         {
             return new CecTransmitResult(false, "not acknowledged", null);
@@ -178,6 +191,35 @@ public class CecDisplayTests
         await Assert.ThrowsAsync<DeviceUnavailableException>(async () => await d.WakeAsync());
         Assert.Equal(DeviceHealth.Degraded, d.Describe().Health);
         Assert.Equal(DisplayPower.Unknown, await d.GetPowerAsync());
+    }
+
+    [Fact]
+    public async Task Waiting_for_power_follows_the_transition_to_on()
+    {
+        var tv = new FakeCecTv();
+        using var d = new LinuxDisplay("drm:HDMI-A-1", Hdmi(), tv);
+        await d.WakeAsync();
+        var task = Task.Run(async () =>
+        {
+            while (tv.PowerQueries < 3)
+            {
+                await Task.Delay(1);
+            }
+
+            tv.Power = DisplayPower.On;
+        });
+        var power = await d.WaitForPowerAsync(DisplayPower.On, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(1));
+        await task;
+        Assert.Equal(DisplayPower.On, power);
+        Assert.True(tv.PowerQueries >= 3);
+    }
+
+    [Fact]
+    public async Task Waiting_for_power_gives_up_with_the_last_state()
+    {
+        var tv = new FakeCecTv { Power = DisplayPower.TransitioningToOn };
+        using var d = new LinuxDisplay("drm:HDMI-A-1", Hdmi(), tv);
+        Assert.Equal(DisplayPower.TransitioningToOn, await d.WaitForPowerAsync(DisplayPower.On, TimeSpan.Zero));
     }
 
     [Fact]
