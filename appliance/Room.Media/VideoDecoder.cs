@@ -92,6 +92,11 @@ public sealed unsafe class VideoDecoder : IDisposable
             return "not in this libavcodec build";
         }
 
+        if (IsHardware && !Directory.EnumerateFiles("/dev", "video*").Any())
+        {
+            return "no V4L2 memory-to-memory device (/dev/video*)";
+        }
+
         _ctx = FFmpeg.avcodec_alloc_context3(codec);
         if (_ctx is null)
         {

@@ -84,6 +84,41 @@ public class VideoCodecTests
         Assert.Contains("libvpx", report, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(VideoCodec.H264)]
+    [InlineData(VideoCodec.Vp8)]
+    public void Lowering_the_bitrate_at_run_time_shrinks_the_frames(VideoCodec codec)
+    {
+        var layer = new VideoLayer(640, 360, 30, 2_000_000);
+        using var enc = VideoEncoder.Create(codec, layer, EncoderPreference.SoftwareOnly);
+        var sink = new Collect();
+        var frame = new byte[layer.I420Size];
+        for (var i = 0; i < 80; i++)
+        {
+            if (i == 40)
+            {
+                enc.SetBitrate(200_000);
+            }
+
+            TestSignals.Pattern(frame, layer.Width, layer.Height, i);
+            enc.Encode(frame, i, sink);
+        }
+
+        double Avg(int from, int to) => sink.Frames.Skip(from).Take(to - from).Where(f => !f.Key).Average(f => f.Data.Length);
+        var before = Avg(20, 40);
+        var after = Avg(60, 80);
+        Assert.True(after < before * 0.5, $"{codec}: {before:F0} bytes/frame before, {after:F0} after");
+    }
+
+    [Fact]
+    public void Media_report_names_codecs_decoders_and_audio_processing()
+    {
+        var report = MediaInfo.Report(VideoLayer.P360);
+        Assert.Contains("H264 decoder: h264 (software)", report, StringComparison.Ordinal);
+        Assert.Contains("speexdsp", report, StringComparison.Ordinal);
+        Assert.Contains("Opus", report, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Hardware_only_preference_fails_cleanly_with_reasons_when_there_is_no_hardware()
     {
