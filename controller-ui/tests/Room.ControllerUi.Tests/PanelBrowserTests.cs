@@ -137,7 +137,7 @@ public sealed class PanelBrowserTests(PanelFixture fx) : IAsyncLifetime
         await Assertions.Expect(Id("call-screen")).ToHaveAttributeAsync("data-state", MeetingStates.InCall);
         var before = (await fx.Remote.GetStatusAsync()).Camera.AutoFraming;
 
-        await _page.GetByRole(AriaRole.Switch).ClickAsync();
+        await _page.Locator("label.switch").TapAsync();
 
         await fx.WaitForStatusAsync(s => s.Camera.AutoFraming != before);
         await fx.Remote.SetAutoFramingAsync(before);
