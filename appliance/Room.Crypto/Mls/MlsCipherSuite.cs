@@ -153,7 +153,7 @@ public sealed class MlsCipherSuite
 
                     return Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Verify(signature.ToArray(), 0, publicKey.ToArray(), 0, message, 0, message.Length);
                 default:
-                    using (var ec = ECDsa.Create(P256Kem.PublicParameters(publicKey)))
+                    using (var ec = ECDsa.Create(P256Kem.PublicParameters(publicKey.Length == 33 ? DecompressP256(publicKey) : publicKey)))
                     {
                         return ec.VerifyData(message, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
                     }
@@ -163,6 +163,21 @@ public sealed class MlsCipherSuite
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// RFC 9420 uses uncompressed P-256 signature keys; ts-mls 1.6.4 emits compressed ones (noble's default).
+    /// Verification accepts both by decompressing here.
+    /// </summary>
+    private static byte[] DecompressP256(ReadOnlySpan<byte> compressed)
+    {
+        if (compressed[0] is not (0x02 or 0x03))
+        {
+            throw new ArgumentException("not a compressed point");
+        }
+
+        var curve = Org.BouncyCastle.Asn1.Nist.NistNamedCurves.GetByName("P-256").Curve;
+        return curve.DecodePoint(compressed.ToArray()).GetEncoded(false);
     }
 
     public (byte[] PrivateKey, byte[] PublicKey) GenerateSignatureKeyPair()

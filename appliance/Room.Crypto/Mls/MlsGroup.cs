@@ -60,6 +60,8 @@ public sealed class MlsGroup : IDisposable
 
     public MlsCipherSuite Suite => _me.Suite;
 
+    public MlsGroupOptions Options => _options;
+
     public byte[] GroupId => _ctx.GroupId;
 
     public ulong Epoch => _ctx.Epoch;
@@ -260,7 +262,11 @@ public sealed class MlsGroup : IDisposable
         }
 
         var extPubExt = gi.Extensions.FirstOrDefault(e => e.Type == ExtensionType.ExternalPub) ?? throw new MlsException("GroupInfo has no external_pub");
-        byte[] externalPub = MlsReader.DecodeAll(extPubExt.Data, r => r.Opaque());
+        // RFC 9420: ExternalPub { HPKEPublicKey external_pub; } (length-prefixed). ts-mls 1.6.4 writes the bare key;
+        // accept that too when the length is exactly one public key.
+        byte[] externalPub = extPubExt.Data.Length == cs.Hpke.Kem.PublicKeySize
+            ? extPubExt.Data
+            : MlsReader.DecodeAll(extPubExt.Data, r => r.Opaque());
         var (kemOutput, hctx) = cs.Hpke.SetupBaseS(externalPub, []);
         byte[] initSecret = hctx.Export("MLS 1.0 external init secret"u8, cs.Nh);
         hctx.Dispose();

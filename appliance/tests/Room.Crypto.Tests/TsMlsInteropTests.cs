@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Room.Crypto.Mls;
+using Room.Crypto.Tests.Vectors;
+
+namespace Room.Crypto.Tests;
+
+/// <summary>The ts-mls peer (interop/peer.mjs) driven over JSON lines on stdin/stdout.</summary>
+internal sealed class TsMlsPeer : IDisposable
+{
+    private readonly Process _node;
+
+    public TsMlsPeer()
+    {
+        string dir = Path.Combine(VectorFiles.RepoRoot, "appliance", "tests", "Room.Crypto.Tests", "interop");
+        if (!Directory.Exists(Path.Combine(dir, "node_modules", "ts-mls")))
+        {
+            throw new InvalidOperationException($"ts-mls is not installed in {dir}; run `make deps` (npm ci)");
+        }
+
+        var psi = new ProcessStartInfo("node", "peer.mjs")
+        {
+            WorkingDirectory = dir,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        _node = Process.Start(psi) ?? throw new InvalidOperationException("node did not start");
+        _node.ErrorDataReceived += (_, _) => { };
+        _node.BeginErrorReadLine();
+    }
+
+    public JsonObject Call(object request)
+    {
+        _node.StandardInput.WriteLine(JsonSerializer.Serialize(request));
+        _node.StandardInput.Flush();
+        string? line = _node.StandardOutput.ReadLine() ?? throw new InvalidOperationException("ts-mls peer exited");
+        var reply = JsonNode.Parse(line)!.AsObject();
+        if (reply.TryGetPropertyValue("error", out var err))
+        {
+            throw new InvalidOperationException("ts-mls: " + err);
+        }
+
+        return reply;
+    }
+
+    public static MlsMessage Msg(JsonObject reply, string field) => MlsMessage.Decode(Convert.FromHexString(reply[field]!.GetValue<string>()));
+
+    public static string Hex(MlsMessage m) => Convert.ToHexString(m.ToBytes());
+
+    public string EpochAuthenticator() => Call(new { cmd = "state" })["epochAuthenticator"]!.GetValue<string>().ToUpperInvariant();
+
+    public void Dispose()
+    {
+        try
+        {
+            _node.StandardInput.Close();
+            if (!_node.WaitForExit(5000))
+            {
+                _node.Kill();
+            }
+        }
+        finally
+        {
+            _node.Dispose();
+        }
+    }
+}
+
+public sealed class TsMlsInteropTests
+{
+    private static string Auth(MlsGroup g) => Convert.ToHexString(g.EpochAuthenticator);
+
+    private static void Exchange(MlsGroup room, TsMlsPeer ts)
+    {
+        var m = room.EncryptApplication("from room"u8);
+        var r = ts.Call(new { cmd = "process", message = TsMlsPeer.Hex(m) });
+        Assert.Equal("application", r["kind"]!.GetValue<string>());
+        Assert.Equal(Convert.ToHexString("from room"u8), r["data"]!.GetValue<string>().ToUpperInvariant());
+
+        var sent = ts.Call(new { cmd = "send", data = Convert.ToHexString("from ts-mls"u8) });
+        var got = room.Process(TsMlsPeer.Msg(sent, "message"));
+        Assert.Equal("from ts-mls"u8.ToArray(), got.ApplicationData);
+    }
+
+    private static void CommitBothWays(MlsGroup room, TsMlsPeer ts)
+    {
+        foreach (bool asPublic in new[] { false, true })
+        {
+            var c = ts.Call(new { cmd = "commit", asPublic });
+            var msg = TsMlsPeer.Msg(c, "commit");
+            Assert.Equal(asPublic ? WireFormat.PublicMessage : WireFormat.PrivateMessage, msg.WireFormat);
+            room.Process(msg);
+            Assert.Equal(ts.EpochAuthenticator(), Auth(room));
+            Exchange(room, ts);
+        }
+
+        foreach (bool asPublic in new[] { false, true })
+        {
+            room.Options.HandshakeAsPublic = asPublic;
+            var mine = room.Commit();
+            ts.Call(new { cmd = "process", message = TsMlsPeer.Hex(mine.Commit) });
+            Assert.Equal(ts.EpochAuthenticator(), Auth(room));
+            Exchange(room, ts);
+        }
+
+        var exported = ts.Call(new { cmd = "state", label = "room media", context = "", length = 32 })["exported"]!.GetValue<string>();
+        Assert.Equal(exported.ToUpperInvariant(), Convert.ToHexString(room.Export("room media", [], 32)));
+    }
+
+    [Theory]
+    [InlineData((ushort)1)]
+    [InlineData((ushort)2)]
+    [InlineData((ushort)3)]
+    public void Room_creates_the_group_and_ts_mls_joins_by_Welcome(ushort suite)
+    {
+        var cs = MlsCipherSuite.Get(suite);
+        using var ts = new TsMlsPeer();
+        var tsKp = TsMlsPeer.Msg(ts.Call(new { cmd = "init", suite, name = "ts-mls" }), "keyPackage");
+        using var room = MlsGroup.Create(MlsIdentity.CreateBasic(cs, "room"), "interop-room-first"u8.ToArray());
+        var add = room.Commit(add: [tsKp.KeyPackage!]);
+        ts.Call(new { cmd = "join", welcome = TsMlsPeer.Hex(add.Welcome!) });
+        Assert.Equal(ts.EpochAuthenticator(), Auth(room));
+        Exchange(room, ts);
+        CommitBothWays(room, ts);
+    }
+
+    [Theory]
+    [InlineData((ushort)1, false)]
+    [InlineData((ushort)2, true)]
+    [InlineData((ushort)3, false)]
+    public void ts_mls_creates_the_group_and_Room_joins_by_Welcome(ushort suite, bool asPublic)
+    {
+        var cs = MlsCipherSuite.Get(suite);
+        using var ts = new TsMlsPeer();
+        ts.Call(new { cmd = "init", suite, name = "ts-mls" });
+        ts.Call(new { cmd = "create", groupId = Convert.ToHexString("interop-ts-first"u8) });
+        var me = MlsIdentity.CreateBasic(cs, "room");
+        var kp = me.CreateKeyPackage();
+        var add = ts.Call(new { cmd = "add", keyPackage = TsMlsPeer.Hex(new MlsMessage { WireFormat = WireFormat.KeyPackage, KeyPackage = kp.KeyPackage }), asPublic });
+        using var room = MlsGroup.Join(me, kp, TsMlsPeer.Msg(add, "welcome").Welcome!);
+        Assert.Equal(ts.EpochAuthenticator(), Auth(room));
+        Exchange(room, ts);
+        CommitBothWays(room, ts);
+    }
+
+    [Fact]
+    public void Room_joins_a_ts_mls_group_externally_from_its_GroupInfo()
+    {
+        var cs = MlsCipherSuite.Get(1);
+        using var ts = new TsMlsPeer();
+        ts.Call(new { cmd = "init", suite = 1, name = "ts-mls" });
+        ts.Call(new { cmd = "create", groupId = Convert.ToHexString("interop-external"u8) });
+        var gi = TsMlsPeer.Msg(ts.Call(new { cmd = "groupInfo" }), "groupInfo").GroupInfo!;
+        var (room, commit) = MlsGroup.JoinExternal(MlsIdentity.CreateBasic(cs, "room"), gi);
+        using (room)
+        {
+            ts.Call(new { cmd = "process", message = TsMlsPeer.Hex(commit) });
+            Assert.Equal(ts.EpochAuthenticator(), Auth(room));
+            Exchange(room, ts);
+        }
+    }
+}
