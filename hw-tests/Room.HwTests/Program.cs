@@ -3,7 +3,7 @@ using Room.HwTests.Gadget;
 using Room.HwTests.Lab;
 
 // Room's device suite. In the QEMU lab: `Room.HwTests run --lab` (starts the gadget camera first).
-// On a room box: `Room.HwTests run`. Fault injection for the lab's own tests: HWTEST_FAULT=v4l2-ioctl|ptz-offset.
+// On a room box: `Room.HwTests run`. Fault injection for the lab's own tests: HWTEST_FAULT=v4l2-ioctl|cec-opcode|ptz-offset.
 var args2 = args.ToList();
 if (args2.Count == 0 || args2[0] != "run")
 {

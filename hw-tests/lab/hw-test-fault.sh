@@ -6,7 +6,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$HERE/../out
 rc=0
 # fault=check that must fail
-for spec in "v4l2-ioctl=lab.gadget-camera.enumerated" "ptz-offset=camera.ptz.absolute"; do
+for spec in "v4l2-ioctl=lab.gadget-camera.enumerated" "cec-opcode=display.cec.wake" "ptz-offset=camera.ptz.absolute"; do
   fault=${spec%%=*}; check=${spec#*=}
   echo "hw-test-fault: injecting $fault, expecting $check to fail"
   HWTEST_FAULT=$fault HWTEST_REUSE=${HWTEST_REUSE:-0} "$HERE/hw-test.sh" >"$OUT/fault-$fault.log" 2>&1

@@ -35,7 +35,7 @@ public sealed class DeviceChecks(Suite suite, bool inLab, string? fault)
             {
                 // No provider yet: drive the Linux drivers Room.Devices has, composed here the way a provider would.
                 _why = "composed from Room.Devices' Linux drivers (" + _why + ")";
-                _provider = new ComposedDevices();
+                _provider = new ComposedDevices(fault);
             }
 
             await _provider.StartAsync(ct).ConfigureAwait(false);
@@ -130,7 +130,7 @@ public sealed class DeviceChecks(Suite suite, bool inLab, string? fault)
                     }
 
                     return p;
-                }, p => p == target, TimeSpan.FromSeconds(45), $"{d.Name} power", ct).ConfigureAwait(false);
+                }, p => p == target, TimeSpan.FromSeconds(20), $"{d.Name} power", ct).ConfigureAwait(false);
                 return $"{d.Name}: {string.Join(" -> ", seen)}";
             }).ConfigureAwait(false);
         }

@@ -10,7 +10,7 @@ namespace Room.HwTests.Lab;
 /// provider would: displays from DRM sysfs (EDID) and the CEC adapter, audio from /proc/asound and libasound,
 /// hot-plug from the kernel's uevents. Cameras come only from a provider (the V4L2 driver is not in yet).
 /// </summary>
-public sealed class ComposedDevices : IDeviceProvider, IDisposable
+public sealed class ComposedDevices(string? fault) : IDeviceProvider, IDisposable
 {
     private readonly List<IDisplay> _displays = [];
     private readonly List<ISpeaker> _speakers = [];
@@ -48,7 +48,13 @@ public sealed class ComposedDevices : IDeviceProvider, IDisposable
         if (source is not null)
         {
             CecSource = source;
-            _displays.Add(new LinuxDisplay("cec:" + Path.GetFileName(source), null, LinuxCecAdapter.Open(source), TimeSpan.FromSeconds(2)));
+            ICecBus bus = LinuxCecAdapter.Open(source);
+            if (fault == "cec-opcode")
+            {
+                bus = new FaultyCecBus(bus);
+            }
+
+            _displays.Add(new LinuxDisplay("cec:" + Path.GetFileName(source), null, bus, TimeSpan.FromSeconds(2)));
         }
 
         foreach (var inv in ProcAsound.Scan("/proc"))
