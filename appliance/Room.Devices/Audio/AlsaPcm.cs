@@ -41,9 +41,12 @@ public sealed unsafe class AlsaPcm : IDisposable
     private nint _pcm;
     private nint _config;
 
-    private AlsaPcm(string deviceId, nint pcm, nint config, AlsaPcmSettings settings, AlsaSampleFormat format, int periodFrames)
+    private readonly bool _capture;
+
+    private AlsaPcm(string deviceId, nint pcm, nint config, AlsaPcmSettings settings, AlsaSampleFormat format, int periodFrames, bool capture)
     {
         _deviceId = deviceId;
+        _capture = capture;
         _pcm = pcm;
         _config = config;
         Channels = settings.Channels;
@@ -60,6 +63,12 @@ public sealed unsafe class AlsaPcm : IDisposable
     public AlsaSampleFormat Format { get; }
 
     public int PeriodFrames { get; }
+
+    /// <summary>Times a prepared capture was started by this class rather than by libasound's threshold.</summary>
+    internal int ExplicitStarts { get; private set; }
+
+    /// <summary>libasound's stream state (2 prepared, 3 running, 4 xrun).</summary>
+    internal int State => Alsa.PcmState(Handle);
 
     /// <summary>Overruns (capture) or underruns (playback) recovered so far.</summary>
     public int Xruns { get; private set; }
@@ -104,7 +113,7 @@ public sealed unsafe class AlsaPcm : IDisposable
             if (err >= 0)
             {
                 _ = Alsa.PcmGetParams(pcm, out _, out var period);
-                return new AlsaPcm(deviceId, pcm, config, settings, format, (int)Math.Min(period, 1u << 16));
+                return new AlsaPcm(deviceId, pcm, config, settings, format, (int)Math.Min(period, 1u << 16), capture);
             }
         }
 
@@ -121,6 +130,9 @@ public sealed unsafe class AlsaPcm : IDisposable
         var done = 0;
         while (done < frames)
         {
+            // snd_pcm_set_params sets the start threshold to the whole buffer; reads of one period would never reach
+            // it, so a prepared capture is started explicitly (at open and after every xrun recovery).
+            StartCaptureIfPrepared();
             var chunk = Math.Min(frames - done, PeriodFrames);
             nint n;
             if (Format == AlsaSampleFormat.S16)
@@ -221,6 +233,19 @@ public sealed unsafe class AlsaPcm : IDisposable
         }
 
         FreeConfig(Interlocked.Exchange(ref _config, 0));
+    }
+
+    private void StartCaptureIfPrepared()
+    {
+        if (_capture && Alsa.PcmState(Handle) == Alsa.StatePrepared)
+        {
+            var err = Alsa.PcmStart(_pcm);
+            ExplicitStarts++;
+            if (err < 0 && IsDisappearance(err))
+            {
+                throw new DeviceUnavailableException(_deviceId, $"ALSA capture cannot start: {Alsa.Error(err)}");
+            }
+        }
     }
 
     /// <summary>Whether an ALSA error code means the card is gone rather than a recoverable glitch.</summary>

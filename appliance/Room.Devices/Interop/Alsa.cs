@@ -34,6 +34,14 @@ internal static unsafe partial class Alsa
     [LibraryImport(Lib, EntryPoint = "snd_pcm_recover")]
     public static partial int PcmRecover(nint pcm, int err, int silent);
 
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_start")]
+    public static partial int PcmStart(nint pcm);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_state")]
+    public static partial int PcmState(nint pcm);
+
+    public const int StatePrepared = 2;
+
     [LibraryImport(Lib, EntryPoint = "snd_pcm_drain")]
     public static partial int PcmDrain(nint pcm);
 
