@@ -5,3 +5,11 @@ BENCHES += media-bench
 .PHONY: media-bench
 media-bench:
 	dotnet run --project bench/Room.Media.Bench -c $(CONFIG) --no-build
+
+# A fixed-seed random run of the SharpFuzz harness's target (depacketizers, jitter buffers); real fuzzing: see
+# appliance/tests/Room.Media.Fuzz/Program.cs.
+EXTRA_TESTS += media-fuzz-smoke
+
+.PHONY: media-fuzz-smoke
+media-fuzz-smoke: build
+	dotnet appliance/tests/Room.Media.Fuzz/bin/$(CONFIG)/net10.0/Room.Media.Fuzz.dll --random 20000 1
