@@ -1,0 +1,133 @@
+using System.Text.RegularExpressions;
+using Room.Crypto.Media;
+using Room.Crypto.Mls;
+using Room.Crypto.SFrame;
+
+namespace Room.Crypto.Tests;
+
+public sealed partial class MediaBindingTests
+{
+    private sealed class ManualTime : TimeProvider
+    {
+        public long Ticks { get; set; }
+
+        public override long GetTimestamp() => Ticks;
+
+        public override long TimestampFrequency => 1000;
+    }
+
+    private static (MlsGroup A, MlsGroup B, MlsGroup C) ThreeMembers()
+    {
+        var cs = MlsCipherSuite.Get(1);
+        var a = MlsGroup.Create(MlsIdentity.CreateBasic(cs, "a"), "media"u8.ToArray());
+        var bId = MlsIdentity.CreateBasic(cs, "b");
+        var cId = MlsIdentity.CreateBasic(cs, "c");
+        var bKp = bId.CreateKeyPackage();
+        var cKp = cId.CreateKeyPackage();
+        var commit = a.Commit(add: [bKp.KeyPackage, cKp.KeyPackage]);
+        var b = MlsGroup.Join(bId, bKp, commit.Welcome!.Welcome!);
+        var c = MlsGroup.Join(cId, cKp, commit.Welcome!.Welcome!);
+        return (a, b, c);
+    }
+
+    private static byte[] Send(MlsSFrameBinding from, byte[] frame)
+    {
+        byte[] buf = new byte[frame.Length + from.MaxOverhead];
+        int n = from.Encrypt("hdr"u8, frame, buf);
+        return buf[..n];
+    }
+
+    private static byte[] Receive(MlsSFrameBinding at, byte[] sframe)
+    {
+        byte[] buf = new byte[sframe.Length];
+        int n = at.Decrypt("hdr"u8, sframe, buf);
+        return buf[..n];
+    }
+
+    [Fact]
+    public void Every_member_decrypts_every_other_members_frames_with_per_sender_keys()
+    {
+        var (a, b, c) = ThreeMembers();
+        using var ma = new MlsSFrameBinding(a);
+        using var mb = new MlsSFrameBinding(b);
+        using var mc = new MlsSFrameBinding(c);
+        byte[] frame = new byte[1200];
+        Random.Shared.NextBytes(frame);
+        var fromA = Send(ma, frame);
+        var fromB = Send(mb, frame);
+        Assert.Equal(frame, Receive(mb, fromA));
+        Assert.Equal(frame, Receive(mc, fromA));
+        Assert.Equal(frame, Receive(ma, fromB));
+        var ha = SFrameHeader.Decode(fromA, out _);
+        var hb = SFrameHeader.Decode(fromB, out _);
+        Assert.NotEqual(ha.KeyId, hb.KeyId);
+        Assert.Equal(MlsSFrameBinding.KeyId(a.Epoch, a.MyLeaf), ha.KeyId);
+    }
+
+    [Fact]
+    public void Rekey_forces_a_keyframe_and_old_keys_work_only_during_the_grace_period()
+    {
+        var (a, b, c) = ThreeMembers();
+        var time = new ManualTime();
+        using var ma = new MlsSFrameBinding(a, time: time, gracePeriod: TimeSpan.FromSeconds(2));
+        using var mb = new MlsSFrameBinding(b, time: time, gracePeriod: TimeSpan.FromSeconds(2));
+        ma.KeyframeSent();
+        mb.KeyframeSent();
+        int keyframeEvents = 0;
+        mb.KeyframeNeeded += (_, _) => keyframeEvents++;
+        byte[] frame = [1, 2, 3, 4];
+        var oldFrame = Send(ma, frame);
+
+        var commit = c.Commit();
+        a.Process(commit.Commit);
+        b.Process(commit.Commit);
+        Assert.True(ma.KeyframeRequired);
+        Assert.True(mb.KeyframeRequired);
+        Assert.Equal(1, keyframeEvents);
+
+        var newFrame = Send(ma, frame);
+        Assert.NotEqual(SFrameHeader.Decode(oldFrame, out _).KeyId, SFrameHeader.Decode(newFrame, out _).KeyId);
+        Assert.Equal(frame, Receive(mb, newFrame));
+        time.Ticks += 1000; // 1 s: inside the grace period
+        Assert.Equal(frame, Receive(mb, oldFrame));
+        var olderFrame = oldFrame.ToArray();
+        time.Ticks += 2000; // 3 s: grace period over
+        Assert.Throws<SFrameException>(() => Receive(mb, olderFrame));
+    }
+
+    [Fact]
+    public void A_removed_member_cannot_read_media_of_the_next_epoch()
+    {
+        var (a, b, c) = ThreeMembers();
+        using var ma = new MlsSFrameBinding(a);
+        using var mc = new MlsSFrameBinding(c);
+        var commit = a.Commit(remove: [c.MyLeaf]);
+        c.Process(commit.Commit);
+        Assert.True(c.Removed);
+        var f = Send(ma, [9, 9, 9]);
+        Assert.Throws<SFrameException>(() => Receive(mc, f));
+        b.Dispose();
+    }
+
+    [GeneratedRegex("^([0-9]{5} ){11}[0-9]{5}$")]
+    private static partial Regex CodeShape();
+
+    [Fact]
+    public void Security_code_is_twelve_groups_of_five_digits_equal_on_all_members_and_changes_per_epoch()
+    {
+        var (a, b, c) = ThreeMembers();
+        using var ma = new MlsSFrameBinding(a);
+        using var mb = new MlsSFrameBinding(b);
+        using var mc = new MlsSFrameBinding(c);
+        string code = ma.SecurityCode;
+        Assert.Matches(CodeShape(), code);
+        Assert.Equal(code, mb.SecurityCode);
+        Assert.Equal(code, mc.SecurityCode);
+        var commit = b.Commit();
+        a.Process(commit.Commit);
+        c.Process(commit.Commit);
+        Assert.NotEqual(code, ma.SecurityCode);
+        Assert.Equal(ma.SecurityCode, mb.SecurityCode);
+        Assert.Equal(ma.SecurityCode, mc.SecurityCode);
+    }
+}
