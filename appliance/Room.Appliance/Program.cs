@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting.Systemd;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Room.Appliance;
@@ -33,7 +34,9 @@ builder.Configuration
 builder.Services.AddSystemd();
 // Outside systemd AddSystemd registers no notifier; the watchdog then sees IsEnabled == false.
 builder.Services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
-builder.Logging.AddSimpleConsole(o =>
+// Logs: one line per event on a terminal, journald's format under systemd (AddSystemd), or JSON with
+// --Logging:Console:FormatterName json for log shippers.
+builder.Services.Configure<SimpleConsoleFormatterOptions>(o =>
 {
     o.SingleLine = true;
     o.TimestampFormat = "HH:mm:ss.fff ";
