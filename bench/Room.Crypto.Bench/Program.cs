@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Room.Crypto.Bench.SFrameBench).Assembly).Run(args);
