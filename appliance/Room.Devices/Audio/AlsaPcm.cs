@@ -123,6 +123,48 @@ public sealed unsafe class AlsaPcm : IDisposable
             $"ALSA PCM {settings.Device} refuses {settings.Channels} channels at {settings.SampleRate} Hz: {Alsa.Error(err)}");
     }
 
+    /// <summary>
+    /// The most channels the PCM accepts (hw_params), opened non-blocking so a busy device does not stall
+    /// discovery; null when it cannot be opened.
+    /// </summary>
+    public static int? ProbeMaxChannels(string device, bool capture)
+    {
+        try
+        {
+            if (Alsa.PcmOpen(out var pcm, device, capture ? Alsa.StreamCapture : Alsa.StreamPlayback, Alsa.ModeNonBlock) < 0)
+            {
+                return null;
+            }
+
+            try
+            {
+                if (Alsa.HwParamsMalloc(out var hw) < 0)
+                {
+                    return null;
+                }
+
+                try
+                {
+                    return Alsa.HwParamsAny(pcm, hw) >= 0 && Alsa.HwParamsGetChannelsMax(hw, out var max) >= 0 && max is > 0 and < 1024
+                        ? (int)max
+                        : null;
+                }
+                finally
+                {
+                    Alsa.HwParamsFree(hw);
+                }
+            }
+            finally
+            {
+                _ = Alsa.PcmClose(pcm);
+            }
+        }
+        catch (DllNotFoundException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Reads whole frames into <paramref name="interleaved"/> (blocking); returns frames read.</summary>
     public int Read(Span<short> interleaved)
     {

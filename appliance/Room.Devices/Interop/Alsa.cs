@@ -34,6 +34,20 @@ internal static unsafe partial class Alsa
     [LibraryImport(Lib, EntryPoint = "snd_pcm_recover")]
     public static partial int PcmRecover(nint pcm, int err, int silent);
 
+    public const int ModeNonBlock = 1;
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params_malloc")]
+    public static partial int HwParamsMalloc(out nint parameters);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params_free")]
+    public static partial void HwParamsFree(nint parameters);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params_any")]
+    public static partial int HwParamsAny(nint pcm, nint parameters);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params_get_channels_max")]
+    public static partial int HwParamsGetChannelsMax(nint parameters, out uint channels);
+
     [LibraryImport(Lib, EntryPoint = "snd_pcm_start")]
     public static partial int PcmStart(nint pcm);
 

@@ -35,9 +35,16 @@ public sealed record LinuxDeviceOptions
 
     /// <summary>
     /// Channel counts by ALSA card id ("Loopback") or card id and device ("Loopback:1"), overriding what /proc
-    /// says (USB stream info) and the default of 2 — e.g. an 8-channel mic array on a non-USB card.
+    /// says (USB stream info), the hardware probe (capture: its maximum up to <see cref="MaxProbedChannels"/>)
+    /// and the default of 2 for playback.
     /// </summary>
     public IReadOnlyDictionary<string, int> AudioChannels { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>
+    /// Upper bound on channels when the count is probed from the hardware (capture of non-USB cards, and both
+    /// directions of snd-aloop, whose playback side feeds a capture side): mic arrays have up to 8.
+    /// </summary>
+    public int MaxProbedChannels { get; init; } = 8;
 
     /// <summary>Sample format per card id; absent = try S16, then S32.</summary>
     public IReadOnlyDictionary<string, Audio.AlsaSampleFormat> AudioFormats { get; init; } = new Dictionary<string, Audio.AlsaSampleFormat>();

@@ -326,17 +326,32 @@ public sealed class LinuxDeviceProvider : IDeviceProvider, IDisposable
     private AlsaPcmSettings Settings(AlsaCardInventory inv, AlsaPcmDevice dev, bool capture)
     {
         var card = inv.Card.Id;
+        var device = _options.AlsaDeviceTemplate.Replace("{card}", card, StringComparison.Ordinal)
+            .Replace("{device}", dev.Device.ToString(), StringComparison.Ordinal);
         var channels = _options.AudioChannels.TryGetValue($"{card}:{dev.Device}", out var c1) ? c1
             : _options.AudioChannels.TryGetValue(card, out var c2) ? c2
-            : (capture ? inv.Stream?.CaptureChannels : inv.Stream?.PlaybackChannels) ?? 2;
+            : (capture ? inv.Stream?.CaptureChannels : inv.Stream?.PlaybackChannels)
+              ?? ProbedChannels(inv, device, capture)
+              ?? 2;
         return new AlsaPcmSettings
         {
-            Device = _options.AlsaDeviceTemplate.Replace("{card}", card, StringComparison.Ordinal)
-                .Replace("{device}", dev.Device.ToString(), StringComparison.Ordinal),
+            Device = device,
             Channels = channels,
             SampleRate = _options.SampleRate,
             Format = _options.AudioFormats.TryGetValue(card, out var f) ? f : null,
         };
+    }
+
+    private int? ProbedChannels(AlsaCardInventory inv, string device, bool capture)
+    {
+        // USB cards state their channels in /proc; for others ask the hardware, capture only (a speaker stays
+        // stereo) except on snd-aloop, whose playback side is what a capture side hears.
+        if (!_options.OpenDevices || inv.Stream is not null || (!capture && inv.Card.Driver != "Loopback"))
+        {
+            return null;
+        }
+
+        return AlsaPcm.ProbeMaxChannels(device, capture) is { } max ? Math.Min(max, _options.MaxProbedChannels) : null;
     }
 
     private void ScanDisplays()

@@ -138,14 +138,85 @@ public sealed class SimulatedCamera : ICamera
                 for (var col = 0; col < width; col++)
                 {
                     var pan = p.Pan + ((col - (width / 2.0)) * degPerPixel);
-                    var onGrid = Math.Abs(pan % 10) < degPerPixel || Math.Abs(tilt % 10) < degPerPixel;
-                    var onMarker = (pan * pan) + (tilt * tilt) < 4;
-                    line[col] = onMarker ? (byte)235 : onGrid ? (byte)180 : (byte)(40 + ((col + row + sequence) & 0x1f));
+                    line[col] = Scene(pan, tilt, degPerPixel, sequence + col + row);
                 }
             }
 
             frame.Slice(width * height, width * height / 4).Fill(110);
             frame.Slice(width * height * 5 / 4, width * height / 4).Fill(150);
+        }
+
+        /// <summary>Luma of the simulated room at a direction: a wall grid, a marker at (0,0) and three people.</summary>
+        private static byte Scene(double pan, double tilt, double degPerPixel, long noise)
+        {
+            foreach (var (px, py) in People)
+            {
+                if (Person(pan, tilt, px, py) is byte b)
+                {
+                    return b;
+                }
+            }
+
+            if ((pan * pan) + ((tilt + 12) * (tilt + 12)) < 1)
+            {
+                return 235;
+            }
+
+            var onGrid = Math.Abs(pan % 10) < degPerPixel || Math.Abs(tilt % 10) < degPerPixel;
+            return onGrid ? (byte)150 : (byte)(60 + (noise & 0x7));
+        }
+
+        /// <summary>Where the simulated people's faces are (pan, tilt in degrees): a meeting table.</summary>
+        internal static readonly (double Pan, double Tilt)[] People = [(-14, 2), (0, 3), (11, 1.5)];
+
+        /// <summary>Half a face's height in degrees: a head 3 m from the camera.</summary>
+        private const double FaceScale = 2.6;
+
+        // A face drawn as the shapes a frontal-face detector keys on: dark eyes and brows in a light oval, hair
+        // above, a mouth below; shoulders under it. Coordinates in face units, v pointing down.
+        private static byte? Person(double pan, double tilt, double faceX, double faceY)
+        {
+            var u = (pan - faceX) / FaceScale;
+            var v = (faceY - tilt) / FaceScale;
+            if (u is < -1.4 or > 1.4 || v is < -1.6 or > 4)
+            {
+                return null;
+            }
+
+            static bool In(double u, double v, double cu, double cv, double ru, double rv) =>
+                ((u - cu) / ru * ((u - cu) / ru)) + ((v - cv) / rv * ((v - cv) / rv)) <= 1;
+
+            if (In(u, v, -0.33, -0.2, 0.16, 0.09) || In(u, v, 0.33, -0.2, 0.16, 0.09))
+            {
+                return 30;
+            }
+
+            if (Math.Abs(v + 0.39) < 0.05 && Math.Abs(Math.Abs(u) - 0.325) < 0.175)
+            {
+                return 50;
+            }
+
+            if (Math.Abs(u) < 0.04 && v is > -0.15 and < 0.2)
+            {
+                return 150;
+            }
+
+            if (In(u, v, 0, 0.45, 0.3, 0.1))
+            {
+                return 90;
+            }
+
+            if (v <= -1.05 && In(u, v, 0, -1.05, 0.85, 0.45))
+            {
+                return 40;
+            }
+
+            if (In(u, v, 0, 0, 0.8, 1))
+            {
+                return 200;
+            }
+
+            return v is > 1.1 && Math.Abs(u) < 1.3 ? (byte)100 : null;
         }
     }
 

@@ -248,6 +248,14 @@ public class AlsaPcmTests
     }
 
     [Fact]
+    public void Channel_probe_reads_the_plugin_maximum_and_is_null_for_missing_cards()
+    {
+        Assert.True(s_haveAlsa);
+        Assert.Null(AlsaPcm.ProbeMaxChannels("hw:CARD=NoSuchCard,DEV=0", capture: true));
+        Assert.True(AlsaPcm.ProbeMaxChannels("null", capture: true) is null or > 0);
+    }
+
+    [Fact]
     public void Mixer_on_a_missing_card_is_absent_not_an_error() =>
         Assert.Null(AlsaMixer.TryOpen("hw:CARD=NoSuchCard", capture: false, "Master"));
 

@@ -1,3 +1,4 @@
+using Room.Devices.Audio;
 using Room.Devices.Display;
 using Room.Devices.Hotplug;
 using Room.Devices.Linux;
@@ -159,6 +160,25 @@ public sealed class ProviderTests : IDisposable
         Assert.Equal(DeviceHealth.Ok, visca.Describe().Health);
         await visca.MoveToAsync(new PtzPosition(10, 0, 0));
         Assert.Equal(144, server.PanUnits);
+    }
+
+    [Fact]
+    public async Task Loopback_channels_are_probed_and_capped_for_both_directions_when_devices_are_opened()
+    {
+        // The "null" PCM stands in for the card: it accepts any channel count, so the cap applies.
+        using var p = new LinuxDeviceProvider(Options with
+        {
+            OpenDevices = true,
+            AlsaDeviceTemplate = "null",
+            AudioChannels = new Dictionary<string, int>(),
+            MaxProbedChannels = 8,
+        });
+        await p.StartAsync(CancellationToken.None);
+        var probed = AlsaPcm.ProbeMaxChannels("null", capture: true);
+        var expected = probed is { } m ? Math.Min(m, 8) : 2;
+        Assert.Equal(expected, p.Microphones.Single(x => x.Id == "alsa:Loopback:0").Channels);
+        Assert.Equal(expected, p.Speakers.Single(x => x.Id == "alsa:Loopback:0").Channels);
+        Assert.Equal(6, p.Microphones.Single(x => x.Id == "alsa:Array:0").Channels); // USB: what /proc says
     }
 
     [Fact]

@@ -165,7 +165,7 @@ public class ViscaCameraTests
     public async Task Camera_answering_garbage_is_degraded()
     {
         await using var server = new SimulatedViscaServer { Fault = ViscaServerFault.Garbage };
-        using var cam = Camera(server, retries: 0, timeoutMs: 80);
+        using var cam = Camera(server, retries: 0, timeoutMs: 600); // long enough for the garbage to arrive on a busy machine
         await Assert.ThrowsAsync<DeviceUnavailableException>(async () => await cam.GetPositionAsync());
         var info = cam.Describe();
         Assert.Equal(DeviceHealth.Degraded, info.Health);
@@ -186,7 +186,7 @@ public class ViscaCameraTests
     public async Task Camera_recovers_after_a_silent_period()
     {
         await using var server = new SimulatedViscaServer { Fault = ViscaServerFault.Silent };
-        using var cam = Camera(server, retries: 0, timeoutMs: 80);
+        using var cam = Camera(server, retries: 1, timeoutMs: 300);
         Assert.False(await cam.ProbeAsync());
         server.Fault = ViscaServerFault.None;
         Assert.True(await cam.ProbeAsync());
