@@ -104,6 +104,9 @@ public sealed unsafe class VideoDecoder : IDisposable
         }
 
         FFmpeg.av_opt_set_int(_ctx, "threads", 1, 0); // frame threads add a frame of latency each
+
+        // Fail on bitstream damage instead of concealing it, so the caller drops the frame and asks for a keyframe.
+        FFmpeg.av_opt_set(_ctx, "err_detect", "+crccheck+bitstream+buffer+explode", 0);
         var r = FFmpeg.avcodec_open2(_ctx, codec, null);
         if (r < 0)
         {

@@ -20,6 +20,7 @@ public sealed class VideoSendPipeline : IDisposable
     private readonly I420Scaler? _inputConverter;
     private readonly byte[]? _converted;
     private readonly uint _timestampOffset;
+    private readonly int _inputFormat;
 
     public VideoSendPipeline(VideoFormat captureFormat, VideoCodec codec, IReadOnlyList<VideoSendLayer> layers, EncoderPreference preference = EncoderPreference.Auto, EncoderOptions? options = null)
     {
@@ -39,6 +40,7 @@ public sealed class VideoSendPipeline : IDisposable
             PixelFormat.Rgb24 => AVPixelFormat.RGB24,
             _ => throw new NotSupportedException($"capture format {captureFormat.Pixel} is not supported by the send pipeline (use I420, NV12, YUYV or RGB24)"),
         };
+        _inputFormat = inputFormat;
         _timestampOffset = (uint)Random.Shared.Next();
         var built = new List<Layer>();
         try
@@ -81,6 +83,9 @@ public sealed class VideoSendPipeline : IDisposable
     public string Description => string.Join('\n', _layers.Select(l => l.Encoder.Description));
 
     public long FramesProcessed { get; private set; }
+
+    /// <summary>Captured frames skipped because their buffer was shorter than the format needs.</summary>
+    public long FramesRejected { get; private set; }
 
     public long PacketsSent => _layers.Sum(l => l.Counter.Packets);
 
@@ -129,6 +134,12 @@ public sealed class VideoSendPipeline : IDisposable
     public void ProcessFrame(ReadOnlySpan<byte> frame, TimeSpan captureTime)
     {
         var start = Stopwatch.GetTimestamp();
+        if (frame.Length < I420Scaler.Size(_inputFormat, CaptureFormat.Width, CaptureFormat.Height))
+        {
+            FramesRejected++; // a short buffer from the driver: skip it rather than stop the stream
+            return;
+        }
+
         var i420 = frame;
         if (_inputConverter is not null)
         {
@@ -245,7 +256,7 @@ public sealed class VideoReceivePipeline : IRtpPacketSink, IDisposable
             if (!_decoder.Decode(frame.Data))
             {
                 _decoder.Reset();
-                KeyframeNeeded?.Invoke();
+                _jitter.ResyncAtKeyframe();
                 continue;
             }
 

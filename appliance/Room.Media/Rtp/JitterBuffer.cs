@@ -147,6 +147,13 @@ public sealed class JitterBuffer
         return r;
     }
 
+    /// <summary>The decoder failed on a delivered frame: deliver nothing more until a keyframe (and ask for one).</summary>
+    public void ResyncAtKeyframe()
+    {
+        _needKeyframe = true;
+        _keyframeRequest = true;
+    }
+
     public InsertResult Insert(in RtpPacketView packet, long nowTicks) =>
         Insert(packet.SequenceNumber, packet.Timestamp, packet.Marker, packet.Payload, nowTicks);
 

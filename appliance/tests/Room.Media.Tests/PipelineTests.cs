@@ -74,4 +74,57 @@ public class PipelineTests
         Assert.Equal(50, loop.FramesDecoded);
         Assert.Equal(0, allocated);
     }
+
+    private sealed class Corrupting(IRtpPacketSink inner) : IRtpPacketSink
+    {
+        public int Frame { get; set; }
+
+        public void OnPacket(in RtpPacketView p)
+        {
+            if (Frame is >= 3 and < 5 && p.Payload.Length > 40)
+            {
+                var bad = p.Payload.ToArray();
+                for (var i = 20; i < bad.Length; i += 3)
+                {
+                    bad[i] ^= 0x5A; // well-formed RTP payload, garbage bitstream
+                }
+
+                inner.OnPacket(new RtpPacketView(p.SequenceNumber, p.Timestamp, p.Marker, bad));
+                return;
+            }
+
+            inner.OnPacket(p);
+        }
+    }
+
+    [Fact]
+    public void A_short_capture_buffer_is_skipped_and_a_corrupt_bitstream_recovers_at_the_next_keyframe()
+    {
+        var format = new VideoFormat(PixelFormat.I420, 320, 180, 30);
+        using var loop = new VideoReceivePipeline(VideoCodec.H264, preferHardwareDecoder: false);
+        var corrupt = new Corrupting(loop);
+        using var send = new VideoSendPipeline(format, VideoCodec.H264, [new VideoSendLayer(new VideoLayer(320, 180, 30, 300_000), corrupt)], EncoderPreference.SoftwareOnly);
+        var keyframeAsked = 0;
+        loop.KeyframeNeeded += () =>
+        {
+            keyframeAsked++;
+            send.RequestKeyframe();
+        };
+
+        send.ProcessFrame(new byte[100], TimeSpan.Zero);
+        Assert.Equal(1, send.FramesRejected);
+        var buf = new byte[format.Width * format.Height * 3 / 2];
+        for (var i = 0; i < 20; i++)
+        {
+            corrupt.Frame = i;
+            TestSignals.Pattern(buf, format.Width, format.Height, i);
+            send.ProcessFrame(buf, TimeSpan.FromMilliseconds(33 * i));
+        }
+
+        Assert.True(keyframeAsked >= 1);
+        Assert.True(loop.FramesDecoded >= 14, $"decoded {loop.FramesDecoded}");
+        var pic = new byte[buf.Length];
+        Assert.True(loop.TryCopyLatestI420(pic, out _, out _));
+        Assert.True(TestSignals.Psnr(buf, pic) > 28);
+    }
 }
