@@ -74,9 +74,9 @@ internal sealed class RoomParticipant : IAsyncDisposable
         if (_disposed) return;
         _disposed = true;
         Publisher?.Dispose();
-        Receiver?.Dispose();
         PublishTransport?.Dispose();
         SubscribeTransport?.Dispose();
+        Receiver?.Dispose();
         Room.Dispose();
         await Janus.DisposeAsync();
     }
@@ -126,6 +126,60 @@ public sealed class JanusInteropTests(ITestOutputHelper output)
         catch
         {
             output.WriteLine(File.Exists(janus.LogFile) ? string.Join('\n', File.ReadLines(janus.LogFile).TakeLast(60)) : "no janus log");
+            throw;
+        }
+    }
+}
+
+[Collection("interop")]
+[Trait("Category", "Interop")]
+public sealed class BrowserInteropTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Chromium_and_our_endpoint_each_decode_the_others_video_and_audio_through_janus()
+    {
+        Assert.True(JanusServer.IsInstalled && Browser.IsInstalled, "janus/chromium not installed (make deps)");
+        using var ns = NetNs.Create();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var ct = timeout.Token;
+        using var janus = await JanusServer.StartAsync(ns, ct);
+        await using var browser = await Browser.StartAsync();
+        try
+        {
+            await using var alice = await RoomParticipant.JoinAsync(janus.WebSocketUri, "alice", ct);
+            var chromeJoined = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+            alice.Room.PublisherJoined += p => { if (p.Display == "chromium") chromeJoined.TrySetResult(p.Id); };
+            await alice.PublishAsync(ns.HostAddress, new Media.VideoLayer(320, 240, 15, 300_000), ct);
+
+            long chromeId = await browser.Page.EvaluateAsync<long>("([u, r]) => window.joinAndPublish(u, r)",
+                new object[] { janus.WebSocketUri.ToString(), JanusServer.Room });
+            Assert.Equal(chromeId, await chromeJoined.Task.WaitAsync(ct));
+
+            await alice.SubscribeAsync(ns.HostAddress, [chromeId], ct);
+            await browser.Page.EvaluateAsync("([r, f]) => window.subscribe(r, f)", new object[] { JanusServer.Room, alice.Room.PublisherId });
+
+            Browser.Stats stats = await browser.InboundStatsAsync();
+            while (!(stats.FramesDecoded >= 20 && stats.AudioSamples > 48000 / 2
+                     && alice.Receiver!.VideoFramesDecoded >= 20 && alice.Receiver.AudioFramesDecoded >= 25))
+            {
+                if (timeout.IsCancellationRequested || timeout.Token.WaitHandle.WaitOne(0)) break;
+                try { await Task.Delay(200, ct); } catch (OperationCanceledException) { break; }
+                stats = await browser.InboundStatsAsync();
+            }
+            output.WriteLine($"browser {stats}; ours video {alice.Receiver!.VideoFramesDecoded}/{alice.Receiver.VideoPackets} pkts, " +
+                $"audio {alice.Receiver.AudioFramesDecoded}, rtp in {alice.SubscribeTransport!.RtpPacketsReceived}, rejected {alice.SubscribeTransport.PacketsRejected}, " +
+                $"pub sent {alice.PublishTransport!.RtpPacketsSent}, ice {alice.SubscribeTransport.Ice.State}");
+            Assert.False(ct.IsCancellationRequested, "timed out waiting for decoded media");
+            output.WriteLine($"chromium decoded {stats.FramesDecoded} frames of ours ({stats.Width} wide), {stats.AudioPackets} audio packets; " +
+                $"we decoded {alice.Receiver.VideoFramesDecoded} frames ({alice.Receiver.Width} wide) and {alice.Receiver.AudioFramesDecoded} Opus frames of chromium's");
+            Assert.Equal(320, stats.Width);
+            Assert.True(alice.Receiver.Width > 0);
+            Assert.Equal(0, alice.SubscribeTransport!.PacketsRejected);
+        }
+        catch
+        {
+            output.WriteLine(await browser.Page.EvaluateAsync<string>("() => JSON.stringify({e: window.roomState.error, p: window.roomState.published, s: window.roomState.subscribed})"));
+            output.WriteLine(string.Join('\n', File.ReadLines(janus.LogFile).TakeLast(60)));
             throw;
         }
     }
