@@ -139,9 +139,10 @@ public sealed partial class RoomState : BackgroundService
             try
             {
                 present = await presence.Reader.ReadAsync(wait.Token);
-                if (present)
+                if (present && Link != Link.Online)
                 {
-                    // roomd came (back): its state starts fresh, read it all again.
+                    // roomd came (back): its state starts fresh, read it all again. (A "present" while online is
+                    // the echo of an appearance already handled: a restart always says "gone" first.)
                     SetLink(Link.Connecting);
                 }
             }

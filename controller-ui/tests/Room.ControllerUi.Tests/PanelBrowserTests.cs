@@ -1,11 +1,12 @@
 using Microsoft.Playwright;
+using Xunit.Abstractions;
 using Room.Bus;
 
 namespace Room.ControllerUi.Tests;
 
 /// <summary>The panel in Chromium, against the real app, a real roomd and a private bus.</summary>
 [Collection(PanelGroup.Name)]
-public sealed class PanelBrowserTests(PanelFixture fx) : IAsyncLifetime
+public sealed class PanelBrowserTests(PanelFixture fx, ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Nordlicht = "room://meet.nordwind.example/nordlicht";
 
@@ -78,9 +79,20 @@ public sealed class PanelBrowserTests(PanelFixture fx) : IAsyncLifetime
         await Assertions.Expect(Id("call-screen")).ToHaveAttributeAsync("data-state", MeetingStates.InCall);
         await Assertions.Expect(Id("mute")).ToHaveAttributeAsync("aria-pressed", "false");
 
+        // The page notes when the change lands; the latency is reported, not asserted (benchmarks hold timings).
+        await _page.EvaluateAsync("""
+            () => {
+              const b = document.querySelector('[data-testid=mute]');
+              new MutationObserver(() => { if (b.getAttribute('aria-pressed') === 'true' && !window.mutedAt) window.mutedAt = Date.now(); })
+                .observe(b, { attributes: true });
+            }
+            """);
+        var sent = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await fx.Remote.SetMicrophoneMutedAsync(true);
 
         await Assertions.Expect(Id("mute")).ToHaveAttributeAsync("aria-pressed", "true");
+        var landed = await _page.EvaluateAsync<long>("() => window.mutedAt");
+        output.WriteLine($"bus call to panel update: {landed - sent} ms");
         await Assertions.Expect(Id("mic-state")).ToHaveTextAsync("Mikrofon ist stumm");
 
         // And the other way: the panel's button reaches roomd.

@@ -48,6 +48,7 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
         ]);
         await WaitForPanelAsync();
 
+        Assertions.SetDefaultExpectTimeout((float)Patience.TotalMilliseconds);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -95,7 +96,8 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
         await page.GotoAsync(Url);
 
         // Interactive once the circuit is up and the panel has roomd's state.
-        await page.Locator(".panel[data-link='Online']").WaitForAsync();
+        // (The prerendered page looks the same but ignores taps: wait for the live circuit.)
+        await page.Locator(".panel[data-link='Online'][data-interactive='true']").WaitForAsync();
         await page.WaitForFunctionAsync("() => window.Blazor && document.querySelector('.panel') && !document.querySelector('[data-testid=link-state].bad')");
 
         // Language and contrast belong to the panel, not the page: put them back to the defaults.
