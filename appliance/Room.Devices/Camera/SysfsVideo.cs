@@ -103,28 +103,10 @@ public static class SysfsVideo
             string.IsNullOrWhiteSpace(serial) ? null : serial, bus);
     }
 
-    private static string? ResolveDevice(string link)
-    {
-        try
-        {
-            var info = new DirectoryInfo(link);
-            if (!info.Exists)
-            {
-                return null;
-            }
-
-            var target = info.ResolveLinkTarget(returnFinalTarget: true);
-            return target is null ? info.FullName : Path.GetFullPath(target.FullName);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    private static string? ResolveDevice(string link) =>
+        // realpath, not a textual join: /sys/class/video4linux/videoN is itself a link, and "device" is relative
+        // to the physical directory it points to.
+        Directory.Exists(link) ? Interop.Libc.RealPath(link) : null;
 
     private static bool IsHex4(string s) => s.Length == 4 && s.All(char.IsAsciiHexDigit);
 

@@ -107,23 +107,26 @@ public sealed class UvcPtz
     public bool TrySetPosition(PtzPosition target, out string error)
     {
         var p = Limits.Clamp(target);
-        error = "";
-        if (Pan is { } pan && !Write(pan, pan.Snap(p.Pan * ArcSecondsPerDegree), out error))
+        Span<(uint, int)> writes = stackalloc (uint, int)[3];
+        var n = 0;
+        if (Pan is { } pan && pan.Writable)
         {
-            return false;
+            writes[n++] = (pan.Id, pan.Snap(p.Pan * ArcSecondsPerDegree));
         }
 
-        if (Tilt is { } tilt && !Write(tilt, tilt.Snap(p.Tilt * ArcSecondsPerDegree), out error))
+        if (Tilt is { } tilt && tilt.Writable)
         {
-            return false;
+            writes[n++] = (tilt.Id, tilt.Snap(p.Tilt * ArcSecondsPerDegree));
         }
 
-        if (Zoom is { } zoom && Limits.CanZoom && !Write(zoom, zoom.Snap(zoom.Minimum + (p.Zoom * (zoom.Maximum - zoom.Minimum))), out error))
+        if (Zoom is { } zoom && zoom.Writable && Limits.CanZoom)
         {
-            return false;
+            writes[n++] = (zoom.Id, zoom.Snap(zoom.Minimum + (p.Zoom * (zoom.Maximum - zoom.Minimum))));
         }
 
-        return true;
+        var err = _controls.SetValues(writes[..n]);
+        error = err == 0 ? "" : $"moving to {p}: {Libc.ErrorText(err)}";
+        return err == 0;
     }
 
     /// <summary>

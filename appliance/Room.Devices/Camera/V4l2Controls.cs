@@ -37,4 +37,22 @@ public interface IV4l2Controls
 
     /// <summary>0 on success, else the errno.</summary>
     int SetValue(uint id, int value);
+
+    /// <summary>
+    /// Sets several controls in one request (VIDIOC_S_EXT_CTRLS): uvcvideo then sends pan and tilt, which are one
+    /// UVC control, as a single SET_CUR, so the camera moves diagonally rather than axis by axis.
+    /// </summary>
+    int SetValues(ReadOnlySpan<(uint Id, int Value)> values)
+    {
+        foreach (var (id, value) in values)
+        {
+            var err = SetValue(id, value);
+            if (err != 0)
+            {
+                return err;
+            }
+        }
+
+        return 0;
+    }
 }

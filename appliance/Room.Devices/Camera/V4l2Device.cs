@@ -124,6 +124,48 @@ public sealed unsafe class V4l2Device : IV4l2Controls, IDisposable
         }
     }
 
+    public int SetValues(ReadOnlySpan<(uint Id, int Value)> values)
+    {
+        if (values.Length == 0)
+        {
+            return 0;
+        }
+
+        Span<V4l2.ExtControl> controls = stackalloc V4l2.ExtControl[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            controls[i].Id = values[i].Id;
+            controls[i].Value64 = values[i].Value;
+        }
+
+        fixed (V4l2.ExtControl* p = controls)
+        {
+            var ext = new V4l2.ExtControls { Which = 0, Count = (uint)values.Length, Controls = p };
+            int err;
+            lock (_gate)
+            {
+                err = Libc.IoctlRetry(_fd.Fd, V4l2.SExtCtrls, &ext);
+            }
+
+            if (err is Libc.ENOTTY or Libc.EINVAL && values.Length > 0)
+            {
+                // Drivers without extended controls (or a class mix they refuse): one at a time.
+                foreach (var (id, value) in values)
+                {
+                    err = SetValue(id, value);
+                    if (err != 0)
+                    {
+                        return err;
+                    }
+                }
+
+                return 0;
+            }
+
+            return err;
+        }
+    }
+
     public void Dispose() => _fd.Dispose();
 
     private List<(int, int)> EnumerateSizes(uint fourcc)

@@ -82,6 +82,31 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "poll", SetLastError = true)]
     public static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
 
+    [LibraryImport(Lib, EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial nint RealPathNative(string path, nint resolved);
+
+    [LibraryImport(Lib, EntryPoint = "free")]
+    private static partial void Free(nint p);
+
+    /// <summary>The canonical path (symlinks resolved the way the kernel does, relative to the physical directory), or null.</summary>
+    public static string? RealPath(string path)
+    {
+        var p = RealPathNative(path, 0);
+        if (p == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Marshal.PtrToStringUTF8(p);
+        }
+        finally
+        {
+            Free(p);
+        }
+    }
+
     [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);
 

@@ -222,6 +222,26 @@ internal static unsafe class V4l2
         public fixed uint Reserved[2];
     }
 
+    [StructLayout(LayoutKind.Sequential, Pack = 1)]
+    public struct ExtControl
+    {
+        public uint Id;
+        public uint Size;
+        public uint Reserved2;
+        public long Value64;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct ExtControls
+    {
+        public uint Which;
+        public uint Count;
+        public uint ErrorIdx;
+        public int RequestFd;
+        public uint Reserved;
+        public ExtControl* Controls;
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     public struct Control
     {
@@ -244,6 +264,7 @@ internal static unsafe class V4l2
     public static readonly nuint GCtrl = Libc.IoWR('V', 27, sizeof(Control));
     public static readonly nuint SCtrl = Libc.IoWR('V', 28, sizeof(Control));
     public static readonly nuint QueryCtrlIoctl = Libc.IoWR('V', 36, sizeof(QueryCtrl));
+    public static readonly nuint SExtCtrls = Libc.IoWR('V', 72, sizeof(ExtControls));
     public static readonly nuint EnumFrameSizes = Libc.IoWR('V', 74, sizeof(FrmSizeEnum));
     public static readonly nuint EnumFrameIntervals = Libc.IoWR('V', 75, sizeof(FrmIvalEnum));
     public static readonly nuint QueryExtCtrlIoctl = Libc.IoWR('V', 103, sizeof(QueryExtCtrl));

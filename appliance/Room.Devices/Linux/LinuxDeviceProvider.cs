@@ -116,9 +116,15 @@ public sealed class LinuxDeviceProvider : IDeviceProvider, IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             Rescans++;
-            ScanCameras();
-            ScanAudio();
-            ScanDisplays();
+            var cameras = ScanCameras();
+            var (mics, speakers) = ScanAudio();
+            var displays = ScanDisplays();
+
+            // Publish together, right before the change event, so a reader never sees half a rescan for long.
+            Volatile.Write(ref _cameras, cameras);
+            Volatile.Write(ref _microphones, mics);
+            Volatile.Write(ref _speakers, speakers);
+            Volatile.Write(ref _displays, displays);
         }
 
         RaiseIfChanged();
@@ -195,7 +201,7 @@ public sealed class LinuxDeviceProvider : IDeviceProvider, IDisposable
         }
     }
 
-    private void ScanCameras()
+    private ICamera[] ScanCameras()
     {
         var nodes = SysfsVideo.Scan(_options.SysRoot, _options.DevRoot);
         var old = _cameras.OfType<V4l2Camera>().ToDictionary(c => c.Id, StringComparer.Ordinal);
@@ -256,10 +262,10 @@ public sealed class LinuxDeviceProvider : IDeviceProvider, IDisposable
         }
 
         next.AddRange(_visca);
-        Volatile.Write(ref _cameras, [.. next]);
+        return [.. next];
     }
 
-    private void ScanAudio()
+    private (IMicrophone[] Microphones, ISpeaker[] Speakers) ScanAudio()
     {
         var cards = ProcAsound.Scan(_options.ProcRoot);
         var mics = _microphones.OfType<AlsaMicrophone>().ToDictionary(m => m.Id, StringComparer.Ordinal);
@@ -303,8 +309,7 @@ public sealed class LinuxDeviceProvider : IDeviceProvider, IDisposable
             nextSpeakers.Add(gone);
         }
 
-        Volatile.Write(ref _microphones, [.. nextMics]);
-        Volatile.Write(ref _speakers, [.. nextSpeakers]);
+        return ([.. nextMics], [.. nextSpeakers]);
     }
 
     private static T? Reuse<T>(Dictionary<string, T> known, string id)
@@ -354,7 +359,7 @@ public sealed class LinuxDeviceProvider : IDeviceProvider, IDisposable
         return AlsaPcm.ProbeMaxChannels(device, capture) is { } max ? Math.Min(max, _options.MaxProbedChannels) : null;
     }
 
-    private void ScanDisplays()
+    private IDisplay[] ScanDisplays()
     {
         var connectors = DrmConnectors.Scan(_options.SysRoot);
         var adapters = _options.OpenDevices ? CecCandidates() : [];
@@ -392,21 +397,46 @@ public sealed class LinuxDeviceProvider : IDeviceProvider, IDisposable
             gone.Dispose();
         }
 
-        Volatile.Write(ref _displays, [.. next]);
+        return [.. next];
     }
 
     private static bool HasSameCec(LinuxDisplay display, ICecBus? cec) =>
         display.Describe().Capabilities.GetValueOrDefault("cec-adapter") == cec?.Name;
 
-    private List<string> CecCandidates()
+    /// <summary>CEC adapters: the kernel registers them on the "cec" bus (/sys/bus/cec/devices), not as a class.</summary>
+    public static IReadOnlyList<string> CecAdapterNames(string sysRoot)
     {
-        var dir = Path.Combine(_options.SysRoot, "class", "cec");
-        if (!Directory.Exists(dir))
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var dir in new[] { Path.Combine(sysRoot, "bus", "cec", "devices"), Path.Combine(sysRoot, "class", "cec") })
         {
-            return [];
+            try
+            {
+                if (Directory.Exists(dir))
+                {
+                    foreach (var e in Directory.GetFileSystemEntries(dir, "cec*"))
+                    {
+                        var name = Path.GetFileName(e);
+                        if (name.Length > 3 && name[3..].All(char.IsAsciiDigit))
+                        {
+                            names.Add(name);
+                        }
+                    }
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
         }
 
-        var names = Directory.GetFileSystemEntries(dir, "cec*").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList();
+        return [.. names];
+    }
+
+    private List<string> CecCandidates()
+    {
+        var names = CecAdapterNames(_options.SysRoot);
         if (_options.CecAdapters is { } chosen)
         {
             return [.. names.Where(chosen.Contains)];

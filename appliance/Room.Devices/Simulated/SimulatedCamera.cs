@@ -167,7 +167,7 @@ public sealed class SimulatedCamera : ICamera
         }
 
         /// <summary>Where the simulated people's faces are (pan, tilt in degrees): a meeting table.</summary>
-        internal static readonly (double Pan, double Tilt)[] People = [(-14, 2), (0, 3), (11, 1.5)];
+        internal static readonly (double Pan, double Tilt)[] People = [(-9, 2), (0, 3), (8, 1.5)];
 
         /// <summary>Half a face's height in degrees: a head 3 m from the camera.</summary>
         private const double FaceScale = 2.6;

@@ -15,6 +15,23 @@ internal sealed class FakeControls : IV4l2Controls
 
     public List<(uint Id, int Value)> Writes { get; } = [];
 
+    public List<(uint Id, int Value)[]> Batches { get; } = [];
+
+    public int SetValues(ReadOnlySpan<(uint Id, int Value)> values)
+    {
+        Batches.Add(values.ToArray());
+        foreach (var (id, value) in values)
+        {
+            var err = SetValue(id, value);
+            if (err != 0)
+            {
+                return err;
+            }
+        }
+
+        return 0;
+    }
+
     public static FakeControls PtzCamera()
     {
         var c = new FakeControls();
@@ -83,6 +100,9 @@ public class UvcPtzTests
         Assert.Equal(45 * 3600, c.Values[V4l2.CidPanAbsolute]);
         Assert.Equal(-10 * 3600, c.Values[V4l2.CidTiltAbsolute]);
         Assert.Equal(300, c.Values[V4l2.CidZoomAbsolute]);
+        // One request: uvcvideo turns pan+tilt into a single SET_CUR, so the camera moves diagonally.
+        var batch = Assert.Single(c.Batches);
+        Assert.Equal([V4l2.CidPanAbsolute, V4l2.CidTiltAbsolute, V4l2.CidZoomAbsolute], batch.Select(b => b.Id));
         var p = await cam.GetPositionAsync();
         Assert.Equal(new PtzPosition(45, -10, 0.5), p);
     }
@@ -248,6 +268,28 @@ public class SysfsVideoTests
     }
 
     [Fact]
+    public void Class_entries_that_are_links_resolve_device_relative_to_the_physical_directory()
+    {
+        // As real sysfs: class/video4linux/video2 -> ../../devices/.../1-1:1.0/video4linux/video2,
+        // whose "device" is the relative link ../../../1-1:1.0.
+        using var t = new TempTree();
+        var usb = t.Dir("devices/platform/dummy_hcd.0/usb1/1-1");
+        File.WriteAllText(Path.Combine(usb, "idVendor"), "1209\n");
+        File.WriteAllText(Path.Combine(usb, "idProduct"), "0001\n");
+        File.WriteAllText(Path.Combine(usb, "serial"), "LAB-0001\n");
+        var node = t.Dir("devices/platform/dummy_hcd.0/usb1/1-1/1-1:1.0/video4linux/video2");
+        File.WriteAllText(Path.Combine(node, "name"), "Room Lab PTZ Camera\n");
+        File.WriteAllText(Path.Combine(node, "index"), "0\n");
+        File.CreateSymbolicLink(Path.Combine(node, "device"), "../../../1-1:1.0");
+        t.Dir("class/video4linux");
+        t.Link("class/video4linux/video2", "../../devices/platform/dummy_hcd.0/usb1/1-1/1-1:1.0/video4linux/video2");
+
+        var found = Assert.Single(SysfsVideo.Scan(t.Root, "/dev"));
+        Assert.Equal("usb:1209:0001:LAB-0001", found.StableId);
+        Assert.Equal("1-1", found.UsbBusPath);
+    }
+
+    [Fact]
     public void Usb_camera_without_serial_is_identified_by_its_port_path()
     {
         using var t = new TempTree();
@@ -345,6 +387,8 @@ public class InteropLayoutTests
         Assert.Equal(204, Unsafe.SizeOf<V4l2.StreamParm>());
         Assert.Equal(232, Unsafe.SizeOf<V4l2.QueryExtCtrl>());
         Assert.Equal(68, Unsafe.SizeOf<V4l2.QueryCtrl>());
+        Assert.Equal(20, Unsafe.SizeOf<V4l2.ExtControl>());
+        Assert.Equal(32, Unsafe.SizeOf<V4l2.ExtControls>());
     }
 
     [Fact]
@@ -357,6 +401,7 @@ public class InteropLayoutTests
         Assert.Equal((nuint)0x40045612, V4l2.StreamOn);
         Assert.Equal((nuint)0xc02c564a, V4l2.EnumFrameSizes);
         Assert.Equal((nuint)0xc0e85667, V4l2.QueryExtCtrlIoctl);
+        Assert.Equal((nuint)0xc0205648, V4l2.SExtCtrls);
     }
 
     [Fact]

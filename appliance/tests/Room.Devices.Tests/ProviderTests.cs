@@ -182,6 +182,17 @@ public sealed class ProviderTests : IDisposable
     }
 
     [Fact]
+    public void Cec_adapters_are_found_on_the_cec_bus_and_odd_names_skipped()
+    {
+        _t.Dir("sys/bus/cec/devices/cec1");
+        _t.Dir("sys/bus/cec/devices/cec0");
+        _t.Dir("sys/bus/cec/devices/cecX");
+        _t.Dir("sys/bus/cec/devices/cec");
+        Assert.Equal(["cec0", "cec1"], LinuxDeviceProvider.CecAdapterNames(Path.Combine(_t.Root, "sys")));
+        Assert.Empty(LinuxDeviceProvider.CecAdapterNames("/nonexistent"));
+    }
+
+    [Fact]
     public void Cec_pairing_uses_mapping_then_a_lone_pair_then_cec_only()
     {
         DrmConnector C(string name, string status = "connected") => new("card0", name, status, true, [], []);
