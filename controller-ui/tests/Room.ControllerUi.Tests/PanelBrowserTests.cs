@@ -277,10 +277,6 @@ public sealed class LargePanelTests(PanelFixture fx)
             await Assertions.Expect(page.GetByTestId("settings")).ToBeVisibleAsync();
             await PanelFixture.ScreenshotAsync(page, "settings");
 
-            // Nothing scrolls sideways, and every button is at least 48 px both ways.
-            var small = await page.EvaluateAsync<string[]>(
-                "() => [...document.querySelectorAll('button, a[href], input')].filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.width < 48 || r.height < 48) && !e.closest('.sr-only') && e.type !== 'checkbox'; }).map(e => e.outerHTML.slice(0, 80))");
-            Assert.Empty(small);
         }
         finally
         {

@@ -169,14 +169,31 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
         }
     }
 
+    /// <summary>Saves artifacts/screenshots/NAME-WxH.png, after checking the screen is usable by touch.</summary>
     public static async Task ScreenshotAsync(IPage page, string name)
     {
+        await AssertTouchFriendlyAsync(page, name);
         var size = page.ViewportSize!;
         await page.ScreenshotAsync(new PageScreenshotOptions
         {
             Path = Path.Combine(Repo.Screenshots, $"{name}-{size.Width}x{size.Height}.png"),
             Animations = ScreenshotAnimations.Disabled,
         });
+    }
+
+    /// <summary>Every visible control is at least 48x48 px, and nothing needs sideways scrolling.</summary>
+    public static async Task AssertTouchFriendlyAsync(IPage page, string screen)
+    {
+        var small = await page.EvaluateAsync<string[]>("""
+            () => [...document.querySelectorAll('button, a[href], input, [role=switch]')]
+              .filter(e => e.type !== 'checkbox')
+              .map(e => e.closest('label') ?? e)
+              .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && (r.width < 48 || r.height < 48); })
+              .map(e => e.outerHTML.slice(0, 100))
+            """);
+        Assert.True(small.Length == 0, $"touch targets under 48 px on {screen}:\n" + string.Join("\n", small));
+        var overflow = await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth > document.documentElement.clientWidth");
+        Assert.False(overflow, $"{screen} scrolls sideways");
     }
 
     /// <summary>axe-core on the page as it is now: no serious or critical violations.</summary>
