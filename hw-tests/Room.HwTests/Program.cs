@@ -2,17 +2,27 @@ using Room.HwTests.Checks;
 using Room.HwTests.Gadget;
 using Room.HwTests.Lab;
 
-// Room's device suite. In the QEMU lab: `Room.HwTests run --lab` (starts the gadget camera first).
+// Room's device suite. In the QEMU lab: `Room.HwTests gadget &` (the USB PTZ camera), then `Room.HwTests run --lab`.
 // On a room box: `Room.HwTests run`. Fault injection for the lab's own tests: HWTEST_FAULT=v4l2-ioctl|cec-opcode|ptz-offset.
 var args2 = args.ToList();
+var gadgetDir = args2.IndexOf("--gadgetfs") is var gi and >= 0 && gi + 1 < args2.Count ? args2[gi + 1] : "/dev/gadget";
+if (args2.Count > 0 && args2[0] == "gadget")
+{
+    // The lab camera runs as its own process, so the suite's garbage collections never pause its replies.
+    UvcGadget.Trace = Environment.GetEnvironmentVariable("HWTEST_TRACE") == "1";
+    using var camera = new UvcGadget(gadgetDir, m => Console.Error.WriteLine("[gadget] " + m));
+    camera.Start();
+    Thread.Sleep(Timeout.Infinite);
+    return 0;
+}
+
 if (args2.Count == 0 || args2[0] != "run")
 {
-    Console.Error.WriteLine("usage: Room.HwTests run [--lab] [--gadgetfs DIR]");
+    Console.Error.WriteLine("usage: Room.HwTests run [--lab] | Room.HwTests gadget [--gadgetfs DIR]");
     return 2;
 }
 
 var inLab = args2.Contains("--lab");
-var gadgetDir = args2.IndexOf("--gadgetfs") is var gi and >= 0 && gi + 1 < args2.Count ? args2[gi + 1] : "/dev/gadget";
 var fault = Environment.GetEnvironmentVariable("HWTEST_FAULT");
 V4l2Probe.WrongIoctlNumber = fault == "v4l2-ioctl";
 UvcGadget.Trace = Environment.GetEnvironmentVariable("HWTEST_TRACE") == "1";
@@ -22,7 +32,6 @@ if (!string.IsNullOrEmpty(fault))
 }
 
 var suite = new Suite(Console.Out);
-UvcGadget? gadget = null;
 CecTv? tv = null;
 try
 {
@@ -30,8 +39,6 @@ try
     {
         await suite.RunAsync("lab.gadget-camera.connect", TimeSpan.FromSeconds(60), async ct =>
         {
-            gadget = new UvcGadget(gadgetDir, m => Console.Error.WriteLine("[gadget] " + m));
-            gadget.Start();
             var retries = 0;
             while (true)
             {
@@ -61,13 +68,13 @@ try
         }).ConfigureAwait(false);
     }
 
-    await new DeviceChecks(suite, inLab, fault).RunAsync().ConfigureAwait(false);
+    using var devices = new DeviceChecks(suite, inLab, fault);
+    await devices.RunAsync().ConfigureAwait(false);
 }
 finally
 {
     suite.End();
     tv?.Dispose();
-    gadget?.Dispose();
 }
 
 return suite.Failed == 0 ? 0 : 1;

@@ -28,6 +28,7 @@ public sealed unsafe class UvcGadget : IDisposable
     private const int EIDRM = 43;
     private volatile bool _streaming;
     private int _lastDataErrno;
+    private byte[]? _stash;
     private volatile bool _stop;
     private Thread? _control;
     private Thread? _stream;
@@ -162,7 +163,8 @@ public sealed unsafe class UvcGadget : IDisposable
 
         // gadgetfs has already let the host finish an OUT data stage; collect it before the host's next
         // request arrives (a later read would see that request instead). Nothing slow may come before this.
-        var data = !isIn && length > 0 ? ReadData(length) : null;
+        var data = !isIn && length > 0 ? (_stash ?? ReadData(length)) : null;
+        _stash = null;
         if (Trace)
         {
             _log($"{Environment.TickCount64 % 100000} setup {requestType:x2} {request:x2} v{value:x4} i{index:x4} l{length}{(data is null && !isIn && length > 0 ? " DATA LOST" : "")}");
@@ -202,20 +204,16 @@ public sealed unsafe class UvcGadget : IDisposable
             return;
         }
 
+        if (data is null && _lastDataErrno == EIDRM)
+        {
+            Recover(intf, entity, selector);
+        }
+
         if (intf == 1)
         {
             if (selector == VsProbe)
             {
                 FillProbe(_probe);
-                if (data is null && _lastDataErrno == EIDRM)
-                {
-                    // The race gadgetfs cannot avoid: dummy_hcd completed this OUT transfer by itself and the host's
-                    // next request (uvcvideo always follows SET_CUR(probe) with GET_CUR(probe)) arrived before we
-                    // read the data. That request now owns ep0, but its event is out of reach: answer it as
-                    // GET_CUR(probe). Its stale event, read next, gets a second answer the controller drops.
-                    Reply(_probe, ProbeLength);
-                    _log("recovered a SET_CUR/GET_CUR probe race");
-                }
             }
             else if (selector == VsCommit)
             {
@@ -227,13 +225,51 @@ public sealed unsafe class UvcGadget : IDisposable
 
         if (data is null)
         {
-            _log($"SET_CUR of control 0x{selector:x2} lost its data (errno {_lastDataErrno})");
+            _log($"SET_CUR of control 0x{selector:x2} lost its data (errno {_lastDataErrno}); the host will see the old value");
             return;
         }
 
         if (entity == UvcDescriptors.CameraTerminalId)
         {
             CameraSet(selector, data);
+        }
+    }
+
+    /// <summary>
+    /// The race gadgetfs cannot avoid: dummy_hcd completed an OUT transfer by itself and the host's next request
+    /// arrived before we read the data. That request now owns ep0 but its event is out of reach until it is
+    /// answered. If it wants data from us (poll says writable), it is the read-back uvcvideo sends after a SET_CUR
+    /// (GET_CUR of the same control; for the probe control always): answer that; its stale event, read next, gets
+    /// a second answer the controller discards. If it brings data, take the data now and keep it for its event.
+    /// </summary>
+    private void Recover(int intf, int entity, byte selector)
+    {
+        var pfd = new Native.PollFd { Fd = _ep0, Events = 4 /* POLLOUT */ };
+        var writable = Native.Poll(&pfd, 1, 0) > 0 && (pfd.Revents & 4) != 0;
+        if (writable)
+        {
+            var guess = intf == 1 ? (byte[])_probe.Clone() : entity == UvcDescriptors.CameraTerminalId ? CameraGet(selector, GetCur) : null;
+            if (guess is null)
+            {
+                Stall(true);
+            }
+            else
+            {
+                Reply(guess, guess.Length);
+            }
+
+            _log($"SET_CUR 0x{selector:x2} raced the host's next request: answered it as GET_CUR 0x{selector:x2}");
+        }
+        else
+        {
+            var buf = new byte[64];
+            fixed (byte* p = buf)
+            {
+                var n = Native.Read(_ep0, p, (nuint)buf.Length);
+                _stash = n > 0 ? buf.AsSpan(0, (int)n).ToArray() : null;
+            }
+
+            _log($"SET_CUR 0x{selector:x2} raced the host's next SET_CUR: kept that one's data");
         }
     }
 
