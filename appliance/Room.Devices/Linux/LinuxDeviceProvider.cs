@@ -214,8 +214,10 @@ public sealed class LinuxDeviceProvider : IDeviceProvider, IDisposable
                 continue;
             }
 
+            // Keep a working camera object (roomd may hold it); reopen one that was unplugged or failed to open
+            // (a node that appeared mid-enumeration often refuses its first open).
             if (old.TryGetValue(node.StableId, out var existing) && existing.Node.DevicePath == node.DevicePath
-                && existing.Describe().Health != DeviceHealth.Missing)
+                && existing.Describe().Health is DeviceHealth.Ok or DeviceHealth.Degraded)
             {
                 next.Add(existing);
                 seen.Add(node.StableId);

@@ -148,6 +148,17 @@ public sealed class ProviderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_camera_that_failed_to_open_is_retried_on_the_next_rescan()
+    {
+        using var p = new LinuxDeviceProvider(Options with { OpenDevices = true });
+        await p.StartAsync(CancellationToken.None);
+        var first = p.Cameras[0];
+        Assert.Equal(DeviceHealth.Failed, first.Describe().Health);
+        p.Rescan();
+        Assert.NotSame(first, p.Cameras[0]);
+    }
+
+    [Fact]
     public async Task Visca_cameras_from_options_are_listed_with_their_probe_health()
     {
         await using var server = new SimulatedViscaServer();
