@@ -20,6 +20,11 @@ public static class Framing
 
     public static PublicMessage Wrap(MlsCipherSuite cs, AuthenticatedContent ac, byte[] groupContext, byte[]? membershipKey)
     {
+        if (ac.Content.ContentType == ContentType.Application)
+        {
+            throw new MlsException("application data must not be sent as PublicMessage");
+        }
+
         var pm = new PublicMessage { Content = ac.Content, Auth = ac.Auth };
         if (ac.Content.Sender.Type == SenderType.Member)
         {
@@ -32,6 +37,11 @@ public static class Framing
     /// <summary>Checks the membership tag (member senders); the signature is checked by the caller, who knows the signer.</summary>
     public static AuthenticatedContent UnprotectPublic(MlsCipherSuite cs, PublicMessage pm, byte[] groupContext, byte[] membershipKey)
     {
+        if (pm.Content.ContentType == ContentType.Application)
+        {
+            throw new MlsException("application data must not be sent as PublicMessage");
+        }
+
         var ac = pm.ToAuthenticated();
         if (pm.Content.Sender.Type == SenderType.Member &&
             !cs.VerifyMac(membershipKey, PublicMessage.MembershipInput(ac, groupContext), pm.MembershipTag))

@@ -139,7 +139,21 @@ public static class MlsScheduleVectors
             Check.True(back.Verify(cs, sigPub, gcb), "own private signature");
             Check.Equal(expected, Body(back.Content), "own private content");
 
-            if (kind != "application")
+            if (kind == "application")
+            {
+                bool refused = false;
+                try
+                {
+                    Framing.ProtectPublic(cs, content, gcb, sigPriv, membership);
+                }
+                catch (MlsException)
+                {
+                    refused = true;
+                }
+
+                Check.True(refused, "application data as PublicMessage must be refused");
+            }
+            else
             {
                 var pubMine = Framing.ProtectPublic(cs, content, gcb, sigPriv, membership, kind == "commit" ? new byte[cs.Nh] : null);
                 var ac2 = Framing.UnprotectPublic(cs, pubMine, gcb, membership);
