@@ -1,5 +1,5 @@
 # Room.Media: FFmpeg (libavcodec/libavutil/libswscale, the ffmpeg CLI for the benchmark baseline) and speexdsp.
-APT_PACKAGES += libavcodec59 libavutil57 libswscale6 libspeexdsp1 ffmpeg
+APT_PACKAGES += libavcodec59 libavutil57 libswscale6 libspeexdsp1 libopus0 ffmpeg
 BENCHES += media-bench
 
 .PHONY: media-bench

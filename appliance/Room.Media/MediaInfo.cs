@@ -31,7 +31,11 @@ public static class MediaInfo
             }
         }
 
-        sb.Append("Opus: Concentus (managed), 48 kHz mono 20 ms, in-band FEC, DTX\n");
+        using (var opus = new OpusAudioEncoder())
+        {
+            sb.Append("Opus: ").Append(opus.Backend).Append(", 48 kHz mono 20 ms, in-band FEC, DTX\n");
+        }
+
         try
         {
             using var p = new AudioProcessor();

@@ -8,7 +8,7 @@ namespace Room.Media.Audio;
 /// when one is lost, concealment otherwise, and a frame dropped when the buffer runs long (clock drift).
 /// Thread-safe: packets go in on the network thread, <see cref="ReadFrame"/> runs on the playback thread.
 /// </summary>
-public sealed class AudioJitterBuffer
+public sealed class AudioJitterBuffer : IDisposable
 {
     private const int Slots = 64; // 1.28 s
     private const int MaxPayload = 1500;
@@ -149,6 +149,14 @@ public sealed class AudioJitterBuffer
             }
 
             return true;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _decoder.Dispose();
         }
     }
 

@@ -9,7 +9,7 @@ namespace Room.Media.Audio;
 /// suppresses noise (<see cref="AudioProcessor"/>, shared with the <see cref="AudioReceivePipeline"/>), encodes
 /// Opus and packetizes (RFC 7587). No allocation per frame.
 /// </summary>
-public sealed class AudioSendPipeline
+public sealed class AudioSendPipeline : IDisposable
 {
     private readonly DelayAndSumBeamformer? _beamformer;
     private readonly AudioProcessor? _processor;
@@ -42,6 +42,9 @@ public sealed class AudioSendPipeline
     }
 
     public OpusAudioEncoder Encoder => _encoder;
+
+    /// <summary>Releases the Opus encoder (also one passed in).</summary>
+    public void Dispose() => _encoder.Dispose();
 
     public long FramesSent { get; private set; }
 
@@ -110,7 +113,7 @@ public sealed class AudioSendPipeline
 /// out every 20 ms by <see cref="RunAsync"/>, with each played block handed to the <see cref="AudioProcessor"/> as
 /// the echo reference. Mono is copied to every speaker channel.
 /// </summary>
-public sealed class AudioReceivePipeline(AudioProcessor? processor = null, int targetFrames = 3) : IRtpPacketSink
+public sealed class AudioReceivePipeline(AudioProcessor? processor = null, int targetFrames = 3) : IRtpPacketSink, IDisposable
 {
     private readonly short[] _mono = new short[AudioFormat.FrameSamples];
     private short[] _out = [];
@@ -118,6 +121,8 @@ public sealed class AudioReceivePipeline(AudioProcessor? processor = null, int t
     public AudioJitterBuffer JitterBuffer { get; } = new(targetFrames);
 
     public void OnPacket(in RtpPacketView packet) => JitterBuffer.Insert(packet);
+
+    public void Dispose() => JitterBuffer.Dispose();
 
     /// <summary>Plays until cancelled; the device's blocking write paces the loop.</summary>
     public async Task RunAsync(IAudioPlayback playback, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using Concentus;
 using Concentus.Enums;
+using Room.Media.Interop;
 
 namespace Room.Media.Audio;
 
@@ -14,33 +15,100 @@ public static class AudioFormat
     public const int MaxPacketSize = 1275;
 }
 
-/// <summary>Opus encoder (Concentus, managed): 48 kHz mono, 20 ms, VoIP mode, in-band FEC and DTX on by default.</summary>
-public sealed class OpusAudioEncoder
+/// <summary>Which Opus implementation to use.</summary>
+public enum OpusBackend
 {
-    private readonly IOpusEncoder _encoder;
+    /// <summary>libopus when it loads (no managed allocation per frame), else Concentus.</summary>
+    Auto,
 
-    public OpusAudioEncoder(int bitrate = 32000, bool inbandFec = true, bool dtx = true, int expectedLossPercent = 10)
+    /// <summary>Concentus, the managed port (allocates per frame: about 75 KB per encoded 20 ms frame).</summary>
+    Concentus,
+}
+
+/// <summary>
+/// Opus encoder: 48 kHz mono, 20 ms, VoIP mode, in-band FEC and DTX on by default. Concentus (managed), or the
+/// system libopus through <see cref="OpusBackend.Auto"/> when present. Not thread-safe.
+/// </summary>
+public sealed unsafe class OpusAudioEncoder : IDisposable
+{
+    private readonly IOpusEncoder? _managed;
+    private void* _native;
+    private int _bitrate;
+    private int _loss;
+
+    public OpusAudioEncoder(int bitrate = 32000, bool inbandFec = true, bool dtx = true, int expectedLossPercent = 10, OpusBackend backend = OpusBackend.Auto)
     {
-        _encoder = OpusCodecFactory.CreateEncoder(AudioFormat.SampleRate, 1, OpusApplication.OPUS_APPLICATION_VOIP);
-        _encoder.Bitrate = bitrate;
-        _encoder.UseInbandFEC = inbandFec;
-        _encoder.UseDTX = dtx;
-        _encoder.PacketLossPercent = expectedLossPercent;
-        _encoder.Complexity = 5;
-        _encoder.SignalType = OpusSignal.OPUS_SIGNAL_VOICE;
+        if (backend == OpusBackend.Auto && LibOpus.Version is { } version)
+        {
+            int err;
+            _native = LibOpus.opus_encoder_create(AudioFormat.SampleRate, 1, LibOpus.OPUS_APPLICATION_VOIP, &err);
+            if (_native is null || err != 0)
+            {
+                throw new MediaException($"opus_encoder_create failed: {err}");
+            }
+
+            var bad = LibOpus.opus_encoder_ctl(_native, LibOpus.OPUS_SET_INBAND_FEC_REQUEST, inbandFec ? 1 : 0);
+            bad |= LibOpus.opus_encoder_ctl(_native, LibOpus.OPUS_SET_DTX_REQUEST, dtx ? 1 : 0);
+            bad |= LibOpus.opus_encoder_ctl(_native, LibOpus.OPUS_SET_COMPLEXITY_REQUEST, 5);
+            bad |= LibOpus.opus_encoder_ctl(_native, LibOpus.OPUS_SET_SIGNAL_REQUEST, LibOpus.OPUS_SIGNAL_VOICE);
+            if (bad != 0)
+            {
+                Dispose();
+                throw new MediaException("libopus rejected a setting");
+            }
+
+            Backend = $"{version} (native)";
+        }
+        else
+        {
+            _managed = OpusCodecFactory.CreateEncoder(AudioFormat.SampleRate, 1, OpusApplication.OPUS_APPLICATION_VOIP);
+            _managed.UseInbandFEC = inbandFec;
+            _managed.UseDTX = dtx;
+            _managed.Complexity = 5;
+            _managed.SignalType = OpusSignal.OPUS_SIGNAL_VOICE;
+            Backend = "Concentus (managed)";
+        }
+
+        Bitrate = bitrate;
+        PacketLossPercent = expectedLossPercent;
     }
+
+    /// <summary>"libopus 1.3.1 (native)" or "Concentus (managed)".</summary>
+    public string Backend { get; }
 
     public int Bitrate
     {
-        get => _encoder.Bitrate;
-        set => _encoder.Bitrate = Math.Clamp(value, 6000, 128000);
+        get => _bitrate;
+        set
+        {
+            _bitrate = Math.Clamp(value, 6000, 128000);
+            if (_managed is not null)
+            {
+                _managed.Bitrate = _bitrate;
+            }
+            else if (_native is not null)
+            {
+                _ = LibOpus.opus_encoder_ctl(_native, LibOpus.OPUS_SET_BITRATE_REQUEST, _bitrate); // in range by the clamp
+            }
+        }
     }
 
     /// <summary>Expected loss, which sets how much FEC the encoder adds (feed it from RTCP receiver reports).</summary>
     public int PacketLossPercent
     {
-        get => _encoder.PacketLossPercent;
-        set => _encoder.PacketLossPercent = Math.Clamp(value, 0, 100);
+        get => _loss;
+        set
+        {
+            _loss = Math.Clamp(value, 0, 100);
+            if (_managed is not null)
+            {
+                _managed.PacketLossPercent = _loss;
+            }
+            else if (_native is not null)
+            {
+                _ = LibOpus.opus_encoder_ctl(_native, LibOpus.OPUS_SET_PACKET_LOSS_PERC_REQUEST, _loss); // in range by the clamp
+            }
+        }
     }
 
     /// <summary>Encodes one 20 ms frame (<see cref="AudioFormat.FrameSamples"/> samples); returns the packet length.</summary>
@@ -51,14 +119,58 @@ public sealed class OpusAudioEncoder
             throw new ArgumentException($"an Opus frame is {AudioFormat.FrameSamples} samples", nameof(frame));
         }
 
-        return _encoder.Encode(frame, AudioFormat.FrameSamples, packet, Math.Min(packet.Length, AudioFormat.MaxPacketSize));
+        var max = Math.Min(packet.Length, AudioFormat.MaxPacketSize);
+        if (_managed is not null)
+        {
+            return _managed.Encode(frame, AudioFormat.FrameSamples, packet, max);
+        }
+
+        ObjectDisposedException.ThrowIf(_native is null, this);
+        fixed (short* pcm = frame)
+        fixed (byte* data = packet)
+        {
+            var n = LibOpus.opus_encode(_native, pcm, AudioFormat.FrameSamples, data, max);
+            return n >= 0 ? n : throw new MediaException($"opus_encode failed: {n}");
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_native is not null)
+        {
+            LibOpus.opus_encoder_destroy(_native);
+            _native = null;
+        }
     }
 }
 
-/// <summary>Opus decoder with loss concealment and in-band FEC recovery.</summary>
-public sealed class OpusAudioDecoder
+/// <summary>Opus decoder with loss concealment and in-band FEC recovery; never throws on bad packets.</summary>
+public sealed unsafe class OpusAudioDecoder : IDisposable
 {
-    private readonly IOpusDecoder _decoder = OpusCodecFactory.CreateDecoder(AudioFormat.SampleRate, 1);
+    private readonly IOpusDecoder? _managed;
+    private void* _native;
+
+    public OpusAudioDecoder(OpusBackend backend = OpusBackend.Auto)
+    {
+        if (backend == OpusBackend.Auto && LibOpus.Version is { } version)
+        {
+            int err;
+            _native = LibOpus.opus_decoder_create(AudioFormat.SampleRate, 1, &err);
+            if (_native is null || err != 0)
+            {
+                throw new MediaException($"opus_decoder_create failed: {err}");
+            }
+
+            Backend = $"{version} (native)";
+        }
+        else
+        {
+            _managed = OpusCodecFactory.CreateDecoder(AudioFormat.SampleRate, 1);
+            Backend = "Concentus (managed)";
+        }
+    }
+
+    public string Backend { get; }
 
     /// <summary>Packets that failed to decode (corrupt); concealment was played instead.</summary>
     public long Errors { get; private set; }
@@ -71,15 +183,14 @@ public sealed class OpusAudioDecoder
             return Conceal(pcm);
         }
 
-        try
+        var n = Run(packet, pcm, fec: false);
+        if (n > 0)
         {
-            return _decoder.Decode(packet, pcm, AudioFormat.FrameSamples, false);
+            return n;
         }
-        catch (Exception e) when (e is OpusException or ArgumentException or IndexOutOfRangeException)
-        {
-            Errors++;
-            return Conceal(pcm);
-        }
+
+        Errors++;
+        return Conceal(pcm);
     }
 
     /// <summary>
@@ -88,32 +199,68 @@ public sealed class OpusAudioDecoder
     /// </summary>
     public int DecodeLost(ReadOnlySpan<byte> nextPacket, Span<short> pcm)
     {
-        if (nextPacket.IsEmpty)
+        if (nextPacket.IsEmpty || nextPacket.Length > AudioFormat.MaxPacketSize * 3)
         {
             return Conceal(pcm);
         }
 
-        try
+        var n = Run(nextPacket, pcm, fec: true);
+        if (n > 0)
         {
-            return _decoder.Decode(nextPacket, pcm, AudioFormat.FrameSamples, true);
+            return n;
         }
-        catch (Exception e) when (e is OpusException or ArgumentException or IndexOutOfRangeException)
-        {
-            Errors++;
-            return Conceal(pcm);
-        }
+
+        Errors++;
+        return Conceal(pcm);
     }
 
     private int Conceal(Span<short> pcm)
     {
-        try
+        var n = Run([], pcm, fec: false);
+        if (n > 0)
         {
-            return _decoder.Decode(ReadOnlySpan<byte>.Empty, pcm, AudioFormat.FrameSamples, false);
+            return n;
         }
-        catch (Exception e) when (e is OpusException or ArgumentException or IndexOutOfRangeException)
+
+        pcm[..AudioFormat.FrameSamples].Clear();
+        return AudioFormat.FrameSamples;
+    }
+
+    /// <summary>Decodes 20 ms (or conceals, for an empty packet); returns samples or -1.</summary>
+    private int Run(ReadOnlySpan<byte> packet, Span<short> pcm, bool fec)
+    {
+        if (pcm.Length < AudioFormat.FrameSamples)
         {
-            pcm[..AudioFormat.FrameSamples].Clear();
-            return AudioFormat.FrameSamples;
+            throw new ArgumentException("room for 20 ms needed", nameof(pcm));
+        }
+
+        if (_managed is not null)
+        {
+            try
+            {
+                return _managed.Decode(packet, pcm, AudioFormat.FrameSamples, fec);
+            }
+            catch (Exception e) when (e is OpusException or ArgumentException or IndexOutOfRangeException)
+            {
+                return -1;
+            }
+        }
+
+        ObjectDisposedException.ThrowIf(_native is null, this);
+        fixed (byte* data = packet)
+        fixed (short* outp = pcm)
+        {
+            var n = LibOpus.opus_decode(_native, packet.IsEmpty ? null : data, packet.Length, outp, AudioFormat.FrameSamples, fec ? 1 : 0);
+            return n > 0 ? n : -1;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_native is not null)
+        {
+            LibOpus.opus_decoder_destroy(_native);
+            _native = null;
         }
     }
 }

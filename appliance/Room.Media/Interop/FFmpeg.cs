@@ -50,7 +50,13 @@ internal static unsafe partial class FFmpeg
         };
         if (majors is null)
         {
-            return name == Speex.Library && NativeLibrary.TryLoad("libspeexdsp.so.1", assembly, path, out var s) ? s : IntPtr.Zero;
+            var soname = name switch
+            {
+                Speex.Library => "libspeexdsp.so.1",
+                LibOpus.Library => "libopus.so.0",
+                _ => null,
+            };
+            return soname is not null && NativeLibrary.TryLoad(soname, assembly, path, out var s) ? s : IntPtr.Zero;
         }
 
         foreach (var major in majors)

@@ -140,4 +140,44 @@ public class AudioPipelineTests
         Assert.True(sender.FramesSent >= 10);
         Assert.True(receiver.JitterBuffer.FramesDecoded >= 10);
     }
+
+    private sealed class Loop(AudioReceivePipeline receiver) : IRtpPacketSink
+    {
+        public void OnPacket(in RtpPacketView p) => receiver.OnPacket(p);
+    }
+
+    [Fact]
+    public void Steady_state_audio_send_and_receive_allocate_nothing_per_frame()
+    {
+        using var processor = new AudioProcessor();
+        var receiver = new AudioReceivePipeline(processor);
+        var sender = new AudioSendPipeline(4, new Loop(receiver), processor, DelayAndSumBeamformer.LinearArrayDelays(4, 0.04, 20));
+        var speech = AudioTests.SpeechLike(AudioFormat.FrameSamples * 100, 12);
+        var block = new short[AudioFormat.FrameSamples * 4];
+        void Step(int f)
+        {
+            for (var i = 0; i < AudioFormat.FrameSamples; i++)
+            {
+                block.AsSpan(i * 4, 4).Fill(speech[(f * AudioFormat.FrameSamples) + i]);
+            }
+
+            sender.ProcessFrame(block);
+            receiver.NextBlock(2);
+        }
+
+        for (var f = 0; f < 50; f++)
+        {
+            Step(f);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var f = 50; f < 100; f++)
+        {
+            Step(f);
+        }
+
+        var perFrame = (GC.GetAllocatedBytesForCurrentThread() - before) / 50.0;
+        Assert.True(receiver.JitterBuffer.FramesDecoded > 90);
+        Assert.Equal(0, perFrame);
+    }
 }

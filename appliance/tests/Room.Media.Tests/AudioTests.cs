@@ -64,12 +64,15 @@ public class AudioTests
         return blocks.Where(i => i < n && a[i] > 50).Average(i => Math.Abs(a[i] - b[i])); // where there is signal (RMS > ~300)
     }
 
-    [Fact]
-    public void Opus_round_trip_preserves_speech_like_audio()
+    [Theory]
+    [InlineData(OpusBackend.Auto)]
+    [InlineData(OpusBackend.Concentus)]
+    public void Opus_round_trip_preserves_speech_like_audio(OpusBackend backend)
     {
         var input = SpeechLike(48000, 1);
-        var enc = new OpusAudioEncoder(bitrate: 64000);
-        var dec = new OpusAudioDecoder();
+        using var enc = new OpusAudioEncoder(bitrate: 64000, backend: backend);
+        using var dec = new OpusAudioDecoder(backend);
+        Assert.Contains(backend == OpusBackend.Concentus ? "Concentus" : "libopus", enc.Backend, StringComparison.Ordinal);
         var output = new short[input.Length];
         var packet = new byte[AudioFormat.MaxPacketSize];
         for (var off = 0; off < input.Length; off += AudioFormat.FrameSamples)
@@ -85,11 +88,13 @@ public class AudioTests
         Assert.Equal(0, dec.Errors);
     }
 
-    [Fact]
-    public void Opus_fec_recovers_a_lost_packet_better_than_concealment_and_dtx_shrinks_silence()
+    [Theory]
+    [InlineData(OpusBackend.Auto)]
+    [InlineData(OpusBackend.Concentus)]
+    public void Opus_fec_recovers_a_lost_packet_better_than_concealment_and_dtx_shrinks_silence(OpusBackend backend)
     {
         var input = SpeechLike(48000, 2);
-        var enc = new OpusAudioEncoder(bitrate: 32000, expectedLossPercent: 20);
+        using var enc = new OpusAudioEncoder(bitrate: 32000, expectedLossPercent: 20, backend: backend);
         var packets = new List<byte[]>();
         var buf = new byte[AudioFormat.MaxPacketSize];
         for (var off = 0; off < input.Length; off += AudioFormat.FrameSamples)
@@ -100,7 +105,7 @@ public class AudioTests
 
         double Run(bool useFec)
         {
-            var dec = new OpusAudioDecoder();
+            using var dec = new OpusAudioDecoder(backend);
             var outp = new short[input.Length];
             for (var i = 0; i < packets.Count; i++)
             {
@@ -132,10 +137,12 @@ public class AudioTests
         Assert.True(sizes.Skip(20).Average() < 4, "DTX should send tiny packets in silence");
     }
 
-    [Fact]
-    public void Opus_decoder_survives_garbage_packets()
+    [Theory]
+    [InlineData(OpusBackend.Auto)]
+    [InlineData(OpusBackend.Concentus)]
+    public void Opus_decoder_survives_garbage_packets(OpusBackend backend)
     {
-        var dec = new OpusAudioDecoder();
+        using var dec = new OpusAudioDecoder(backend);
         var rng = new Random(77);
         var pcm = new short[AudioFormat.FrameSamples * 6];
         for (var i = 0; i < 500; i++)
