@@ -28,6 +28,8 @@ public sealed class PanelBrowserTests(PanelFixture fx, ITestOutputHelper output)
         await Assertions.Expect(Id("room-name")).ToHaveTextAsync(RoomdProcess.RoomName);
         await Assertions.Expect(Id("featured-title")).ToHaveTextAsync("Projekt Nordlicht – Statusrunde");
         await Assertions.Expect(_page.Locator(".brand-name")).ToHaveTextAsync("Nordwind Meeting");
+        Assert.True(await Id("logo").EvaluateAsync<bool>("img => img.complete && img.naturalWidth > 0"), "the configured logo did not load");
+        Assert.Equal("rgb(11, 92, 173)", await _page.Locator(".topbar").EvaluateAsync<string>("e => getComputedStyle(e).backgroundColor"));
         await Assertions.Expect(Id("upcoming").Locator("li")).ToHaveCountAsync(3);
         await Assertions.Expect(Id("join-featured")).ToBeEnabledAsync();
 

@@ -37,6 +37,12 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
         Remote = await RoomBusClient.ConnectAsync(Bus.Address);
         await WaitForRoomdAsync();
 
+        // The operator's logo, as an operator would configure it.
+        var logo = Path.Combine(Bus.Directory, "logo.svg");
+        await File.WriteAllTextAsync(logo, """
+            <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#ffffff"/>
+            <path d="M14 46 32 14l18 32H40L32 31l-8 15z" fill="#0b5cad"/><circle cx="32" cy="48" r="4" fill="#f5a400"/></svg>
+            """);
         var port = Repo.FreePort();
         Url = $"http://127.0.0.1:{port}/";
         _panel = new ChildProcess(Repo.Panel,
@@ -44,6 +50,7 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
             "--urls", Url.TrimEnd('/'), "--bus", Bus.Address,
             "--ControllerUi:Brand:Name", "Nordwind Meeting",
             "--ControllerUi:Brand:PrimaryColor", "#0b5cad",
+            "--ControllerUi:Brand:LogoPath", logo,
             "--Logging:LogLevel:Default", "Warning",
         ]);
         await WaitForPanelAsync();
