@@ -26,36 +26,49 @@ public sealed unsafe class LinuxCecAdapter : ICecBus
     private readonly FileDescriptor _fd;
     private readonly Lock _gate = new();
 
-    private LinuxCecAdapter(string name, FileDescriptor fd, ushort physical, byte logical)
+    private LinuxCecAdapter(string name, FileDescriptor fd)
     {
         Name = name;
         _fd = fd;
-        PhysicalAddress = physical;
-        LogicalAddress = logical;
     }
 
     public string Name { get; }
 
-    public ushort PhysicalAddress { get; }
+    /// <summary>Read from the adapter each time: HDMI hot-plug changes it.</summary>
+    public ushort PhysicalAddress
+    {
+        get
+        {
+            ushort pa = 0xFFFF;
+            return Libc.IoctlRetry(_fd.Fd, Cec.AdapGPhysAddr, &pa) == 0 ? pa : (ushort)0xFFFF;
+        }
+    }
 
-    public byte LogicalAddress { get; }
+    /// <summary>Read from the adapter each time: the claim completes in the background after open.</summary>
+    public byte LogicalAddress
+    {
+        get
+        {
+            Cec.CecLogAddrs la = default;
+            return Libc.IoctlRetry(_fd.Fd, Cec.AdapGLogAddrs, &la) == 0 && la.NumLogAddrs > 0 && la.LogAddr[0] <= 14
+                ? la.LogAddr[0]
+                : (byte)0xF;
+        }
+    }
 
     /// <summary>
-    /// Opens the adapter as initiator; claims a Playback logical address named <paramref name="osdName"/> when none
-    /// is configured yet.
+    /// Opens the adapter as initiator; asks for a Playback logical address named <paramref name="osdName"/> when none
+    /// is configured. The claim is made without waiting (a screen that is off or unplugged must not stall
+    /// discovery); transmissions then block until acknowledged or answered.
     /// </summary>
     public static LinuxCecAdapter Open(string devicePath, string osdName = "Room")
     {
         var name = Path.GetFileName(devicePath);
-        var fd = FileDescriptor.OpenOrThrow(devicePath, Libc.O_RDWR, "cec:" + name);
-        try
+        var config = FileDescriptor.OpenOrThrow(devicePath, Libc.O_RDWR | Libc.O_NONBLOCK, "cec:" + name);
+        using (config)
         {
-            var mode = Cec.ModeInitiator;
-            Check(Libc.IoctlRetry(fd.Fd, Cec.SMode, &mode), name, "CEC_S_MODE");
-            ushort pa = 0xFFFF;
-            Check(Libc.IoctlRetry(fd.Fd, Cec.AdapGPhysAddr, &pa), name, "CEC_ADAP_G_PHYS_ADDR");
             Cec.CecLogAddrs la = default;
-            Check(Libc.IoctlRetry(fd.Fd, Cec.AdapGLogAddrs, &la), name, "CEC_ADAP_G_LOG_ADDRS");
+            Check(Libc.IoctlRetry(config.Fd, Cec.AdapGLogAddrs, &la), name, "CEC_ADAP_G_LOG_ADDRS");
             if (la.NumLogAddrs == 0)
             {
                 la = default;
@@ -71,11 +84,20 @@ public sealed unsafe class LinuxCecAdapter : ICecBus
                     la.OsdName[i] = (byte)(osdName[i] < 0x7F ? osdName[i] : '?');
                 }
 
-                Check(Libc.IoctlRetry(fd.Fd, Cec.AdapSLogAddrs, &la), name, "CEC_ADAP_S_LOG_ADDRS");
+                var err = Libc.IoctlRetry(config.Fd, Cec.AdapSLogAddrs, &la);
+                if (err is not (0 or Libc.EBUSY))
+                {
+                    Check(err, name, "CEC_ADAP_S_LOG_ADDRS"); // EBUSY: someone configured it meanwhile
+                }
             }
+        }
 
-            var logical = la.NumLogAddrs > 0 && la.LogAddr[0] != 0xFF ? la.LogAddr[0] : (byte)0xF;
-            return new LinuxCecAdapter(name, fd, pa, logical);
+        var fd = FileDescriptor.OpenOrThrow(devicePath, Libc.O_RDWR, "cec:" + name);
+        try
+        {
+            var mode = Cec.ModeInitiator;
+            Check(Libc.IoctlRetry(fd.Fd, Cec.SMode, &mode), name, "CEC_S_MODE");
+            return new LinuxCecAdapter(name, fd);
         }
         catch
         {
@@ -114,7 +136,13 @@ public sealed unsafe class LinuxCecAdapter : ICecBus
             msg.Msg[i] = bytes[i];
         }
 
-        msg.Msg[0] = (byte)((LogicalAddress << 4) | (bytes[0] & 0xF));
+        var logical = LogicalAddress;
+        if (logical == 0xF)
+        {
+            return new CecTransmitResult(false, "no logical address claimed yet (screen off or HDMI unplugged?)", null);
+        }
+
+        msg.Msg[0] = (byte)((logical << 4) | (bytes[0] & 0xF));
         msg.Reply = replyOpcode;
         msg.Timeout = replyOpcode != 0 ? (uint)Math.Clamp(timeout.TotalMilliseconds, 1, 10_000) : 0;
         int err;
