@@ -24,11 +24,34 @@ internal sealed class NetNs : IDisposable
     public IPAddress HostAddress { get; }
     public IPAddress NsAddress { get; }
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<NetNs, bool> Live = new();
+
+    static NetNs()
+    {
+        // If the test host is stopped, still take down what it made.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { foreach (var ns in Live.Keys) ns.Dispose(); };
+    }
+
+    /// <summary>Removes namespaces left by earlier test hosts that died (name carries the host's PID, which is gone).</summary>
+    private static void RemoveStale()
+    {
+        foreach (var line in Run("ip", "netns list", check: false).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var name = line.Split(' ')[0];
+            var m = System.Text.RegularExpressions.Regex.Match(name, "^rtcp([0-9]+)n([0-9]+)$");
+            if (!m.Success || Directory.Exists("/proc/" + m.Groups[1].Value)) continue;
+            foreach (var pid in Run("ip", $"netns pids {name}", check: false).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                Run("kill", "-9 " + pid.Trim(), check: false);
+            Run("ip", $"netns del {name}", check: false);
+        }
+    }
+
     public static NetNs Create()
     {
+        RemoveStale();
         int n = Random.Shared.Next(1, 250);
         string tag = $"{Environment.ProcessId % 10000}x{n}";
-        string name = "rtc" + tag, hostIf = "rh" + tag, nsIf = "rn" + tag;
+        string name = $"rtcp{Environment.ProcessId}n{n}", hostIf = "rh" + tag, nsIf = "rn" + tag;
         var host = IPAddress.Parse($"10.213.{n}.1");
         var inside = IPAddress.Parse($"10.213.{n}.2");
         Run("ip", $"netns add {name}");
@@ -47,7 +70,9 @@ internal sealed class NetNs : IDisposable
             Cleanup(name, hostIf);
             throw;
         }
-        return new NetNs(name, hostIf, nsIf, host, inside);
+        var created = new NetNs(name, hostIf, nsIf, host, inside);
+        Live[created] = true;
+        return created;
     }
 
     public static string Run(string file, string arguments, bool check = true)
@@ -84,5 +109,12 @@ internal sealed class NetNs : IDisposable
         Run("ip", $"netns del {name}", check: false);
     }
 
-    public void Dispose() => Cleanup(Name, HostInterface);
+    public void Dispose()
+    {
+        if (!Live.TryRemove(this, out _)) return;
+        // Anything still running in the namespace was started by this test.
+        foreach (var pid in Run("ip", $"netns pids {Name}", check: false).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            Run("kill", "-9 " + pid.Trim(), check: false);
+        Cleanup(Name, HostInterface);
+    }
 }
