@@ -70,6 +70,8 @@ try
 
     using var devices = new DeviceChecks(suite, inLab, fault);
     await devices.RunAsync().ConfigureAwait(false);
+    using var roomd = new RoomdChecks(suite);
+    await roomd.RunAsync().ConfigureAwait(false);
 }
 finally
 {

@@ -20,6 +20,12 @@ publish() {
   dotnet publish "$HERE/Room.HwTests/Room.HwTests.csproj" -c Release -r linux-x64 --self-contained \
     -p:InvariantGlobalization=true -p:DebugType=none -p:GenerateDocumentationFile=false \
     -o "$OUT/suite" --verbosity quiet -nologo >"$OUT/publish.log" 2>&1 || { cat "$OUT/publish.log"; exit 1; }
+  # roomd beside it (same runtime, one copy): the suite starts it on a private bus in the guest.
+  if [ -f "$ROOT/appliance/Room.Appliance/Room.Appliance.csproj" ]; then
+    dotnet publish "$ROOT/appliance/Room.Appliance/Room.Appliance.csproj" -c Release -r linux-x64 --self-contained \
+      -p:InvariantGlobalization=true -p:DebugType=none -p:GenerateDocumentationFile=false \
+      -o "$OUT/suite" --verbosity quiet -nologo >>"$OUT/publish.log" 2>&1 || echo "hw-test: roomd did not publish; its checks will be skipped (see $OUT/publish.log)"
+  fi
 }
 
 KNOWN=$HERE/lab/known-failures
@@ -107,11 +113,16 @@ done
 cp "$kdir/root/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$stage/lib/modules/$kver/"
 depmod -b "$stage" "$kver"
 cp -r "$OUT/suite/." "$stage/suite/"
+# dbus-daemon for roomd, with the users it looks up
+mkdir -p "$stage/usr/bin" "$stage/etc"
+cp /usr/bin/dbus-daemon "$stage/usr/bin/"
+printf 'root:x:0:0:root:/root:/bin/sh\nmessagebus:x:100:101::/nonexistent:/bin/false\n' >"$stage/etc/passwd"
+printf 'root:x:0:\nmessagebus:x:101:\n' >"$stage/etc/group"
 # libasound (Room.Devices' ALSA driver) and its configuration
 mkdir -p "$stage/usr/share" "$stage/usr/lib/x86_64-linux-gnu"
 cp -r /usr/share/alsa "$stage/usr/share/"
 cp -L /usr/lib/x86_64-linux-gnu/libasound.so.2 "$stage/usr/lib/x86_64-linux-gnu/"
-for f in "$stage/suite/Room.HwTests" "$stage"/suite/*.so /usr/lib/x86_64-linux-gnu/libasound.so.2; do ldd "$f" 2>/dev/null || true; done \
+for f in "$stage/suite/Room.HwTests" "$stage"/suite/*.so /usr/lib/x86_64-linux-gnu/libasound.so.2 /usr/bin/dbus-daemon; do ldd "$f" 2>/dev/null || true; done \
   | grep -o '/[^ ]*\.so[^ ]*' | sort -u | while read -r lib; do
     mkdir -p "$stage$(dirname "$lib")" && cp -L "$lib" "$stage$lib"
   done

@@ -73,9 +73,6 @@ public sealed class DeviceChecks(Suite suite, bool inLab, string? fault) : IDisp
             return "from " + at + ": " + await MoveAndVerifyAsync(new PtzPosition(at.Pan - 35, at.Tilt + 15, at.Zoom - 0.25), ct).ConfigureAwait(false);
         }).ConfigureAwait(false);
 
-        await suite.RunAsync("camera.presets-survive-roomd-restart", Normal, _ =>
-            throw new SkipException("roomd (appliance/Room.Appliance) is not in this build yet")).ConfigureAwait(false);
-
         await suite.RunAsync("display.connector-edid", Normal, _ =>
         {
             var d = Provider.Displays.FirstOrDefault(x => x.Connected && x.Modes.Count > 0)
@@ -132,9 +129,6 @@ public sealed class DeviceChecks(Suite suite, bool inLab, string? fault) : IDisp
         await suite.RunAsync("audio.loopback-8ch", TimeSpan.FromSeconds(60), ct => AudioChecks.LoopbackAsync(Provider, inLab, ct)).ConfigureAwait(false);
 
         await suite.RunAsync("hotplug.usb-camera", TimeSpan.FromSeconds(90), ct => HotplugChecks.UsbCameraAsync(_provider, inLab, ct)).ConfigureAwait(false);
-
-        await suite.RunAsync("roomd.dbus", Normal, _ =>
-            throw new SkipException("roomd (appliance/Room.Appliance) is not in this build yet")).ConfigureAwait(false);
     }
 
     private LinuxDisplay? _faultyCec;

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using Room.Bus;
+using Room.Bus.Client;
+using Room.HwTests.Lab;
+
+namespace Room.HwTests.Checks;
+
+/// <summary>
+/// roomd in the guest: a private dbus-daemon, roomd on it (state in a temporary directory), the Camera API over
+/// D-Bus, and presets that survive a roomd restart.
+/// </summary>
+public sealed class RoomdChecks(Suite suite) : IDisposable
+{
+    private const string Roomd = "/suite/roomd";
+    private const string DbusDaemon = "/usr/bin/dbus-daemon";
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "hwtest-roomd");
+    private Process? _bus;
+    private Process? _roomd;
+    private string? _address;
+
+    public async Task RunAsync()
+    {
+        await suite.RunAsync("roomd.dbus", TimeSpan.FromSeconds(120), async ct =>
+        {
+            if (!File.Exists(Roomd) || !File.Exists(DbusDaemon))
+            {
+                throw new SkipException($"roomd or dbus-daemon not in this image ({Roomd}, {DbusDaemon})");
+            }
+
+            Directory.CreateDirectory(Path.Combine(_dir, "state"));
+            var config = Path.Combine(_dir, "bus.conf");
+            await File.WriteAllTextAsync(config, $"""
+                <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+                <busconfig>
+                  <type>session</type>
+                  <listen>unix:path={_dir}/bus</listen>
+                  <auth>EXTERNAL</auth>
+                  <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
+                </busconfig>
+                """, ct).ConfigureAwait(false);
+            _bus = Process.Start(new ProcessStartInfo(DbusDaemon, ["--config-file=" + config, "--nofork", "--nopidfile"]) { UseShellExecute = false })
+                ?? throw new InvalidOperationException("dbus-daemon did not start");
+            _address = $"unix:path={_dir}/bus";
+            await Expect.Eventually(() => Task.FromResult(File.Exists(Path.Combine(_dir, "bus"))), x => x, TimeSpan.FromSeconds(20), "bus socket", ct).ConfigureAwait(false);
+            var sw = Stopwatch.StartNew();
+            StartRoomd();
+            using var client = await RoomBusClient.ConnectAsync(_address, ct).ConfigureAwait(false);
+            await Expect.Eventually(client.IsRoomdPresentAsync, x => x, TimeSpan.FromSeconds(90), "roomd on the bus", ct).ConfigureAwait(false);
+            var camera = await client.GetAllAsync(BusNames.Camera).ConfigureAwait(false);
+            return $"roomd answered on D-Bus {sw.Elapsed.TotalSeconds:0.0} s after start; Camera has {camera.Count} properties";
+        }).ConfigureAwait(false);
+
+        await suite.RunAsync("camera.presets-survive-roomd-restart", TimeSpan.FromSeconds(150), async ct =>
+        {
+            if (_roomd is null || _address is null)
+            {
+                throw new SkipException("roomd is not running");
+            }
+
+            using (var client = await RoomBusClient.ConnectAsync(_address, ct).ConfigureAwait(false))
+            {
+                await client.MoveToAsync(12, -4, 0.4).ConfigureAwait(false);
+                await client.StorePresetAsync("hwtest").ConfigureAwait(false);
+                await client.MoveToAsync(0, 0, 0).ConfigureAwait(false);
+            }
+
+            _roomd.Kill();
+            await _roomd.WaitForExitAsync(ct).ConfigureAwait(false);
+            StartRoomd();
+            using var again = await RoomBusClient.ConnectAsync(_address, ct).ConfigureAwait(false);
+            await Expect.Eventually(again.IsRoomdPresentAsync, x => x, TimeSpan.FromSeconds(90), "roomd back on the bus", ct).ConfigureAwait(false);
+            await again.RecallPresetAsync("hwtest").ConfigureAwait(false);
+            var cam = await again.GetAllAsync(BusNames.Camera).ConfigureAwait(false);
+            var pan = (double)cam["Pan"].GetDouble();
+            var tilt = (double)cam["Tilt"].GetDouble();
+            var zoom = (double)cam["Zoom"].GetDouble();
+            Expect.Near(12, pan, 0.5, "pan after recalling the preset in a new roomd");
+            Expect.Near(-4, tilt, 0.5, "tilt after recalling the preset in a new roomd");
+            Expect.Near(0.4, zoom, 0.02, "zoom after recalling the preset in a new roomd");
+            return $"preset 'hwtest' stored, roomd killed and restarted, recalled: pan {pan} tilt {tilt} zoom {zoom} (roomd's simulated devices: roomd has no Linux device option yet)";
+        }).ConfigureAwait(false);
+    }
+
+    private void StartRoomd()
+    {
+        var psi = new ProcessStartInfo(Roomd, ["--bus", _address!, "--state", Path.Combine(_dir, "state")]) { UseShellExecute = false, RedirectStandardOutput = true };
+        psi.Environment["ROOM_CONFIG"] = Path.Combine(_dir, "none.json");
+        psi.Environment["DOTNET_EnableDiagnostics"] = "0";
+        _roomd = Process.Start(psi) ?? throw new InvalidOperationException("roomd did not start");
+        _roomd.OutputDataReceived += (_, _) => { }; // its log is not the report
+        _roomd.BeginOutputReadLine();
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in new[] { _roomd, _bus })
+        {
+            if (p is { HasExited: false })
+            {
+                p.Kill();
+            }
+
+            p?.Dispose();
+        }
+    }
+}
