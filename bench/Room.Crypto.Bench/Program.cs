@@ -1,3 +1,11 @@
 using BenchmarkDotNet.Running;
+using Room.Crypto.Bench;
 
-BenchmarkSwitcher.FromAssembly(typeof(Room.Crypto.Bench.SFrameBench).Assembly).Run(args);
+if (args.Length > 0 && args[0] == "--quick")
+{
+    // Plain Stopwatch loop for a fast look (not a substitute for the BenchmarkDotNet run).
+    QuickRun.Run();
+    return;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(SFrameBench).Assembly).Run(args);

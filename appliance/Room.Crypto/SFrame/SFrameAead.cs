@@ -46,20 +46,28 @@ internal sealed class GcmAead(ReadOnlySpan<byte> key, int tagSize) : SFrameAead
     public override void Dispose() => _gcm.Dispose();
 }
 
-/// <summary>AES-CTR + truncated HMAC (RFC 9605 section 4.5.1).</summary>
+/// <summary>AES-CTR + truncated HMAC (RFC 9605 section 4.5.1). Keeps its buffers; allocation-free per frame; not thread-safe.</summary>
 internal sealed class CtrHmacAead : SFrameAead
 {
-    private const int Blocks = 32;
+    private const int ChunkBytes = 4096;
     private readonly Aes _aes;
+    private readonly ICryptoTransform _ecb;
     private readonly IncrementalHash _hmac;
     private readonly int _hashSize;
+    private readonly byte[] _counters = new byte[ChunkBytes];
+    private readonly byte[] _stream = new byte[ChunkBytes];
 
     public CtrHmacAead(SFrameSuiteParameters p, ReadOnlySpan<byte> key)
     {
         TagSize = p.TagSize;
         _hashSize = p.HashSize;
         _aes = Aes.Create();
-        _aes.Key = key[..p.EncKeySize].ToArray();
+        byte[] enc = key[..p.EncKeySize].ToArray();
+        _aes.Key = enc;
+        CryptographicOperations.ZeroMemory(enc);
+        _aes.Mode = CipherMode.ECB;
+        _aes.Padding = PaddingMode.None;
+        _ecb = _aes.CreateEncryptor();
         byte[] auth = key[p.EncKeySize..].ToArray();
         _hmac = IncrementalHash.CreateHMAC(p.Hash, auth);
         CryptographicOperations.ZeroMemory(auth);
@@ -107,35 +115,48 @@ internal sealed class CtrHmacAead : SFrameAead
 
     private void Ctr(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> input, Span<byte> output)
     {
-        Span<byte> counters = stackalloc byte[Blocks * 16];
-        Span<byte> stream = stackalloc byte[Blocks * 16];
         uint block = 0;
         int done = 0;
         while (done < input.Length)
         {
-            int chunk = Math.Min(input.Length - done, Blocks * 16);
+            int chunk = Math.Min(input.Length - done, ChunkBytes);
             int nblocks = (chunk + 15) / 16;
             for (int b = 0; b < nblocks; b++)
             {
-                Span<byte> c = counters.Slice(b * 16, 16);
+                Span<byte> c = _counters.AsSpan(b * 16, 16);
                 nonce.CopyTo(c);
                 BinaryPrimitives.WriteUInt32BigEndian(c[12..], block++);
             }
 
-            _aes.EncryptEcb(counters[..(nblocks * 16)], stream[..(nblocks * 16)], PaddingMode.None);
-            for (int i = 0; i < chunk; i++)
-            {
-                output[done + i] = (byte)(input[done + i] ^ stream[i]);
-            }
-
+            _ecb.TransformBlock(_counters, 0, nblocks * 16, _stream, 0);
+            Xor(input.Slice(done, chunk), _stream.AsSpan(0, chunk), output.Slice(done, chunk));
             done += chunk;
         }
 
-        CryptographicOperations.ZeroMemory(stream);
+        CryptographicOperations.ZeroMemory(_stream);
+    }
+
+    private static void Xor(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, Span<byte> dest)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            int w = System.Numerics.Vector<byte>.Count;
+            for (; i + w <= a.Length; i += w)
+            {
+                (new System.Numerics.Vector<byte>(a[i..]) ^ new System.Numerics.Vector<byte>(b[i..])).CopyTo(dest[i..]);
+            }
+        }
+
+        for (; i < a.Length; i++)
+        {
+            dest[i] = (byte)(a[i] ^ b[i]);
+        }
     }
 
     public override void Dispose()
     {
+        _ecb.Dispose();
         _aes.Dispose();
         _hmac.Dispose();
     }
