@@ -124,7 +124,7 @@ public class RtpTests
     [InlineData(VideoCodec.Vp8)]
     public void Jitter_buffer_recovers_exactly_every_frame_whose_packets_arrived_under_10_percent_loss_and_reordering(VideoCodec codec)
     {
-        var clip = EncodeClip(codec, 90, 15);
+        var clip = EncodeClip(codec, 60, 15);
         var (pack, depack) = Pair(codec, 400);
         var list = new PacketList();
         for (var i = 0; i < clip.Count; i++)

@@ -89,7 +89,7 @@ public class VideoCodecTests
     [InlineData(VideoCodec.Vp8)]
     public void Lowering_the_bitrate_at_run_time_shrinks_the_frames(VideoCodec codec)
     {
-        var layer = new VideoLayer(640, 360, 30, 2_000_000);
+        var layer = new VideoLayer(320, 180, 30, 1_500_000);
         using var enc = VideoEncoder.Create(codec, layer, EncoderPreference.SoftwareOnly);
         var sink = new Collect();
         var frame = new byte[layer.I420Size];
@@ -97,7 +97,7 @@ public class VideoCodecTests
         {
             if (i == 40)
             {
-                enc.SetBitrate(200_000);
+                enc.SetBitrate(150_000);
             }
 
             TestSignals.Pattern(frame, layer.Width, layer.Height, i);
