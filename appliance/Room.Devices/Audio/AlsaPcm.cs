@@ -22,8 +22,14 @@ public sealed record AlsaPcmSettings
     /// <summary>The hardware format; null tries S16 and falls back to S32 (converted to/from S16 here).</summary>
     public AlsaSampleFormat? Format { get; init; }
 
-    /// <summary>Buffer latency; libasound makes periods a quarter of it (40 ms → 10 ms periods).</summary>
-    public TimeSpan Latency { get; init; } = TimeSpan.FromMilliseconds(40);
+    /// <summary>Period (the unit the card interrupts and we read/write in): 10 ms.</summary>
+    public TimeSpan PeriodTime { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>
+    /// Periods in the ring buffer; null = 16 for capture (costs no latency: reads take what is there) and 8 for
+    /// playback (the most that can be queued ahead). Larger rings ride out scheduling stalls without xruns.
+    /// </summary>
+    public int? BufferPeriods { get; init; }
 
     /// <summary>ALSA configuration text that replaces the global one for this PCM (tests, special wiring).</summary>
     public string? ConfigText { get; init; }
@@ -104,15 +110,12 @@ public sealed unsafe class AlsaPcm : IDisposable
             throw new DeviceUnavailableException(deviceId, $"cannot open ALSA PCM {settings.Device}: {Alsa.Error(err)}");
         }
 
-        var latency = (uint)Math.Clamp(settings.Latency.TotalMicroseconds, 1000, 2_000_000);
         AlsaSampleFormat[] tries = settings.Format is { } f ? [f] : [AlsaSampleFormat.S16, AlsaSampleFormat.S32];
         foreach (var format in tries)
         {
-            err = Alsa.PcmSetParams(pcm, format == AlsaSampleFormat.S16 ? Alsa.FormatS16Le : Alsa.FormatS32Le,
-                Alsa.AccessRwInterleaved, (uint)settings.Channels, (uint)settings.SampleRate, 0, latency);
+            err = Configure(pcm, settings, format, capture, out var period);
             if (err >= 0)
             {
-                _ = Alsa.PcmGetParams(pcm, out _, out var period);
                 return new AlsaPcm(deviceId, pcm, config, settings, format, (int)Math.Min(period, 1u << 16), capture);
             }
         }
@@ -275,6 +278,63 @@ public sealed unsafe class AlsaPcm : IDisposable
         }
 
         FreeConfig(Interlocked.Exchange(ref _config, 0));
+    }
+
+    /// <summary>hw params (interleaved, format, channels, exact rate, period, ring) and sw params (start, wake-up).</summary>
+    private static int Configure(nint pcm, AlsaPcmSettings settings, AlsaSampleFormat format, bool capture, out nuint period)
+    {
+        period = 0;
+        if (Alsa.HwParamsMalloc(out var hw) < 0)
+        {
+            return -Libc.ENOMEM;
+        }
+
+        int err;
+        try
+        {
+            period = (nuint)Math.Max(16, Math.Round(settings.SampleRate * settings.PeriodTime.TotalSeconds));
+            var dir = 0;
+            var buffer = period * (nuint)Math.Clamp(settings.BufferPeriods ?? (capture ? 16 : 8), 2, 64);
+            if ((err = Alsa.HwParamsAny(pcm, hw)) < 0
+                || (err = Alsa.HwParamsSetAccess(pcm, hw, Alsa.AccessRwInterleaved)) < 0
+                || (err = Alsa.HwParamsSetFormat(pcm, hw, format == AlsaSampleFormat.S16 ? Alsa.FormatS16Le : Alsa.FormatS32Le)) < 0
+                || (err = Alsa.HwParamsSetChannels(pcm, hw, (uint)settings.Channels)) < 0
+                || (err = Alsa.HwParamsSetRate(pcm, hw, (uint)settings.SampleRate, 0)) < 0
+                || (err = Alsa.HwParamsSetPeriodSizeNear(pcm, hw, ref period, ref dir)) < 0
+                || (err = Alsa.HwParamsSetBufferSizeNear(pcm, hw, ref buffer)) < 0
+                || (err = Alsa.HwParamsInstall(pcm, hw)) < 0)
+            {
+                return err;
+            }
+
+            if (Alsa.SwParamsMalloc(out var sw) < 0)
+            {
+                return -Libc.ENOMEM;
+            }
+
+            try
+            {
+                // Playback starts once two periods are queued (not a whole ring); capture is started explicitly.
+                var start = capture ? buffer : Math.Min(buffer, period * 2);
+                if ((err = Alsa.SwParamsCurrent(pcm, sw)) < 0
+                    || (err = Alsa.SwParamsSetStartThreshold(pcm, sw, start)) < 0
+                    || (err = Alsa.SwParamsSetAvailMin(pcm, sw, period)) < 0
+                    || (err = Alsa.SwParamsInstall(pcm, sw)) < 0)
+                {
+                    return err;
+                }
+            }
+            finally
+            {
+                Alsa.SwParamsFree(sw);
+            }
+
+            return 0;
+        }
+        finally
+        {
+            Alsa.HwParamsFree(hw);
+        }
     }
 
     private void StartCaptureIfPrepared()

@@ -48,6 +48,45 @@ internal static unsafe partial class Alsa
     [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params_get_channels_max")]
     public static partial int HwParamsGetChannelsMax(nint parameters, out uint channels);
 
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params_set_access")]
+    public static partial int HwParamsSetAccess(nint pcm, nint parameters, int access);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params_set_format")]
+    public static partial int HwParamsSetFormat(nint pcm, nint parameters, int format);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params_set_channels")]
+    public static partial int HwParamsSetChannels(nint pcm, nint parameters, uint channels);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params_set_rate")]
+    public static partial int HwParamsSetRate(nint pcm, nint parameters, uint rate, int dir);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params_set_period_size_near")]
+    public static partial int HwParamsSetPeriodSizeNear(nint pcm, nint parameters, ref nuint frames, ref int dir);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params_set_buffer_size_near")]
+    public static partial int HwParamsSetBufferSizeNear(nint pcm, nint parameters, ref nuint frames);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params")]
+    public static partial int HwParamsInstall(nint pcm, nint parameters);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_sw_params_malloc")]
+    public static partial int SwParamsMalloc(out nint parameters);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_sw_params_free")]
+    public static partial void SwParamsFree(nint parameters);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_sw_params_current")]
+    public static partial int SwParamsCurrent(nint pcm, nint parameters);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_sw_params_set_start_threshold")]
+    public static partial int SwParamsSetStartThreshold(nint pcm, nint parameters, nuint frames);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_sw_params_set_avail_min")]
+    public static partial int SwParamsSetAvailMin(nint pcm, nint parameters, nuint frames);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_sw_params")]
+    public static partial int SwParamsInstall(nint pcm, nint parameters);
+
     [LibraryImport(Lib, EntryPoint = "snd_pcm_start")]
     public static partial int PcmStart(nint pcm);
 

@@ -170,6 +170,7 @@ public class AlsaPcmTests
         }, capture: false))
         {
             Assert.Equal(AlsaSampleFormat.S32, pcm.Format);
+            Assert.Equal(480, pcm.PeriodFrames); // 10 ms at 48 kHz
             pcm.Write([1, -1, 1000]);
             pcm.Drain();
         }
