@@ -181,6 +181,18 @@ public sealed class PanelBrowserTests(PanelFixture fx, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_failed_join_is_explained_on_the_home_screen()
+    {
+        await fx.Remote.JoinAsync("https://meet.nowhere.invalid/m/x");
+
+        await fx.WaitForStatusAsync(s => s.Meeting.State == MeetingStates.Error);
+        await Assertions.Expect(Id("last-error")).ToContainTextAsync("Die letzte Besprechung wurde unerwartet beendet");
+        await Assertions.Expect(Id("join-featured")).ToBeEnabledAsync();
+        await PanelFixture.ScreenshotAsync(_page, "home-after-failure");
+        await PanelFixture.AssertAccessibleAsync(_page, "home after a failed join");
+    }
+
+    [Fact]
     public async Task Settings_need_the_admin_pin()
     {
         await Id("nav-settings").TapAsync();
