@@ -6,3 +6,6 @@ BENCHES += roomd-bench
 .PHONY: roomd-bench
 roomd-bench:
 	@scripts/bench-roomd.sh
+
+# Auto-framing: OpenCV's trained face cascades; the OpenCV runtime package needs GTK 3's libraries.
+APT_PACKAGES += opencv-data libgtk-3-0

@@ -1,4 +1,4 @@
-using Room.Appliance.System;
+using Room.Appliance.Administration;
 using Room.Bus;
 using Room.Bus.Server;
 using Tmds.DBus.Protocol;

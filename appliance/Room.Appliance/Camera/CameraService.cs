@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Room.Appliance.Framing;
 using Room.Bus;
 using Room.Devices;
 
@@ -14,14 +15,16 @@ public sealed class CameraService : IDisposable
     private readonly IDeviceProvider _devices;
     private readonly PresetStore _presets;
     private readonly ILogger<CameraService> _logger;
+    private readonly FramingSupport _framing;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _motion = new(1, 1);
     private string _selected;
     private PtzPosition _position;
     private bool _autoFraming;
 
-    public CameraService(IDeviceProvider devices, PresetStore presets, IOptions<RoomOptions> options, ILogger<CameraService> logger)
+    public CameraService(IDeviceProvider devices, PresetStore presets, FramingSupport framing, IOptions<RoomOptions> options, ILogger<CameraService> logger)
     {
+        _framing = framing;
         _devices = devices;
         _presets = presets;
         _logger = logger;
@@ -101,6 +104,7 @@ public sealed class CameraService : IDisposable
                 $"({pan:0.##}, {tilt:0.##}, {zoom:0.##}) is outside the camera's range: pan {limits.PanMin:0.##}..{limits.PanMax:0.##}, tilt {limits.TiltMin:0.##}..{limits.TiltMax:0.##}, zoom 0..1.");
         }
 
+        StopAutoFraming();
         await MoveAsync(camera, target);
     }
 
@@ -121,6 +125,7 @@ public sealed class CameraService : IDisposable
             current = _position;
         }
 
+        StopAutoFraming();
         await MoveAsync(camera, limits.Clamp(new PtzPosition(current.Pan + pan, current.Tilt + tilt, current.Zoom + zoom)));
     }
 
@@ -138,6 +143,7 @@ public sealed class CameraService : IDisposable
     {
         var camera = Selected();
         var position = _presets.Get(camera.Id, name);
+        StopAutoFraming();
         await MoveAsync(camera, camera.Limits.Clamp(position));
         _logger.LogInformation("Recalled preset {Name} on {Camera}", name, camera.Id);
     }
@@ -153,6 +159,11 @@ public sealed class CameraService : IDisposable
     public Task SetAutoFramingAsync(bool enabled)
     {
         var camera = Selected();
+        if (enabled && _framing.Detector is null)
+        {
+            throw new RoomBusException(BusErrors.NotSupported, $"Auto-framing is not available: {_framing.UnavailableReason}.");
+        }
+
         if (enabled && !(camera.Limits.CanPan || camera.Limits.CanZoom))
         {
             throw new RoomBusException(BusErrors.NotSupported, $"Camera {camera.Id} cannot pan or zoom, so it cannot frame automatically.");
@@ -170,6 +181,23 @@ public sealed class CameraService : IDisposable
 
         RaiseChanged();
         return Task.CompletedTask;
+    }
+
+    /// <summary>A person steering the camera takes over from the auto-framer.</summary>
+    private void StopAutoFraming()
+    {
+        lock (_gate)
+        {
+            if (!_autoFraming)
+            {
+                return;
+            }
+
+            _autoFraming = false;
+        }
+
+        _logger.LogInformation("Auto-framing off: the camera was moved by hand");
+        RaiseChanged();
     }
 
     /// <summary>Moves for the auto-framer (which has already clamped the target).</summary>

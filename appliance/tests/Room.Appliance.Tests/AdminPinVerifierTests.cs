@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Room.Appliance.System;
+using Room.Appliance.Administration;
 using Room.Bus;
 
 namespace Room.Appliance.Tests;

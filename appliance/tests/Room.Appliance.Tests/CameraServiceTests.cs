@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Room.Appliance.Camera;
+using Room.Appliance.Framing;
 using Room.Bus;
 using Room.Devices;
 using Room.Devices.Simulated;
@@ -12,16 +13,18 @@ public sealed class CameraServiceTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("room-camera-").FullName;
     private readonly SimulatedDeviceProvider _devices = new();
     private readonly CameraService _cameras;
+    private readonly FramingSupport _framing = new(NullLogger<FramingSupport>.Instance);
 
     public CameraServiceTests()
     {
         var options = Options.Create(new RoomOptions { StateDirectory = _dir });
-        _cameras = new CameraService(_devices, new PresetStore(options, NullLogger<PresetStore>.Instance), options, NullLogger<CameraService>.Instance);
+        _cameras = new CameraService(_devices, new PresetStore(options, NullLogger<PresetStore>.Instance), _framing, options, NullLogger<CameraService>.Instance);
     }
 
     public void Dispose()
     {
         _cameras.Dispose();
+        _framing.Dispose();
         Directory.Delete(_dir, recursive: true);
     }
 
@@ -94,5 +97,14 @@ public sealed class CameraServiceTests : IDisposable
         _devices.SetCameraPresent("sim:camera-front", true);
         await _cameras.MoveToAsync(1, 1, 0);
         Assert.Equal(new PtzPosition(1, 1, 0), _cameras.Snapshot.Position);
+    }
+
+    [Fact]
+    public async Task Moving_the_camera_by_hand_turns_auto_framing_off()
+    {
+        await _cameras.SetAutoFramingAsync(true);
+        Assert.True(_cameras.Snapshot.AutoFraming);
+        await _cameras.MoveByAsync(5, 0, 0);
+        Assert.False(_cameras.Snapshot.AutoFraming);
     }
 }

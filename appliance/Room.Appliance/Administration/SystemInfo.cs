@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Reflection;
 using Microsoft.Extensions.Options;
 
-namespace Room.Appliance.System;
+namespace Room.Appliance.Administration;
 
 /// <summary>What the settings screen shows about the box itself.</summary>
 public sealed class SystemInfo(IOptions<RoomOptions> options)

@@ -5,7 +5,7 @@ using Room.Appliance.Meeting;
 using Room.Bus;
 using Room.Devices;
 
-namespace Room.Appliance.Room;
+namespace Room.Appliance.Automation;
 
 /// <summary>
 /// What the room does by itself: the hardware mute button toggles mute, the LEDs follow mute and call state,

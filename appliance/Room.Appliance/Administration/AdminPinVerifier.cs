@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Room.Bus;
 
-namespace Room.Appliance.System;
+namespace Room.Appliance.Administration;
 
 /// <summary>
 /// Checks the touch panel's admin PIN in constant time, and locks out after repeated failures so that a
