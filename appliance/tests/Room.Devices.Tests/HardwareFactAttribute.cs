@@ -7,12 +7,34 @@ namespace Room.Devices.Tests;
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class HardwareFactAttribute : FactAttribute
 {
-    public HardwareFactAttribute(string devicePattern)
+    public HardwareFactAttribute(string devicePattern, bool writable = false)
     {
         DevicePattern = devicePattern;
-        if (FindDevice(devicePattern) is null)
+        var found = FindDevice(devicePattern);
+        if (found is null)
         {
             Skip = $"needs hardware: no {devicePattern} on this machine (the QEMU lab runs this)";
+        }
+        else if (writable && !CanWrite(found))
+        {
+            Skip = $"needs write access to {found} (root, read-write sysfs)";
+        }
+    }
+
+    private static bool CanWrite(string path)
+    {
+        try
+        {
+            using var f = new FileStream(path, FileMode.Open, FileAccess.Write);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

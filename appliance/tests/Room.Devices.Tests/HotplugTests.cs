@@ -78,7 +78,7 @@ public class UeventTests
         monitor.Dispose();
     }
 
-    [HardwareFact("/sys/class/mem/null/uevent")]
+    [HardwareFact("/sys/class/mem/null/uevent", writable: true)]
     public void Synthetic_kernel_uevent_arrives_through_the_monitor()
     {
         using var got = new ManualResetEventSlim();
