@@ -31,7 +31,7 @@ public sealed class Texts
         ("home.joinaddress", "Mit Adresse beitreten", "Join by address"),
         ("home.joinaddress.hint", "Meeting-Adresse eingeben, z. B. room://server/team oder https://server/team", "Enter a meeting address, e.g. room://server/team or https://server/team"),
         ("home.free", "Der Raum ist frei", "The room is free"),
-        ("home.lasterror", "Die letzte Besprechung wurde unerwartet beendet", "The last meeting ended unexpectedly"),
+        ("home.lasterror", "Die letzte Besprechung ist fehlgeschlagen", "The last meeting failed"),
         ("home.today", "Heute", "Today"),
         ("home.tomorrow", "Morgen", "Tomorrow"),
         ("home.until", "bis", "until"),

@@ -186,7 +186,7 @@ public sealed class PanelBrowserTests(PanelFixture fx, ITestOutputHelper output)
         await fx.Remote.JoinAsync("https://meet.nowhere.invalid/m/x");
 
         await fx.WaitForStatusAsync(s => s.Meeting.State == MeetingStates.Error);
-        await Assertions.Expect(Id("last-error")).ToContainTextAsync("Die letzte Besprechung wurde unerwartet beendet");
+        await Assertions.Expect(Id("last-error")).ToContainTextAsync("Die letzte Besprechung ist fehlgeschlagen");
         await Assertions.Expect(Id("join-featured")).ToBeEnabledAsync();
         await PanelFixture.ScreenshotAsync(_page, "home-after-failure");
         await PanelFixture.AssertAccessibleAsync(_page, "home after a failed join");
@@ -261,6 +261,34 @@ public sealed class PanelBrowserTests(PanelFixture fx, ITestOutputHelper output)
         await Assertions.Expect(Id("offline")).ToHaveCountAsync(0);
         await Assertions.Expect(Id("link-state")).ToHaveTextAsync("Verbunden");
         await Assertions.Expect(Id("join-featured")).ToBeEnabledAsync();
+    }
+}
+
+/// <summary>What the kiosk shows when the panel service itself restarts.</summary>
+[Collection(PanelGroup.Name)]
+public sealed class PanelRestartTests(PanelFixture fx)
+{
+    [Fact]
+    public async Task The_page_comes_back_by_itself_after_the_panel_service_restarts()
+    {
+        await fx.ResetAsync();
+        var page = await fx.OpenAsync();
+        try
+        {
+            await page.EvaluateAsync("() => { window.beforeRestart = true; }");
+
+            await fx.RestartPanelAsync();
+
+            // The old circuit is gone; the page reloads itself (no one is there to press a button) and is live again.
+            await page.WaitForFunctionAsync("() => !window.beforeRestart", null, new() { Timeout = (float)PanelFixture.Patience.TotalMilliseconds });
+            await page.Locator(".panel[data-link='Online'][data-interactive='true']").WaitForAsync();
+            await page.GetByTestId("join-featured").TapAsync();
+            await fx.WaitForStatusAsync(s => s.Meeting.State == MeetingStates.InCall);
+        }
+        finally
+        {
+            await page.CloseAsync();
+        }
     }
 }
 

@@ -15,6 +15,7 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private ChildProcess? _panel;
+    private string[] _panelArgs = [];
     private IPlaywright? _playwright;
 
     public TestBus Bus { get; } = new();
@@ -45,15 +46,15 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
             """);
         var port = Repo.FreePort();
         Url = $"http://127.0.0.1:{port}/";
-        _panel = new ChildProcess(Repo.Panel,
+        _panelArgs =
         [
             "--urls", Url.TrimEnd('/'), "--bus", Bus.Address,
             "--ControllerUi:Brand:Name", "Nordwind Meeting",
             "--ControllerUi:Brand:PrimaryColor", "#0b5cad",
             "--ControllerUi:Brand:LogoPath", logo,
             "--Logging:LogLevel:Default", "Warning",
-        ]);
-        await WaitForPanelAsync();
+        ];
+        await StartPanelAsync();
 
         Assertions.SetDefaultExpectTimeout((float)Patience.TotalMilliseconds);
         _playwright = await Playwright.CreateAsync();
@@ -121,6 +122,19 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
         }
 
         return page;
+    }
+
+    /// <summary>The panel service restarting (as systemd would after a crash), on the same address.</summary>
+    public async Task RestartPanelAsync()
+    {
+        _panel?.Dispose();
+        await StartPanelAsync();
+    }
+
+    private async Task StartPanelAsync()
+    {
+        _panel = new ChildProcess(Repo.Panel, _panelArgs);
+        await WaitForPanelAsync();
     }
 
     public async Task WaitForRoomdAsync()
