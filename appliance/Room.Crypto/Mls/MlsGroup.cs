@@ -23,6 +23,11 @@ public sealed class MlsGroupOptions
     /// <summary>External PSKs by id (hex).</summary>
     public Dictionary<string, byte[]> ExternalPsks { get; } = [];
 
+    /// <summary>Refuse KeyPackages whose lifetime does not cover <see cref="Clock"/> (5 minutes of skew allowed).</summary>
+    public bool CheckLifetimes { get; set; } = true;
+
+    public Func<DateTimeOffset> Clock { get; set; } = () => DateTimeOffset.UtcNow;
+
     /// <summary>Random padding of PrivateMessage content up to this many bytes.</summary>
     public int Padding { get; set; }
 }
@@ -522,6 +527,12 @@ public sealed class MlsGroup : IDisposable
         if (kp.LeafNode.Source != LeafNodeSource.KeyPackage || !kp.LeafNode.VerifySignature(cs, null, 0))
         {
             throw new MlsException("KeyPackage leaf node invalid");
+        }
+
+        ulong now = (ulong)_options.Clock().ToUnixTimeSeconds();
+        if (_options.CheckLifetimes && (now + 300 < kp.LeafNode.NotBefore || now > kp.LeafNode.NotAfter + 300))
+        {
+            throw new MlsException("KeyPackage lifetime does not cover the current time");
         }
 
         if (kp.InitKey.AsSpan().SequenceEqual(kp.LeafNode.EncryptionKey))

@@ -108,6 +108,19 @@ public sealed class MlsGroupTests
     }
 
     [Fact]
+    public void Expired_KeyPackages_are_refused()
+    {
+        var cs = MlsCipherSuite.Get(1);
+        var alice = MlsGroup.Create(MlsIdentity.CreateBasic(cs, "alice"), "g"u8.ToArray());
+        var kp = MlsIdentity.CreateBasic(cs, "bob").CreateKeyPackage();
+        alice.Options.Clock = () => DateTimeOffset.UtcNow.AddDays(365);
+        Assert.Throws<MlsException>(() => alice.Commit(add: [kp.KeyPackage]));
+        alice.Options.Clock = () => DateTimeOffset.UtcNow;
+        alice.Commit(add: [kp.KeyPackage]);
+        Assert.Equal(2, alice.Members.Count());
+    }
+
+    [Fact]
     public void A_member_whose_credential_does_not_validate_is_refused()
     {
         var cs = MlsCipherSuite.Get(1);

@@ -106,6 +106,11 @@ public sealed class TsMlsInteropTests
             Exchange(room, ts);
         }
 
+        // The people-facing security code matches on both implementations.
+        Assert.Equal(
+            Room.Crypto.Media.SecurityCode.FromEpochAuthenticator(room.Suite, Convert.FromHexString(ts.EpochAuthenticator())),
+            Room.Crypto.Media.SecurityCode.FromEpochAuthenticator(room.Suite, room.EpochAuthenticator));
+
         var exported = ts.Call(new { cmd = "state", label = "room media", context = "", length = 32 })["exported"]!.GetValue<string>();
         Assert.Equal(exported.ToUpperInvariant(), Convert.ToHexString(room.Export("room media", [], 32)));
     }
