@@ -28,7 +28,9 @@ publish() {
   fi
 }
 
+# With a fault injected every failure counts: the known-failures list is for the code as it is.
 KNOWN=$HERE/lab/known-failures
+[ -z "$FAULT" ] || KNOWN=/dev/null
 report() { # $1 = log with marker lines; prints the report, returns 0 when all ran and none failed unexpectedly
   local log=$1
   echo

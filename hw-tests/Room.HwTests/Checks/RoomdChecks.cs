@@ -45,7 +45,15 @@ public sealed class RoomdChecks(Suite suite) : IDisposable
             var sw = Stopwatch.StartNew();
             StartRoomd();
             using var client = await RoomBusClient.ConnectAsync(_address, ct).ConfigureAwait(false);
-            await Expect.Eventually(client.IsRoomdPresentAsync, x => x, TimeSpan.FromSeconds(90), "roomd on the bus", ct).ConfigureAwait(false);
+            try
+            {
+                await Expect.Eventually(client.IsRoomdPresentAsync, x => x, TimeSpan.FromSeconds(90), "roomd on the bus", ct).ConfigureAwait(false);
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException(e.Message + RoomdLog(), e);
+            }
+
             var camera = await client.GetAllAsync(BusNames.Camera).ConfigureAwait(false);
             return $"roomd answered on D-Bus {sw.Elapsed.TotalSeconds:0.0} s after start; Camera has {camera.Count} properties";
         }).ConfigureAwait(false);
@@ -83,13 +91,33 @@ public sealed class RoomdChecks(Suite suite) : IDisposable
 
     private void StartRoomd()
     {
-        var psi = new ProcessStartInfo(Roomd, ["--bus", _address!, "--state", Path.Combine(_dir, "state")]) { UseShellExecute = false, RedirectStandardOutput = true };
+        var psi = new ProcessStartInfo(Roomd, ["--bus", _address!, "--state", Path.Combine(_dir, "state")]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.Environment["ROOM_CONFIG"] = Path.Combine(_dir, "none.json");
         psi.Environment["DOTNET_EnableDiagnostics"] = "0";
         _roomd = Process.Start(psi) ?? throw new InvalidOperationException("roomd did not start");
-        _roomd.OutputDataReceived += (_, _) => { }; // its log is not the report
+        _roomd.OutputDataReceived += (_, e) => Keep(e.Data);
+        _roomd.ErrorDataReceived += (_, e) => Keep(e.Data);
         _roomd.BeginOutputReadLine();
+        _roomd.BeginErrorReadLine();
     }
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _log = new();
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _log.Enqueue(line);
+        while (_log.Count > 12)
+        {
+            _log.TryDequeue(out _);
+        }
+    }
+
+    private string RoomdLog() => $" (roomd {(_roomd is { HasExited: true } r ? $"exited {r.ExitCode}" : "running")}; its last lines: {string.Join(" ¶ ", _log)})";
 
     public void Dispose()
     {
