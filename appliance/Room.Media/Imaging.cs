@@ -5,7 +5,10 @@ namespace Room.Media;
 /// <summary>I420 scaling and conversion (swscale) and JPEG snapshots (libavcodec mjpeg).</summary>
 internal sealed unsafe class I420Scaler : IDisposable
 {
+    private const int Padding = 256;
     private void* _sws;
+    private byte* _srcBuffer;
+    private byte* _dstBuffer;
 
     public I420Scaler(int srcWidth, int srcHeight, int srcFormat, int dstWidth, int dstHeight, int dstFormat)
     {
@@ -16,6 +19,16 @@ internal sealed unsafe class I420Scaler : IDisposable
         {
             throw new MediaException($"swscale cannot convert {srcWidth}x{srcHeight} fmt {srcFormat} to {dstWidth}x{dstHeight} fmt {dstFormat}");
         }
+
+        _srcBuffer = (byte*)FFmpeg.av_malloc((nuint)(Size(srcFormat, srcWidth, srcHeight) + Padding));
+        _dstBuffer = (byte*)FFmpeg.av_malloc((nuint)(Size(dstFormat, dstWidth, dstHeight) + Padding));
+        if (_srcBuffer is null || _dstBuffer is null)
+        {
+            Dispose();
+            throw new MediaException("av_malloc failed");
+        }
+
+        new Span<byte>(_srcBuffer + Size(srcFormat, srcWidth, srcHeight), Padding).Clear();
     }
 
     public int SrcWidth { get; }
@@ -30,28 +43,34 @@ internal sealed unsafe class I420Scaler : IDisposable
 
     public int DstFormat { get; }
 
-    /// <summary>Converts one picture between tightly packed buffers.</summary>
+    /// <summary>
+    /// Converts one picture between tightly packed buffers. swscale's SIMD code reads and writes a little past
+    /// the end of rows and planes, so the picture goes through padded, aligned native buffers of our own:
+    /// a caller's exactly-sized array (say, at the end of a mapped region) is never overrun.
+    /// </summary>
     public void Convert(ReadOnlySpan<byte> src, Span<byte> dst)
     {
         ObjectDisposedException.ThrowIf(_sws is null, this);
-        if (src.Length < Size(SrcFormat, SrcWidth, SrcHeight) || dst.Length < Size(DstFormat, DstWidth, DstHeight))
+        var srcSize = Size(SrcFormat, SrcWidth, SrcHeight);
+        var dstSize = Size(DstFormat, DstWidth, DstHeight);
+        if (src.Length < srcSize || dst.Length < dstSize)
         {
             throw new ArgumentException("buffer too small for the picture");
         }
 
-        fixed (byte* s = src, d = dst)
+        src[..srcSize].CopyTo(new Span<byte>(_srcBuffer, srcSize));
+        var sp = stackalloc byte*[4];
+        var ss = stackalloc int[4];
+        var dp = stackalloc byte*[4];
+        var ds = stackalloc int[4];
+        Planes(SrcFormat, SrcWidth, SrcHeight, _srcBuffer, sp, ss);
+        Planes(DstFormat, DstWidth, DstHeight, _dstBuffer, dp, ds);
+        if (FFmpeg.sws_scale(_sws, sp, ss, 0, SrcHeight, dp, ds) <= 0)
         {
-            var sp = stackalloc byte*[4];
-            var ss = stackalloc int[4];
-            var dp = stackalloc byte*[4];
-            var ds = stackalloc int[4];
-            Planes(SrcFormat, SrcWidth, SrcHeight, s, sp, ss);
-            Planes(DstFormat, DstWidth, DstHeight, d, dp, ds);
-            if (FFmpeg.sws_scale(_sws, sp, ss, 0, SrcHeight, dp, ds) <= 0)
-            {
-                throw new MediaException("sws_scale failed");
-            }
+            throw new MediaException("sws_scale failed");
         }
+
+        new ReadOnlySpan<byte>(_dstBuffer, dstSize).CopyTo(dst);
     }
 
     public static int Size(int format, int w, int h) => format switch
@@ -101,6 +120,10 @@ internal sealed unsafe class I420Scaler : IDisposable
     {
         FFmpeg.sws_freeContext(_sws);
         _sws = null;
+        FFmpeg.av_free(_srcBuffer);
+        _srcBuffer = null;
+        FFmpeg.av_free(_dstBuffer);
+        _dstBuffer = null;
     }
 }
 

@@ -84,6 +84,21 @@ public sealed unsafe class VideoDecoder : IDisposable
         throw new MediaUnavailableException($"no {codec} decoder could be opened: {why}");
     }
 
+    /// <summary>A decoder for camera MJPEG (UVC): internal to the send pipeline; <see cref="Codec"/> is meaningless for it.</summary>
+    internal static VideoDecoder CreateMjpeg()
+    {
+        FFmpeg.EnsureSupported();
+        var d = new VideoDecoder(VideoCodec.H264, "mjpeg", false, "MJPEG capture decoder: mjpeg (software)");
+        var problem = d.TryOpen();
+        if (problem is not null)
+        {
+            d.Dispose();
+            throw new MediaUnavailableException("mjpeg decoder: " + problem);
+        }
+
+        return d;
+    }
+
     private string? TryOpen()
     {
         var codec = FFmpeg.avcodec_find_decoder_by_name(Name);
@@ -183,9 +198,10 @@ public sealed unsafe class VideoDecoder : IDisposable
         }
 
         var size = w * h * 3 / 2;
-        if (_i420.Length < size)
+        if (_i420.Length < size + 256)
         {
-            _i420 = GC.AllocateUninitializedArray<byte>(size); // only when the picture grows
+            // Only when the picture grows; padded because swscale's SIMD stores may run past the last row.
+            _i420 = GC.AllocateUninitializedArray<byte>(size + 256);
         }
 
         Width = w & ~1;

@@ -21,6 +21,9 @@ public sealed class VideoSendPipeline : IDisposable
     private readonly byte[]? _converted;
     private readonly uint _timestampOffset;
     private readonly int _inputFormat;
+    private readonly VideoDecoder? _mjpeg;
+
+    private const int MjpegInput = -1;
 
     public VideoSendPipeline(VideoFormat captureFormat, VideoCodec codec, IReadOnlyList<VideoSendLayer> layers, EncoderPreference preference = EncoderPreference.Auto, EncoderOptions? options = null)
     {
@@ -38,14 +41,19 @@ public sealed class VideoSendPipeline : IDisposable
             PixelFormat.Nv12 => AVPixelFormat.NV12,
             PixelFormat.Yuyv => AVPixelFormat.YUYV422,
             PixelFormat.Rgb24 => AVPixelFormat.RGB24,
-            _ => throw new NotSupportedException($"capture format {captureFormat.Pixel} is not supported by the send pipeline (use I420, NV12, YUYV or RGB24)"),
+            PixelFormat.Mjpeg => MjpegInput,
+            _ => throw new NotSupportedException($"capture format {captureFormat.Pixel} is not supported by the send pipeline"),
         };
         _inputFormat = inputFormat;
         _timestampOffset = (uint)Random.Shared.Next();
         var built = new List<Layer>();
         try
         {
-            if (inputFormat != AVPixelFormat.YUV420P)
+            if (inputFormat == MjpegInput)
+            {
+                _mjpeg = VideoDecoder.CreateMjpeg();
+            }
+            else if (inputFormat != AVPixelFormat.YUV420P)
             {
                 _inputConverter = new I420Scaler(captureFormat.Width, captureFormat.Height, inputFormat, captureFormat.Width, captureFormat.Height, AVPixelFormat.YUV420P);
                 _converted = new byte[captureFormat.Width * captureFormat.Height * 3 / 2];
@@ -69,6 +77,7 @@ public sealed class VideoSendPipeline : IDisposable
             }
 
             _inputConverter?.Dispose();
+            _mjpeg?.Dispose();
             throw;
         }
 
@@ -134,14 +143,24 @@ public sealed class VideoSendPipeline : IDisposable
     public void ProcessFrame(ReadOnlySpan<byte> frame, TimeSpan captureTime)
     {
         var start = Stopwatch.GetTimestamp();
-        if (frame.Length < I420Scaler.Size(_inputFormat, CaptureFormat.Width, CaptureFormat.Height))
+        var i420 = frame;
+        if (_mjpeg is not null)
+        {
+            // Camera JPEG: decode to I420 first; a damaged or odd-sized picture is skipped.
+            if (!_mjpeg.Decode(frame) || _mjpeg.Width != CaptureFormat.Width || _mjpeg.Height != CaptureFormat.Height)
+            {
+                FramesRejected++;
+                return;
+            }
+
+            i420 = _mjpeg.Picture;
+        }
+        else if (frame.Length < I420Scaler.Size(_inputFormat, CaptureFormat.Width, CaptureFormat.Height))
         {
             FramesRejected++; // a short buffer from the driver: skip it rather than stop the stream
             return;
         }
-
-        var i420 = frame;
-        if (_inputConverter is not null)
+        else if (_inputConverter is not null)
         {
             _inputConverter.Convert(frame, _converted);
             i420 = _converted;
@@ -173,6 +192,7 @@ public sealed class VideoSendPipeline : IDisposable
         }
 
         _inputConverter?.Dispose();
+        _mjpeg?.Dispose();
     }
 
     private sealed class Layer(VideoSendLayer config, VideoEncoder encoder, IPacketizer packetizer, I420Scaler? scaler, byte[]? scaled) : IDisposable

@@ -127,4 +127,74 @@ public class PipelineTests
         Assert.True(loop.TryCopyLatestI420(pic, out _, out _));
         Assert.True(TestSignals.Psnr(buf, pic) > 28);
     }
+
+    private static byte[] ToCaptureFormat(PixelFormat pixel, byte[] i420, int w, int h)
+    {
+        int cw = w / 2, ch = h / 2;
+        var u = i420.AsSpan(w * h, cw * ch);
+        var v = i420.AsSpan((w * h) + (cw * ch), cw * ch);
+        switch (pixel)
+        {
+            case PixelFormat.Nv12:
+                var nv12 = new byte[w * h * 3 / 2];
+                i420.AsSpan(0, w * h).CopyTo(nv12);
+                for (var i = 0; i < cw * ch; i++)
+                {
+                    nv12[(w * h) + (2 * i)] = u[i];
+                    nv12[(w * h) + (2 * i) + 1] = v[i];
+                }
+
+                return nv12;
+            case PixelFormat.Yuyv:
+                var yuyv = new byte[w * h * 2];
+                for (var row = 0; row < h; row++)
+                {
+                    for (var col = 0; col < w; col += 2)
+                    {
+                        var o = (row * w * 2) + (col * 2);
+                        var c = ((row / 2) * cw) + (col / 2);
+                        yuyv[o] = i420[(row * w) + col];
+                        yuyv[o + 1] = u[c];
+                        yuyv[o + 2] = i420[(row * w) + col + 1];
+                        yuyv[o + 3] = v[c];
+                    }
+                }
+
+                return yuyv;
+            case PixelFormat.Mjpeg:
+                return Snapshot.I420ToJpeg(i420, w, h, qscale: 2);
+            default:
+                return i420;
+        }
+    }
+
+    [Theory]
+    [InlineData(PixelFormat.Nv12)]
+    [InlineData(PixelFormat.Yuyv)]
+    [InlineData(PixelFormat.Mjpeg)]
+    public void Nv12_yuyv_and_mjpeg_cameras_are_converted_and_sent(PixelFormat pixel)
+    {
+        var format = new VideoFormat(pixel, 320, 180, 30);
+        using var loop = new VideoReceivePipeline(VideoCodec.H264, preferHardwareDecoder: false);
+        using var send = new VideoSendPipeline(format, VideoCodec.H264, [new VideoSendLayer(new VideoLayer(320, 180, 30, 800_000), loop)], EncoderPreference.SoftwareOnly);
+        var i420 = new byte[320 * 180 * 3 / 2];
+        for (var i = 0; i < 8; i++)
+        {
+            TestSignals.Pattern(i420, 320, 180, i);
+            send.ProcessFrame(ToCaptureFormat(pixel, i420, 320, 180), TimeSpan.FromMilliseconds(33 * i));
+        }
+
+        Assert.Equal(0, send.FramesRejected);
+        Assert.Equal(8, loop.FramesDecoded);
+        var pic = new byte[i420.Length];
+        Assert.True(loop.TryCopyLatestI420(pic, out _, out _));
+        var psnr = TestSignals.Psnr(i420.AsSpan(0, 320 * 180), pic.AsSpan(0, 320 * 180)); // luma
+        Assert.True(psnr > 28, $"{pixel}: luma PSNR {psnr:F1} dB");
+
+        var junk = new byte[5000];
+        new Random(3).NextBytes(junk);
+        send.ProcessFrame(junk, TimeSpan.FromSeconds(1));
+        Assert.Equal(1, send.FramesRejected); // short raw buffer, or a JPEG that does not decode
+        Assert.Equal(8, loop.FramesDecoded);
+    }
 }
