@@ -6,6 +6,7 @@ namespace Room.Crypto.Bench;
 
 /// <summary>MLS commit (empty proposal list, full UpdatePath) creation and processing for groups of N members.</summary>
 [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 8, invocationCount: 1)]
+[InProcess] // no per-job project rebuild on the shared build machine
 public class MlsCommitBench
 {
     private MlsGroup _alice = null!;

@@ -48,6 +48,23 @@ public sealed class MlsGroup : IDisposable
     private EpochSecrets _secrets;
     private SecretTree _secretTree;
     private byte[] _interim;
+    private PreviousEpoch? _previous;
+
+    /// <summary>What is kept of the last epoch so application messages sent just before a commit still decrypt.</summary>
+    private sealed class PreviousEpoch(ulong epoch, SecretTree tree, byte[] senderDataSecret, byte[] context, RatchetTree ratchetTree) : IDisposable
+    {
+        public ulong Epoch { get; } = epoch;
+        public SecretTree Tree { get; } = tree;
+        public byte[] SenderDataSecret { get; } = senderDataSecret;
+        public byte[] Context { get; } = context;
+        public RatchetTree RatchetTree { get; } = ratchetTree;
+
+        public void Dispose()
+        {
+            Tree.Dispose();
+            CryptographicOperations.ZeroMemory(SenderDataSecret);
+        }
+    }
 
     private MlsGroup(MlsIdentity me, MlsGroupOptions options, GroupContext ctx, RatchetTree tree, TreePrivateState priv, EpochSecrets secrets, byte[] interim, byte[] confirmationTag)
     {
@@ -570,6 +587,21 @@ public sealed class MlsGroup : IDisposable
                     break;
                 }
 
+            case WireFormat.PrivateMessage when _previous != null && msg.PrivateMessage!.Epoch == _previous.Epoch
+                                                && msg.PrivateMessage.ContentType == ContentType.Application
+                                                && msg.PrivateMessage.GroupId.AsSpan().SequenceEqual(GroupId):
+                {
+                    // Late application message from the previous epoch.
+                    var old = Framing.UnprotectPrivate(Suite, msg.PrivateMessage, _previous.Tree, _previous.SenderDataSecret);
+                    var signer = _previous.RatchetTree.Leaf(old.Content.Sender.Index) ?? throw new MlsException("sender was not a member");
+                    if (!old.Verify(Suite, signer.SignatureKey, _previous.Context))
+                    {
+                        throw new MlsException("signature invalid");
+                    }
+
+                    return new MlsReceived(ContentType.Application, old.Content.Sender.Index, old.Content.ApplicationData, false);
+                }
+
             case WireFormat.PrivateMessage:
                 CheckGroupEpoch(msg.PrivateMessage!.GroupId, msg.PrivateMessage.Epoch);
                 ac = Framing.UnprotectPrivate(Suite, msg.PrivateMessage, _secretTree, _secrets.SenderDataSecret);
@@ -767,7 +799,8 @@ public sealed class MlsGroup : IDisposable
 
     private void EnterEpoch(GroupContext ctx, RatchetTree tree, TreePrivateState priv, EpochSecrets secrets, byte[] interim, byte[] tag)
     {
-        _secretTree.Dispose();
+        _previous?.Dispose();
+        _previous = new PreviousEpoch(_ctx.Epoch, _secretTree, (byte[])_secrets.SenderDataSecret.Clone(), ContextBytes, _tree);
         _priv.Dispose();
         _ctx = ctx;
         _tree = tree;
@@ -789,6 +822,7 @@ public sealed class MlsGroup : IDisposable
 
     public void Dispose()
     {
+        _previous?.Dispose();
         _secretTree.Dispose();
         _priv.Dispose();
         _secrets.Dispose();

@@ -108,6 +108,22 @@ public sealed class MlsGroupTests
     }
 
     [Fact]
+    public void Application_messages_of_the_previous_epoch_still_decrypt_after_a_commit_but_not_older()
+    {
+        var cs = MlsCipherSuite.Get(1);
+        var alice = MlsGroup.Create(MlsIdentity.CreateBasic(cs, "alice"), "g"u8.ToArray());
+        var bob = Joined(alice, MlsIdentity.CreateBasic(cs, "bob"), out _);
+        var late = alice.EncryptApplication("late"u8);
+        var older = alice.EncryptApplication("older"u8);
+        var c1 = bob.Commit();
+        alice.Process(c1.Commit);
+        Assert.Equal("late"u8.ToArray(), bob.Process(MlsMessage.Decode(late.ToBytes())).ApplicationData);
+        var c2 = alice.Commit();
+        bob.Process(c2.Commit);
+        Assert.Throws<MlsException>(() => bob.Process(MlsMessage.Decode(older.ToBytes())));
+    }
+
+    [Fact]
     public void Expired_KeyPackages_are_refused()
     {
         var cs = MlsCipherSuite.Get(1);
