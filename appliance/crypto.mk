@@ -5,7 +5,7 @@ BENCHES += crypto-bench
 .PHONY: crypto-bench
 crypto-bench:
 	dotnet run -c Release --project bench/Room.Crypto.Bench -- --filter '*SFrameBench*' --job short --inProcess --artifacts $(ARTIFACTS)/bench-crypto
-	dotnet run -c Release --project bench/Room.Crypto.Bench -- --filter '*MlsCommitBench*' --inProcess --artifacts $(ARTIFACTS)/bench-crypto
+	dotnet run -c Release --project bench/Room.Crypto.Bench -- --filter '*MlsCommitBench*' --artifacts $(ARTIFACTS)/bench-crypto
 
 # ts-mls peer for the MLS interop tests (Room.Crypto.Tests/TsMlsInteropTests drives it over stdin/stdout).
 NPM_DIRS += appliance/tests/Room.Crypto.Tests/interop
