@@ -107,7 +107,7 @@ public sealed class UvcPtz
     public bool TrySetPosition(PtzPosition target, out string error)
     {
         var p = Limits.Clamp(target);
-        Span<(uint, int)> writes = stackalloc (uint, int)[3];
+        Span<(uint, int)> writes = stackalloc (uint, int)[2];
         var n = 0;
         if (Pan is { } pan && pan.Writable)
         {
@@ -119,12 +119,13 @@ public sealed class UvcPtz
             writes[n++] = (tilt.Id, tilt.Snap(p.Tilt * ArcSecondsPerDegree));
         }
 
-        if (Zoom is { } zoom && zoom.Writable && Limits.CanZoom)
+        var err = _controls.SetValues(writes[..n]);
+        if (err == 0 && Zoom is { } zoom && zoom.Writable && Limits.CanZoom)
         {
-            writes[n++] = (zoom.Id, zoom.Snap(zoom.Minimum + (p.Zoom * (zoom.Maximum - zoom.Minimum))));
+            // Zoom is a UVC control of its own: a separate request, after the pan/tilt one.
+            err = _controls.SetValue(zoom.Id, zoom.Snap(zoom.Minimum + (p.Zoom * (zoom.Maximum - zoom.Minimum))));
         }
 
-        var err = _controls.SetValues(writes[..n]);
         error = err == 0 ? "" : $"moving to {p}: {Libc.ErrorText(err)}";
         return err == 0;
     }
