@@ -1,6 +1,8 @@
+using Xunit.Abstractions;
+
 namespace Room.Media.Tests;
 
-public class VideoCodecTests
+public class VideoCodecTests(ITestOutputHelper log)
 {
     private sealed class Collect : IEncodedFrameSink
     {
@@ -38,6 +40,7 @@ public class VideoCodecTests
             worst = Math.Min(worst, TestSignals.Psnr(inputs[i], dec.Picture));
         }
 
+        log.WriteLine($"{codec}: worst PSNR {worst:F1} dB over {sink.Frames.Count} frames, {sink.Frames.Sum(f => f.Data.Length) / sink.Frames.Count} bytes/frame");
         Assert.True(worst > 30, $"{codec} worst PSNR {worst:F1} dB");
     }
 
