@@ -8,8 +8,13 @@ namespace Room.Crypto.Mls;
 public sealed class RatchetTree
 {
     private readonly List<Node?> _nodes;
+    private Dictionary<uint, byte[]>? _hashCache;
+    private MlsCipherSuite? _hashSuite;
 
     private RatchetTree(List<Node?> nodes) => _nodes = nodes;
+
+    /// <summary>Every mutation drops the cached tree hashes.</summary>
+    private void Invalidate() => _hashCache = null;
 
     public uint LeafCount => ((uint)_nodes.Count + 1) / 2;
 
@@ -86,7 +91,11 @@ public sealed class RatchetTree
         }
     }
 
-    internal void SetNode(uint node, Node? value) => _nodes[(int)node] = value;
+    internal void SetNode(uint node, Node? value)
+    {
+        _nodes[(int)node] = value;
+        Invalidate();
+    }
 
     public List<uint> Resolution(uint node)
     {
@@ -119,6 +128,17 @@ public sealed class RatchetTree
 
     public byte[] TreeHash(MlsCipherSuite cs, uint node)
     {
+        if (_hashCache == null || !ReferenceEquals(_hashSuite, cs))
+        {
+            _hashCache = [];
+            _hashSuite = cs;
+        }
+
+        if (_hashCache.TryGetValue(node, out var cached))
+        {
+            return cached;
+        }
+
         var w = new MlsWriter();
         var n = _nodes[(int)node];
         if (TreeMath.Level(node) == 0)
@@ -129,37 +149,28 @@ public sealed class RatchetTree
         }
         else
         {
+            byte[] left = TreeHash(cs, TreeMath.Left(node)), right = TreeHash(cs, TreeMath.Right(node));
             w.U8(2);
             w.Optional(n?.Parent, (w2, p) => p.Write(w2));
-            w.Opaque(TreeHash(cs, TreeMath.Left(node)));
-            w.Opaque(TreeHash(cs, TreeMath.Right(node)));
+            w.Opaque(left);
+            w.Opaque(right);
         }
 
-        return cs.HashData(w.Written);
-    }
-
-    /// <summary>All tree hashes at once (index = node), computed bottom-up.</summary>
-    public byte[][] AllTreeHashes(MlsCipherSuite cs)
-    {
-        var h = new byte[_nodes.Count][];
-        Fill(cs, Root, h);
+        byte[] h = cs.HashData(w.Written);
+        _hashCache[node] = h;
         return h;
     }
 
-    private byte[] Fill(MlsCipherSuite cs, uint node, byte[][] h)
+    /// <summary>All tree hashes at once (index = node).</summary>
+    public byte[][] AllTreeHashes(MlsCipherSuite cs)
     {
-        if (TreeMath.Level(node) == 0)
+        var h = new byte[_nodes.Count][];
+        for (uint n = 0; n < h.Length; n++)
         {
-            return h[node] = TreeHash(cs, node);
+            h[n] = TreeHash(cs, n);
         }
 
-        byte[] l = Fill(cs, TreeMath.Left(node), h), r = Fill(cs, TreeMath.Right(node), h);
-        var w = new MlsWriter();
-        w.U8(2);
-        w.Optional(_nodes[(int)node]?.Parent, (w2, p) => p.Write(w2));
-        w.Opaque(l);
-        w.Opaque(r);
-        return h[node] = cs.HashData(w.Written);
+        return h;
     }
 
     /// <summary>ParentHash(P) as seen from the child whose sibling is <paramref name="sibling"/>.</summary>
@@ -327,6 +338,7 @@ public sealed class RatchetTree
         }
 
         uint node = TreeMath.LeafToNode(index);
+        Invalidate();
         _nodes[(int)node] = new Node { Leaf = leaf };
         foreach (uint p in TreeMath.DirectPath(node, LeafCount))
         {
@@ -338,6 +350,7 @@ public sealed class RatchetTree
 
     public void BlankPath(uint leaf)
     {
+        Invalidate();
         foreach (uint p in TreeMath.DirectPath(TreeMath.LeafToNode(leaf), LeafCount))
         {
             _nodes[(int)p] = null;
@@ -346,6 +359,7 @@ public sealed class RatchetTree
 
     public void UpdateLeaf(uint leaf, LeafNode node)
     {
+        Invalidate();
         _nodes[(int)TreeMath.LeafToNode(leaf)] = new Node { Leaf = node };
         BlankPath(leaf);
     }
@@ -357,6 +371,7 @@ public sealed class RatchetTree
             throw new MlsException("remove of a blank leaf");
         }
 
+        Invalidate();
         _nodes[(int)TreeMath.LeafToNode(leaf)] = null;
         BlankPath(leaf);
         Truncate();
@@ -383,6 +398,7 @@ public sealed class RatchetTree
             }
 
             _nodes.RemoveRange((int)TreeMath.NodeWidth(half), _nodes.Count - (int)TreeMath.NodeWidth(half));
+            Invalidate();
         }
     }
 
@@ -421,6 +437,7 @@ public sealed class RatchetTree
         for (int i = fdp.Count - 1; i >= 0; i--)
         {
             Parent(fdp[i])!.ParentHash = below;
+            Invalidate();
             var (_, sibling) = Children(fdp[i], leafNode);
             below = ParentHash(cs, fdp[i], sibling);
         }
