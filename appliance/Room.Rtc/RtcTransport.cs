@@ -1,6 +1,8 @@
 using System.Net;
+using Room.Rtc.Congestion;
 using Room.Rtc.Dtls;
 using Room.Rtc.Ice;
+using Room.Rtc.Rtcp;
 using Room.Rtc.Rtp;
 using Room.Rtc.Sdp;
 using Room.Rtc.Srtp;
@@ -39,6 +41,21 @@ public sealed class RtcTransport : IDisposable
     public IceAgent Ice { get; }
     public DtlsCertificate Certificate { get; }
     public SrtpKeys? Keys { get; private set; }
+
+    /// <summary>
+    /// Send-side congestion control: when set together with <see cref="TransportCcExtensionId"/>, senders stamp
+    /// transport-wide sequence numbers and TWCC feedback and REMB from the peer drive it.
+    /// </summary>
+    public CongestionController? Congestion { get; set; }
+
+    /// <summary>The negotiated a=extmap id of the transport-wide-cc extension (0: none).</summary>
+    public int TransportCcExtensionId { get; set; }
+
+    private int _transportSequence;
+    private readonly PacketResult[] _feedback = new PacketResult[TransportFeedback.MaxPacketsPerFeedback];
+
+    /// <summary>Next transport-wide sequence number (shared by every stream on this transport).</summary>
+    public ushort NextTransportSequence() => (ushort)Interlocked.Increment(ref _transportSequence);
 
     public PacketHandler? RtpReceived { get; set; }
     public PacketHandler? RtcpReceived { get; set; }
@@ -93,6 +110,7 @@ public sealed class RtcTransport : IDisposable
         {
             if (receiver.UnprotectRtcp(_receiveBuffer, datagram.Length, out int n) != RtcError.None) { PacketsRejected++; return; }
             RtcpPacketsReceived++;
+            if (Congestion is not null) FeedCongestion(_receiveBuffer.AsSpan(0, n));
             RtcpReceived?.Invoke(_receiveBuffer.AsSpan(0, n));
         }
         else
@@ -100,6 +118,20 @@ public sealed class RtcTransport : IDisposable
             if (receiver.UnprotectRtp(_receiveBuffer, datagram.Length, out int n) != RtcError.None) { PacketsRejected++; return; }
             RtpPacketsReceived++;
             RtpReceived?.Invoke(_receiveBuffer.AsSpan(0, n));
+        }
+    }
+
+    private void FeedCongestion(ReadOnlySpan<byte> compound)
+    {
+        var cc = Congestion!;
+        var reader = new RtcpCompoundReader(compound);
+        while (reader.TryRead(out var packet))
+        {
+            if (FeedbackMessage.TryParse(packet, out var fb) != RtcError.None) continue;
+            if (fb.IsTransportCc && TransportFeedback.TryParse(fb.Fci, _feedback, out int count, out _) == RtcError.None)
+                lock (cc) cc.OnFeedback(_feedback.AsSpan(0, count), Environment.TickCount64);
+            else if (fb.IsRemb && fb.TryReadRemb(out ulong bps, out _) == RtcError.None)
+                lock (cc) cc.OnRemb(bps, Environment.TickCount64);
         }
     }
 

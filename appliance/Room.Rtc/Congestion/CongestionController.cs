@@ -202,7 +202,7 @@ public sealed class CongestionController
         switch (LastUsage)
         {
             case BandwidthUsage.Overusing:
-                if (_lastDecrease < 0 || nowMs - _lastDecrease > 200)
+                if (_lastDecrease < 0 || nowMs - _lastDecrease > 300)
                 {
                     double basis = acked > 0 ? acked : _delayRate;
                     _delayRate = Math.Min(_delayRate, 0.85 * basis);
@@ -229,10 +229,11 @@ public sealed class CongestionController
     {
         if (_lastLossUpdate < 0) _lastLossUpdate = nowMs;
         int total = _lost + _received;
-        if (total < 20 || nowMs - _lastLossUpdate < 200) return;
+        // Once a second at most (gcc-02 6: the loss-based controller acts per report interval, not per packet).
+        if (total < 20 || nowMs - _lastLossUpdate < 1000) return;
         double loss = (double)_lost / total;
         if (loss > 0.10) _lossRate *= 1 - 0.5 * loss;
-        else if (loss < 0.02) _lossRate = Math.Max(_lossRate, Math.Min(_delayRate, _lossRate * 1.05));
+        else if (loss < 0.02) _lossRate = Math.Max(_lossRate * 1.05, _delayRate); // no loss: the delay-based estimate rules
         _lossRate = Math.Clamp(_lossRate, MinBps, MaxBps);
         LastLossFraction = loss;
         _lost = _received = 0;

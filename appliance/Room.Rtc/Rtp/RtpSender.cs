@@ -13,6 +13,7 @@ public sealed class RtpSender
 {
     private const int HistorySize = 1024;
     private const int MaxPacket = 1300;
+    private const int SrtpOverheadEstimate = 16 + 28; // SRTP tag + IP/UDP
     private readonly RtcTransport _transport;
     private readonly byte[] _history = new byte[HistorySize * MaxPacket];
     private readonly int[] _historyLength = new int[HistorySize];
@@ -55,6 +56,20 @@ public sealed class RtpSender
         lock (_gate)
         {
             int n = RtpHeader.WriteFixed(_packet, PayloadType, marker, sequenceNumber, timestamp, Ssrc);
+            int extensionId = _transport.TransportCcExtensionId;
+            ushort transportSeq = 0;
+            if (extensionId is > 0 and < 15 && _transport.Congestion is not null)
+            {
+                // RFC 8285 one-byte header extension carrying the transport-wide sequence number.
+                _packet[0] |= 0x10;
+                BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(n), RtpHeader.OneByteExtensionProfile);
+                BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(n + 2), 1);
+                transportSeq = _transport.NextTransportSequence();
+                _packet[n + 4] = (byte)((extensionId << 4) | 1);
+                BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(n + 5), transportSeq);
+                _packet[n + 7] = 0;
+                n += 8;
+            }
             payload.CopyTo(_packet.AsSpan(n));
             n += payload.Length;
             int slot = sequenceNumber % HistorySize;
@@ -65,6 +80,9 @@ public sealed class RtpSender
             OctetsSent += payload.Length;
             _lastTimestamp = timestamp;
             _lastTimestampTicks = Environment.TickCount64;
+            var cc = _transport.Congestion;
+            if (cc is not null && extensionId is > 0 and < 15)
+                lock (cc) cc.OnPacketSent(transportSeq, n + SrtpOverheadEstimate, _lastTimestampTicks);
             return _transport.SendRtp(_packet.AsSpan(0, n));
         }
     }
@@ -110,13 +128,15 @@ public sealed class RtpSender
                 _transport.SendRtp(original);
                 return;
             }
-            // RFC 4588: RTX header, then the original sequence number, then the original payload.
-            original[..RtpHeader.FixedLength].CopyTo(_packet);
+            // RFC 4588: RTX header (with the original's extensions), then the original sequence number and payload.
+            if (RtpHeader.TryParse(original, false, out var h) != RtcError.None) return;
+            int hl = h.HeaderLength;
+            original[..hl].CopyTo(_packet);
             _packet[1] = (byte)((original[1] & 0x80) | RtxPayloadType);
             BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(2), _rtxSequence++);
             BinaryPrimitives.WriteUInt32BigEndian(_packet.AsSpan(8), RtxSsrc);
-            BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(12), sequenceNumber);
-            original[RtpHeader.FixedLength..].CopyTo(_packet.AsSpan(14));
+            BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(hl), sequenceNumber);
+            original[hl..].CopyTo(_packet.AsSpan(hl + 2));
             _transport.SendRtp(_packet.AsSpan(0, length + 2));
         }
     }

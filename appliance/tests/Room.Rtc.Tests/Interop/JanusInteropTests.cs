@@ -30,7 +30,8 @@ internal sealed class RoomParticipant : IAsyncDisposable
     }
 
     /// <summary>Offers VP8 + Opus, applies Janus's answer, connects ICE and DTLS, starts sending.</summary>
-    public async Task PublishAsync(System.Net.IPAddress local, VideoLayer layer, CancellationToken ct)
+    public async Task PublishAsync(System.Net.IPAddress local, VideoLayer layer, CancellationToken ct,
+        Congestion.CongestionController? congestion = null, bool noise = false)
     {
         var t = new RtcTransport([local], controlling: true);
         PublishTransport = t;
@@ -47,7 +48,20 @@ internal sealed class RoomParticipant : IAsyncDisposable
         var video = new RtpSender(t, videoSsrc, 96, 90000, rtxSsrc, 97);
         var audio = new RtpSender(t, audioSsrc, 111, 48000);
         t.RtcpReceived = p => { video.OnRtcp(p); audio.OnRtcp(p); };
-        Publisher = new TestPublisher(video, audio, layer);
+        if (congestion is not null)
+        {
+            int id = answer.Media.First(m => m.Kind == "video").ExtensionId(SdpBuilder.TransportCcUri);
+            if (id <= 0) throw new InvalidOperationException("Janus did not accept transport-wide-cc");
+            t.TransportCcExtensionId = id;
+            t.Congestion = congestion;
+        }
+        Publisher = new TestPublisher(video, audio, layer, noise);
+        if (congestion is not null)
+        {
+            var publisher = Publisher;
+            congestion.TargetBitrateChanged += bps => publisher.SetBitrate(Math.Max(50_000, bps - 40_000)); // leave room for audio
+            publisher.SetBitrate(congestion.TargetBps - 40_000);
+        }
     }
 
     /// <summary>Subscribes to <paramref name="feeds"/>, answers Janus's offer, connects, decodes what arrives.</summary>
@@ -62,7 +76,8 @@ internal sealed class RoomParticipant : IAsyncDisposable
         t.ApplyRemote(offer);
         int videoPt = offer.Media.Where(m => m.Kind == "video").Select(m => m.PayloadTypeFor("VP8")).FirstOrDefault(-1);
         int audioPt = offer.Media.Where(m => m.Kind == "audio").Select(m => m.PayloadTypeFor("opus")).FirstOrDefault(-1);
-        Receiver = new TestReceiver(t, videoPt, audioPt);
+        int rtxPt = offer.Media.Where(m => m.Kind == "video").Select(m => m.RtxFor(videoPt)).FirstOrDefault(-1);
+        Receiver = new TestReceiver(t, videoPt, audioPt, rtxPt);
         await VideoRoomClient.StartAsync(handle, answer.ToString(), ct);
         await t.ConnectAsync(DtlsRole.Client, offer.SessionOrFirstMedia("fingerprint")!, ct);
     }
@@ -113,7 +128,7 @@ public sealed class JanusInteropTests(ITestOutputHelper output)
             await bob.SubscribeAsync(ns.HostAddress, [feed.Id], ct);
             await WaitUntil(() => bob.Receiver!.VideoFramesDecoded >= 20 && bob.Receiver.AudioFramesDecoded >= 50, ct);
             output.WriteLine($"decoded video {bob.Receiver!.VideoFramesDecoded} audio {bob.Receiver.AudioFramesDecoded}, " +
-                $"PLIs {bob.Receiver.PlisSent}, keyframe requests at publisher {alice.Publisher!.Video.KeyframeRequests}");
+                $"PLIs {bob.Receiver.PlisSent}, NACKs {bob.Receiver.NacksSent}, keyframe requests at publisher {alice.Publisher!.Video.KeyframeRequests}");
             Assert.Equal(320, bob.Receiver.Width);
             Assert.Equal(0, bob.SubscribeTransport!.PacketsRejected);
 

@@ -19,13 +19,24 @@ internal sealed class TestPublisher : IDisposable
     private readonly Task _video, _audio;
     private readonly VideoEncoder _encoder;
 
-    public TestPublisher(RtpSender video, RtpSender audio, VideoLayer layer)
+    private readonly bool _noise;
+    private long _lastKeyframe;
+
+    public TestPublisher(RtpSender video, RtpSender audio, VideoLayer layer, bool noise = false)
     {
+        _noise = noise;
         Video = video;
         Audio = audio;
         _encoder = VideoEncoder.Create(VideoCodec.Vp8, layer, EncoderPreference.SoftwareOnly,
             new EncoderOptions { KeyframeIntervalSeconds = 3, Threads = 1 });
-        video.KeyframeRequested += _encoder.RequestKeyframe;
+        video.KeyframeRequested += () =>
+        {
+            // At most one keyframe a second however often it is asked for (each one is a burst the network must carry).
+            long now = Environment.TickCount64;
+            if (now - _lastKeyframe < 1000) return;
+            _lastKeyframe = now;
+            _encoder.RequestKeyframe();
+        };
         _video = Task.Run(() => VideoLoop(layer));
         _audio = Task.Run(AudioLoop);
     }
@@ -55,6 +66,11 @@ internal sealed class TestPublisher : IDisposable
             for (int y = 0; y < h; y++)
                 for (int x = 0; x < w; x++)
                     i420[y * w + x] = (byte)((x + frame * 4) & 0xFF);
+            if (_noise)
+            {
+                // A noisy band (a third of the picture): detail the encoder can spend any budget on, like a real scene.
+                for (int y = h / 3; y < h / 2; y++) Random.Shared.NextBytes(i420.AsSpan(y * w, w));
+            }
             i420.AsSpan(w * h).Fill((byte)(128 + (frame % 64)));
             long pts = frame * 1000L / layer.FramesPerSecond; // ms
             _encoder.Encode(i420, pts, sink);
@@ -96,28 +112,29 @@ internal sealed class TestPublisher : IDisposable
     }
 }
 
-/// <summary>Receives one subscription: reassembles and decodes VP8, decodes Opus, asks for keyframes when stuck.</summary>
+/// <summary>
+/// Receives one subscription: Room.Media's jitter buffer reassembles VP8 (NACKs missing packets, unwraps RTX,
+/// asks for keyframes with PLI), frames are decoded; Opus is decoded.
+/// </summary>
 internal sealed class TestReceiver : IDisposable
 {
     private readonly RtcTransport _transport;
-    private readonly int _videoPt, _audioPt;
+    private readonly int _videoPt, _audioPt, _rtxPt;
     private readonly VideoDecoder _decoder = VideoDecoder.Create(VideoCodec.Vp8, preferHardware: false);
     private readonly OpusAudioDecoder _opus = new();
-    private readonly Vp8Depacketizer _depacketizer = new();
+    private readonly JitterBuffer _jitter = new(new Vp8Depacketizer());
     private readonly short[] _pcm = new short[5760];
-    private readonly byte[] _rtcp = new byte[64];
-    private uint _frameTimestamp;
-    private int _expectedSeq = -1;
-    private bool _frameOk;
-    private bool _needKeyframe = true;
+    private readonly byte[] _rtcp = new byte[1500];
+    private readonly ushort[] _nacks = new ushort[128];
     private long _lastPli;
     private uint _videoSsrc;
 
-    public TestReceiver(RtcTransport transport, int videoPayloadType, int audioPayloadType)
+    public TestReceiver(RtcTransport transport, int videoPayloadType, int audioPayloadType, int rtxPayloadType = -1)
     {
         _transport = transport;
         _videoPt = videoPayloadType;
         _audioPt = audioPayloadType;
+        _rtxPt = rtxPayloadType;
         transport.RtpReceived = OnRtp;
     }
 
@@ -125,6 +142,7 @@ internal sealed class TestReceiver : IDisposable
     public long AudioFramesDecoded;
     public long VideoPackets;
     public long PlisSent;
+    public long NacksSent;
     public int Width => _decoder.Width;
     public long LastDecodeTicks;
 
@@ -138,38 +156,42 @@ internal sealed class TestReceiver : IDisposable
             if (_opus.Decode(payload, _pcm) > 0 && _opus.Errors == errors) Interlocked.Increment(ref AudioFramesDecoded);
             return;
         }
-        if (h.PayloadType != _videoPt) return;
-        VideoPackets++;
-        _videoSsrc = h.Ssrc;
-        bool inOrder = _expectedSeq < 0 || h.SequenceNumber == (ushort)_expectedSeq;
-        _expectedSeq = (ushort)(h.SequenceNumber + 1);
-        if (h.Timestamp != _frameTimestamp || _depacketizer.IsFrameStart(payload))
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (h.PayloadType == _rtxPt && payload.Length > 2)
         {
-            _frameTimestamp = h.Timestamp;
-            _depacketizer.Begin();
-            _frameOk = _depacketizer.IsFrameStart(payload) && (!_needKeyframe || _depacketizer.IsKeyframe(payload));
+            ushort osn = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(payload);
+            _jitter.Insert(osn, h.Timestamp, h.Marker, payload[2..], now);
         }
-        else if (!inOrder)
+        else if (h.PayloadType == _videoPt)
         {
-            _frameOk = false;
-            _needKeyframe = true;
+            VideoPackets++;
+            _videoSsrc = h.Ssrc;
+            _jitter.Insert(h.SequenceNumber, h.Timestamp, h.Marker, payload, now);
         }
-        if (_frameOk) _frameOk = _depacketizer.Append(payload);
-        if (h.Marker && _frameOk)
+        else
         {
-            if (_decoder.Decode(_depacketizer.Frame))
+            return;
+        }
+        while (_jitter.TryReadFrame(now, out var frame))
+        {
+            if (_decoder.Decode(frame.Data))
             {
                 Interlocked.Increment(ref VideoFramesDecoded);
                 LastDecodeTicks = Environment.TickCount64;
-                _needKeyframe = false;
             }
             else
             {
-                _needKeyframe = true;
+                _jitter.ResyncAtKeyframe();
             }
-            _frameOk = false;
         }
-        if (_needKeyframe && Environment.TickCount64 - _lastPli > 300) RequestKeyframe();
+        int n = _jitter.CollectNacks(_nacks, now);
+        if (n > 0 && _videoSsrc != 0)
+        {
+            int len = RtcpWriter.WriteNack(_rtcp, 1, _videoSsrc, _nacks.AsSpan(0, n));
+            if (_transport.SendRtcp(_rtcp.AsSpan(0, len)) == RtcError.None) NacksSent++;
+        }
+        bool wants = _jitter.ConsumeKeyframeRequest() || (_jitter.WaitingForKeyframe && Environment.TickCount64 - _lastPli > 1000);
+        if (wants && _videoSsrc != 0 && Environment.TickCount64 - _lastPli > 200) RequestKeyframe();
     }
 
     private void RequestKeyframe()
