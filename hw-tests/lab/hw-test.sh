@@ -124,7 +124,9 @@ printf 'root:x:0:\nmessagebus:x:101:\n' >"$stage/etc/group"
 mkdir -p "$stage/usr/share" "$stage/usr/lib/x86_64-linux-gnu"
 cp -r /usr/share/alsa "$stage/usr/share/"
 cp -L /usr/lib/x86_64-linux-gnu/libasound.so.2 "$stage/usr/lib/x86_64-linux-gnu/"
-for f in "$stage/suite/Room.HwTests" "$stage"/suite/*.so /usr/lib/x86_64-linux-gnu/libasound.so.2 /usr/bin/dbus-daemon; do ldd "$f" 2>/dev/null || true; done \
+# .NET opens OpenSSL at run time (roomd's crypto), so ldd cannot see it
+for l in libssl.so.3 libcrypto.so.3; do cp -L /usr/lib/x86_64-linux-gnu/$l "$stage/usr/lib/x86_64-linux-gnu/"; done
+for f in "$stage/suite/Room.HwTests" "$stage"/suite/*.so /usr/lib/x86_64-linux-gnu/libasound.so.2 /usr/bin/dbus-daemon /usr/lib/x86_64-linux-gnu/libssl.so.3; do ldd "$f" 2>/dev/null || true; done \
   | grep -o '/[^ ]*\.so[^ ]*' | sort -u | while read -r lib; do
     mkdir -p "$stage$(dirname "$lib")" && cp -L "$lib" "$stage$lib"
   done

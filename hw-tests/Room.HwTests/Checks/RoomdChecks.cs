@@ -11,12 +11,13 @@ namespace Room.HwTests.Checks;
 /// </summary>
 public sealed class RoomdChecks(Suite suite) : IDisposable
 {
-    private const string Roomd = "/suite/roomd";
+    private static readonly string Roomd = Path.Combine(AppContext.BaseDirectory, "roomd");
     private const string DbusDaemon = "/usr/bin/dbus-daemon";
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "hwtest-roomd");
     private Process? _bus;
     private Process? _roomd;
     private string? _address;
+    private bool _up;
 
     public async Task RunAsync()
     {
@@ -47,7 +48,8 @@ public sealed class RoomdChecks(Suite suite) : IDisposable
             using var client = await RoomBusClient.ConnectAsync(_address, ct).ConfigureAwait(false);
             try
             {
-                await Expect.Eventually(client.IsRoomdPresentAsync, x => x, TimeSpan.FromSeconds(90), "roomd on the bus", ct).ConfigureAwait(false);
+                await Expect.Eventually(client.IsRoomdPresentAsync, x => x || _roomd!.HasExited, TimeSpan.FromSeconds(90), "roomd on the bus", ct).ConfigureAwait(false);
+                Expect.True(!_roomd!.HasExited, "roomd stopped" + RoomdLog());
             }
             catch (TimeoutException e)
             {
@@ -55,14 +57,15 @@ public sealed class RoomdChecks(Suite suite) : IDisposable
             }
 
             var camera = await client.GetAllAsync(BusNames.Camera).ConfigureAwait(false);
+            _up = true;
             return $"roomd answered on D-Bus {sw.Elapsed.TotalSeconds:0.0} s after start; Camera has {camera.Count} properties";
         }).ConfigureAwait(false);
 
         await suite.RunAsync("camera.presets-survive-roomd-restart", TimeSpan.FromSeconds(150), async ct =>
         {
-            if (_roomd is null || _address is null)
+            if (!_up || _address is null)
             {
-                throw new SkipException("roomd is not running");
+                throw new SkipException("roomd did not come up (see roomd.dbus)");
             }
 
             using (var client = await RoomBusClient.ConnectAsync(_address, ct).ConfigureAwait(false))
@@ -72,8 +75,8 @@ public sealed class RoomdChecks(Suite suite) : IDisposable
                 await client.MoveToAsync(0, 0, 0).ConfigureAwait(false);
             }
 
-            _roomd.Kill();
-            await _roomd.WaitForExitAsync(ct).ConfigureAwait(false);
+            _roomd!.Kill();
+            await _roomd!.WaitForExitAsync(ct).ConfigureAwait(false);
             StartRoomd();
             using var again = await RoomBusClient.ConnectAsync(_address, ct).ConfigureAwait(false);
             await Expect.Eventually(again.IsRoomdPresentAsync, x => x, TimeSpan.FromSeconds(90), "roomd back on the bus", ct).ConfigureAwait(false);
