@@ -13,6 +13,9 @@ public sealed class ControllerUiOptions
     /// <summary>Language the panel starts in: "de" (default) or "en".</summary>
     public string Language { get; set; } = "de";
 
+    /// <summary>Opened settings lock again after this many seconds without a touch (at least 10).</summary>
+    public int SettingsTimeoutSeconds { get; set; } = 120;
+
     public BrandOptions Brand { get; set; } = new();
 }
 
