@@ -141,7 +141,7 @@ set +e
 timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1536 -M pc \
   -display none -vga none -monitor none -serial stdio -nic none -no-reboot \
   -kernel "$kdir/vmlinux" -initrd "$OUT/initramfs.cpio" \
-  -append "console=ttyS0 panic=-1 quiet loglevel=3 cryptomgr.notests hwtest.fault=$FAULT hwtest.trace=${HWTEST_TRACE:-0}" \
+  -append "console=ttyS0 panic=-1 quiet loglevel=3 no_timer_check cryptomgr.notests hwtest.fault=$FAULT hwtest.trace=${HWTEST_TRACE:-0}" \
   -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
   -device virtio-gpu-pci,edid=on,xres=1280,yres=720 \
   </dev/null 2>&1 | tr -d '\r' | tee "$log"
