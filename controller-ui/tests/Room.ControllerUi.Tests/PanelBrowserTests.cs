@@ -58,6 +58,12 @@ public sealed class PanelBrowserTests(PanelFixture fx, ITestOutputHelper output)
 
         await PanelFixture.ScreenshotAsync(_page, "call");
         await PanelFixture.AssertAccessibleAsync(_page, "call");
+        await Id("contrast").TapAsync();
+        await Assertions.Expect(_page.Locator(".panel.hc")).ToBeVisibleAsync();
+        await PanelFixture.ScreenshotAsync(_page, "call-high-contrast");
+        await PanelFixture.AssertAccessibleAsync(_page, "call, high contrast");
+        await Id("contrast").TapAsync();
+        await Assertions.Expect(_page.Locator(".panel.hc")).ToHaveCountAsync(0);
 
         // Leave asks first; "stay" keeps the call.
         await Id("leave").TapAsync();
