@@ -1,14 +1,25 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Room.Crypto.Mls;
 
 namespace Room.Crypto.Bench;
 
 /// <summary>MLS commit (empty proposal list, full UpdatePath) creation and processing for groups of N members.</summary>
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 8, invocationCount: 1)]
-[InProcess] // no per-job project rebuild on the shared build machine
+[Config(typeof(Cfg))]
 public class MlsCommitBench
 {
+    /// <summary>One short in-process job: a commit is milliseconds, setup for 128 members is seconds.</summary>
+    private sealed class Cfg : ManualConfig
+    {
+        public Cfg() => AddJob(Job.Dry
+            .WithStrategy(RunStrategy.Monitoring)
+            .WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(8).WithInvocationCount(1).WithUnrollFactor(1)
+            .WithToolchain(InProcessEmitToolchain.Instance));
+    }
+
     private MlsGroup _alice = null!;
     private MlsGroup _bob = null!;
     private MlsMessage _pending = null!;

@@ -1,6 +1,8 @@
 using BenchmarkDotNet.Running;
 using Room.Crypto.Bench;
 
+
+
 if (args.Length > 0 && args[0] == "--quick")
 {
     // Plain Stopwatch loop for a fast look (not a substitute for the BenchmarkDotNet run).
