@@ -9,3 +9,8 @@ crypto-bench:
 
 # ts-mls peer for the MLS interop tests (Room.Crypto.Tests/TsMlsInteropTests drives it over stdin/stdout).
 NPM_DIRS += appliance/tests/Room.Crypto.Tests/interop
+
+# Fast look without BenchmarkDotNet (interleaved stopwatch loops; stable on a busy machine).
+.PHONY: crypto-bench-quick
+crypto-bench-quick:
+	dotnet run -c Release --project bench/Room.Crypto.Bench -- --quick
