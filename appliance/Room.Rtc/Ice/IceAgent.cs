@@ -238,6 +238,16 @@ public sealed class IceAgent : IDisposable
         }
     }
 
+    private bool IsValidated(LocalSocket local, SocketAddress from)
+    {
+        lock (_gate)
+        {
+            foreach (var p in _pairs)
+                if (p.Local == local && (p.Succeeded || p.PeerChecked) && p.RemoteAddress.Equals(from)) return true;
+            return false;
+        }
+    }
+
     private void OnStun(LocalSocket local, ReadOnlySpan<byte> datagram, SocketAddress from)
     {
         if (StunMessage.TryParse(datagram, out var m) != RtcError.None || !m.VerifyFingerprint()) return;
@@ -303,6 +313,7 @@ public sealed class IceAgent : IDisposable
             SortPairs();
             if (State == IceState.New) SetState(IceState.Checking);
         }
+        pair.PeerChecked = true;
         // Triggered check.
         if (!pair.Succeeded && RemotePassword is not null)
         {
@@ -381,7 +392,7 @@ public sealed class IceAgent : IDisposable
         public long LastSentMs;
         public int RetransmitMs = 100;
         public int Attempts;
-        public bool Succeeded, Failed, Nominating, NominatedByPeer;
+        public bool Succeeded, Failed, Nominating, NominatedByPeer, PeerChecked;
     }
 
     private sealed class LocalSocket(IceAgent owner, Socket socket, IceCandidate candidate) : IDisposable
@@ -427,8 +438,10 @@ public sealed class IceAgent : IDisposable
                 else
                 {
                     var selected = owner._selected;
-                    // Only accept media from the selected pair's remote (RFC 8445: data from unvalidated addresses is dropped).
-                    if (selected is not null && selected.Local == this && selected.RemoteAddress.Equals(from)) owner.DataReceived?.Invoke(datagram);
+                    // Only accept data from the selected pair's remote, or (while the selection is settling) from a
+                    // remote that passed an authenticated check on this socket; anything else is dropped.
+                    if ((selected is not null && selected.Local == this && selected.RemoteAddress.Equals(from)) || owner.IsValidated(this, from))
+                        owner.DataReceived?.Invoke(datagram);
                 }
             }
         }
