@@ -167,4 +167,55 @@ public sealed class TsMlsInteropTests
             Exchange(room, ts);
         }
     }
+
+    [Theory]
+    [InlineData((ushort)1)]
+    [InlineData((ushort)2)]
+    public void Four_member_group_with_ts_mls_follows_adds_removes_and_commits_from_everyone(ushort suite)
+    {
+        var cs = MlsCipherSuite.Get(suite);
+        using var ts = new TsMlsPeer();
+        var tsKp = TsMlsPeer.Msg(ts.Call(new { cmd = "init", suite, name = "ts-mls" }), "keyPackage").KeyPackage!;
+        var a = MlsGroup.Create(MlsIdentity.CreateBasic(cs, "a"), "interop-four"u8.ToArray());
+        var bId = MlsIdentity.CreateBasic(cs, "b");
+        var cId = MlsIdentity.CreateBasic(cs, "c");
+        var bKp = bId.CreateKeyPackage();
+        var cKp = cId.CreateKeyPackage();
+        var add = a.Commit(add: [bKp.KeyPackage, tsKp, cKp.KeyPackage]);
+        ts.Call(new { cmd = "join", welcome = TsMlsPeer.Hex(add.Welcome!) });
+        var b = MlsGroup.Join(bId, bKp, MlsMessage.Decode(add.Welcome!.ToBytes()).Welcome!);
+        var c = MlsGroup.Join(cId, cKp, MlsMessage.Decode(add.Welcome!.ToBytes()).Welcome!);
+        var rooms = new List<MlsGroup> { a, b, c };
+
+        void AllAgree()
+        {
+            string auth = ts.EpochAuthenticator();
+            Assert.All(rooms, g => Assert.Equal(auth, Auth(g)));
+        }
+
+        AllAgree();
+
+        // ts-mls commits (its path is encrypted to several room members), then each room member commits in turn.
+        var tc = TsMlsPeer.Msg(ts.Call(new { cmd = "commit", asPublic = false }), "commit");
+        rooms.ForEach(g => g.Process(MlsMessage.Decode(tc.ToBytes())));
+        AllAgree();
+        foreach (var committer in rooms.ToList())
+        {
+            var m = committer.Commit().Commit;
+            ts.Call(new { cmd = "process", message = TsMlsPeer.Hex(m) });
+            rooms.Where(g => g != committer).ToList().ForEach(g => g.Process(MlsMessage.Decode(m.ToBytes())));
+            AllAgree();
+        }
+
+        // ts-mls removes b; b sees it, the rest carry on.
+        var rm = TsMlsPeer.Msg(ts.Call(new { cmd = "remove", leaf = b.MyLeaf, asPublic = true }), "commit");
+        rooms.ForEach(g => g.Process(MlsMessage.Decode(rm.ToBytes())));
+        Assert.True(b.Removed);
+        rooms.Remove(b);
+        AllAgree();
+
+        var app = TsMlsPeer.Msg(ts.Call(new { cmd = "send", data = Convert.ToHexString("to everyone"u8) }), "message");
+        Assert.All(rooms, g => Assert.Equal("to everyone"u8.ToArray(), g.Process(MlsMessage.Decode(app.ToBytes())).ApplicationData));
+        Assert.Throws<MlsException>(() => b.Process(MlsMessage.Decode(app.ToBytes())));
+    }
 }
