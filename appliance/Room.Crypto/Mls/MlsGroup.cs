@@ -361,6 +361,21 @@ public sealed class MlsGroup : IDisposable
         return Frame(c, null, ac);
     }
 
+    /// <summary>Proposes a fresh leaf encryption key for this member (another member's commit applies it).</summary>
+    public MlsMessage ProposeUpdate()
+    {
+        var (sk, pk) = Suite.Hpke.Kem.GenerateKeyPair();
+        var leaf = _tree.Leaf(MyLeaf)!.Clone();
+        leaf.EncryptionKey = pk;
+        leaf.Source = LeafNodeSource.Update;
+        leaf.ParentHash = [];
+        leaf.Sign(Suite, _me.SignaturePrivateKey, GroupId, MyLeaf);
+        _pendingLeafKeys[Convert.ToHexString(pk)] = sk;
+        return Propose(new Proposal { Type = ProposalType.Update, Update = leaf });
+    }
+
+    private readonly Dictionary<string, byte[]> _pendingLeafKeys = [];
+
     /// <summary>Commits the given proposals plus all pending ones, always with an UpdatePath. The new epoch starts at once.</summary>
     public CommitOutput Commit(IEnumerable<KeyPackage>? add = null, IEnumerable<uint>? remove = null, IEnumerable<Proposal>? other = null)
     {
@@ -763,6 +778,11 @@ public sealed class MlsGroup : IDisposable
 
         byte[] commitSecret = new byte[cs.Nh];
         var newPriv = _priv.Clone();
+        if (_pendingLeafKeys.TryGetValue(Convert.ToHexString(newTree.Leaf(MyLeaf)!.EncryptionKey), out var updatedKey))
+        {
+            // Our own Update proposal was committed: the leaf now uses the key we proposed.
+            newPriv.Keys[TreeMath.LeafToNode(MyLeaf)] = (byte[])updatedKey.Clone();
+        }
         if (commit.Path != null)
         {
             _options.CredentialValidator.Validate(commit.Path.LeafNode.Credential, commit.Path.LeafNode.SignatureKey);
@@ -810,6 +830,12 @@ public sealed class MlsGroup : IDisposable
         _lastConfirmationTag = tag;
         _secretTree = new SecretTree(Suite, secrets.EncryptionSecret, tree.LeafCount);
         _pending.Clear();
+        foreach (var k in _pendingLeafKeys.Values)
+        {
+            CryptographicOperations.ZeroMemory(k);
+        }
+
+        _pendingLeafKeys.Clear();
         _resumptionPsks[ctx.Epoch] = (byte[])secrets.ResumptionPsk.Clone();
         foreach (var e in _resumptionPsks.Keys.Where(e => e + 8 < ctx.Epoch).ToList())
         {

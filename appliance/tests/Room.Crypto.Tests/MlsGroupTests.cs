@@ -124,6 +124,51 @@ public sealed class MlsGroupTests
     }
 
     [Fact]
+    public void Update_PSK_and_GroupContextExtensions_proposals_are_committed_and_agreed()
+    {
+        var cs = MlsCipherSuite.Get(3);
+        var alice = MlsGroup.Create(MlsIdentity.CreateBasic(cs, "alice"), "g"u8.ToArray());
+        var bob = Joined(alice, MlsIdentity.CreateBasic(cs, "bob"), out _);
+        var carol = Joined(alice, MlsIdentity.CreateBasic(cs, "carol"), out _, bob);
+
+        // Bob proposes an Update; Carol commits it; Bob's new leaf key is used from then on.
+        var upd = bob.ProposeUpdate();
+        alice.Process(MlsMessage.Decode(upd.ToBytes()));
+        carol.Process(MlsMessage.Decode(upd.ToBytes()));
+        var c1 = carol.Commit();
+        alice.Process(c1.Commit);
+        bob.Process(c1.Commit);
+        Assert.Equal(carol.EpochAuthenticator, bob.EpochAuthenticator);
+        var c2 = alice.Commit();
+        bob.Process(c2.Commit);
+        carol.Process(c2.Commit);
+        Assert.Equal(alice.EpochAuthenticator, bob.EpochAuthenticator);
+
+        // External PSK known to everyone, plus a GroupContextExtensions proposal.
+        byte[] pskId = "org-psk-1"u8.ToArray(), psk = new byte[32];
+        psk[0] = 42;
+        foreach (var g in new[] { alice, bob, carol })
+        {
+            g.Options.ExternalPsks[Convert.ToHexString(pskId)] = psk;
+        }
+
+        var pskProposal = new Proposal { Type = ProposalType.Psk, Psk = new PreSharedKeyId { Type = PskType.External, PskId = pskId, PskNonce = new byte[32] } };
+        var gce = new Proposal { Type = ProposalType.GroupContextExtensions, Extensions = [new Extension(0xff00, "room"u8.ToArray())] };
+        var c3 = bob.Commit(other: [pskProposal, gce]);
+        alice.Process(MlsMessage.Decode(c3.Commit.ToBytes()));
+        carol.Process(MlsMessage.Decode(c3.Commit.ToBytes()));
+        Assert.Equal(bob.EpochAuthenticator, alice.EpochAuthenticator);
+        Assert.Equal(bob.EpochAuthenticator, carol.EpochAuthenticator);
+        Assert.Equal(0xff00, Assert.Single(alice.Context.Extensions).Type);
+
+        // A member without the PSK cannot follow.
+        var dave = Joined(alice, MlsIdentity.CreateBasic(cs, "dave"), out var addDave, bob, carol);
+        var c4 = alice.Commit(other: [pskProposal]);
+        Assert.Throws<MlsException>(() => dave.Process(c4.Commit));
+        _ = addDave;
+    }
+
+    [Fact]
     public void Expired_KeyPackages_are_refused()
     {
         var cs = MlsCipherSuite.Get(1);
