@@ -6,5 +6,5 @@ rc=0
 while IFS= read -r p; do
   p=${p#./}
   grep -qF "$(echo "$p" | tr / '\\')" Room.sln || grep -qF "$p" Room.sln || { echo "not in Room.sln: $p"; rc=1; }
-done < <(find . -name '*.csproj' -not -path './artifacts/*' -not -path '*/node_modules/*')
+done < <(find . -name '*.csproj' -not -path './artifacts/*' -not -path '*/node_modules/*' -not -path '*/bin/*' -not -path '*/obj/*')
 exit $rc

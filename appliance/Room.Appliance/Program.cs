@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting.Systemd;
-using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Room.Appliance;
@@ -16,7 +15,10 @@ using Room.Appliance.Automation;
 using Room.Appliance.Administration;
 using Room.Bus.Server;
 using Room.Devices;
+using Room.Devices.Linux;
 using Room.Devices.Simulated;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 // roomd: configuration from /etc/room/room.json, ROOM_* environment variables and the command line
 // (`--bus ADDRESS`, `--Room:Name "Ratssaal"`, ...), later sources winning.
@@ -36,19 +38,26 @@ builder.Services.AddSystemd();
 // Outside systemd AddSystemd registers no notifier; the watchdog then sees IsEnabled == false.
 builder.Services.TryAddSingleton<ISystemdNotifier, SystemdNotifier>();
 // Logs: one line per event on a terminal, journald's format under systemd (AddSystemd), or JSON with
-// --Logging:Console:FormatterName json for log shippers.
-builder.Services.Configure<SimpleConsoleFormatterOptions>(o =>
+// --Logging:Console:FormatterName json for log shippers. These are defaults any configuration source overrides.
+builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
 {
-    o.SingleLine = true;
-    o.TimestampFormat = "HH:mm:ss.fff ";
+    InitialData = new Dictionary<string, string?>
+    {
+        ["Logging:Console:FormatterName"] = SystemdHelpers.IsSystemdService() ? "systemd" : "simple",
+        ["Logging:Console:FormatterOptions:SingleLine"] = "true",
+        ["Logging:Console:FormatterOptions:TimestampFormat"] = "HH:mm:ss.fff ",
+    },
 });
-
 builder.Services.AddOptions<RoomOptions>().Bind(builder.Configuration.GetSection(RoomOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<BusOptions>().Bind(builder.Configuration.GetSection(BusOptions.Section));
 builder.Services.AddSingleton(TimeProvider.System);
 
+// Devices: the simulated room, or the real ones (V4L2, ALSA, DRM/CEC, GPIO, VISCA) configured under "Devices:Linux".
 builder.Services.AddSingleton<IDeviceProvider>(sp => sp.GetRequiredService<IOptions<RoomOptions>>().Value.Devices switch
 {
+    "linux" => new LinuxDeviceProvider(
+        builder.Configuration.GetSection("Devices:Linux").Get<LinuxDeviceOptions>() ?? new LinuxDeviceOptions(),
+        sp.GetRequiredService<ILogger<LinuxDeviceProvider>>()),
     "simulated" => new SimulatedDeviceProvider(),
     var other => throw new OptionsValidationException(RoomOptions.Section, typeof(RoomOptions), [$"Device provider '{other}' is not available in this build."]),
 });

@@ -240,6 +240,11 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
 
     private static string FormatDevices(IReadOnlyList<DeviceEntry> devices)
     {
+        if (devices.Count == 0)
+        {
+            return "(no devices found)";
+        }
+
         var sb = new StringBuilder();
         foreach (var d in devices)
         {

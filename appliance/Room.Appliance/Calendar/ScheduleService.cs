@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Room.Appliance.Meeting;
 
 namespace Room.Appliance.Calendar;
 
@@ -29,7 +30,7 @@ public sealed class ScheduleService(IOptions<RoomOptions> options, TimeProvider 
     {
         var now = time.GetUtcNow();
         var list = options.Value.Calendar
-            .Where(m => m.End > m.Start && m.End > now && Uri.TryCreate(m.Uri, UriKind.Absolute, out _) && m.Title.Length is > 0 and <= 200)
+            .Where(m => m.End > m.Start && m.End > now && IsJoinable(m.Uri) && m.Title.Length is > 0 and <= 200)
             .OrderBy(m => m.Start)
             .Take(20)
             .ToList();
@@ -43,6 +44,20 @@ public sealed class ScheduleService(IOptions<RoomOptions> options, TimeProvider 
         if (changed)
         {
             Changed?.Invoke(this, EventArgs.Empty);
+        }
+    }
+
+    /// <summary>Only meetings that Join would accept are shown: a Join button that fails is worse than none.</summary>
+    private static bool IsJoinable(string uri)
+    {
+        try
+        {
+            MeetingUri.Parse(uri);
+            return true;
+        }
+        catch (Room.Bus.RoomBusException)
+        {
+            return false;
         }
     }
 

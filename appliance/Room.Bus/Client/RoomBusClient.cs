@@ -34,6 +34,9 @@ public sealed class RoomBusClient : IDisposable
 
     public void Dispose() => _connection.Dispose();
 
+    /// <summary>Completes when the bus connection closes (the bus went away, or this client was disposed).</summary>
+    public async Task DisconnectedAsync() => await _connection.DisconnectedAsync();
+
     // Meeting
     public Task JoinAsync(string uri) => CallAsync(BusNames.Meeting, "Join", "s", uri);
 

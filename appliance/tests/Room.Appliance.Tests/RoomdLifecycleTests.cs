@@ -62,4 +62,23 @@ public sealed class RoomdLifecycleTests : IDisposable
         bus.Dispose();
         Assert.Equal(3, await roomd.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
+
+    [Fact]
+    public async Task With_the_linux_provider_roomd_serves_whatever_hardware_the_machine_has()
+    {
+        // This machine may have no camera, microphone or display at all: roomd must still serve, and say so.
+        await using var roomd = await RoomdProcess.StartAsync(_bus.Address, State, "--Room:Devices", "linux");
+        using var client = await RoomBusClient.ConnectAsync(_bus.Address);
+        var status = await client.GetStatusAsync();
+        Assert.All(status.Devices, d => Assert.Contains(d.Health, new[] { "ok", "degraded", "missing", "failed" }));
+        if (status.Camera.Cameras.Count == 0)
+        {
+            var ex = await Assert.ThrowsAsync<Room.Bus.RoomBusException>(() => client.MoveToAsync(1, 1, 0));
+            Assert.Equal(Room.Bus.BusErrors.UnknownCamera, ex.ErrorName);
+        }
+
+        var cli = await CliProcess.RunAsync(_bus.Address, "devices");
+        Assert.Equal(0, cli.ExitCode);
+        Assert.False(roomd.HasExited, roomd.Log);
+    }
 }
