@@ -11,7 +11,8 @@ namespace Room.Crypto.Media;
 /// <c>base_key = HKDF-Expand(sframe_epoch_secret, uint32(leaf), Nh)</c>, and
 /// <c>KID = (((leaf &lt;&lt; S) + stream) &lt;&lt; E) + (epoch mod 2^E)</c>.
 /// The previous epoch's receive keys stay usable for <see cref="GracePeriod"/>; after every rekey the sender must
-/// send a keyframe (<see cref="KeyframeRequired"/>, <see cref="KeyframeNeeded"/>). Not thread-safe.
+/// send a keyframe (<see cref="KeyframeRequired"/>, <see cref="KeyframeNeeded"/>).
+/// Thread-safe: all of a member's streams share one send counter, so encoders on several threads never reuse a nonce.
 /// </summary>
 public sealed class MlsSFrameBinding : IDisposable
 {
@@ -25,6 +26,8 @@ public sealed class MlsSFrameBinding : IDisposable
     private readonly TimeProvider _time;
     private readonly SFrameContext _rx;
     private readonly SFrameContext _tx;
+    private readonly Lock _txLock = new();
+    private readonly Lock _rxLock = new();
     private readonly List<ulong> _currentKids = [];
     private readonly List<ulong> _previousKids = [];
     private long _previousExpiresAt = long.MaxValue;
@@ -83,7 +86,18 @@ public sealed class MlsSFrameBinding : IDisposable
         return key;
     }
 
-    private void OnEpochChanged(object? sender, ulong epoch) => InstallEpoch();
+    private void OnEpochChanged(object? sender, ulong epoch)
+    {
+        lock (_txLock)
+        {
+            lock (_rxLock)
+            {
+                InstallEpoch();
+            }
+        }
+
+        KeyframeNeeded?.Invoke(this, epoch);
+    }
 
     private void InstallEpoch()
     {
@@ -123,7 +137,6 @@ public sealed class MlsSFrameBinding : IDisposable
         }
 
         KeyframeRequired = true;
-        KeyframeNeeded?.Invoke(this, epoch);
     }
 
     private void ExpireGrace()
@@ -144,21 +157,35 @@ public sealed class MlsSFrameBinding : IDisposable
     public void KeyframeSent() => KeyframeRequired = false;
 
     /// <summary>Encrypts one frame with this member's current key. Returns bytes written.</summary>
-    public int Encrypt(ReadOnlySpan<byte> metadata, ReadOnlySpan<byte> frame, Span<byte> output) =>
-        _hasSendKey ? _tx.Encrypt(_sendKid, metadata, frame, output) : throw new SFrameException("no send key (not a member)");
+    public int Encrypt(ReadOnlySpan<byte> metadata, ReadOnlySpan<byte> frame, Span<byte> output)
+    {
+        lock (_txLock)
+        {
+            return _hasSendKey ? _tx.Encrypt(_sendKid, metadata, frame, output) : throw new SFrameException("no send key (not a member)");
+        }
+    }
 
     /// <summary>Decrypts a frame from any member, current epoch or previous within the grace period.</summary>
     public int Decrypt(ReadOnlySpan<byte> metadata, ReadOnlySpan<byte> sframe, Span<byte> output)
     {
-        ExpireGrace();
-        return _rx.Decrypt(metadata, sframe, output);
+        lock (_rxLock)
+        {
+            ExpireGrace();
+            return _rx.Decrypt(metadata, sframe, output);
+        }
     }
 
     public void Dispose()
     {
         _group.EpochChanged -= OnEpochChanged;
-        _rx.Dispose();
-        _tx.Dispose();
+        lock (_txLock)
+        {
+            lock (_rxLock)
+            {
+                _rx.Dispose();
+                _tx.Dispose();
+            }
+        }
     }
 }
 

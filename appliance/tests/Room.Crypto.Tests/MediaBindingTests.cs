@@ -109,6 +109,26 @@ public sealed partial class MediaBindingTests
         b.Dispose();
     }
 
+    [Fact]
+    public void Streams_encrypting_on_several_threads_never_reuse_a_counter()
+    {
+        var (a, b, _) = ThreeMembers();
+        using var ma = new MlsSFrameBinding(a);
+        using var mb = new MlsSFrameBinding(b);
+        var frames = new System.Collections.Concurrent.ConcurrentBag<byte[]>();
+        Parallel.For(0, 4, _ =>
+        {
+            for (int i = 0; i < 500; i++)
+            {
+                frames.Add(Send(ma, [1, 2, 3]));
+            }
+        });
+        var counters = frames.Select(f => SFrameHeader.Decode(f, out _).Counter).ToList();
+        Assert.Equal(2000, counters.Distinct().Count());
+        // In counter order (the receiver's replay window is 64 frames wide).
+        Assert.All(frames.OrderBy(f => SFrameHeader.Decode(f, out _).Counter).Take(100), f => Assert.Equal([1, 2, 3], Receive(mb, f)));
+    }
+
     [GeneratedRegex("^([0-9]{5} ){11}[0-9]{5}$")]
     private static partial Regex CodeShape();
 
