@@ -10,6 +10,11 @@ public enum SFrameCipherSuite : ushort
     AesCtr128HmacSha256Tag32 = 0x0003,
     Aes128GcmSha256Tag128 = 0x0004,
     Aes256GcmSha512Tag128 = 0x0005,
+
+    // Post-RFC 9605 additions of the SFrame working group (test-vectors-aes256.json, Sep 2025).
+    AesCtr256HmacSha512Tag80 = 0x0006,
+    AesCtr256HmacSha512Tag64 = 0x0007,
+    AesCtr256HmacSha512Tag32 = 0x0008,
 }
 
 /// <summary>Sizes of one suite: Nh (hash), Nka (AES key for CTR suites), Nk, Nn, Nt.</summary>
@@ -22,6 +27,9 @@ public readonly record struct SFrameSuiteParameters(HashAlgorithmName Hash, int 
         SFrameCipherSuite.AesCtr128HmacSha256Tag32 => new(HashAlgorithmName.SHA256, 32, 16, 48, 12, 4, true),
         SFrameCipherSuite.Aes128GcmSha256Tag128 => new(HashAlgorithmName.SHA256, 32, 16, 16, 12, 16, false),
         SFrameCipherSuite.Aes256GcmSha512Tag128 => new(HashAlgorithmName.SHA512, 64, 32, 32, 12, 16, false),
+        SFrameCipherSuite.AesCtr256HmacSha512Tag80 => new(HashAlgorithmName.SHA512, 64, 32, 96, 12, 10, true),
+        SFrameCipherSuite.AesCtr256HmacSha512Tag64 => new(HashAlgorithmName.SHA512, 64, 32, 96, 12, 8, true),
+        SFrameCipherSuite.AesCtr256HmacSha512Tag32 => new(HashAlgorithmName.SHA512, 64, 32, 96, 12, 4, true),
         _ => throw new SFrameException($"unsupported SFrame cipher suite 0x{(ushort)suite:x4}"),
     };
 }

@@ -12,6 +12,8 @@ public sealed class SFrameTests
     [InlineData(SFrameCipherSuite.AesCtr128HmacSha256Tag32)]
     [InlineData(SFrameCipherSuite.Aes128GcmSha256Tag128)]
     [InlineData(SFrameCipherSuite.Aes256GcmSha512Tag128)]
+    [InlineData(SFrameCipherSuite.AesCtr256HmacSha512Tag80)]
+    [InlineData(SFrameCipherSuite.AesCtr256HmacSha512Tag32)]
     public void Context_round_trips_frames_and_rejects_replay(SFrameCipherSuite suite)
     {
         using var tx = new SFrameContext(suite);
