@@ -80,10 +80,16 @@ public sealed class SFrameKey : IDisposable
         header.Encode(output);
         Span<byte> nonce = stackalloc byte[Parameters.NonceSize];
         FormNonce(counter, nonce);
-        Span<byte> aadBuf = metadata.Length <= 256 ? stackalloc byte[hlen + metadata.Length] : new byte[hlen + metadata.Length];
+        byte[]? rented = metadata.Length <= 256 ? null : System.Buffers.ArrayPool<byte>.Shared.Rent(hlen + metadata.Length);
+        Span<byte> aadBuf = rented == null ? stackalloc byte[hlen + metadata.Length] : rented.AsSpan(0, hlen + metadata.Length);
         output[..hlen].CopyTo(aadBuf);
         metadata.CopyTo(aadBuf[hlen..]);
         _aead.Seal(nonce, aadBuf, plaintext, output[hlen..total]);
+        if (rented != null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+
         return total;
     }
 
@@ -118,10 +124,17 @@ public sealed class SFrameKey : IDisposable
 
         Span<byte> nonce = stackalloc byte[Parameters.NonceSize];
         FormNonce(header.Counter, nonce);
-        Span<byte> aadBuf = metadata.Length <= 256 ? stackalloc byte[hlen + metadata.Length] : new byte[hlen + metadata.Length];
+        byte[]? rented = metadata.Length <= 256 ? null : System.Buffers.ArrayPool<byte>.Shared.Rent(hlen + metadata.Length);
+        Span<byte> aadBuf = rented == null ? stackalloc byte[hlen + metadata.Length] : rented.AsSpan(0, hlen + metadata.Length);
         sframe[..hlen].CopyTo(aadBuf);
         metadata.CopyTo(aadBuf[hlen..]);
-        if (!_aead.Open(nonce, aadBuf, sframe[hlen..], plaintext))
+        bool ok = _aead.Open(nonce, aadBuf, sframe[hlen..], plaintext);
+        if (rented != null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        if (!ok)
         {
             plaintext[..ctLen].Clear();
             throw new SFrameException("SFrame authentication failed");

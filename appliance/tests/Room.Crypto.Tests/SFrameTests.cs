@@ -75,6 +75,21 @@ public sealed class SFrameTests
     }
 
     [Fact]
+    public void Large_metadata_round_trips_and_is_authenticated()
+    {
+        using var k = new SFrameKey(SFrameCipherSuite.Aes128GcmSha256Tag128, 300, BaseKey);
+        byte[] meta = new byte[1000];
+        meta[999] = 1;
+        byte[] pt = [7, 7, 7];
+        byte[] ct = new byte[pt.Length + k.MaxOverhead];
+        int n = k.Encrypt(1000, meta, pt, ct);
+        byte[] back = new byte[n];
+        Assert.Equal(3, k.Decrypt(meta, ct.AsSpan(0, n), back));
+        meta[999] = 2;
+        Assert.Throws<SFrameException>(() => k.Decrypt(meta, ct.AsSpan(0, n), back));
+    }
+
+    [Fact]
     public void Output_buffer_too_small_is_refused_before_writing()
     {
         using var k = new SFrameKey(SFrameCipherSuite.Aes128GcmSha256Tag128, 3, BaseKey);
