@@ -54,7 +54,7 @@ public sealed class IceAgent : IDisposable
             _sockets.Add(ls);
             ls.Start();
         }
-        if (_sockets.Count == 0) throw new ArgumentException("no local address to gather on", nameof(localAddresses));
+        // No host address is allowed: a relay-only agent gathers only through AddTurnRelayAsync.
         _timer = new Timer(_ => Tick(), null, CheckIntervalMs, CheckIntervalMs);
     }
 
@@ -119,6 +119,7 @@ public sealed class IceAgent : IDisposable
             foreach (var s in _sockets)
             {
                 if (s.Candidate.Address.AddressFamily != candidate.Address.AddressFamily) continue;
+                s.Turn?.Permit(candidate.Address);
                 _pairs.Add(new CandidatePair(s, candidate.EndPoint, candidate.Priority));
                 added = true;
             }
@@ -150,7 +151,7 @@ public sealed class IceAgent : IDisposable
         if (selected is null) return false;
         try
         {
-            selected.Local.Socket.SendTo(datagram, SocketFlags.None, selected.RemoteAddress);
+            selected.Local.SendTo(datagram, selected.RemoteAddress, selected.Remote);
             return true;
         }
         catch (SocketException)
@@ -230,7 +231,7 @@ public sealed class IceAgent : IDisposable
         pair.Nominating = nominate;
         try
         {
-            pair.Local.Socket.SendTo(b.Written, SocketFlags.None, pair.RemoteAddress);
+            pair.Local.SendTo(b.Written, pair.RemoteAddress, pair.Remote);
         }
         catch (SocketException)
         {
@@ -279,7 +280,7 @@ public sealed class IceAgent : IDisposable
                 e.AddErrorCode(487, "Role Conflict");
                 e.AddIntegrity(Encoding.UTF8.GetBytes(LocalPassword));
                 e.AddFingerprint();
-                local.Socket.SendTo(e.Written, SocketFlags.None, from);
+                local.SendTo(e.Written, from, remote);
                 return;
             }
             Controlling = false;
@@ -295,7 +296,7 @@ public sealed class IceAgent : IDisposable
         b.AddFingerprint();
         try
         {
-            local.Socket.SendTo(b.Written, SocketFlags.None, from);
+            local.SendTo(b.Written, from, remote);
         }
         catch (SocketException)
         {
@@ -395,11 +396,58 @@ public sealed class IceAgent : IDisposable
         public bool Succeeded, Failed, Nominating, NominatedByPeer, PeerChecked;
     }
 
+    /// <summary>
+    /// Gathers a relayed candidate from a TURN server (RFC 8656, UDP, long-term credentials) and uses it like a
+    /// local socket: checks and media to peers go out as Send indications, Data indications come back in.
+    /// </summary>
+    public async Task<IceCandidate> AddTurnRelayAsync(IPAddress localAddress, IPEndPoint server, string username, string password,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(localAddress);
+        ArgumentNullException.ThrowIfNull(server);
+        var socket = new Socket(localAddress.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(localAddress, 0));
+        var turn = new TurnClient(socket, server, username, password);
+        var placeholder = new IceCandidate("r", 1, "udp", 0, localAddress, 0, CandidateType.Relay);
+        var ls = new LocalSocket(this, socket, placeholder) { Turn = turn };
+        ls.Start();
+        try
+        {
+            var (relayed, mapped) = await turn.AllocateAsync(cancellationToken).ConfigureAwait(false);
+            ls.Candidate = new IceCandidate("9", 1, "udp", IceCandidate.ComputePriority(CandidateType.Relay, 65535, 1),
+                relayed.Address, relayed.Port, CandidateType.Relay, mapped.Address, mapped.Port);
+        }
+        catch
+        {
+            ls.Dispose();
+            throw;
+        }
+        lock (_gate)
+        {
+            _sockets.Add(ls);
+            foreach (var c in _remoteCandidates)
+            {
+                if (c.Address.AddressFamily != socket.AddressFamily) continue;
+                turn.Permit(c.Address);
+                _pairs.Add(new CandidatePair(ls, c.EndPoint, c.Priority));
+            }
+            SortPairs();
+        }
+        return ls.Candidate;
+    }
+
     private sealed class LocalSocket(IceAgent owner, Socket socket, IceCandidate candidate) : IDisposable
     {
         public Socket Socket { get; } = socket;
-        public IceCandidate Candidate { get; } = candidate;
+        public IceCandidate Candidate { get; set; } = candidate;
+        public TurnClient? Turn { get; init; }
         private Thread? _thread;
+
+        public void SendTo(ReadOnlySpan<byte> datagram, SocketAddress remote, IPEndPoint remoteEndPoint)
+        {
+            if (Turn is not null) Turn.SendIndication(datagram, remoteEndPoint);
+            else Socket.SendTo(datagram, SocketFlags.None, remote);
+        }
 
         public void Start()
         {
@@ -431,16 +479,24 @@ public sealed class IceAgent : IDisposable
                     return;
                 }
                 var datagram = buffer.AsSpan(0, n);
+                var source = from;
+                if (Turn is not null)
+                {
+                    // From the TURN server: responses to our requests, or a Data indication carrying a peer's datagram.
+                    if (!from.Equals(Turn.ServerAddress) || !Turn.TryUnwrap(datagram, out var inner, out var peer)) continue;
+                    datagram = buffer.AsSpan(inner.Start.Value, inner.End.Value - inner.Start.Value);
+                    source = peer!;
+                }
                 if (StunMessage.LooksLikeStun(datagram))
                 {
-                    owner.OnStun(this, datagram, from);
+                    owner.OnStun(this, datagram, source);
                 }
                 else
                 {
                     var selected = owner._selected;
                     // Only accept data from the selected pair's remote, or (while the selection is settling) from a
                     // remote that passed an authenticated check on this socket; anything else is dropped.
-                    if ((selected is not null && selected.Local == this && selected.RemoteAddress.Equals(from)) || owner.IsValidated(this, from))
+                    if ((selected is not null && selected.Local == this && selected.RemoteAddress.Equals(source)) || owner.IsValidated(this, source))
                         owner.DataReceived?.Invoke(datagram);
                 }
             }

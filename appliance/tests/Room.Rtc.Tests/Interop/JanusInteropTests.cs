@@ -31,10 +31,11 @@ internal sealed class RoomParticipant : IAsyncDisposable
 
     /// <summary>Offers VP8 + Opus, applies Janus's answer, connects ICE and DTLS, starts sending.</summary>
     public async Task PublishAsync(System.Net.IPAddress local, VideoLayer layer, CancellationToken ct,
-        Congestion.CongestionController? congestion = null, bool noise = false)
+        Congestion.CongestionController? congestion = null, bool noise = false, Func<RtcTransport, Task>? relay = null)
     {
-        var t = new RtcTransport([local], controlling: true);
+        var t = new RtcTransport(relay is null ? [local] : [], controlling: true);
         PublishTransport = t;
+        if (relay is not null) await relay(t);
         uint videoSsrc = (uint)Random.Shared.Next(), rtxSsrc = (uint)Random.Shared.Next(), audioSsrc = (uint)Random.Shared.Next();
         var offer = SdpBuilder.CreateSendOffer(t.Ice, t.Certificate,
         [

@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Room.Rtc.Stun;
+
+namespace Room.Rtc.Ice;
+
+/// <summary>
+/// The client side of one TURN allocation (RFC 8656) over UDP with long-term credentials: Allocate (answering the
+/// 401 challenge), CreatePermission per peer address, Send indications out and Data indications in. The receive
+/// loop of the owning socket hands every datagram from the server to <see cref="TryUnwrap"/>.
+/// </summary>
+internal sealed class TurnClient
+{
+    private readonly Socket _socket;
+    private readonly string _username, _password;
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<byte[]>> _pending = new();
+    private readonly ConcurrentDictionary<IPAddress, bool> _permitted = new();
+    private readonly object _sendLock = new();
+    private readonly byte[] _sendBuffer = new byte[2048];
+    private string? _realm, _nonce;
+    private byte[]? _key;
+
+    public TurnClient(Socket socket, IPEndPoint server, string username, string password)
+    {
+        _socket = socket;
+        Server = server;
+        ServerAddress = server.Serialize();
+        _username = username;
+        _password = password;
+    }
+
+    public IPEndPoint Server { get; }
+    public SocketAddress ServerAddress { get; }
+
+    private delegate void AttributeWriter(ref StunBuilder builder);
+
+    private byte[] BuildRequest(int method, AttributeWriter attributes, bool authenticate, byte[] transaction)
+    {
+        var buffer = new byte[1024];
+        var b = new StunBuilder(buffer, method, StunClass.Request, transaction);
+        attributes(ref b);
+        if (authenticate && _key is not null)
+        {
+            b.Add(StunAttributeType.Username, Encoding.UTF8.GetBytes(_username));
+            b.Add(StunAttributeType.Realm, Encoding.UTF8.GetBytes(_realm!));
+            b.Add(StunAttributeType.Nonce, Encoding.UTF8.GetBytes(_nonce!));
+            b.AddIntegrity(_key);
+        }
+        b.AddFingerprint();
+        return b.Written.ToArray();
+    }
+
+    private async Task<byte[]> RequestAsync(int method, AttributeWriter attributes, bool authenticate, CancellationToken ct)
+    {
+        var transaction = RandomNumberGenerator.GetBytes(12);
+        var message = BuildRequest(method, attributes, authenticate, transaction);
+        var id = Convert.ToHexString(transaction);
+        var tcs = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = tcs;
+        try
+        {
+            for (int attempt = 0; attempt < 7; attempt++)
+            {
+                _socket.SendTo(message, SocketFlags.None, ServerAddress);
+                var done = await Task.WhenAny(tcs.Task, Task.Delay(250 << Math.Min(attempt, 3), ct)).ConfigureAwait(false);
+                if (done == tcs.Task) return await tcs.Task.ConfigureAwait(false);
+            }
+            throw new TimeoutException("TURN server did not answer");
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Allocates a relayed UDP address; returns it and our server-reflexive address.</summary>
+    public async Task<(IPEndPoint Relayed, IPEndPoint Mapped)> AllocateAsync(CancellationToken ct)
+    {
+        static void Udp(ref StunBuilder b) => b.AddUInt32(StunAttributeType.RequestedTransport, 17u << 24);
+        for (int round = 0; round < 3; round++)
+        {
+            var reply = await RequestAsync(StunMethod.Allocate, Udp, authenticate: true, ct).ConfigureAwait(false);
+            if (StunMessage.TryParse(reply, out var m) != RtcError.None) throw new RtcFormatException(RtcError.BadSyntax, "bad TURN reply");
+            if (m.Class == StunClass.SuccessResponse)
+            {
+                if (_key is null || !m.VerifyIntegrity(_key)) throw new RtcFormatException(RtcError.BadIntegrity, "TURN reply not authenticated");
+                m.TryGetXorAddress(StunAttributeType.XorRelayedAddress, out var relayed);
+                m.TryGetXorAddress(StunAttributeType.XorMappedAddress, out var mapped);
+                if (relayed is null) throw new RtcFormatException(RtcError.BadAttribute, "no XOR-RELAYED-ADDRESS");
+                return (relayed, mapped ?? relayed);
+            }
+            int code = m.ErrorCode;
+            if (code is 401 or 438 && ReadChallenge(m)) continue;
+            string reason = m.TryGetAttribute(StunAttributeType.ErrorCode, out var ec) && ec.Length > 4 ? Encoding.UTF8.GetString(ec[4..]) : "";
+            throw new RtcFormatException(code == 401 ? RtcError.AuthenticationFailed : RtcError.Unsupported, $"TURN Allocate failed: {code} {reason} (round {round})");
+        }
+        throw new RtcFormatException(RtcError.AuthenticationFailed, "TURN Allocate: authentication did not converge");
+    }
+
+    private bool ReadChallenge(StunMessage m)
+    {
+        if (!m.TryGetAttribute(StunAttributeType.Nonce, out var nonce)) return false;
+        _nonce = Encoding.UTF8.GetString(nonce);
+        if (m.TryGetAttribute(StunAttributeType.Realm, out var realm)) _realm = Encoding.UTF8.GetString(realm);
+        if (_realm is null) return false;
+        _key = StunBuilder.LongTermKey(_username, _realm, _password);
+        return true;
+    }
+
+    /// <summary>Installs a permission for <paramref name="peer"/> (once per address; runs in the background).</summary>
+    public void Permit(IPAddress peer)
+    {
+        if (!_permitted.TryAdd(peer, true)) return;
+        _ = Task.Run(async () =>
+        {
+            for (int round = 0; round < 2; round++)
+            {
+                try
+                {
+                    var reply = await RequestAsync(StunMethod.CreatePermission,
+                        (ref StunBuilder b) => b.AddXorAddress(StunAttributeType.XorPeerAddress, new IPEndPoint(peer, 0)), true, CancellationToken.None)
+                        .ConfigureAwait(false);
+                    if (StunMessage.TryParse(reply, out var m) != RtcError.None) return;
+                    if (m.Class == StunClass.ErrorResponse && m.ErrorCode == 438 && ReadChallenge(m)) continue;
+                    return;
+                }
+                catch (TimeoutException)
+                {
+                    _permitted.TryRemove(peer, out _);
+                    return;
+                }
+            }
+        });
+    }
+
+    /// <summary>Sends a datagram to <paramref name="peer"/> through the relay (Send indication).</summary>
+    public void SendIndication(ReadOnlySpan<byte> datagram, IPEndPoint peer)
+    {
+        lock (_sendLock)
+        {
+            Span<byte> transaction = stackalloc byte[12];
+            RandomNumberGenerator.Fill(transaction);
+            var b = new StunBuilder(_sendBuffer, StunMethod.Send, StunClass.Indication, transaction);
+            b.AddXorAddress(StunAttributeType.XorPeerAddress, peer);
+            b.Add(StunAttributeType.Data, datagram);
+            try
+            {
+                _socket.SendTo(b.Written, SocketFlags.None, ServerAddress);
+            }
+            catch (SocketException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Handles a datagram from the server: completes a pending request, or unwraps a Data indication into the peer's
+    /// datagram (as a range of <paramref name="datagram"/>) and its address. False if there is nothing to deliver.
+    /// </summary>
+    public bool TryUnwrap(ReadOnlySpan<byte> datagram, out Range inner, out SocketAddress? peer)
+    {
+        inner = default;
+        peer = null;
+        if (StunMessage.TryParse(datagram, out var m) != RtcError.None) return false;
+        if (m.Class is StunClass.SuccessResponse or StunClass.ErrorResponse)
+        {
+            if (_pending.TryGetValue(Convert.ToHexString(m.TransactionId), out var tcs)) tcs.TrySetResult(datagram.ToArray());
+            return false;
+        }
+        if (m.Class != StunClass.Indication || m.Method != StunMethod.Data) return false;
+        if (m.TryGetXorAddress(StunAttributeType.XorPeerAddress, out var ep) != RtcError.None || ep is null) return false;
+        if (!m.TryGetAttribute(StunAttributeType.Data, out var data)) return false;
+        if (!datagram.Overlaps(data, out int start)) return false;
+        inner = start..(start + data.Length);
+        peer = ep.Serialize();
+        return true;
+    }
+}

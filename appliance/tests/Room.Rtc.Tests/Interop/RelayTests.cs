@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Net;
+using Room.Media;
+using Room.Rtc.Janus;
+using Room.Rtc.Sdp;
+using Xunit.Abstractions;
+
+namespace Room.Rtc.Tests.Interop;
+
+/// <summary>coturn from Debian, in the foreground inside the namespace, with one static long-term user.</summary>
+internal sealed class Coturn : IDisposable
+{
+    public const string User = "room", Password = "relay-secret", Realm = "room.test";
+    private readonly Process _process;
+
+    private Coturn(Process process, IPEndPoint endPoint)
+    {
+        _process = process;
+        EndPoint = endPoint;
+    }
+
+    public IPEndPoint EndPoint { get; }
+
+    public static bool IsInstalled => File.Exists("/usr/bin/turnserver");
+
+    public static async Task<Coturn> StartAsync(NetNs ns, CancellationToken ct)
+    {
+        var p = ns.Start("/usr/bin/turnserver",
+            $"-n --listening-ip={ns.NsAddress} --relay-ip={ns.NsAddress} --listening-port=3478 --min-port=49152 --max-port=49400 " +
+            $"--lt-cred-mech --user={User}:{Password} --realm={Realm} --fingerprint --no-tls --no-dtls --no-cli --log-file=stdout --simple-log");
+        var server = new Coturn(p, new IPEndPoint(ns.NsAddress, 3478));
+        // Wait until it answers a Binding request.
+        using var udp = new System.Net.Sockets.UdpClient(new IPEndPoint(ns.HostAddress, 0));
+        var request = new byte[20];
+        int length = new Stun.StunBuilder(request, Stun.StunMethod.Binding, Stun.StunClass.Request, new byte[12]).Length;
+        for (int i = 0; i < 100; i++)
+        {
+            if (p.HasExited) throw new InvalidOperationException("turnserver exited");
+            udp.Send(request, length, server.EndPoint);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            wait.CancelAfter(100);
+            try
+            {
+                await udp.ReceiveAsync(wait.Token);
+                return server;
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+            }
+        }
+        server.Dispose();
+        throw new TimeoutException("turnserver did not answer");
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited) { _process.Kill(); _process.WaitForExit(5000); }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        _process.Dispose();
+    }
+}
+
+[Collection("interop")]
+[Trait("Category", "Interop")]
+public sealed class RelayTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_relay_only_publisher_reaches_janus_through_coturn()
+    {
+        Assert.True(JanusServer.IsInstalled && Coturn.IsInstalled, "janus/coturn not installed (make deps)");
+        using var ns = NetNs.Create();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        using var janus = await JanusServer.StartAsync(ns, ct);
+        using var turn = await Coturn.StartAsync(ns, ct);
+        await using var alice = await RoomParticipant.JoinAsync(janus.WebSocketUri, "alice", ct);
+        await using var bob = await RoomParticipant.JoinAsync(janus.WebSocketUri, "bob", ct);
+        var joined = new TaskCompletionSource<JanusPublisher>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bob.Room.PublisherJoined += p => joined.TrySetResult(p);
+
+        IceCandidate? relayed = null;
+        await alice.PublishAsync(ns.HostAddress, new VideoLayer(320, 240, 15, 300_000), ct, relay: async t =>
+            relayed = await t.Ice.AddTurnRelayAsync(ns.HostAddress, turn.EndPoint, Coturn.User, Coturn.Password, ct));
+        Assert.Equal(CandidateType.Relay, relayed!.Type);
+        Assert.All(alice.PublishTransport!.Ice.LocalCandidates, c => Assert.Equal(CandidateType.Relay, c.Type));
+        output.WriteLine($"relayed candidate {relayed}");
+
+        var feed = await joined.Task.WaitAsync(ct);
+        await bob.SubscribeAsync(ns.HostAddress, [feed.Id], ct);
+        await JanusInteropTests.WaitUntil(() => bob.Receiver!.VideoFramesDecoded >= 20 && bob.Receiver.AudioFramesDecoded >= 25, ct);
+        output.WriteLine($"through the relay: bob decoded {bob.Receiver!.VideoFramesDecoded} frames and {bob.Receiver.AudioFramesDecoded} Opus frames");
+    }
+
+    [Fact]
+    public async Task Wrong_turn_password_is_refused()
+    {
+        Assert.True(Coturn.IsInstalled, "coturn not installed (make deps)");
+        using var ns = NetNs.Create();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var turn = await Coturn.StartAsync(ns, timeout.Token);
+        using var agent = new Ice.IceAgent([], controlling: true);
+        var e = await Assert.ThrowsAsync<RtcFormatException>(() =>
+            agent.AddTurnRelayAsync(ns.HostAddress, turn.EndPoint, Coturn.User, "wrong", timeout.Token));
+        Assert.Equal(RtcError.AuthenticationFailed, e.Error);
+    }
+}
