@@ -7,6 +7,8 @@ namespace Room.Crypto.Hpke;
 public enum HpkeKemId : ushort
 {
     DhkemP256Sha256 = 0x0010,
+    DhkemP384Sha384 = 0x0011,
+    DhkemP521Sha512 = 0x0012,
     DhkemX25519Sha256 = 0x0020,
 }
 
@@ -163,12 +165,17 @@ public abstract class Dhkem
     public abstract int PublicKeySize { get; }
     public abstract int PrivateKeySize { get; }
 
+    /// <summary>The KEM's own KDF (HKDF-SHA256 for X25519 and P-256).</summary>
+    public virtual HpkeKdfId KdfId => HpkeKdfId.HkdfSha256;
+
     protected byte[] SuiteId => [.. "KEM"u8, (byte)((ushort)Id >> 8), (byte)Id];
 
     public static Dhkem For(HpkeKemId id) => id switch
     {
         HpkeKemId.DhkemX25519Sha256 => X25519Kem.Instance,
         HpkeKemId.DhkemP256Sha256 => P256Kem.Instance,
+        HpkeKemId.DhkemP384Sha384 => NistKem.P384,
+        HpkeKemId.DhkemP521Sha512 => NistKem.P521,
         _ => throw new HpkeException("unsupported KEM"),
     };
 
@@ -183,8 +190,8 @@ public abstract class Dhkem
 
     private byte[] ExtractAndExpand(byte[] dh, byte[] kemContext)
     {
-        byte[] prk = Kdf.LabeledExtract(HpkeKdfId.HkdfSha256, SuiteId, [], "eae_prk", dh);
-        byte[] ss = Kdf.LabeledExpand(HpkeKdfId.HkdfSha256, SuiteId, prk, "shared_secret", kemContext, SecretSize);
+        byte[] prk = Kdf.LabeledExtract(KdfId, SuiteId, [], "eae_prk", dh);
+        byte[] ss = Kdf.LabeledExpand(KdfId, SuiteId, prk, "shared_secret", kemContext, SecretSize);
         CryptographicOperations.ZeroMemory(prk);
         CryptographicOperations.ZeroMemory(dh);
         return ss;
@@ -211,10 +218,10 @@ public abstract class Dhkem
     }
 
     protected byte[] LabeledExtract(ReadOnlySpan<byte> salt, string label, ReadOnlySpan<byte> ikm) =>
-        Kdf.LabeledExtract(HpkeKdfId.HkdfSha256, SuiteId, salt, label, ikm);
+        Kdf.LabeledExtract(KdfId, SuiteId, salt, label, ikm);
 
     protected byte[] LabeledExpand(ReadOnlySpan<byte> prk, string label, ReadOnlySpan<byte> info, int len) =>
-        Kdf.LabeledExpand(HpkeKdfId.HkdfSha256, SuiteId, prk, label, info, len);
+        Kdf.LabeledExpand(KdfId, SuiteId, prk, label, info, len);
 }
 
 public sealed class X25519Kem : Dhkem
@@ -479,5 +486,118 @@ public sealed class HpkeContext : IDisposable
     {
         CryptographicOperations.ZeroMemory(_key);
         CryptographicOperations.ZeroMemory(_exporterSecret);
+    }
+}
+
+/// <summary>DHKEM(P-384, HKDF-SHA384) and DHKEM(P-521, HKDF-SHA512).</summary>
+public sealed class NistKem : Dhkem
+{
+    public static readonly NistKem P384 = new(HpkeKemId.DhkemP384Sha384, ECCurve.NamedCurves.nistP384, "P-384", HpkeKdfId.HkdfSha384, 48, 48, 0xFF);
+    public static readonly NistKem P521 = new(HpkeKemId.DhkemP521Sha512, ECCurve.NamedCurves.nistP521, "P-521", HpkeKdfId.HkdfSha512, 64, 66, 0x01);
+
+    private readonly ECCurve _curve;
+    private readonly byte[] _order;
+    private readonly byte _bitmask;
+
+    private NistKem(HpkeKemId id, ECCurve curve, string bcName, HpkeKdfId kdf, int secret, int coord, byte bitmask)
+    {
+        Id = id;
+        _curve = curve;
+        KdfId = kdf;
+        SecretSize = secret;
+        Coordinate = coord;
+        _bitmask = bitmask;
+        var n = Org.BouncyCastle.Asn1.Nist.NistNamedCurves.GetByName(bcName).N.ToByteArrayUnsigned();
+        _order = new byte[coord];
+        n.CopyTo(_order, coord - n.Length);
+    }
+
+    public override HpkeKemId Id { get; }
+    public override HpkeKdfId KdfId { get; }
+    public override int SecretSize { get; }
+    public int Coordinate { get; }
+    public override int EncSize => 1 + 2 * Coordinate;
+    public override int PublicKeySize => 1 + 2 * Coordinate;
+    public override int PrivateKeySize => Coordinate;
+    public ECCurve Curve => _curve;
+
+    public ECParameters PublicParameters(ReadOnlySpan<byte> publicKey)
+    {
+        if (publicKey.Length != PublicKeySize || publicKey[0] != 0x04)
+        {
+            throw new HpkeException("public key must be an uncompressed point");
+        }
+
+        return new ECParameters { Curve = _curve, Q = new ECPoint { X = publicKey[1..(1 + Coordinate)].ToArray(), Y = publicKey[(1 + Coordinate)..].ToArray() } };
+    }
+
+    public ECParameters PrivateParameters(ReadOnlySpan<byte> privateKey)
+    {
+        if (privateKey.Length == 0 || privateKey.Length > Coordinate)
+        {
+            throw new HpkeException("bad private key length");
+        }
+
+        byte[] d = new byte[Coordinate];
+        privateKey.CopyTo(d.AsSpan(Coordinate - privateKey.Length));
+        return new ECParameters { Curve = _curve, D = d };
+    }
+
+    public override byte[] Dh(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey)
+    {
+        try
+        {
+            using var me = ECDiffieHellman.Create(PrivateParameters(privateKey));
+            using var other = ECDiffieHellman.Create(PublicParameters(publicKey));
+            return me.DeriveRawSecretAgreement(other.PublicKey);
+        }
+        catch (CryptographicException e)
+        {
+            throw new HpkeException("invalid key", e);
+        }
+    }
+
+    public override byte[] PublicKeyOf(ReadOnlySpan<byte> privateKey)
+    {
+        try
+        {
+            using var me = ECDiffieHellman.Create(PrivateParameters(privateKey));
+            var q = me.ExportParameters(false).Q;
+            return [0x04, .. q.X!, .. q.Y!];
+        }
+        catch (CryptographicException e)
+        {
+            throw new HpkeException("invalid private key", e);
+        }
+    }
+
+    public override (byte[] PrivateKey, byte[] PublicKey) DeriveKeyPair(ReadOnlySpan<byte> ikm)
+    {
+        byte[] prk = LabeledExtract([], "dkp_prk", ikm);
+        for (int counter = 0; counter < 256; counter++)
+        {
+            byte[] sk = LabeledExpand(prk, "candidate", [(byte)counter], Coordinate);
+            sk[0] &= _bitmask;
+            if (sk.Any(b => b != 0) && LessThanOrder(sk))
+            {
+                CryptographicOperations.ZeroMemory(prk);
+                return (sk, PublicKeyOf(sk));
+            }
+        }
+
+        throw new HpkeException("DeriveKeyPair failed");
+    }
+
+    private bool LessThanOrder(byte[] b)
+    {
+        for (int i = 0; i < b.Length; i++)
+        {
+            if (b[i] != _order[i])
+            {
+                return b[i] < _order[i];
+            }
+        }
+
+        return false;
     }
 }

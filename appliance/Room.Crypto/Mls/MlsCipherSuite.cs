@@ -7,6 +7,8 @@ namespace Room.Crypto.Mls;
 public enum SignatureScheme : ushort
 {
     EcdsaSecp256r1Sha256 = 0x0403,
+    EcdsaSecp384r1Sha384 = 0x0503,
+    EcdsaSecp521r1Sha512 = 0x0603,
     Ed25519 = 0x0807,
 }
 
@@ -18,22 +20,38 @@ public sealed class MlsCipherSuite
         [1] = new(1, HpkeKemId.DhkemX25519Sha256, HpkeAeadId.Aes128Gcm, SignatureScheme.Ed25519),
         [2] = new(2, HpkeKemId.DhkemP256Sha256, HpkeAeadId.Aes128Gcm, SignatureScheme.EcdsaSecp256r1Sha256),
         [3] = new(3, HpkeKemId.DhkemX25519Sha256, HpkeAeadId.ChaCha20Poly1305, SignatureScheme.Ed25519),
+        [5] = new(5, HpkeKemId.DhkemP521Sha512, HpkeAeadId.Aes256Gcm, SignatureScheme.EcdsaSecp521r1Sha512, HpkeKdfId.HkdfSha512),
+        [7] = new(7, HpkeKemId.DhkemP384Sha384, HpkeAeadId.Aes256Gcm, SignatureScheme.EcdsaSecp384r1Sha384, HpkeKdfId.HkdfSha384),
     };
 
-    private MlsCipherSuite(ushort id, HpkeKemId kem, HpkeAeadId aead, SignatureScheme sig)
+    private MlsCipherSuite(ushort id, HpkeKemId kem, HpkeAeadId aead, SignatureScheme sig, HpkeKdfId kdf = HpkeKdfId.HkdfSha256)
     {
         Id = id;
-        Hpke = new HpkeSuite(kem, HpkeKdfId.HkdfSha256, aead);
+        Hpke = new HpkeSuite(kem, kdf, aead);
         AeadId = aead;
         Signature = sig;
+        (Hash, Nh) = kdf switch
+        {
+            HpkeKdfId.HkdfSha384 => (HashAlgorithmName.SHA384, 48),
+            HpkeKdfId.HkdfSha512 => (HashAlgorithmName.SHA512, 64),
+            _ => (HashAlgorithmName.SHA256, 32),
+        };
     }
+
+    /// <summary>The ECDSA curve KEM of this suite's signature scheme (null for Ed25519).</summary>
+    private NistKem? SignatureCurve => Signature switch
+    {
+        SignatureScheme.EcdsaSecp384r1Sha384 => NistKem.P384,
+        SignatureScheme.EcdsaSecp521r1Sha512 => NistKem.P521,
+        _ => null,
+    };
 
     public ushort Id { get; }
     public HpkeSuite Hpke { get; }
     public HpkeAeadId AeadId { get; }
     public SignatureScheme Signature { get; }
-    public HashAlgorithmName Hash { get; } = HashAlgorithmName.SHA256;
-    public int Nh { get; } = 32;
+    public HashAlgorithmName Hash { get; }
+    public int Nh { get; }
     public int AeadKeySize => Aead.KeySize(AeadId);
     public int AeadNonceSize { get; } = Aead.NonceSize;
 
@@ -133,8 +151,9 @@ public sealed class MlsCipherSuite
 
             default:
                 {
-                    using var ec = ECDsa.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, D = privateKey.ToArray() });
-                    return ec.SignData(message, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+                    var curve = SignatureCurve;
+                    using var ec = ECDsa.Create(curve?.PrivateParameters(privateKey) ?? new ECParameters { Curve = ECCurve.NamedCurves.nistP256, D = privateKey.ToArray() });
+                    return ec.SignData(message, Hash, DSASignatureFormat.Rfc3279DerSequence);
                 }
         }
     }
@@ -153,9 +172,9 @@ public sealed class MlsCipherSuite
 
                     return Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Verify(signature.ToArray(), 0, publicKey.ToArray(), 0, message, 0, message.Length);
                 default:
-                    using (var ec = ECDsa.Create(P256Kem.PublicParameters(publicKey.Length == 33 ? DecompressP256(publicKey) : publicKey)))
+                    using (var ec = ECDsa.Create(SignatureCurve?.PublicParameters(publicKey) ?? P256Kem.PublicParameters(publicKey.Length == 33 ? DecompressP256(publicKey) : publicKey)))
                     {
-                        return ec.VerifyData(message, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+                        return ec.VerifyData(message, signature, Hash, DSASignatureFormat.Rfc3279DerSequence);
                     }
             }
         }
@@ -189,7 +208,7 @@ public sealed class MlsCipherSuite
             return (sk, pk);
         }
 
-        using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var ec = ECDsa.Create(SignatureCurve?.Curve ?? ECCurve.NamedCurves.nistP256);
         var p = ec.ExportParameters(true);
         return (p.D!, [0x04, .. p.Q.X!, .. p.Q.Y!]);
     }
@@ -203,7 +222,7 @@ public sealed class MlsCipherSuite
             return pk;
         }
 
-        return P256Kem.Instance.PublicKeyOf(privateKey);
+        return SignatureCurve?.PublicKeyOf(privateKey) ?? P256Kem.Instance.PublicKeyOf(privateKey);
     }
 
     private static byte[] EncryptContext(string label, ReadOnlySpan<byte> context)
