@@ -10,6 +10,7 @@ using Room.Appliance.Camera;
 using Room.Appliance.Framing;
 using Room.Appliance.Hosting;
 using Room.Appliance.Inventory;
+using Room.Appliance.Media;
 using Room.Appliance.Meeting;
 using Room.Appliance.Automation;
 using Room.Appliance.Administration;
@@ -75,7 +76,9 @@ builder.Services.AddSingleton<IBusInterface, MeetingInterface>();
 builder.Services.AddSingleton<IBusInterface, CameraInterface>();
 builder.Services.AddSingleton<IBusInterface, DevicesInterface>();
 builder.Services.AddSingleton<IBusInterface, SystemInterface>();
+builder.Services.AddSingleton<IBusInterface, MediaInterface>();
 builder.Services.AddSingleton<IBusInterface, CalendarInterface>();
+builder.Services.AddSingleton<LoopbackMedia>();
 builder.Services.AddSingleton<BusHost>();
 
 // Order matters: state is gathered before the bus host publishes it.
@@ -84,6 +87,7 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<DeviceInventory>()
 builder.Services.AddHostedService(sp => sp.GetRequiredService<ScheduleService>());
 builder.Services.AddHostedService(sp => sp.GetRequiredService<BusHost>());
 builder.Services.AddHostedService<RoomAutomation>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<LoopbackMedia>());
 builder.Services.AddHostedService(sp => sp.GetRequiredService<AutoFramer>());
 builder.Services.AddHostedService<WatchdogService>();
 

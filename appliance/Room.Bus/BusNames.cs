@@ -10,10 +10,11 @@ public static class BusNames
     public const string Devices = "org.room.Appliance1.Devices";
     public const string System = "org.room.Appliance1.System";
     public const string Calendar = "org.room.Appliance1.Calendar";
+    public const string Media = "org.room.Appliance1.Media";
     public const string Properties = "org.freedesktop.DBus.Properties";
 
     /// <summary>Every roomd interface, in contract order.</summary>
-    public static IReadOnlyList<string> Interfaces { get; } = [Meeting, Camera, Devices, System, Calendar];
+    public static IReadOnlyList<string> Interfaces { get; } = [Meeting, Camera, Devices, System, Media, Calendar];
 }
 
 /// <summary>Named errors roomd returns. Each comes with a message meant for people.</summary>

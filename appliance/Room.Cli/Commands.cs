@@ -28,6 +28,8 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
           camera preset list|store|recall|delete [NAME]
           camera autoframing on|off
         devices                           every device with its health
+        media                             encoders/decoders: chosen, and why the others are not
+        media snapshot FILE               save the latest decoded call picture as JPEG
         pin check PIN                     check the admin PIN
 
         --bus ADDRESS  the bus roomd is on (default: $ROOM_BUS_ADDRESS, else the system bus)
@@ -115,6 +117,24 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
             case ["devices"]:
                 Print((await client.GetStatusAsync()).Devices, FormatDevices);
                 return 0;
+            case ["media"]:
+            {
+                var media = (await client.GetStatusAsync()).Media;
+                var report = await client.GetMediaReportAsync();
+                Print(new { media, report }, _ =>
+                    (media.Active ? $"in use: {media.VideoEncoder}\ndecoder: {media.VideoDecoder}\naudio: {media.Audio}\n\n" : "no media flowing (not in a call)\n\n")
+                    + (media.Error.Length > 0 ? $"error: {media.Error}\n\n" : "")
+                    + report);
+                return 0;
+            }
+
+            case ["media", "snapshot", var file]:
+            {
+                var jpeg = await client.SnapshotAsync();
+                await File.WriteAllBytesAsync(file, jpeg, cancellationToken);
+                return Done($"saved {jpeg.Length} bytes to {file}");
+            }
+
             case ["pin", "check", var pin]:
             {
                 var ok = await client.CheckAdminPinAsync(pin);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Room.ControllerUi.Components;
+using Room.Bus;
 using Room.ControllerUi.Services;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -51,6 +52,45 @@ app.MapGet("/brand/logo", (IOptions<ControllerUiOptions> options) =>
         _ => "application/octet-stream",
     };
     return Results.File(path, type);
+});
+
+// The call's decoded remote picture as a multipart JPEG stream for an <img>: fetched from roomd over the bus
+// at about 5 frames a second, only while someone is watching.
+app.MapGet("/media/remote.mjpeg", async (HttpContext http, RoomState state) =>
+{
+    const string boundary = "roomframe";
+    http.Response.ContentType = $"multipart/x-mixed-replace; boundary={boundary}";
+    http.Response.Headers.CacheControl = "no-store";
+    var ct = http.RequestAborted;
+    try
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            byte[]? jpeg = null;
+            try
+            {
+                jpeg = await state.CallAsync(c => c.SnapshotAsync());
+            }
+            catch (Exception ex) when (ex is RoomBusException or RoomUnavailableException)
+            {
+                // No picture yet (joining) or roomd away: try again shortly.
+            }
+
+            if (jpeg is not null)
+            {
+                await http.Response.WriteAsync($"--{boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: {jpeg.Length}\r\n\r\n", ct);
+                await http.Response.Body.WriteAsync(jpeg, ct);
+                await http.Response.WriteAsync("\r\n", ct);
+                await http.Response.Body.FlushAsync(ct);
+            }
+
+            await Task.Delay(jpeg is null ? 500 : 200, ct);
+        }
+    }
+    catch (OperationCanceledException) when (ct.IsCancellationRequested)
+    {
+        // The viewer went away.
+    }
 });
 
 // For the kiosk unit and tests: 200 once the panel serves pages.

@@ -61,6 +61,11 @@ public sealed class RoomBusClient : IDisposable
 
     public Task SetAutoFramingAsync(bool enabled) => CallAsync(BusNames.Camera, "SetAutoFraming", "b", enabled);
 
+    // Media
+    public async Task<byte[]> SnapshotAsync() => (byte[])(await CallAsync(BusNames.Media, "Snapshot", ""))!;
+
+    public async Task<string> GetMediaReportAsync() => (string)(await CallAsync(BusNames.Media, "GetReport", ""))!;
+
     // System
     public async Task<bool> CheckAdminPinAsync(string pin) => (bool)(await CallAsync(BusNames.System, "CheckAdminPin", "s", pin))!;
 
@@ -170,6 +175,7 @@ public sealed class RoomBusClient : IDisposable
                 "b" => (object)m.GetBodyReader().ReadBool(),
                 "s" => m.GetBodyReader().ReadString(),
                 "u" => m.GetBodyReader().ReadUInt32(),
+                "ay" => m.GetBodyReader().ReadArrayOfByte(),
                 var o => throw new InvalidOperationException($"Out signature '{o}' is not supported."),
             }));
     }

@@ -49,6 +49,11 @@ public sealed record SystemStatus(string RoomName, string Version, string Hostna
     public static SystemStatus Empty { get; } = new("", "", "", [], "");
 }
 
+public sealed record MediaState(bool Active, string VideoEncoder, string VideoDecoder, string Audio, string Error)
+{
+    public static MediaState Empty { get; } = new(false, "", "", "", "");
+}
+
 public sealed record CalendarEntry(string Title, string Uri, DateTimeOffset Start, DateTimeOffset End);
 
 /// <summary>
@@ -63,6 +68,9 @@ public sealed record RoomStatus(
     IReadOnlyList<CalendarEntry> Upcoming)
 {
     public static RoomStatus Empty { get; } = new(MeetingStatus.Empty, CameraStatus.Empty, [], SystemStatus.Empty, []);
+
+    /// <summary>Media of the current call (from org.room.Appliance1.Media).</summary>
+    public MediaState Media { get; init; } = MediaState.Empty;
 
     /// <summary>Applies (changed) properties of one interface.</summary>
     public RoomStatus Apply(string interfaceName, IReadOnlyDictionary<string, VariantValue> p) => interfaceName switch
@@ -103,6 +111,15 @@ public sealed record RoomStatus(
                 Str(p, "Hostname", System.Hostname),
                 p.TryGetValue("Addresses", out var a) ? a.GetArray<string>() : System.Addresses,
                 Str(p, "UpdateStatus", System.UpdateStatus)),
+        },
+        BusNames.Media => this with
+        {
+            Media = new MediaState(
+                Bool(p, "Active", Media.Active),
+                Str(p, "VideoEncoder", Media.VideoEncoder),
+                Str(p, "VideoDecoder", Media.VideoDecoder),
+                Str(p, "Audio", Media.Audio),
+                Str(p, "Error", Media.Error)),
         },
         BusNames.Calendar => this with { Upcoming = p.TryGetValue("Upcoming", out var u) ? ReadCalendar(u) : Upcoming },
         _ => this,

@@ -321,6 +321,7 @@ public sealed class BusObjectServer : IPathMethodHandler, IDisposable
             case ("i", int n): writer.WriteInt32(n); break;
             case ("x", long x): writer.WriteInt64(x); break;
             case ("d", double d): writer.WriteDouble(d); break;
+            case ("ay", byte[] bytes): writer.WriteArray(bytes); break;
             default: throw new InvalidOperationException($"Cannot write {value.GetType().Name} as '{signature}'.");
         }
     }

@@ -257,4 +257,46 @@ public sealed class RoomdBusTests(RoomdFixture room) : IClassFixture<RoomdFixtur
         Assert.True(await Client.CheckAdminPinAsync("4711"));
         Assert.False(await Client.CheckAdminPinAsync("1234"));
     }
+
+    [Fact]
+    public async Task A_call_carries_media_whose_decoded_picture_is_available_as_jpeg()
+    {
+        var outside = await Assert.ThrowsAsync<RoomBusException>(Client.SnapshotAsync);
+        Assert.Equal(BusErrors.WrongState, outside.ErrorName);
+
+        await Client.JoinAsync("https://meet.example.org/m/media");
+        var active = await WaitForAsync(s => s.Media.Active);
+        Assert.Contains("H264", active.Media.VideoEncoder, StringComparison.Ordinal);
+        Assert.Contains("Opus", active.Media.Audio, StringComparison.Ordinal);
+
+        byte[]? jpeg = null;
+        var sw = Stopwatch.StartNew();
+        while (jpeg is null && sw.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            try
+            {
+                jpeg = await Client.SnapshotAsync();
+            }
+            catch (RoomBusException ex) when (ex.ErrorName == BusErrors.WrongState)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        Assert.NotNull(jpeg);
+        Assert.Equal([0xFF, 0xD8], jpeg.Take(2));   // JPEG start of image
+        Assert.Equal([0xFF, 0xD9], jpeg.TakeLast(2));
+
+        await Client.LeaveAsync();
+        await WaitForAsync(s => !s.Media.Active);
+    }
+
+    [Fact]
+    public async Task The_media_report_names_the_chosen_codecs_and_the_skipped_ones()
+    {
+        var report = await Client.GetMediaReportAsync();
+        Assert.Contains("H264", report, StringComparison.Ordinal);
+        Assert.Contains("not chosen", report, StringComparison.Ordinal);
+        Assert.Contains("Opus", report, StringComparison.Ordinal);
+    }
 }

@@ -48,6 +48,7 @@ public sealed class Texts
         ("call.incall", "In der Besprechung", "In the meeting"),
         ("call.duration", "Dauer", "Duration"),
         ("call.participants", "Teilnehmende", "Participants"),
+        ("call.video", "Bild der Gegenstelle", "Remote video"),
         ("call.thisroom", "dieser Raum", "this room"),
         ("call.muted", "stumm", "muted"),
         ("call.security", "Sicherheitscode", "Security code"),

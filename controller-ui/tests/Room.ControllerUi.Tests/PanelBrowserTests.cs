@@ -56,6 +56,10 @@ public sealed class PanelBrowserTests(PanelFixture fx, ITestOutputHelper output)
         await Assertions.Expect(Id("security-code").Locator(".group")).ToHaveCountAsync(6);
         await Assertions.Expect(Id("participants").Locator("li")).ToHaveCountAsync(status.Meeting.Participants.Count);
 
+        // The remote picture (the loopback of the room's own camera) is decoded and shown.
+        await Assertions.Expect(Id("remote-video")).ToBeVisibleAsync();
+        await _page.WaitForFunctionAsync("() => { const i = document.querySelector('[data-testid=remote-video]'); return i && i.naturalWidth === 640; }", null, new() { Timeout = 20000 });
+
         await PanelFixture.ScreenshotAsync(_page, "call");
         await PanelFixture.AssertAccessibleAsync(_page, "call");
         await Id("contrast").TapAsync();

@@ -1,0 +1,44 @@
+using Room.Appliance.Media;
+using Room.Bus;
+using Room.Bus.Server;
+using Room.Media;
+using Tmds.DBus.Protocol;
+
+namespace Room.Appliance.BusApi;
+
+/// <summary>org.room.Appliance1.Media over <see cref="LoopbackMedia"/>.</summary>
+public sealed class MediaInterface : IBusInterface
+{
+    private readonly LoopbackMedia _media;
+
+    public MediaInterface(LoopbackMedia media)
+    {
+        _media = media;
+        _media.Changed += (_, _) => Changed?.Invoke(this, EventArgs.Empty);
+    }
+
+    public string Name => BusNames.Media;
+
+    public event EventHandler? Changed;
+
+    public IReadOnlyDictionary<string, VariantValue> GetProperties()
+    {
+        var s = _media.Status;
+        return new Dictionary<string, VariantValue>
+        {
+            ["Active"] = s.Active,
+            ["VideoEncoder"] = s.VideoEncoder,
+            ["VideoDecoder"] = s.VideoDecoder,
+            ["Audio"] = s.Audio,
+            ["Error"] = s.Error,
+        };
+    }
+
+    public async Task<object?> InvokeAsync(string member, IReadOnlyList<object> args, CancellationToken cancellationToken) => member switch
+    {
+        "Snapshot" => _media.Snapshot() ?? throw new RoomBusException(BusErrors.WrongState, "No picture yet: media flows only during a call."),
+        // Probing opens every candidate codec: keep it off the bus dispatch thread.
+        "GetReport" => await Task.Run(() => MediaInfo.Report(), cancellationToken),
+        _ => throw new RoomBusException(BusErrors.NotSupported, $"Media.{member} is not implemented."),
+    };
+}

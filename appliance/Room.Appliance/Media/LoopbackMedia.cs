@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Room.Appliance.Camera;
+using Room.Appliance.Meeting;
+using Room.Bus;
+using Room.Devices;
+using Room.Media;
+using Room.Media.Audio;
+
+namespace Room.Appliance.Media;
+
+/// <summary>
+/// The media of a loopback call: while the meeting is in a call, the selected camera is encoded (H.264, 360p)
+/// and its packets come straight back through the jitter buffer and decoder, as a remote participant's would;
+/// the microphones go through the beamformer, echo canceller and Opus and back out of the speaker. The touch
+/// panel shows the decoded picture (<see cref="Snapshot"/>). The WebRTC transport replaces the loopback leg.
+/// </summary>
+public sealed class LoopbackMedia(
+    MeetingService meeting,
+    CameraService cameras,
+    IDeviceProvider devices,
+    ILogger<LoopbackMedia> logger) : BackgroundService
+{
+    private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private VideoReceivePipeline? _view;
+    private MediaStatus _status = MediaStatus.Idle;
+
+    public event EventHandler? Changed;
+
+    public MediaStatus Status
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _status;
+            }
+        }
+    }
+
+    /// <summary>The latest decoded picture as JPEG, or null outside a call / before the first picture.</summary>
+    public byte[]? Snapshot()
+    {
+        lock (_gate)
+        {
+            return _view?.SnapshotJpeg();
+        }
+    }
+
+    public override void Dispose()
+    {
+        _wake.Dispose();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        meeting.Changed += OnMeetingChanged;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (meeting.Snapshot.State != MeetingStates.InCall)
+                {
+                    await _wake.WaitAsync(stoppingToken);
+                    continue;
+                }
+
+                using var call = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                var watcher = WatchForEndAsync(call);
+                try
+                {
+                    await RunCallAsync(call.Token);
+                }
+                catch (OperationCanceledException) when (call.IsCancellationRequested)
+                {
+                }
+                catch (Exception ex) when (ex is MediaException or DeviceUnavailableException or NotSupportedException or IOException or DllNotFoundException)
+                {
+                    // Media trouble degrades the call, it does not end it: the room stays in the meeting.
+                    logger.LogError("Media stopped: {Message}", ex.Message);
+                    Set(MediaStatus.Idle with { Error = ex.Message });
+                    await WaitUntilCallEndsAsync(stoppingToken);
+                }
+                finally
+                {
+                    await call.CancelAsync();
+                    await watcher;
+                    lock (_gate)
+                    {
+                        _view?.Dispose();
+                        _view = null;
+                    }
+                }
+
+                if (Status.Active)
+                {
+                    Set(MediaStatus.Idle);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            meeting.Changed -= OnMeetingChanged;
+        }
+    }
+
+    private void OnMeetingChanged(object? sender, EventArgs e) => _wake.Release();
+
+    private async Task WatchForEndAsync(CancellationTokenSource call)
+    {
+        try
+        {
+            while (!call.IsCancellationRequested && meeting.Snapshot.State == MeetingStates.InCall)
+            {
+                await _wake.WaitAsync(call.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await call.CancelAsync();
+    }
+
+    private async Task WaitUntilCallEndsAsync(CancellationToken stoppingToken)
+    {
+        while (meeting.Snapshot.State == MeetingStates.InCall)
+        {
+            await _wake.WaitAsync(stoppingToken);
+        }
+    }
+
+    private async Task RunCallAsync(CancellationToken ct)
+    {
+        var camera = devices.Cameras.FirstOrDefault(c => c.Id == cameras.Snapshot.Selected)
+            ?? throw new DeviceUnavailableException(cameras.Snapshot.Selected, "no camera is connected");
+        var format = camera.Formats.FirstOrDefault(f => f.Width == 640 && f.Height == 360) is { Width: > 0 } small ? small : camera.Formats[0];
+
+        var view = new VideoReceivePipeline(VideoCodec.H264);
+        using var send = new VideoSendPipeline(format, VideoCodec.H264, [new VideoSendLayer(VideoLayer.P360, view)]);
+        view.KeyframeNeeded += () => send.RequestKeyframe();
+        lock (_gate)
+        {
+            _view = view;
+        }
+
+        await using var capture = await camera.OpenCaptureAsync(format, ct);
+        var tasks = new List<Task> { send.RunAsync(capture, ct), PollAsync(view, ct) };
+
+        using var processor = new AudioProcessor();
+        using var audioIn = new AudioReceivePipeline(processor);
+        AudioSendPipeline? audioOut = null;
+        string audio = "none (no microphone or speaker)";
+        if (devices.Microphones.Count > 0 && devices.Speakers.Count > 0)
+        {
+            var mic = devices.Microphones[0];
+            audioOut = new AudioSendPipeline(mic.Channels, audioIn, processor);
+            tasks.Add(RunAudioAsync(mic, devices.Speakers[0], audioOut, audioIn, ct));
+            audio = $"Opus ({audioOut.Encoder.Backend}) from {mic.Name}, {mic.Channels} channels beamformed, echo-cancelled";
+        }
+
+        Set(new MediaStatus(true, send.Description, view.Description, audio, ""));
+        logger.LogInformation("Loopback media: {Encoder}", send.Description);
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        finally
+        {
+            audioOut?.Dispose();
+        }
+    }
+
+    private static async Task RunAudioAsync(IMicrophone mic, ISpeaker speaker, AudioSendPipeline send, AudioReceivePipeline receive, CancellationToken ct)
+    {
+        await using var capture = await mic.OpenCaptureAsync(ct);
+        await using var playback = await speaker.OpenPlaybackAsync(ct);
+        await Task.WhenAll(send.RunAsync(capture, ct), receive.RunAsync(playback, ct));
+    }
+
+    private static async Task PollAsync(VideoReceivePipeline view, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            view.Poll(Stopwatch.GetTimestamp());
+        }
+    }
+
+    private void Set(MediaStatus status)
+    {
+        lock (_gate)
+        {
+            if (_status == status)
+            {
+                return;
+            }
+
+            _status = status;
+        }
+
+        Changed?.Invoke(this, EventArgs.Empty);
+    }
+}
+
+/// <summary>What the Media interface publishes.</summary>
+public sealed record MediaStatus(bool Active, string VideoEncoder, string VideoDecoder, string Audio, string Error)
+{
+    public static MediaStatus Idle { get; } = new(false, "", "", "", "");
+}
