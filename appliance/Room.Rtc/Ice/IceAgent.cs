@@ -64,7 +64,64 @@ public sealed class IceAgent : IDisposable
     public string? RemoteUfrag { get; private set; }
     public string? RemotePassword { get; private set; }
     public IceState State { get; private set; } = IceState.New;
-    public IReadOnlyList<IceCandidate> LocalCandidates => _sockets.Select(s => s.Candidate).ToList();
+    public IReadOnlyList<IceCandidate> LocalCandidates
+    {
+        get
+        {
+            lock (_gate) return _sockets.Select(s => s.Candidate).Concat(_reflexive).ToList();
+        }
+    }
+
+    private readonly List<IceCandidate> _reflexive = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource<IPEndPoint?>> _stunPending = new();
+
+    /// <summary>
+    /// Asks a STUN server (RFC 8489 Binding) for the address each host socket is seen from; mapped addresses that
+    /// differ from the host address become server-reflexive candidates (sent from the host socket, its base).
+    /// Returns every mapped candidate learned.
+    /// </summary>
+    public async Task<IReadOnlyList<IceCandidate>> GatherServerReflexiveAsync(IPEndPoint stunServer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stunServer);
+        var learned = new List<IceCandidate>();
+        List<LocalSocket> hosts;
+        lock (_gate) hosts = _sockets.Where(s => s.Turn is null && s.Candidate.Address.AddressFamily == stunServer.AddressFamily).ToList();
+        var server = stunServer.Serialize();
+        foreach (var host in hosts)
+        {
+            var transaction = RandomNumberGenerator.GetBytes(12);
+            var id = Convert.ToHexString(transaction);
+            var tcs = new TaskCompletionSource<IPEndPoint?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _stunPending[id] = tcs;
+            var request = new byte[28];
+            int length;
+            {
+                var b = new StunBuilder(request, StunMethod.Binding, StunClass.Request, transaction);
+                b.AddFingerprint();
+                length = b.Length;
+            }
+            try
+            {
+                for (int attempt = 0; attempt < 5 && !tcs.Task.IsCompleted; attempt++)
+                {
+                    host.Socket.SendTo(request.AsSpan(0, length), SocketFlags.None, server);
+                    await Task.WhenAny(tcs.Task, Task.Delay(200 << attempt, cancellationToken)).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _stunPending.TryRemove(id, out _);
+            }
+            if (!tcs.Task.IsCompleted || await tcs.Task.ConfigureAwait(false) is not { } mapped) continue;
+            var candidate = new IceCandidate("s" + host.Candidate.Foundation, 1, "udp",
+                IceCandidate.ComputePriority(CandidateType.ServerReflexive, 65535, 1), mapped.Address, mapped.Port,
+                CandidateType.ServerReflexive, host.Candidate.Address, host.Candidate.Port);
+            learned.Add(candidate);
+            lock (_gate)
+                if (!mapped.Equals(host.Candidate.EndPoint) && !_reflexive.Any(c => c.EndPoint.Equals(mapped))) _reflexive.Add(candidate);
+        }
+        return learned;
+    }
 
     /// <summary>The remote endpoint of the selected pair, once connected.</summary>
     public IPEndPoint? SelectedRemote => _selected?.Remote;
@@ -217,8 +274,13 @@ public sealed class IceAgent : IDisposable
         }
     }
 
+    /// <summary>Connectivity checks sent, requests answered, responses accepted (diagnostics).</summary>
+    public (long ChecksSent, long RequestsAnswered, long ResponsesAccepted) Counters => (_checksSent, _requestsAnswered, _responsesAccepted);
+    private long _checksSent, _requestsAnswered, _responsesAccepted;
+
     private void SendCheck(CandidatePair pair, bool nominate)
     {
+        _checksSent++;
         Span<byte> buffer = stackalloc byte[256];
         RandomNumberGenerator.Fill(pair.TransactionId);
         var b = new StunBuilder(buffer, StunMethod.Binding, StunClass.Request, pair.TransactionId);
@@ -251,8 +313,17 @@ public sealed class IceAgent : IDisposable
 
     private void OnStun(LocalSocket local, ReadOnlySpan<byte> datagram, SocketAddress from)
     {
-        if (StunMessage.TryParse(datagram, out var m) != RtcError.None || !m.VerifyFingerprint()) return;
+        if (StunMessage.TryParse(datagram, out var m) != RtcError.None) return;
         if (m.Method != StunMethod.Binding) return;
+        if (m.Class == StunClass.SuccessResponse && _stunPending.TryGetValue(Convert.ToHexString(m.TransactionId), out var pending))
+        {
+            // Answer from a STUN server (server-reflexive gathering); FINGERPRINT is optional there.
+            if (m.Has(StunAttributeType.Fingerprint) && !m.VerifyFingerprint()) return;
+            m.TryGetXorAddress(StunAttributeType.XorMappedAddress, out var mapped);
+            pending.TrySetResult(mapped);
+            return;
+        }
+        if (!m.VerifyFingerprint()) return; // ICE checks always carry FINGERPRINT (RFC 8445 7.1)
         lock (_gate)
         {
             if (_disposed) return;
@@ -290,6 +361,7 @@ public sealed class IceAgent : IDisposable
             Controlling = true;
         }
 
+        _requestsAnswered++;
         var b = new StunBuilder(buffer, StunMethod.Binding, StunClass.SuccessResponse, m.TransactionId);
         b.AddXorAddress(StunAttributeType.XorMappedAddress, remote);
         b.AddIntegrity(Encoding.UTF8.GetBytes(LocalPassword));
@@ -315,8 +387,9 @@ public sealed class IceAgent : IDisposable
             if (State == IceState.New) SetState(IceState.Checking);
         }
         pair.PeerChecked = true;
-        // Triggered check.
-        if (!pair.Succeeded && RemotePassword is not null)
+        // Triggered check (RFC 8445 7.3.1.4), unless one is already in flight for this pair: answering every
+        // request with a new check would make the two agents ping-pong and never match a response.
+        if (!pair.Succeeded && RemotePassword is not null && Environment.TickCount64 - pair.LastSentMs >= 100)
         {
             SendCheck(pair, Controlling);
             pair.LastSentMs = Environment.TickCount64;
@@ -353,6 +426,7 @@ public sealed class IceAgent : IDisposable
             return;
         }
         pair.Succeeded = true;
+        _responsesAccepted++;
         if (pair == _selected)
         {
             _lastConsentMs = Environment.TickCount64; // consent refreshed

@@ -48,6 +48,31 @@ public class TransportTests
         var rtcp = await gotRtcp.Task.WaitAsync(timeout.Token);
         Assert.Equal(RtcError.None, RtcpCompoundReader.Validate(rtcp));
         Assert.Equal(0, answerer.PacketsRejected);
+
+        // ICE restart (RFC 8445 9): both sides take new credentials, exchange them and their candidates again;
+        // connectivity is re-established and media keeps flowing under the same DTLS-SRTP keys.
+        var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int connectedEvents = 0;
+        offerer.Ice.StateChanged += s => { if (s == IceState.Connected && Interlocked.Increment(ref connectedEvents) >= 1) reconnected.TrySetResult(); };
+        string oldUfrag = offerer.Ice.LocalUfrag;
+        offerer.Ice.Restart();
+        answerer.Ice.Restart();
+        Assert.NotEqual(oldUfrag, offerer.Ice.LocalUfrag);
+        offerer.Ice.SetRemoteCredentials(answerer.Ice.LocalUfrag, answerer.Ice.LocalPassword);
+        answerer.Ice.SetRemoteCredentials(offerer.Ice.LocalUfrag, offerer.Ice.LocalPassword);
+        foreach (var c in offerer.Ice.LocalCandidates) answerer.Ice.AddRemoteCandidate(c);
+        foreach (var c in answerer.Ice.LocalCandidates) offerer.Ice.AddRemoteCandidate(c);
+        await reconnected.Task.WaitAsync(timeout.Token);
+        var again = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        answerer.RtpReceived = p => again.TrySetResult(p.ToArray());
+        n = RtpHeader.WriteFixed(packet, 96, true, 4243, 2, 0xCAFE);
+        while (!again.Task.IsCompleted && !timeout.IsCancellationRequested)
+        {
+            offerer.SendRtp(packet.AsSpan(0, n + 20));
+            await Task.WhenAny(again.Task, Task.Delay(100, timeout.Token));
+        }
+        Assert.Equal(RtcError.None, RtpHeader.TryParse(await again.Task, out var h2));
+        Assert.Equal((ushort)4243, h2.SequenceNumber);
     }
 
     [Fact]

@@ -108,4 +108,21 @@ public sealed class RelayTests(ITestOutputHelper output)
             agent.AddTurnRelayAsync(ns.HostAddress, turn.EndPoint, Coturn.User, "wrong", timeout.Token));
         Assert.Equal(RtcError.AuthenticationFailed, e.Error);
     }
+
+    [Fact]
+    public async Task Server_reflexive_address_is_learned_from_a_stun_server()
+    {
+        Assert.True(Coturn.IsInstalled, "coturn not installed (make deps)");
+        using var ns = NetNs.Create();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var turn = await Coturn.StartAsync(ns, timeout.Token);
+        using var agent = new Ice.IceAgent([ns.HostAddress], controlling: true);
+        var host = agent.LocalCandidates.Single();
+        var learned = await agent.GatherServerReflexiveAsync(turn.EndPoint, timeout.Token);
+        var srflx = Assert.Single(learned);
+        Assert.Equal(CandidateType.ServerReflexive, srflx.Type);
+        Assert.Equal(host.EndPoint, srflx.EndPoint);          // no NAT on the veth: mapped == host
+        Assert.Equal(host.Address, srflx.RelatedAddress);
+        Assert.Single(agent.LocalCandidates);                  // a mapped address equal to its base is not advertised twice
+    }
 }
