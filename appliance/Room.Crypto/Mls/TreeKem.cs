@@ -15,23 +15,47 @@ public sealed class TreePrivateState : IDisposable
 
     public Dictionary<uint, byte[]> Keys { get; } = [];
 
+    public void SetKey(uint node, byte[] privateKey, byte[] publicKey)
+    {
+        Keys[node] = privateKey;
+        _publicCache[node] = (privateKey, publicKey);
+    }
+
     public void SetPathSecret(MlsCipherSuite cs, uint node, byte[] pathSecret)
     {
         byte[] nodeSecret = cs.DeriveSecret(pathSecret, "node");
-        Keys[node] = cs.DeriveHpkeKeyPair(nodeSecret).PrivateKey;
+        var (sk, pk) = cs.DeriveHpkeKeyPair(nodeSecret);
+        Keys[node] = sk;
+        _publicCache[node] = (sk, pk);
         CryptographicOperations.ZeroMemory(nodeSecret);
     }
 
+    // Public keys of held private keys, computed once (scalar multiplications are costly on P-384/P-521).
+    private readonly Dictionary<uint, (byte[] Private, byte[] Public)> _publicCache = [];
+
+    private byte[] PublicOf(MlsCipherSuite cs, uint node)
+    {
+        byte[] sk = Keys[node];
+        if (_publicCache.TryGetValue(node, out var e) && ReferenceEquals(e.Private, sk))
+        {
+            return e.Public;
+        }
+
+        byte[] pk = cs.Hpke.Kem.PublicKeyOf(sk);
+        _publicCache[node] = (sk, pk);
+        return pk;
+    }
+
     /// <summary>Every held key must match a non-blank node's public key.</summary>
-    public bool ConsistentWith(MlsCipherSuite cs, RatchetTree tree) => Keys.All(kv =>
-        kv.Key < tree.NodeCount && tree[kv.Key] is { } n && cs.Hpke.Kem.PublicKeyOf(kv.Value).AsSpan().SequenceEqual(n.EncryptionKey));
+    public bool ConsistentWith(MlsCipherSuite cs, RatchetTree tree) => Keys.Keys.All(k =>
+        k < tree.NodeCount && tree[k] is { } n && PublicOf(cs, k).AsSpan().SequenceEqual(n.EncryptionKey));
 
     /// <summary>Drops keys for nodes that are now blank or replaced.</summary>
     public void Prune(MlsCipherSuite cs, RatchetTree tree)
     {
         foreach (var k in Keys.Keys.ToList())
         {
-            if (k >= tree.NodeCount || tree[k] is not { } n || !cs.Hpke.Kem.PublicKeyOf(Keys[k]).AsSpan().SequenceEqual(n.EncryptionKey))
+            if (k >= tree.NodeCount || tree[k] is not { } n || !PublicOf(cs, k).AsSpan().SequenceEqual(n.EncryptionKey))
             {
                 CryptographicOperations.ZeroMemory(Keys[k]);
                 Keys.Remove(k);
@@ -44,7 +68,16 @@ public sealed class TreePrivateState : IDisposable
         var c = new TreePrivateState(Leaf, (byte[])Keys[TreeMath.LeafToNode(Leaf)].Clone());
         foreach (var kv in Keys)
         {
+            if (c.Keys.TryGetValue(kv.Key, out var placeholder))
+            {
+                CryptographicOperations.ZeroMemory(placeholder);
+            }
+
             c.Keys[kv.Key] = (byte[])kv.Value.Clone();
+            if (_publicCache.TryGetValue(kv.Key, out var e) && ReferenceEquals(e.Private, kv.Value))
+            {
+                c._publicCache[kv.Key] = (c.Keys[kv.Key], e.Public);
+            }
         }
 
         return c;
@@ -58,6 +91,7 @@ public sealed class TreePrivateState : IDisposable
         }
 
         Keys.Clear();
+        _publicCache.Clear();
     }
 }
 
@@ -88,14 +122,14 @@ public static class TreeKem
             byte[] nodeSecret = cs.DeriveSecret(ps, "node");
             var (sk, pk) = cs.DeriveHpkeKeyPair(nodeSecret);
             CryptographicOperations.ZeroMemory(nodeSecret);
-            me.Keys[n] = sk;
+            me.SetKey(n, sk, pk);
             tree.SetNode(n, new Node { Parent = new ParentNode { EncryptionKey = pk } });
             ps = cs.DeriveSecret(ps, "path");
         }
 
         byte[] commitSecret = ps;
         var (leafSk, leafPk) = cs.Hpke.Kem.GenerateKeyPair();
-        me.Keys[leafNode] = leafSk;
+        me.SetKey(leafNode, leafSk, leafPk);
         var newLeaf = leafTemplate.Clone();
         newLeaf.EncryptionKey = leafPk;
         newLeaf.Source = LeafNodeSource.Commit;
@@ -214,7 +248,7 @@ public static class TreeKem
                 throw new MlsException("derived path key does not match the UpdatePath");
             }
 
-            me.Keys[fdp[i]] = sk;
+            me.SetKey(fdp[i], sk, pk);
             byte[] next = cs.DeriveSecret(ps, "path");
             CryptographicOperations.ZeroMemory(ps);
             ps = next;

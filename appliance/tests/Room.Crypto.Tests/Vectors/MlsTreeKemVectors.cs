@@ -33,7 +33,10 @@ public static class MlsTreeKemVectors
         var baseTree = RatchetTree.Decode(v.Hex("ratchet_tree"));
         Func<RatchetTree, byte[]> ctx = t => new GroupContext { CipherSuite = cs.Id, GroupId = groupId, Epoch = epoch, TreeHash = t.RootHash(cs), ConfirmedTranscriptHash = cth }.ToBytes();
         var none = new HashSet<uint>();
-        Check.True(Privates(v, cs, baseTree).Count > 0, "has private leaves");
+        var privatesOnce = Privates(v, cs, baseTree);
+        Check.True(privatesOnce.Count > 0, "has private leaves");
+        Dictionary<uint, (TreePrivateState State, byte[] SigPriv)> Fresh() =>
+            privatesOnce.ToDictionary(kv => kv.Key, kv => (kv.Value.State.Clone(), kv.Value.SigPriv));
 
         foreach (var up in v.GetProperty("update_paths").EnumerateArray())
         {
@@ -41,7 +44,7 @@ public static class MlsTreeKemVectors
             var path = MlsReader.DecodeAll(up.Hex("update_path"), UpdatePath.Read);
             var secrets = up.GetProperty("path_secrets");
             byte[] commitSecret = up.Hex("commit_secret");
-            var privates = Privates(v, cs, baseTree);
+            var privates = Fresh();
             foreach (var (j, (st, _)) in privates)
             {
                 if (j == sender)
@@ -62,7 +65,7 @@ public static class MlsTreeKemVectors
             Check.True(merged.VerifyParentHashes(cs), "parent hashes after merge");
 
             // A new path from the same sender is processed by every other private leaf to the same commit secret.
-            var fresh = Privates(v, cs, baseTree);
+            var fresh = Fresh();
             if (!fresh.TryGetValue(sender, out var senderState))
             {
                 continue;

@@ -61,6 +61,8 @@ public sealed class Tally(string file)
 
     public int Total => Passed + Skipped + _failures.Count;
 
+    public TimeSpan Elapsed { get; set; }
+
     public void Case(string name, Action body)
     {
         try
@@ -79,7 +81,7 @@ public sealed class Tally(string file)
     public void Skip() => Skipped++;
 
     public override string ToString() =>
-        $"{File,-52} passed {Passed,4} / {Total,4}  skipped {Skipped,3}  failed {_failures.Count,3}";
+        $"{File,-52} passed {Passed,4} / {Total,4}  skipped {Skipped,3}  failed {_failures.Count,3}  ({Elapsed.TotalSeconds:F1} s)";
 }
 
 public static class Check
@@ -141,5 +143,11 @@ public static class VectorSuite
     };
 
     public static Tally Run(string file) =>
-        Cache.GetOrAdd(file, f => new Lazy<Tally>(() => Runners[f](f))).Value;
+        Cache.GetOrAdd(file, f => new Lazy<Tally>(() =>
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var t = Runners[f](f);
+            t.Elapsed = sw.Elapsed;
+            return t;
+        })).Value;
 }
