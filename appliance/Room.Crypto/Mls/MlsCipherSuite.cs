@@ -172,7 +172,10 @@ public sealed class MlsCipherSuite
 
                     return Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Verify(signature.ToArray(), 0, publicKey.ToArray(), 0, message, 0, message.Length);
                 default:
-                    using (var ec = ECDsa.Create(SignatureCurve?.PublicParameters(publicKey) ?? P256Kem.PublicParameters(publicKey.Length == 33 ? DecompressP256(publicKey) : publicKey)))
+                    var curve = SignatureCurve;
+                    bool compressed = publicKey.Length > 0 && publicKey[0] is 0x02 or 0x03;
+                    byte[] point = compressed ? Decompress(publicKey, curve == null ? "P-256" : curve == NistKem.P384 ? "P-384" : "P-521") : publicKey.ToArray();
+                    using (var ec = ECDsa.Create(curve?.PublicParameters(point) ?? P256Kem.PublicParameters(point)))
                     {
                         return ec.VerifyData(message, signature, Hash, DSASignatureFormat.Rfc3279DerSequence);
                     }
@@ -185,17 +188,12 @@ public sealed class MlsCipherSuite
     }
 
     /// <summary>
-    /// RFC 9420 uses uncompressed P-256 signature keys; ts-mls 1.6.4 emits compressed ones (noble's default).
+    /// RFC 9420 uses uncompressed ECDSA signature keys; ts-mls 1.6.4 emits compressed ones (noble's default).
     /// Verification accepts both by decompressing here.
     /// </summary>
-    private static byte[] DecompressP256(ReadOnlySpan<byte> compressed)
+    private static byte[] Decompress(ReadOnlySpan<byte> compressed, string curveName)
     {
-        if (compressed[0] is not (0x02 or 0x03))
-        {
-            throw new ArgumentException("not a compressed point");
-        }
-
-        var curve = Org.BouncyCastle.Asn1.Nist.NistNamedCurves.GetByName("P-256").Curve;
+        var curve = Org.BouncyCastle.Asn1.Nist.NistNamedCurves.GetByName(curveName).Curve;
         return curve.DecodePoint(compressed.ToArray()).GetEncoded(false);
     }
 

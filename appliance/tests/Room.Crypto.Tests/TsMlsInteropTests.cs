@@ -119,6 +119,7 @@ public sealed class TsMlsInteropTests
     [InlineData((ushort)1)]
     [InlineData((ushort)2)]
     [InlineData((ushort)3)]
+    [InlineData((ushort)7)]
     public void Room_creates_the_group_and_ts_mls_joins_by_Welcome(ushort suite)
     {
         var cs = MlsCipherSuite.Get(suite);
@@ -136,6 +137,7 @@ public sealed class TsMlsInteropTests
     [InlineData((ushort)1, false)]
     [InlineData((ushort)2, true)]
     [InlineData((ushort)3, false)]
+    [InlineData((ushort)5, true)]
     public void ts_mls_creates_the_group_and_Room_joins_by_Welcome(ushort suite, bool asPublic)
     {
         var cs = MlsCipherSuite.Get(suite);
