@@ -10,6 +10,7 @@ public enum HpkeKemId : ushort
     DhkemP384Sha384 = 0x0011,
     DhkemP521Sha512 = 0x0012,
     DhkemX25519Sha256 = 0x0020,
+    DhkemX448Sha512 = 0x0021,
 }
 
 public enum HpkeKdfId : ushort
@@ -176,6 +177,7 @@ public abstract class Dhkem
         HpkeKemId.DhkemP256Sha256 => P256Kem.Instance,
         HpkeKemId.DhkemP384Sha384 => NistKem.P384,
         HpkeKemId.DhkemP521Sha512 => NistKem.P521,
+        HpkeKemId.DhkemX448Sha512 => X448Kem.Instance,
         _ => throw new HpkeException("unsupported KEM"),
     };
 
@@ -599,5 +601,57 @@ public sealed class NistKem : Dhkem
         }
 
         return false;
+    }
+}
+
+/// <summary>DHKEM(X448, HKDF-SHA512).</summary>
+public sealed class X448Kem : Dhkem
+{
+    public static readonly X448Kem Instance = new();
+
+    public override HpkeKemId Id => HpkeKemId.DhkemX448Sha512;
+    public override HpkeKdfId KdfId => HpkeKdfId.HkdfSha512;
+    public override int SecretSize => 64;
+    public override int EncSize => 56;
+    public override int PublicKeySize => 56;
+    public override int PrivateKeySize => 56;
+
+    public override byte[] Dh(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey)
+    {
+        if (privateKey.Length != 56 || publicKey.Length != 56)
+        {
+            throw new HpkeException("bad X448 key length");
+        }
+
+        byte[] k = privateKey.ToArray(), u = publicKey.ToArray(), r = new byte[56];
+        Org.BouncyCastle.Math.EC.Rfc7748.X448.ScalarMult(k, 0, u, 0, r, 0);
+        CryptographicOperations.ZeroMemory(k);
+        if (r.All(b => b == 0))
+        {
+            throw new HpkeException("X448 produced the all-zero value");
+        }
+
+        return r;
+    }
+
+    public override byte[] PublicKeyOf(ReadOnlySpan<byte> privateKey)
+    {
+        if (privateKey.Length != 56)
+        {
+            throw new HpkeException("bad X448 private key length");
+        }
+
+        byte[] k = privateKey.ToArray(), r = new byte[56];
+        Org.BouncyCastle.Math.EC.Rfc7748.X448.ScalarMultBase(k, 0, r, 0);
+        CryptographicOperations.ZeroMemory(k);
+        return r;
+    }
+
+    public override (byte[] PrivateKey, byte[] PublicKey) DeriveKeyPair(ReadOnlySpan<byte> ikm)
+    {
+        byte[] prk = LabeledExtract([], "dkp_prk", ikm);
+        byte[] sk = LabeledExpand(prk, "sk", [], 56);
+        CryptographicOperations.ZeroMemory(prk);
+        return (sk, PublicKeyOf(sk));
     }
 }

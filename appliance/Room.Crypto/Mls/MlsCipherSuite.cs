@@ -10,6 +10,7 @@ public enum SignatureScheme : ushort
     EcdsaSecp384r1Sha384 = 0x0503,
     EcdsaSecp521r1Sha512 = 0x0603,
     Ed25519 = 0x0807,
+    Ed448 = 0x0808,
 }
 
 /// <summary>An MLS cipher suite (RFC 9420 section 5.1): 0x0001, 0x0002 and 0x0003 are supported.</summary>
@@ -20,6 +21,8 @@ public sealed class MlsCipherSuite
         [1] = new(1, HpkeKemId.DhkemX25519Sha256, HpkeAeadId.Aes128Gcm, SignatureScheme.Ed25519),
         [2] = new(2, HpkeKemId.DhkemP256Sha256, HpkeAeadId.Aes128Gcm, SignatureScheme.EcdsaSecp256r1Sha256),
         [3] = new(3, HpkeKemId.DhkemX25519Sha256, HpkeAeadId.ChaCha20Poly1305, SignatureScheme.Ed25519),
+        [4] = new(4, HpkeKemId.DhkemX448Sha512, HpkeAeadId.Aes256Gcm, SignatureScheme.Ed448, HpkeKdfId.HkdfSha512),
+        [6] = new(6, HpkeKemId.DhkemX448Sha512, HpkeAeadId.ChaCha20Poly1305, SignatureScheme.Ed448, HpkeKdfId.HkdfSha512),
         [5] = new(5, HpkeKemId.DhkemP521Sha512, HpkeAeadId.Aes256Gcm, SignatureScheme.EcdsaSecp521r1Sha512, HpkeKdfId.HkdfSha512),
         [7] = new(7, HpkeKemId.DhkemP384Sha384, HpkeAeadId.Aes256Gcm, SignatureScheme.EcdsaSecp384r1Sha384, HpkeKdfId.HkdfSha384),
     };
@@ -137,6 +140,18 @@ public sealed class MlsCipherSuite
     {
         switch (Signature)
         {
+            case SignatureScheme.Ed448:
+                {
+                    if (privateKey.Length != 57)
+                    {
+                        throw new MlsException("bad Ed448 private key");
+                    }
+
+                    byte[] sig = new byte[114];
+                    Org.BouncyCastle.Math.EC.Rfc8032.Ed448.Sign(privateKey.ToArray(), 0, [], message, 0, message.Length, sig, 0);
+                    return sig;
+                }
+
             case SignatureScheme.Ed25519:
                 {
                     if (privateKey.Length != 32)
@@ -164,6 +179,13 @@ public sealed class MlsCipherSuite
         {
             switch (Signature)
             {
+                case SignatureScheme.Ed448:
+                    if (publicKey.Length != 57 || signature.Length != 114)
+                    {
+                        return false;
+                    }
+
+                    return Org.BouncyCastle.Math.EC.Rfc8032.Ed448.Verify(signature.ToArray(), 0, publicKey.ToArray(), 0, [], message, 0, message.Length);
                 case SignatureScheme.Ed25519:
                     if (publicKey.Length != 32 || signature.Length != 64)
                     {
@@ -199,6 +221,13 @@ public sealed class MlsCipherSuite
 
     public (byte[] PrivateKey, byte[] PublicKey) GenerateSignatureKeyPair()
     {
+        if (Signature == SignatureScheme.Ed448)
+        {
+            byte[] sk = RandomNumberGenerator.GetBytes(57), pk = new byte[57];
+            Org.BouncyCastle.Math.EC.Rfc8032.Ed448.GeneratePublicKey(sk, 0, pk, 0);
+            return (sk, pk);
+        }
+
         if (Signature == SignatureScheme.Ed25519)
         {
             byte[] sk = RandomNumberGenerator.GetBytes(32), pk = new byte[32];
@@ -213,6 +242,13 @@ public sealed class MlsCipherSuite
 
     public byte[] SignaturePublicKeyOf(ReadOnlySpan<byte> privateKey)
     {
+        if (Signature == SignatureScheme.Ed448)
+        {
+            byte[] pk448 = new byte[57];
+            Org.BouncyCastle.Math.EC.Rfc8032.Ed448.GeneratePublicKey(privateKey.ToArray(), 0, pk448, 0);
+            return pk448;
+        }
+
         if (Signature == SignatureScheme.Ed25519)
         {
             byte[] pk = new byte[32];
