@@ -122,7 +122,11 @@ internal sealed class TestReceiver : IDisposable
     private readonly int _videoPt, _audioPt, _rtxPt;
     private readonly VideoDecoder _decoder = VideoDecoder.Create(VideoCodec.Vp8, preferHardware: false);
     private readonly OpusAudioDecoder _opus = new();
-    private readonly JitterBuffer _jitter = new(new Vp8Depacketizer());
+    // Two legs to repair (us -> Janus, Janus -> us): give retransmissions time to come through both.
+    private readonly JitterBuffer _jitter = new(new Vp8Depacketizer(), new JitterBufferOptions
+    {
+        MaxWait = TimeSpan.FromMilliseconds(400), NackInterval = TimeSpan.FromMilliseconds(40), MaxNacksPerPacket = 6,
+    });
     private readonly short[] _pcm = new short[5760];
     private readonly byte[] _rtcp = new byte[1500];
     private readonly ushort[] _nacks = new ushort[128];
