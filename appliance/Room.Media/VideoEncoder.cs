@@ -358,26 +358,7 @@ public sealed unsafe class VideoEncoder : IDisposable
 
     private void Close()
     {
-        if (_frame is not null)
-        {
-            var f = _frame;
-            FFmpeg.av_frame_free(&f);
-            _frame = null;
-        }
-
-        if (_packet is not null)
-        {
-            var p = _packet;
-            FFmpeg.av_packet_free(&p);
-            _packet = null;
-        }
-
-        if (_ctx is not null)
-        {
-            var c = _ctx;
-            FFmpeg.avcodec_free_context(&c);
-            _ctx = null;
-        }
+        CodecHandles.Free(ref _ctx, ref _frame, ref _packet);
     }
 
     public void Dispose() => Close();
