@@ -53,7 +53,16 @@ public sealed unsafe class V4l2Capture : IVideoCapture
             f.Pix.Height = (uint)requested.Height;
             f.Pix.PixelFormat = CameraFormats.ToFourCc(requested.Pixel);
             f.Pix.Field = V4l2.FieldAny;
-            Check(Libc.IoctlRetry(fd.Fd, V4l2.SFmt, &f), deviceId, "VIDIOC_S_FMT");
+            // For UVC, S_FMT is a probe/commit exchange of USB control transfers; on a busy bus, or while a camera
+            // settles after being plugged, it can fail once with EIO. Try again briefly before giving up on it.
+            var rc = Libc.IoctlRetry(fd.Fd, V4l2.SFmt, &f);
+            for (var attempt = 1; attempt < 4 && rc == Libc.EIO; attempt++)
+            {
+                Thread.Sleep(100 * attempt);
+                rc = Libc.IoctlRetry(fd.Fd, V4l2.SFmt, &f);
+            }
+
+            Check(rc, deviceId, "VIDIOC_S_FMT");
             if (CameraFormats.FromFourCc(f.Pix.PixelFormat) is not { } pixel || pixel != requested.Pixel)
             {
                 throw new NotSupportedException($"Camera {deviceId} does not deliver {requested.Pixel}.");

@@ -68,8 +68,14 @@ public sealed class RoomdChecks(Suite suite) : IDisposable
                 throw new SkipException("roomd did not come up (see roomd.dbus)");
             }
 
+            string cameraId;
             using (var client = await RoomBusClient.ConnectAsync(_address, ct).ConfigureAwait(false))
             {
+                // roomd drives the real devices here: the USB PTZ camera (uvcvideo + our gadget) is the one with motors.
+                var status = await client.GetStatusAsync().ConfigureAwait(false);
+                cameraId = status.Camera.Cameras.Select(c => c.Id).FirstOrDefault(id => id.StartsWith("usb:", StringComparison.Ordinal))
+                    ?? throw new InvalidOperationException("roomd lists no USB camera: " + string.Join(", ", status.Camera.Cameras.Select(c => c.Id)));
+                await client.SelectCameraAsync(cameraId).ConfigureAwait(false);
                 await client.MoveToAsync(12, -4, 0.4).ConfigureAwait(false);
                 await client.StorePresetAsync("hwtest").ConfigureAwait(false);
                 await client.MoveToAsync(0, 0, 0).ConfigureAwait(false);
@@ -80,6 +86,7 @@ public sealed class RoomdChecks(Suite suite) : IDisposable
             StartRoomd();
             using var again = await RoomBusClient.ConnectAsync(_address, ct).ConfigureAwait(false);
             await Expect.Eventually(again.IsRoomdPresentAsync, x => x, TimeSpan.FromSeconds(90), "roomd back on the bus", ct).ConfigureAwait(false);
+            await again.SelectCameraAsync(cameraId).ConfigureAwait(false);
             await again.RecallPresetAsync("hwtest").ConfigureAwait(false);
             var cam = await again.GetAllAsync(BusNames.Camera).ConfigureAwait(false);
             var pan = (double)cam["Pan"].GetDouble();
@@ -88,13 +95,13 @@ public sealed class RoomdChecks(Suite suite) : IDisposable
             Expect.Near(12, pan, 0.5, "pan after recalling the preset in a new roomd");
             Expect.Near(-4, tilt, 0.5, "tilt after recalling the preset in a new roomd");
             Expect.Near(0.4, zoom, 0.02, "zoom after recalling the preset in a new roomd");
-            return $"preset 'hwtest' stored, roomd killed and restarted, recalled: pan {pan} tilt {tilt} zoom {zoom} (roomd's simulated devices: roomd has no Linux device option yet)";
+            return $"preset 'hwtest' stored, roomd killed and restarted, recalled on {cameraId} through roomd's Linux devices: pan {pan} tilt {tilt} zoom {zoom}";
         }).ConfigureAwait(false);
     }
 
     private void StartRoomd()
     {
-        var psi = new ProcessStartInfo(Roomd, ["--bus", _address!, "--state", Path.Combine(_dir, "state")]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(Roomd, ["--bus", _address!, "--state", Path.Combine(_dir, "state"), "--Room:Devices", "linux"]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.Environment["ROOM_CONFIG"] = Path.Combine(_dir, "none.json");
         psi.Environment["DOTNET_EnableDiagnostics"] = "0";
         _roomd = Process.Start(psi) ?? throw new InvalidOperationException("roomd did not start");
