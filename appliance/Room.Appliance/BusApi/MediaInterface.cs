@@ -30,6 +30,7 @@ public sealed class MediaInterface : IBusInterface
             ["VideoEncoder"] = s.VideoEncoder,
             ["VideoDecoder"] = s.VideoDecoder,
             ["Audio"] = s.Audio,
+            ["Encryption"] = s.Encryption,
             ["Error"] = s.Error,
         };
     }

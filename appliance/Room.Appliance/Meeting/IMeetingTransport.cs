@@ -2,6 +2,9 @@ namespace Room.Appliance.Meeting;
 
 public sealed record MeetingParticipant(string Id, string Name, bool Muted);
 
+/// <summary>The SFrame key bindings of one call (see <see cref="IMeetingSession.Keys"/>).</summary>
+public sealed record MediaKeys(Room.Crypto.Media.MlsSFrameBinding Send, Room.Crypto.Media.MlsSFrameBinding Receive, string Description);
+
 /// <summary>Connects roomd to a meeting. The loopback transport stands in until the WebRTC transport lands.</summary>
 public interface IMeetingTransport
 {
@@ -23,6 +26,12 @@ public interface IMeetingSession : IAsyncDisposable
 
     /// <summary>The call ended without us leaving; the argument says why.</summary>
     event EventHandler<string>? Ended;
+
+    /// <summary>
+    /// SFrame keys of the call, from the MLS group: <c>Send</c> encrypts this room's media, <c>Receive</c>
+    /// decrypts what arrives. Null while the transport carries no end-to-end encrypted media.
+    /// </summary>
+    MediaKeys? Keys { get; }
 
     void SetMicrophoneMuted(bool muted);
 

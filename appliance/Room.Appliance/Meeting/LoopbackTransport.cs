@@ -40,6 +40,9 @@ public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
             _muted = muted;
             _room = room;
             _peer = peer;
+            // The loop: the room encrypts with its own sender key; the peer, a separate member, decrypts.
+            Keys = new MediaKeys(new MlsSFrameBinding(room), new MlsSFrameBinding(peer),
+                $"SFrame AES-128-GCM (RFC 9605), per-sender keys from the MLS exporter, epoch {room.Epoch}");
             SecurityCode = Crypto.Media.SecurityCode.FromEpochAuthenticator(room.Suite, room.EpochAuthenticator);
             PeerSecurityCode = Crypto.Media.SecurityCode.FromEpochAuthenticator(peer.Suite, peer.EpochAuthenticator);
             if (SecurityCode != PeerSecurityCode)
@@ -69,6 +72,8 @@ public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
 
         public string SecurityCode { get; }
 
+        public MediaKeys? Keys { get; }
+
         /// <summary>What the peer derived on its side.</summary>
         internal string PeerSecurityCode { get; }
 
@@ -92,6 +97,8 @@ public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
 
         public ValueTask DisposeAsync()
         {
+            Keys?.Send.Dispose();
+            Keys?.Receive.Dispose();
             _room.Dispose();
             _peer.Dispose();
             return ValueTask.CompletedTask;

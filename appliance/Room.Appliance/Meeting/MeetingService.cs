@@ -59,6 +59,18 @@ public sealed class MeetingService : IAsyncDisposable
         }
     }
 
+    /// <summary>The current call's SFrame keys, or null outside a call.</summary>
+    public MediaKeys? MediaKeys
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _state == MeetingStates.InCall ? _session?.Keys : null;
+            }
+        }
+    }
+
     public Task JoinAsync(string uriText)
     {
         var uri = MeetingUri.Parse(uriText);

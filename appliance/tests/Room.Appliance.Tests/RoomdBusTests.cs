@@ -268,6 +268,7 @@ public sealed class RoomdBusTests(RoomdFixture room) : IClassFixture<RoomdFixtur
         var active = await WaitForAsync(s => s.Media.Active);
         Assert.Contains("H264", active.Media.VideoEncoder, StringComparison.Ordinal);
         Assert.Contains("Opus", active.Media.Audio, StringComparison.Ordinal);
+        Assert.Contains("SFrame", active.Media.Encryption, StringComparison.Ordinal);
 
         byte[]? jpeg = null;
         var sw = Stopwatch.StartNew();
