@@ -3,27 +3,54 @@ using Room.Framing.Detection;
 
 namespace Room.Appliance.Framing;
 
-/// <summary>Whether this box can frame automatically: a people detector, or the reason there is none.</summary>
-public sealed class FramingSupport : IDisposable
+/// <summary>
+/// Whether this box can frame automatically: a people detector, or the reason there is none. The detector (and
+/// the OpenCV runtime behind it) is loaded on first use, so a room that never frames does not carry it in memory.
+/// </summary>
+public sealed class FramingSupport(ILogger<FramingSupport> logger) : IDisposable
 {
-    public FramingSupport(ILogger<FramingSupport> logger)
+    private readonly Lock _gate = new();
+    private bool _tried;
+    private IPeopleDetector? _detector;
+    private string _unavailableReason = "";
+
+    public IPeopleDetector? Detector
     {
-        try
+        get
         {
-            Detector = new HaarFaceDetector();
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or DllNotFoundException or TypeInitializationException)
-        {
-            UnavailableReason = ex is TypeInitializationException or DllNotFoundException
-                ? "the OpenCV runtime is not available on this platform"
-                : ex.Message;
-            logger.LogWarning("Auto-framing unavailable: {Reason}", UnavailableReason);
+            lock (_gate)
+            {
+                if (!_tried)
+                {
+                    _tried = true;
+                    try
+                    {
+                        _detector = new HaarFaceDetector();
+                    }
+                    catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or DllNotFoundException or TypeInitializationException)
+                    {
+                        _unavailableReason = ex is TypeInitializationException or DllNotFoundException
+                            ? "the OpenCV runtime is not available on this platform"
+                            : ex.Message;
+                        logger.LogWarning("Auto-framing unavailable: {Reason}", _unavailableReason);
+                    }
+                }
+
+                return _detector;
+            }
         }
     }
 
-    public IPeopleDetector? Detector { get; }
+    public string UnavailableReason
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _unavailableReason;
+            }
+        }
+    }
 
-    public string UnavailableReason { get; } = "";
-
-    public void Dispose() => (Detector as IDisposable)?.Dispose();
+    public void Dispose() => (_detector as IDisposable)?.Dispose();
 }
