@@ -27,6 +27,7 @@ public sealed class MediaInterface : IBusInterface
         return new Dictionary<string, VariantValue>
         {
             ["Active"] = s.Active,
+            ["Camera"] = s.Camera,
             ["VideoEncoder"] = s.VideoEncoder,
             ["VideoDecoder"] = s.VideoDecoder,
             ["Audio"] = s.Audio,

@@ -85,10 +85,11 @@ public sealed class LoopbackMedia(
                 catch (Exception ex)
 #pragma warning restore CA1031
                 {
-                    // Media trouble degrades the call, it does not end it: the room stays in the meeting.
+                    // Media trouble degrades the call, it does not end it: the room stays in the meeting and media
+                    // restarts, from another camera if this one is gone, or from this one once it is plugged back.
                     logger.LogError("Media stopped: {Message}", ex.Message);
                     Set(MediaStatus.Idle with { Error = ex.Message });
-                    await WaitUntilCallEndsAsync(stoppingToken);
+                    await WaitForRetryAsync(stoppingToken);
                 }
                 finally
                 {
@@ -134,18 +135,49 @@ public sealed class LoopbackMedia(
         await call.CancelAsync();
     }
 
-    private async Task WaitUntilCallEndsAsync(CancellationToken stoppingToken)
+    /// <summary>Waits a moment (or until a device appears or goes) before media is tried again.</summary>
+    private async Task WaitForRetryAsync(CancellationToken stoppingToken)
     {
-        while (meeting.Snapshot.State == MeetingStates.InCall)
+        using var plugged = new SemaphoreSlim(0);
+        void OnDevices(object? sender, EventArgs e) => plugged.Release();
+        devices.DevicesChanged += OnDevices;
+        try
         {
-            await _wake.WaitAsync(stoppingToken);
+            await plugged.WaitAsync(TimeSpan.FromSeconds(2), stoppingToken);
+        }
+        finally
+        {
+            devices.DevicesChanged -= OnDevices;
         }
     }
 
-    private async Task RunCallAsync(CancellationToken ct)
+    /// <summary>The selected camera when it works, else the first that does.</summary>
+    private ICamera PickCamera()
     {
-        var camera = devices.Cameras.FirstOrDefault(c => c.Id == cameras.Snapshot.Selected)
-            ?? throw new DeviceUnavailableException(cameras.Snapshot.Selected, "no camera is connected");
+        static bool Works(ICamera c)
+        {
+            try
+            {
+                return c.Describe().Health is DeviceHealth.Ok or DeviceHealth.Degraded;
+            }
+            catch (DeviceUnavailableException)
+            {
+                return false;
+            }
+        }
+
+        var selected = cameras.Snapshot.Selected;
+        return devices.Cameras.FirstOrDefault(c => c.Id == selected && Works(c))
+            ?? devices.Cameras.FirstOrDefault(Works)
+            ?? throw new DeviceUnavailableException(selected, "no working camera is connected");
+    }
+
+    private async Task RunCallAsync(CancellationToken callToken)
+    {
+        // One stream failing (a camera unplugged) stops the others too, so that all restart together.
+        using var streams = CancellationTokenSource.CreateLinkedTokenSource(callToken);
+        var ct = streams.Token;
+        var camera = PickCamera();
         var format = camera.Formats.FirstOrDefault(f => f.Width == 640 && f.Height == 360) is { Width: > 0 } small ? small : camera.Formats[0];
 
         var keys = meeting.MediaKeys ?? throw new NotSupportedException("the call has no media keys: refusing to send unencrypted media");
@@ -175,11 +207,21 @@ public sealed class LoopbackMedia(
             audio = $"Opus ({audioOut.Encoder.Backend}) from {mic.Name}, {mic.Channels} channels beamformed, echo-cancelled";
         }
 
-        Set(new MediaStatus(true, send.Description, view.Description, audio, keys.Description, ""));
+        Set(new MediaStatus(true, camera.Id, send.Description, view.Description, audio, keys.Description, ""));
         logger.LogInformation("Loopback media: {Encoder}", send.Description);
         try
         {
-            await Task.WhenAll(tasks);
+            var first = await Task.WhenAny(tasks);
+            await streams.CancelAsync();
+            try
+            {
+                await Task.WhenAll(tasks);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await first; // the failure that ended the streams, if one did
         }
         finally
         {
@@ -220,7 +262,7 @@ public sealed class LoopbackMedia(
 }
 
 /// <summary>What the Media interface publishes.</summary>
-public sealed record MediaStatus(bool Active, string VideoEncoder, string VideoDecoder, string Audio, string Encryption, string Error)
+public sealed record MediaStatus(bool Active, string Camera, string VideoEncoder, string VideoDecoder, string Audio, string Encryption, string Error)
 {
-    public static MediaStatus Idle { get; } = new(false, "", "", "", "", "");
+    public static MediaStatus Idle { get; } = new(false, "", "", "", "", "", "");
 }

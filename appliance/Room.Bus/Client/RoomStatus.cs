@@ -49,9 +49,9 @@ public sealed record SystemStatus(string RoomName, string Version, string Hostna
     public static SystemStatus Empty { get; } = new("", "", "", [], "");
 }
 
-public sealed record MediaState(bool Active, string VideoEncoder, string VideoDecoder, string Audio, string Encryption, string Error)
+public sealed record MediaState(bool Active, string Camera, string VideoEncoder, string VideoDecoder, string Audio, string Encryption, string Error)
 {
-    public static MediaState Empty { get; } = new(false, "", "", "", "", "");
+    public static MediaState Empty { get; } = new(false, "", "", "", "", "", "");
 }
 
 public sealed record CalendarEntry(string Title, string Uri, DateTimeOffset Start, DateTimeOffset End);
@@ -116,6 +116,7 @@ public sealed record RoomStatus(
         {
             Media = new MediaState(
                 Bool(p, "Active", Media.Active),
+                Str(p, "Camera", Media.Camera),
                 Str(p, "VideoEncoder", Media.VideoEncoder),
                 Str(p, "VideoDecoder", Media.VideoDecoder),
                 Str(p, "Audio", Media.Audio),

@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Room.Appliance.Camera;
+using Room.Appliance.Framing;
+using Room.Appliance.Media;
+using Room.Appliance.Meeting;
+using Room.Bus;
+using Room.Devices.Simulated;
+
+namespace Room.Appliance.Tests;
+
+/// <summary>A loopback call's media when cameras are unplugged and plugged back mid-call.</summary>
+public sealed class LoopbackMediaTests : IAsyncDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("room-media-").FullName;
+    private readonly SimulatedDeviceProvider _devices = new();
+    private readonly FramingSupport _framing = new(NullLogger<FramingSupport>.Instance);
+    private readonly MeetingService _meeting;
+    private readonly CameraService _cameras;
+    private readonly LoopbackMedia _media;
+
+    public LoopbackMediaTests()
+    {
+        var options = Options.Create(new RoomOptions { StateDirectory = _dir });
+        _meeting = new MeetingService(new LoopbackTransport(TimeProvider.System) { JoinDelay = TimeSpan.Zero }, _devices, options, TimeProvider.System, NullLogger<MeetingService>.Instance);
+        _cameras = new CameraService(_devices, new PresetStore(options, NullLogger<PresetStore>.Instance), _framing, options, NullLogger<CameraService>.Instance);
+        _media = new LoopbackMedia(_meeting, _cameras, _devices, NullLogger<LoopbackMedia>.Instance);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _media.StopAsync(CancellationToken.None);
+        _media.Dispose();
+        await _meeting.DisposeAsync();
+        _cameras.Dispose();
+        _framing.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private async Task<MediaStatus> WaitForAsync(Func<MediaStatus, bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition(_media.Status))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "media never reached the expected state; last: " + _media.Status);
+            await Task.Delay(50);
+        }
+
+        return _media.Status;
+    }
+
+    [Fact]
+    public async Task Unplugging_the_camera_mid_call_switches_to_another_and_the_call_goes_on()
+    {
+        await _media.StartAsync(CancellationToken.None);
+        await _meeting.JoinAsync("https://meet.example.org/m/1");
+        await WaitForAsync(s => s.Active && s.Camera == "sim:camera-front");
+        await WaitForAsync(_ => _media.Snapshot() is not null);
+
+        _devices.SetCameraPresent("sim:camera-front", false);
+        var switched = await WaitForAsync(s => s.Active && s.Camera == "sim:camera-wide");
+        Assert.Equal("", switched.Error);
+        Assert.Equal(MeetingStates.InCall, _meeting.Snapshot.State);
+    }
+
+    [Fact]
+    public async Task With_no_camera_left_media_reports_the_error_and_recovers_when_one_is_plugged_back()
+    {
+        await _media.StartAsync(CancellationToken.None);
+        await _meeting.JoinAsync("https://meet.example.org/m/1");
+        await WaitForAsync(s => s.Active);
+
+        _devices.SetCameraPresent("sim:camera-front", false);
+        _devices.SetCameraPresent("sim:camera-wide", false);
+        var degraded = await WaitForAsync(s => !s.Active && s.Error.Length > 0);
+        Assert.Contains("camera", degraded.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(MeetingStates.InCall, _meeting.Snapshot.State);
+
+        _devices.SetCameraPresent("sim:camera-front", true);
+        var back = await WaitForAsync(s => s.Active);
+        Assert.Equal("sim:camera-front", back.Camera);
+        Assert.Equal("", back.Error);
+    }
+}
