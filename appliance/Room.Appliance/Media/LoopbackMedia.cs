@@ -151,21 +151,21 @@ public sealed class LoopbackMedia(
         }
     }
 
+    private static bool Works(IDevice device)
+    {
+        try
+        {
+            return device.Describe().Health is DeviceHealth.Ok or DeviceHealth.Degraded;
+        }
+        catch (DeviceUnavailableException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The selected camera when it works, else the first that does.</summary>
     private ICamera PickCamera()
     {
-        static bool Works(ICamera c)
-        {
-            try
-            {
-                return c.Describe().Health is DeviceHealth.Ok or DeviceHealth.Degraded;
-            }
-            catch (DeviceUnavailableException)
-            {
-                return false;
-            }
-        }
-
         var selected = cameras.Snapshot.Selected;
         return devices.Cameras.FirstOrDefault(c => c.Id == selected && Works(c))
             ?? devices.Cameras.FirstOrDefault(Works)
@@ -199,11 +199,11 @@ public sealed class LoopbackMedia(
         using var audioIn = new AudioReceivePipeline(processor);
         AudioSendPipeline? audioOut = null;
         string audio = "none (no microphone or speaker)";
-        if (devices.Microphones.Count > 0 && devices.Speakers.Count > 0)
+        // A missing microphone or speaker costs the call its sound, not its picture.
+        if (devices.Microphones.FirstOrDefault(Works) is { } mic && devices.Speakers.FirstOrDefault(Works) is { } speaker)
         {
-            var mic = devices.Microphones[0];
             audioOut = new AudioSendPipeline(mic.Channels, new SFrameEncryptingSink(keys.Send, new SFrameDecryptingSink(keys.Receive, audioIn)), processor);
-            tasks.Add(RunAudioAsync(mic, devices.Speakers[0], audioOut, audioIn, ct));
+            tasks.Add(RunAudioAsync(mic, speaker, audioOut, audioIn, ct));
             audio = $"Opus ({audioOut.Encoder.Backend}) from {mic.Name}, {mic.Channels} channels beamformed, echo-cancelled";
         }
 
