@@ -71,7 +71,7 @@ cat <<MSG
       scripts/roomctl status
       scripts/roomctl join https://meet.example.org/m/demo
       scripts/roomctl watch
-      busctl --address=$BUS introspect org.room.Appliance1 /org/room/Appliance1
+      gdbus introspect --address $BUS --dest org.room.Appliance1 --object-path /org/room/Appliance1
   Ctrl+C stops everything.
 
 MSG
