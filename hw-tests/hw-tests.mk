@@ -1,6 +1,6 @@
 # hw-tests: Room.Devices against the kernel's real drivers in a QEMU lab (vivid, uvcvideo + a gadgetfs PTZ
 # camera on dummy_hcd, snd-aloop, virtio-gpu), or on a real room box with TARGET=ssh://user@host[:port].
-APT_PACKAGES += qemu-system-x86 busybox-static cpio kmod xz-utils openssh-client libasound2 dbus libssl3
+APT_PACKAGES += qemu-system-x86 python3 busybox-static cpio kmod xz-utils openssh-client libasound2 dbus libssl3
 
 .PHONY: hw-test hw-test-fault
 

@@ -108,7 +108,7 @@ stage=$OUT/root
 rm -rf "$stage" && mkdir -p "$stage"/{bin,proc,sys,dev,tmp,lib64,suite}
 cp /bin/busybox "$stage/bin/busybox"
 cp "$HERE/lab/init" "$stage/init"
-for m in vivid snd-aloop dummy_hcd gadgetfs uvcvideo virtio_pci virtio-gpu; do
+for m in vivid snd-aloop dummy_hcd gadgetfs uvcvideo virtio_pci virtio-gpu xhci-pci snd-usb-audio; do
   modprobe -d "$kdir/root" -S "$kver" --show-depends "$m" | awk '$1=="insmod" {print $2}'
 done | sort -u | while read -r ko; do
   rel=${ko#"$kdir/root"}
@@ -138,6 +138,24 @@ fi
 
 # --- boot ---
 log=$OUT/serial.log
+# Host-side checks: QEMU's USB speaker writes what the guest plays to a WAV file (checked after the guest
+# exits); the display is captured over QMP once the guest says its driver is up.
+wav=$OUT/usb-speaker.wav
+qmp=$OUT/qmp.sock
+screens=$ROOT/artifacts/hw-screens
+screen=$screens/lab-display.png
+DISPLAY_W=1280 DISPLAY_H=720
+mkdir -p "$screens"
+rm -f "$wav" "$qmp" "$screen" "$OUT/host-checks.log" "$OUT/.qemu-done" "$log"
+: >"$log"
+(
+  until grep -aq '^@@HWTEST-SCREEN' "$log" 2>/dev/null; do
+    [ -e "$OUT/.qemu-done" ] && { echo "@@HWTEST|FAIL|host.display.screendump|0|the guest never reported its display up"; exit 0; }
+    sleep 0.5
+  done
+  HWTEST_QEMU_DONE=$OUT/.qemu-done /usr/bin/python3 "$HERE/lab/host-checks.py" screendump "$qmp" "$screen" $DISPLAY_W $DISPLAY_H
+) >"$OUT/host-checks.log" 2>&1 &
+watcher=$!
 stamp "booting the lab (TCG, timeout ${TIMEOUT}s)${FAULT:+, FAULT INJECTED: $FAULT}"
 set +e
 timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1536 -M pc \
@@ -145,11 +163,19 @@ timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp
   -kernel "$kdir/vmlinux" -initrd "$OUT/initramfs.cpio" \
   -append "console=ttyS0 panic=-1 quiet loglevel=3 no_timer_check cryptomgr.notests hwtest.fault=$FAULT hwtest.trace=${HWTEST_TRACE:-0}" \
   -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-  -device virtio-gpu-pci,edid=on,xres=1280,yres=720 \
-  </dev/null 2>&1 | tr -d '\r' | tee "$log"
+  -device virtio-gpu-pci,edid=on,xres=$DISPLAY_W,yres=$DISPLAY_H \
+  -qmp "unix:$qmp,server=on,wait=off" \
+  -device qemu-xhci,id=xhci -device usb-audio,bus=xhci.0,audiodev=spk \
+  -audiodev "wav,id=spk,path=$wav,out.frequency=48000,out.channels=2,out.format=s16" \
+  </dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$log"  # line-buffered: the host watches the log live
 qrc=${PIPESTATUS[0]}
+touch "$OUT/.qemu-done"
+wait "$watcher"
 set -e
 stamp "guest finished (qemu exit $qrc)"
+# The host's own checks join the guest's in the report (and fail it like any other check).
+/usr/bin/python3 "$HERE/lab/host-checks.py" tone "$wav" 1000 >>"$OUT/host-checks.log" 2>&1 || true
+grep -a '^@@HWTEST|' "$OUT/host-checks.log" >>"$log" || echo "@@HWTEST|FAIL|host.checks|0|host-checks.py printed no result: see $OUT/host-checks.log" >>"$log"
 ok=0
 report "$log" "QEMU lab, $pkg" || ok=1
 case $qrc in

@@ -1,0 +1,144 @@
+#!/usr/bin/python3
+"""Host-side checks of the hw-test lab; each prints one @@HWTEST marker line (as the guest suite does).
+
+  host-checks.py tone WAV HZ                 the speaker's WAV output holds a HZ tone (Goertzel)
+  host-checks.py screendump QMP-SOCK PNG W H  a QMP screendump of the display is a W x H PNG
+Exit status 0 when the check passed. Only the standard library (Debian's python3)."""
+import json, math, os, socket, struct, sys, time
+
+def mark(ok, name, t0, detail):
+    print(f"@@HWTEST|{'PASS' if ok else 'FAIL'}|{name}|{int((time.monotonic() - t0) * 1000)}|{detail}", flush=True)
+    return 0 if ok else 1
+
+def read_wav(path):
+    """Channel 0 of a 16-bit PCM WAV; reads the data chunk to the end of the file (QEMU may not have
+    patched the header sizes if it was killed)."""
+    with open(path, "rb") as f:
+        b = f.read()
+    if len(b) < 12 or b[0:4] != b"RIFF" or b[8:12] != b"WAVE":
+        raise ValueError("not a RIFF/WAVE file")
+    pos, fmt = 12, None
+    while pos + 8 <= len(b):
+        cid, size = b[pos:pos + 4], struct.unpack_from("<I", b, pos + 4)[0]
+        body = pos + 8
+        if cid == b"fmt ":
+            tag, ch, rate, _, _, bits = struct.unpack_from("<HHIIHH", b, body)
+            fmt = (tag, ch, rate, bits)
+        elif cid == b"data":
+            if fmt is None:
+                raise ValueError("data chunk before fmt chunk")
+            tag, ch, rate, bits = fmt
+            if tag != 1 or bits != 16 or ch < 1:
+                raise ValueError(f"unsupported format tag {tag}, {bits} bits, {ch} channels")
+            data = b[body:]
+            n = len(data) // (2 * ch)
+            s = struct.unpack_from(f"<{n * ch}h", data)
+            return rate, ch, s[0::ch]
+        pos = body + size + (size & 1)
+    raise ValueError("no data chunk")
+
+def power(x, f, rate):
+    """Goertzel: |X(f)|^2 over the samples x."""
+    w = 2 * math.pi * f / rate
+    c = 2 * math.cos(w)
+    s1 = s2 = 0.0
+    for v in x:
+        s0 = v + c * s1 - s2
+        s2 = s1
+        s1 = s0
+    return s1 * s1 + s2 * s2 - c * s1 * s2
+
+def tone(path, hz):
+    t0 = time.monotonic()
+    name = "host.usb-speaker.tone"
+    try:
+        rate, ch, x = read_wav(path)
+    except (OSError, ValueError, struct.error) as e:
+        return mark(False, name, t0, f"{path}: {e}")
+    # Where it sounded: 10 ms blocks above -40 dBFS.
+    blk = rate // 100
+    loud = [i for i in range(0, len(x) - blk, blk) if sum(v * v for v in x[i:i + blk]) / blk > (327.68 ** 2)]
+    sounding = len(loud) * blk / rate
+    if not loud:
+        return mark(False, name, t0, f"{len(x) / rate:.2f} s of audio at {rate} Hz, all silent")
+    # The longest run of loud blocks; analyse up to 8192 samples from its middle.
+    best, run = (0, 0), (loud[0], 1)
+    for a, b in zip(loud, loud[1:]):
+        run = (run[0], run[1] + 1) if b == a + blk else (b, 1)
+        best = max(best, run, key=lambda r: r[1])
+    best = max(best, run, key=lambda r: r[1])
+    n = min(8192, best[1] * blk)
+    start = best[0] + (best[1] * blk - n) // 2
+    seg = x[start:start + n]
+    energy = sum(v * v for v in seg)
+    freqs = list(range(100, min(8000, rate // 2 - 100) + 1, 50))
+    spectrum = {f: power(seg, f, rate) for f in freqs}
+    peak = max(spectrum, key=spectrum.get)
+    frac = 2 * power(seg, hz, rate) / (n * energy) if energy else 0.0  # 1.0 for a pure tone
+    ok = peak == hz and frac > 0.8 and sounding >= 0.5
+    return mark(ok, name, t0, f"{path.rsplit('/', 1)[-1]}: {len(x) / rate:.2f} s at {rate} Hz, {ch} ch; sounding {sounding:.2f} s; "
+                f"dominant {peak} Hz, {frac * 100:.1f}% of the energy at {hz} Hz (need {hz} Hz, >80%, >=0.5 s)")
+
+class Qmp:
+    def __init__(self, path, timeout):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+        self.buf = b""
+        self.recv()  # greeting
+        self.cmd("qmp_capabilities")
+
+    def recv(self):
+        while b"\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise ConnectionError("QMP closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def cmd(self, name, **args):
+        self.s.sendall(json.dumps({"execute": name, "arguments": args}).encode() + b"\n")
+        while True:
+            r = self.recv()
+            if "return" in r:
+                return r["return"]
+            if "error" in r:
+                raise RuntimeError(f"{name}: {r['error'].get('desc')}")
+            # events: skip
+
+def screendump(sock, out, w, h):
+    t0 = time.monotonic()
+    name = "host.display.screendump"
+    last = "no attempt"
+    deadline = t0 + 60
+    done = os.environ.get("HWTEST_QEMU_DONE")  # a file the lab creates when QEMU has exited: stop waiting then
+    while time.monotonic() < deadline and not (done and os.path.exists(done)):
+        try:
+            q = Qmp(sock, 10)
+            try:
+                q.cmd("screendump", filename=out, format="png")
+            finally:
+                q.s.close()
+            with open(out, "rb") as f:
+                head = f.read(24)
+            if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+                last = "not a PNG"
+            else:
+                pw, ph = struct.unpack(">II", head[16:24])
+                if (pw, ph) == (w, h):
+                    return mark(True, name, t0, f"{out}: {pw}x{ph} PNG")
+                last = f"{pw}x{ph}, not {w}x{h}"  # the guest may not have set its mode yet
+        except (OSError, ValueError, RuntimeError, ConnectionError) as e:
+            last = str(e)
+        time.sleep(1)
+    return mark(False, name, t0, f"no {w}x{h} screendump while the guest ran (60 s at most): {last}")
+
+if __name__ == "__main__":
+    a = sys.argv[1:]
+    if len(a) == 3 and a[0] == "tone":
+        sys.exit(tone(a[1], int(a[2])))
+    if len(a) == 5 and a[0] == "screendump":
+        sys.exit(screendump(a[1], a[2], int(a[3]), int(a[4])))
+    print(__doc__, file=sys.stderr)
+    sys.exit(2)
