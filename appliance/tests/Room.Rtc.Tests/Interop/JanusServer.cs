@@ -49,7 +49,7 @@ internal sealed class JanusServer : IDisposable
             }
             nat: {
                 nice_debug = false
-                ice_enforce_list = "{{ns.NsInterface}}"
+                ice_enforce_list = "{{ns.Delay?.NsInterface ?? ns.NsInterface}}"
             }
             plugins: {
             }

@@ -24,6 +24,9 @@ internal sealed class NetNs : IDisposable
     public IPAddress HostAddress { get; }
     public IPAddress NsAddress { get; }
 
+    /// <summary>The delayed tun link beside the veth (<see cref="Create(TimeSpan?)"/> with a delay), or null.</summary>
+    public DelayRelay? Delay { get; private set; }
+
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<NetNs, bool> Live = new();
 
     static NetNs()
@@ -46,7 +49,11 @@ internal sealed class NetNs : IDisposable
         }
     }
 
-    public static NetNs Create()
+    /// <summary>
+    /// Creates the namespace and its veth; with <paramref name="oneWayDelay"/>, also a tun link through a
+    /// <see cref="DelayRelay"/> (10.214.n.1 here, 10.214.n.2 inside) that holds packets that long each way.
+    /// </summary>
+    public static NetNs Create(TimeSpan? oneWayDelay = null)
     {
         RemoveStale();
         int n = Random.Shared.Next(1, 250);
@@ -72,6 +79,19 @@ internal sealed class NetNs : IDisposable
         }
         var created = new NetNs(name, hostIf, nsIf, host, inside);
         Live[created] = true;
+        if (oneWayDelay is { } delay)
+        {
+            try
+            {
+                created.Delay = DelayRelay.Create(name, "th" + tag, "tn" + tag,
+                    IPAddress.Parse($"10.214.{n}.1"), IPAddress.Parse($"10.214.{n}.2"), delay);
+            }
+            catch
+            {
+                created.Dispose();
+                throw;
+            }
+        }
         return created;
     }
 
@@ -112,6 +132,7 @@ internal sealed class NetNs : IDisposable
     public void Dispose()
     {
         if (!Live.TryRemove(this, out _)) return;
+        Delay?.Dispose();
         // Anything still running in the namespace was started by this test.
         foreach (var pid in Run("ip", $"netns pids {Name}", check: false).Split('\n', StringSplitOptions.RemoveEmptyEntries))
             Run("kill", "-9 " + pid.Trim(), check: false);
