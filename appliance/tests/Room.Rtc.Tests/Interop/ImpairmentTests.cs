@@ -26,15 +26,9 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(150));
         var ct = timeout.Token;
         using var janus = await JanusServer.StartAsync(ns, ct);
-        await using var alice = await RoomParticipant.JoinAsync(janus.WebSocketUri, "alice", ct);
-        await using var bob = await RoomParticipant.JoinAsync(janus.WebSocketUri, "bob", ct);
-        var joined = new TaskCompletionSource<JanusPublisher>(TaskCreationOptions.RunContinuationsAsynchronously);
-        bob.Room.PublisherJoined += p => joined.TrySetResult(p);
         var cc = new CongestionController(initialBps: 1_500_000, minBps: 150_000, maxBps: 2_500_000);
-        await alice.PublishAsync(ns.HostAddress, new VideoLayer(320, 240, 15, 1_500_000), ct, cc, noise: true);
-        var feed = await joined.Task.WaitAsync(ct);
-        await bob.SubscribeAsync(ns.HostAddress, [feed.Id], ct);
-        var r = bob.Receiver!;
+        await using var call = await PublishAndSubscribeAsync(janus, ns.HostAddress, 1_500_000, cc, ct);
+        var r = call.Bob.Receiver!;
         await JanusInteropTests.WaitUntil(() => r.VideoFramesDecoded >= 20, ct);
         long free = await Hold(r, 4000, ct);
         output.WriteLine($"free: target {cc.TargetBps:N0} bit/s, {free} frames decoded in 4 s");
@@ -60,9 +54,9 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         NetNs.Run("ip", $"netns exec {ns.Name} nft add chain inet rtcloss out {{ type filter hook output priority 0 ; }}");
         NetNs.Run("ip", $"netns exec {ns.Name} nft add rule inet rtcloss in meta l4proto udp numgen random mod 100 \"<\" 5 drop");
         NetNs.Run("ip", $"netns exec {ns.Name} nft add rule inet rtcloss out meta l4proto udp numgen random mod 100 \"<\" 5 drop");
-        long retransmitsBefore = alice.Publisher!.Video.Retransmissions;
+        long retransmitsBefore = call.Alice.Publisher!.Video.Retransmissions;
         long lossy = await Hold(r, 8000, ct);
-        output.WriteLine($"5 % loss: {lossy} frames decoded in 8 s, retransmissions {alice.Publisher.Video.Retransmissions - retransmitsBefore}, " +
+        output.WriteLine($"5 % loss: {lossy} frames decoded in 8 s, retransmissions {call.Alice.Publisher.Video.Retransmissions - retransmitsBefore}, " +
             $"PLIs sent {r.PlisSent}, NACKs sent {r.NacksSent}, target {cc.TargetBps:N0} bit/s");
         Assert.True(lossy > 0, "video froze under 5 % loss");
 
@@ -73,7 +67,38 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         await JanusInteropTests.WaitUntil(() => r.VideoFramesDecoded >= at + 5, ct);
         long recovered = r.LastDecodeTicks - stopped;
         output.WriteLine($"loss stopped: 5 more frames decoded {recovered} ms later");
-        Assert.Equal(0, bob.SubscribeTransport!.PacketsRejected);
+        Assert.Equal(0, call.Bob.SubscribeTransport!.PacketsRejected);
+    }
+
+    /// <summary>Alice publishes 320x240@15 with congestion control from <paramref name="local"/>; Bob subscribes to her.</summary>
+    private static async Task<Call> PublishAndSubscribeAsync(JanusServer janus, System.Net.IPAddress local, int bitrate, CongestionController cc, CancellationToken ct)
+    {
+        var alice = await RoomParticipant.JoinAsync(janus.WebSocketUri, "alice", ct);
+        var bob = await RoomParticipant.JoinAsync(janus.WebSocketUri, "bob", ct);
+        var call = new Call(alice, bob);
+        try
+        {
+            var joined = new TaskCompletionSource<JanusPublisher>(TaskCreationOptions.RunContinuationsAsynchronously);
+            bob.Room.PublisherJoined += p => joined.TrySetResult(p);
+            await alice.PublishAsync(local, new VideoLayer(320, 240, 15, bitrate), ct, cc, noise: true);
+            var feed = await joined.Task.WaitAsync(ct);
+            await bob.SubscribeAsync(local, [feed.Id], ct);
+            return call;
+        }
+        catch
+        {
+            await call.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed record Call(RoomParticipant Alice, RoomParticipant Bob) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Bob.DisposeAsync();
+            await Alice.DisposeAsync();
+        }
     }
 
     private static void AddLoss(NetNs ns, int percent)
@@ -114,27 +139,21 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         }
 
         using var janus = await JanusServer.StartAsync(ns, ct);
-        await using var alice = await RoomParticipant.JoinAsync(janus.WebSocketUri, "alice", ct);
-        await using var bob = await RoomParticipant.JoinAsync(janus.WebSocketUri, "bob", ct);
-        var joined = new TaskCompletionSource<JanusPublisher>(TaskCreationOptions.RunContinuationsAsynchronously);
-        bob.Room.PublisherJoined += p => joined.TrySetResult(p);
         var cc = new CongestionController(initialBps: 1_000_000, minBps: 150_000, maxBps: 1_500_000);
-        await alice.PublishAsync(relay.HostAddress, new VideoLayer(320, 240, 15, 1_000_000), ct, cc, noise: true);
-        var feed = await joined.Task.WaitAsync(ct);
-        await bob.SubscribeAsync(relay.HostAddress, [feed.Id], ct);
-        var r = bob.Receiver!;
+        await using var call = await PublishAndSubscribeAsync(janus, relay.HostAddress, 1_000_000, cc, ct);
+        var r = call.Bob.Receiver!;
         await JanusInteropTests.WaitUntil(() => r.VideoFramesDecoded >= 20, ct);
         long free = await Hold(r, 4000, ct);
         output.WriteLine($"100 ms RTT: {free} frames decoded in 4 s, target {cc.TargetBps:N0} bit/s");
         Assert.True(free > 0, "no video over the delayed link");
 
         AddLoss(ns, 5);
-        long retransmitsBefore = alice.Publisher!.Video.Retransmissions;
+        long retransmitsBefore = call.Alice.Publisher!.Video.Retransmissions;
         long plisBefore = r.PlisSent, nacksBefore = r.NacksSent;
         // 12 s: under this loss most frames wait for a keyframe, so frames come in bursts a few seconds apart.
         long lossy = await Hold(r, 12000, ct);
         output.WriteLine($"100 ms RTT + 5 % loss: {lossy} frames decoded in 12 s, retransmissions " +
-            $"{alice.Publisher.Video.Retransmissions - retransmitsBefore}, PLIs sent {r.PlisSent - plisBefore}, " +
+            $"{call.Alice.Publisher.Video.Retransmissions - retransmitsBefore}, PLIs sent {r.PlisSent - plisBefore}, " +
             $"NACKs sent {r.NacksSent - nacksBefore}, target {cc.TargetBps:N0} bit/s");
         Assert.True(lossy > 0, "video froze under 5 % loss with 100 ms RTT");
 
@@ -153,6 +172,6 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         // publisher's one-keyframe-a-second limit, Janus's PLI handling) the periodic keyframe (3 s) does. So the
         // assertion is recovery within that period and margin; the figure above is what to compare against 1 s.
         Assert.True(recovered <= 5000, $"video recovered only {recovered} ms after the loss stopped");
-        Assert.Equal(0, bob.SubscribeTransport!.PacketsRejected);
+        Assert.Equal(0, call.Bob.SubscribeTransport!.PacketsRejected);
     }
 }
