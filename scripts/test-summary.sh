@@ -17,5 +17,18 @@ for f in "${files[@]}"; do
   failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
 done
 skipped=$((total - passed - failed))
+if [ "$failed" -gt 0 ]; then
+  # CI shows only the tail of the log: name every failed test and the first line of its message here.
+  python3 - "${files[@]}" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for path in sys.argv[1:]:
+    for r in ET.parse(path).getroot().iterfind(".//t:UnitTestResult", ns):
+        if r.get("outcome") in ("Failed", "Error", "Timeout", "Aborted"):
+            msg = r.find(".//t:Message", ns)
+            first = (msg.text or "").strip().splitlines()[0][:300] if msg is not None and msg.text else ""
+            print(f"FAILED {r.get('testName')}: {first}")
+PY
+fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,3 +1,4 @@
+using Room.Testing.Network;
 using System.Diagnostics;
 using Room.Media;
 using Room.Rtc.Congestion;
@@ -49,11 +50,7 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         output.WriteLine($"cap lifted: target above 1.3 Mbit/s after {sw.ElapsedMilliseconds} ms ({cc.TargetBps:N0} bit/s)");
 
         // 5 % random loss both ways on the media (UDP) inside Janus's namespace.
-        NetNs.Run("ip", $"netns exec {ns.Name} nft add table inet rtcloss");
-        NetNs.Run("ip", $"netns exec {ns.Name} nft add chain inet rtcloss in {{ type filter hook input priority 0 ; }}");
-        NetNs.Run("ip", $"netns exec {ns.Name} nft add chain inet rtcloss out {{ type filter hook output priority 0 ; }}");
-        NetNs.Run("ip", $"netns exec {ns.Name} nft add rule inet rtcloss in meta l4proto udp numgen random mod 100 \"<\" 5 drop");
-        NetNs.Run("ip", $"netns exec {ns.Name} nft add rule inet rtcloss out meta l4proto udp numgen random mod 100 \"<\" 5 drop");
+        AddLoss(ns, 5);
         long retransmitsBefore = call.Alice.Publisher!.Video.Retransmissions;
         long lossy = await Hold(r, 8000, ct);
         output.WriteLine($"5 % loss: {lossy} frames decoded in 8 s, retransmissions {call.Alice.Publisher.Video.Retransmissions - retransmitsBefore}, " +
@@ -101,6 +98,7 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>Drops <paramref name="percent"/> % of UDP both ways inside Janus's namespace (nftables numgen; no netem here).</summary>
     private static void AddLoss(NetNs ns, int percent)
     {
         NetNs.Run("ip", $"netns exec {ns.Name} nft add table inet rtcloss");

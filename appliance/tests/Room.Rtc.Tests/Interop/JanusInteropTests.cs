@@ -1,3 +1,4 @@
+using Room.Testing.Network;
 using Room.Media;
 using Room.Rtc.Dtls;
 using Room.Rtc.Janus;

@@ -1,3 +1,4 @@
+using Room.Testing.Network;
 using System.Diagnostics;
 using System.Net;
 using Room.Media;

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 
-namespace Room.Rtc.Tests.Interop;
+namespace Room.Testing.Network;
 
 /// <summary>Debian's Janus, started in the foreground inside a namespace from config files written for the test.</summary>
-internal sealed class JanusServer : IDisposable
+public sealed class JanusServer : IDisposable
 {
     public const long Room = 1234;
     private readonly Process _process;

@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Net;
 
-namespace Room.Rtc.Tests.Interop;
+namespace Room.Testing.Network;
 
 /// <summary>
 /// A network namespace joined to the test's own namespace by a veth pair, with private addresses only on the two
 /// ends and no default route. Janus and Chromium do not gather on loopback, so real peers meet us here.
 /// </summary>
-internal sealed class NetNs : IDisposable
+public sealed class NetNs : IDisposable
 {
     private NetNs(string name, string hostIf, string nsIf, IPAddress host, IPAddress inside)
     {

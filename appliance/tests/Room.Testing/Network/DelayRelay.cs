@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Runtime.InteropServices;
 
-namespace Room.Rtc.Tests.Interop;
+namespace Room.Testing.Network;
 
 /// <summary>
 /// Adds a fixed one-way delay between the test's namespace and another one (the kernel has no netem): two tun
@@ -10,7 +10,7 @@ namespace Room.Rtc.Tests.Interop;
 /// and two forwarding threads that hold every IP packet until its release time before writing it to the other tun.
 /// The devices are not persistent: they go away with the file descriptors, so also when the test host dies.
 /// </summary>
-internal sealed partial class DelayRelay : IDisposable
+public sealed partial class DelayRelay : IDisposable
 {
     private const int Mtu = 1500;
     private const int MaxQueued = 8192; // per direction; more is dropped (a full bottleneck, not a leak)
