@@ -5,3 +5,13 @@ BENCHES += rtc-bench
 .PHONY: rtc-bench
 rtc-bench:
 	dotnet run -c $(CONFIG) --no-build --project bench/Room.Rtc.Bench
+
+# A fixed-seed run of the SharpFuzz harness's targets (STUN/TURN, SDP, candidates, RTP, RTCP/TWCC, SRTP/SRTCP) on
+# noise and mutated real packets, and a replay of the corpus (seeds from our writers, RFC 5769, Janus/Chromium SDP,
+# grown by an AFL run); real fuzzing: see appliance/tests/Room.Rtc.Fuzz/Program.cs.
+EXTRA_TESTS += rtc-fuzz-smoke
+
+.PHONY: rtc-fuzz-smoke
+rtc-fuzz-smoke: build
+	dotnet appliance/tests/Room.Rtc.Fuzz/bin/$(CONFIG)/net10.0/Room.Rtc.Fuzz.dll --random 20000 1
+	dotnet appliance/tests/Room.Rtc.Fuzz/bin/$(CONFIG)/net10.0/Room.Rtc.Fuzz.dll --replay appliance/tests/Room.Rtc.Fuzz/corpus
