@@ -22,6 +22,10 @@ public sealed unsafe class VideoEncoder : IDisposable
     private volatile int _requestedBitrate;
     private int _appliedBitrate;
     private volatile bool _keyframeRequested;
+    private HwDevice? _device;
+    private HwFrames? _hwFrames;
+    private int _inputFormat = AVPixelFormat.YUV420P;
+    private ParameterSetCache? _parameterSets;
 
     private VideoEncoder(VideoCodec codec, VideoLayer layer, Candidate chosen, string description, EncoderOptions options)
     {
@@ -71,6 +75,15 @@ public sealed unsafe class VideoEncoder : IDisposable
 
             var encoder = new VideoEncoder(codec, layer, c, "", options);
             var problem = encoder.TryOpen(layer.BitrateBps);
+            if (problem is null && c.Hardware)
+            {
+                // A hardware encoder can open and still fail on its first frame (surface formats, driver limits):
+                // encode one grey frame, then start the real stream from a fresh open.
+                problem = encoder.TestEncode();
+                encoder.Close();
+                problem ??= encoder.TryOpen(layer.BitrateBps);
+            }
+
             if (problem is null)
             {
                 var kind = c.Hardware ? "hardware" : "software";
@@ -85,10 +98,16 @@ public sealed unsafe class VideoEncoder : IDisposable
                     _ctx = encoder._ctx,
                     _frame = encoder._frame,
                     _packet = encoder._packet,
+                    _device = encoder._device,
+                    _hwFrames = encoder._hwFrames,
+                    _inputFormat = encoder._inputFormat,
+                    _parameterSets = encoder._parameterSets,
                 };
                 encoder._ctx = null;
                 encoder._frame = null;
                 encoder._packet = null;
+                encoder._device = null;
+                encoder._hwFrames = null;
                 return opened;
             }
 
@@ -150,19 +169,38 @@ public sealed unsafe class VideoEncoder : IDisposable
         }
 
         ApplyBitrate();
-        FFmpeg.Check(FFmpeg.av_frame_make_writable(_frame), "av_frame_make_writable");
-        CopyI420In(i420, _frame, Layer.Width, Layer.Height);
+        AVFrameHead* input;
+        if (_hwFrames is not null)
+        {
+            _hwFrames.Upload(i420); // into a surface from the fixed pool: no allocation
+            input = _hwFrames.Current;
+        }
+        else
+        {
+            FFmpeg.Check(FFmpeg.av_frame_make_writable(_frame), "av_frame_make_writable");
+            if (_inputFormat == AVPixelFormat.NV12)
+            {
+                PixelCopy.I420ToNv12(i420, _frame, Layer.Width, Layer.Height);
+            }
+            else
+            {
+                CopyI420In(i420, _frame, Layer.Width, Layer.Height);
+            }
+
+            input = _frame;
+        }
+
         var index = _frameIndex++;
         _callerPts[index % PtsRing] = pts;
-        _frame->Pts = index;
-        _frame->PictType = FFmpeg.AV_PICTURE_TYPE_NONE;
+        input->Pts = index;
+        input->PictType = FFmpeg.AV_PICTURE_TYPE_NONE;
         if (_keyframeRequested)
         {
             _keyframeRequested = false;
-            _frame->PictType = FFmpeg.AV_PICTURE_TYPE_I;
+            input->PictType = FFmpeg.AV_PICTURE_TYPE_I;
         }
 
-        FFmpeg.Check(FFmpeg.avcodec_send_frame(_ctx, _frame), "avcodec_send_frame");
+        FFmpeg.Check(FFmpeg.avcodec_send_frame(_ctx, input), "avcodec_send_frame");
         return Drain(sink);
     }
 
@@ -181,7 +219,20 @@ public sealed unsafe class VideoEncoder : IDisposable
             try
             {
                 var callerPts = _packet->Pts >= 0 ? _callerPts[_packet->Pts % PtsRing] : 0;
-                sink.OnEncodedFrame(new EncodedFrame(new ReadOnlySpan<byte>(_packet->Data, _packet->Size), callerPts, (_packet->Flags & FFmpeg.AV_PKT_FLAG_KEY) != 0));
+                var data = new ReadOnlySpan<byte>(_packet->Data, _packet->Size);
+                var key = (_packet->Flags & FFmpeg.AV_PKT_FLAG_KEY) != 0;
+                if (_parameterSets is not null)
+                {
+                    // Hardware H.264 encoders may emit SPS/PPS once, on their own: keep them and put them in front of
+                    // every IDR, so that a receiver joining (or recovering) at any keyframe can decode it.
+                    data = _parameterSets.Process(data, ref key);
+                    if (data.IsEmpty)
+                    {
+                        continue;
+                    }
+                }
+
+                sink.OnEncodedFrame(new EncodedFrame(data, callerPts, key));
                 produced++;
             }
             finally
@@ -233,26 +284,77 @@ public sealed unsafe class VideoEncoder : IDisposable
             return "not in this libavcodec build";
         }
 
-        if (_chosen.Name.EndsWith("_v4l2m2m", StringComparison.Ordinal) && !HasVideoDevice())
+        int[] formats;
+        switch (_chosen.Kind)
         {
-            return "no V4L2 memory-to-memory device (/dev/video*)";
+            case EncoderKind.V4l2M2m:
+                if (V4l2Nodes() == 0)
+                {
+                    return "no device node /dev/video* (no V4L2 memory-to-memory codec on this machine)";
+                }
+
+                formats = [AVPixelFormat.YUV420P, AVPixelFormat.NV12]; // the Pi's bcm2835-codec takes both; others may take only one
+                break;
+            case EncoderKind.Vaapi:
+                if (OpenSurfaces() is { } why)
+                {
+                    return why;
+                }
+
+                formats = [FFmpeg.av_get_pix_fmt("vaapi")];
+                break;
+            default:
+                formats = [AVPixelFormat.YUV420P];
+                break;
         }
 
-        if (_chosen.HwDeviceType is { } hwType)
+        string? problem = null;
+        foreach (var format in formats)
         {
-            // VAAPI encoders take frames in GPU surfaces; probe the device so the report says what is missing.
-            var type = FFmpeg.av_hwdevice_find_type_by_name(hwType);
-            void* dev = null;
-            var r = FFmpeg.av_hwdevice_ctx_create(&dev, type, null, null, 0);
-            if (r < 0)
+            problem = OpenWith(codec, bitrate, format);
+            if (problem is null)
             {
-                return $"no {hwType} device: {FFmpeg.ErrorText(r)}";
+                _parameterSets = _chosen.Hardware && Codec == VideoCodec.H264 ? _parameterSets ?? new ParameterSetCache() : null;
+                return null;
             }
 
-            FFmpeg.av_buffer_unref(&dev);
-            return $"{hwType} device present, but surface upload is not implemented in Room.Media yet";
+            CodecHandles.Free(ref _ctx, ref _frame, ref _packet);
         }
 
+        return problem;
+    }
+
+    /// <summary>VAAPI: the device (configured node or /dev/dri/renderD128) and an NV12 surface pool, kept across reopens.</summary>
+    private string? OpenSurfaces()
+    {
+        if (HwLayout.Problem is { } layout)
+        {
+            return layout;
+        }
+
+        if (_device is null)
+        {
+            _device = HwDevice.TryOpen("vaapi", Options.VaapiDevice, out var reason);
+            if (_device is null)
+            {
+                return reason;
+            }
+        }
+
+        if (_hwFrames is null)
+        {
+            _hwFrames = HwFrames.TryCreate(_device, FFmpeg.av_get_pix_fmt("vaapi"), AVPixelFormat.NV12, Layer.Width, Layer.Height, Options.HardwareSurfaces, out var reason);
+            if (_hwFrames is null)
+            {
+                return reason;
+            }
+        }
+
+        return null;
+    }
+
+    private string? OpenWith(void* codec, int bitrate, int pixelFormat)
+    {
         _ctx = FFmpeg.avcodec_alloc_context3(codec);
         if (_ctx is null)
         {
@@ -262,7 +364,7 @@ public sealed unsafe class VideoEncoder : IDisposable
         var fps = Layer.FramesPerSecond;
         var set = new OptionSetter(_ctx);
         set.Str("video_size", $"{Layer.Width}x{Layer.Height}");
-        set.Str("pixel_format", "yuv420p");
+        set.Int("pixel_format", pixelFormat);
         set.Q("time_base", new AVRational(1, fps));
         set.Int("g", (long)fps * Options.KeyframeIntervalSeconds);
         set.Int("bf", 0);
@@ -278,15 +380,28 @@ public sealed unsafe class VideoEncoder : IDisposable
             set.Str(name, value);
         }
 
+        foreach (var (name, value) in _chosen.OptionalOptions(Options))
+        {
+            set.StrIfPresent(name, value);
+        }
+
         if (set.Error is { } e2)
         {
             return e2;
         }
 
-        var open = FFmpeg.avcodec_open2(_ctx, codec, null);
-        if (open < 0)
+        if (_chosen.Kind == EncoderKind.Vaapi)
         {
-            return "open failed: " + FFmpeg.ErrorText(open);
+            HwLayout.SetRef(_ctx, HwLayout.HwFramesCtxOffset, _hwFrames!.Ref);
+        }
+
+        using (var log = FFmpegLog.Capture())
+        {
+            var open = FFmpeg.avcodec_open2(_ctx, codec, null);
+            if (open < 0)
+            {
+                return log.Explain("open failed", open);
+            }
         }
 
         _frame = FFmpeg.av_frame_alloc();
@@ -296,26 +411,60 @@ public sealed unsafe class VideoEncoder : IDisposable
             return "out of memory";
         }
 
+        _inputFormat = pixelFormat;
+        if (_chosen.Kind == EncoderKind.Vaapi)
+        {
+            return null; // input goes through the surface pool
+        }
+
         _frame->Width = Layer.Width;
         _frame->Height = Layer.Height;
-        _frame->Format = AVPixelFormat.YUV420P;
+        _frame->Format = pixelFormat;
         var buf = FFmpeg.av_frame_get_buffer(_frame, 32);
         return buf < 0 ? "av_frame_get_buffer: " + FFmpeg.ErrorText(buf) : null;
     }
 
-    private static bool HasVideoDevice()
+    private sealed class NullSink : IEncodedFrameSink
+    {
+        public static readonly NullSink Instance = new();
+
+        public void OnEncodedFrame(in EncodedFrame frame)
+        {
+        }
+    }
+
+    /// <summary>Encodes one grey frame; null when the encoder took it, else why not.</summary>
+    private string? TestEncode()
+    {
+        var grey = new byte[Layer.I420Size];
+        grey.AsSpan().Fill(128);
+        using var log = FFmpegLog.Capture();
+        try
+        {
+            Encode(grey, 0, NullSink.Instance);
+            return null;
+        }
+        catch (MediaException ex)
+        {
+            var said = log.Text;
+            return "test encode failed: " + ex.Message + (said.Length > 0 ? " (" + said + ")" : "");
+        }
+    }
+
+    /// <summary>How many /dev/video* nodes exist (FFmpeg's V4L2 M2M codecs scan them for one that does the codec).</summary>
+    internal static int V4l2Nodes()
     {
         try
         {
-            return Directory.EnumerateFiles("/dev", "video*").Any();
+            return Directory.EnumerateFiles("/dev", "video*").Count();
         }
         catch (IOException)
         {
-            return false;
+            return 0;
         }
         catch (UnauthorizedAccessException)
         {
-            return false;
+            return 0;
         }
     }
 
@@ -361,7 +510,14 @@ public sealed unsafe class VideoEncoder : IDisposable
         CodecHandles.Free(ref _ctx, ref _frame, ref _packet);
     }
 
-    public void Dispose() => Close();
+    public void Dispose()
+    {
+        Close();
+        _hwFrames?.Dispose();
+        _hwFrames = null;
+        _device?.Dispose();
+        _device = null;
+    }
 
     private static void Append(StringBuilder sb, string name, string reason)
     {
@@ -373,32 +529,120 @@ public sealed unsafe class VideoEncoder : IDisposable
         sb.Append(name).Append(": ").Append(reason);
     }
 
-    private static IEnumerable<Candidate> Candidates(VideoCodec codec) => codec switch
+    /// <summary>The candidates for <paramref name="codec"/> in the order they are tried.</summary>
+    internal static IEnumerable<string> CandidateNames(VideoCodec codec) => Candidates(codec).Select(c => c.Name);
+
+    private static Candidate[] Candidates(VideoCodec codec) => codec switch
     {
         VideoCodec.H264 =>
         [
-            new Candidate("h264_v4l2m2m", true, null, false, _ => [("num_capture_buffers", "4")]),
-            new Candidate("h264_vaapi", true, "vaapi", false, _ => []),
-            new Candidate("libx264", false, null, true, o =>
+            // Raspberry Pi 4 (bcm2835-codec): constrained baseline (578 = FF_PROFILE_H264_CONSTRAINED_BASELINE, through
+            // the generic "profile" option), bitrate/GOP from b/g, few buffers (the encoder's CMA memory is small).
+            // The driver emits SPS/PPS once, separately: ParameterSetCache repeats them in front of each IDR.
+            new Candidate("h264_v4l2m2m", EncoderKind.V4l2M2m, false, o =>
+            [
+                ("profile", "578"), ("num_output_buffers", o.V4l2OutputBuffers.ToString(CultureInfo.InvariantCulture)),
+                ("num_capture_buffers", o.V4l2CaptureBuffers.ToString(CultureInfo.InvariantCulture)),
+            ], _ => []),
+            new Candidate("h264_vaapi", EncoderKind.Vaapi, false, _ =>
+            [
+                ("profile", "constrained_baseline"),
+            ], _ => [("rc_mode", "CBR"), ("async_depth", "1")]),
+            new Candidate("libx264", EncoderKind.Software, true, o =>
             [
                 ("preset", o.X264Preset), ("tune", "zerolatency"), ("profile", "baseline"), ("forced-idr", "1"),
                 ("x264-params", "repeat-headers=1:aud=0"),
-            ]),
+            ], _ => []),
         ],
         VideoCodec.Vp8 =>
         [
-            new Candidate("vp8_v4l2m2m", true, null, false, _ => []),
-            new Candidate("vp8_vaapi", true, "vaapi", false, _ => []),
-            new Candidate("libvpx", false, null, false, o =>
+            new Candidate("vp8_v4l2m2m", EncoderKind.V4l2M2m, false, o =>
+            [
+                ("num_output_buffers", o.V4l2OutputBuffers.ToString(CultureInfo.InvariantCulture)),
+                ("num_capture_buffers", o.V4l2CaptureBuffers.ToString(CultureInfo.InvariantCulture)),
+            ], _ => []),
+            new Candidate("vp8_vaapi", EncoderKind.Vaapi, false, _ => [], _ => [("rc_mode", "CBR"), ("async_depth", "1")]),
+            new Candidate("libvpx", EncoderKind.Software, false, o =>
             [
                 ("deadline", "realtime"), ("cpu-used", o.Vp8CpuUsed.ToString(CultureInfo.InvariantCulture)),
                 ("lag-in-frames", "0"), ("auto-alt-ref", "0"), ("error-resilient", "default"),
-            ]),
+            ], _ => []),
         ],
         _ => throw new ArgumentOutOfRangeException(nameof(codec)),
     };
 
-    private sealed record Candidate(string Name, bool Hardware, string? HwDeviceType, bool ReconfiguresInPlace, Func<EncoderOptions, (string Name, string Value)[]> PrivateOptions);
+    /// <summary>
+    /// Sets the candidate's options (common and private) on a fresh, unopened context of the named encoder and reads
+    /// each back; for tests of the option plumbing on machines without the hardware. Returns (name, value read back).
+    /// </summary>
+    internal static List<(string Name, string Value)> ApplyOptionsForTest(VideoCodec codec, string name, VideoLayer layer, EncoderOptions options)
+    {
+        FFmpeg.EnsureSupported();
+        var c = Candidates(codec).Single(x => x.Name == name);
+        var codecPtr = FFmpeg.avcodec_find_encoder_by_name(name);
+        if (codecPtr is null)
+        {
+            throw new MediaUnavailableException(name + " is not in this libavcodec build");
+        }
+
+        var ctx = FFmpeg.avcodec_alloc_context3(codecPtr);
+        try
+        {
+            var set = new OptionSetter(ctx);
+            set.Int("g", (long)layer.FramesPerSecond * options.KeyframeIntervalSeconds);
+            set.Int("bf", 0);
+            SetRate(ctx, layer.BitrateBps);
+            var all = c.PrivateOptions(options).ToList();
+            foreach (var (n, v) in all)
+            {
+                set.Str(n, v);
+            }
+
+            foreach (var (n, v) in c.OptionalOptions(options))
+            {
+                if (set.StrIfPresent(n, v))
+                {
+                    all.Add((n, v));
+                }
+            }
+
+            if (set.Error is { } e)
+            {
+                throw new MediaException(e);
+            }
+
+            var result = new List<(string, string)>();
+            foreach (var n in s_commonOptions.Concat(all.Select(a => a.Name)))
+            {
+                result.Add((n, OptionSetter.Get(ctx, n)));
+            }
+
+            return result;
+        }
+        finally
+        {
+            FFmpeg.avcodec_free_context(&ctx);
+        }
+    }
+
+    private static readonly string[] s_commonOptions = ["g", "bf", "b", "maxrate", "bufsize"];
+
+    private enum EncoderKind
+    {
+        V4l2M2m,
+        Vaapi,
+        Software,
+    }
+
+    private sealed record Candidate(
+        string Name,
+        EncoderKind Kind,
+        bool ReconfiguresInPlace,
+        Func<EncoderOptions, (string Name, string Value)[]> PrivateOptions,
+        Func<EncoderOptions, (string Name, string Value)[]> OptionalOptions)
+    {
+        public bool Hardware => Kind != EncoderKind.Software;
+    }
 
     private readonly struct OptionSetter(void* obj)
     {
@@ -411,6 +655,32 @@ public sealed unsafe class VideoEncoder : IDisposable
         public void Int(string name, long value) => Note(FFmpeg.av_opt_set_int(obj, name, value, FFmpeg.AV_OPT_SEARCH_CHILDREN), name, value.ToString(CultureInfo.InvariantCulture));
 
         public void Q(string name, AVRational value) => Note(FFmpeg.av_opt_set_q(obj, name, value, FFmpeg.AV_OPT_SEARCH_CHILDREN), name, $"{value.Num}/{value.Den}");
+
+        /// <summary>Sets an option only where this libavcodec's encoder has it (e.g. async_depth, newer than 5.1 on some encoders).</summary>
+        public bool StrIfPresent(string name, string value)
+        {
+            if (FFmpeg.av_opt_find(obj, name, null, 0, FFmpeg.AV_OPT_SEARCH_CHILDREN) is null)
+            {
+                return false;
+            }
+
+            Str(name, value);
+            return true;
+        }
+
+        /// <summary>An option's current value as text (av_opt_get), "" if unknown.</summary>
+        public static string Get(void* obj, string name)
+        {
+            byte* value = null;
+            if (FFmpeg.av_opt_get(obj, name, FFmpeg.AV_OPT_SEARCH_CHILDREN, &value) < 0 || value is null)
+            {
+                return "";
+            }
+
+            var text = System.Runtime.InteropServices.Marshal.PtrToStringUTF8((IntPtr)value) ?? "";
+            FFmpeg.av_free(value);
+            return text;
+        }
 
         private void Note(int r, string name, string value)
         {
@@ -436,4 +706,16 @@ public sealed record EncoderOptions
 
     /// <summary>libvpx VP8 speed (4..16; higher is faster).</summary>
     public int Vp8CpuUsed { get; init; } = 8;
+
+    /// <summary>The VAAPI render node; null means /dev/dri/renderD128 (the first GPU).</summary>
+    public string? VaapiDevice { get; init; }
+
+    /// <summary>VAAPI input surfaces in the fixed NV12 pool the camera frames are uploaded into.</summary>
+    public int HardwareSurfaces { get; init; } = 16;
+
+    /// <summary>V4L2 M2M buffers for raw input (each a whole picture in the codec's contiguous memory: keep few).</summary>
+    public int V4l2OutputBuffers { get; init; } = 6;
+
+    /// <summary>V4L2 M2M buffers for encoded output (FFmpeg's minimum is 4).</summary>
+    public int V4l2CaptureBuffers { get; init; } = 4;
 }

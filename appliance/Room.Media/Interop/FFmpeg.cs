@@ -29,6 +29,11 @@ internal static unsafe partial class FFmpeg
     public const int AV_INPUT_BUFFER_PADDING_SIZE = 64;
     public const int AV_LOG_QUIET = -8;
     public const int AV_LOG_ERROR = 16;
+    public const int AV_LOG_WARNING = 24;
+    public const int AV_LOG_INFO = 32;
+    public const int AV_LOG_VERBOSE = 40;
+    public const int AV_PIX_FMT_NONE = -1;
+    public const int AV_HWDEVICE_TYPE_NONE = 0;
     public const int SWS_BILINEAR = 2;
     public const int SWS_POINT = 0x10;
 
@@ -120,6 +125,7 @@ internal static unsafe partial class FFmpeg
         }
 
         av_log_set_level(AV_LOG_QUIET);
+        FFmpegLog.Install();
         return null;
     }
 
@@ -128,6 +134,19 @@ internal static unsafe partial class FFmpeg
         var buf = stackalloc byte[128];
         return av_strerror(err, buf, 128) == 0 ? Marshal.PtrToStringUTF8((IntPtr)buf) ?? $"error {err}" : $"error {err}";
     }
+
+    /// <summary>
+    /// The object's option <paramref name="name"/> (AVOption.offset: the field's byte offset in the struct), or -1.
+    /// AVOption's head (name, help, offset) has been the same since FFmpeg 0.x.
+    /// </summary>
+    public static int OptionOffset(void* obj, string name)
+    {
+        var opt = av_opt_find(obj, name, null, 0, 0);
+        return opt is null ? -1 : *(int*)((byte*)opt + (2 * IntPtr.Size));
+    }
+
+    /// <summary>AVBufferRef.data (the second field of AVBufferRef, stable since its introduction).</summary>
+    public static void* BufferData(void* bufferRef) => bufferRef is null ? null : *(void**)((byte*)bufferRef + IntPtr.Size);
 
     public static void Check(int err, string what)
     {
@@ -150,11 +169,23 @@ internal static unsafe partial class FFmpeg
     [LibraryImport(AvUtil, StringMarshalling = StringMarshalling.Utf8)] internal static partial int av_opt_set_int(void* obj, string name, long val, int searchFlags);
     [LibraryImport(AvUtil, StringMarshalling = StringMarshalling.Utf8)] internal static partial int av_opt_set_q(void* obj, string name, AVRational val, int searchFlags);
     [LibraryImport(AvUtil, StringMarshalling = StringMarshalling.Utf8)] internal static partial int av_opt_get_int(void* obj, string name, int searchFlags, long* val);
+    [LibraryImport(AvUtil, StringMarshalling = StringMarshalling.Utf8)] internal static partial int av_opt_get(void* obj, string name, int searchFlags, byte** val);
     [LibraryImport(AvUtil)] internal static partial void* av_malloc(nuint size);
     [LibraryImport(AvUtil)] internal static partial void av_free(void* ptr);
     [LibraryImport(AvUtil)] internal static partial int av_hwdevice_ctx_create(void** deviceCtx, int type, byte* device, void* opts, int flags);
     [LibraryImport(AvUtil, StringMarshalling = StringMarshalling.Utf8)] internal static partial int av_hwdevice_find_type_by_name(string name);
     [LibraryImport(AvUtil)] internal static partial void av_buffer_unref(void** buf);
+    [LibraryImport(AvUtil)] internal static partial void* av_buffer_ref(void* buf);
+    [LibraryImport(AvUtil)] internal static partial void* av_buffer_alloc(nuint size);
+    [LibraryImport(AvUtil)] internal static partial int av_buffer_get_ref_count(void* buf);
+    [LibraryImport(AvUtil)] internal static partial void* av_hwframe_ctx_alloc(void* deviceRef);
+    [LibraryImport(AvUtil)] internal static partial int av_hwframe_ctx_init(void* framesRef);
+    [LibraryImport(AvUtil)] internal static partial int av_hwframe_get_buffer(void* framesRef, AVFrameHead* frame, int flags);
+    [LibraryImport(AvUtil)] internal static partial int av_hwframe_transfer_data(AVFrameHead* dst, AVFrameHead* src, int flags);
+    [LibraryImport(AvUtil, StringMarshalling = StringMarshalling.Utf8)] internal static partial int av_get_pix_fmt(string name);
+    [LibraryImport(AvUtil, StringMarshalling = StringMarshalling.Utf8)] internal static partial void* av_opt_find(void* obj, string name, string? unit, int optFlags, int searchFlags);
+    [LibraryImport(AvUtil)] internal static partial void av_log_set_callback(delegate* unmanaged<void*, int, byte*, nint, void> callback);
+    [LibraryImport(AvUtil)] internal static partial int av_log_format_line2(void* ptr, int level, byte* fmt, nint vl, byte* line, int lineSize, int* printPrefix);
 
     // --- libavcodec ---
     [LibraryImport(AvCodec)] internal static partial uint avcodec_version();
