@@ -481,7 +481,7 @@ public sealed class IceAgent : IDisposable
         ArgumentNullException.ThrowIfNull(server);
         var socket = new Socket(localAddress.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         socket.Bind(new IPEndPoint(localAddress, 0));
-        var turn = new TurnClient(socket, server, username, password);
+        var turn = new TurnClient(socket, server, username, password) { PermissionRefreshInterval = TurnPermissionRefreshInterval };
         var placeholder = new IceCandidate("r", 1, "udp", 0, localAddress, 0, CandidateType.Relay);
         var ls = new LocalSocket(this, socket, placeholder) { Turn = turn };
         ls.Start();
@@ -508,6 +508,18 @@ public sealed class IceAgent : IDisposable
             SortPairs();
         }
         return ls.Candidate;
+    }
+
+    /// <summary>How often relays gathered after this is set refresh their permissions (RFC 8656 9: they last 5 minutes).</summary>
+    public TimeSpan TurnPermissionRefreshInterval { get; set; } = TimeSpan.FromMinutes(4);
+
+    /// <summary>The TURN allocations this agent holds (diagnostics, tests).</summary>
+    internal IReadOnlyList<TurnClient> TurnClients
+    {
+        get
+        {
+            lock (_gate) return _sockets.Where(s => s.Turn is not null).Select(s => s.Turn!).ToList();
+        }
     }
 
     private sealed class LocalSocket(IceAgent owner, Socket socket, IceCandidate candidate) : IDisposable
@@ -578,6 +590,7 @@ public sealed class IceAgent : IDisposable
 
         public void Dispose()
         {
+            Turn?.Dispose(); // deallocates while the receive thread can still hear the answer
             Socket.Dispose();
             _thread?.Join(1000);
         }

@@ -10,10 +10,17 @@ namespace Room.Rtc.Ice;
 /// <summary>
 /// The client side of one TURN allocation (RFC 8656) over UDP with long-term credentials: Allocate (answering the
 /// 401 challenge), CreatePermission per peer address, Send indications out and Data indications in. The receive
-/// loop of the owning socket hands every datagram from the server to <see cref="TryUnwrap"/>.
+/// loop of the owning socket hands every datagram from the server to <see cref="TryUnwrap"/>. Once allocated, a
+/// maintenance loop refreshes the allocation before its LIFETIME runs out (RFC 8656 8) and every permission before
+/// its 5 minutes do (RFC 8656 9); a 438 Stale Nonce is answered with the new nonce on any request; closing
+/// deallocates (Refresh with LIFETIME 0).
 /// </summary>
-internal sealed class TurnClient
+internal sealed class TurnClient : IDisposable
 {
+    /// <summary>The allocation lifetime we ask for (the server may grant less).</summary>
+    public const uint RequestedLifetimeSeconds = 600;
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _maintenance;
     private readonly Socket _socket;
     private readonly string _username, _password;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<byte[]>> _pending = new();
@@ -34,6 +41,24 @@ internal sealed class TurnClient
 
     public IPEndPoint Server { get; }
     public SocketAddress ServerAddress { get; }
+
+    /// <summary>Permissions last 300 s (RFC 8656 9); refreshed this often. Tests shorten it with the server's.</summary>
+    public TimeSpan PermissionRefreshInterval { get; set; } = TimeSpan.FromMinutes(4);
+
+    /// <summary>Lifetime the server granted at the last Allocate or Refresh.</summary>
+    public TimeSpan Lifetime { get; private set; }
+
+    /// <summary>Successful allocation refreshes, permission refreshes, stale nonces answered (diagnostics).</summary>
+    public int Refreshes => _refreshes;
+    public int PermissionRefreshes => _permissionRefreshes;
+    public int StaleNonces => _staleNonces;
+    private int _refreshes, _permissionRefreshes, _staleNonces;
+
+    /// <summary>The allocation could not be kept (a refresh failed); the relayed candidate is dead.</summary>
+    public bool Failed { get; private set; }
+
+    /// <summary>The server confirmed the deallocation on close.</summary>
+    public bool Deallocated { get; private set; }
 
     private delegate void AttributeWriter(ref StunBuilder builder);
 
@@ -90,9 +115,12 @@ internal sealed class TurnClient
                 m.TryGetXorAddress(StunAttributeType.XorRelayedAddress, out var relayed);
                 m.TryGetXorAddress(StunAttributeType.XorMappedAddress, out var mapped);
                 if (relayed is null) throw new RtcFormatException(RtcError.BadAttribute, "no XOR-RELAYED-ADDRESS");
+                Lifetime = TimeSpan.FromSeconds(m.TryGetUInt32(StunAttributeType.Lifetime, out uint seconds) ? seconds : 600);
+                _maintenance = Task.Run(() => MaintainAsync(_stop.Token), CancellationToken.None);
                 return (relayed, mapped ?? relayed);
             }
             int code = m.ErrorCode;
+            if (code == 438) Interlocked.Increment(ref _staleNonces);
             if (code is 401 or 438 && ReadChallenge(m)) continue;
             string reason = m.TryGetAttribute(StunAttributeType.ErrorCode, out var ec) && ec.Length > 4 ? Encoding.UTF8.GetString(ec[4..]) : "";
             throw new RtcFormatException(code == 401 ? RtcError.AuthenticationFailed : RtcError.Unsupported, $"TURN Allocate failed: {code} {reason} (round {round})");
@@ -110,30 +138,156 @@ internal sealed class TurnClient
         return true;
     }
 
+    /// <summary>
+    /// An authenticated request that answers 438 Stale Nonce (RFC 8656 / RFC 8489 9.2.5) with the new nonce and
+    /// tries again once. Returns the parsed reply's bytes; null if the server did not answer.
+    /// </summary>
+    private async Task<byte[]?> AuthenticatedAsync(int method, AttributeWriter attributes, CancellationToken ct)
+    {
+        byte[]? reply = null;
+        for (int round = 0; round < 2; round++)
+        {
+            try
+            {
+                reply = await RequestAsync(method, attributes, true, ct).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return null;
+            }
+            if (StunMessage.TryParse(reply, out var m) != RtcError.None) return null;
+            if (m.Class == StunClass.ErrorResponse && m.ErrorCode == 438 && ReadChallenge(m))
+            {
+                Interlocked.Increment(ref _staleNonces);
+                continue;
+            }
+            return reply;
+        }
+        return reply;
+    }
+
+    private bool Succeeded(byte[]? reply) =>
+        reply is not null && StunMessage.TryParse(reply, out var m) == RtcError.None && m.Class == StunClass.SuccessResponse
+        && _key is not null && m.VerifyIntegrity(_key);
+
     /// <summary>Installs a permission for <paramref name="peer"/> (once per address; runs in the background).</summary>
     public void Permit(IPAddress peer)
     {
+        // Bounded by the agent's candidate limit: one permission per remote candidate address.
         if (!_permitted.TryAdd(peer, true)) return;
         _ = Task.Run(async () =>
         {
-            for (int round = 0; round < 2; round++)
+            if (!await CreatePermissionAsync(peer, _stop.Token).ConfigureAwait(false)) _permitted.TryRemove(peer, out _);
+        });
+    }
+
+    private async Task<bool> CreatePermissionAsync(IPAddress peer, CancellationToken ct)
+    {
+        try
+        {
+            var reply = await AuthenticatedAsync(StunMethod.CreatePermission,
+                (ref StunBuilder b) => b.AddXorAddress(StunAttributeType.XorPeerAddress, new IPEndPoint(peer, 0)), ct).ConfigureAwait(false);
+            return Succeeded(reply);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Refreshes the allocation (LIFETIME <paramref name="lifetime"/>; 0 deletes it). True if the server agreed.</summary>
+    private async Task<bool> RefreshAsync(uint lifetime, CancellationToken ct)
+    {
+        var reply = await AuthenticatedAsync(StunMethod.Refresh,
+            (ref StunBuilder b) => b.AddUInt32(StunAttributeType.Lifetime, lifetime), ct).ConfigureAwait(false);
+        if (!Succeeded(reply)) return false;
+        _ = StunMessage.TryParse(reply, out var m);
+        if (m.TryGetUInt32(StunAttributeType.Lifetime, out uint granted)) Lifetime = TimeSpan.FromSeconds(granted);
+        return true;
+    }
+
+    /// <summary>
+    /// Keeps the allocation and its permissions alive: refresh at half the granted lifetime (at most a minute
+    /// before it ends), permissions every <see cref="PermissionRefreshInterval"/>.
+    /// </summary>
+    private async Task MaintainAsync(CancellationToken ct)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var nextRefresh = RefreshDelay();
+        var nextPermissions = PermissionRefreshInterval;
+        try
+        {
+            while (!ct.IsCancellationRequested)
             {
-                try
+                var due = nextRefresh < nextPermissions ? nextRefresh : nextPermissions;
+                var wait = due - clock.Elapsed;
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, ct).ConfigureAwait(false);
+                if (clock.Elapsed >= nextRefresh)
                 {
-                    var reply = await RequestAsync(StunMethod.CreatePermission,
-                        (ref StunBuilder b) => b.AddXorAddress(StunAttributeType.XorPeerAddress, new IPEndPoint(peer, 0)), true, CancellationToken.None)
-                        .ConfigureAwait(false);
-                    if (StunMessage.TryParse(reply, out var m) != RtcError.None) return;
-                    if (m.Class == StunClass.ErrorResponse && m.ErrorCode == 438 && ReadChallenge(m)) continue;
-                    return;
+                    if (await RefreshAsync(RequestedLifetimeSeconds, ct).ConfigureAwait(false))
+                    {
+                        Interlocked.Increment(ref _refreshes);
+                        nextRefresh = clock.Elapsed + RefreshDelay();
+                    }
+                    else if (clock.Elapsed >= nextRefresh + Lifetime / 2)
+                    {
+                        Failed = true; // the allocation has expired on the server by now
+                        return;
+                    }
+                    else
+                    {
+                        nextRefresh = clock.Elapsed + TimeSpan.FromSeconds(1);
+                    }
                 }
-                catch (TimeoutException)
+                if (clock.Elapsed >= nextPermissions)
                 {
-                    _permitted.TryRemove(peer, out _);
-                    return;
+                    foreach (var peer in _permitted.Keys)
+                        if (await CreatePermissionAsync(peer, ct).ConfigureAwait(false)) Interlocked.Increment(ref _permissionRefreshes);
+                    nextPermissions = clock.Elapsed + PermissionRefreshInterval;
                 }
             }
-        });
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private TimeSpan RefreshDelay()
+    {
+        var half = Lifetime / 2;
+        var minuteBefore = Lifetime - TimeSpan.FromMinutes(1);
+        var delay = minuteBefore > half ? minuteBefore : half;
+        return delay > TimeSpan.FromMilliseconds(500) ? delay : TimeSpan.FromMilliseconds(500);
+    }
+
+    /// <summary>Deletes the allocation (Refresh with LIFETIME 0, RFC 8656 7); waits briefly for the server's answer.</summary>
+    public void Dispose()
+    {
+        if (_stop.IsCancellationRequested) return;
+        _stop.Cancel();
+        try
+        {
+            _maintenance?.Wait(TimeSpan.FromSeconds(2));
+        }
+        catch (AggregateException)
+        {
+        }
+        if (_key is null || _maintenance is null) return;
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            Deallocated = RefreshAsync(0, cts.Token).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        _stop.Dispose();
     }
 
     /// <summary>Sends a datagram to <paramref name="peer"/> through the relay (Send indication).</summary>

@@ -24,11 +24,12 @@ internal sealed class Coturn : IDisposable
 
     public static bool IsInstalled => File.Exists("/usr/bin/turnserver");
 
-    public static async Task<Coturn> StartAsync(NetNs ns, CancellationToken ct)
+    /// <param name="extra">More turnserver options (e.g. short lifetimes).</param>
+    public static async Task<Coturn> StartAsync(NetNs ns, CancellationToken ct, string extra = "")
     {
         var p = ns.Start("/usr/bin/turnserver",
             $"-n --listening-ip={ns.NsAddress} --relay-ip={ns.NsAddress} --listening-port=3478 --min-port=49152 --max-port=49400 " +
-            $"--lt-cred-mech --user={User}:{Password} --realm={Realm} --fingerprint --no-tls --no-dtls --no-cli --log-file=stdout --simple-log");
+            $"--lt-cred-mech --user={User}:{Password} --realm={Realm} --fingerprint --no-tls --no-dtls --no-cli --log-file=stdout --simple-log {extra}");
         var server = new Coturn(p, new IPEndPoint(ns.NsAddress, 3478));
         // Wait until it answers a Binding request.
         using var udp = new System.Net.Sockets.UdpClient(new IPEndPoint(ns.HostAddress, 0));
@@ -95,6 +96,46 @@ public sealed class RelayTests(ITestOutputHelper output)
         await bob.SubscribeAsync(ns.HostAddress, [feed.Id], ct);
         await JanusInteropTests.WaitUntil(() => bob.Receiver!.VideoFramesDecoded >= 20 && bob.Receiver.AudioFramesDecoded >= 25, ct);
         output.WriteLine($"through the relay: bob decoded {bob.Receiver!.VideoFramesDecoded} frames and {bob.Receiver.AudioFramesDecoded} Opus frames");
+    }
+
+    [Fact]
+    public async Task A_relayed_call_outlives_short_allocation_and_permission_lifetimes_and_deallocates_on_close()
+    {
+        Assert.True(JanusServer.IsInstalled && Coturn.IsInstalled, "janus/coturn not installed (make deps)");
+        using var ns = NetNs.Create();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var ct = timeout.Token;
+        using var janus = await JanusServer.StartAsync(ns, ct);
+        // Allocations granted for 8 s, permissions kept 8 s, nonces stale after 6 s: without refreshes (or with a
+        // 438 left unanswered) the relay would die a few seconds into the call.
+        using var turn = await Coturn.StartAsync(ns, ct, "--max-allocate-lifetime=8 --permission-lifetime=8 --stale-nonce=6");
+        await using var alice = await RoomParticipant.JoinAsync(janus.WebSocketUri, "alice", ct);
+        await using var bob = await RoomParticipant.JoinAsync(janus.WebSocketUri, "bob", ct);
+        var joined = new TaskCompletionSource<JanusPublisher>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bob.Room.PublisherJoined += p => joined.TrySetResult(p);
+        await alice.PublishAsync(ns.HostAddress, new VideoLayer(320, 240, 15, 300_000), ct, relay: async t =>
+        {
+            t.Ice.TurnPermissionRefreshInterval = TimeSpan.FromSeconds(3);
+            await t.Ice.AddTurnRelayAsync(ns.HostAddress, turn.EndPoint, Coturn.User, Coturn.Password, ct);
+        });
+        var relay = Assert.Single(alice.PublishTransport!.Ice.TurnClients);
+        Assert.True(relay.Lifetime <= TimeSpan.FromSeconds(8), $"granted {relay.Lifetime}");
+        var feed = await joined.Task.WaitAsync(ct);
+        await bob.SubscribeAsync(ns.HostAddress, [feed.Id], ct);
+        await JanusInteropTests.WaitUntil(() => bob.Receiver!.VideoFramesDecoded >= 20, ct);
+
+        // Three refreshes of the allocation, three of the permission, and at least one stale nonce answered.
+        await JanusInteropTests.WaitUntil(() => relay.Refreshes >= 3 && relay.PermissionRefreshes >= 3 && relay.StaleNonces >= 1, ct);
+        Assert.False(relay.Failed);
+        long before = bob.Receiver!.VideoFramesDecoded;
+        await JanusInteropTests.WaitUntil(() => bob.Receiver.VideoFramesDecoded >= before + 30, ct);
+        output.WriteLine($"lifetime {relay.Lifetime.TotalSeconds} s; {relay.Refreshes} refreshes, {relay.PermissionRefreshes} permission refreshes, " +
+                         $"{relay.StaleNonces} stale nonces; bob decoded {bob.Receiver.VideoFramesDecoded} frames");
+
+        alice.Publisher?.Dispose();
+        alice.Publisher = null;
+        alice.PublishTransport.Dispose();
+        Assert.True(relay.Deallocated, "coturn did not confirm the Refresh with LIFETIME 0");
     }
 
     [Fact]
