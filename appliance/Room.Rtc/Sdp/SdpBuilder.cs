@@ -53,8 +53,12 @@ public static class SdpBuilder
         m.Add("rtcp-fb", p + " nack pli");
     }
 
-    /// <summary>An offer that sends <paramref name="streams"/> (one m-section each), e.g. to publish.</summary>
-    public static SessionDescription CreateSendOffer(IceAgent ice, DtlsCertificate certificate, IReadOnlyList<SendTrack> tracks)
+    /// <summary>
+    /// An offer that sends <paramref name="streams"/> (one m-section each), e.g. to publish. With
+    /// <paramref name="withCandidates"/> false it carries no candidates: they are trickled (RFC 8838) after it.
+    /// </summary>
+    public static SessionDescription CreateSendOffer(IceAgent ice, DtlsCertificate certificate, IReadOnlyList<SendTrack> tracks,
+        bool withCandidates = true)
     {
         ArgumentNullException.ThrowIfNull(ice);
         ArgumentNullException.ThrowIfNull(certificate);
@@ -69,7 +73,7 @@ public static class SdpBuilder
             var formats = new List<string> { pt };
             if (s.RtxPayloadType != 0) formats.Add(s.RtxPayloadType.ToString(CultureInfo.InvariantCulture));
             var m = new MediaDescription(s.Kind, 9, "UDP/TLS/RTP/SAVPF", formats);
-            AddTransport(m, ice, certificate, "actpass", withCandidates: true);
+            AddTransport(m, ice, certificate, "actpass", withCandidates);
             m.Add("mid", i.ToString(CultureInfo.InvariantCulture));
             m.Add("extmap", "1 " + MidUri);
             m.Add("extmap", "3 " + TransportCcUri);
