@@ -17,6 +17,7 @@ using Room.Appliance.Administration;
 using Room.Bus.Server;
 using Room.Devices;
 using Room.Devices.Linux;
+using Room.Devices.Sharing;
 using Room.Devices.Simulated;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
@@ -54,14 +55,15 @@ builder.Services.AddOptions<BusOptions>().Bind(builder.Configuration.GetSection(
 builder.Services.AddSingleton(TimeProvider.System);
 
 // Devices: the simulated room, or the real ones (V4L2, ALSA, DRM/CEC, GPIO, VISCA) configured under "Devices:Linux".
-builder.Services.AddSingleton<IDeviceProvider>(sp => sp.GetRequiredService<IOptions<RoomOptions>>().Value.Devices switch
+// Cameras are shared: the call's encoder and auto-framing read the same device at once.
+builder.Services.AddSingleton<IDeviceProvider>(sp => new SharedCaptureDeviceProvider(sp.GetRequiredService<IOptions<RoomOptions>>().Value.Devices switch
 {
     "linux" => new LinuxDeviceProvider(
         builder.Configuration.GetSection("Devices:Linux").Get<LinuxDeviceOptions>() ?? new LinuxDeviceOptions(),
         sp.GetRequiredService<ILogger<LinuxDeviceProvider>>()),
     "simulated" => new SimulatedDeviceProvider(),
     var other => throw new OptionsValidationException(RoomOptions.Section, typeof(RoomOptions), [$"Device provider '{other}' is not available in this build."]),
-});
+}));
 builder.Services.AddSingleton<IMeetingTransport, LoopbackTransport>();
 builder.Services.AddSingleton<MeetingService>();
 builder.Services.AddSingleton<PresetStore>();

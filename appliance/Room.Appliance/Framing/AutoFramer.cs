@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Room.Appliance.Camera;
 using Room.Devices;
+using Room.Devices.Sharing;
 using Room.Framing;
 
 namespace Room.Appliance.Framing;
@@ -80,7 +81,10 @@ public sealed class AutoFramer(
             : camera.Limits.Clamp(new PtzPosition(0, 0, 0));
         await cameras.FrameAsync(overview);
 
-        await using var capture = await camera.OpenCaptureAsync(format, stoppingToken);
+        // Join the call's stream when one runs (any luma-first format will do for detection).
+        await using var capture = camera is SharedCaptureCamera shared
+            ? await shared.OpenAnyCaptureAsync(format, IsDetectable, stoppingToken)
+            : await camera.OpenCaptureAsync(format, stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             var now = cameras.Snapshot;
@@ -96,7 +100,8 @@ public sealed class AutoFramer(
             {
                 // The frame shows the position the camera held when it was taken: read it back first.
                 seenFrom = await camera.GetPositionAsync(stoppingToken);
-                heads = support.Detector!.Detect(frame.Data.Span, format.Width, format.Height, format.Width);
+                var seen = frame.Format; // the shared stream may change format when a call starts
+                heads = support.Detector!.Detect(frame.Data.Span, seen.Width, seen.Height, seen.Width);
             }
 
             if (_planner.Plan(seenFrom, heads, camera.Limits) is { } target)
@@ -107,6 +112,8 @@ public sealed class AutoFramer(
             }
         }
     }
+
+    private static bool IsDetectable(VideoFormat f) => f.Pixel is PixelFormat.I420 or PixelFormat.Nv12 && f.Width >= 320;
 
     /// <summary>The smallest luma-first format of at least 640 wide: detection needs little, the CPU is shared.</summary>
     private static VideoFormat PickFormat(ICamera camera)

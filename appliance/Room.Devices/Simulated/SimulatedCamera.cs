@@ -78,8 +78,22 @@ public sealed class SimulatedCamera : ICamera
             throw new NotSupportedException($"The simulated camera delivers even-sized I420 only, not {format}.");
         }
 
+        // Like a V4L2 device (a second STREAMON fails with EBUSY): one capture at a time. Sharing is
+        // SharedCaptureCamera's job, and this keeps the simulated room honest about it.
+        lock (_gate)
+        {
+            if (_capturing)
+            {
+                throw new DeviceUnavailableException(Id, "busy: another capture is streaming");
+            }
+
+            _capturing = true;
+        }
+
         return ValueTask.FromResult<IVideoCapture>(new PatternCapture(this, format));
     }
+
+    private bool _capturing;
 
     private void EnsurePresent()
     {
@@ -123,7 +137,21 @@ public sealed class SimulatedCamera : ICamera
             return new PooledFrame(buffer, size, format, Stopwatch.GetElapsedTime(_start), _sequence++);
         }
 
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        public ValueTask DisposeAsync()
+        {
+            if (!_disposed)
+            {
+                _disposed = true;
+                lock (camera._gate)
+                {
+                    camera._capturing = false;
+                }
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        private bool _disposed;
 
         internal static void Render(Span<byte> frame, int width, int height, PtzPosition p, long sequence)
         {
