@@ -2,7 +2,12 @@
 # camera on dummy_hcd, snd-aloop, virtio-gpu), or on a real room box with TARGET=ssh://user@host[:port].
 APT_PACKAGES += qemu-system-x86 python3 busybox-static cpio kmod xz-utils openssh-client libasound2 dbus libssl3
 
-.PHONY: hw-test hw-test-fault
+.PHONY: hw-test hw-test-fault hw-lab-unit
+
+# The lab's host-side checkers (WAV tone, PNG size) against good and malformed files: seconds, no VM.
+EXTRA_TESTS += hw-lab-unit
+hw-lab-unit:
+	@python3 -m unittest discover -s hw-tests/lab -p 'test_*.py'
 
 # Passes reliably here (TCG guest, ~3-5 min on a loaded 2-core host): part of `make test`.
 EXTRA_TESTS += hw-test

@@ -21,8 +21,16 @@ def read_wav(path):
     while pos + 8 <= len(b):
         cid, size = b[pos:pos + 4], struct.unpack_from("<I", b, pos + 4)[0]
         body = pos + 8
+        if body + size > len(b) and cid != b"data":
+            raise ValueError(f"chunk {cid!r} of {size} bytes runs past the end of the file")
         if cid == b"fmt ":
+            if size < 16:
+                raise ValueError(f"fmt chunk of {size} bytes, need 16")
             tag, ch, rate, _, _, bits = struct.unpack_from("<HHIIHH", b, body)
+            if not 8000 <= rate <= 192000:
+                raise ValueError(f"sample rate {rate} Hz is not plausible")
+            if not 1 <= ch <= 64:
+                raise ValueError(f"{ch} channels is not plausible")
             fmt = (tag, ch, rate, bits)
         elif cid == b"data":
             if fmt is None:
@@ -30,7 +38,8 @@ def read_wav(path):
             tag, ch, rate, bits = fmt
             if tag != 1 or bits != 16 or ch < 1:
                 raise ValueError(f"unsupported format tag {tag}, {bits} bits, {ch} channels")
-            data = b[body:]
+            # A QEMU that was killed leaves the size unpatched (0 or too large): read to the end then.
+            data = b[body:body + size] if 0 < size and body + size <= len(b) else b[body:]
             n = len(data) // (2 * ch)
             s = struct.unpack_from(f"<{n * ch}h", data)
             return rate, ch, s[0::ch]
@@ -107,6 +116,17 @@ class Qmp:
                 raise RuntimeError(f"{name}: {r['error'].get('desc')}")
             # events: skip
 
+def png_size(path):
+    """Width and height from a PNG's IHDR; ValueError if the file is not a PNG."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        raise ValueError("not a PNG")
+    w, h = struct.unpack(">II", head[16:24])
+    if w == 0 or h == 0:
+        raise ValueError(f"PNG of {w}x{h} pixels")
+    return w, h
+
 def screendump(sock, out, w, h):
     t0 = time.monotonic()
     name = "host.display.screendump"
@@ -120,15 +140,10 @@ def screendump(sock, out, w, h):
                 q.cmd("screendump", filename=out, format="png")
             finally:
                 q.s.close()
-            with open(out, "rb") as f:
-                head = f.read(24)
-            if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
-                last = "not a PNG"
-            else:
-                pw, ph = struct.unpack(">II", head[16:24])
-                if (pw, ph) == (w, h):
-                    return mark(True, name, t0, f"{out}: {pw}x{ph} PNG")
-                last = f"{pw}x{ph}, not {w}x{h}"  # the guest may not have set its mode yet
+            pw, ph = png_size(out)
+            if (pw, ph) == (w, h):
+                return mark(True, name, t0, f"{out}: {pw}x{ph} PNG")
+            last = f"{pw}x{ph}, not {w}x{h}"  # the guest may not have set its mode yet
         except (OSError, ValueError, RuntimeError, ConnectionError) as e:
             last = str(e)
         time.sleep(1)

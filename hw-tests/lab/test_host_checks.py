@@ -1,0 +1,103 @@
+"""Malformed-input and behaviour tests of host-checks.py (python3 -m unittest, standard library only)."""
+import importlib.util, io, math, os, struct, sys, tempfile, unittest
+from contextlib import redirect_stdout
+
+_spec = importlib.util.spec_from_file_location("host_checks", os.path.join(os.path.dirname(__file__), "host-checks.py"))
+hc = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hc)
+
+def wav(samples, rate=48000, ch=1, bits=16, tag=1, fmt_size=16, data_size=None, fmt_first=True):
+    data = struct.pack(f"<{len(samples)}h", *samples)
+    fmt = struct.pack("<HHIIHH", tag, ch, rate, rate * ch * bits // 8, ch * bits // 8, bits)[:fmt_size]
+    fmt_chunk = b"fmt " + struct.pack("<I", fmt_size) + fmt + (b"\0" if fmt_size & 1 else b"")
+    data_chunk = b"data" + struct.pack("<I", len(data) if data_size is None else data_size) + data
+    body = fmt_chunk + data_chunk if fmt_first else data_chunk + fmt_chunk
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body
+
+def sine(hz, seconds, rate=48000, amp=8000):
+    return [int(amp * math.sin(2 * math.pi * hz * i / rate)) for i in range(int(seconds * rate))]
+
+class ToneCheck(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def check(self, content, hz=1000):
+        path = os.path.join(self.dir.name, "out.wav")
+        with open(path, "wb") as f:
+            f.write(content)
+        out = io.StringIO()
+        with redirect_stdout(out):
+            rc = hc.tone(path, hz)
+        line = out.getvalue().strip()
+        self.assertTrue(line.startswith("@@HWTEST|"), line)
+        return rc, line
+
+    def test_a_clean_tone_passes(self):
+        rc, line = self.check(wav([0] * 4800 + sine(1000, 1.0) + [0] * 4800))
+        self.assertEqual(0, rc, line)
+        self.assertIn("|PASS|", line)
+
+    def test_the_wrong_frequency_fails(self):
+        rc, line = self.check(wav(sine(440, 1.0)))
+        self.assertEqual(1, rc)
+        self.assertIn("dominant 450 Hz", line)  # nearest 50 Hz bin
+
+    def test_silence_fails(self):
+        rc, line = self.check(wav([0] * 48000))
+        self.assertEqual(1, rc)
+        self.assertIn("all silent", line)
+
+    def test_a_too_short_tone_fails(self):
+        rc, _ = self.check(wav(sine(1000, 0.2) + [0] * 48000))
+        self.assertEqual(1, rc)
+
+    def test_a_killed_qemu_with_unpatched_sizes_still_reads(self):
+        rc, line = self.check(wav(sine(1000, 1.0), data_size=0), 1000)
+        self.assertEqual(0, rc, line)
+
+    def test_malformed_files_fail_with_a_reason_and_never_raise(self):
+        cases = {
+            "empty": b"",
+            "not riff": b"RIFX" + b"\0" * 40,
+            "no data": wav([])[:36],
+            "data before fmt": wav(sine(1000, 0.1), fmt_first=False),
+            "short fmt": wav(sine(1000, 0.1), fmt_size=6),
+            "zero rate": wav(sine(1000, 0.1), rate=0),
+            "absurd rate": wav(sine(1000, 0.1), rate=3_000_000),
+            "zero channels": wav(sine(1000, 0.1), ch=0),
+            "8-bit": wav(sine(1000, 0.1), bits=8),
+            "float": wav(sine(1000, 0.1), tag=3),
+            "truncated header": wav(sine(1000, 0.1))[:20],
+            "chunk past the end": b"RIFF\0\0\0\0WAVEfmt \xff\xff\xff\x7f" + b"\0" * 8,
+        }
+        for name, content in cases.items():
+            with self.subTest(name):
+                rc, line = self.check(content)
+                self.assertEqual(1, rc, line)
+                self.assertIn("|FAIL|", line)
+
+class PngSize(unittest.TestCase):
+    def write(self, content):
+        f = tempfile.NamedTemporaryFile(delete=False)
+        f.write(content)
+        f.close()
+        self.addCleanup(os.unlink, f.name)
+        return f.name
+
+    def test_reads_the_ihdr_size(self):
+        head = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">II", 1280, 720) + b"\x08\x02\0\0\0"
+        self.assertEqual((1280, 720), hc.png_size(self.write(head)))
+
+    def test_rejects_what_is_not_a_png(self):
+        for content in (b"", b"\x89PNG", b"GIF89a" + b"\0" * 30,
+                        b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IEND" + b"\0" * 8,
+                        b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">II", 0, 720)):
+            with self.subTest(content=content[:12]):
+                with self.assertRaises(ValueError):
+                    hc.png_size(self.write(content))
+
+if __name__ == "__main__":
+    unittest.main()
