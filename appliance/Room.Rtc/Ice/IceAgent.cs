@@ -2,12 +2,26 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading.Channels;
 using Room.Rtc.Sdp;
 using Room.Rtc.Stun;
 
 namespace Room.Rtc.Ice;
 
 public enum IceState { New, Checking, Connected, Disconnected, Failed, Closed }
+
+/// <summary>What <see cref="IceAgent.Gather"/> collects beyond the host candidates.</summary>
+public sealed record IceGatherOptions
+{
+    /// <summary>A STUN server for server-reflexive candidates (RFC 8489 Binding).</summary>
+    public IPEndPoint? StunServer { get; init; }
+    /// <summary>A TURN server (RFC 8656, UDP, long-term credentials) for a relayed candidate.</summary>
+    public IPEndPoint? TurnServer { get; init; }
+    public string? TurnUsername { get; init; }
+    public string? TurnPassword { get; init; }
+    /// <summary>The local address to reach the TURN server from (default: the first host address of its family).</summary>
+    public IPAddress? TurnLocalAddress { get; init; }
+}
 
 /// <summary>Data handed up from the ICE transport: a datagram that is not STUN, from the selected (or a validated) remote.</summary>
 public delegate void IceDataHandler(ReadOnlySpan<byte> datagram);
@@ -121,6 +135,61 @@ public sealed class IceAgent : IDisposable
                 if (!mapped.Equals(host.Candidate.EndPoint) && !_reflexive.Any(c => c.EndPoint.Equals(mapped))) _reflexive.Add(candidate);
         }
         return learned;
+    }
+
+    /// <summary>
+    /// Trickle ICE (RFC 8838): gathers asynchronously and hands out every local candidate as it appears — host
+    /// candidates at once, then server-reflexive (from <see cref="IceGatherOptions.StunServer"/>) and relayed (from
+    /// <see cref="IceGatherOptions.TurnServer"/>) ones as their servers answer, concurrently. The channel completing is
+    /// end-of-candidates; if a server failed, it completes with that error after delivering what was gathered.
+    /// Send each candidate to the peer as it arrives (e.g. <see cref="Janus.JanusHandle.TrickleAllAsync"/>).
+    /// </summary>
+    public ChannelReader<IceCandidate> Gather(IceGatherOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        // Bounded by what one gathering can produce: hosts, one srflx per host, one relay.
+        var channel = Channel.CreateUnbounded<IceCandidate>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = true });
+        List<IceCandidate> hosts;
+        lock (_gate) hosts = _sockets.Where(s => s.Turn is null).Select(s => s.Candidate).ToList();
+        foreach (var h in hosts) channel.Writer.TryWrite(h);
+        _ = Task.Run(async () =>
+        {
+            var work = new List<Task>();
+            if (options.StunServer is { } stun)
+                work.Add(Task.Run(async () =>
+                {
+                    foreach (var c in await GatherServerReflexiveAsync(stun, cancellationToken).ConfigureAwait(false))
+                    {
+                        bool advertised;
+                        lock (_gate) advertised = _reflexive.Contains(c);
+                        if (advertised) channel.Writer.TryWrite(c);
+                    }
+                }, cancellationToken));
+            if (options.TurnServer is { } turn)
+                work.Add(Task.Run(async () =>
+                {
+                    var local = options.TurnLocalAddress ?? hosts.FirstOrDefault(h => h.Address.AddressFamily == turn.AddressFamily)?.Address
+                        ?? throw new InvalidOperationException("no local address to reach the TURN server from");
+                    channel.Writer.TryWrite(await AddTurnRelayAsync(local, turn, options.TurnUsername ?? "", options.TurnPassword ?? "",
+                        cancellationToken).ConfigureAwait(false));
+                }, cancellationToken));
+            Exception? error = null;
+            foreach (var t in work)
+            {
+                try
+                {
+                    await t.ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // reported to the reader through the channel's completion, not swallowed
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    error ??= e;
+                }
+            }
+            channel.Writer.TryComplete(error);
+        }, CancellationToken.None);
+        return channel.Reader;
     }
 
     /// <summary>The remote endpoint of the selected pair, once connected.</summary>

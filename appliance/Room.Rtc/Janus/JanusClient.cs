@@ -205,7 +205,39 @@ public sealed class JanusHandle
     /// <summary>Asynchronous events for this handle (plugin events, webrtcup, media, hangup, trickle, slowlink).</summary>
     public ChannelReader<JanusEvent> Events => _events.Reader;
 
-    internal void Post(JanusEvent e) => _events.Writer.TryWrite(e);
+    /// <summary>
+    /// Janus trickled one of its candidates (the "candidate:..." line), or null at its end-of-candidates. Raised on
+    /// the reading thread; hand the line to <see cref="Sdp.IceCandidate.TryParse"/> and <see cref="Ice.IceAgent.AddRemoteCandidate"/>.
+    /// </summary>
+    public event Action<string?>? RemoteCandidate;
+
+    internal void Post(JanusEvent e)
+    {
+        if (e.Kind == "trickle" && e.Raw["candidate"] is JsonObject c)
+        {
+            var handler = RemoteCandidate;
+            if (c["completed"] is JsonValue done && done.TryGetValue(out bool completed) && completed) handler?.Invoke(null);
+            else if (c["candidate"] is JsonValue line && line.TryGetValue(out string? text)) handler?.Invoke(text);
+        }
+        _events.Writer.TryWrite(e);
+    }
+
+    /// <summary>
+    /// Trickles our candidates to Janus as they are gathered (RFC 8838; <see cref="Ice.IceAgent.Gather"/>), then
+    /// end-of-candidates. <paramref name="mid"/> is the first bundled m-section's mid. Returns how many were sent.
+    /// </summary>
+    public async Task<int> TrickleAllAsync(ChannelReader<Sdp.IceCandidate> candidates, string mid, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
+        int sent = 0;
+        await foreach (var c in candidates.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await TrickleAsync(c.ToString(), mid, 0, cancellationToken).ConfigureAwait(false);
+            sent++;
+        }
+        await TrickleCompletedAsync(cancellationToken).ConfigureAwait(false);
+        return sent;
+    }
 
     internal void Complete() => _events.Writer.TryComplete();
 
