@@ -4,7 +4,8 @@ using Room.Media.Interop;
 namespace Room.Media;
 
 /// <summary>
-/// An H.264 or VP8 decoder over libavcodec (V4L2 M2M hardware where it opens, else the software decoder).
+/// An H.264 or VP8 decoder over libavcodec, chosen by probing: V4L2 M2M (Raspberry Pi), the software decoder with
+/// VAAPI hwaccel (Intel/AMD; surfaces downloaded to NV12), then software.
 /// Decoded pictures are converted to tightly packed I420 in an internal buffer, valid until the next call.
 /// Corrupt input is reported as a failed decode, never an exception; the caller then waits for a keyframe.
 /// </summary>
@@ -21,6 +22,9 @@ public sealed unsafe class VideoDecoder : IDisposable
     private byte[] _i420 = [];
     private void* _sws;
     private int _swsW, _swsH, _swsFormat;
+    private HwDevice? _device;
+    private int _hwFormat = FFmpeg.AV_PIX_FMT_NONE;
+    private AVFrameHead* _download;
 
     private VideoDecoder(VideoCodec codec, string name, bool hardware, string description)
     {
@@ -32,9 +36,13 @@ public sealed unsafe class VideoDecoder : IDisposable
 
     public VideoCodec Codec { get; }
 
+    /// <summary>The libavcodec decoder in use ("h264", "h264_v4l2m2m", ...); see <see cref="Hwaccel"/> for VAAPI.</summary>
     public string Name { get; }
 
     public bool IsHardware { get; }
+
+    /// <summary>"vaapi" when the software decoder runs with VAAPI hardware acceleration, else null.</summary>
+    public string? Hwaccel { get; private set; }
 
     public string Description { get; }
 
@@ -48,37 +56,68 @@ public sealed unsafe class VideoDecoder : IDisposable
     /// <summary>Decode errors seen (corrupt or undecodable input).</summary>
     public long Errors { get; private set; }
 
-    public static VideoDecoder Create(VideoCodec codec, bool preferHardware = true)
+    /// <summary>Pictures that came out of GPU surfaces and were downloaded (VAAPI).</summary>
+    public long HardwareFrames { get; private set; }
+
+    /// <summary>The decoder candidates for <paramref name="codec"/> in the order they are tried: (name, hwaccel, hardware).</summary>
+    internal static (string Name, string? Hwaccel, bool Hardware)[] Candidates(VideoCodec codec) => codec switch
+    {
+        VideoCodec.H264 => [("h264_v4l2m2m", null, true), ("h264", "vaapi", true), ("h264", null, false)],
+        VideoCodec.Vp8 => [("vp8_v4l2m2m", null, true), ("vp8", "vaapi", true), ("vp8", null, false), ("libvpx", null, false)],
+        _ => throw new ArgumentOutOfRangeException(nameof(codec)),
+    };
+
+    /// <summary>
+    /// Probes the candidates in order (V4L2 M2M, VAAPI hwaccel, software) and opens the first that works; hardware
+    /// candidates must also decode a test keyframe (made with the software encoder) before they are chosen.
+    /// </summary>
+    public static VideoDecoder Create(VideoCodec codec, bool preferHardware = true, string? vaapiDevice = null)
     {
         FFmpeg.EnsureSupported();
-        var names = codec switch
-        {
-            VideoCodec.H264 => new[] { ("h264_v4l2m2m", true), ("h264", false) },
-            VideoCodec.Vp8 => new[] { ("vp8_v4l2m2m", true), ("vp8", false), ("libvpx", false) },
-            _ => throw new ArgumentOutOfRangeException(nameof(codec)),
-        };
         var why = new StringBuilder();
-        foreach (var (name, hw) in names)
+        foreach (var (name, hwaccel, hw) in Candidates(codec))
         {
+            var label = hwaccel is null ? name : $"{name}+{hwaccel}";
             if (hw && !preferHardware)
             {
+                why.Append(why.Length > 0 ? "; " : "").Append(label).Append(": hardware not wanted");
                 continue;
             }
 
             var d = new VideoDecoder(codec, name, hw, "");
-            var problem = d.TryOpen();
+            var problem = d.TryOpen(hwaccel, vaapiDevice);
+            if (problem is null && hw)
+            {
+                problem = d.TestDecode();
+                if (problem is null)
+                {
+                    d.Close();
+                    problem = d.TryOpen(hwaccel, vaapiDevice); // start the real stream from a fresh decoder
+                }
+            }
+
             if (problem is null)
             {
-                var text = $"{codec} decoder: {name} ({(hw ? "hardware" : "software")})" + (why.Length > 0 ? "; not chosen: " + why : "");
-                var opened = new VideoDecoder(codec, name, hw, text) { _ctx = d._ctx, _frame = d._frame, _packet = d._packet };
+                var what = hwaccel is null ? name : $"{name} with {hwaccel} hwaccel on {d._device!.Path}";
+                var text = $"{codec} decoder: {what} ({(hw ? "hardware" : "software")})" + (why.Length > 0 ? "; not chosen: " + why : "");
+                var opened = new VideoDecoder(codec, name, hw, text)
+                {
+                    _ctx = d._ctx,
+                    _frame = d._frame,
+                    _packet = d._packet,
+                    _device = d._device,
+                    _hwFormat = d._hwFormat,
+                    Hwaccel = hwaccel,
+                };
                 d._ctx = null;
                 d._frame = null;
                 d._packet = null;
+                d._device = null;
                 return opened;
             }
 
             d.Dispose();
-            why.Append(why.Length > 0 ? "; " : "").Append(name).Append(": ").Append(problem);
+            why.Append(why.Length > 0 ? "; " : "").Append(label).Append(": ").Append(problem);
         }
 
         throw new MediaUnavailableException($"no {codec} decoder could be opened: {why}");
@@ -99,7 +138,7 @@ public sealed unsafe class VideoDecoder : IDisposable
         return d;
     }
 
-    private string? TryOpen()
+    private string? TryOpen(string? hwaccel = null, string? vaapiDevice = null)
     {
         var codec = FFmpeg.avcodec_find_decoder_by_name(Name);
         if (codec is null)
@@ -107,9 +146,28 @@ public sealed unsafe class VideoDecoder : IDisposable
             return "not in this libavcodec build";
         }
 
-        if (IsHardware && !Directory.EnumerateFiles("/dev", "video*").Any())
+        if (Name.EndsWith("_v4l2m2m", StringComparison.Ordinal) && VideoEncoder.V4l2Nodes() == 0)
         {
-            return "no V4L2 memory-to-memory device (/dev/video*)";
+            return "no device node /dev/video* (no V4L2 memory-to-memory codec on this machine)";
+        }
+
+        if (hwaccel is not null)
+        {
+            if (HwLayout.Problem is { } layout)
+            {
+                return layout;
+            }
+
+            if (_device is null)
+            {
+                _device = HwDevice.TryOpen(hwaccel, hwaccel == "vaapi" ? vaapiDevice ?? VaapiDefaults.RenderNode : null, out var reason);
+                if (_device is null)
+                {
+                    return reason;
+                }
+            }
+
+            _hwFormat = FFmpeg.av_get_pix_fmt(hwaccel);
         }
 
         _ctx = FFmpeg.avcodec_alloc_context3(codec);
@@ -122,15 +180,58 @@ public sealed unsafe class VideoDecoder : IDisposable
 
         // Fail on bitstream damage instead of concealing it, so the caller drops the frame and asks for a keyframe.
         FFmpeg.av_opt_set(_ctx, "err_detect", "+crccheck+bitstream+buffer+explode", 0);
+        if (_device is not null)
+        {
+            // With a device and FFmpeg's default get_format, the decoder picks the device's surface format
+            // (AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) and falls back to software if the hwaccel cannot take the stream.
+            HwLayout.SetRef(_ctx, HwLayout.HwDeviceCtxOffset, _device.Ref);
+        }
+
+        using var log = FFmpegLog.Capture();
         var r = FFmpeg.avcodec_open2(_ctx, codec, null);
         if (r < 0)
         {
-            return "open failed: " + FFmpeg.ErrorText(r);
+            return log.Explain("open failed", r);
         }
 
         _frame = FFmpeg.av_frame_alloc();
         _packet = FFmpeg.av_packet_alloc();
         return _frame is null || _packet is null ? "out of memory" : null;
+    }
+
+    /// <summary>Decodes a software-encoded test keyframe; null when a picture came out (from a GPU surface for an hwaccel).</summary>
+    private string? TestDecode()
+    {
+        byte[] sample;
+        try
+        {
+            sample = TestStreams.Keyframe(Codec);
+        }
+        catch (MediaException e)
+        {
+            return "no test stream to decode: " + e.Message;
+        }
+
+        using var log = FFmpegLog.Capture();
+        var got = Decode(sample);
+        if (Name.EndsWith("_v4l2m2m", StringComparison.Ordinal) && !got && Errors == 0)
+        {
+            return null; // M2M decoders are pipelined: the frame was accepted and comes out later
+        }
+
+        if (!got)
+        {
+            var said = log.Text;
+            return "test decode failed" + (said.Length > 0 ? ": " + said : "");
+        }
+
+        if (_device is not null && HardwareFrames == 0)
+        {
+            var said = log.Text;
+            return $"the {_device.Type} hwaccel did not take the stream (FFmpeg fell back to software decoding)" + (said.Length > 0 ? ": " + said : "");
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -174,7 +275,7 @@ public sealed unsafe class VideoDecoder : IDisposable
                 return got;
             }
 
-            got |= Convert();
+            got |= _hwFormat != FFmpeg.AV_PIX_FMT_NONE && _frame->Format == _hwFormat ? Download() && Convert(_download) : Convert(_frame);
             FFmpeg.av_frame_unref(_frame);
         }
     }
@@ -188,9 +289,54 @@ public sealed unsafe class VideoDecoder : IDisposable
         }
     }
 
-    private bool Convert()
+    /// <summary>Copies the decoded GPU surface into the reusable NV12 frame (allocated again only when the size changes).</summary>
+    private bool Download()
     {
         int w = _frame->Width, h = _frame->Height;
+        if (_download is null || _download->Width != w || _download->Height != h)
+        {
+            FreeDownload();
+            _download = FFmpeg.av_frame_alloc();
+            if (_download is null)
+            {
+                Errors++;
+                return false;
+            }
+
+            _download->Width = w;
+            _download->Height = h;
+            _download->Format = AVPixelFormat.NV12;
+            if (FFmpeg.av_frame_get_buffer(_download, 32) < 0)
+            {
+                FreeDownload();
+                Errors++;
+                return false;
+            }
+        }
+
+        if (FFmpeg.av_frame_make_writable(_download) < 0 || FFmpeg.av_hwframe_transfer_data(_download, _frame, 0) < 0)
+        {
+            Errors++;
+            return false;
+        }
+
+        HardwareFrames++;
+        return true;
+    }
+
+    private void FreeDownload()
+    {
+        if (_download is not null)
+        {
+            var f = _download;
+            FFmpeg.av_frame_free(&f);
+            _download = null;
+        }
+    }
+
+    private bool Convert(AVFrameHead* frame)
+    {
+        int w = frame->Width, h = frame->Height;
         if (w <= 0 || h <= 0 || w > MaxDimension || h > MaxDimension)
         {
             Errors++;
@@ -208,21 +354,21 @@ public sealed unsafe class VideoDecoder : IDisposable
         Height = h & ~1;
         fixed (byte* dst = _i420)
         {
-            if (_frame->Format is AVPixelFormat.YUV420P or AVPixelFormat.YUVJ420P)
+            if (frame->Format is AVPixelFormat.YUV420P or AVPixelFormat.YUVJ420P)
             {
                 int cw = Width / 2, ch = Height / 2;
-                CopyPlaneOut(_frame->Plane(0), _frame->Linesize[0], dst, Width, Height);
-                CopyPlaneOut(_frame->Plane(1), _frame->Linesize[1], dst + (Width * Height), cw, ch);
-                CopyPlaneOut(_frame->Plane(2), _frame->Linesize[2], dst + (Width * Height) + (cw * ch), cw, ch);
+                CopyPlaneOut(frame->Plane(0), frame->Linesize[0], dst, Width, Height);
+                CopyPlaneOut(frame->Plane(1), frame->Linesize[1], dst + (Width * Height), cw, ch);
+                CopyPlaneOut(frame->Plane(2), frame->Linesize[2], dst + (Width * Height) + (cw * ch), cw, ch);
                 return true;
             }
 
             // Hardware decoders hand out NV12 and friends: let swscale convert.
-            if (_sws is null || _swsW != w || _swsH != h || _swsFormat != _frame->Format)
+            if (_sws is null || _swsW != w || _swsH != h || _swsFormat != frame->Format)
             {
                 FFmpeg.sws_freeContext(_sws);
-                _sws = FFmpeg.sws_getContext(w, h, _frame->Format, Width, Height, AVPixelFormat.YUV420P, FFmpeg.SWS_POINT, null, null, null);
-                (_swsW, _swsH, _swsFormat) = (w, h, _frame->Format);
+                _sws = FFmpeg.sws_getContext(w, h, frame->Format, Width, Height, AVPixelFormat.YUV420P, FFmpeg.SWS_POINT, null, null, null);
+                (_swsW, _swsH, _swsFormat) = (w, h, frame->Format);
                 if (_sws is null)
                 {
                     Errors++;
@@ -232,8 +378,8 @@ public sealed unsafe class VideoDecoder : IDisposable
 
             var dstPlanes = stackalloc byte*[4] { dst, dst + (Width * Height), dst + (Width * Height * 5 / 4), null };
             var dstStrides = stackalloc int[4] { Width, Width / 2, Width / 2, 0 };
-            var srcPlanes = stackalloc byte*[4] { _frame->Plane(0), _frame->Plane(1), _frame->Plane(2), _frame->Plane(3) };
-            return FFmpeg.sws_scale(_sws, srcPlanes, _frame->Linesize, 0, h, dstPlanes, dstStrides) > 0;
+            var srcPlanes = stackalloc byte*[4] { frame->Plane(0), frame->Plane(1), frame->Plane(2), frame->Plane(3) };
+            return FFmpeg.sws_scale(_sws, srcPlanes, frame->Linesize, 0, h, dstPlanes, dstStrides) > 0;
         }
     }
 
@@ -262,9 +408,14 @@ public sealed unsafe class VideoDecoder : IDisposable
         }
     }
 
+    private void Close() => CodecHandles.Free(ref _ctx, ref _frame, ref _packet);
+
     public void Dispose()
     {
-        CodecHandles.Free(ref _ctx, ref _frame, ref _packet);
+        Close();
+        FreeDownload();
+        _device?.Dispose();
+        _device = null;
 
         FFmpeg.sws_freeContext(_sws);
         _sws = null;

@@ -334,7 +334,7 @@ public sealed unsafe class VideoEncoder : IDisposable
 
         if (_device is null)
         {
-            _device = HwDevice.TryOpen("vaapi", Options.VaapiDevice, out var reason);
+            _device = HwDevice.TryOpen("vaapi", Options.VaapiDevice ?? VaapiDefaults.RenderNode, out var reason);
             if (_device is null)
             {
                 return reason;

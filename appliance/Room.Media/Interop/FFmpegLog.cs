@@ -82,6 +82,21 @@ internal static unsafe class FFmpegLog
             return said.Length > 0 ? $"{what}: {said} ({FFmpeg.ErrorText(err)})" : $"{what}: {FFmpeg.ErrorText(err)}";
         }
 
-        public void Dispose() => t_lines = previous;
+        /// <summary>Ends the scope; what it captured is also kept by an enclosing scope.</summary>
+        public void Dispose()
+        {
+            if (previous is not null)
+            {
+                foreach (var line in mine)
+                {
+                    if (previous.Count < MaxLines && !previous.Contains(line))
+                    {
+                        previous.Add(line);
+                    }
+                }
+            }
+
+            t_lines = previous;
+        }
     }
 }

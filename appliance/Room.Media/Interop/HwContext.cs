@@ -130,6 +130,13 @@ internal static unsafe class HwLayout
     }
 }
 
+/// <summary>Where VAAPI is looked for unless configured.</summary>
+internal static class VaapiDefaults
+{
+    /// <summary>The first GPU's render node.</summary>
+    public const string RenderNode = "/dev/dri/renderD128";
+}
+
 /// <summary>A hardware device (AVHWDeviceContext reference) of one type, e.g. VAAPI on a DRM render node.</summary>
 internal sealed unsafe class HwDevice : IDisposable
 {
@@ -184,7 +191,7 @@ internal sealed unsafe class HwDevice : IDisposable
 
         if (r < 0)
         {
-            reason = log.Explain($"{type} device {path ?? "(default)"} did not open (driver missing or not for this GPU?)", r);
+            reason = log.Explain($"{type} device {path ?? "(default)"} did not open", r);
             return null;
         }
 
