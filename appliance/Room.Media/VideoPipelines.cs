@@ -5,8 +5,11 @@ using Room.Media.Rtp;
 
 namespace Room.Media;
 
-/// <summary>One output layer of a <see cref="VideoSendPipeline"/>: its size/rate/bitrate and where its packets go.</summary>
-public sealed record VideoSendLayer(VideoLayer Layer, IRtpPacketSink Sink);
+/// <summary>
+/// One output layer of a <see cref="VideoSendPipeline"/>: its size/rate/bitrate and where its packets go; an optional
+/// <see cref="IFrameTransform"/> (end-to-end encryption) sees each encoded frame before it is packetized.
+/// </summary>
+public sealed record VideoSendLayer(VideoLayer Layer, IRtpPacketSink Sink, IFrameTransform? Transform = null);
 
 /// <summary>
 /// Camera to packets: reads frames from an <see cref="IVideoCapture"/>, scales them to each layer (simulcast),
@@ -203,7 +206,7 @@ public sealed class VideoSendPipeline : IDisposable
 
         public byte[] Scaled { get; } = scaled ?? [];
 
-        public PacketizingSink Counter { get; } = new(packetizer, config.Sink);
+        public PacketizingSink Counter { get; } = new(packetizer, config.Sink, config.Transform);
 
         public void Dispose()
         {
@@ -212,13 +215,40 @@ public sealed class VideoSendPipeline : IDisposable
         }
     }
 
-    private sealed class PacketizingSink(IPacketizer packetizer, IRtpPacketSink sink) : IEncodedFrameSink
+    private sealed class PacketizingSink(IPacketizer packetizer, IRtpPacketSink sink, IFrameTransform? transform) : IEncodedFrameSink
     {
+        private byte[] _transformed = transform is null ? [] : new byte[64 * 1024];
+
         public uint Timestamp { get; set; }
 
         public long Packets { get; private set; }
 
-        public void OnEncodedFrame(in EncodedFrame frame) => Packets += packetizer.Packetize(frame.Data, Timestamp, sink);
+        /// <summary>Frames the transform refused (nothing was sent for them).</summary>
+        public long FramesDropped { get; private set; }
+
+        public void OnEncodedFrame(in EncodedFrame frame)
+        {
+            if (transform is null)
+            {
+                Packets += packetizer.Packetize(frame.Data, Timestamp, sink);
+                return;
+            }
+
+            var need = frame.Data.Length + transform.MaxExpansion;
+            if (_transformed.Length < need)
+            {
+                _transformed = new byte[Math.Max(need, _transformed.Length * 2)]; // grows to the largest keyframe, then stays
+            }
+
+            var n = transform.Transform(frame.Data, frame.Keyframe, _transformed);
+            if (n < 0)
+            {
+                FramesDropped++;
+                return;
+            }
+
+            Packets += packetizer.Packetize(_transformed.AsSpan(0, n), Timestamp, sink);
+        }
     }
 }
 
@@ -237,9 +267,20 @@ public sealed class VideoReceivePipeline : IRtpPacketSink, IDisposable
     private int _latestWidth;
     private int _latestHeight;
 
-    public VideoReceivePipeline(VideoCodec codec, JitterBufferOptions? options = null, bool preferHardwareDecoder = true)
+    private readonly IFrameTransform? _transform;
+    private byte[] _transformed = [];
+
+    /// <param name="transform">Applied to each reassembled frame before decoding (end-to-end decryption); a frame
+    /// it refuses counts as lost: the pipeline waits for (and asks for) a keyframe.</param>
+    public VideoReceivePipeline(VideoCodec codec, JitterBufferOptions? options = null, bool preferHardwareDecoder = true, IFrameTransform? transform = null)
     {
         Codec = codec;
+        _transform = transform;
+        if (transform is not null)
+        {
+            _transformed = new byte[64 * 1024];
+        }
+
         _decoder = VideoDecoder.Create(codec, preferHardwareDecoder);
         _jitter = new JitterBuffer(codec == VideoCodec.H264 ? new H264Depacketizer() : new Vp8Depacketizer(), options);
     }
@@ -253,6 +294,9 @@ public sealed class VideoReceivePipeline : IRtpPacketSink, IDisposable
     public long FramesDecoded { get; private set; }
 
     public long DecodeErrors => _decoder.Errors;
+
+    /// <summary>Frames the transform refused (did not authenticate or were malformed).</summary>
+    public long FramesRejected { get; private set; }
 
     /// <summary>Raised (on the packet thread) when a keyframe is needed: send PLI, or call the local sender's RequestKeyframe.</summary>
     public event Action? KeyframeNeeded;
@@ -273,7 +317,26 @@ public sealed class VideoReceivePipeline : IRtpPacketSink, IDisposable
     {
         while (_jitter.TryReadFrame(nowTicks, out var frame))
         {
-            if (!_decoder.Decode(frame.Data))
+            var data = frame.Data;
+            if (_transform is not null)
+            {
+                if (_transformed.Length < data.Length + _transform.MaxExpansion)
+                {
+                    _transformed = new byte[Math.Max(data.Length + _transform.MaxExpansion, _transformed.Length * 2)];
+                }
+
+                var n = _transform.Transform(data, frame.Keyframe, _transformed);
+                if (n < 0)
+                {
+                    FramesRejected++;
+                    _jitter.ResyncAtKeyframe();
+                    continue;
+                }
+
+                data = _transformed.AsSpan(0, n);
+            }
+
+            if (!_decoder.Decode(data))
             {
                 _decoder.Reset();
                 _jitter.ResyncAtKeyframe();

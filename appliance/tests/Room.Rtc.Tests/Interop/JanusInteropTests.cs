@@ -2,7 +2,7 @@ using Room.Testing.Network;
 using Room.Media;
 using Room.Rtc.Dtls;
 using Room.Rtc.Janus;
-using Room.Rtc.Rtp;
+using Room.Call;
 using Room.Rtc.Sdp;
 using Xunit.Abstractions;
 
@@ -37,19 +37,12 @@ internal sealed class RoomParticipant : IAsyncDisposable
         var t = new RtcTransport(relay is null ? [local] : [], controlling: true);
         PublishTransport = t;
         if (relay is not null) await relay(t);
-        uint videoSsrc = (uint)Random.Shared.Next(), rtxSsrc = (uint)Random.Shared.Next(), audioSsrc = (uint)Random.Shared.Next();
-        var offer = SdpBuilder.CreateSendOffer(t.Ice, t.Certificate,
-        [
-            new SendTrack("audio", "opus", 48000, 2, 111, audioSsrc, "room", "room-audio", "minptime=10;useinbandfec=1"),
-            new SendTrack("video", "VP8", 90000, 1, 96, videoSsrc, "room", "room-video", RtxPayloadType: 97, RtxSsrc: rtxSsrc),
-        ]);
+        var streams = PublishedStreams.CreateRandom();
+        var offer = streams.CreateOffer(t);
         var answer = SessionDescription.Parse(await Room.PublishAsync(offer.ToString(), ct));
         t.ApplyRemote(answer);
         var role = answer.SessionOrFirstMedia("setup") == "passive" ? DtlsRole.Client : DtlsRole.Server;
         await t.ConnectAsync(role, answer.SessionOrFirstMedia("fingerprint")!, ct);
-        var video = new RtpSender(t, videoSsrc, 96, 90000, rtxSsrc, 97);
-        var audio = new RtpSender(t, audioSsrc, 111, 48000);
-        t.RtcpReceived = p => { video.OnRtcp(p); audio.OnRtcp(p); };
         if (congestion is not null)
         {
             int id = answer.Media.First(m => m.Kind == "video").ExtensionId(SdpBuilder.TransportCcUri);
@@ -57,13 +50,8 @@ internal sealed class RoomParticipant : IAsyncDisposable
             t.TransportCcExtensionId = id;
             t.Congestion = congestion;
         }
-        Publisher = new TestPublisher(video, audio, layer, noise);
-        if (congestion is not null)
-        {
-            var publisher = Publisher;
-            congestion.TargetBitrateChanged += bps => publisher.SetBitrate(Math.Max(50_000, bps - 40_000)); // leave room for audio
-            publisher.SetBitrate(congestion.TargetBps - 40_000);
-        }
+        // Room.Call's publisher: RTCP to the senders, congestion target (less audio) to the encoder.
+        Publisher = new TestPublisher(t, streams, layer, noise);
     }
 
     /// <summary>Subscribes to <paramref name="feeds"/>, answers Janus's offer, connects, decodes what arrives.</summary>
@@ -76,10 +64,7 @@ internal sealed class RoomParticipant : IAsyncDisposable
         SubscribeTransport = t;
         var answer = SdpBuilder.CreateReceiveAnswer(offer, t.Ice, t.Certificate, ["VP8", "opus"]);
         t.ApplyRemote(offer);
-        int videoPt = offer.Media.Where(m => m.Kind == "video").Select(m => m.PayloadTypeFor("VP8")).FirstOrDefault(-1);
-        int audioPt = offer.Media.Where(m => m.Kind == "audio").Select(m => m.PayloadTypeFor("opus")).FirstOrDefault(-1);
-        int rtxPt = offer.Media.Where(m => m.Kind == "video").Select(m => m.RtxFor(videoPt)).FirstOrDefault(-1);
-        Receiver = new TestReceiver(t, videoPt, audioPt, rtxPt);
+        Receiver = new TestReceiver(t, offer);
         await VideoRoomClient.StartAsync(handle, answer.ToString(), ct);
         await t.ConnectAsync(DtlsRole.Client, offer.SessionOrFirstMedia("fingerprint")!, ct);
     }

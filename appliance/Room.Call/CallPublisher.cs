@@ -1,0 +1,259 @@
+using Room.Devices;
+using Room.Media;
+using Room.Media.Audio;
+using Room.Media.Rtp;
+using Room.Rtc;
+using Room.Rtc.Congestion;
+using Room.Rtc.Rtp;
+using Room.Rtc.Sdp;
+
+namespace Room.Call;
+
+/// <summary>What a <see cref="CallPublisher"/> sends: the video layer and encoder, the audio bitrate.</summary>
+public sealed record PublisherOptions
+{
+    /// <summary>The sent picture; the capture is scaled to it when it differs.</summary>
+    public VideoLayer Video { get; init; } = new(640, 360, 15, 800_000);
+
+    public EncoderPreference Encoder { get; init; } = EncoderPreference.Auto;
+
+    /// <summary>Periodic keyframe: the longest a receiver that lost one waits when its PLIs go unanswered.</summary>
+    public int KeyframeIntervalSeconds { get; init; } = 3;
+
+    /// <summary>Encoder threads (0: the encoder decides).</summary>
+    public int EncoderThreads { get; init; }
+
+    /// <summary>At most one requested keyframe per this interval, however often receivers ask (each is a burst).</summary>
+    public TimeSpan MinKeyframeSpacing { get; init; } = TimeSpan.FromSeconds(1);
+
+    public int AudioBitrate { get; init; } = 32_000;
+
+    /// <summary>The encoder never goes below this, whatever the congestion controller says.</summary>
+    public int MinVideoBitrate { get; init; } = 50_000;
+}
+
+/// <summary>The SSRCs and payload types one published transport sends with (what the offer announces).</summary>
+public sealed record PublishedStreams(uint VideoSsrc, uint RtxSsrc, uint AudioSsrc, byte VideoPayloadType = 96, byte RtxPayloadType = 97, byte AudioPayloadType = 111)
+{
+    /// <summary>Random SSRCs, the usual payload types.</summary>
+    public static PublishedStreams CreateRandom() =>
+        new((uint)Random.Shared.NextInt64(1, uint.MaxValue), (uint)Random.Shared.NextInt64(1, uint.MaxValue), (uint)Random.Shared.NextInt64(1, uint.MaxValue));
+
+    /// <summary>The send-only VP8 (with RTX) + Opus offer for these streams on <paramref name="transport"/>.</summary>
+    public SessionDescription CreateOffer(RtcTransport transport, string streamId = "room")
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        return SdpBuilder.CreateSendOffer(transport.Ice, transport.Certificate,
+        [
+            new SendTrack("audio", "opus", 48000, 2, AudioPayloadType, AudioSsrc, streamId, streamId + "-audio", "minptime=10;useinbandfec=1"),
+            new SendTrack("video", "VP8", 90000, 1, VideoPayloadType, VideoSsrc, streamId, streamId + "-video", RtxPayloadType: RtxPayloadType, RtxSsrc: RtxSsrc),
+        ]);
+    }
+}
+
+/// <summary>Hands a packetizer's output to an <see cref="RtpSender"/> (no allocation).</summary>
+public sealed class RtpSenderSink(RtpSender sender) : IRtpPacketSink
+{
+    public long Failed { get; private set; }
+
+    public void OnPacket(in RtpPacketView packet)
+    {
+        if (sender.Send(packet.SequenceNumber, packet.Timestamp, packet.Marker, packet.Payload) != RtcError.None) Failed++;
+    }
+}
+
+/// <summary>
+/// Applies an <see cref="IFrameTransform"/> to each RTP payload before passing it on. For Opus one RTP payload is
+/// one encoded frame, so this is per-frame end-to-end encryption of audio. One reused buffer.
+/// </summary>
+public sealed class TransformingPacketSink(IFrameTransform transform, IRtpPacketSink next) : IRtpPacketSink
+{
+    private byte[] _buffer = new byte[2048];
+
+    public long Dropped { get; private set; }
+
+    public void OnPacket(in RtpPacketView packet)
+    {
+        int need = packet.Payload.Length + transform.MaxExpansion;
+        if (_buffer.Length < need) _buffer = new byte[need]; // only for an unusually large payload
+        int n = transform.Transform(packet.Payload, false, _buffer);
+        if (n < 0)
+        {
+            Dropped++;
+            return;
+        }
+        next.OnPacket(new RtpPacketView(packet.SequenceNumber, packet.Timestamp, packet.Marker, _buffer.AsSpan(0, n)));
+    }
+}
+
+/// <summary>
+/// The sending half of a call over one WebRTC transport: camera frames → VP8 (Room.Media's send pipeline, scaling
+/// and converting the capture format) → optional per-frame transform (SFrame) → RFC 7741 packets → <see cref="RtpSender"/>
+/// (NACK answered with RTX, PLI/FIR with a keyframe at most every <see cref="PublisherOptions.MinKeyframeSpacing"/>);
+/// microphone → beamformer/echo canceller → Opus → transform → RTP. The congestion controller's target, less the
+/// audio, is the encoder bitrate. Sender reports go out about once a second. Steady state allocates nothing per
+/// frame or packet.
+/// </summary>
+public sealed class CallPublisher : IDisposable
+{
+    private readonly VideoSendPipeline _video;
+    private readonly AudioSendPipeline _audio;
+    private readonly PublisherOptions _options;
+    private readonly CongestionController? _congestion;
+    private readonly long _keyframeSpacingMs;
+    private long _lastKeyframe = long.MinValue / 2;
+    private long _lastReport;
+    private int _bitrate;
+
+    /// <param name="transport">Connected (or connecting) transport; its RTCP is handed to the senders.</param>
+    /// <param name="captureFormat">Format of the frames given to <see cref="ProcessVideoFrame"/> / <see cref="RunVideoAsync"/>.</param>
+    /// <param name="microphoneChannels">Channels of the microphone capture (beamformed to one).</param>
+    /// <param name="videoTransform">Per encoded video frame (end-to-end encryption); null sends frames as encoded.</param>
+    /// <param name="audioTransform">Per Opus frame.</param>
+    /// <param name="processor">Echo canceller shared with the playback side, or null.</param>
+    public CallPublisher(RtcTransport transport, PublishedStreams streams, VideoFormat captureFormat, PublisherOptions? options = null,
+        int microphoneChannels = 1, IFrameTransform? videoTransform = null, IFrameTransform? audioTransform = null, AudioProcessor? processor = null)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(streams);
+        _options = options ?? new PublisherOptions();
+        _keyframeSpacingMs = (long)_options.MinKeyframeSpacing.TotalMilliseconds;
+        Transport = transport;
+        Video = new RtpSender(transport, streams.VideoSsrc, streams.VideoPayloadType, 90000, streams.RtxSsrc, streams.RtxPayloadType);
+        Audio = new RtpSender(transport, streams.AudioSsrc, streams.AudioPayloadType, 48000);
+        VideoSink = new RtpSenderSink(Video);
+        AudioSink = new RtpSenderSink(Audio);
+        _video = new VideoSendPipeline(captureFormat, VideoCodec.Vp8, [new VideoSendLayer(_options.Video, VideoSink, videoTransform)], _options.Encoder,
+            new EncoderOptions { KeyframeIntervalSeconds = _options.KeyframeIntervalSeconds, Threads = _options.EncoderThreads });
+        IRtpPacketSink audioSink = audioTransform is null ? AudioSink : new TransformingPacketSink(audioTransform, AudioSink);
+        try
+        {
+            _audio = new AudioSendPipeline(microphoneChannels, audioSink, processor, encoder: new OpusAudioEncoder(_options.AudioBitrate, dtx: false));
+        }
+        catch
+        {
+            _video.Dispose();
+            throw;
+        }
+
+        _bitrate = _options.Video.BitrateBps;
+        Video.KeyframeRequested += OnKeyframeRequested;
+        transport.RtcpReceived = OnRtcp;
+        _congestion = transport.Congestion;
+        if (_congestion is not null)
+        {
+            _congestion.TargetBitrateChanged += OnTargetBitrate;
+            OnTargetBitrate(_congestion.TargetBps);
+        }
+    }
+
+    public RtcTransport Transport { get; }
+
+    public RtpSender Video { get; }
+
+    public RtpSender Audio { get; }
+
+    public RtpSenderSink VideoSink { get; }
+
+    public RtpSenderSink AudioSink { get; }
+
+    /// <summary>Which encoder is used and why (for the media report).</summary>
+    public string VideoDescription => _video.Description;
+
+    public string AudioDescription => $"Opus ({_audio.Encoder.Backend}) {_options.AudioBitrate / 1000} kbit/s";
+
+    public long VideoFramesSent => _video.FramesProcessed;
+
+    public long AudioFramesSent => _audio.FramesSent;
+
+    /// <summary>The bitrate last given to the video encoder.</summary>
+    public int VideoBitrate => Volatile.Read(ref _bitrate);
+
+    /// <summary>Keyframe requests answered (the rest were within the minimum spacing).</summary>
+    public long KeyframesRequested { get; private set; }
+
+    /// <summary>Sets the video encoder's bitrate (the congestion controller does this when the transport has one).</summary>
+    public void SetVideoBitrate(int bitsPerSecond)
+    {
+        int bps = Math.Max(_options.MinVideoBitrate, bitsPerSecond);
+        Volatile.Write(ref _bitrate, bps);
+        _video.SetBitrate(0, bps);
+    }
+
+    private void OnTargetBitrate(int bps) => SetVideoBitrate(bps - _options.AudioBitrate - 8_000); // audio and its RTP overhead
+
+    private void OnKeyframeRequested()
+    {
+        long now = Environment.TickCount64;
+        if (now - Interlocked.Read(ref _lastKeyframe) < _keyframeSpacingMs) return;
+        Interlocked.Exchange(ref _lastKeyframe, now);
+        KeyframesRequested++;
+        _video.RequestKeyframe();
+    }
+
+    /// <summary>Forces the next frame to be a keyframe now (a new key, a new subscriber).</summary>
+    public void RequestKeyframe()
+    {
+        Interlocked.Exchange(ref _lastKeyframe, Environment.TickCount64);
+        _video.RequestKeyframe();
+    }
+
+    private void OnRtcp(ReadOnlySpan<byte> compound)
+    {
+        Video.OnRtcp(compound);
+        Audio.OnRtcp(compound);
+    }
+
+    /// <summary>Encodes and sends one captured frame (in the capture format).</summary>
+    public void ProcessVideoFrame(ReadOnlySpan<byte> frame, TimeSpan captureTime)
+    {
+        _video.ProcessFrame(frame, captureTime);
+        MaybeReport();
+    }
+
+    /// <summary>Processes and sends 20 ms of interleaved microphone capture.</summary>
+    public void ProcessAudioFrame(ReadOnlySpan<short> interleaved) => _audio.ProcessFrame(interleaved);
+
+    /// <summary>Reads the camera and sends until cancelled (the capture is not disposed here).</summary>
+    public async Task RunVideoAsync(IVideoCapture capture, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(capture);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            VideoFrame frame;
+            try
+            {
+                frame = await capture.ReadFrameAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            using (frame)
+            {
+                ProcessVideoFrame(frame.Data.Span, frame.Timestamp);
+            }
+        }
+    }
+
+    /// <summary>Reads the microphone and sends until cancelled.</summary>
+    public Task RunAudioAsync(IAudioCapture capture, CancellationToken cancellationToken) => _audio.RunAsync(capture, cancellationToken);
+
+    private void MaybeReport()
+    {
+        long now = Environment.TickCount64;
+        if (now - _lastReport < 1000) return;
+        _lastReport = now;
+        Video.SendSenderReport();
+        Audio.SendSenderReport();
+    }
+
+    public void Dispose()
+    {
+        if (_congestion is not null) _congestion.TargetBitrateChanged -= OnTargetBitrate;
+        Video.KeyframeRequested -= OnKeyframeRequested;
+        _video.Dispose();
+        _audio.Dispose();
+    }
+}

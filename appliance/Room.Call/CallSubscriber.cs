@@ -1,0 +1,488 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using Room.Devices;
+using Room.Media;
+using Room.Media.Audio;
+using Room.Media.Rtp;
+using Room.Rtc;
+using Room.Rtc.Rtcp;
+using Room.Rtc.Rtp;
+using Room.Rtc.Sdp;
+
+namespace Room.Call;
+
+/// <summary>One received stream of a subscription: its m-line, whose feed it is, its SSRCs and payload types.</summary>
+public sealed record RemoteTrack(string Mid, string Kind, long Feed, uint Ssrc, uint RtxSsrc, int PayloadType, int RtxPayloadType)
+{
+    /// <summary>
+    /// The streams an offer sends to us, with a=ssrc and a=ssrc-group:FID for the SSRCs; <paramref name="feedsByMid"/>
+    /// (from the SFU's signalling) says whose each m-line is. Sections we cannot receive (no VP8 / Opus) are left out.
+    /// </summary>
+    public static IReadOnlyList<RemoteTrack> FromOffer(SessionDescription offer, IReadOnlyDictionary<string, long>? feedsByMid = null)
+    {
+        ArgumentNullException.ThrowIfNull(offer);
+        var list = new List<RemoteTrack>();
+        foreach (var m in offer.Media)
+        {
+            if (m.IsRejected || m.Direction is "recvonly" or "inactive" || m.Mid is null) continue;
+            int pt = m.Kind switch { "video" => m.PayloadTypeFor("VP8"), "audio" => m.PayloadTypeFor("opus"), _ => -1 };
+            if (pt < 0) continue;
+            int rtxPt = m.Kind == "video" ? m.RtxFor(pt) : -1;
+            uint ssrc = 0, rtx = 0;
+            foreach (var g in m.All("ssrc-group"))
+            {
+                var parts = g.Split(' ');
+                if (parts.Length == 3 && parts[0] == "FID"
+                    && uint.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var a)
+                    && uint.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var b))
+                {
+                    (ssrc, rtx) = (a, b);
+                }
+            }
+
+            if (ssrc == 0) { var ssrcs = m.Ssrcs(); ssrc = ssrcs.Count > 0 ? ssrcs[0] : 0; }
+            long feed = feedsByMid is not null && feedsByMid.TryGetValue(m.Mid, out var f) ? f : 0;
+            list.Add(new RemoteTrack(m.Mid, m.Kind, feed, ssrc, rtx, pt, rtxPt));
+        }
+
+        return list;
+    }
+}
+
+/// <summary>Receive-side tuning.</summary>
+public sealed record SubscriberOptions
+{
+    /// <summary>Two legs to repair (sender → SFU, SFU → us): retransmissions get time to come through both.</summary>
+    public JitterBufferOptions Jitter { get; init; } = new()
+    {
+        MaxWait = TimeSpan.FromMilliseconds(400), NackInterval = TimeSpan.FromMilliseconds(40), MaxNacksPerPacket = 6,
+    };
+
+    public bool PreferHardwareDecoder { get; init; }
+
+    /// <summary>Audio play-out delay in 20 ms frames.</summary>
+    public int AudioTargetFrames { get; init; } = 3;
+
+    /// <summary>Shortest time between two PLIs for one stream.</summary>
+    public TimeSpan MinPliSpacing { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>While a stream waits for a keyframe, the PLI is repeated this often.</summary>
+    public TimeSpan PliRepeat { get; init; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>One remote video stream: RTX unwrapped, jitter buffer, per-frame transform (decryption), VP8 decoder.</summary>
+public sealed class RemoteVideo : IDisposable
+{
+    private readonly Lock _gate = new();
+    private bool _disposed;
+    internal long LastPli = long.MinValue / 2;
+
+    internal RemoteVideo(RemoteTrack stream, SubscriberOptions options, IFrameTransform? transform)
+    {
+        Stream = stream;
+        Pipeline = new VideoReceivePipeline(VideoCodec.Vp8, options.Jitter, options.PreferHardwareDecoder, transform);
+        Pipeline.KeyframeNeeded += () => _keyframeWanted = true;
+        Pipeline.PictureDecoded += (_, width, _, _) =>
+        {
+            Width = width;
+            LastDecodeTicks = Environment.TickCount64;
+        };
+    }
+
+    /// <summary><see cref="Environment.TickCount64"/> when the last picture was decoded.</summary>
+    public long LastDecodeTicks { get; private set; }
+
+    private bool _keyframeWanted;
+
+    public RemoteTrack Stream { get; }
+
+    /// <summary>Jitter buffer, decoder and latest picture (snapshots may be taken from any thread).</summary>
+    public VideoReceivePipeline Pipeline { get; }
+
+    public long Packets { get; private set; }
+
+    public long Retransmissions { get; private set; }
+
+    public long FramesDecoded => Pipeline.FramesDecoded;
+
+    /// <summary>Frames that did not authenticate (wrong key, tampered) or were malformed.</summary>
+    public long FramesRejected => Pipeline.FramesRejected;
+
+    public int Width { get; private set; }
+
+    internal void OnPacket(ushort sequence, uint timestamp, bool marker, ReadOnlySpan<byte> payload, bool rtx, long now)
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            if (rtx) Retransmissions++;
+            else Packets++;
+            Pipeline.OnPacket(new RtpPacketView(sequence, timestamp, marker, payload), now);
+        }
+    }
+
+    internal void Poll(long now)
+    {
+        lock (_gate)
+        {
+            if (!_disposed) Pipeline.Poll(now);
+        }
+    }
+
+    /// <summary>Missing packets to NACK now, and whether to send a PLI now (asked for, or still waiting and due again).</summary>
+    internal int CollectFeedback(Span<ushort> nacks, long now, long minPliTicks, long pliRepeatTicks, out bool pli)
+    {
+        lock (_gate)
+        {
+            pli = false;
+            if (_disposed) return 0;
+            bool wants = _keyframeWanted || Pipeline.JitterBuffer.ConsumeKeyframeRequest()
+                || (Pipeline.JitterBuffer.WaitingForKeyframe && now - LastPli > pliRepeatTicks);
+            if (wants && now - LastPli > minPliTicks)
+            {
+                pli = true;
+                _keyframeWanted = false;
+                LastPli = now;
+            }
+
+            return Pipeline.CollectNacks(nacks, now);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            Pipeline.Dispose();
+        }
+    }
+}
+
+/// <summary>One remote audio stream: per-frame transform (decryption), then the Opus jitter buffer that the mixer plays.</summary>
+public sealed class RemoteAudio : IDisposable
+{
+    private readonly IFrameTransform? _transform;
+    private readonly byte[] _clear = new byte[2048];
+    private readonly Lock _gate = new();
+    private bool _disposed;
+
+    internal RemoteAudio(RemoteTrack stream, SubscriberOptions options, IFrameTransform? transform)
+    {
+        Stream = stream;
+        _transform = transform;
+        JitterBuffer = new AudioJitterBuffer(options.AudioTargetFrames);
+    }
+
+    public RemoteTrack Stream { get; }
+
+    public AudioJitterBuffer JitterBuffer { get; }
+
+    public long Packets { get; private set; }
+
+    /// <summary>Frames that did not authenticate or were malformed.</summary>
+    public long FramesRejected { get; private set; }
+
+    /// <summary>Frames decoded by play-out (concealment and FEC not counted).</summary>
+    public long FramesDecoded => JitterBuffer.FramesDecoded;
+
+    internal void OnPacket(uint timestamp, ReadOnlySpan<byte> payload)
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            Packets++;
+            if (_transform is not null)
+            {
+                if (payload.Length + _transform.MaxExpansion > _clear.Length)
+                {
+                    FramesRejected++;
+                    return;
+                }
+
+                int n = _transform.Transform(payload, false, _clear);
+                if (n < 0)
+                {
+                    FramesRejected++;
+                    return;
+                }
+
+                payload = _clear.AsSpan(0, n);
+            }
+
+            JitterBuffer.Insert(timestamp, payload);
+        }
+    }
+
+    internal bool ReadFrame(Span<short> pcm)
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                pcm.Clear();
+                return false;
+            }
+
+            return JitterBuffer.ReadFrame(pcm);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            JitterBuffer.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// The receiving half of a call over one WebRTC transport (an SFU subscription carrying any number of feeds):
+/// demultiplexes RTP by SSRC into <see cref="RemoteVideo"/> and <see cref="RemoteAudio"/> streams, unwraps RTX
+/// (RFC 4588), sends NACKs for missing packets and PLIs when a stream needs a keyframe, decodes video (pictures for
+/// the display, snapshots) and mixes every audio stream for the speaker. Packets, NACKs and PLIs allocate nothing;
+/// streams come and go with <see cref="SetStreams"/> (renegotiation).
+/// </summary>
+public sealed class CallSubscriber : IDisposable
+{
+    private readonly RtcTransport _transport;
+    private readonly SubscriberOptions _options;
+    private readonly IFrameTransform? _videoTransform, _audioTransform;
+    private readonly Lock _rtcpGate = new();
+    private readonly byte[] _rtcp = new byte[1500];
+    private readonly ushort[] _nacks = new ushort[128];
+    private readonly short[] _pcm = new short[AudioFormat.FrameSamples];
+    private readonly int[] _mix = new int[AudioFormat.FrameSamples];
+    private readonly short[] _mono = new short[AudioFormat.FrameSamples];
+    private volatile Routes _routes = Routes.Empty;
+    private long _retiredVideoFrames, _retiredAudioFrames;
+    private readonly long _minPliTicks, _pliRepeatTicks;
+    private bool _disposed;
+
+    private sealed record Route(RemoteVideo? Video, RemoteAudio? Audio, bool Rtx);
+
+    private sealed record Routes(Dictionary<uint, Route> BySsrc, RemoteVideo[] Videos, RemoteAudio[] Audios)
+    {
+        public static Routes Empty { get; } = new([], [], []);
+    }
+
+    public CallSubscriber(RtcTransport transport, SubscriberOptions? options = null, IFrameTransform? videoTransform = null, IFrameTransform? audioTransform = null)
+    {
+        _transport = transport ?? throw new ArgumentNullException(nameof(transport));
+        _options = options ?? new SubscriberOptions();
+        _videoTransform = videoTransform;
+        _audioTransform = audioTransform;
+        _minPliTicks = (long)(_options.MinPliSpacing.TotalSeconds * Stopwatch.Frequency);
+        _pliRepeatTicks = (long)(_options.PliRepeat.TotalSeconds * Stopwatch.Frequency);
+        transport.RtpReceived = OnRtp;
+    }
+
+    public IReadOnlyList<RemoteVideo> Videos => _routes.Videos;
+
+    public IReadOnlyList<RemoteAudio> Audios => _routes.Audios;
+
+    /// <summary>Frames decoded, over all video streams ever received on this subscription.</summary>
+    public long VideoFramesDecoded => Interlocked.Read(ref _retiredVideoFrames) + _routes.Videos.Sum(v => v.FramesDecoded);
+
+    /// <summary>Opus frames decoded by play-out, over all audio streams ever received.</summary>
+    public long AudioFramesDecoded => Interlocked.Read(ref _retiredAudioFrames) + _routes.Audios.Sum(a => a.FramesDecoded);
+
+    public long VideoFramesRejected => _routes.Videos.Sum(v => v.FramesRejected);
+
+    public long AudioFramesRejected => _routes.Audios.Sum(a => a.FramesRejected);
+
+    public long PlisSent { get; private set; }
+
+    public long NacksSent { get; private set; }
+
+    /// <summary>Packets on an SSRC no stream claims.</summary>
+    public long UnknownPackets { get; private set; }
+
+    /// <summary>Replaces the set of received streams: new ones start, gone ones stop (same SSRC and mid: kept).</summary>
+    public void SetStreams(IEnumerable<RemoteTrack> streams)
+    {
+        ArgumentNullException.ThrowIfNull(streams);
+        var old = _routes;
+        var byssrc = new Dictionary<uint, Route>();
+        var videos = new List<RemoteVideo>();
+        var audios = new List<RemoteAudio>();
+        foreach (var s in streams)
+        {
+            if (s.Ssrc == 0) continue;
+            if (s.Kind == "video")
+            {
+                var v = old.Videos.FirstOrDefault(x => x.Stream == s) ?? new RemoteVideo(s, _options, _videoTransform);
+                videos.Add(v);
+                byssrc[s.Ssrc] = new Route(v, null, false);
+                if (s.RtxSsrc != 0) byssrc[s.RtxSsrc] = new Route(v, null, true);
+            }
+            else if (s.Kind == "audio")
+            {
+                var a = old.Audios.FirstOrDefault(x => x.Stream == s) ?? new RemoteAudio(s, _options, _audioTransform);
+                audios.Add(a);
+                byssrc[s.Ssrc] = new Route(null, a, false);
+            }
+        }
+
+        _routes = new Routes(byssrc, [.. videos], [.. audios]);
+        foreach (var v in old.Videos.Except(videos))
+        {
+            Interlocked.Add(ref _retiredVideoFrames, v.FramesDecoded);
+            v.Dispose();
+        }
+
+        foreach (var a in old.Audios.Except(audios))
+        {
+            Interlocked.Add(ref _retiredAudioFrames, a.FramesDecoded);
+            a.Dispose();
+        }
+    }
+
+    private void OnRtp(ReadOnlySpan<byte> packet)
+    {
+        if (RtpHeader.TryParse(packet, out var h) != RtcError.None) return;
+        if (!_routes.BySsrc.TryGetValue(h.Ssrc, out var route))
+        {
+            UnknownPackets++;
+            return;
+        }
+
+        var payload = h.Payload(packet);
+        if (route.Audio is { } audio)
+        {
+            if (h.PayloadType == audio.Stream.PayloadType) audio.OnPacket(h.Timestamp, payload);
+            return;
+        }
+
+        var video = route.Video!;
+        long now = Stopwatch.GetTimestamp();
+        if (route.Rtx)
+        {
+            if (h.PayloadType != video.Stream.RtxPayloadType || payload.Length <= 2) return;
+            ushort osn = BinaryPrimitives.ReadUInt16BigEndian(payload);
+            video.OnPacket(osn, h.Timestamp, h.Marker, payload[2..], true, now);
+        }
+        else
+        {
+            if (h.PayloadType != video.Stream.PayloadType) return;
+            video.OnPacket(h.SequenceNumber, h.Timestamp, h.Marker, payload, false, now);
+        }
+
+        Feedback(video, now);
+    }
+
+    /// <summary>Delivers frames whose wait expired and sends due NACKs/PLIs; <see cref="RunAsync"/> calls it every 10 ms.</summary>
+    public void Poll()
+    {
+        long now = Stopwatch.GetTimestamp();
+        foreach (var v in _routes.Videos)
+        {
+            v.Poll(now);
+            Feedback(v, now);
+        }
+    }
+
+    private void Feedback(RemoteVideo video, long now)
+    {
+        lock (_rtcpGate)
+        {
+            if (_disposed) return;
+            int n = video.CollectFeedback(_nacks, now, _minPliTicks, _pliRepeatTicks, out bool pli);
+            if (n > 0)
+            {
+                int len = RtcpWriter.WriteNack(_rtcp, 1, video.Stream.Ssrc, _nacks.AsSpan(0, n));
+                if (_transport.SendRtcp(_rtcp.AsSpan(0, len)) == RtcError.None) NacksSent++;
+            }
+
+            if (pli)
+            {
+                int len = RtcpWriter.WritePli(_rtcp, 1, video.Stream.Ssrc);
+                if (_transport.SendRtcp(_rtcp.AsSpan(0, len)) == RtcError.None) PlisSent++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Mixes the next 20 ms of every audio stream into <paramref name="mono"/> (saturating); hands it to the echo
+    /// canceller as what the speaker plays. Returns whether any stream played.
+    /// </summary>
+    public bool ReadAudio(Span<short> mono, AudioProcessor? processor = null)
+    {
+        var frame = mono[..AudioFormat.FrameSamples];
+        Array.Clear(_mix);
+        bool any = false;
+        foreach (var a in _routes.Audios)
+        {
+            if (!a.ReadFrame(_pcm)) continue;
+            any = true;
+            for (int i = 0; i < _mix.Length; i++) _mix[i] += _pcm[i];
+        }
+
+        for (int i = 0; i < frame.Length; i++) frame[i] = (short)Math.Clamp(_mix[i], short.MinValue, short.MaxValue);
+        processor?.OnPlayback(frame);
+        return any;
+    }
+
+    /// <summary>
+    /// Until cancelled: polls the video streams every 10 ms and plays the audio mix every 20 ms to
+    /// <paramref name="playback"/> (paced by its blocking write), or, without a speaker, decodes it on a timer.
+    /// </summary>
+    public async Task RunAsync(IAudioPlayback? playback, AudioProcessor? processor, CancellationToken cancellationToken)
+    {
+        var poll = PollLoopAsync(cancellationToken);
+        try
+        {
+            if (playback is null)
+            {
+                using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(AudioFormat.FrameMilliseconds));
+                while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false)) ReadAudio(_mono, processor);
+            }
+            else
+            {
+                if (playback.SampleRate != AudioFormat.SampleRate)
+                    throw new NotSupportedException($"playback at {playback.SampleRate} Hz; calls play {AudioFormat.SampleRate} Hz");
+                var output = new short[AudioFormat.FrameSamples * playback.Channels];
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    ReadAudio(_mono, processor);
+                    for (int i = 0; i < _mono.Length; i++) output.AsSpan(i * playback.Channels, playback.Channels).Fill(_mono[i]);
+                    await playback.WriteAsync(output, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            await poll.ConfigureAwait(false);
+        }
+    }
+
+    private async Task PollLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false)) Poll();
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        _transport.RtpReceived = null;
+        lock (_rtcpGate) _disposed = true;
+        var routes = _routes;
+        _routes = Routes.Empty;
+        foreach (var v in routes.Videos) v.Dispose();
+        foreach (var a in routes.Audios) a.Dispose();
+    }
+}
