@@ -1,9 +1,8 @@
 # Room.Media: FFmpeg (libavcodec/libavutil/libswscale, the ffmpeg CLI for the benchmark baseline) and speexdsp.
 APT_PACKAGES += libavcodec59 libavutil57 libswscale6 libspeexdsp1 libopus0 ffmpeg
 # Hardware paths without hardware: Mesa's lavapipe gives FFmpeg a real (software) Vulkan device, so the tests run the
-# surface pool, upload and download that VAAPI uses; libva2 and Mesa's VA drivers make the VAAPI probe fail the
-# way a box with a GPU but no usable driver does (FFmpeg's and libva's own messages).
-APT_PACKAGES += mesa-vulkan-drivers libva2 libva-drm2 mesa-va-drivers
+# surface pool, upload and download that the VAAPI encoder and decoder use.
+APT_PACKAGES += mesa-vulkan-drivers
 BENCHES += media-bench
 
 .PHONY: media-bench
