@@ -195,6 +195,9 @@ public sealed class IceAgent : IDisposable
     /// <summary>The remote endpoint of the selected pair, once connected.</summary>
     public IPEndPoint? SelectedRemote => _selected?.Remote;
 
+    /// <summary>The local candidate of the selected pair, once connected.</summary>
+    public IceCandidate? SelectedLocal => _selected?.Local.Candidate;
+
     public event Action<IceState>? StateChanged;
 
     /// <summary>Non-STUN datagrams (DTLS, SRTP, SRTCP). Called on the receive thread; copy what you keep.</summary>
@@ -253,6 +256,70 @@ public sealed class IceAgent : IDisposable
             if (added && State == IceState.New) SetState(IceState.Checking);
             return added;
         }
+    }
+
+    private int _nextFoundation = 100;
+
+    /// <summary>
+    /// Binds a host candidate on a local address that appeared (network change, see <see cref="IceNetworkWatcher"/>);
+    /// returns it (or the existing one). Pairs it with the known remote candidates.
+    /// </summary>
+    public IceCandidate AddHostAddress(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var existing = _sockets.FirstOrDefault(s => s.Turn is null && s.Candidate.Address.Equals(address));
+            if (existing is not null) return existing.Candidate;
+            var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            try
+            {
+                socket.Bind(new IPEndPoint(address, 0));
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+            var local = (IPEndPoint)socket.LocalEndPoint!;
+            int preference = 65535 - _sockets.Count;
+            var candidate = new IceCandidate((++_nextFoundation).ToString(System.Globalization.CultureInfo.InvariantCulture), 1, "udp",
+                IceCandidate.ComputePriority(CandidateType.Host, preference, 1), local.Address, local.Port, CandidateType.Host);
+            var ls = new LocalSocket(this, socket, candidate);
+            _sockets.Add(ls);
+            ls.Start();
+            foreach (var c in _remoteCandidates)
+                if (c.Address.AddressFamily == address.AddressFamily) _pairs.Add(new CandidatePair(ls, c.EndPoint, c.Priority));
+            SortPairs();
+            return candidate;
+        }
+    }
+
+    /// <summary>
+    /// Drops the host candidate (and its server-reflexive one) on an address that went away, with its pairs; if it
+    /// carried the selected pair, nothing is selected until checks on the remaining or new addresses succeed.
+    /// Returns false if no host candidate used the address.
+    /// </summary>
+    public bool RemoveHostAddress(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        List<LocalSocket> gone;
+        lock (_gate)
+        {
+            gone = _sockets.Where(s => s.Turn is null && s.Candidate.Address.Equals(address)).ToList();
+            if (gone.Count == 0) return false;
+            foreach (var ls in gone)
+            {
+                _sockets.Remove(ls);
+                _pairs.RemoveAll(p => p.Local == ls);
+                if (_selected?.Local == ls) _selected = null;
+            }
+            _reflexive.RemoveAll(c => address.Equals(c.RelatedAddress));
+            if (_selected is null && State is IceState.Connected or IceState.Disconnected) SetState(IceState.Checking);
+        }
+        foreach (var ls in gone) ls.Dispose();
+        return true;
     }
 
     /// <summary>ICE restart (RFC 8445 9): new local credentials; the caller signals them in a new offer.</summary>

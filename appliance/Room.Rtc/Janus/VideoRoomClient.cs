@@ -86,6 +86,16 @@ public sealed class VideoRoomClient : IDisposable
         return r.Sdp ?? throw new RtcFormatException(RtcError.Unsupported, "publish not answered: " + r.Raw.ToJsonString());
     }
 
+    /// <summary>
+    /// Renegotiates our publication with a new offer (VideoRoom "configure" with a JSEP offer), e.g. after an ICE
+    /// restart: the offer carries the new ufrag/pwd, Janus restarts its side; returns Janus's answer SDP.
+    /// </summary>
+    public async Task<string> RenegotiateAsync(string offerSdp, CancellationToken cancellationToken)
+    {
+        var r = await Handle.MessageAsync(new JsonObject { ["request"] = "configure" }, "offer", offerSdp, cancellationToken).ConfigureAwait(false);
+        return r.Sdp ?? throw new RtcFormatException(RtcError.Unsupported, "configure not answered: " + r.Raw.ToJsonString());
+    }
+
     /// <summary>Opens a subscription to <paramref name="feeds"/>; returns its handle and Janus's offer.</summary>
     public async Task<(JanusHandle Handle, string Offer)> SubscribeAsync(IEnumerable<long> feeds, CancellationToken cancellationToken)
     {

@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using Room.Rtc.Interop;
+
+namespace Room.Rtc.Ice;
+
+/// <summary>
+/// ICE restart on network change: follows the kernel's address changes (rtnetlink, <see cref="AddressMonitor"/>) and,
+/// when a host address of <paramref name="agent"/> goes away or a new address appears on an interface the agent
+/// uses, rebinds the agent's host candidates (<see cref="IceAgent.RemoveHostAddress"/>,
+/// <see cref="IceAgent.AddHostAddress"/>) and restarts ICE (<see cref="IceAgent.Restart"/>: new ufrag/pwd). Changes
+/// that come together (an address added and the old one deleted) give one restart once they have settled.
+/// The owner renegotiates on <see cref="Restarted"/>: a new offer with the new credentials and candidates
+/// (for Janus: <see cref="Janus.VideoRoomClient.RenegotiateAsync"/>), then applies the answer; DTLS-SRTP state stays.
+/// </summary>
+public sealed class IceNetworkWatcher : IDisposable
+{
+    private readonly IceAgent _agent;
+    private readonly AddressMonitor _monitor;
+    private readonly bool _ownsMonitor;
+    private readonly HashSet<int> _interfaces = [];
+    private readonly object _gate = new();
+    private readonly Timer _settle;
+    private bool _disposed;
+    private int _restarts;
+
+    /// <param name="agent">The agent to keep on the current addresses.</param>
+    /// <param name="monitor">An address monitor to share; null opens one (and disposes it with the watcher).</param>
+    public IceNetworkWatcher(IceAgent agent, AddressMonitor? monitor = null)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        _agent = agent;
+        foreach (var c in agent.LocalCandidates)
+            if (c.Type == Sdp.CandidateType.Host && InterfaceOf(c.Address) is int index) _interfaces.Add(index);
+        _settle = new Timer(_ => Settled(), null, Timeout.Infinite, Timeout.Infinite);
+        _ownsMonitor = monitor is null;
+        _monitor = monitor ?? AddressMonitor.Start();
+        _monitor.Changed += OnChanged;
+    }
+
+    /// <summary>How long address changes must be quiet before ICE restarts (default 300 ms).</summary>
+    public TimeSpan SettleTime { get; set; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>ICE was restarted with new credentials after a change; renegotiate. Raised on a timer thread.</summary>
+    public event Action? Restarted;
+
+    public int Restarts => Volatile.Read(ref _restarts);
+
+    private static int? InterfaceOf(IPAddress address)
+    {
+        foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
+        {
+            var properties = nic.GetIPProperties();
+            if (!properties.UnicastAddresses.Any(u => u.Address.Equals(address))) continue;
+            try
+            {
+                return address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+                    ? properties.GetIPv4Properties().Index : properties.GetIPv6Properties().Index;
+            }
+            catch (NetworkInformationException)
+            {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private void OnChanged(AddressChange change)
+    {
+        bool changed = false;
+        lock (_gate)
+        {
+            if (_disposed) return;
+            var address = change.Address;
+            if (change.Kind == AddressChangeKind.Removed)
+            {
+                changed = _agent.RemoveHostAddress(address);
+            }
+            else if (_interfaces.Contains(change.InterfaceIndex) && !IPAddress.IsLoopback(address) && !address.IsIPv6LinkLocal
+                     && !_agent.LocalCandidates.Any(c => c.Address.Equals(address)))
+            {
+                try
+                {
+                    _agent.AddHostAddress(address);
+                    changed = true;
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    // Not bindable yet (IPv6 duplicate address detection): a later message or restart picks it up.
+                }
+            }
+            if (changed) _settle.Change(SettleTime, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void Settled()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _agent.Restart();
+            _restarts++;
+        }
+        Restarted?.Invoke();
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
+        _monitor.Changed -= OnChanged;
+        _settle.Dispose();
+        if (_ownsMonitor) _monitor.Dispose();
+    }
+}
