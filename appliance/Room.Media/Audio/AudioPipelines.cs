@@ -48,13 +48,23 @@ public sealed class AudioSendPipeline : IDisposable
 
     public long FramesSent { get; private set; }
 
-    /// <summary>Reads and sends until cancelled. The capture must be 48 kHz with the channel count given.</summary>
+    /// <summary>
+    /// Reads and sends until cancelled. The capture must have the channel count given; a capture that does not run at
+    /// 48 kHz (a microphone that only offers 44.1 or 16 kHz, say) is resampled to 48 kHz first.
+    /// </summary>
+    /// <exception cref="NotSupportedException">Wrong channel count, or a sample rate outside 8..192 kHz.</exception>
     public async Task RunAsync(IAudioCapture capture, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(capture);
-        if (capture.SampleRate != AudioFormat.SampleRate || capture.Channels != _channels)
+        if (capture.Channels != _channels)
         {
-            throw new NotSupportedException($"capture is {capture.Channels} ch at {capture.SampleRate} Hz; the pipeline wants {_channels} ch at {AudioFormat.SampleRate} Hz");
+            throw new NotSupportedException($"capture is {capture.Channels} ch at {capture.SampleRate} Hz; the pipeline wants {_channels} ch");
+        }
+
+        if (capture.SampleRate != AudioFormat.SampleRate)
+        {
+            await RunResampledAsync(capture, cancellationToken).ConfigureAwait(false);
+            return;
         }
 
         var filled = 0;
@@ -77,6 +87,36 @@ public sealed class AudioSendPipeline : IDisposable
                 ProcessFrame(_capture);
                 filled = 0;
             }
+        }
+    }
+
+    private async Task RunResampledAsync(IAudioCapture capture, CancellationToken cancellationToken)
+    {
+        try
+        {
+            AudioResampler.CheckRate(capture.SampleRate, nameof(capture));
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new NotSupportedException($"capture at {capture.SampleRate} Hz cannot be used: {e.Message}", e);
+        }
+
+        var blockFrames = (capture.SampleRate + 49) / 50; // about 20 ms at the device's rate
+        var input = new short[blockFrames * _channels];
+        using var blocker = new ResamplingBlocker(capture.SampleRate, _channels, blockFrames);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            int frames;
+            try
+            {
+                frames = await capture.ReadAsync(input, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            blocker.Push(input.AsSpan(0, frames * _channels), static (block, self) => self.ProcessFrame(block), this);
         }
     }
 
@@ -124,28 +164,65 @@ public sealed class AudioReceivePipeline(AudioProcessor? processor = null, int t
 
     public void Dispose() => JitterBuffer.Dispose();
 
-    /// <summary>Plays until cancelled; the device's blocking write paces the loop.</summary>
+    /// <summary>
+    /// Plays until cancelled; the device's blocking write paces the loop. A device that does not run at 48 kHz gets
+    /// the audio resampled to its rate (the echo canceller still sees the 48 kHz signal).
+    /// </summary>
+    /// <exception cref="NotSupportedException">A playback sample rate outside 8..192 kHz.</exception>
     public async Task RunAsync(IAudioPlayback playback, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(playback);
+        AudioResampler? resampler = null;
+        short[] converted = [];
+        short[] device = [];
         if (playback.SampleRate != AudioFormat.SampleRate)
         {
-            throw new NotSupportedException($"playback at {playback.SampleRate} Hz; the pipeline plays {AudioFormat.SampleRate} Hz");
+            try
+            {
+                resampler = new AudioResampler(AudioFormat.SampleRate, playback.SampleRate, 1);
+            }
+            catch (ArgumentOutOfRangeException e)
+            {
+                throw new NotSupportedException($"playback at {playback.SampleRate} Hz cannot be used: {e.Message}", e);
+            }
+
+            converted = new short[resampler.MaxOutputFrames(AudioFormat.FrameSamples)];
+            device = new short[converted.Length * playback.Channels];
         }
 
+        using var owned = resampler;
         _out = new short[AudioFormat.FrameSamples * playback.Channels];
         while (!cancellationToken.IsCancellationRequested)
         {
             NextBlock(playback.Channels);
+            var memory = (ReadOnlyMemory<short>)_out;
+            if (resampler is not null)
+            {
+                var n = ResampleForDevice(resampler, converted, device, playback.Channels);
+                memory = device.AsMemory(0, n * playback.Channels);
+            }
+
             try
             {
-                await playback.WriteAsync(_out, cancellationToken).ConfigureAwait(false);
+                await playback.WriteAsync(memory, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
         }
+    }
+
+    /// <summary>The last mono block, resampled to the device's rate and copied to each of its channels; returns frames.</summary>
+    private int ResampleForDevice(AudioResampler resampler, short[] converted, short[] device, int channels)
+    {
+        var n = resampler.Process(_mono, converted, out _);
+        for (var i = 0; i < n; i++)
+        {
+            device.AsSpan(i * channels, channels).Fill(converted[i]);
+        }
+
+        return n;
     }
 
     /// <summary>Produces the next 20 ms for <paramref name="channels"/> speaker channels (interleaved), feeding the echo canceller.</summary>

@@ -51,4 +51,9 @@ internal static unsafe partial class Speex
     [LibraryImport(Library)] internal static partial void speex_preprocess_state_destroy(void* st);
     [LibraryImport(Library)] internal static partial int speex_preprocess_run(void* st, short* x);
     [LibraryImport(Library)] internal static partial int speex_preprocess_ctl(void* st, int request, void* ptr);
+    [LibraryImport(Library)] internal static partial void* speex_resampler_init(uint channels, uint inRate, uint outRate, int quality, int* err);
+    [LibraryImport(Library)] internal static partial void speex_resampler_destroy(void* st);
+    [LibraryImport(Library)] internal static partial int speex_resampler_process_interleaved_int(void* st, short* input, uint* inLen, short* output, uint* outLen);
+    [LibraryImport(Library)] internal static partial int speex_resampler_get_output_latency(void* st);
+    [LibraryImport(Library)] internal static partial byte* speex_resampler_strerror(int err);
 }
