@@ -1,0 +1,136 @@
+using System.Net;
+using Room.Testing.Network;
+using Room.Rtc.Ice;
+using Room.Rtc.Interop;
+using Room.Rtc.Janus;
+using Room.Rtc.Rtp;
+using Room.Rtc.Sdp;
+using Xunit.Abstractions;
+
+namespace Room.Rtc.Tests.Interop;
+
+[Collection("interop")]
+[Trait("Category", "Interop")]
+public sealed class NetworkChangeTests(ITestOutputHelper output)
+{
+    /// <summary>10.213.n.x beside the namespace's host address, on the same veth.</summary>
+    private static IPAddress Beside(NetNs ns, int last)
+    {
+        var b = ns.HostAddress.GetAddressBytes();
+        b[3] = (byte)last;
+        return new IPAddress(b);
+    }
+
+    [Fact]
+    public async Task The_address_monitor_reports_addresses_added_to_and_deleted_from_an_interface()
+    {
+        using var ns = NetNs.Create();
+        using var monitor = AddressMonitor.Start();
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<AddressChange>();
+        monitor.Changed += seen.Enqueue;
+        var extra = Beside(ns, 20);
+        int index = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Single(n => n.Name == ns.HostInterface).GetIPProperties().GetIPv4Properties().Index;
+        NetNs.Run("ip", $"addr add {extra}/24 dev {ns.HostInterface}");
+        NetNs.Run("ip", $"addr del {extra}/24 dev {ns.HostInterface}");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await JanusInteropTests.WaitUntil(() => seen.Any(c => c.Kind == AddressChangeKind.Removed && c.Address.Equals(extra)), timeout.Token);
+        Assert.Contains(new AddressChange(AddressChangeKind.Added, index, extra), seen);
+        Assert.Contains(new AddressChange(AddressChangeKind.Removed, index, extra), seen);
+        Assert.Equal(0, monitor.Rejected);
+    }
+
+    [Fact]
+    public async Task Moving_our_media_address_mid_call_restarts_ice_with_janus_and_media_resumes_on_the_same_keys()
+    {
+        Assert.True(JanusServer.IsInstalled, "janus not installed (make deps)");
+        using var ns = NetNs.Create();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var ct = timeout.Token;
+        // Signalling (and Bob) stay on the veth's first address; Alice's media uses a second one, which moves.
+        var before = Beside(ns, 10);
+        var after = Beside(ns, 11);
+        NetNs.Run("ip", $"addr add {before}/24 dev {ns.HostInterface}");
+        using var janus = await JanusServer.StartAsync(ns, ct);
+        await using var alice = await RoomParticipant.JoinAsync(janus.WebSocketUri, "alice", ct);
+        await using var bob = await RoomParticipant.JoinAsync(janus.WebSocketUri, "bob", ct);
+        var joined = new TaskCompletionSource<JanusPublisher>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bob.Room.PublisherJoined += p => joined.TrySetResult(p);
+
+        var t = new RtcTransport([before], controlling: true);
+        alice.PublishTransport = t;
+        uint videoSsrc = (uint)Random.Shared.Next(1, int.MaxValue);
+        SendTrack[] tracks = [new SendTrack("video", "VP8", 90000, 1, 96, videoSsrc, "room", "room-video")];
+        var answer = SessionDescription.Parse(await alice.Room.PublishAsync(SdpBuilder.CreateSendOffer(t.Ice, t.Certificate, tracks).ToString(), ct));
+        t.ApplyRemote(answer);
+        var role = answer.SessionOrFirstMedia("setup") == "passive" ? Dtls.DtlsRole.Client : Dtls.DtlsRole.Server;
+        await t.ConnectAsync(role, answer.SessionOrFirstMedia("fingerprint")!, ct);
+        var keys = t.Keys;
+
+        // On a restart: a new offer with the new credentials and candidates through VideoRoom configure.
+        using var watcher = new IceNetworkWatcher(t.Ice);
+        var renegotiated = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        watcher.Restarted += () => _ = Task.Run(async () =>
+        {
+            try
+            {
+                var offer = SdpBuilder.CreateSendOffer(t.Ice, t.Certificate, tracks).ToString();
+                t.ApplyRemote(SessionDescription.Parse(await alice.Room.RenegotiateAsync(offer, ct)));
+                renegotiated.TrySetResult();
+            }
+#pragma warning disable CA1031 // handed to the test through the completion source
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                renegotiated.TrySetException(e);
+            }
+        }, ct);
+
+        var feed = await joined.Task.WaitAsync(ct);
+        await bob.SubscribeAsync(ns.HostAddress, [feed.Id], ct);
+        var video = new RtpSender(t, videoSsrc, 96, 90000);
+        using var stopSending = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var sending = Task.Run(async () =>
+        {
+            var payload = new byte[600];
+            payload[0] = 0x10;
+            ushort seq = 1;
+            uint ts = 0;
+            while (!stopSending.IsCancellationRequested)
+            {
+                video.Send(seq++, ts += 3000, true, payload);
+                await Task.Delay(20, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await JanusInteropTests.WaitUntil(() => bob.SubscribeTransport!.RtpPacketsReceived >= 50, ct);
+            var oldUfrag = t.Ice.LocalUfrag;
+
+            NetNs.Run("ip", $"addr add {after}/24 dev {ns.HostInterface}");
+            NetNs.Run("ip", $"addr del {before}/24 dev {ns.HostInterface}");
+            await renegotiated.Task.WaitAsync(ct);
+            long received = bob.SubscribeTransport!.RtpPacketsReceived;
+            await JanusInteropTests.WaitUntil(() => bob.SubscribeTransport.RtpPacketsReceived >= received + 50 && t.Ice.State == IceState.Connected, ct);
+
+            output.WriteLine($"restarts {watcher.Restarts}; selected {t.Ice.SelectedLocal} -> {t.Ice.SelectedRemote}; " +
+                             $"bob received {bob.SubscribeTransport.RtpPacketsReceived} (had {received} at the move)");
+            Assert.Equal(1, watcher.Restarts);
+            Assert.NotEqual(oldUfrag, t.Ice.LocalUfrag);
+            Assert.Equal(after, t.Ice.SelectedLocal!.Address);
+            Assert.DoesNotContain(t.Ice.LocalCandidates, c => c.Address.Equals(before));
+            Assert.Same(keys, t.Keys); // DTLS-SRTP was not redone
+            Assert.Equal(0, bob.SubscribeTransport.PacketsRejected);
+        }
+        catch
+        {
+            output.WriteLine(File.Exists(janus.LogFile) ? string.Join('\n', File.ReadLines(janus.LogFile).TakeLast(40)) : "no janus log");
+            throw;
+        }
+        finally
+        {
+            await stopSending.CancelAsync();
+            await sending;
+        }
+    }
+}
