@@ -64,7 +64,10 @@ builder.Services.AddSingleton<IDeviceProvider>(sp => new SharedCaptureDeviceProv
     "simulated" => new SimulatedDeviceProvider(),
     var other => throw new OptionsValidationException(RoomOptions.Section, typeof(RoomOptions), [$"Device provider '{other}' is not available in this build."]),
 }));
-builder.Services.AddSingleton<IMeetingTransport, LoopbackTransport>();
+// Meetings: janus:// goes to a Janus VideoRoom (WebRTC, link-keyed SFrame), room:// and https:// to the loopback.
+builder.Services.AddSingleton<LoopbackTransport>();
+builder.Services.AddSingleton<JanusTransport>();
+builder.Services.AddSingleton<IMeetingTransport, MeetingTransportRouter>();
 builder.Services.AddSingleton<MeetingService>();
 builder.Services.AddSingleton<PresetStore>();
 builder.Services.AddSingleton<CameraService>();

@@ -104,6 +104,8 @@ public sealed class CallPublisher : IDisposable
     private long _lastKeyframe = long.MinValue / 2;
     private long _lastReport;
     private int _bitrate;
+    private readonly int _microphoneChannels;
+    private readonly short[] _silence;
 
     /// <param name="transport">Connected (or connecting) transport; its RTCP is handed to the senders.</param>
     /// <param name="captureFormat">Format of the frames given to <see cref="ProcessVideoFrame"/> / <see cref="RunVideoAsync"/>.</param>
@@ -118,6 +120,8 @@ public sealed class CallPublisher : IDisposable
         ArgumentNullException.ThrowIfNull(streams);
         _options = options ?? new PublisherOptions();
         _keyframeSpacingMs = (long)_options.MinKeyframeSpacing.TotalMilliseconds;
+        _microphoneChannels = microphoneChannels;
+        _silence = new short[AudioFormat.FrameSamples * Math.Max(1, microphoneChannels)];
         Transport = transport;
         Video = new RtpSender(transport, streams.VideoSsrc, streams.VideoPayloadType, 90000, streams.RtxSsrc, streams.RtxPayloadType);
         Audio = new RtpSender(transport, streams.AudioSsrc, streams.AudioPayloadType, 48000);
@@ -211,8 +215,11 @@ public sealed class CallPublisher : IDisposable
         MaybeReport();
     }
 
+    /// <summary>While true, silence is sent in place of the microphones (the stream keeps its timing).</summary>
+    public bool MicrophoneMuted { get; set; }
+
     /// <summary>Processes and sends 20 ms of interleaved microphone capture.</summary>
-    public void ProcessAudioFrame(ReadOnlySpan<short> interleaved) => _audio.ProcessFrame(interleaved);
+    public void ProcessAudioFrame(ReadOnlySpan<short> interleaved) => _audio.ProcessFrame(MicrophoneMuted ? _silence.AsSpan(0, interleaved.Length) : interleaved);
 
     /// <summary>Reads the camera and sends until cancelled (the capture is not disposed here).</summary>
     public async Task RunVideoAsync(IVideoCapture capture, CancellationToken cancellationToken)
@@ -237,8 +244,37 @@ public sealed class CallPublisher : IDisposable
         }
     }
 
-    /// <summary>Reads the microphone and sends until cancelled.</summary>
-    public Task RunAudioAsync(IAudioCapture capture, CancellationToken cancellationToken) => _audio.RunAsync(capture, cancellationToken);
+    /// <summary>Reads the microphone (48 kHz, the channel count given at construction) and sends until cancelled.</summary>
+    public async Task RunAudioAsync(IAudioCapture capture, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(capture);
+        if (capture.SampleRate != AudioFormat.SampleRate || capture.Channels != _microphoneChannels)
+        {
+            throw new NotSupportedException($"capture is {capture.Channels} ch at {capture.SampleRate} Hz; the publisher wants {_microphoneChannels} ch at {AudioFormat.SampleRate} Hz");
+        }
+
+        var block = new short[AudioFormat.FrameSamples * _microphoneChannels];
+        int filled = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            int frames;
+            try
+            {
+                frames = await capture.ReadAsync(block.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            filled += frames * _microphoneChannels;
+            if (filled == block.Length)
+            {
+                ProcessAudioFrame(block);
+                filled = 0;
+            }
+        }
+    }
 
     private void MaybeReport()
     {

@@ -40,7 +40,8 @@ public sealed class MediaInterface : IBusInterface
     {
         "Snapshot" => _media.Snapshot() ?? throw new RoomBusException(BusErrors.WrongState, "No picture yet: media flows only during a call."),
         // Probing opens every candidate codec: keep it off the bus dispatch thread.
-        "GetReport" => await Task.Run(() => MediaInfo.Report(), cancellationToken),
+        // The codec report, then the network call's transport and counters (frames sent and decoded) when in one.
+        "GetReport" => await Task.Run(() => _media.CallStatistics is { } call ? MediaInfo.Report() + "\n" + call : MediaInfo.Report(), cancellationToken),
         _ => throw new RoomBusException(BusErrors.NotSupported, $"Media.{member} is not implemented."),
     };
 }

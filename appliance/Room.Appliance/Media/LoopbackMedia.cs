@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Room.Appliance.Camera;
 using Room.Appliance.Meeting;
 using Room.Bus;
+using Room.Call;
 using Room.Devices;
 using Room.Media;
 using Room.Media.Audio;
@@ -25,6 +26,7 @@ public sealed class LoopbackMedia(
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _wake = new(0);
     private VideoReceivePipeline? _view;
+    private CallSubscriber? _remote;
     private MediaStatus _status = MediaStatus.Idle;
 
     public event EventHandler? Changed;
@@ -45,9 +47,18 @@ public sealed class LoopbackMedia(
     {
         lock (_gate)
         {
+            if (_remote is not null)
+            {
+                // A network call: the first remote participant whose picture has decoded.
+                return _remote.Videos.FirstOrDefault(v => v.FramesDecoded > 0)?.Pipeline.SnapshotJpeg();
+            }
+
             return _view?.SnapshotJpeg();
         }
     }
+
+    /// <summary>The network call's counters (frames sent, decoded, rejected), or null without one.</summary>
+    public string? CallStatistics => meeting.CallMedia?.Statistics;
 
     public override void Dispose()
     {
@@ -99,6 +110,7 @@ public sealed class LoopbackMedia(
                     {
                         _view?.Dispose();
                         _view = null;
+                        _remote = null;
                     }
                 }
 
@@ -174,6 +186,12 @@ public sealed class LoopbackMedia(
 
     private async Task RunCallAsync(CancellationToken callToken)
     {
+        if (meeting.CallMedia is { } network)
+        {
+            await RunNetworkCallAsync(network, callToken);
+            return;
+        }
+
         // One stream failing (a camera unplugged) stops the others too, so that all restart together.
         using var streams = CancellationTokenSource.CreateLinkedTokenSource(callToken);
         var ct = streams.Token;
@@ -227,6 +245,68 @@ public sealed class LoopbackMedia(
         {
             audioOut?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// A call over the network (Janus): the camera and microphones go to the call's publisher, the remote
+    /// participants' pictures to the panel's remote view and their audio, mixed, to the speaker.
+    /// </summary>
+    private async Task RunNetworkCallAsync(ICallMedia call, CancellationToken callToken)
+    {
+        using var streams = CancellationTokenSource.CreateLinkedTokenSource(callToken);
+        var ct = streams.Token;
+        var camera = PickCamera();
+        var format = camera.Formats.FirstOrDefault(f => f.Width == 640 && f.Height == 360) is { Width: > 0 } small ? small : camera.Formats[0];
+        var mic = devices.Microphones.FirstOrDefault(Works);
+        var speaker = devices.Speakers.FirstOrDefault(Works);
+        using var processor = new AudioProcessor();
+        var echo = mic is not null && speaker is not null ? processor : null;
+        using var publisher = call.StartPublishing(format, mic?.Channels ?? 1, echo);
+        lock (_gate)
+        {
+            _remote = call.Subscriber;
+        }
+
+        await using var capture = await camera.OpenCaptureAsync(format, ct);
+        var tasks = new List<Task> { publisher.RunVideoAsync(capture, ct), RunPlayoutAsync(speaker, call.Subscriber, echo, ct) };
+        if (mic is not null)
+        {
+            tasks.Add(RunMicrophoneAsync(mic, publisher, ct));
+        }
+
+        var audio = mic is null ? "no microphone: sending no sound" : $"{publisher.AudioDescription} from {mic.Name}, {mic.Channels} channels beamformed";
+        audio += speaker is null ? "; no speaker" : $"; remote participants mixed to {speaker.Name}" + (echo is null ? "" : ", echo-cancelled");
+        Set(new MediaStatus(true, camera.Id, publisher.VideoDescription, "VP8 (FFmpeg), one decoder per remote participant", audio, call.Encryption, ""));
+        logger.LogInformation("Call media over {Transport}: {Encoder}", call.Transport, publisher.VideoDescription);
+        var first = await Task.WhenAny(tasks);
+        await streams.CancelAsync();
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await first;
+    }
+
+    private static async Task RunMicrophoneAsync(IMicrophone mic, CallPublisher publisher, CancellationToken ct)
+    {
+        await using var capture = await mic.OpenCaptureAsync(ct);
+        await publisher.RunAudioAsync(capture, ct);
+    }
+
+    private static async Task RunPlayoutAsync(ISpeaker? speaker, CallSubscriber subscriber, AudioProcessor? processor, CancellationToken ct)
+    {
+        if (speaker is null)
+        {
+            await subscriber.RunAsync(null, null, ct);
+            return;
+        }
+
+        await using var playback = await speaker.OpenPlaybackAsync(ct);
+        await subscriber.RunAsync(playback, processor, ct);
     }
 
     private static async Task RunAudioAsync(IMicrophone mic, ISpeaker speaker, AudioSendPipeline send, AudioReceivePipeline receive, CancellationToken ct)

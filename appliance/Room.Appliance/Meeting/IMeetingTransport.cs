@@ -33,9 +33,37 @@ public interface IMeetingSession : IAsyncDisposable
     /// </summary>
     MediaKeys? Keys { get; }
 
+    /// <summary>
+    /// The call's network media (a WebRTC call through an SFU), fed with the room's devices by the media service;
+    /// null when the transport has none (the loopback call's media is looped inside roomd).
+    /// </summary>
+    ICallMedia? CallMedia => null;
+
     void SetMicrophoneMuted(bool muted);
 
     Task LeaveAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Media of a call that goes over the network: roomd's devices in, remote participants' media out.</summary>
+public interface ICallMedia
+{
+    /// <summary>What carries the media, for the media report ("Janus VideoRoom 1234 at ws://..., WebRTC").</summary>
+    string Transport { get; }
+
+    /// <summary>How media is end-to-end encrypted.</summary>
+    string Encryption { get; }
+
+    /// <summary>Everything received from the other participants: decoded video (pictures, snapshots) and the audio mix.</summary>
+    Room.Call.CallSubscriber Subscriber { get; }
+
+    /// <summary>
+    /// Starts sending the room's camera (frames in <paramref name="captureFormat"/>) and microphones; the caller feeds
+    /// and disposes the publisher. A new one replaces the previous (e.g. after a camera change).
+    /// </summary>
+    Room.Call.CallPublisher StartPublishing(Room.Devices.VideoFormat captureFormat, int microphoneChannels, Room.Media.Audio.AudioProcessor? processor);
+
+    /// <summary>Counters of the call so far (frames sent and decoded, rejected by decryption), one line each.</summary>
+    string Statistics { get; }
 }
 
 public sealed class MeetingFailedException : Exception

@@ -53,7 +53,7 @@ public sealed class MeetingService : IAsyncDisposable
             lock (_gate)
             {
                 IReadOnlyList<MeetingParticipant> participants = _session?.Participants ?? [];
-                return new MeetingSnapshot(_state, _uri?.OriginalString ?? "", participants, _muted, _volume,
+                return new MeetingSnapshot(_state, MeetingUri.Display(_uri), participants, _muted, _volume,
                     _state == MeetingStates.InCall ? _session?.SecurityCode ?? "" : "", _startedAt, _lastError);
             }
         }
@@ -67,6 +67,18 @@ public sealed class MeetingService : IAsyncDisposable
             lock (_gate)
             {
                 return _state == MeetingStates.InCall ? _session?.Keys : null;
+            }
+        }
+    }
+
+    /// <summary>The current call's network media (a Janus call), or null outside one / for the loopback call.</summary>
+    public ICallMedia? CallMedia
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _state == MeetingStates.InCall ? _session?.CallMedia : null;
             }
         }
     }
@@ -88,7 +100,7 @@ public sealed class MeetingService : IAsyncDisposable
             _joinTask = ConnectAsync(uri, _muted, _joinCancel.Token);
         }
 
-        _logger.LogInformation("Joining {Uri}", uri);
+        _logger.LogInformation("Joining {Uri}", MeetingUri.Display(uri));
         RaiseChanged();
         return Task.CompletedTask;
     }
@@ -117,7 +129,7 @@ public sealed class MeetingService : IAsyncDisposable
         }
 
         RaiseChanged();
-        _logger.LogInformation("Leaving {Uri}", _uri);
+        _logger.LogInformation("Leaving {Uri}", MeetingUri.Display(_uri));
         try
         {
             if (session is not null)
@@ -296,7 +308,7 @@ public sealed class MeetingService : IAsyncDisposable
             return;
         }
 
-        _logger.LogInformation("In call {Uri}", uri);
+        _logger.LogInformation("In call {Uri}", MeetingUri.Display(uri));
         RaiseChanged();
     }
 

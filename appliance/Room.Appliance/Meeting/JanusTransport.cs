@@ -1,0 +1,411 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Room.Call;
+using Room.Call.E2ee;
+using Room.Devices;
+using Room.Media.Audio;
+using Room.Rtc;
+using Room.Rtc.Congestion;
+using Room.Rtc.Dtls;
+using Room.Rtc.Janus;
+using Room.Rtc.Sdp;
+
+namespace Room.Appliance.Meeting;
+
+/// <summary>
+/// A bare Janus VideoRoom meeting (<c>janus://host:8188/ROOM#k=KEY</c>): joins the room over Janus's WebSocket API,
+/// publishes the room's camera and microphones (VP8 + Opus through Room.Call, over our WebRTC stack), subscribes to
+/// every other publisher in one multistream subscription and follows them joining and leaving. Every frame is
+/// SFrame-encrypted with keys from the link's meeting secret (interim keying: MLS through the meeting-server is the
+/// intended path), so Janus forwards ciphertext only.
+/// </summary>
+public sealed class JanusTransport(ILoggerFactory loggers) : IMeetingTransport
+{
+    public async Task<IMeetingSession> ConnectAsync(Uri meeting, string roomName, bool microphoneMuted, CancellationToken cancellationToken)
+    {
+        var (ws, room, key) = MeetingUri.ParseJanus(meeting);
+        try
+        {
+            return await JanusSession.ConnectAsync(ws, room, key, roomName, microphoneMuted, LocalAddresses(), loggers.CreateLogger<JanusSession>(), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Addresses to gather host candidates on: every up interface's IPv4 unicast addresses, loopback last.</summary>
+    internal static IReadOnlyList<IPAddress> LocalAddresses()
+    {
+        var list = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus is OperationalStatus.Up or OperationalStatus.Unknown && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses.Select(a => a.Address))
+            .Where(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+            .Distinct()
+            .ToList();
+        list.Add(IPAddress.Loopback);
+        return list;
+    }
+}
+
+/// <summary>One joined Janus VideoRoom.</summary>
+internal sealed class JanusSession : IMeetingSession, ICallMedia
+{
+    private readonly JanusClient _janus;
+    private readonly VideoRoomClient _room;
+    private readonly LinkKey _key;
+    private readonly Uri _server;
+    private readonly string _roomName;
+    private readonly IReadOnlyList<IPAddress> _addresses;
+    private readonly ILogger _logger;
+    private readonly RtcTransport _publish;
+    private readonly PublishedStreams _streams;
+    private readonly RtcTransport _subscribe;
+    private readonly SFrameEncryptor _videoOut, _audioOut;
+    private readonly SFrameDecryptor _videoIn, _audioIn;
+    private readonly Channel<(long Feed, bool Joined)> _feedChanges = Channel.CreateUnbounded<(long, bool)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly HashSet<long> _subscribed = [];
+    private readonly Lock _gate = new();
+    private JanusHandle? _subscription;
+    private bool _subscribeConnected;
+    private CallPublisher? _publisher;
+    private bool _muted;
+    private volatile bool _leaving;
+    private Task _follow = Task.CompletedTask, _watch = Task.CompletedTask;
+
+    private JanusSession(JanusClient janus, VideoRoomClient room, LinkKey key, Uri server, string roomName, bool muted, IReadOnlyList<IPAddress> addresses, ILogger logger)
+    {
+        _janus = janus;
+        _room = room;
+        _key = key;
+        _server = server;
+        _roomName = roomName;
+        _muted = muted;
+        _addresses = addresses;
+        _logger = logger;
+        _streams = PublishedStreams.CreateRandom();
+        _publish = new RtcTransport(addresses, controlling: true);
+        _subscribe = new RtcTransport(addresses, controlling: false);
+        ulong kid = LinkKey.NewKeyId() & ~1UL;
+        _videoOut = key.CreateEncryptor(FrameKind.Vp8, kid);
+        _audioOut = key.CreateEncryptor(FrameKind.Audio, kid | 1);
+        _videoIn = key.CreateDecryptor(FrameKind.Vp8);
+        _audioIn = key.CreateDecryptor(FrameKind.Audio);
+        Subscriber = new CallSubscriber(_subscribe, new SubscriberOptions(), _videoIn, _audioIn);
+    }
+
+    public static async Task<JanusSession> ConnectAsync(Uri server, long roomId, LinkKey key, string roomName, bool muted, IReadOnlyList<IPAddress> addresses,
+        ILogger logger, CancellationToken ct)
+    {
+        JanusClient janus;
+        try
+        {
+            janus = await JanusClient.ConnectAsync(server, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or IOException or RtcFormatException or HttpRequestException)
+        {
+            throw new MeetingFailedException($"The Janus server at {server.Authority} is not reachable: {ex.Message}", ex);
+        }
+
+        VideoRoomClient room;
+        try
+        {
+            room = await VideoRoomClient.JoinAsync(janus, roomId, roomName, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RtcFormatException or IOException)
+        {
+            await janus.DisposeAsync().ConfigureAwait(false);
+            throw new MeetingFailedException($"Janus refused to let the room join VideoRoom {roomId}: {ex.Message}", ex);
+        }
+
+        var session = new JanusSession(janus, room, key, server, roomName, muted, addresses, logger) { RoomId = roomId };
+        try
+        {
+            await session.PublishAsync(ct).ConfigureAwait(false);
+            room.PublisherJoined += session.OnPublisherJoined;
+            room.PublisherLeft += session.OnPublisherLeft;
+            foreach (var p in room.Publishers) session._feedChanges.Writer.TryWrite((p.Id, true));
+            session._follow = Task.Run(session.FollowAsync, CancellationToken.None);
+            session._watch = Task.Run(session.WatchAsync, CancellationToken.None);
+        }
+        catch
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        logger.LogInformation("Joined Janus VideoRoom {Room} at {Server} as publisher {Id}; {Count} other publishers", roomId, server, room.PublisherId, room.Publishers.Count);
+        return session;
+    }
+
+    public long RoomId { get; private init; }
+
+    public CallSubscriber Subscriber { get; }
+
+    public string Transport => $"Janus VideoRoom {RoomId} at {_server} (WebRTC: ICE, DTLS-SRTP; VP8 + Opus), {_subscribed.Count} feeds subscribed";
+
+    public string Encryption =>
+        "SFrame AES-128-GCM (RFC 9605) per frame, VP8 payload header in clear; interim key from the meeting link (not MLS: the meeting-server is not built yet)";
+
+    public string SecurityCode => _key.SecurityCode;
+
+    public MediaKeys? Keys => null;
+
+    public ICallMedia? CallMedia => this;
+
+    public event EventHandler? Changed;
+
+    public event EventHandler<string>? Ended;
+
+    public IReadOnlyList<MeetingParticipant> Participants
+    {
+        get
+        {
+            var list = new List<MeetingParticipant> { new(_room.PublisherId.ToString(System.Globalization.CultureInfo.InvariantCulture), _roomName, _muted) };
+            list.AddRange(_room.Publishers.OrderBy(p => p.Id).Select(p =>
+                new MeetingParticipant(p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), p.Display ?? $"Participant {p.Id}", false)));
+            return list;
+        }
+    }
+
+    public string Statistics
+    {
+        get
+        {
+            var p = _publisher;
+            var lines = new List<string>
+            {
+                $"call: {Transport}",
+                $"call sent: video {p?.VideoFramesSent ?? 0} frames ({p?.VideoBitrate ?? 0} bit/s target), audio {p?.AudioFramesSent ?? 0} frames, " +
+                $"{_videoOut.Frames + _audioOut.Frames} frames encrypted, rtp {_publish.RtpPacketsSent}",
+                $"call received: video {Subscriber.VideoFramesDecoded} frames decoded from {Subscriber.Videos.Count} streams, " +
+                $"audio {Subscriber.AudioFramesDecoded} frames decoded from {Subscriber.Audios.Count} streams, " +
+                $"{_videoIn.Rejected + _audioIn.Rejected} frames rejected by SFrame, rtp {_subscribe.RtpPacketsReceived}, NACKs {Subscriber.NacksSent}, PLIs {Subscriber.PlisSent}",
+            };
+            return string.Join('\n', lines);
+        }
+    }
+
+    public CallPublisher StartPublishing(VideoFormat captureFormat, int microphoneChannels, AudioProcessor? processor)
+    {
+        var publisher = new CallPublisher(_publish, _streams, captureFormat, new PublisherOptions(), microphoneChannels, _videoOut, _audioOut, processor);
+        lock (_gate)
+        {
+            publisher.MicrophoneMuted = _muted;
+            _publisher = publisher;
+        }
+
+        publisher.RequestKeyframe();
+        return publisher;
+    }
+
+    public void SetMicrophoneMuted(bool muted)
+    {
+        lock (_gate)
+        {
+            _muted = muted;
+            _publisher?.MicrophoneMuted = muted;
+        }
+
+        Changed?.Invoke(this, EventArgs.Empty);
+    }
+
+    private async Task PublishAsync(CancellationToken ct)
+    {
+        var offer = _streams.CreateOffer(_publish);
+        var answer = SessionDescription.Parse(await _room.PublishAsync(offer.ToString(), ct).ConfigureAwait(false));
+        _publish.ApplyRemote(answer);
+        int twcc = answer.Media.FirstOrDefault(m => m.Kind == "video")?.ExtensionId(SdpBuilder.TransportCcUri) ?? -1;
+        if (twcc > 0)
+        {
+            _publish.TransportCcExtensionId = twcc;
+            _publish.Congestion = new CongestionController(initialBps: 900_000, minBps: 150_000, maxBps: 2_000_000);
+        }
+
+        var role = answer.SessionOrFirstMedia("setup") == "passive" ? DtlsRole.Client : DtlsRole.Server;
+        try
+        {
+            await _publish.ConnectAsync(role, answer.SessionOrFirstMedia("fingerprint") ?? "", ct).ConfigureAwait(false);
+        }
+        catch (RtcFormatException ex)
+        {
+            throw new MeetingFailedException($"No media connection to Janus at {_server.Authority}: {ex.Message}", ex);
+        }
+    }
+
+    private void OnPublisherJoined(JanusPublisher p)
+    {
+        _feedChanges.Writer.TryWrite((p.Id, true));
+        Changed?.Invoke(this, EventArgs.Empty);
+    }
+
+    private void OnPublisherLeft(long id)
+    {
+        _feedChanges.Writer.TryWrite((id, false));
+        Changed?.Invoke(this, EventArgs.Empty);
+    }
+
+    /// <summary>One at a time, in order: subscribe to feeds that joined, unsubscribe those that left.</summary>
+    private async Task FollowAsync()
+    {
+        var ct = _stop.Token;
+        try
+        {
+            await foreach (var (feed, joined) in _feedChanges.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                try
+                {
+                    if (joined && _subscribed.Add(feed)) await SubscribeAsync([feed], [], ct).ConfigureAwait(false);
+                    else if (!joined && _subscribed.Remove(feed) && _subscription is not null) await SubscribeAsync([], [feed], ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is RtcFormatException or IOException or MeetingFailedException or System.Net.WebSockets.WebSocketException)
+                {
+                    _logger.LogWarning("Subscription to feed {Feed} not updated: {Message}", feed, ex.Message);
+                }
+
+                Changed?.Invoke(this, EventArgs.Empty);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task SubscribeAsync(IReadOnlyList<long> add, IReadOnlyList<long> remove, CancellationToken ct)
+    {
+        JanusEvent reply;
+        if (_subscription is null)
+        {
+            _subscription = await _janus.AttachAsync(VideoRoomClient.Plugin, ct).ConfigureAwait(false);
+            reply = await _subscription.MessageAsync(new JsonObject
+            {
+                ["request"] = "join", ["ptype"] = "subscriber", ["room"] = RoomId,
+                ["streams"] = Feeds(add),
+            }, null, null, ct).ConfigureAwait(false);
+        }
+        else if (add.Count > 0)
+        {
+            reply = await _subscription.MessageAsync(new JsonObject { ["request"] = "subscribe", ["streams"] = Feeds(add) }, null, null, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            reply = await _subscription.MessageAsync(new JsonObject { ["request"] = "unsubscribe", ["streams"] = Feeds(remove) }, null, null, ct).ConfigureAwait(false);
+        }
+
+        if (reply.Sdp is null)
+        {
+            if (reply.Data?["error"] is { } error) throw new MeetingFailedException($"Janus: {error}");
+            return; // nothing to renegotiate
+        }
+
+        var offer = SessionDescription.Parse(reply.Sdp);
+        var feedsByMid = new Dictionary<string, long>();
+        if (reply.Data?["streams"] is JsonArray streams)
+        {
+            foreach (var s in streams.OfType<JsonObject>())
+            {
+                if ((string?)s["mid"] is { } mid && s["feed_id"] is JsonValue f && f.TryGetValue(out long feed)) feedsByMid[mid] = feed;
+            }
+        }
+
+        var answer = SdpBuilder.CreateReceiveAnswer(offer, _subscribe.Ice, _subscribe.Certificate, ["VP8", "opus"]);
+        Subscriber.SetStreams(RemoteTrack.FromOffer(offer, feedsByMid));
+        if (!_subscribeConnected) _subscribe.ApplyRemote(offer);
+        await VideoRoomClient.StartAsync(_subscription, answer.ToString(), ct).ConfigureAwait(false);
+        if (!_subscribeConnected)
+        {
+            _subscribeConnected = true;
+            await _subscribe.ConnectAsync(DtlsRole.Client, offer.SessionOrFirstMedia("fingerprint") ?? "", ct).ConfigureAwait(false);
+        }
+
+        _logger.LogInformation("Subscribed to {Count} feeds ({Tracks} tracks)", _subscribed.Count, Subscriber.Videos.Count + Subscriber.Audios.Count);
+    }
+
+    private static JsonArray Feeds(IEnumerable<long> feeds) => new(feeds.Select(f => (JsonNode)new JsonObject { ["feed"] = f }).ToArray());
+
+    /// <summary>Janus going away ends the call (with the reason); our own leaving does not.</summary>
+    private async Task WatchAsync()
+    {
+        var publishFailed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _publish.Ice.StateChanged += s =>
+        {
+            if (s == Rtc.Ice.IceState.Failed) publishFailed.TrySetResult();
+        };
+        try
+        {
+            var first = await Task.WhenAny(_room.Handle.Events.Completion, publishFailed.Task, Task.Delay(Timeout.Infinite, _stop.Token)).ConfigureAwait(false);
+            if (_leaving || _stop.IsCancellationRequested) return;
+            string reason = first == publishFailed.Task
+                ? $"The media connection to Janus at {_server.Authority} failed."
+                : $"The Janus server at {_server.Authority} closed the connection; the meeting ended.";
+            _logger.LogWarning("{Reason}", reason);
+            Ended?.Invoke(this, reason);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async Task LeaveAsync(CancellationToken cancellationToken)
+    {
+        _leaving = true;
+        try
+        {
+            await _room.Handle.MessageAsync(new JsonObject { ["request"] = "leave" }, null, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or System.Net.WebSockets.WebSocketException or RtcFormatException)
+        {
+            _logger.LogInformation("Leave not acknowledged by Janus: {Message}", ex.Message);
+        }
+    }
+
+    private int _disposed;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _leaving = true;
+        _room.PublisherJoined -= OnPublisherJoined;
+        _room.PublisherLeft -= OnPublisherLeft;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _feedChanges.Writer.TryComplete();
+        try
+        {
+            await Task.WhenAll(_follow, _watch).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _room.Dispose();
+        await _janus.DisposeAsync().ConfigureAwait(false);
+        Subscriber.Dispose();
+        _publish.Dispose();
+        _subscribe.Dispose();
+        _videoOut.Dispose();
+        _audioOut.Dispose();
+        _videoIn.Dispose();
+        _audioIn.Dispose();
+        _key.Dispose();
+        _stop.Dispose();
+    }
+}
+
+/// <summary>Chooses the transport by the meeting address: janus:// to Janus, everything else to the loopback.</summary>
+public sealed class MeetingTransportRouter(LoopbackTransport loopback, JanusTransport janus) : IMeetingTransport
+{
+    public Task<IMeetingSession> ConnectAsync(Uri meeting, string roomName, bool microphoneMuted, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(meeting);
+        return MeetingUri.IsJanus(meeting)
+            ? janus.ConnectAsync(meeting, roomName, microphoneMuted, cancellationToken)
+            : loopback.ConnectAsync(meeting, roomName, microphoneMuted, cancellationToken);
+    }
+}
