@@ -31,9 +31,15 @@ public static class MediaInfo
             }
         }
 
+        if (FFmpeg.Problem is null)
+        {
+            sb.Append("Hardware codec plumbing: ").Append(HwLayout.Describe()).Append("; VAAPI node ").Append(MediaHardware.VaapiDevice).Append('\n');
+        }
+
         using (var opus = new OpusAudioEncoder())
         {
-            sb.Append("Opus: ").Append(opus.Backend).Append(", 48 kHz mono 20 ms, in-band FEC, DTX\n");
+            sb.Append("Opus: ").Append(opus.Backend).Append(", 48 kHz mono 20 ms, in-band FEC, DTX; devices at ")
+              .Append(AudioResampler.MinRate / 1000).Append("..").Append(AudioResampler.MaxRate / 1000).Append(" kHz resampled (speexdsp)\n");
         }
 
         try

@@ -130,11 +130,13 @@ internal static unsafe class HwLayout
     }
 }
 
-/// <summary>Where VAAPI is looked for unless configured.</summary>
+/// <summary>Where VAAPI is looked for unless <see cref="MediaHardware.VaapiDevice"/> or the codec's options say otherwise.</summary>
 internal static class VaapiDefaults
 {
     /// <summary>The first GPU's render node.</summary>
-    public const string RenderNode = "/dev/dri/renderD128";
+    public const string DefaultRenderNode = "/dev/dri/renderD128";
+
+    public static string RenderNode => MediaHardware.VaapiDevice;
 }
 
 /// <summary>A hardware device (AVHWDeviceContext reference) of one type, e.g. VAAPI on a DRM render node.</summary>

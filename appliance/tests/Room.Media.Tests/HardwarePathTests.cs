@@ -80,6 +80,23 @@ public class HardwarePathTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void Media_report_shows_chosen_encoders_and_decoders_with_the_reasons_for_the_others()
+    {
+        var report = MediaInfo.Report(VideoLayer.P360);
+        log.WriteLine(report);
+        Assert.Contains("H264: ", report, StringComparison.Ordinal);
+        Assert.Contains("H264 decoder: ", report, StringComparison.Ordinal);
+        Assert.Contains("Vp8 decoder: ", report, StringComparison.Ordinal);
+        Assert.Contains("Hardware codec plumbing: AVCodecContext.hw_device_ctx at +", report, StringComparison.Ordinal);
+        Assert.Contains("resampled", report, StringComparison.Ordinal);
+        if (!HasRenderNode)
+        {
+            Assert.Contains("h264_vaapi: no device node /dev/dri/renderD128", report, StringComparison.Ordinal);
+            Assert.Contains("vp8+vaapi: no device node /dev/dri/renderD128", report, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Vaapi_encoder_on_a_node_that_is_not_a_gpu_fails_with_ffmpegs_own_explanation()
     {
         var options = new EncoderOptions { VaapiDevice = "/dev/null" };
