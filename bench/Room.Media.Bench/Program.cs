@@ -18,6 +18,8 @@ foreach (var layer in new[] { VideoLayer.P720, VideoLayer.P1080 })
     Bench.Run(layer, frames);
 }
 
+HardwareBench.Run();
+
 internal static partial class Bench
 {
     private const int Distinct = 30;
