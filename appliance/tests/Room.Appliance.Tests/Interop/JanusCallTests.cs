@@ -1,0 +1,279 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Room.Bus;
+using Room.Bus.Client;
+using Room.Call.E2ee;
+using Room.Testing;
+using Room.Testing.Network;
+using Xunit.Abstractions;
+
+namespace Room.Appliance.Tests.Interop;
+
+/// <summary>Interop tests with real peers (Janus, Chromium) in network namespaces: one at a time.</summary>
+[CollectionDefinition("janus-call", DisableParallelization = true)]
+public sealed class JanusCallGroup;
+
+/// <summary>Headless Debian Chromium (fake camera and microphone) running browser/janus-e2ee.html.</summary>
+internal sealed class E2eeBrowser : IAsyncDisposable
+{
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    public IPage Page { get; private set; } = null!;
+
+    public static bool IsInstalled => File.Exists("/usr/bin/chromium");
+
+    public static async Task<E2eeBrowser> StartAsync()
+    {
+        var b = new E2eeBrowser();
+        b._playwright = await Playwright.CreateAsync();
+        b._browser = await b._playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args =
+            [
+                "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-features=WebRtcHideLocalIpsWithMdns,LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights",
+                "--no-proxy-server", "--autoplay-policy=no-user-gesture-required",
+            ],
+        });
+        var context = await b._browser.NewContextAsync();
+        b.Page = await context.NewPageAsync();
+        var dir = Path.Combine(AppContext.BaseDirectory, "browser");
+        var html = await File.ReadAllTextAsync(Path.Combine(dir, "janus-e2ee.html"));
+        var script = await File.ReadAllTextAsync(Path.Combine(dir, "room-link-e2ee.js"));
+        // Served as http://localhost so the page is a secure context (getUserMedia, WebCrypto) without any server.
+        await b.Page.RouteAsync("http://localhost/janus-e2ee.html", r => r.FulfillAsync(new RouteFulfillOptions { Body = html, ContentType = "text/html" }));
+        await b.Page.RouteAsync("http://localhost/room-link-e2ee.js", r => r.FulfillAsync(new RouteFulfillOptions { Body = script, ContentType = "text/javascript" }));
+        await b.Page.GotoAsync("http://localhost/janus-e2ee.html");
+        return b;
+    }
+
+    public sealed record Stats(long FramesDecoded, long VideoPackets, long AudioPackets, long AudioSamples, int Width, long FramesSent,
+        long Encrypted, long Decrypted, long Rejected, string LastError, string Mode, string Code);
+
+    public async Task<Stats> StatsAsync()
+    {
+        var j = await Page.EvaluateAsync<JsonElement>("() => window.inboundStats()");
+        return new Stats(j.GetProperty("framesDecoded").GetInt64(), j.GetProperty("videoPackets").GetInt64(), j.GetProperty("audioPackets").GetInt64(),
+            j.GetProperty("audioSamples").GetInt64(), j.GetProperty("width").GetInt32(), j.GetProperty("framesSent").GetInt64(),
+            j.GetProperty("encrypted").GetInt64(), j.GetProperty("decrypted").GetInt64(), j.GetProperty("rejected").GetInt64(),
+            j.GetProperty("lastError").GetString() ?? "", j.GetProperty("mode").GetString() ?? "", j.GetProperty("code").GetString() ?? "");
+    }
+
+    public Task<long> JoinAsync(Uri janus, string fragment, string display) =>
+        Page.EvaluateAsync<long>("([u, r, f, d]) => window.joinAndPublish(u, r, f, d)", new object[] { janus.ToString(), JanusServer.Room, fragment, display });
+
+    public Task SubscribeAsync(long feed) => Page.EvaluateAsync("([r, f]) => window.subscribe(r, f)", new object[] { JanusServer.Room, feed });
+
+    public Task LeaveAsync() => Page.EvaluateAsync("() => window.leave()");
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_browser is not null) await _browser.CloseAsync();
+        _playwright?.Dispose();
+    }
+}
+
+/// <summary>What roomd's Media.GetReport says about the call (its frame counters).</summary>
+internal sealed record CallReport(long VideoSent, long VideoDecoded, long AudioDecoded, long Rejected, string Text)
+{
+    public static CallReport Parse(string report)
+    {
+        static long Number(string text, string pattern) => Regex.Match(text, pattern) is { Success: true } m ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
+        return new CallReport(Number(report, @"call sent: video (\d+) frames"), Number(report, @"call received: video (\d+) frames decoded"),
+            Number(report, @"audio (\d+) frames decoded"), Number(report, @"(\d+) frames rejected by SFrame"), report);
+    }
+}
+
+/// <summary>
+/// roomd (a real process on a private bus, simulated camera and microphones) in a bare Janus VideoRoom with a real
+/// Chromium participant, both end-to-end encrypted with the key in the meeting link.
+/// </summary>
+[Collection("janus-call")]
+[Trait("Category", "Interop")]
+public sealed class JanusCallTests(ITestOutputHelper output)
+{
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken ct)
+    {
+        while (!await condition()) await Task.Delay(250, ct);
+    }
+
+    private sealed class Rig : IAsyncDisposable
+    {
+        public required NetNs Ns { get; init; }
+        public required JanusServer Janus { get; init; }
+        public required PrivateBus Bus { get; init; }
+        public required RoomdProcess Roomd { get; init; }
+        public required RoomBusClient Client { get; init; }
+        public required E2eeBrowser Browser { get; init; }
+
+        public string Link(string secret) => $"janus://{Ns.NsAddress}:8188/{JanusServer.Room}#k={secret}";
+
+        public static async Task<Rig> StartAsync(CancellationToken ct)
+        {
+            var ns = NetNs.Create();
+            JanusServer? janus = null;
+            PrivateBus? bus = null;
+            RoomdProcess? roomd = null;
+            try
+            {
+                janus = await JanusServer.StartAsync(ns, ct);
+                bus = new PrivateBus();
+                roomd = await RoomdProcess.StartAsync(bus.Address, Path.Combine(bus.Directory, "state"), "--Room:Name", "Ratssaal");
+                var client = await RoomBusClient.ConnectAsync(bus.Address, ct);
+                var browser = await E2eeBrowser.StartAsync();
+                return new Rig { Ns = ns, Janus = janus, Bus = bus, Roomd = roomd, Client = client, Browser = browser };
+            }
+            catch
+            {
+                if (roomd is not null) await roomd.DisposeAsync();
+                bus?.Dispose();
+                janus?.Dispose();
+                ns.Dispose();
+                throw;
+            }
+        }
+
+        public async Task<CallReport> ReportAsync() => CallReport.Parse(await Client.GetMediaReportAsync());
+
+        public async ValueTask DisposeAsync()
+        {
+            await Browser.DisposeAsync();
+            Client.Dispose();
+            await Roomd.DisposeAsync();
+            Bus.Dispose();
+            Janus.Dispose();
+            Ns.Dispose();
+        }
+    }
+
+    [SkippableFact]
+    public async Task Roomd_and_chromium_decode_each_others_end_to_end_encrypted_video_and_audio_through_janus()
+    {
+        Skip.IfNot(Environment.UserName == "root", "network namespaces need root");
+        Assert.True(JanusServer.IsInstalled && E2eeBrowser.IsInstalled, "janus/chromium not installed (make deps)");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var ct = timeout.Token;
+        await using var rig = await Rig.StartAsync(ct);
+        var secret = LinkKey.NewSecretText();
+        var link = rig.Link(secret);
+        try
+        {
+            // Without the key: refused with a clear error, nothing changes.
+            var bare = link.Split('#')[0];
+            var refused = await Assert.ThrowsAsync<RoomBusException>(() => rig.Client.JoinAsync(bare));
+            Assert.Equal(BusErrors.InvalidUri, refused.ErrorName);
+            Assert.Contains("key", refused.Message, StringComparison.Ordinal);
+            var idle = (await rig.Client.GetStatusAsync()).Meeting;
+            Assert.Equal(MeetingStates.Idle, idle.State);
+            Assert.Equal("", idle.Uri);
+
+            // roomctl joins with the full link; roomd never shows the fragment.
+            var joined = await CliProcess.RunAsync(rig.Bus.Address, "join", link);
+            Assert.True(joined.ExitCode == 0, joined.Error);
+            await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.State is MeetingStates.InCall or MeetingStates.Error, ct);
+            var meeting = (await rig.Client.GetStatusAsync()).Meeting;
+            Assert.True(meeting.State == MeetingStates.InCall, $"{meeting.State}: {meeting.LastError}\n{rig.Roomd.Log}");
+            Assert.Equal(bare, meeting.Uri);
+            var roomdFeed = long.Parse(meeting.Participants[0].Id, System.Globalization.CultureInfo.InvariantCulture);
+
+            // Chromium joins the same room with the same link key and publishes; roomd subscribes to it by itself.
+            long chromeFeed = await rig.Browser.JoinAsync(rig.Janus.WebSocketUri, "k=" + secret, "chromium");
+            await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.Participants.Any(p => p.Id == chromeFeed.ToString(System.Globalization.CultureInfo.InvariantCulture)), ct);
+            var participants = (await rig.Client.GetStatusAsync()).Meeting.Participants;
+            Assert.Equal(2, participants.Count);
+            Assert.Equal("chromium", participants[1].Name);
+            await rig.Browser.SubscribeAsync(roomdFeed);
+
+            // Both decode the other: Chromium through getStats, roomd through its media report on the bus.
+            E2eeBrowser.Stats stats = await rig.Browser.StatsAsync();
+            CallReport report = await rig.ReportAsync();
+            long audioSamplesAt = 0;
+            await WaitUntilAsync(async () =>
+            {
+                stats = await rig.Browser.StatsAsync();
+                report = await rig.ReportAsync();
+                if (audioSamplesAt == 0 && stats.AudioSamples > 0) audioSamplesAt = stats.AudioSamples;
+                return stats.FramesDecoded >= 30 && audioSamplesAt > 0 && stats.AudioSamples > audioSamplesAt + 48000
+                    && report.VideoDecoded >= 30 && report.AudioDecoded >= 50;
+            }, ct);
+            output.WriteLine($"browser ({stats.Mode}): decoded {stats.FramesDecoded} frames of roomd's ({stats.Width} wide), {stats.AudioSamples} audio samples, " +
+                $"{stats.Decrypted} frames decrypted, {stats.Encrypted} encrypted, {stats.Rejected} rejected");
+            output.WriteLine(report.Text[report.Text.IndexOf("call:", StringComparison.Ordinal)..]);
+            Assert.Equal(640, stats.Width);
+            Assert.True(stats.Decrypted > 0 && stats.Encrypted > 0);
+            Assert.Equal(0, report.Rejected);
+
+            // Same link, same security code on the panel and in the browser.
+            meeting = (await rig.Client.GetStatusAsync()).Meeting;
+            Assert.Matches(@"^(\d{5} ){11}\d{5}$", meeting.SecurityCode);
+            Assert.Equal(meeting.SecurityCode, stats.Code);
+
+            // The room's picture of the browser is there for the panel.
+            var jpeg = await rig.Client.SnapshotAsync();
+            Assert.True(jpeg.Length > 100 && jpeg[0] == 0xFF && jpeg[1] == 0xD8);
+
+            // The browser leaves: roomd's participants follow.
+            await rig.Browser.LeaveAsync();
+            await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.Participants.Count == 1, ct);
+            Assert.Equal(MeetingStates.InCall, (await rig.Client.GetStatusAsync()).Meeting.State);
+
+            await rig.Client.LeaveAsync();
+            await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.State == MeetingStates.Idle, ct);
+            Assert.DoesNotContain(secret, rig.Roomd.Log, StringComparison.Ordinal);
+        }
+        catch
+        {
+            output.WriteLine(rig.Roomd.Log);
+            output.WriteLine(string.Join('\n', File.ReadLines(rig.Janus.LogFile).TakeLast(40)));
+            throw;
+        }
+    }
+
+    [SkippableFact]
+    public async Task A_browser_with_another_key_receives_roomds_media_but_decodes_nothing()
+    {
+        Skip.IfNot(Environment.UserName == "root", "network namespaces need root");
+        Assert.True(JanusServer.IsInstalled && E2eeBrowser.IsInstalled, "janus/chromium not installed (make deps)");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var ct = timeout.Token;
+        await using var rig = await Rig.StartAsync(ct);
+        try
+        {
+            await rig.Client.JoinAsync(rig.Link(LinkKey.NewSecretText()));
+            await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.State is MeetingStates.InCall or MeetingStates.Error, ct);
+            var meeting = (await rig.Client.GetStatusAsync()).Meeting;
+            Assert.Equal(MeetingStates.InCall, meeting.State);
+            var roomdFeed = long.Parse(meeting.Participants[0].Id, System.Globalization.CultureInfo.InvariantCulture);
+
+            await rig.Browser.JoinAsync(rig.Janus.WebSocketUri, "k=" + LinkKey.NewSecretText(), "eavesdropper");
+            await rig.Browser.SubscribeAsync(roomdFeed);
+
+            // The SFU carries roomd's media to the browser (packets arrive), but with the wrong key nothing
+            // authenticates, so nothing reaches the decoder; the same the other way round.
+            E2eeBrowser.Stats stats = await rig.Browser.StatsAsync();
+            CallReport report = await rig.ReportAsync();
+            await WaitUntilAsync(async () =>
+            {
+                stats = await rig.Browser.StatsAsync();
+                report = await rig.ReportAsync();
+                return stats.VideoPackets >= 100 && stats.AudioPackets >= 100 && stats.Rejected >= 50 && report.Rejected >= 50;
+            }, ct);
+            output.WriteLine($"browser: {stats.VideoPackets} video / {stats.AudioPackets} audio packets, {stats.Rejected} frames rejected ({stats.LastError}), " +
+                $"{stats.FramesDecoded} decoded; roomd: {report.Rejected} rejected, {report.VideoDecoded} video decoded");
+            Assert.Equal(0, stats.FramesDecoded);
+            Assert.Equal(0, stats.Decrypted);
+            Assert.Equal(0, report.VideoDecoded);
+            Assert.NotEqual(meeting.SecurityCode, stats.Code);
+        }
+        catch
+        {
+            output.WriteLine(rig.Roomd.Log);
+            throw;
+        }
+    }
+}
