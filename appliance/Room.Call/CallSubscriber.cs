@@ -6,7 +6,6 @@ using Room.Media;
 using Room.Media.Audio;
 using Room.Media.Rtp;
 using Room.Rtc;
-using Room.Rtc.Rtcp;
 using Room.Rtc.Rtp;
 using Room.Rtc.Sdp;
 
@@ -78,9 +77,10 @@ public sealed class RemoteVideo : IDisposable
     private bool _disposed;
     internal long LastPli = long.MinValue / 2;
 
-    internal RemoteVideo(RemoteTrack stream, SubscriberOptions options, IFrameTransform? transform)
+    internal RemoteVideo(RemoteTrack stream, SubscriberOptions options, IFrameTransform? transform, RtpReceiver feedback)
     {
         Stream = stream;
+        Feedback = feedback;
         Pipeline = new VideoReceivePipeline(VideoCodec.Vp8, options.Jitter, options.PreferHardwareDecoder, transform);
         Pipeline.KeyframeNeeded += () => _keyframeWanted = true;
         Pipeline.PictureDecoded += (_, width, _, _) =>
@@ -96,6 +96,9 @@ public sealed class RemoteVideo : IDisposable
     private bool _keyframeWanted;
 
     public RemoteTrack Stream { get; }
+
+    /// <summary>Reception statistics, receiver reports, and the NACK/PLI compounds for this stream.</summary>
+    public RtpReceiver Feedback { get; }
 
     /// <summary>Jitter buffer, decoder and latest picture (snapshots may be taken from any thread).</summary>
     public VideoReceivePipeline Pipeline { get; }
@@ -118,6 +121,7 @@ public sealed class RemoteVideo : IDisposable
             if (_disposed) return;
             if (rtx) Retransmissions++;
             else Packets++;
+            if (!rtx) Feedback.OnPacket(Stream.Ssrc, sequence, timestamp, now);
             Pipeline.OnPacket(new RtpPacketView(sequence, timestamp, marker, payload), now);
         }
     }
@@ -169,14 +173,18 @@ public sealed class RemoteAudio : IDisposable
     private readonly Lock _gate = new();
     private bool _disposed;
 
-    internal RemoteAudio(RemoteTrack stream, SubscriberOptions options, IFrameTransform? transform)
+    internal RemoteAudio(RemoteTrack stream, SubscriberOptions options, IFrameTransform? transform, RtpReceiver feedback)
     {
         Stream = stream;
+        Feedback = feedback;
         _transform = transform;
         JitterBuffer = new AudioJitterBuffer(options.AudioTargetFrames);
     }
 
     public RemoteTrack Stream { get; }
+
+    /// <summary>Reception statistics and receiver reports for this stream.</summary>
+    public RtpReceiver Feedback { get; }
 
     public AudioJitterBuffer JitterBuffer { get; }
 
@@ -188,12 +196,13 @@ public sealed class RemoteAudio : IDisposable
     /// <summary>Frames decoded by play-out (concealment and FEC not counted).</summary>
     public long FramesDecoded => JitterBuffer.FramesDecoded;
 
-    internal void OnPacket(uint timestamp, ReadOnlySpan<byte> payload)
+    internal void OnPacket(ushort sequence, uint timestamp, ReadOnlySpan<byte> payload)
     {
         lock (_gate)
         {
             if (_disposed) return;
             Packets++;
+            Feedback.OnPacket(Stream.Ssrc, sequence, timestamp, Stopwatch.GetTimestamp());
             if (_transform is not null)
             {
                 if (payload.Length + _transform.MaxExpansion > _clear.Length)
@@ -254,7 +263,7 @@ public sealed class CallSubscriber : IDisposable
     private readonly SubscriberOptions _options;
     private readonly IFrameTransform? _videoTransform, _audioTransform;
     private readonly Lock _rtcpGate = new();
-    private readonly byte[] _rtcp = new byte[1500];
+    private readonly uint _localSsrc = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
     private readonly ushort[] _nacks = new ushort[128];
     private readonly short[] _pcm = new short[AudioFormat.FrameSamples];
     private readonly int[] _mix = new int[AudioFormat.FrameSamples];
@@ -280,6 +289,7 @@ public sealed class CallSubscriber : IDisposable
         _minPliTicks = (long)(_options.MinPliSpacing.TotalSeconds * Stopwatch.Frequency);
         _pliRepeatTicks = (long)(_options.PliRepeat.TotalSeconds * Stopwatch.Frequency);
         transport.RtpReceived = OnRtp;
+        transport.RtcpReceived = OnRtcp;
     }
 
     public IReadOnlyList<RemoteVideo> Videos => _routes.Videos;
@@ -316,14 +326,14 @@ public sealed class CallSubscriber : IDisposable
             if (s.Ssrc == 0) continue;
             if (s.Kind == "video")
             {
-                var v = old.Videos.FirstOrDefault(x => x.Stream == s) ?? new RemoteVideo(s, _options, _videoTransform);
+                var v = old.Videos.FirstOrDefault(x => x.Stream == s) ?? new RemoteVideo(s, _options, _videoTransform, new RtpReceiver(_transport, _localSsrc, 90000, s.Ssrc));
                 videos.Add(v);
                 byssrc[s.Ssrc] = new Route(v, null, false);
                 if (s.RtxSsrc != 0) byssrc[s.RtxSsrc] = new Route(v, null, true);
             }
             else if (s.Kind == "audio")
             {
-                var a = old.Audios.FirstOrDefault(x => x.Stream == s) ?? new RemoteAudio(s, _options, _audioTransform);
+                var a = old.Audios.FirstOrDefault(x => x.Stream == s) ?? new RemoteAudio(s, _options, _audioTransform, new RtpReceiver(_transport, _localSsrc, 48000, s.Ssrc));
                 audios.Add(a);
                 byssrc[s.Ssrc] = new Route(null, a, false);
             }
@@ -355,7 +365,7 @@ public sealed class CallSubscriber : IDisposable
         var payload = h.Payload(packet);
         if (route.Audio is { } audio)
         {
-            if (h.PayloadType == audio.Stream.PayloadType) audio.OnPacket(h.Timestamp, payload);
+            if (h.PayloadType == audio.Stream.PayloadType) audio.OnPacket(h.SequenceNumber, h.Timestamp, payload);
             return;
         }
 
@@ -376,6 +386,15 @@ public sealed class CallSubscriber : IDisposable
         Feedback(video, now);
     }
 
+    /// <summary>The senders' SRs: each stream's receiver reports echo them (LSR/DLSR), which is how the SFU measures the round trip.</summary>
+    private void OnRtcp(ReadOnlySpan<byte> compound)
+    {
+        long now = Stopwatch.GetTimestamp();
+        var routes = _routes;
+        foreach (var v in routes.Videos) v.Feedback.OnRtcp(compound, now);
+        foreach (var a in routes.Audios) a.Feedback.OnRtcp(compound, now);
+    }
+
     /// <summary>Delivers frames whose wait expired and sends due NACKs/PLIs; <see cref="RunAsync"/> calls it every 10 ms.</summary>
     public void Poll()
     {
@@ -393,17 +412,11 @@ public sealed class CallSubscriber : IDisposable
         {
             if (_disposed) return;
             int n = video.CollectFeedback(_nacks, now, _minPliTicks, _pliRepeatTicks, out bool pli);
-            if (n > 0)
-            {
-                int len = RtcpWriter.WriteNack(_rtcp, 1, video.Stream.Ssrc, _nacks.AsSpan(0, n));
-                if (_transport.SendRtcp(_rtcp.AsSpan(0, len)) == RtcError.None) NacksSent++;
-            }
+            // Feedback goes out behind a receiver report (RFC 4585 compound): Janus drops a bare PLI from an SSRC it
+            // does not know, and only retransmits to a receiver whose reports gave it a round trip.
+            if (n > 0 && video.Feedback.SendNack(_nacks.AsSpan(0, n), now) == RtcError.None) NacksSent++;
 
-            if (pli)
-            {
-                int len = RtcpWriter.WritePli(_rtcp, 1, video.Stream.Ssrc);
-                if (_transport.SendRtcp(_rtcp.AsSpan(0, len)) == RtcError.None) PlisSent++;
-            }
+            if (pli && video.Feedback.SendPli(now) == RtcError.None) PlisSent++;
         }
     }
 
@@ -479,6 +492,7 @@ public sealed class CallSubscriber : IDisposable
     public void Dispose()
     {
         _transport.RtpReceived = null;
+        _transport.RtcpReceived = null;
         lock (_rtcpGate) _disposed = true;
         var routes = _routes;
         _routes = Routes.Empty;

@@ -136,6 +136,12 @@ public sealed class JitterBuffer
     /// <summary>Frames given up: incomplete past the wait, corrupt, or discarded while waiting for a keyframe.</summary>
     public long FramesDropped { get; private set; }
 
+    /// <summary>Frames given up because packets were still missing after the wait (or the ring filled).</summary>
+    public long FramesExpired { get; private set; }
+
+    /// <summary>Complete frames discarded because the buffer was waiting for a keyframe (their references were lost).</summary>
+    public long FramesSkippedForKeyframe { get; private set; }
+
     /// <summary>Whether the buffer is waiting for a keyframe before delivering again.</summary>
     public bool WaitingForKeyframe => _needKeyframe;
 
@@ -306,6 +312,7 @@ public sealed class JitterBuffer
                 if (_needKeyframe && !key)
                 {
                     FramesDropped++;
+                    FramesSkippedForKeyframe++;
                     _keyframeRequest = true;
                     continue;
                 }
@@ -337,6 +344,7 @@ public sealed class JitterBuffer
                 _head = _highest + 1;
                 _boundaryKnown = false;
                 FramesDropped++;
+                FramesExpired++;
                 LoseSync();
                 break;
             }
@@ -347,6 +355,7 @@ public sealed class JitterBuffer
             if (_delivered || state != HeadState.NotAStart)
             {
                 FramesDropped++;
+                FramesExpired++;
                 LoseSync();
             }
 

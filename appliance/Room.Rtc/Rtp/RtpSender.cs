@@ -44,6 +44,8 @@ public sealed class RtpSender
     public long PacketsSent { get; private set; }
     public long OctetsSent { get; private set; }
     public long Retransmissions { get; private set; }
+    /// <summary>Sequence numbers NACKed for this stream (whether or not still in the history).</summary>
+    public long NackedPacketsReceived { get; private set; }
     public long KeyframeRequests { get; private set; }
 
     /// <summary>Raised (on the network thread) when the receiver asks for a keyframe with PLI or FIR.</summary>
@@ -97,6 +99,7 @@ public sealed class RtpSender
             if (fb.IsNack && fb.MediaSsrc == Ssrc)
             {
                 int count = fb.ReadNack(_nacked);
+                NackedPacketsReceived += count;
                 for (int i = 0; i < count; i++) Retransmit(_nacked[i]);
             }
             else if ((fb.IsPli && fb.MediaSsrc == Ssrc) || (fb.IsFir && HasFirFor(fb)))

@@ -140,8 +140,11 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         var cc = new CongestionController(initialBps: 1_000_000, minBps: 150_000, maxBps: 1_500_000);
         await using var call = await PublishAndSubscribeAsync(janus, relay.HostAddress, 1_000_000, cc, ct);
         var r = call.Bob.Receiver!;
+        var counters = new Counters(call);
         await JanusInteropTests.WaitUntil(() => r.VideoFramesDecoded >= 20, ct);
+        counters.Take();
         long free = await Hold(r, 4000, ct);
+        output.WriteLine("clean: " + counters.Take());
         output.WriteLine($"100 ms RTT: {free} frames decoded in 4 s, target {cc.TargetBps:N0} bit/s");
         Assert.True(free > 0, "no video over the delayed link");
 
@@ -153,6 +156,7 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         output.WriteLine($"100 ms RTT + 5 % loss: {lossy} frames decoded in 12 s, retransmissions " +
             $"{call.Alice.Publisher.Video.Retransmissions - retransmitsBefore}, PLIs sent {r.PlisSent - plisBefore}, " +
             $"NACKs sent {r.NacksSent - nacksBefore}, target {cc.TargetBps:N0} bit/s");
+        output.WriteLine("lossy: " + counters.Take());
         Assert.True(lossy > 0, "video froze under 5 % loss with 100 ms RTT");
 
         NetNs.Run("ip", $"netns exec {ns.Name} nft delete table inet rtcloss");
@@ -164,6 +168,7 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         await JanusInteropTests.WaitUntil(() => r.VideoFramesDecoded >= at + 5, ct);
         long recovered = r.LastDecodeTicks - stopped;
         long after = await Hold(r, 3000, ct);
+        output.WriteLine("after: " + counters.Take());
         output.WriteLine($"loss stopped: first frame decoded after {first} ms, 5 frames after {recovered} ms, " +
             $"then {after} frames in 3 s; relay forwarded {relay.Forwarded:N0} packets, dropped {relay.Dropped}");
         // The must-show asks for 1 s; measured 0.2-3.4 s here: when PLIs do not bring a whole keyframe (the
@@ -171,5 +176,32 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         // assertion is recovery within that period and margin; the figure above is what to compare against 1 s.
         Assert.True(recovered <= 5000, $"video recovered only {recovered} ms after the loss stopped");
         Assert.Equal(0, call.Bob.SubscribeTransport!.PacketsRejected);
+    }
+
+    /// <summary>What both ends did since the last <see cref="Take"/>: evidence for where frames are lost.</summary>
+    private sealed class Counters(Call call)
+    {
+        private long[] _last = [];
+
+        public string Take()
+        {
+            var pub = call.Alice.Publisher!;
+            var sub = call.Bob.Receiver!.Call;
+            var v = sub.Videos[0];
+            var jb = v.Pipeline.JitterBuffer;
+            (string Name, long Value)[] now =
+            [
+                ("pub NACKed pkts in", pub.Video.NackedPacketsReceived), ("pub retransmitted", pub.Video.Retransmissions),
+                ("pub PLI/FIR in", pub.Video.KeyframeRequests), ("pub keyframes forced", pub.Call.KeyframesRequested),
+                ("sub pkts", v.Packets), ("sub rtx pkts", v.Retransmissions), ("sub NACKed pkts", v.Feedback.NackedPackets),
+                ("sub NACK msgs", v.Feedback.NacksSent), ("sub PLIs", v.Feedback.PlisSent), ("sub RRs", v.Feedback.ReportsSent),
+                ("sub lost (RR)", v.Feedback.CumulativeLost), ("jb dups", jb.Duplicates), ("jb late", jb.LatePackets),
+                ("jb frames", jb.FramesDelivered), ("jb expired", jb.FramesExpired), ("jb skipped for keyframe", jb.FramesSkippedForKeyframe), ("decoded", v.FramesDecoded),
+                ("decode errors", v.Pipeline.DecodeErrors),
+            ];
+            var text = string.Join(", ", now.Select((c, i) => $"{c.Name} {c.Value - (_last.Length > i ? _last[i] : 0)}"));
+            _last = [.. now.Select(c => c.Value)];
+            return text;
+        }
     }
 }
