@@ -84,43 +84,60 @@ public sealed unsafe class VideoDecoder : IDisposable
                 continue;
             }
 
-            var d = new VideoDecoder(codec, name, hw, "");
-            var problem = d.TryOpen(hwaccel, vaapiDevice);
-            if (problem is null && hw)
+            var opened = TryCandidate(codec, name, hwaccel, hw, vaapiDevice, why.ToString(), out var problem);
+            if (opened is not null)
             {
-                problem = d.TestDecode();
-                if (problem is null)
-                {
-                    d.Close();
-                    problem = d.TryOpen(hwaccel, vaapiDevice); // start the real stream from a fresh decoder
-                }
-            }
-
-            if (problem is null)
-            {
-                var what = hwaccel is null ? name : $"{name} with {hwaccel} hwaccel on {d._device!.Path}";
-                var text = $"{codec} decoder: {what} ({(hw ? "hardware" : "software")})" + (why.Length > 0 ? "; not chosen: " + why : "");
-                var opened = new VideoDecoder(codec, name, hw, text)
-                {
-                    _ctx = d._ctx,
-                    _frame = d._frame,
-                    _packet = d._packet,
-                    _device = d._device,
-                    _hwFormat = d._hwFormat,
-                    Hwaccel = hwaccel,
-                };
-                d._ctx = null;
-                d._frame = null;
-                d._packet = null;
-                d._device = null;
                 return opened;
             }
 
-            d.Dispose();
             why.Append(why.Length > 0 ? "; " : "").Append(label).Append(": ").Append(problem);
         }
 
         throw new MediaUnavailableException($"no {codec} decoder could be opened: {why}");
+    }
+
+    /// <summary>
+    /// Opens one candidate: a hardware one must also decode a test keyframe (and, with an hwaccel, deliver it from a
+    /// GPU surface). Returns null with the reason when it does not work here.
+    /// </summary>
+    internal static VideoDecoder? TryCandidate(VideoCodec codec, string name, string? hwaccel, bool hw, string? vaapiDevice, string notChosen, out string problem)
+    {
+        var d = new VideoDecoder(codec, name, hw, "");
+        var p = d.TryOpen(hwaccel, vaapiDevice);
+        if (p is null && hw)
+        {
+            p = d.TestDecode();
+            if (p is null)
+            {
+                d.Close();
+                p = d.TryOpen(hwaccel, vaapiDevice); // start the real stream from a fresh decoder
+            }
+        }
+
+        if (p is not null)
+        {
+            d.Dispose();
+            problem = p;
+            return null;
+        }
+
+        var what = hwaccel is null ? name : $"{name} with {hwaccel} hwaccel on {d._device!.Path ?? "the default device"}";
+        var text = $"{codec} decoder: {what} ({(hw ? "hardware" : "software")})" + (notChosen.Length > 0 ? "; not chosen: " + notChosen : "");
+        var opened = new VideoDecoder(codec, name, hw, text)
+        {
+            _ctx = d._ctx,
+            _frame = d._frame,
+            _packet = d._packet,
+            _device = d._device,
+            _hwFormat = d._hwFormat,
+            Hwaccel = hwaccel,
+        };
+        d._ctx = null;
+        d._frame = null;
+        d._packet = null;
+        d._device = null;
+        problem = "";
+        return opened;
     }
 
     /// <summary>A decoder for camera MJPEG (UVC): internal to the send pipeline; <see cref="Codec"/> is meaningless for it.</summary>

@@ -126,6 +126,23 @@ public class HardwarePathTests(ITestOutputHelper log)
         Assert.Contains("Cannot open a VA display", dec.Description, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The hwaccel decoder path with a device that really opens here: the device goes into hw_device_ctx at the proven
+    /// offset, FFmpeg's default get_format looks for a matching hwaccel (libavcodec 59 has no Vulkan H.264 one), decodes
+    /// in software instead, and the probe notices that no picture came from a GPU surface and says so.
+    /// </summary>
+    [Theory]
+    [InlineData(VideoCodec.H264, "h264")]
+    [InlineData(VideoCodec.Vp8, "vp8")]
+    public void An_hwaccel_that_silently_falls_back_to_software_is_caught_by_the_test_decode(VideoCodec codec, string name)
+    {
+        var d = VideoDecoder.TryCandidate(codec, name, "vulkan", hw: true, null, "", out var problem);
+        d?.Dispose();
+        log.WriteLine(problem);
+        Assert.Null(d);
+        Assert.StartsWith("the vulkan hwaccel did not take the stream (FFmpeg fell back to software decoding)", problem, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Software_only_decoding_says_hardware_was_not_wanted()
     {
