@@ -37,8 +37,12 @@ public sealed class IceAgent : IDisposable
     /// <summary>Remote candidates beyond this are ignored (a hostile peer cannot make us check without bound).</summary>
     public const int MaxRemoteCandidates = 64;
     private const int CheckIntervalMs = 50;
-    private const int ConsentIntervalMs = 4000;
-    private const int ConsentTimeoutMs = 30000;
+    /// <summary>Consent freshness (RFC 7675): a check on the selected pair about this often (randomized 0.8-1.2x).</summary>
+    internal TimeSpan ConsentInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>Without an answer for this long, consent has expired: the agent fails and stops sending.</summary>
+    internal TimeSpan ConsentTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    private long _nextConsentDelayMs = 4000;
+    private long _consentRefreshes;
 
     private readonly object _gate = new();
     private readonly List<LocalSocket> _sockets = [];
@@ -337,11 +341,17 @@ public sealed class IceAgent : IDisposable
         }
     }
 
-    /// <summary>Sends a datagram on the selected pair; false if there is none yet.</summary>
+    /// <summary>Consent checks on the selected pair that were answered (RFC 7675).</summary>
+    public long ConsentRefreshes => Interlocked.Read(ref _consentRefreshes);
+
+    /// <summary>
+    /// Sends a datagram on the selected pair; false if there is none yet, or if the peer's consent has expired
+    /// (RFC 7675 5.1: no more media to a peer that stopped answering).
+    /// </summary>
     public bool Send(ReadOnlySpan<byte> datagram)
     {
         var selected = _selected;
-        if (selected is null) return false;
+        if (selected is null || State == IceState.Failed) return false;
         try
         {
             selected.Local.SendTo(datagram, selected.RemoteAddress, selected.Remote);
@@ -399,13 +409,15 @@ public sealed class IceAgent : IDisposable
             }
             if (_selected is not null && State is IceState.Connected or IceState.Disconnected)
             {
-                if (now - _lastConsentSentMs >= ConsentIntervalMs)
+                if (now - _lastConsentSentMs >= _nextConsentDelayMs)
                 {
                     SendCheck(_selected, nominate: false);
                     _lastConsentSentMs = now;
+                    _nextConsentDelayMs = (long)(ConsentInterval.TotalMilliseconds * (0.8 + 0.4 * Random.Shared.NextDouble()));
                 }
-                if (now - _lastConsentMs > ConsentTimeoutMs) SetState(IceState.Failed);
-                else if (now - _lastConsentMs > 3 * ConsentIntervalMs) SetState(IceState.Disconnected);
+                long silent = now - _lastConsentMs;
+                if (silent > ConsentTimeout.TotalMilliseconds) SetState(IceState.Failed);
+                else if (silent > 3 * ConsentInterval.TotalMilliseconds) SetState(IceState.Disconnected);
             }
         }
     }
@@ -566,6 +578,7 @@ public sealed class IceAgent : IDisposable
         if (pair == _selected)
         {
             _lastConsentMs = Environment.TickCount64; // consent refreshed
+            _consentRefreshes++;
             if (State == IceState.Disconnected) SetState(IceState.Connected);
             return;
         }
@@ -578,6 +591,7 @@ public sealed class IceAgent : IDisposable
         _selected = pair;
         _lastConsentMs = Environment.TickCount64;
         _lastConsentSentMs = _lastConsentMs;
+        _nextConsentDelayMs = (long)ConsentInterval.TotalMilliseconds;
         SetState(IceState.Connected);
     }
 

@@ -30,7 +30,8 @@ public class IceRestartTests
         var moved = offerer.Ice.AddHostAddress(IPAddress.Parse("127.0.0.2"));
         Assert.True(offerer.Ice.RemoveHostAddress(IPAddress.Parse("127.0.0.1")));
         Assert.DoesNotContain(offerer.Ice.LocalCandidates, c => c.Address.Equals(IPAddress.Parse("127.0.0.1")));
-        Assert.False(offerer.Ice.Send([0x80, 0, 0, 0])); // the selected pair went with the address
+        // The selected pair went with the address (checks from the new one may already have selected another).
+        Assert.NotEqual(IPAddress.Parse("127.0.0.1"), offerer.Ice.SelectedLocal?.Address);
         Assert.False(offerer.Ice.RemoveHostAddress(IPAddress.Parse("127.0.0.1")));
 
         offerer.Ice.Restart();
