@@ -103,15 +103,19 @@ public sealed unsafe class AudioResampler : IDisposable
 
 /// <summary>
 /// Collects resampled audio until whole 20 ms blocks at 48 kHz are available: device blocks in at the device's rate
-/// (any size), 960-frame blocks out. Preallocated; no allocation per block.
+/// (any size), 960-frame blocks out. Preallocated; no allocation per block. For any capture path that feeds Opus/AEC
+/// from a device not at 48 kHz (AudioSendPipeline uses it; Room.Call's publisher could too).
 /// </summary>
-internal sealed class ResamplingBlocker : IDisposable
+public sealed class ResamplingBlocker : IDisposable
 {
     private readonly AudioResampler _resampler;
     private readonly short[] _fifo;
     private readonly int _block;
     private int _filled;
 
+    /// <param name="inputRate">The device's rate (8..192 kHz).</param>
+    /// <param name="channels">Interleaved channels, kept as they are.</param>
+    /// <param name="maxInputFrames">The largest number of frames one <see cref="Push"/> will be given.</param>
     public ResamplingBlocker(int inputRate, int channels, int maxInputFrames)
     {
         _resampler = new AudioResampler(inputRate, AudioFormat.SampleRate, channels);
