@@ -5,9 +5,10 @@ namespace Room.Media.Interop;
 
 /// <summary>
 /// The minimal binding to the OS's FFmpeg (libavcodec, libavutil, libswscale). Codec parameters go through the
-/// AVOptions API (av_opt_set*); the only struct fields read or written directly are the long-stable leading
-/// fields of AVFrame and AVPacket (see <see cref="AVFrameHead"/>, <see cref="AVPacketHead"/>), which have kept
-/// their layout across the library majors accepted by <see cref="EnsureSupported"/>.
+/// AVOptions API (av_opt_set*); the struct fields read or written directly are the long-stable leading fields of
+/// AVFrame and AVPacket (see <see cref="AVFrameHead"/>, <see cref="AVPacketHead"/>), which have kept their layout
+/// across the library majors accepted by <see cref="EnsureSupported"/>, AVBufferRef.data and AVOption.offset, and
+/// the hardware-context fields whose offsets <see cref="HwLayout"/> derives and proves on the loaded libraries.
 /// </summary>
 internal static unsafe partial class FFmpeg
 {
