@@ -121,6 +121,7 @@ public sealed class CallPublisher : IDisposable
         _options = options ?? new PublisherOptions();
         _keyframeSpacingMs = (long)_options.MinKeyframeSpacing.TotalMilliseconds;
         _microphoneChannels = microphoneChannels;
+        _minFrameGap = TimeSpan.FromSeconds(0.9 / Math.Max(1, _options.Video.FramesPerSecond));
         _silence = new short[AudioFormat.FrameSamples * Math.Max(1, microphoneChannels)];
         Transport = transport;
         Video = new RtpSender(transport, streams.VideoSsrc, streams.VideoPayloadType, 90000, streams.RtxSsrc, streams.RtxPayloadType);
@@ -208,12 +209,29 @@ public sealed class CallPublisher : IDisposable
         Audio.OnRtcp(compound);
     }
 
-    /// <summary>Encodes and sends one captured frame (in the capture format).</summary>
+    /// <summary>Captured frames not sent because the camera delivers more than the layer's frame rate.</summary>
+    public long VideoFramesSkipped { get; private set; }
+
+    /// <summary>Time from a captured frame to its last packet (the last frame sent): scaling, encoding, encryption, sending.</summary>
+    public TimeSpan LastCaptureToPacket => _video.LastCaptureToPacket;
+
+    /// <summary>Encodes and sends one captured frame (in the capture format); frames faster than the layer's rate are skipped.</summary>
     public void ProcessVideoFrame(ReadOnlySpan<byte> frame, TimeSpan captureTime)
     {
+        // A 30 fps camera for a 15 fps layer: every other frame. 10 % slack so that capture jitter drops nothing.
+        if (_lastCapture is { } last && captureTime - last < _minFrameGap && captureTime >= last)
+        {
+            VideoFramesSkipped++;
+            return;
+        }
+
+        _lastCapture = captureTime;
         _video.ProcessFrame(frame, captureTime);
         MaybeReport();
     }
+
+    private TimeSpan? _lastCapture;
+    private readonly TimeSpan _minFrameGap;
 
     /// <summary>While true, silence is sent in place of the microphones (the stream keeps its timing).</summary>
     public bool MicrophoneMuted { get; set; }

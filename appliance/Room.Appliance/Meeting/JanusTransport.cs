@@ -183,12 +183,28 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             var lines = new List<string>
             {
                 $"call: {Transport}",
-                $"call sent: video {p?.VideoFramesSent ?? 0} frames ({p?.VideoBitrate ?? 0} bit/s target), audio {p?.AudioFramesSent ?? 0} frames, " +
+                $"call sent: video {p?.VideoFramesSent ?? 0} frames ({p?.VideoFramesSkipped ?? 0} skipped for the frame rate, last took {p?.LastCaptureToPacket.TotalMilliseconds ?? 0:F1} ms, " +
+                $"{p?.VideoBitrate ?? 0} bit/s target), audio {p?.AudioFramesSent ?? 0} frames, " +
                 $"{_videoOut.Frames + _audioOut.Frames} frames encrypted, rtp {_publish.RtpPacketsSent}",
                 $"call received: video {Subscriber.VideoFramesDecoded} frames decoded from {Subscriber.Videos.Count} streams, " +
                 $"audio {Subscriber.AudioFramesDecoded} frames decoded from {Subscriber.Audios.Count} streams, " +
                 $"{_videoIn.Rejected + _audioIn.Rejected} frames rejected by SFrame, rtp {_subscribe.RtpPacketsReceived}, NACKs {Subscriber.NacksSent}, PLIs {Subscriber.PlisSent}",
             };
+            if (_publish.Congestion is { } cc)
+            {
+                lock (cc)
+                {
+                    lines.Add($"call congestion: target {cc.TargetBps} bit/s, acked {cc.AckedBps:F0} bit/s, loss {cc.LastLossFraction:P1}, {cc.LastUsage}");
+                }
+            }
+
+            foreach (var a in Subscriber.Audios)
+            {
+                var j = a.JitterBuffer;
+                lines.Add($"call audio from feed {a.Stream.Feed}: {a.Packets} packets, {j.FramesDecoded} decoded, {j.FramesRecoveredByFec} by FEC, " +
+                    $"{j.FramesConcealed} concealed, {j.LatePackets} late, {j.MalformedPackets} malformed, {a.FramesRejected} rejected");
+            }
+
             return string.Join('\n', lines);
         }
     }

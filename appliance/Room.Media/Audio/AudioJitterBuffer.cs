@@ -23,6 +23,7 @@ public sealed class AudioJitterBuffer : IDisposable
     private bool _haveAny;
     private uint _playTs;
     private uint _newestTs;
+    private bool _rebuffer;
 
     public AudioJitterBuffer(int targetFrames = 3)
     {
@@ -44,6 +45,9 @@ public sealed class AudioJitterBuffer : IDisposable
 
     public long MalformedPackets { get; private set; }
 
+    /// <summary>Times the buffer ran dry and started buffering again.</summary>
+    public long Underruns { get; private set; }
+
     /// <summary>The RTP timestamp of the frame most recently played (for audio/video sync).</summary>
     public uint PlayingTimestamp { get; private set; }
 
@@ -63,9 +67,11 @@ public sealed class AudioJitterBuffer : IDisposable
 
         lock (_gate)
         {
-            if (!_haveAny)
+            if (!_haveAny || _rebuffer)
             {
+                // First packet, or the first after the buffer ran dry: play out from here after the prebuffer.
                 _haveAny = true;
+                _rebuffer = false;
                 _playTs = _newestTs = timestamp;
             }
 
@@ -126,6 +132,20 @@ public sealed class AudioJitterBuffer : IDisposable
                 // Running long (sender clock faster, or a burst): skip one frame to get back to the target delay.
                 Take(_playTs);
                 _playTs += AudioFormat.FrameSamples;
+            }
+
+            if ((int)(_newestTs - _playTs) < 0)
+            {
+                // Ran dry (the stream paused, or arrives later than we play): conceal and buffer up again from the
+                // next packet, rather than moving the play point ahead of the stream, after which every packet
+                // would arrive late and be dropped.
+                _started = false;
+                _rebuffer = true;
+                Array.Clear(_present);
+                _decoder.DecodeLost([], frame);
+                FramesConcealed++;
+                Underruns++;
+                return true;
             }
 
             var ts = _playTs;

@@ -276,3 +276,35 @@ public sealed class LinkE2eeJavaScriptTests
         Assert.Equal(delta, vpt[..delta.Length]);
     }
 }
+
+public sealed class SFrameAllocationTests
+{
+    [Fact]
+    public void Steady_state_encryption_and_decryption_allocate_nothing_per_frame()
+    {
+        using var link = LinkKey.FromSecret(new byte[32]);
+        using var enc = link.CreateEncryptor(FrameKind.Vp8, 4242);
+        using var dec = link.CreateDecryptor(FrameKind.Vp8);
+        var key = SFrameTransformTests.Vp8Frame(true, 3000);
+        var delta = SFrameTransformTests.Vp8Frame(false, 800);
+        var ct = new byte[4000];
+        var pt = new byte[4000];
+        // Warm up (key derived, code paths compiled), then count.
+        for (int i = 0; i < 200; i++) dec.Transform(ct.AsSpan(0, enc.Transform(i % 2 == 0 ? key : delta, false, ct)), false, pt);
+        int wrong = 0;
+        long encBytes = 0, decBytes = 0;
+        for (int i = 0; i < 1000; i++)
+        {
+            var frame = i % 30 == 0 ? key : delta;
+            long a = GC.GetAllocatedBytesForCurrentThread();
+            int n = enc.Transform(frame, false, ct);
+            long b = GC.GetAllocatedBytesForCurrentThread();
+            if (dec.Transform(ct.AsSpan(0, n), false, pt) != frame.Length) wrong++;
+            long c = GC.GetAllocatedBytesForCurrentThread();
+            encBytes += b - a;
+            decBytes += c - b;
+        }
+        Assert.Equal(0, wrong);
+        Assert.Equal((0L, 0L), (encBytes, decBytes));
+    }
+}
