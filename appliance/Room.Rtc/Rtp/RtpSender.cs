@@ -23,6 +23,10 @@ public sealed class RtpSender
     private readonly ushort[] _nacked = new ushort[256];
     private readonly object _gate = new();
     private ushort _rtxSequence;
+    // Retransmission credit: each original packet earns its size, each retransmission spends its size, so a NACK
+    // storm cannot make us send more than we sent (plus the cap); ordinary loss repair never comes near it.
+    private const long MaxRetransmitCredit = 512 * 1024;
+    private long _retransmitCredit;
     private uint _lastTimestamp;
     private long _lastTimestampTicks;
 
@@ -47,6 +51,8 @@ public sealed class RtpSender
     /// <summary>Sequence numbers NACKed for this stream (whether or not still in the history).</summary>
     public long NackedPacketsReceived { get; private set; }
     public long KeyframeRequests { get; private set; }
+    /// <summary>NACKed packets not resent because the retransmission credit was spent (a NACK storm).</summary>
+    public long RetransmissionsRefused { get; private set; }
 
     /// <summary>Raised (on the network thread) when the receiver asks for a keyframe with PLI or FIR.</summary>
     public event Action? KeyframeRequested;
@@ -78,6 +84,7 @@ public sealed class RtpSender
             _packet.AsSpan(0, n).CopyTo(_history.AsSpan(slot * MaxPacket));
             _historyLength[slot] = n;
             _historySeq[slot] = sequenceNumber;
+            _retransmitCredit = Math.Min(MaxRetransmitCredit, _retransmitCredit + n);
             PacketsSent++;
             OctetsSent += payload.Length;
             _lastTimestamp = timestamp;
@@ -124,6 +131,12 @@ public sealed class RtpSender
             int slot = sequenceNumber % HistorySize;
             int length = _historyLength[slot];
             if (length == 0 || _historySeq[slot] != sequenceNumber) return;
+            if (_retransmitCredit < length)
+            {
+                RetransmissionsRefused++;
+                return;
+            }
+            _retransmitCredit -= length;
             var original = _history.AsSpan(slot * MaxPacket, length);
             Retransmissions++;
             if (RtxPayloadType == 0)
