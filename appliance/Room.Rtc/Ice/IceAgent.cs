@@ -341,6 +341,15 @@ public sealed class IceAgent : IDisposable
         }
     }
 
+    /// <summary>Candidate pairs held (bounded: <see cref="MaxRemoteCandidates"/> per local socket).</summary>
+    internal int PairCount
+    {
+        get
+        {
+            lock (_gate) return _pairs.Count;
+        }
+    }
+
     /// <summary>Consent checks on the selected pair that were answered (RFC 7675).</summary>
     public long ConsentRefreshes => Interlocked.Read(ref _consentRefreshes);
 
