@@ -308,10 +308,10 @@ public sealed unsafe class VideoEncoder : IDisposable
                 break;
         }
 
-        string? problem = null;
+        var problems = new List<string>();
         foreach (var format in formats)
         {
-            problem = OpenWith(codec, bitrate, format);
+            var problem = OpenWith(codec, bitrate, format);
             if (problem is null)
             {
                 _parameterSets = _chosen.Hardware && Codec == VideoCodec.H264 ? _parameterSets ?? new ParameterSetCache() : null;
@@ -319,9 +319,10 @@ public sealed unsafe class VideoEncoder : IDisposable
             }
 
             CodecHandles.Free(ref _ctx, ref _frame, ref _packet);
+            problems.Add(formats.Length > 1 ? $"with {(format == AVPixelFormat.NV12 ? "nv12" : "yuv420p")} input: {problem}" : problem);
         }
 
-        return problem;
+        return string.Join("; ", problems);
     }
 
     /// <summary>VAAPI: the device (configured node or /dev/dri/renderD128) and an NV12 surface pool, kept across reopens.</summary>
