@@ -269,6 +269,14 @@ public sealed class JanusCallTests(ITestOutputHelper output)
             Assert.Equal(0, stats.Decrypted);
             Assert.Equal(0, report.VideoDecoded);
             Assert.NotEqual(meeting.SecurityCode, stats.Code);
+
+            // Janus goes away: the call ends with the reason, and roomd can join again.
+            rig.Janus.Dispose();
+            await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.State == MeetingStates.Error, ct);
+            meeting = (await rig.Client.GetStatusAsync()).Meeting;
+            output.WriteLine($"after Janus stopped: {meeting.State}, {meeting.LastError}");
+            Assert.Contains("Janus", meeting.LastError, StringComparison.Ordinal);
+            Assert.Empty(meeting.Participants);
         }
         catch
         {

@@ -1,0 +1,75 @@
+using Room.Appliance.Meeting;
+using Room.Bus;
+using Room.Call.E2ee;
+
+namespace Room.Appliance.Tests;
+
+public class JanusMeetingUriTests
+{
+    private static readonly string Key = LinkKey.NewSecretText();
+
+    [Theory]
+    [InlineData("janus://sfu.example/1234", "ws://sfu.example:8188/", 1234)]
+    [InlineData("janus://10.0.0.5:9000/77", "ws://10.0.0.5:9000/", 77)]
+    [InlineData("janus://[2001:db8::1]:8188/5/", "ws://[2001:db8::1]:8188/", 5)]
+    public void Janus_links_name_the_websocket_the_room_and_carry_the_key(string link, string ws, long room)
+    {
+        var uri = MeetingUri.Parse(link + "#k=" + Key);
+        Assert.True(MeetingUri.IsJanus(uri));
+        var (socket, number, key) = MeetingUri.ParseJanus(uri);
+        using (key)
+        {
+            Assert.Equal(new Uri(ws), socket);
+            Assert.Equal(room, number);
+            using var expected = LinkKey.FromFragment("k=" + Key)!;
+            Assert.Equal(expected.SecurityCode, key.SecurityCode);
+        }
+    }
+
+    [Theory]
+    [InlineData("janus://sfu.example/1234")]
+    [InlineData("janus://sfu.example/1234#")]
+    [InlineData("janus://sfu.example/1234#x=1")]
+    public void A_janus_link_without_a_key_is_refused_saying_why(string link)
+    {
+        var ex = Assert.Throws<RoomBusException>(() => MeetingUri.Parse(link));
+        Assert.Equal(BusErrors.InvalidUri, ex.ErrorName);
+        Assert.Contains("no meeting key", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("never sends clear media", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("janus://sfu.example/1234#k=abc")]
+    [InlineData("janus://sfu.example/1234#k=")]
+    [InlineData("janus://sfu.example/1234#k=!!!!")]
+    [InlineData("janus://sfu.example/room#k=KEY")]
+    [InlineData("janus://sfu.example/0#k=KEY")]
+    [InlineData("janus://sfu.example/-4#k=KEY")]
+    [InlineData("janus://sfu.example/1/2#k=KEY")]
+    [InlineData("janus://sfu.example/99999999999999999999#k=KEY")]
+    [InlineData("janus://sfu.example/12?k=KEY")]
+    [InlineData("janus://sfu.example/#k=KEY")]
+    [InlineData("janus://user:pw@sfu.example/12#k=KEY")]
+    [InlineData("janus:///12#k=KEY")]
+    public void Malformed_janus_links_are_refused_and_the_message_never_repeats_the_key(string link)
+    {
+        var text = link.Replace("KEY", Key, StringComparison.Ordinal);
+        var ex = Assert.Throws<RoomBusException>(() => MeetingUri.Parse(text));
+        Assert.Equal(BusErrors.InvalidUri, ex.ErrorName);
+        Assert.DoesNotContain(Key, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("janus://sfu.example:8188/1234#k=SECRET", "janus://sfu.example:8188/1234")]
+    [InlineData("https://meet.example.org/m/42", "https://meet.example.org/m/42")]
+    [InlineData("room://a.example/b#frag", "room://a.example/b")]
+    public void The_shown_address_never_has_the_fragment(string link, string shown) =>
+        Assert.Equal(shown, MeetingUri.Display(new Uri(link)));
+
+    [Fact]
+    public void An_address_that_does_not_parse_is_reported_without_its_fragment()
+    {
+        var ex = Assert.Throws<RoomBusException>(() => MeetingUri.Parse("not-a-link#k=" + Key));
+        Assert.DoesNotContain(Key, ex.Message, StringComparison.Ordinal);
+    }
+}
