@@ -640,7 +640,10 @@ public sealed class IceAgent : IDisposable
         ArgumentNullException.ThrowIfNull(server);
         var socket = new Socket(localAddress.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         socket.Bind(new IPEndPoint(localAddress, 0));
-        var turn = new TurnClient(socket, server, username, password) { PermissionRefreshInterval = TurnPermissionRefreshInterval };
+        var turn = new TurnClient(socket, server, username, password) 
+        {
+            PermissionRefreshInterval = TurnPermissionRefreshInterval, ChannelRefreshInterval = TurnChannelRefreshInterval,
+        };
         var placeholder = new IceCandidate("r", 1, "udp", 0, localAddress, 0, CandidateType.Relay);
         var ls = new LocalSocket(this, socket, placeholder) { Turn = turn };
         ls.Start();
@@ -671,6 +674,9 @@ public sealed class IceAgent : IDisposable
 
     /// <summary>How often relays gathered after this is set refresh their permissions (RFC 8656 9: they last 5 minutes).</summary>
     public TimeSpan TurnPermissionRefreshInterval { get; set; } = TimeSpan.FromMinutes(4);
+
+    /// <summary>How often relays gathered after this is set refresh their channel bindings (RFC 8656 12: they last 10 minutes).</summary>
+    public TimeSpan TurnChannelRefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>The TURN allocations this agent holds (diagnostics, tests).</summary>
     internal IReadOnlyList<TurnClient> TurnClients

@@ -19,8 +19,17 @@ internal sealed class TurnClient : IDisposable
 {
     /// <summary>The allocation lifetime we ask for (the server may grant less).</summary>
     public const uint RequestedLifetimeSeconds = 600;
+    /// <summary>Channels we bind at most (one per peer we send to; the agent pairs at most 64 remote candidates).</summary>
+    public const int MaxChannels = 64;
+    private const ushort FirstChannel = 0x4000;
     private readonly CancellationTokenSource _stop = new();
     private Task? _maintenance;
+    // Channel bindings (RFC 8656 12): peer -> channel once the server confirmed it; channel -> peer for ChannelData in.
+    private readonly Dictionary<IPEndPoint, ushort> _channelOf = [];
+    private readonly HashSet<IPEndPoint> _channelRequested = [];
+    private readonly SocketAddress?[] _channelPeer = new SocketAddress?[MaxChannels];
+    private readonly IPEndPoint?[] _channelEndPoint = new IPEndPoint?[MaxChannels];
+    private int _channelsUsed;
     private readonly Socket _socket;
     private readonly string _username, _password;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<byte[]>> _pending = new();
@@ -44,6 +53,24 @@ internal sealed class TurnClient : IDisposable
 
     /// <summary>Permissions last 300 s (RFC 8656 9); refreshed this often. Tests shorten it with the server's.</summary>
     public TimeSpan PermissionRefreshInterval { get; set; } = TimeSpan.FromMinutes(4);
+
+    /// <summary>Channel bindings last 10 minutes (RFC 8656 12); refreshed this often.</summary>
+    public TimeSpan ChannelRefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Channels bound and confirmed; datagrams sent and received as ChannelData (diagnostics).</summary>
+    public int ChannelsBound
+    {
+        get
+        {
+            lock (_sendLock) return _channelOf.Count;
+        }
+    }
+
+    public long ChannelDataSent => Interlocked.Read(ref _channelDataSent);
+    public long ChannelDataReceived => Interlocked.Read(ref _channelDataReceived);
+    public int ChannelRefreshes => _channelRefreshes;
+    private long _channelDataSent, _channelDataReceived;
+    private int _channelRefreshes;
 
     /// <summary>Lifetime the server granted at the last Allocate or Refresh.</summary>
     public TimeSpan Lifetime { get; private set; }
@@ -215,11 +242,13 @@ internal sealed class TurnClient : IDisposable
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var nextRefresh = RefreshDelay();
         var nextPermissions = PermissionRefreshInterval;
+        var nextChannels = ChannelRefreshInterval;
         try
         {
             while (!ct.IsCancellationRequested)
             {
                 var due = nextRefresh < nextPermissions ? nextRefresh : nextPermissions;
+                if (nextChannels < due) due = nextChannels;
                 var wait = due - clock.Elapsed;
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, ct).ConfigureAwait(false);
                 if (clock.Elapsed >= nextRefresh)
@@ -244,6 +273,15 @@ internal sealed class TurnClient : IDisposable
                     foreach (var peer in _permitted.Keys)
                         if (await CreatePermissionAsync(peer, ct).ConfigureAwait(false)) Interlocked.Increment(ref _permissionRefreshes);
                     nextPermissions = clock.Elapsed + PermissionRefreshInterval;
+                }
+                if (clock.Elapsed >= nextChannels)
+                {
+                    // A ChannelBind for a bound channel refreshes it (and its permission).
+                    List<(ushort Channel, IPEndPoint Peer)> bound;
+                    lock (_sendLock) bound = _channelOf.Select(kv => (kv.Value, kv.Key)).ToList();
+                    foreach (var (channel, peer) in bound)
+                        if (await ChannelBindAsync(channel, peer, ct).ConfigureAwait(false)) Interlocked.Increment(ref _channelRefreshes);
+                    nextChannels = clock.Elapsed + ChannelRefreshInterval;
                 }
             }
         }
@@ -290,23 +328,80 @@ internal sealed class TurnClient : IDisposable
         _stop.Dispose();
     }
 
-    /// <summary>Sends a datagram to <paramref name="peer"/> through the relay (Send indication).</summary>
+    /// <summary>
+    /// Sends a datagram to <paramref name="peer"/> through the relay: as ChannelData (4-byte header) once a channel is
+    /// bound to the peer, else as a Send indication while a ChannelBind is requested. Allocates nothing per datagram
+    /// once the channel is bound.
+    /// </summary>
     public void SendIndication(ReadOnlySpan<byte> datagram, IPEndPoint peer)
     {
+        bool bind = false;
         lock (_sendLock)
         {
-            Span<byte> transaction = stackalloc byte[12];
-            RandomNumberGenerator.Fill(transaction);
-            var b = new StunBuilder(_sendBuffer, StunMethod.Send, StunClass.Indication, transaction);
-            b.AddXorAddress(StunAttributeType.XorPeerAddress, peer);
-            b.Add(StunAttributeType.Data, datagram);
             try
             {
+                if (_channelOf.TryGetValue(peer, out ushort channel))
+                {
+                    if (datagram.Length + 4 > _sendBuffer.Length) return;
+                    System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(_sendBuffer, channel);
+                    System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(_sendBuffer.AsSpan(2), (ushort)datagram.Length);
+                    datagram.CopyTo(_sendBuffer.AsSpan(4));
+                    _socket.SendTo(_sendBuffer.AsSpan(0, 4 + datagram.Length), SocketFlags.None, ServerAddress);
+                    _channelDataSent++;
+                    return;
+                }
+                bind = _channelsUsed < MaxChannels && _channelRequested.Add(peer);
+                Span<byte> transaction = stackalloc byte[12];
+                RandomNumberGenerator.Fill(transaction);
+                var b = new StunBuilder(_sendBuffer, StunMethod.Send, StunClass.Indication, transaction);
+                b.AddXorAddress(StunAttributeType.XorPeerAddress, peer);
+                b.Add(StunAttributeType.Data, datagram);
                 _socket.SendTo(b.Written, SocketFlags.None, ServerAddress);
             }
             catch (SocketException)
             {
             }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+        if (bind && _maintenance is not null) _ = Task.Run(() => BindChannelAsync(peer, _stop.Token));
+    }
+
+    /// <summary>ChannelBind (RFC 8656 11): picks the next channel for <paramref name="peer"/> and asks the server.</summary>
+    private async Task BindChannelAsync(IPEndPoint peer, CancellationToken ct)
+    {
+        int index;
+        lock (_sendLock)
+        {
+            if (_channelsUsed >= MaxChannels) return;
+            index = _channelsUsed++;
+            _channelEndPoint[index] = peer;
+        }
+        if (await ChannelBindAsync((ushort)(FirstChannel + index), peer, ct).ConfigureAwait(false))
+        {
+            lock (_sendLock)
+            {
+                _channelPeer[index] = peer.Serialize();
+                _channelOf[peer] = (ushort)(FirstChannel + index);
+            }
+        }
+    }
+
+    private async Task<bool> ChannelBindAsync(ushort channel, IPEndPoint peer, CancellationToken ct)
+    {
+        try
+        {
+            var reply = await AuthenticatedAsync(StunMethod.ChannelBind, (ref StunBuilder b) =>
+            {
+                b.AddUInt32(StunAttributeType.ChannelNumber, (uint)channel << 16);
+                b.AddXorAddress(StunAttributeType.XorPeerAddress, peer);
+            }, ct).ConfigureAwait(false);
+            return Succeeded(reply);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -318,6 +413,18 @@ internal sealed class TurnClient : IDisposable
     {
         inner = default;
         peer = null;
+        if (datagram.Length >= 4 && datagram[0] is >= 0x40 and <= 0x4F)
+        {
+            // ChannelData (RFC 8656 12.4): channel number, length, data (padding over UDP optional).
+            int index = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(datagram) - FirstChannel;
+            int length = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(datagram[2..]);
+            if (index >= MaxChannels || length > datagram.Length - 4) return false;
+            peer = Volatile.Read(ref _channelPeer[index]);
+            if (peer is null) return false;
+            inner = 4..(4 + length);
+            Interlocked.Increment(ref _channelDataReceived);
+            return true;
+        }
         if (StunMessage.TryParse(datagram, out var m) != RtcError.None) return false;
         if (m.Class is StunClass.SuccessResponse or StunClass.ErrorResponse)
         {

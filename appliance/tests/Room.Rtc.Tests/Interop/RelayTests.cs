@@ -99,7 +99,7 @@ public sealed class RelayTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_relayed_call_outlives_short_allocation_and_permission_lifetimes_and_deallocates_on_close()
+    public async Task A_relayed_call_outlives_short_allocation_permission_and_channel_lifetimes_and_deallocates_on_close()
     {
         Assert.True(JanusServer.IsInstalled && Coturn.IsInstalled, "janus/coturn not installed (make deps)");
         using var ns = NetNs.Create();
@@ -108,7 +108,7 @@ public sealed class RelayTests(ITestOutputHelper output)
         using var janus = await JanusServer.StartAsync(ns, ct);
         // Allocations granted for 8 s, permissions kept 8 s, nonces stale after 6 s: without refreshes (or with a
         // 438 left unanswered) the relay would die a few seconds into the call.
-        using var turn = await Coturn.StartAsync(ns, ct, "--max-allocate-lifetime=8 --permission-lifetime=8 --stale-nonce=6");
+        using var turn = await Coturn.StartAsync(ns, ct, "--max-allocate-lifetime=8 --permission-lifetime=8 --channel-lifetime=8 --stale-nonce=6");
         await using var alice = await RoomParticipant.JoinAsync(janus.WebSocketUri, "alice", ct);
         await using var bob = await RoomParticipant.JoinAsync(janus.WebSocketUri, "bob", ct);
         var joined = new TaskCompletionSource<JanusPublisher>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -116,6 +116,7 @@ public sealed class RelayTests(ITestOutputHelper output)
         await alice.PublishAsync(ns.HostAddress, new VideoLayer(320, 240, 15, 300_000), ct, relay: async t =>
         {
             t.Ice.TurnPermissionRefreshInterval = TimeSpan.FromSeconds(3);
+            t.Ice.TurnChannelRefreshInterval = TimeSpan.FromSeconds(3);
             await t.Ice.AddTurnRelayAsync(ns.HostAddress, turn.EndPoint, Coturn.User, Coturn.Password, ct);
         });
         var relay = Assert.Single(alice.PublishTransport!.Ice.TurnClients);
@@ -124,13 +125,19 @@ public sealed class RelayTests(ITestOutputHelper output)
         await bob.SubscribeAsync(ns.HostAddress, [feed.Id], ct);
         await JanusInteropTests.WaitUntil(() => bob.Receiver!.VideoFramesDecoded >= 20, ct);
 
-        // Three refreshes of the allocation, three of the permission, and at least one stale nonce answered.
-        await JanusInteropTests.WaitUntil(() => relay.Refreshes >= 3 && relay.PermissionRefreshes >= 3 && relay.StaleNonces >= 1, ct);
+        // Three refreshes of the allocation, of the permission and of the channel, and a stale nonce answered.
+        await JanusInteropTests.WaitUntil(() => relay.Refreshes >= 3 && relay.PermissionRefreshes >= 3 && relay.ChannelRefreshes >= 3
+                                               && relay.StaleNonces >= 1, ct);
         Assert.False(relay.Failed);
+        // Media goes as ChannelData both ways once the channel is bound (Send/Data indications only before).
+        Assert.True(relay.ChannelsBound >= 1);
+        long channelOut = relay.ChannelDataSent, channelIn = relay.ChannelDataReceived;
         long before = bob.Receiver!.VideoFramesDecoded;
         await JanusInteropTests.WaitUntil(() => bob.Receiver.VideoFramesDecoded >= before + 30, ct);
+        Assert.True(relay.ChannelDataSent > channelOut && relay.ChannelDataReceived > channelIn);
         output.WriteLine($"lifetime {relay.Lifetime.TotalSeconds} s; {relay.Refreshes} refreshes, {relay.PermissionRefreshes} permission refreshes, " +
-                         $"{relay.StaleNonces} stale nonces; bob decoded {bob.Receiver.VideoFramesDecoded} frames");
+                         $"{relay.ChannelRefreshes} channel refreshes of {relay.ChannelsBound} channels, {relay.StaleNonces} stale nonces; " +
+                         $"ChannelData out {relay.ChannelDataSent} in {relay.ChannelDataReceived}; bob decoded {bob.Receiver.VideoFramesDecoded} frames");
 
         alice.Publisher?.Dispose();
         alice.Publisher = null;
