@@ -208,6 +208,79 @@ public class HardwarePathTests(ITestOutputHelper log)
     }
 
     /// <summary>
+    /// The encoder side of the plumbing, end to end with a real hardware frames context (Vulkan on lavapipe) and a
+    /// real libavcodec encoder that takes hardware frames as they are (wrapped_avframe): avcodec_open2 reads our
+    /// pool through AVCodecContext.hw_frames_ctx at the proven offset and checks its format against pixel_format (a
+    /// mismatch is refused with FFmpeg's message); with the right format, uploaded surfaces are encoded.
+    /// </summary>
+    [Fact]
+    public unsafe void An_encoder_reads_our_surface_pool_through_hw_frames_ctx_and_takes_uploaded_surfaces()
+    {
+        using var device = HwDevice.TryOpen("vulkan", null, out var why);
+        Assert.True(device is not null, "Vulkan (lavapipe) device: " + why);
+        const int w = 320, h = 240;
+        var vulkan = FFmpeg.av_get_pix_fmt("vulkan");
+        using var pool = HwFrames.TryCreate(device!, vulkan, AVPixelFormat.NV12, w, h, 4, out why);
+        Assert.True(pool is not null, why);
+        var codec = FFmpeg.avcodec_find_encoder_by_name("wrapped_avframe");
+        Assert.True(codec is not null);
+
+        void* Context(int pixelFormat)
+        {
+            var ctx = FFmpeg.avcodec_alloc_context3(codec);
+            Assert.True(FFmpeg.av_opt_set(ctx, "video_size", $"{w}x{h}", 0) >= 0);
+            Assert.True(FFmpeg.av_opt_set_int(ctx, "pixel_format", pixelFormat, 0) >= 0);
+            Assert.True(FFmpeg.av_opt_set_q(ctx, "time_base", new AVRational(1, 30), 0) >= 0);
+            HwLayout.SetRef(ctx, HwLayout.HwFramesCtxOffset, pool!.Ref);
+            return ctx;
+        }
+
+        var wrong = Context(AVPixelFormat.YUV420P);
+        using (var capture = FFmpegLog.Capture())
+        {
+            Assert.True(FFmpeg.avcodec_open2(wrong, codec, null) < 0);
+            log.WriteLine("pixel_format yuv420p with a Vulkan pool: " + capture.Text);
+            Assert.Contains("Mismatching AVCodecContext.pix_fmt and AVHWFramesContext.format", capture.Text, StringComparison.Ordinal);
+        }
+
+        FFmpeg.avcodec_free_context(&wrong);
+
+        var ctx = Context(vulkan);
+        var packet = FFmpeg.av_packet_alloc();
+        try
+        {
+            using (var capture = FFmpegLog.Capture())
+            {
+                var r = FFmpeg.avcodec_open2(ctx, codec, null);
+                Assert.True(r >= 0, capture.Explain("open", r));
+            }
+
+            var i420 = new byte[w * h * 3 / 2];
+            var packets = 0;
+            for (var i = 0; i < 5; i++)
+            {
+                TestSignals.Pattern(i420, w, h, i);
+                pool!.Upload(i420);
+                pool.Current->Pts = i;
+                Assert.True(FFmpeg.avcodec_send_frame(ctx, pool.Current) >= 0);
+                while (FFmpeg.avcodec_receive_packet(ctx, packet) >= 0)
+                {
+                    packets++;
+                    Assert.Equal(i, packet->Pts);
+                    FFmpeg.av_packet_unref(packet);
+                }
+            }
+
+            Assert.Equal(5, packets);
+        }
+        finally
+        {
+            FFmpeg.av_packet_free(&packet);
+            FFmpeg.avcodec_free_context(&ctx);
+        }
+    }
+
+    /// <summary>
     /// The device-independent half of the VAAPI encoder and decoder: find and fill AVHWFramesContext in the loaded
     /// libavutil, create a fixed surface pool, upload I420 as NV12 into a pooled surface, download it again. Run on a
     /// real hardware frames context that needs no GPU: Vulkan on Mesa's lavapipe (mesa-vulkan-drivers).
