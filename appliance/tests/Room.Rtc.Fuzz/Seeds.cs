@@ -134,6 +134,11 @@ internal static class Seeds
         yield return ("candidate-srflx", Target.Kind.Candidate, "candidate:1 1 udp 1686052607 10.99.0.2 40000 typ srflx raddr 192.168.1.2 rport 5000"u8.ToArray());
         yield return ("candidate-relay", Target.Kind.Candidate, "a=candidate:9 1 udp 16777215 10.99.0.2 49152 typ relay raddr 10.99.0.1 rport 40000 generation 0"u8.ToArray());
 
+        // rtnetlink: RTM_NEWADDR for 10.213.5.11 on interface 7 (IFA_ADDRESS, IFA_LOCAL, IFA_LABEL), then RTM_DELADDR for 2001:db8::5.
+        yield return ("netlink-addresses", Target.Kind.Netlink, Hex(
+            "30000000140000000000000000000000" + "02188000" + "07000000" + "080001000ad5050b" + "080002000ad5050b" + "0800030072683100" +
+            "2c000000150000000000000000000000" + "0a408000" + "07000000" + "1400010020010db8000000000000000000000005"));
+
         // RTP: a bare VP8 packet and one with a transport-wide sequence (one-byte extension), as RtpSender writes them.
         var rtp = new byte[64];
         int n = RtpHeader.WriteFixed(rtp, 96, true, 4242, 90000, 0xCAFE);

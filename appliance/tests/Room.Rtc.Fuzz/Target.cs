@@ -17,9 +17,9 @@ namespace Room.Rtc.Fuzz;
 /// </summary>
 internal static class Target
 {
-    public enum Kind : byte { Stun, Sdp, Candidate, Rtp, Rtcp, SrtpRtp, SrtcpRtcp, Turn }
+    public enum Kind : byte { Stun, Sdp, Candidate, Rtp, Rtcp, SrtpRtp, SrtcpRtcp, Turn, Netlink }
 
-    public const int Kinds = 8;
+    public const int Kinds = 9;
     public static readonly byte[] Key = [.. Enumerable.Range(1, 16).Select(i => (byte)i)];
     public static readonly byte[] Salt14 = [.. Enumerable.Range(100, 14).Select(i => (byte)i)];
     public static readonly byte[] Salt12 = [.. Enumerable.Range(100, 12).Select(i => (byte)i)];
@@ -30,6 +30,7 @@ internal static class Target
         new TurnClient(new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp), new IPEndPoint(IPAddress.Loopback, 3478), "u", "p"));
     private static readonly PacketResult[] Feedback = new PacketResult[TransportFeedback.MaxPacketsPerFeedback];
     private static readonly byte[] Work = new byte[4096];
+    private static readonly List<Interop.AddressChange> Changes = [];
     private static readonly byte[] Copy = new byte[4096];
 
     public static void Run(ReadOnlySpan<byte> input)
@@ -48,6 +49,11 @@ internal static class Target
                 case Kind.SrtpRtp: Srtp(body, rtcp: false); break;
                 case Kind.SrtcpRtcp: Srtp(body, rtcp: true); break;
                 case Kind.Turn: _ = Turn.Value.TryUnwrap(body, out _, out _); break;
+                case Kind.Netlink:
+                    Changes.Clear();
+                    _ = Interop.RtNetlink.TryParse(body, Changes);
+                    if (Changes.Count > Interop.RtNetlink.MaxChangesPerDatagram) throw new InvalidOperationException("netlink changes beyond the bound");
+                    break;
             }
         }
         catch (RtcFormatException)
