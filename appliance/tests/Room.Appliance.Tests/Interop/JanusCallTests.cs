@@ -181,6 +181,13 @@ public sealed class JanusCallTests(ITestOutputHelper output)
             Assert.Equal(bare, meeting.Uri);
             var roomdFeed = long.Parse(meeting.Participants[0].Id, System.Globalization.CultureInfo.InvariantCulture);
 
+            // Participants changes arrive as PropertiesChanged (the panel never polls).
+            var participantCounts = new System.Collections.Concurrent.ConcurrentQueue<int>();
+            using var watch = await rig.Client.WatchAsync((iface, changed) =>
+            {
+                if (iface == BusNames.Meeting && changed.TryGetValue("Participants", out var v)) participantCounts.Enqueue(v.Count);
+            });
+
             // Chromium joins the same room with the same link key and publishes; roomd subscribes to it by itself.
             long chromeFeed = await rig.Browser.JoinAsync(rig.Janus.WebSocketUri, "k=" + secret, "chromium");
             await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.Participants.Any(p => p.Id == chromeFeed.ToString(System.Globalization.CultureInfo.InvariantCulture)), ct);
@@ -217,11 +224,23 @@ public sealed class JanusCallTests(ITestOutputHelper output)
             var jpeg = await rig.Client.SnapshotAsync();
             Assert.True(jpeg.Length > 100 && jpeg[0] == 0xFF && jpeg[1] == 0xD8);
 
-            // The browser leaves: roomd's participants follow.
+            // Muting shows on the room's own participant entry.
+            await rig.Client.SetMicrophoneMutedAsync(true);
+            await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.Participants[0].Muted, ct);
+
+            // The browser leaves: roomd's participants follow, signalled.
             await rig.Browser.LeaveAsync();
             await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.Participants.Count == 1, ct);
+            await WaitUntilAsync(() => Task.FromResult(participantCounts.Contains(2) && participantCounts.Last() == 1), ct);
             Assert.Equal(MeetingStates.InCall, (await rig.Client.GetStatusAsync()).Meeting.State);
 
+            await rig.Client.LeaveAsync();
+            await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.State == MeetingStates.Idle, ct);
+
+            // Leaving cleaned up: the room joins again.
+            await rig.Client.JoinAsync(link);
+            await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.State is MeetingStates.InCall or MeetingStates.Error, ct);
+            Assert.Equal(MeetingStates.InCall, (await rig.Client.GetStatusAsync()).Meeting.State);
             await rig.Client.LeaveAsync();
             await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.State == MeetingStates.Idle, ct);
             Assert.DoesNotContain(secret, rig.Roomd.Log, StringComparison.Ordinal);
