@@ -234,6 +234,13 @@ public sealed class JanusCallTests(ITestOutputHelper output)
             await WaitUntilAsync(() => Task.FromResult(participantCounts.Contains(2) && participantCounts.Last() == 1), ct);
             Assert.Equal(MeetingStates.InCall, (await rig.Client.GetStatusAsync()).Meeting.State);
 
+            // It comes back as a new publisher: roomd renegotiates its subscription and decodes it again.
+            long decodedBefore = (await rig.ReportAsync()).VideoDecoded;
+            long again = await rig.Browser.JoinAsync(rig.Janus.WebSocketUri, "k=" + secret, "chromium again");
+            await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.Participants.Any(p => p.Name == "chromium again"), ct);
+            await WaitUntilAsync(async () => (await rig.ReportAsync()).VideoDecoded >= decodedBefore + 20, ct);
+            output.WriteLine($"rejoined as feed {again}: roomd decoded {(await rig.ReportAsync()).VideoDecoded - decodedBefore} more frames");
+
             await rig.Client.LeaveAsync();
             await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.State == MeetingStates.Idle, ct);
 
