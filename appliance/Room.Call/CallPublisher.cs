@@ -23,8 +23,12 @@ public sealed record PublisherOptions
     /// <summary>Encoder threads (0: the encoder decides).</summary>
     public int EncoderThreads { get; init; }
 
-    /// <summary>At most one requested keyframe per this interval, however often receivers ask (each is a burst).</summary>
-    public TimeSpan MinKeyframeSpacing { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// At most one requested keyframe per this interval, however often receivers ask (each is a burst). A request
+    /// inside the interval is not dropped but served when it ends: a receiver whose keyframe was itself lost then
+    /// waits at most this long, not for its next PLI. 300 ms, as libwebrtc's minimum keyframe send interval.
+    /// </summary>
+    public TimeSpan MinKeyframeSpacing { get; init; } = TimeSpan.FromMilliseconds(300);
 
     public int AudioBitrate { get; init; } = 32_000;
 
@@ -102,6 +106,7 @@ public sealed class CallPublisher : IDisposable
     private readonly CongestionController? _congestion;
     private readonly long _keyframeSpacingMs;
     private long _lastKeyframe = long.MinValue / 2;
+    private int _keyframePending;
     private long _lastReport;
     private int _bitrate;
     private readonly int _microphoneChannels;
@@ -187,12 +192,33 @@ public sealed class CallPublisher : IDisposable
 
     private void OnTargetBitrate(int bps) => SetVideoBitrate(bps - _options.AudioBitrate - 8_000); // audio and its RTP overhead
 
+    /// <summary>Requests that arrived inside the minimum spacing and were served at its end.</summary>
+    public long KeyframesDeferred { get; private set; }
+
     private void OnKeyframeRequested()
     {
         long now = Environment.TickCount64;
-        if (now - Interlocked.Read(ref _lastKeyframe) < _keyframeSpacingMs) return;
+        if (now - Interlocked.Read(ref _lastKeyframe) < _keyframeSpacingMs)
+        {
+            Volatile.Write(ref _keyframePending, 1);
+            return;
+        }
+
         Interlocked.Exchange(ref _lastKeyframe, now);
         KeyframesRequested++;
+        _video.RequestKeyframe();
+    }
+
+    /// <summary>Serves a request deferred by the spacing once the spacing has passed (called per frame).</summary>
+    private void ServeDeferredKeyframe()
+    {
+        if (Volatile.Read(ref _keyframePending) == 0) return;
+        long now = Environment.TickCount64;
+        if (now - Interlocked.Read(ref _lastKeyframe) < _keyframeSpacingMs) return;
+        if (Interlocked.Exchange(ref _keyframePending, 0) == 0) return;
+        Interlocked.Exchange(ref _lastKeyframe, now);
+        KeyframesRequested++;
+        KeyframesDeferred++;
         _video.RequestKeyframe();
     }
 
@@ -226,6 +252,7 @@ public sealed class CallPublisher : IDisposable
         }
 
         _lastCapture = captureTime;
+        ServeDeferredKeyframe();
         _video.ProcessFrame(frame, captureTime);
         MaybeReport();
     }

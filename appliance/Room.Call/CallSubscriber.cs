@@ -52,10 +52,18 @@ public sealed record RemoteTrack(string Mid, string Kind, long Feed, uint Ssrc, 
 /// <summary>Receive-side tuning.</summary>
 public sealed record SubscriberOptions
 {
-    /// <summary>Two legs to repair (sender → SFU, SFU → us): retransmissions get time to come through both.</summary>
+    /// <summary>
+    /// Two legs to repair (sender → SFU, SFU → us): retransmissions get time to come through both. A packet lost on
+    /// the first leg reaches us after the SFU's own NACKs (Janus: 12 ms and 167 ms after it sees the gap) plus a round
+    /// trip, and that copy may be lost again on our leg; Janus keeps what it sent for a round trip + 100 ms and resends
+    /// a packet at most once per 200 ms. So NACKs repeat every 60 ms for about a second; a frame still incomplete after
+    /// 300 ms asks for a keyframe while it keeps waiting (a complete keyframe is played at once, ahead of older
+    /// incomplete frames), and is given up after 800 ms.
+    /// </summary>
     public JitterBufferOptions Jitter { get; init; } = new()
     {
-        MaxWait = TimeSpan.FromMilliseconds(400), NackInterval = TimeSpan.FromMilliseconds(40), MaxNacksPerPacket = 6,
+        MaxWait = TimeSpan.FromMilliseconds(800), NackInterval = TimeSpan.FromMilliseconds(60), MaxNacksPerPacket = 16,
+        KeyframeRequestAfter = TimeSpan.FromMilliseconds(300),
     };
 
     public bool PreferHardwareDecoder { get; init; }

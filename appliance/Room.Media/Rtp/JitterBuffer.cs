@@ -22,6 +22,13 @@ public sealed record JitterBufferOptions
 
     /// <summary>NACKs per missing packet before giving up on it.</summary>
     public int MaxNacksPerPacket { get; init; } = 3;
+
+    /// <summary>
+    /// When the next frame has waited this long for a retransmission, ask for a keyframe while still waiting
+    /// (<see cref="JitterBuffer.ConsumeKeyframeRequest"/>): if the repair never comes, the keyframe is already on its
+    /// way when the frame is given up. Zero: only ask once a frame is given up.
+    /// </summary>
+    public TimeSpan KeyframeRequestAfter { get; init; }
 }
 
 /// <summary>What <see cref="JitterBuffer.Insert"/> did with a packet.</summary>
@@ -81,6 +88,8 @@ public sealed class JitterBuffer
     private readonly long[] _nackLast;
     private readonly long _maxWaitTicks;
     private readonly long _nackIntervalTicks;
+    private readonly long _earlyKeyframeTicks;
+    private bool _earlyKeyframeAsked;
     private bool _initialized;
     private bool _delivered;
     private bool _boundaryKnown;
@@ -115,6 +124,7 @@ public sealed class JitterBuffer
         Array.Fill(_nackSeq, -1);
         _maxWaitTicks = (long)(_options.MaxWait.TotalSeconds * Stopwatch.Frequency);
         _nackIntervalTicks = (long)(_options.NackInterval.TotalSeconds * Stopwatch.Frequency);
+        _earlyKeyframeTicks = (long)(_options.KeyframeRequestAfter.TotalSeconds * Stopwatch.Frequency);
         RequireKeyframeAfterLoss = _options.RequireKeyframeAfterLoss;
         _needKeyframe = RequireKeyframeAfterLoss;
     }
@@ -141,6 +151,12 @@ public sealed class JitterBuffer
 
     /// <summary>Complete frames discarded because the buffer was waiting for a keyframe (their references were lost).</summary>
     public long FramesSkippedForKeyframe { get; private set; }
+
+    /// <summary>Times a complete keyframe was delivered ahead of older frames still missing packets (which it makes moot).</summary>
+    public long JumpsToKeyframe { get; private set; }
+
+    /// <summary>Keyframe requests made while a frame was still waiting (<see cref="JitterBufferOptions.KeyframeRequestAfter"/>).</summary>
+    public long EarlyKeyframeRequests { get; private set; }
 
     /// <summary>Whether the buffer is waiting for a keyframe before delivering again.</summary>
     public bool WaitingForKeyframe => _needKeyframe;
@@ -302,6 +318,7 @@ public sealed class JitterBuffer
                 _head = end + 1;
                 _boundaryKnown = true;
                 _delivered = true;
+                _earlyKeyframeAsked = false;
                 if (!ok || _depacketizer.Frame.IsEmpty)
                 {
                     FramesDropped++;
@@ -323,14 +340,42 @@ public sealed class JitterBuffer
                 return true;
             }
 
-            // Incomplete: give it up once later data has waited long enough, or the ring is filling.
+            // Incomplete. A complete keyframe further on makes everything before it moot: go straight to it (once
+            // the head has waited a NACK interval, so plain reordering is not taken for loss). Only where frames
+            // depend on their predecessors; a concealing decoder would rather have every frame.
             var oldest = OldestArrivalAfterHead();
-            var expired = oldest != long.MaxValue && nowTicks - oldest > _maxWaitTicks;
+            var waited = oldest == long.MaxValue ? 0 : nowTicks - oldest;
+            var keyStart = RequireKeyframeAfterLoss && waited > _nackIntervalTicks ? CompleteKeyframeAfterHead() : -1;
+            if (keyStart > 0)
+            {
+                Release(_head, keyStart - 1);
+                _head = keyStart;
+                _boundaryKnown = true;
+                _delivered = true;
+                _earlyKeyframeAsked = false;
+                FramesDropped++;
+                FramesExpired++;
+                JumpsToKeyframe++;
+                continue;
+            }
+
+            // Otherwise give it up once later data has waited long enough, or the ring is filling.
+            var expired = waited > _maxWaitTicks;
             var crowded = _highest - _head > Capacity * 3 / 4;
             if (!expired && !crowded)
             {
+                if (_earlyKeyframeTicks > 0 && waited > _earlyKeyframeTicks && !_earlyKeyframeAsked && _delivered)
+                {
+                    // The repair is late: ask for a keyframe now, keep waiting for the repair meanwhile.
+                    _earlyKeyframeAsked = true;
+                    _keyframeRequest = true;
+                    EarlyKeyframeRequests++;
+                }
+
                 break;
             }
+
+            _earlyKeyframeAsked = false;
 
             var next = NextFrameStart();
             if (next < 0)
@@ -410,6 +455,35 @@ public sealed class JitterBuffer
         }
 
         return HeadState.Missing;
+    }
+
+    /// <summary>The first packet after head that starts a keyframe whose packets are all here, or -1.</summary>
+    private long CompleteKeyframeAfterHead()
+    {
+        for (var ext = _head + 1; ext <= _highest; ext++)
+        {
+            if (!Has(ext) || !_depacketizer.IsFrameStart(Payload((int)(ext & _mask))) || !_depacketizer.IsKeyframe(Payload((int)(ext & _mask))))
+            {
+                continue;
+            }
+
+            var ts = _ts[(int)(ext & _mask)];
+            for (var e = ext; e <= _highest; e++)
+            {
+                if (!Has(e))
+                {
+                    break;
+                }
+
+                var s = (int)(e & _mask);
+                if (_ts[s] != ts || _marker[s])
+                {
+                    return ext;
+                }
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>The next packet after head that certainly starts a frame, or -1.</summary>

@@ -39,10 +39,24 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         var sw = Stopwatch.StartNew();
         await JanusInteropTests.WaitUntil(() => cc.TargetBps < 1_000_000, ct);
         output.WriteLine($"cap: target under 1 Mbit/s after {sw.ElapsedMilliseconds} ms ({cc.TargetBps:N0} bit/s)");
-        long capped = await Hold(r, 6000, ct);
-        output.WriteLine($"cap: {capped} frames decoded in 6 s, target {cc.TargetBps:N0} bit/s, acked {cc.AckedBps:N0} bit/s");
-        Assert.True(cc.TargetBps < 1_000_000, $"target stays under the cap: {cc.TargetBps}");
-        Assert.True(capped > 0, "video froze under the cap");
+        // The controller keeps probing (additive increase) and backs off again, so the target swings around the
+        // cap: sample it for the whole period rather than trusting one instant (a single late sample above the cap
+        // failed this test intermittently).
+        long before = r.VideoFramesDecoded;
+        var targets = new List<int>();
+        for (int i = 0; i < 60; i++)
+        {
+            await Task.Delay(100, ct);
+            targets.Add(cc.TargetBps);
+        }
+        long capped = r.VideoFramesDecoded - before;
+        targets.Sort();
+        int median = targets[targets.Count / 2];
+        output.WriteLine($"cap: {capped} frames decoded in 6 s, target min/median/max {targets[0]:N0}/{median:N0}/{targets[^1]:N0} bit/s, " +
+            $"acked {cc.AckedBps:N0} bit/s");
+        Assert.True(median < 1_000_000, $"target stays under the cap: median {median} bit/s");
+        // Without freezing: at least a third of the clean frame rate (measured 60-72 %).
+        Assert.True(capped * 4 * 3 >= free * 6, $"under the cap {capped} frames in 6 s against {free} in 4 s without it");
 
         NetNs.Run("tc", $"qdisc del dev {ns.HostInterface} root");
         sw.Restart();
@@ -55,7 +69,8 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         long lossy = await Hold(r, 8000, ct);
         output.WriteLine($"5 % loss: {lossy} frames decoded in 8 s, retransmissions {call.Alice.Publisher.Video.Retransmissions - retransmitsBefore}, " +
             $"PLIs sent {r.PlisSent}, NACKs sent {r.NacksSent}, target {cc.TargetBps:N0} bit/s");
-        Assert.True(lossy > 0, "video froze under 5 % loss");
+        // Kept flowing: at least half the clean frame rate (measured: 90-100 %).
+        Assert.True(lossy * 4 >= free * 8 / 2, $"under 5 % loss {lossy} frames in 8 s against {free} in 4 s without loss");
 
         NetNs.Run("ip", $"netns exec {ns.Name} nft delete table inet rtcloss");
         long stopped = Environment.TickCount64;
@@ -151,13 +166,13 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         AddLoss(ns, 5);
         long retransmitsBefore = call.Alice.Publisher!.Video.Retransmissions;
         long plisBefore = r.PlisSent, nacksBefore = r.NacksSent;
-        // 12 s: under this loss most frames wait for a keyframe, so frames come in bursts a few seconds apart.
         long lossy = await Hold(r, 12000, ct);
         output.WriteLine($"100 ms RTT + 5 % loss: {lossy} frames decoded in 12 s, retransmissions " +
             $"{call.Alice.Publisher.Video.Retransmissions - retransmitsBefore}, PLIs sent {r.PlisSent - plisBefore}, " +
             $"NACKs sent {r.NacksSent - nacksBefore}, target {cc.TargetBps:N0} bit/s");
         output.WriteLine("lossy: " + counters.Take());
-        Assert.True(lossy > 0, "video froze under 5 % loss with 100 ms RTT");
+        // Kept flowing: at least half the clean frame rate (measured: 82-96 %, 148-172 of 180 frames).
+        Assert.True(lossy * 4 >= free * 12 / 2, $"under loss {lossy} frames in 12 s against {free} in 4 s without loss");
 
         NetNs.Run("ip", $"netns exec {ns.Name} nft delete table inet rtcloss");
         long stopped = Environment.TickCount64;
@@ -171,10 +186,8 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         output.WriteLine("after: " + counters.Take());
         output.WriteLine($"loss stopped: first frame decoded after {first} ms, 5 frames after {recovered} ms, " +
             $"then {after} frames in 3 s; relay forwarded {relay.Forwarded:N0} packets, dropped {relay.Dropped}");
-        // The must-show asks for 1 s; measured 0.2-3.4 s here: when PLIs do not bring a whole keyframe (the
-        // publisher's one-keyframe-a-second limit, Janus's PLI handling) the periodic keyframe (3 s) does. So the
-        // assertion is recovery within that period and margin; the figure above is what to compare against 1 s.
-        Assert.True(recovered <= 5000, $"video recovered only {recovered} ms after the loss stopped");
+        // The must-show: recovered within 1 s of the loss stopping.
+        Assert.True(recovered <= 1000, $"video recovered only {recovered} ms after the loss stopped");
         Assert.Equal(0, call.Bob.SubscribeTransport!.PacketsRejected);
     }
 
@@ -192,11 +205,11 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
             (string Name, long Value)[] now =
             [
                 ("pub NACKed pkts in", pub.Video.NackedPacketsReceived), ("pub retransmitted", pub.Video.Retransmissions),
-                ("pub PLI/FIR in", pub.Video.KeyframeRequests), ("pub keyframes forced", pub.Call.KeyframesRequested),
+                ("pub PLI/FIR in", pub.Video.KeyframeRequests), ("pub keyframes forced", pub.Call.KeyframesRequested), ("pub deferred", pub.Call.KeyframesDeferred),
                 ("sub pkts", v.Packets), ("sub rtx pkts", v.Retransmissions), ("sub NACKed pkts", v.Feedback.NackedPackets),
                 ("sub NACK msgs", v.Feedback.NacksSent), ("sub PLIs", v.Feedback.PlisSent), ("sub RRs", v.Feedback.ReportsSent),
                 ("sub lost (RR)", v.Feedback.CumulativeLost), ("jb dups", jb.Duplicates), ("jb late", jb.LatePackets),
-                ("jb frames", jb.FramesDelivered), ("jb expired", jb.FramesExpired), ("jb skipped for keyframe", jb.FramesSkippedForKeyframe), ("decoded", v.FramesDecoded),
+                ("jb frames", jb.FramesDelivered), ("jb expired", jb.FramesExpired), ("jb skipped for keyframe", jb.FramesSkippedForKeyframe), ("jb jumps to keyframe", jb.JumpsToKeyframe), ("jb early PLIs", jb.EarlyKeyframeRequests), ("decoded", v.FramesDecoded),
                 ("decode errors", v.Pipeline.DecodeErrors),
             ];
             var text = string.Join(", ", now.Select((c, i) => $"{c.Name} {c.Value - (_last.Length > i ? _last[i] : 0)}"));
