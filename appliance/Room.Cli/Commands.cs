@@ -122,7 +122,7 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
                 var media = (await client.GetStatusAsync()).Media;
                 var report = await client.GetMediaReportAsync();
                 Print(new { media, report }, _ =>
-                    (media.Active ? $"in use: {media.VideoEncoder}\ndecoder: {media.VideoDecoder}\naudio: {media.Audio}\nencryption: {media.Encryption}\n\n" : "no media flowing (not in a call)\n\n")
+                    (media.Active ? $"in use: {media.VideoEncoder}\ndecoder: {media.VideoDecoder}\naudio: {media.Audio}\nencryption: {media.Encryption}\ntransport: {media.Transport}\n\n" : "no media flowing (not in a call)\n\n")
                     + (media.Error.Length > 0 ? $"error: {media.Error}\n\n" : "")
                     + report);
                 return 0;

@@ -32,6 +32,7 @@ public sealed class MediaInterface : IBusInterface
             ["VideoDecoder"] = s.VideoDecoder,
             ["Audio"] = s.Audio,
             ["Encryption"] = s.Encryption,
+            ["Transport"] = s.Transport,
             ["Error"] = s.Error,
         };
     }

@@ -225,7 +225,7 @@ public sealed class LoopbackMedia(
             audio = $"Opus ({audioOut.Encoder.Backend}) from {mic.Name}, {mic.Channels} channels beamformed, echo-cancelled";
         }
 
-        Set(new MediaStatus(true, camera.Id, send.Description, view.Description, audio, keys.Description, ""));
+        Set(new MediaStatus(true, camera.Id, send.Description, view.Description, audio, keys.Description, "", "loopback inside roomd (no network)"));
         logger.LogInformation("Loopback media: {Encoder}", send.Description);
         try
         {
@@ -276,7 +276,7 @@ public sealed class LoopbackMedia(
 
         var audio = mic is null ? "no microphone: sending no sound" : $"{publisher.AudioDescription} from {mic.Name}, {mic.Channels} channels beamformed";
         audio += speaker is null ? "; no speaker" : $"; remote participants mixed to {speaker.Name}" + (echo is null ? "" : ", echo-cancelled");
-        Set(new MediaStatus(true, camera.Id, publisher.VideoDescription, "VP8 (FFmpeg), one decoder per remote participant", audio, call.Encryption, ""));
+        Set(new MediaStatus(true, camera.Id, publisher.VideoDescription, "VP8 (FFmpeg), one decoder per remote participant", audio, call.Encryption, "", call.Transport));
         logger.LogInformation("Call media over {Transport}: {Encoder}", call.Transport, publisher.VideoDescription);
         var first = await Task.WhenAny(tasks);
         await streams.CancelAsync();
@@ -342,7 +342,7 @@ public sealed class LoopbackMedia(
 }
 
 /// <summary>What the Media interface publishes.</summary>
-public sealed record MediaStatus(bool Active, string Camera, string VideoEncoder, string VideoDecoder, string Audio, string Encryption, string Error)
+public sealed record MediaStatus(bool Active, string Camera, string VideoEncoder, string VideoDecoder, string Audio, string Encryption, string Error, string Transport = "")
 {
     public static MediaStatus Idle { get; } = new(false, "", "", "", "", "", "");
 }

@@ -149,7 +149,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
 
     public CallSubscriber Subscriber { get; }
 
-    public string Transport => $"Janus VideoRoom {RoomId} at {_server} (WebRTC: ICE, DTLS-SRTP; VP8 + Opus), {_subscribed.Count} feeds subscribed";
+    public string Transport => $"Janus VideoRoom {RoomId} at {_server} (WebRTC: ICE, DTLS-SRTP; VP8 + Opus)";
 
     public string Encryption =>
         "SFrame AES-128-GCM (RFC 9605) per frame, VP8 payload header in clear; interim key from the meeting link (not MLS: the meeting-server is not built yet)";
@@ -182,7 +182,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             var p = _publisher;
             var lines = new List<string>
             {
-                $"call: {Transport}",
+                $"call: {Transport}, {Subscriber.Videos.Count + Subscriber.Audios.Count} remote tracks subscribed",
                 $"call sent: video {p?.VideoFramesSent ?? 0} frames ({p?.VideoFramesSkipped ?? 0} skipped for the frame rate, last took {p?.LastCaptureToPacket.TotalMilliseconds ?? 0:F1} ms, " +
                 $"{p?.VideoBitrate ?? 0} bit/s target), audio {p?.AudioFramesSent ?? 0} frames, " +
                 $"{_videoOut.Frames + _audioOut.Frames} frames encrypted, rtp {_publish.RtpPacketsSent}",

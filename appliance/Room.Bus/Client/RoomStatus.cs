@@ -49,7 +49,7 @@ public sealed record SystemStatus(string RoomName, string Version, string Hostna
     public static SystemStatus Empty { get; } = new("", "", "", [], "");
 }
 
-public sealed record MediaState(bool Active, string Camera, string VideoEncoder, string VideoDecoder, string Audio, string Encryption, string Error)
+public sealed record MediaState(bool Active, string Camera, string VideoEncoder, string VideoDecoder, string Audio, string Encryption, string Error, string Transport = "")
 {
     public static MediaState Empty { get; } = new(false, "", "", "", "", "", "");
 }
@@ -121,7 +121,8 @@ public sealed record RoomStatus(
                 Str(p, "VideoDecoder", Media.VideoDecoder),
                 Str(p, "Audio", Media.Audio),
                 Str(p, "Encryption", Media.Encryption),
-                Str(p, "Error", Media.Error)),
+                Str(p, "Error", Media.Error),
+                Str(p, "Transport", Media.Transport)),
         },
         BusNames.Calendar => this with { Upcoming = p.TryGetValue("Upcoming", out var u) ? ReadCalendar(u) : Upcoming },
         _ => this,

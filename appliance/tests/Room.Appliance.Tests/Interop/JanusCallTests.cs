@@ -97,9 +97,14 @@ internal sealed record CallReport(long VideoSent, long VideoDecoded, long AudioD
 [Trait("Category", "Interop")]
 public sealed class JanusCallTests(ITestOutputHelper output)
 {
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken ct)
+    /// <summary>Waits (no time limit of its own: the test's overall timeout) and names the step if that runs out.</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken ct, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
     {
-        while (!await condition()) await Task.Delay(250, ct);
+        while (!await condition())
+        {
+            if (ct.IsCancellationRequested) throw new TimeoutException("timed out waiting for " + what);
+            await Task.Delay(250, CancellationToken.None);
+        }
     }
 
     private sealed class Rig : IAsyncDisposable
@@ -219,6 +224,12 @@ public sealed class JanusCallTests(ITestOutputHelper output)
             meeting = (await rig.Client.GetStatusAsync()).Meeting;
             Assert.Matches(@"^(\d{5} ){11}\d{5}$", meeting.SecurityCode);
             Assert.Equal(meeting.SecurityCode, stats.Code);
+
+            // The Media properties name the real transport and encryption.
+            var media = (await rig.Client.GetStatusAsync()).Media;
+            Assert.True(media.Active);
+            Assert.StartsWith($"Janus VideoRoom {JanusServer.Room} at ws://", media.Transport, StringComparison.Ordinal);
+            Assert.Contains("SFrame", media.Encryption, StringComparison.Ordinal);
 
             // The room's picture of the browser is there for the panel.
             var jpeg = await rig.Client.SnapshotAsync();
