@@ -113,6 +113,19 @@ public sealed class VideoRoomClient : IDisposable
         await subscription.MessageAsync(new JsonObject { ["request"] = "start" }, "answer", answerSdp, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Asks Janus to restart ICE on a subscription (VideoRoom "configure" with "restart": true), e.g. after our
+    /// side's network changed; returns Janus's new offer. Answer it (<see cref="Sdp.SdpBuilder.CreateReceiveAnswer"/>
+    /// with the restarted agent) through <see cref="StartAsync"/>.
+    /// </summary>
+    public static async Task<string> RestartSubscriptionAsync(JanusHandle subscription, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        var r = await subscription.MessageAsync(new JsonObject { ["request"] = "configure", ["restart"] = true }, null, null, cancellationToken)
+            .ConfigureAwait(false);
+        return r.Sdp ?? throw new RtcFormatException(RtcError.Unsupported, "restart not offered: " + r.Raw.ToJsonString());
+    }
+
     /// <summary>Adds and removes feeds of a subscription; returns Janus's new offer, or null if none was needed.</summary>
     public static async Task<string?> UpdateSubscriptionAsync(JanusHandle subscription, IEnumerable<long> add, IEnumerable<long> remove,
         CancellationToken cancellationToken)

@@ -133,4 +133,95 @@ public sealed class NetworkChangeTests(ITestOutputHelper output)
             await sending;
         }
     }
+
+    [Fact]
+    public async Task Moving_our_subscriber_address_mid_call_restarts_ice_through_a_janus_offer_and_media_resumes()
+    {
+        Assert.True(JanusServer.IsInstalled, "janus not installed (make deps)");
+        using var ns = NetNs.Create();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var ct = timeout.Token;
+        var before = Beside(ns, 12);
+        var after = Beside(ns, 13);
+        NetNs.Run("ip", $"addr add {before}/24 dev {ns.HostInterface}");
+        using var janus = await JanusServer.StartAsync(ns, ct);
+        await using var alice = await RoomParticipant.JoinAsync(janus.WebSocketUri, "alice", ct);
+        await using var bob = await RoomParticipant.JoinAsync(janus.WebSocketUri, "bob", ct);
+        var joined = new TaskCompletionSource<JanusPublisher>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bob.Room.PublisherJoined += p => joined.TrySetResult(p);
+
+        var t = new RtcTransport([ns.HostAddress], controlling: true);
+        alice.PublishTransport = t;
+        uint videoSsrc = (uint)Random.Shared.Next(1, int.MaxValue);
+        SendTrack[] tracks = [new SendTrack("video", "VP8", 90000, 1, 96, videoSsrc, "room", "room-video")];
+        var answer = SessionDescription.Parse(await alice.Room.PublishAsync(SdpBuilder.CreateSendOffer(t.Ice, t.Certificate, tracks).ToString(), ct));
+        t.ApplyRemote(answer);
+        await t.ConnectAsync(answer.SessionOrFirstMedia("setup") == "passive" ? Dtls.DtlsRole.Client : Dtls.DtlsRole.Server,
+            answer.SessionOrFirstMedia("fingerprint")!, ct);
+        var feed = await joined.Task.WaitAsync(ct);
+        await bob.SubscribeAsync(before, [feed.Id], ct);
+        var rx = bob.SubscribeTransport!;
+        var keys = rx.Keys;
+
+        // Bob's side: on a restart, Janus offers again (configure restart) and we answer with the new credentials.
+        using var watcher = new IceNetworkWatcher(rx.Ice);
+        var renegotiated = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        watcher.Restarted += () => _ = Task.Run(async () =>
+        {
+            try
+            {
+                var offer = SessionDescription.Parse(await VideoRoomClient.RestartSubscriptionAsync(bob.Subscription!, ct));
+                var reply = SdpBuilder.CreateReceiveAnswer(offer, rx.Ice, rx.Certificate, ["VP8", "opus"]);
+                rx.ApplyRemote(offer);
+                await VideoRoomClient.StartAsync(bob.Subscription!, reply.ToString(), ct);
+                renegotiated.TrySetResult();
+            }
+#pragma warning disable CA1031 // handed to the test through the completion source
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                renegotiated.TrySetException(e);
+            }
+        }, ct);
+
+        var video = new RtpSender(t, videoSsrc, 96, 90000);
+        using var stopSending = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var sending = Task.Run(async () =>
+        {
+            var payload = new byte[600];
+            payload[0] = 0x10;
+            ushort seq = 1;
+            uint ts = 0;
+            while (!stopSending.IsCancellationRequested)
+            {
+                video.Send(seq++, ts += 3000, true, payload);
+                await Task.Delay(20, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await JanusInteropTests.WaitUntil(() => rx.RtpPacketsReceived >= 50, ct);
+            NetNs.Run("ip", $"addr add {after}/24 dev {ns.HostInterface}");
+            NetNs.Run("ip", $"addr del {before}/24 dev {ns.HostInterface}");
+            await renegotiated.Task.WaitAsync(ct);
+            long received = rx.RtpPacketsReceived;
+            await JanusInteropTests.WaitUntil(() => rx.RtpPacketsReceived >= received + 50 && rx.Ice.State == IceState.Connected, ct);
+            output.WriteLine($"restarts {watcher.Restarts}; selected {rx.Ice.SelectedLocal} -> {rx.Ice.SelectedRemote}; " +
+                             $"bob received {rx.RtpPacketsReceived} (had {received} at the move)");
+            Assert.Equal(1, watcher.Restarts);
+            Assert.Equal(after, rx.Ice.SelectedLocal!.Address);
+            Assert.Same(keys, rx.Keys);
+            Assert.Equal(0, rx.PacketsRejected);
+        }
+        catch
+        {
+            output.WriteLine(File.Exists(janus.LogFile) ? string.Join('\n', File.ReadLines(janus.LogFile).TakeLast(40)) : "no janus log");
+            throw;
+        }
+        finally
+        {
+            await stopSending.CancelAsync();
+            await sending;
+        }
+    }
 }
