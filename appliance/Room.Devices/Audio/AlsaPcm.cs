@@ -31,6 +31,12 @@ public sealed record AlsaPcmSettings
     /// </summary>
     public int? BufferPeriods { get; init; }
 
+    /// <summary>
+    /// When the device refuses <see cref="SampleRate"/>, open it at the nearest rate it offers (the PCM's
+    /// <see cref="AlsaPcm.SampleRate"/> says which; the media layer resamples). False insists on the exact rate.
+    /// </summary>
+    public bool NearestRate { get; init; } = true;
+
     /// <summary>ALSA configuration text that replaces the global one for this PCM (tests, special wiring).</summary>
     public string? ConfigText { get; init; }
 }
@@ -49,14 +55,14 @@ public sealed unsafe class AlsaPcm : IDisposable
 
     private readonly bool _capture;
 
-    private AlsaPcm(string deviceId, nint pcm, nint config, AlsaPcmSettings settings, AlsaSampleFormat format, int periodFrames, bool capture)
+    private AlsaPcm(string deviceId, nint pcm, nint config, AlsaPcmSettings settings, AlsaSampleFormat format, int periodFrames, bool capture, int rate)
     {
         _deviceId = deviceId;
         _capture = capture;
         _pcm = pcm;
         _config = config;
         Channels = settings.Channels;
-        SampleRate = settings.SampleRate;
+        SampleRate = rate;
         Format = format;
         PeriodFrames = Math.Max(1, periodFrames);
         _scratch = format == AlsaSampleFormat.S32 ? new int[PeriodFrames * Channels] : [];
@@ -64,6 +70,7 @@ public sealed unsafe class AlsaPcm : IDisposable
 
     public int Channels { get; }
 
+    /// <summary>The rate the device runs at: the one asked for, or the nearest it offers (<see cref="AlsaPcmSettings.NearestRate"/>).</summary>
     public int SampleRate { get; }
 
     public AlsaSampleFormat Format { get; }
@@ -113,10 +120,10 @@ public sealed unsafe class AlsaPcm : IDisposable
         AlsaSampleFormat[] tries = settings.Format is { } f ? [f] : [AlsaSampleFormat.S16, AlsaSampleFormat.S32];
         foreach (var format in tries)
         {
-            err = Configure(pcm, settings, format, capture, out var period);
+            err = Configure(pcm, settings, format, capture, out var period, out var rate);
             if (err >= 0)
             {
-                return new AlsaPcm(deviceId, pcm, config, settings, format, (int)Math.Min(period, 1u << 16), capture);
+                return new AlsaPcm(deviceId, pcm, config, settings, format, (int)Math.Min(period, 1u << 16), capture, (int)rate);
             }
         }
 
@@ -280,10 +287,14 @@ public sealed unsafe class AlsaPcm : IDisposable
         FreeConfig(Interlocked.Exchange(ref _config, 0));
     }
 
-    /// <summary>hw params (interleaved, format, channels, exact rate, period, ring) and sw params (start, wake-up).</summary>
-    private static int Configure(nint pcm, AlsaPcmSettings settings, AlsaSampleFormat format, bool capture, out nuint period)
+    /// <summary>
+    /// hw params (interleaved, format, channels, rate — exact, else the nearest offered —, period, ring) and sw
+    /// params (start, wake-up).
+    /// </summary>
+    private static int Configure(nint pcm, AlsaPcmSettings settings, AlsaSampleFormat format, bool capture, out nuint period, out uint rate)
     {
         period = 0;
+        rate = (uint)settings.SampleRate;
         if (Alsa.HwParamsMalloc(out var hw) < 0)
         {
             return -Libc.ENOMEM;
@@ -292,15 +303,26 @@ public sealed unsafe class AlsaPcm : IDisposable
         int err;
         try
         {
-            period = (nuint)Math.Max(16, Math.Round(settings.SampleRate * settings.PeriodTime.TotalSeconds));
             var dir = 0;
-            var buffer = period * (nuint)Math.Clamp(settings.BufferPeriods ?? (capture ? 16 : 8), 2, 64);
             if ((err = Alsa.HwParamsAny(pcm, hw)) < 0
                 || (err = Alsa.HwParamsSetAccess(pcm, hw, Alsa.AccessRwInterleaved)) < 0
                 || (err = Alsa.HwParamsSetFormat(pcm, hw, format == AlsaSampleFormat.S16 ? Alsa.FormatS16Le : Alsa.FormatS32Le)) < 0
-                || (err = Alsa.HwParamsSetChannels(pcm, hw, (uint)settings.Channels)) < 0
-                || (err = Alsa.HwParamsSetRate(pcm, hw, (uint)settings.SampleRate, 0)) < 0
-                || (err = Alsa.HwParamsSetPeriodSizeNear(pcm, hw, ref period, ref dir)) < 0
+                || (err = Alsa.HwParamsSetChannels(pcm, hw, (uint)settings.Channels)) < 0)
+            {
+                return err;
+            }
+
+            // A failed set_rate leaves the parameters as they were (libasound tries it), so "near" can follow.
+            if ((err = Alsa.HwParamsSetRate(pcm, hw, rate, 0)) < 0
+                && (!settings.NearestRate || (err = Alsa.HwParamsSetRateNear(pcm, hw, ref rate, ref dir)) < 0))
+            {
+                return err;
+            }
+
+            period = (nuint)Math.Max(16, Math.Round(rate * settings.PeriodTime.TotalSeconds));
+            dir = 0;
+            var buffer = period * (nuint)Math.Clamp(settings.BufferPeriods ?? (capture ? 16 : 8), 2, 64);
+            if ((err = Alsa.HwParamsSetPeriodSizeNear(pcm, hw, ref period, ref dir)) < 0
                 || (err = Alsa.HwParamsSetBufferSizeNear(pcm, hw, ref buffer)) < 0
                 || (err = Alsa.HwParamsInstall(pcm, hw)) < 0)
             {

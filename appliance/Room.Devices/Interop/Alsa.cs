@@ -60,6 +60,9 @@ internal static unsafe partial class Alsa
     [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params_set_rate")]
     public static partial int HwParamsSetRate(nint pcm, nint parameters, uint rate, int dir);
 
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params_set_rate_near")]
+    public static partial int HwParamsSetRateNear(nint pcm, nint parameters, ref uint rate, ref int dir);
+
     [LibraryImport(Lib, EntryPoint = "snd_pcm_hw_params_set_period_size_near")]
     public static partial int HwParamsSetPeriodSizeNear(nint pcm, nint parameters, ref nuint frames, ref int dir);
 

@@ -1,4 +1,5 @@
 using Room.Devices;
+using Room.Devices.Audio;
 using Room.HwTests.Lab;
 
 namespace Room.HwTests.Checks;
@@ -130,6 +131,44 @@ public static class AudioChecks
         Expect.True(lags.All(l => l == lags[0]), "channels arrived with different delays: " + string.Join(",", lags));
         var xruns = $"xruns mic {mic.Describe().Capabilities.GetValueOrDefault("xruns")} speaker {speaker.Describe().Capabilities.GetValueOrDefault("xruns")}";
         return $"{speaker.Id} -> {mic.Id}: {Channels} channels at {rate} Hz, correlation 1.0 at lag {lags[0]} frames, {blocks} of {blocksTotal} 10 ms blocks bit-exact, {exact.Count(e => e)} of {Channels} channels entirely ({xruns})";
+    }
+
+    /// <summary>
+    /// A microphone that cannot run at the configured 48 kHz: snd-aloop's capture side must take the rate its
+    /// playback side already runs at (44.1 kHz here), so Room.Devices opens it at the nearest rate offered and
+    /// says so, and insisting on the exact rate is a clear error.
+    /// </summary>
+    public static async Task<string> RateFallbackAsync(IDeviceProvider provider, bool inLab, CancellationToken ct)
+    {
+        var mic = provider.Microphones.OfType<AlsaMicrophone>().FirstOrDefault(m => m.Id.Contains("Loopback", StringComparison.OrdinalIgnoreCase) && m.Id.EndsWith('1'));
+        if (mic is null)
+        {
+            return inLab ? throw new InvalidOperationException("no loopback microphone") : throw new SkipException("no loopback audio on this box");
+        }
+
+        // The other end of the cable, held open at 44.1 kHz (hw params installed) while the microphone opens.
+        var peerDevice = mic.Settings.Device.Replace("DEV=1", "DEV=0", StringComparison.Ordinal);
+        Expect.True(peerDevice != mic.Settings.Device, $"cannot name the loopback's playback side from {mic.Settings.Device}");
+        using var peer = AlsaPcm.Open("lab:aloop-peer", new AlsaPcmSettings { Device = peerDevice, Channels = mic.Channels, SampleRate = 44100, NearestRate = false }, capture: false);
+
+        string refused;
+        try
+        {
+            AlsaPcm.Open("lab:exact", mic.Settings with { NearestRate = false }, capture: true).Dispose();
+            throw new InvalidOperationException("the loopback accepted 48000 Hz while its peer runs at 44100 Hz: nothing to fall back from");
+        }
+        catch (DeviceUnavailableException e)
+        {
+            refused = e.Message;
+        }
+
+        var capture = await mic.OpenCaptureAsync(ct).ConfigureAwait(false);
+        await using (capture.ConfigureAwait(false))
+        {
+            Expect.True(capture.SampleRate == 44100, $"capture runs at {capture.SampleRate} Hz, expected the peer's 44100 Hz");
+            Expect.True(mic.SampleRate == 48000, $"configured rate {mic.SampleRate}");
+            return $"{mic.Id}: configured 48000 Hz, opened at {capture.SampleRate} Hz (peer holds 44100 Hz); exact 48000 Hz refused: {refused}";
+        }
     }
 
     /// <summary>Counts the 480-frame blocks of the burst found bit-exact in the recording, searching forward in order.</summary>
