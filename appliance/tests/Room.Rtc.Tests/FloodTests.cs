@@ -72,9 +72,10 @@ public class FloodTests
                 s.SendTo(b.Written, target);
                 // Pace in batches so the loopback socket buffer does not drop them (no timing: wait for the answers).
                 if (i % 100 == 99)
-                    while (us.Ice.Counters.RequestsAnswered < answeredBefore + i + 1 - 20) await Task.Delay(5, ct);
+                    while (us.Ice.Counters.RequestsAnswered < answeredBefore + (i + 1) * 9 / 10) await Task.Delay(5, ct);
             }
-            while (us.Ice.Counters.RequestsAnswered < answeredBefore + Sources - 20) await Task.Delay(10, ct);
+            // Loopback may drop a few under load: nine in ten answered is the flood having been processed.
+            while (us.Ice.Counters.RequestsAnswered < answeredBefore + Sources * 9 / 10) await Task.Delay(10, ct);
 
             Assert.InRange(us.Ice.PairCount, 1, IceAgent.MaxRemoteCandidates);
             Assert.Equal(selected, us.Ice.SelectedRemote);
@@ -114,13 +115,13 @@ public class FloodTests
                 Assert.Equal(RtcError.None, attacker!.ProtectRtp(packet, n + 20, out int length));
                 Assert.True(peer.Ice.Send(packet.AsSpan(0, length)));
                 if (i % 100 == 99)
-                    while (us.PacketsRejected + us.RtpPacketsReceived < rejectedBefore + receivedBefore + i + 1 - 20) await Task.Delay(5, ct);
+                    while (us.PacketsRejected + us.RtpPacketsReceived < rejectedBefore + receivedBefore + (i + 1) * 9 / 10) await Task.Delay(5, ct);
             }
             attacker!.Dispose();
-            while (us.PacketsRejected + us.RtpPacketsReceived < rejectedBefore + receivedBefore + Ssrcs - 20) await Task.Delay(10, ct);
+            while (us.PacketsRejected + us.RtpPacketsReceived < rejectedBefore + receivedBefore + Ssrcs * 9 / 10) await Task.Delay(10, ct);
 
             lock (seen) Assert.InRange(seen.Count, 1, SrtpSession.MaxStreams);
-            Assert.True(us.PacketsRejected - rejectedBefore >= Ssrcs - SrtpSession.MaxStreams - 20, $"rejected {us.PacketsRejected - rejectedBefore}");
+            Assert.True(us.PacketsRejected - rejectedBefore >= Ssrcs * 9 / 10 - SrtpSession.MaxStreams, $"rejected {us.PacketsRejected - rejectedBefore}");
             await AssertRtpFlowsAsync(peer, us, 2, ct); // the known stream is still accepted
         }
     }
