@@ -107,6 +107,24 @@ public sealed class VideoSendPipeline : IDisposable
     /// <summary>Sets the target bitrate of layer <paramref name="layer"/> (index in the constructor's list).</summary>
     public void SetBitrate(int layer, int bitsPerSecond) => _layers[layer].Encoder.SetBitrate(bitsPerSecond);
 
+    /// <summary>
+    /// Pauses or resumes one layer (simulcast: what the bandwidth cannot carry is not encoded at all). A resumed
+    /// layer starts with a keyframe.
+    /// </summary>
+    public void SetLayerActive(int layer, bool active)
+    {
+        var l = _layers[layer];
+        if (active && !l.Active)
+        {
+            l.Encoder.RequestKeyframe();
+        }
+
+        l.Active = active;
+    }
+
+    /// <summary>Whether a layer is being encoded (see <see cref="SetLayerActive"/>).</summary>
+    public bool IsLayerActive(int layer) => _layers[layer].Active;
+
     /// <summary>Next frame of every layer (or one) becomes a keyframe (on PLI/FIR).</summary>
     public void RequestKeyframe(int? layer = null)
     {
@@ -172,6 +190,11 @@ public sealed class VideoSendPipeline : IDisposable
         var rtpTimestamp = unchecked(_timestampOffset + (uint)(captureTime.Ticks * 9 / 1000)); // 90 kHz
         foreach (var l in _layers)
         {
+            if (!l.Active)
+            {
+                continue; // paused simulcast layer: neither scaled nor encoded
+            }
+
             var input = i420;
             if (l.Scaler is not null)
             {
@@ -205,6 +228,14 @@ public sealed class VideoSendPipeline : IDisposable
         public I420Scaler? Scaler { get; } = scaler;
 
         public byte[] Scaled { get; } = scaled ?? [];
+
+        private volatile bool _active = true;
+
+        public bool Active
+        {
+            get => _active;
+            set => _active = value;
+        }
 
         public PacketizingSink Counter { get; } = new(packetizer, config.Sink, config.Transform);
 

@@ -131,6 +131,32 @@ public readonly record struct RtpHeader(
         return FixedLength;
     }
 
+    /// <summary>
+    /// Rewrites the id of the one-byte header extension element <paramref name="fromId"/> to <paramref name="toId"/>
+    /// in place (e.g. rid → repaired-rid on a retransmission); false if the packet has no such element.
+    /// </summary>
+    public static bool TryRenameOneByteExtension(Span<byte> packet, int fromId, int toId)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(toId, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(toId, 14);
+        if (TryParse(packet, false, out var h) != RtcError.None || h.ExtensionProfile != OneByteExtensionProfile) return false;
+        var block = packet.Slice(h.ExtensionOffset, h.ExtensionLength);
+        int i = 0;
+        while (i < block.Length)
+        {
+            if (block[i] == 0) { i++; continue; }
+            int id = block[i] >> 4, length = (block[i] & 0x0F) + 1;
+            if (id == 15 || i + 1 + length > block.Length) return false;
+            if (id == fromId)
+            {
+                block[i] = (byte)((toId << 4) | (block[i] & 0x0F));
+                return true;
+            }
+            i += 1 + length;
+        }
+        return false;
+    }
+
     /// <summary>Reads the SSRC of an RTP packet without a full parse (caller checked length >= 12).</summary>
     public static uint ReadSsrc(ReadOnlySpan<byte> packet) => BinaryPrimitives.ReadUInt32BigEndian(packet[8..]);
 
@@ -139,4 +165,54 @@ public readonly record struct RtpHeader(
 
     /// <summary>RFC 5761 section 4: RTCP packet types 192..223 share the byte with RTP payload types 64..95 (with marker).</summary>
     public static bool IsRtcp(ReadOnlySpan<byte> datagram) => datagram.Length >= 2 && datagram[1] is >= 192 and <= 223;
+}
+
+/// <summary>
+/// Appends an RFC 8285 one-byte header extension block after a fixed header: elements of 1..16 bytes with ids
+/// 1..14, zero-padded to a 32-bit boundary; sets the X bit. Allocates nothing.
+/// </summary>
+public ref struct OneByteExtensionWriter
+{
+    private readonly Span<byte> _packet;
+    private readonly int _start;
+    private int _position;
+
+    /// <param name="packet">The packet being written; its fixed header (and CSRCs) end at <paramref name="headerLength"/>.</param>
+    public OneByteExtensionWriter(Span<byte> packet, int headerLength)
+    {
+        if (packet.Length < headerLength + 4) throw new ArgumentException("destination too small", nameof(packet));
+        _packet = packet;
+        _start = headerLength;
+        _position = headerLength + 4;
+        packet[0] |= 0x10;
+        BinaryPrimitives.WriteUInt16BigEndian(packet[headerLength..], RtpHeader.OneByteExtensionProfile);
+    }
+
+    /// <summary>Adds one element.</summary>
+    public void Add(int id, scoped ReadOnlySpan<byte> data)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(id, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(id, 14);
+        if (data.Length is < 1 or > 16) throw new ArgumentOutOfRangeException(nameof(data), "one-byte elements carry 1..16 bytes");
+        if (_packet.Length < _position + 1 + data.Length + 3) throw new ArgumentException("destination too small");
+        _packet[_position++] = (byte)((id << 4) | (data.Length - 1));
+        data.CopyTo(_packet[_position..]);
+        _position += data.Length;
+    }
+
+    /// <summary>Adds a 16-bit big-endian element (the transport-wide sequence number).</summary>
+    public void AddUInt16(int id, ushort value)
+    {
+        Span<byte> b = stackalloc byte[2];
+        BinaryPrimitives.WriteUInt16BigEndian(b, value);
+        Add(id, b);
+    }
+
+    /// <summary>Pads, writes the block length; returns the header length including the extension block.</summary>
+    public int Finish()
+    {
+        while ((_position - _start) % 4 != 0) _packet[_position++] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(_packet[(_start + 2)..], (ushort)((_position - _start - 4) / 4));
+        return _position;
+    }
 }

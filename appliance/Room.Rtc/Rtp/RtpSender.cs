@@ -13,16 +13,19 @@ public sealed class RtpSender
 {
     private const int HistorySize = 1024;
     private const int MaxPacket = 1300;
+    private const int SlotSize = MaxPacket + 64;     // header extensions on top of a MaxPacket packet
     private const int SrtpOverheadEstimate = 16 + 28; // SRTP tag + IP/UDP
     private readonly RtcTransport _transport;
-    private readonly byte[] _history = new byte[HistorySize * MaxPacket];
+    private readonly byte[] _history = new byte[HistorySize * SlotSize];
     private readonly int[] _historyLength = new int[HistorySize];
     private readonly ushort[] _historySeq = new ushort[HistorySize];
-    private readonly byte[] _packet = new byte[MaxPacket + 64];
+    private readonly byte[] _packet = new byte[SlotSize + 2];
     private readonly byte[] _rtcp = new byte[256];
     private readonly ushort[] _nacked = new ushort[256];
     private readonly object _gate = new();
     private ushort _rtxSequence;
+    private byte[]? _mid, _rid;
+    private int _midId, _ridId, _repairedRidId;
     // Retransmission credit: each original packet earns its size, each retransmission spends its size, so a NACK
     // storm cannot make us send more than we sent (plus the cap); ordinary loss repair never comes near it.
     private const long MaxRetransmitCredit = 512 * 1024;
@@ -54,6 +57,31 @@ public sealed class RtpSender
     /// <summary>NACKed packets not resent because the retransmission credit was spent (a NACK storm).</summary>
     public long RetransmissionsRefused { get; private set; }
 
+    /// <summary>
+    /// Stamps every packet with the MID header extension (RFC 8843: which m-line) and, for a simulcast layer, the RTP
+    /// stream id (RFC 8852: which a=rid); retransmissions on the RTX SSRC carry the repaired stream id instead. That
+    /// is how an SFU maps a simulcast layer's SSRCs, which the offer does not list, to its m-line and rid. Ids are
+    /// the negotiated a=extmap ids (1..14, one-byte form); 0 leaves that extension out.
+    /// </summary>
+    public void SetStreamIdentifiers(int midExtensionId, string? mid, int ridExtensionId = 0, string? rid = null, int repairedRidExtensionId = 0)
+    {
+        static byte[]? Encode(int id, string? value, string name)
+        {
+            if (id == 0 || value is null) return null;
+            if (id is < 1 or > 14) throw new ArgumentOutOfRangeException(name, "one-byte extension ids are 1..14");
+            if (value.Length is < 1 or > 16 || !value.All(char.IsAscii)) throw new ArgumentException("1..16 ASCII characters", name);
+            return System.Text.Encoding.ASCII.GetBytes(value);
+        }
+
+        if (repairedRidExtensionId is < 0 or > 14) throw new ArgumentOutOfRangeException(nameof(repairedRidExtensionId));
+        var m = Encode(midExtensionId, mid, nameof(mid));
+        var r = Encode(ridExtensionId, rid, nameof(rid));
+        lock (_gate)
+        {
+            (_mid, _midId, _rid, _ridId, _repairedRidId) = (m, midExtensionId, r, ridExtensionId, repairedRidExtensionId);
+        }
+    }
+
     /// <summary>Raised (on the network thread) when the receiver asks for a keyframe with PLI or FIR.</summary>
     public event Action? KeyframeRequested;
 
@@ -66,22 +94,25 @@ public sealed class RtpSender
             int n = RtpHeader.WriteFixed(_packet, PayloadType, marker, sequenceNumber, timestamp, Ssrc);
             int extensionId = _transport.TransportCcExtensionId;
             ushort transportSeq = 0;
-            if (extensionId is > 0 and < 15 && _transport.Congestion is not null)
+            bool twcc = extensionId is > 0 and < 15 && _transport.Congestion is not null;
+            if (twcc || _mid is not null || _rid is not null)
             {
-                // RFC 8285 one-byte header extension carrying the transport-wide sequence number.
-                _packet[0] |= 0x10;
-                BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(n), RtpHeader.OneByteExtensionProfile);
-                BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(n + 2), 1);
-                transportSeq = _transport.NextTransportSequence();
-                _packet[n + 4] = (byte)((extensionId << 4) | 1);
-                BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(n + 5), transportSeq);
-                _packet[n + 7] = 0;
-                n += 8;
+                // RFC 8285 one-byte header extensions: transport-wide sequence number, MID, RTP stream id.
+                var writer = new OneByteExtensionWriter(_packet, n);
+                if (twcc)
+                {
+                    transportSeq = _transport.NextTransportSequence();
+                    writer.AddUInt16(extensionId, transportSeq);
+                }
+                if (_mid is not null) writer.Add(_midId, _mid);
+                if (_rid is not null) writer.Add(_ridId, _rid);
+                n = writer.Finish();
             }
+            if (n + payload.Length > SlotSize) return RtcError.TooLarge;
             payload.CopyTo(_packet.AsSpan(n));
             n += payload.Length;
             int slot = sequenceNumber % HistorySize;
-            _packet.AsSpan(0, n).CopyTo(_history.AsSpan(slot * MaxPacket));
+            _packet.AsSpan(0, n).CopyTo(_history.AsSpan(slot * SlotSize));
             _historyLength[slot] = n;
             _historySeq[slot] = sequenceNumber;
             _retransmitCredit = Math.Min(MaxRetransmitCredit, _retransmitCredit + n);
@@ -137,9 +168,11 @@ public sealed class RtpSender
                 return;
             }
             _retransmitCredit -= length;
-            var original = _history.AsSpan(slot * MaxPacket, length);
+            var original = _history.AsSpan(slot * SlotSize, length);
             Retransmissions++;
-            if (RtxPayloadType == 0)
+            // A simulcast layer's RTX must carry the repaired stream id, not the stream id (an SFU would take the RTX
+            // SSRC for the layer itself); without a negotiated repaired-rid, resend the original instead.
+            if (RtxPayloadType == 0 || (_rid is not null && _repairedRidId == 0))
             {
                 _transport.SendRtp(original);
                 return;
@@ -151,6 +184,7 @@ public sealed class RtpSender
             _packet[1] = (byte)((original[1] & 0x80) | RtxPayloadType);
             BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(2), _rtxSequence++);
             BinaryPrimitives.WriteUInt32BigEndian(_packet.AsSpan(8), RtxSsrc);
+            if (_rid is not null) RtpHeader.TryRenameOneByteExtension(_packet.AsSpan(0, hl), _ridId, _repairedRidId);
             BinaryPrimitives.WriteUInt16BigEndian(_packet.AsSpan(hl), sequenceNumber);
             original[hl..].CopyTo(_packet.AsSpan(hl + 2));
             _transport.SendRtp(_packet.AsSpan(0, length + 2));

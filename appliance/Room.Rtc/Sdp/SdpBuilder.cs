@@ -15,6 +15,7 @@ public static class SdpBuilder
     public const string MidUri = "urn:ietf:params:rtp-hdrext:sdes:mid";
     public const string AbsSendTimeUri = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
     public const string RidUri = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+    public const string RepairedRidUri = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
 
     private static long _version = DateTime.UtcNow.Ticks / 10_000_000;
 
@@ -94,7 +95,12 @@ public static class SdpBuilder
             }
             if (s.Rids is { Count: > 0 })
             {
+                // RFC 8853 simulcast: one a=rid per layer (highest first, the order Janus expects by default); the
+                // layers' SSRCs are not announced: packets carry MID + rid (RTX: repaired rid) header extensions.
+                if (s.Rids.Any(r => !RidDescription.IsValidId(r)) || s.Rids.Distinct().Count() != s.Rids.Count)
+                    throw new ArgumentException("rids must be distinct RFC 8851 ids of at most 16 characters", nameof(tracks));
                 m.Add("extmap", "4 " + RidUri);
+                if (s.RtxPayloadType != 0) m.Add("extmap", "5 " + RepairedRidUri);
                 foreach (var rid in s.Rids) m.Add("rid", rid + " send");
                 m.Add("simulcast", "send " + string.Join(';', s.Rids));
             }
