@@ -201,7 +201,7 @@ internal sealed class TurnClient : IDisposable
     public void Permit(IPAddress peer)
     {
         // Bounded by the agent's candidate limit: one permission per remote candidate address.
-        if (!_permitted.TryAdd(peer, true)) return;
+        if (_stop.IsCancellationRequested || !_permitted.TryAdd(peer, true)) return;
         _ = Task.Run(async () =>
         {
             if (!await CreatePermissionAsync(peer, _stop.Token).ConfigureAwait(false)) _permitted.TryRemove(peer, out _);
@@ -365,7 +365,7 @@ internal sealed class TurnClient : IDisposable
             {
             }
         }
-        if (bind && _maintenance is not null) _ = Task.Run(() => BindChannelAsync(peer, _stop.Token));
+        if (bind && _maintenance is not null && !_stop.IsCancellationRequested) _ = Task.Run(() => BindChannelAsync(peer, _stop.Token));
     }
 
     /// <summary>ChannelBind (RFC 8656 11): picks the next channel for <paramref name="peer"/> and asks the server.</summary>
