@@ -46,6 +46,12 @@ public sealed class IceNetworkWatcher : IDisposable
 
     public int Restarts => Volatile.Read(ref _restarts);
 
+    /// <summary>
+    /// Which new addresses to bind. Default: one on an interface the agent already uses, or on any interface once the
+    /// agent has no host address left (moving from one network to another). Loopback and IPv6 link-local never.
+    /// </summary>
+    public Func<AddressChange, bool>? AcceptNewAddress { get; set; }
+
     private static int? InterfaceOf(IPAddress address)
     {
         foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
@@ -76,12 +82,14 @@ public sealed class IceNetworkWatcher : IDisposable
             {
                 changed = _agent.RemoveHostAddress(address);
             }
-            else if (_interfaces.Contains(change.InterfaceIndex) && !IPAddress.IsLoopback(address) && !address.IsIPv6LinkLocal
-                     && !_agent.LocalCandidates.Any(c => c.Address.Equals(address)))
+            else if (!IPAddress.IsLoopback(address) && !address.IsIPv6LinkLocal && !_agent.LocalCandidates.Any(c => c.Address.Equals(address))
+                     && (AcceptNewAddress?.Invoke(change) ?? (_interfaces.Contains(change.InterfaceIndex)
+                         || !_agent.LocalCandidates.Any(c => c.Type == Sdp.CandidateType.Host))))
             {
                 try
                 {
                     _agent.AddHostAddress(address);
+                    _interfaces.Add(change.InterfaceIndex);
                     changed = true;
                 }
                 catch (System.Net.Sockets.SocketException)
