@@ -48,7 +48,7 @@ public sealed class IceNetworkWatcher : IDisposable
 
     /// <summary>
     /// Which new addresses to bind. Default: one on an interface the agent already uses, or on any interface once the
-    /// agent has no host address left (moving from one network to another). Loopback and IPv6 link-local never.
+    /// agent has no host address left (moving from one network to another); never loopback or IPv6 link-local.
     /// </summary>
     public Func<AddressChange, bool>? AcceptNewAddress { get; set; }
 
@@ -71,7 +71,7 @@ public sealed class IceNetworkWatcher : IDisposable
         return null;
     }
 
-    private void OnChanged(AddressChange change)
+    internal void OnChanged(AddressChange change)
     {
         bool changed = false;
         lock (_gate)
@@ -82,9 +82,9 @@ public sealed class IceNetworkWatcher : IDisposable
             {
                 changed = _agent.RemoveHostAddress(address);
             }
-            else if (!IPAddress.IsLoopback(address) && !address.IsIPv6LinkLocal && !_agent.LocalCandidates.Any(c => c.Address.Equals(address))
-                     && (AcceptNewAddress?.Invoke(change) ?? (_interfaces.Contains(change.InterfaceIndex)
-                         || !_agent.LocalCandidates.Any(c => c.Type == Sdp.CandidateType.Host))))
+            else if (!_agent.LocalCandidates.Any(c => c.Address.Equals(address))
+                     && (AcceptNewAddress?.Invoke(change) ?? (!IPAddress.IsLoopback(address) && !address.IsIPv6LinkLocal
+                         && (_interfaces.Contains(change.InterfaceIndex) || !_agent.LocalCandidates.Any(c => c.Type == Sdp.CandidateType.Host)))))
             {
                 try
                 {
