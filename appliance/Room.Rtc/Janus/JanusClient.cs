@@ -24,6 +24,7 @@ public sealed class JanusClient : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task? _reader, _keepalive;
     private long _transaction;
+    private volatile bool _closed;
 
     private JanusClient(ClientWebSocket socket) => _socket = socket;
 
@@ -63,6 +64,8 @@ public sealed class JanusClient : IAsyncDisposable
         _pending[transaction] = tcs;
         try
         {
+            // After the read loop ended (closed, or an oversized message refused) nothing can answer.
+            if (_closed) throw new IOException("Janus connection closed");
             await SendAsync(message, cancellationToken).ConfigureAwait(false);
             var reply = await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             if ((string?)reply["janus"] == "error")
@@ -100,7 +103,11 @@ public sealed class JanusClient : IAsyncDisposable
                 var r = await _socket.ReceiveAsync(buffer, _stop.Token).ConfigureAwait(false);
                 if (r.MessageType == WebSocketMessageType.Close) break;
                 message.Write(buffer, 0, r.Count);
-                if (message.Length > MaxMessageBytes) break;
+                if (message.Length > MaxMessageBytes)
+                {
+                    _socket.Abort(); // a peer that sends more than we accept is not read further
+                    break;
+                }
                 if (!r.EndOfMessage) continue;
                 JsonObject? json = null;
                 try
@@ -120,6 +127,7 @@ public sealed class JanusClient : IAsyncDisposable
         catch (WebSocketException)
         {
         }
+        _closed = true;
         foreach (var p in _pending.Values) p.TrySetException(new IOException("Janus connection closed"));
         foreach (var h in _handles.Values) h.Complete();
     }
