@@ -126,6 +126,23 @@ public sealed class VideoRoomClient : IDisposable
         return r.Sdp ?? throw new RtcFormatException(RtcError.Unsupported, "restart not offered: " + r.Raw.ToJsonString());
     }
 
+    /// <summary>
+    /// Chooses which simulcast layer of the stream at <paramref name="mid"/> the subscription receives (VideoRoom
+    /// "configure" with "substream": 0 is the lowest); Janus switches at the layer's next keyframe (it asks for one).
+    /// </summary>
+    public static async Task ConfigureSubstreamAsync(JanusHandle subscription, string mid, int substream, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        ArgumentNullException.ThrowIfNull(mid);
+        ArgumentOutOfRangeException.ThrowIfNegative(substream);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(substream, 2);
+        await subscription.MessageAsync(new JsonObject
+        {
+            ["request"] = "configure",
+            ["streams"] = new JsonArray(new JsonObject { ["mid"] = mid, ["substream"] = substream }),
+        }, null, null, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Adds and removes feeds of a subscription; returns Janus's new offer, or null if none was needed.</summary>
     public static async Task<string?> UpdateSubscriptionAsync(JanusHandle subscription, IEnumerable<long> add, IEnumerable<long> remove,
         CancellationToken cancellationToken)

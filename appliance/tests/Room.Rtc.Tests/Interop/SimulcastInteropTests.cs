@@ -1,0 +1,186 @@
+using Room.Call;
+using Room.Devices;
+using Room.Media;
+using Room.Rtc.Congestion;
+using Room.Rtc.Dtls;
+using Room.Rtc.Janus;
+using Room.Rtc.Rtp;
+using Room.Rtc.Sdp;
+using Room.Testing.Network;
+using Xunit.Abstractions;
+
+namespace Room.Rtc.Tests.Interop;
+
+/// <summary>
+/// Publishes one camera as three VP8 simulcast layers (rid h/m/l: 640x360, 320x180, 160x90; Room.Media's send
+/// pipeline scales the picture once per layer), each layer its own SSRC + RTX SSRC stamped with MID and rid
+/// (repaired rid on RTX), the congestion controller's target split by <see cref="SimulcastAllocator"/>.
+/// </summary>
+internal sealed class SimulcastPublisher : IDisposable
+{
+    public static readonly string[] Rids = ["h", "m", "l"];
+    public static readonly VideoLayer[] Layers =
+    [
+        new(640, 360, 15, 900_000), new(320, 180, 15, 300_000), new(160, 90, 15, 100_000),
+    ];
+
+    // Lowest first, for the allocator.
+    private static readonly SimulcastLayerRate[] Rates =
+    [
+        new(50_000, 100_000, 150_000), new(150_000, 300_000, 400_000), new(400_000, 900_000, 1_200_000),
+    ];
+
+    private readonly VideoSendPipeline _pipeline;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private readonly int[] _rates = new int[3];
+
+    public SimulcastPublisher(RtcTransport transport, IReadOnlyList<(uint Ssrc, uint RtxSsrc)> ssrcs, SessionDescription answer)
+    {
+        var video = answer.Media.First(m => m.Kind == "video");
+        int midId = video.ExtensionId(SdpBuilder.MidUri), ridId = video.ExtensionId(SdpBuilder.RidUri);
+        int repairedId = Math.Max(0, video.ExtensionId(SdpBuilder.RepairedRidUri));
+        if (midId <= 0 || ridId <= 0) throw new InvalidOperationException("Janus did not accept the MID / rid extensions");
+        Senders = new RtpSender[3];
+        var layers = new VideoSendLayer[3];
+        for (int i = 0; i < 3; i++)
+        {
+            var sender = new RtpSender(transport, ssrcs[i].Ssrc, 96, 90000, ssrcs[i].RtxSsrc, 97);
+            sender.SetStreamIdentifiers(midId, video.Mid, ridId, Rids[i], repairedId);
+            int layer = i;
+            sender.KeyframeRequested += () => _pipeline!.RequestKeyframe(layer);
+            Senders[i] = sender;
+            layers[i] = new VideoSendLayer(Layers[i], new RtpSenderSink(sender));
+        }
+        _pipeline = new VideoSendPipeline(new VideoFormat(PixelFormat.I420, 640, 360, 15), VideoCodec.Vp8, layers,
+            EncoderPreference.SoftwareOnly, new EncoderOptions { KeyframeIntervalSeconds = 3, Threads = 1 });
+        transport.RtcpReceived = p => { foreach (var s in Senders) s.OnRtcp(p); };
+        if (transport.Congestion is { } cc)
+        {
+            cc.TargetBitrateChanged += Allocate;
+            Allocate(cc.TargetBps);
+        }
+        _loop = Task.Run(Loop);
+    }
+
+    public RtpSender[] Senders { get; }
+
+    /// <summary>Layers being encoded (index 0 = h).</summary>
+    public bool[] Active => [.. Enumerable.Range(0, 3).Select(_pipeline.IsLayerActive)];
+
+    private void Allocate(int bps)
+    {
+        lock (_rates)
+        {
+            SimulcastAllocator.Allocate(bps, Rates, _rates);
+            for (int low = 0; low < 3; low++)
+            {
+                int layer = 2 - low; // allocator is lowest first, the pipeline highest first
+                _pipeline.SetLayerActive(layer, _rates[low] > 0);
+                if (_rates[low] > 0) _pipeline.SetBitrate(layer, _rates[low]);
+            }
+        }
+    }
+
+    private async Task Loop()
+    {
+        var i420 = new byte[640 * 360 * 3 / 2];
+        int frame = 0;
+        long start = Environment.TickCount64;
+        while (!_stop.IsCancellationRequested)
+        {
+            for (int y = 0; y < 360; y++)
+                for (int x = 0; x < 640; x++)
+                    i420[y * 640 + x] = (byte)((x + y + frame * 4) & 0xFF);
+            // A noisy band: detail the encoders spend their budgets on (an easy picture would leave the link
+            // application-limited, and the controller's estimate follows what is actually sent).
+            for (int y = 120; y < 180; y++) Random.Shared.NextBytes(i420.AsSpan(y * 640, 640));
+            i420.AsSpan(640 * 360).Fill((byte)(128 + frame % 64));
+            _pipeline.ProcessFrame(i420, TimeSpan.FromMilliseconds(frame * 1000.0 / 15));
+            if (++frame % 15 == 0) foreach (var s in Senders) s.SendSenderReport();
+            int wait = (int)(start + frame * 1000L / 15 - Environment.TickCount64);
+            if (wait > 0) await Task.Delay(wait).ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        try { _loop.Wait(5000); } catch (AggregateException) { }
+        _pipeline.Dispose();
+        _stop.Dispose();
+    }
+}
+
+[Collection("interop")]
+[Trait("Category", "Interop")]
+public sealed class SimulcastInteropTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Three_simulcast_layers_through_janus_and_the_subscriber_switches_between_their_resolutions()
+    {
+        Assert.True(JanusServer.IsInstalled, "janus is not installed (make deps)");
+        using var ns = NetNs.Create();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var ct = timeout.Token;
+        using var janus = await JanusServer.StartAsync(ns, ct);
+        await using var alice = await RoomParticipant.JoinAsync(janus.WebSocketUri, "alice", ct);
+        await using var bob = await RoomParticipant.JoinAsync(janus.WebSocketUri, "bob", ct);
+        var joined = new TaskCompletionSource<JanusPublisher>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bob.Room.PublisherJoined += p => joined.TrySetResult(p);
+
+        using var tx = new RtcTransport([ns.HostAddress], controlling: true);
+        var ssrcs = Enumerable.Range(0, 3).Select(_ => ((uint)Random.Shared.NextInt64(1, uint.MaxValue), (uint)Random.Shared.NextInt64(1, uint.MaxValue))).ToArray();
+        var offer = SdpBuilder.CreateSendOffer(tx.Ice, tx.Certificate,
+            [new SendTrack("video", "VP8", 90000, 1, 96, ssrcs[0].Item1, "room", "room-video", RtxPayloadType: 97, RtxSsrc: ssrcs[0].Item2,
+                Rids: SimulcastPublisher.Rids)]);
+        var answer = SessionDescription.Parse(await alice.Room.PublishAsync(offer.ToString(), ct));
+        output.WriteLine("answer extmaps: " + string.Join(", ", answer.Media[0].All("extmap")));
+        tx.ApplyRemote(answer);
+        tx.Congestion = new CongestionController(initialBps: 1_500_000, minBps: 100_000, maxBps: 2_000_000);
+        tx.TransportCcExtensionId = Math.Max(0, answer.Media[0].ExtensionId(SdpBuilder.TransportCcUri));
+        await tx.ConnectAsync(answer.SessionOrFirstMedia("setup") == "passive" ? DtlsRole.Client : DtlsRole.Server,
+            answer.SessionOrFirstMedia("fingerprint")!, ct);
+        using var publisher = new SimulcastPublisher(tx, ssrcs, answer);
+
+        var feed = await joined.Task.WaitAsync(ct);
+        await bob.SubscribeAsync(ns.HostAddress, [feed.Id], ct);
+        var r = bob.Receiver!;
+        string mid = r.Call.Videos[0].Stream.Mid;
+        Describe = () => $"target {tx.Congestion.TargetBps:N0} bit/s, acked {tx.Congestion.AckedBps:N0}, layers h/m/l active {string.Join(',', publisher.Active)}, packets " +
+            string.Join('/', publisher.Senders.Select(s => s.PacketsSent));
+        try
+        {
+            // Janus starts a subscriber on the highest layer; then ask for the lowest, then the middle one.
+            await WaitForWidth(r, 640, ct);
+            foreach (var (substream, width) in new[] { (0, 160), (1, 320), (2, 640) })
+            {
+                await VideoRoomClient.ConfigureSubstreamAsync(bob.Subscription!, mid, substream, ct);
+                await WaitForWidth(r, width, ct);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            output.WriteLine($"target {tx.Congestion.TargetBps:N0} acked {tx.Congestion.AckedBps:N0} width {r.Width}, decoded {r.VideoFramesDecoded}, packets per layer " +
+                string.Join('/', publisher.Senders.Select(s => s.PacketsSent)));
+            output.WriteLine(string.Join('\n', File.ReadLines(janus.LogFile).TakeLast(40)));
+            throw;
+        }
+        output.WriteLine($"decoded {r.VideoFramesDecoded} frames; packets per layer h/m/l " +
+            string.Join('/', publisher.Senders.Select(s => s.PacketsSent)) + $"; layers active {string.Join(',', publisher.Active)}");
+        Assert.All(publisher.Senders, s => Assert.True(s.PacketsSent > 0));
+        Assert.Equal(0, bob.SubscribeTransport!.PacketsRejected);
+    }
+
+    private Func<string>? Describe { get; set; }
+
+    private async Task WaitForWidth(TestReceiver r, int width, CancellationToken ct)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (r.Width != width) await Task.Delay(50, ct);
+        long at = r.VideoFramesDecoded;
+        while (r.VideoFramesDecoded < at + 5) await Task.Delay(50, ct); // and it keeps decoding at that size
+        Assert.Equal(width, r.Width);
+        output.WriteLine($"receiving {width} wide after {sw.ElapsedMilliseconds} ms; {Describe?.Invoke()}");
+    }
+}
