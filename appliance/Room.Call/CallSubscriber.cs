@@ -143,6 +143,8 @@ public sealed class RemoteVideo : IDisposable
     }
 
     /// <summary>Missing packets to NACK now, and whether to send a PLI now (asked for, or still waiting and due again).</summary>
+    private long _rejectedAtLastPli, _decodedAtLastPli, _pliBackoffTicks;
+
     internal int CollectFeedback(Span<ushort> nacks, long now, long minPliTicks, long pliRepeatTicks, out bool pli)
     {
         lock (_gate)
@@ -151,11 +153,19 @@ public sealed class RemoteVideo : IDisposable
             if (_disposed) return 0;
             bool wants = _keyframeWanted || Pipeline.JitterBuffer.ConsumeKeyframeRequest()
                 || (Pipeline.JitterBuffer.WaitingForKeyframe && now - LastPli > pliRepeatTicks);
-            if (wants && now - LastPli > minPliTicks)
+            // Frames that do not authenticate (a sender with another key) are not cured by keyframes: while nothing
+            // decodes and frames keep being refused, PLIs back off (doubling, up to 8 s) rather than make the sender
+            // and everyone else in the room pay for a keyframe every 200 ms.
+            bool refusing = Pipeline.FramesRejected > _rejectedAtLastPli && Pipeline.FramesDecoded == _decodedAtLastPli;
+            long spacing = refusing ? Math.Max(minPliTicks, _pliBackoffTicks) : minPliTicks;
+            if (wants && now - LastPli > spacing)
             {
                 pli = true;
                 _keyframeWanted = false;
                 LastPli = now;
+                _pliBackoffTicks = refusing ? Math.Min(Math.Max(_pliBackoffTicks, minPliTicks) * 2, 8 * System.Diagnostics.Stopwatch.Frequency) : 0;
+                _rejectedAtLastPli = Pipeline.FramesRejected;
+                _decodedAtLastPli = Pipeline.FramesDecoded;
             }
 
             return Pipeline.CollectNacks(nacks, now);

@@ -78,7 +78,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     private CallPublisher? _publisher;
     private bool _muted;
     private volatile bool _leaving;
-    private Task _follow = Task.CompletedTask, _watch = Task.CompletedTask;
+    private Task _follow = Task.CompletedTask, _watch = Task.CompletedTask, _connect = Task.CompletedTask;
 
     private JanusSession(JanusClient janus, VideoRoomClient room, LinkKey key, Uri server, string roomName, bool muted, IReadOnlyList<IPAddress> addresses, ILogger logger)
     {
@@ -190,6 +190,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
                 $"audio {Subscriber.AudioFramesDecoded} frames decoded from {Subscriber.Audios.Count} streams, " +
                 $"{_videoIn.Rejected + _audioIn.Rejected} frames rejected by SFrame, rtp {_subscribe.RtpPacketsReceived}, NACKs {Subscriber.NacksSent}, PLIs {Subscriber.PlisSent}",
             };
+            lines.Add($"call ice: sending {_publish.Ice.State} (consent refreshed {_publish.Ice.ConsentRefreshes} times), receiving {_subscribe.Ice.State} (consent refreshed {_subscribe.Ice.ConsentRefreshes} times)");
             if (_publish.Congestion is { } cc)
             {
                 lock (cc)
@@ -337,11 +338,31 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         await VideoRoomClient.StartAsync(_subscription, answer.ToString(), ct).ConfigureAwait(false);
         if (!_subscribeConnected)
         {
+            // ICE and DTLS come up in the background: later feeds are renegotiated meanwhile, nothing waits on it.
             _subscribeConnected = true;
-            await _subscribe.ConnectAsync(DtlsRole.Client, offer.SessionOrFirstMedia("fingerprint") ?? "", ct).ConfigureAwait(false);
+            _connect = ConnectSubscriptionAsync(offer.SessionOrFirstMedia("fingerprint") ?? "", ct);
         }
 
         _logger.LogInformation("Subscribed to {Count} feeds ({Tracks} tracks)", _subscribed.Count, Subscriber.Videos.Count + Subscriber.Audios.Count);
+    }
+
+    private async Task ConnectSubscriptionAsync(string fingerprint, CancellationToken ct)
+    {
+        try
+        {
+            await _subscribe.ConnectAsync(DtlsRole.Client, fingerprint, ct).ConfigureAwait(false);
+            _logger.LogInformation("Receiving from Janus (ICE {State}, DTLS-SRTP up)", _subscribe.Ice.State);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+#pragma warning disable CA1031 // ICE, DTLS (BouncyCastle) or SRTP setup: any failure ends the call with its reason.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _logger.LogError("The media connection for receiving from Janus failed: {Message}", ex.Message);
+            if (!_leaving) Ended?.Invoke(this, $"The media connection to Janus at {_server.Authority} failed: {ex.Message}");
+        }
     }
 
     private static JsonArray Feeds(IEnumerable<long> feeds) => new(feeds.Select(f => (JsonNode)new JsonObject { ["feed"] = f }).ToArray());
@@ -394,7 +415,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         _feedChanges.Writer.TryComplete();
         try
         {
-            await Task.WhenAll(_follow, _watch).ConfigureAwait(false);
+            await Task.WhenAll(_follow, _watch, _connect).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

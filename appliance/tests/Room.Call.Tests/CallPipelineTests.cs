@@ -176,3 +176,33 @@ public sealed class RemoteTrackTests
         Assert.Equal(0u, track.RtxSsrc);
     }
 }
+
+public sealed class WrongKeyTests
+{
+    [Fact]
+    public async Task Frames_that_never_authenticate_back_off_keyframe_requests()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var ct = timeout.Token;
+        using var pair = new LoopbackPair();
+        await pair.ConnectAsync(ct);
+        using var theirs = Room.Call.E2ee.LinkKey.FromSecret(new byte[32]);
+        using var ours = Room.Call.E2ee.LinkKey.FromSecret(Enumerable.Repeat((byte)7, 32).ToArray());
+        using var enc = theirs.CreateEncryptor(Room.Call.E2ee.FrameKind.Vp8, 1000);
+        using var dec = ours.CreateDecryptor(Room.Call.E2ee.FrameKind.Vp8);
+        var streams = PublishedStreams.CreateRandom();
+        var layer = CallPipelineTests.Small;
+        using var publisher = new CallPublisher(pair.Sender, streams, new VideoFormat(PixelFormat.I420, layer.Width, layer.Height, 15),
+            new PublisherOptions { Video = layer, Encoder = EncoderPreference.SoftwareOnly, MinKeyframeSpacing = TimeSpan.Zero }, videoTransform: enc);
+        using var subscriber = new CallSubscriber(pair.Receiver, videoTransform: dec);
+        subscriber.SetStreams([new RemoteTrack("1", "video", 1, streams.VideoSsrc, streams.RtxSsrc, streams.VideoPayloadType, streams.RtxPayloadType)]);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var run = subscriber.RunAsync(null, null, stop.Token);
+        // 60 frames take about 4 s at 15 fps: a PLI every 200 ms would be about 20.
+        await CallPipelineTests.PumpAsync(publisher, layer, () => publisher.VideoFramesSent >= 60 && subscriber.VideoFramesRejected >= 2, ct);
+        await stop.CancelAsync();
+        await run;
+        Assert.Equal(0, subscriber.VideoFramesDecoded);
+        Assert.InRange(subscriber.PlisSent, 1, 8);
+    }
+}

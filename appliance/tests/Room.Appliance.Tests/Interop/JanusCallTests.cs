@@ -161,7 +161,7 @@ public sealed class JanusCallTests(ITestOutputHelper output)
     {
         Skip.IfNot(Environment.UserName == "root", "network namespaces need root");
         Assert.True(JanusServer.IsInstalled && E2eeBrowser.IsInstalled, "janus/chromium not installed (make deps)");
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(240));
         var ct = timeout.Token;
         await using var rig = await Rig.StartAsync(ct);
         var secret = LinkKey.NewSecretText();
@@ -276,7 +276,7 @@ public sealed class JanusCallTests(ITestOutputHelper output)
     {
         Skip.IfNot(Environment.UserName == "root", "network namespaces need root");
         Assert.True(JanusServer.IsInstalled && E2eeBrowser.IsInstalled, "janus/chromium not installed (make deps)");
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(240));
         var ct = timeout.Token;
         await using var rig = await Rig.StartAsync(ct);
         try
@@ -300,6 +300,11 @@ public sealed class JanusCallTests(ITestOutputHelper output)
                 report = await rig.ReportAsync();
                 return stats.VideoPackets >= 100 && stats.AudioPackets >= 100 && stats.Rejected >= 50 && report.Rejected >= 50;
             }, ct);
+            // Long enough for consent freshness (RFC 7675, 30 s expiry) to matter: the call stays up.
+            await Task.Delay(TimeSpan.FromSeconds(40), ct);
+            report = await rig.ReportAsync();
+            output.WriteLine(report.Text[report.Text.IndexOf("call:", StringComparison.Ordinal)..]);
+            Assert.Equal(MeetingStates.InCall, (await rig.Client.GetStatusAsync()).Meeting.State);
             output.WriteLine($"browser: {stats.VideoPackets} video / {stats.AudioPackets} audio packets, {stats.Rejected} frames rejected ({stats.LastError}), " +
                 $"{stats.FramesDecoded} decoded; roomd: {report.Rejected} rejected, {report.VideoDecoded} video decoded");
             Assert.Equal(0, stats.FramesDecoded);
