@@ -207,10 +207,16 @@ public sealed class IceAgent : IDisposable
     /// <summary>Non-STUN datagrams (DTLS, SRTP, SRTCP). Called on the receive thread; copy what you keep.</summary>
     public IceDataHandler? DataReceived { get; set; }
 
+    // "ufrag:" and the password as bytes, so refusing a request that is not for us allocates nothing.
+    private byte[] _localUsernamePrefix = [];
+    private byte[] _localKey = [];
+
     private void NewCredentials()
     {
         LocalUfrag = Token(8);
         LocalPassword = Token(24);
+        _localUsernamePrefix = Encoding.UTF8.GetBytes(LocalUfrag + ":");
+        _localKey = Encoding.UTF8.GetBytes(LocalPassword);
     }
 
     private static string Token(int length)
@@ -492,10 +498,8 @@ public sealed class IceAgent : IDisposable
     private void OnRequest(LocalSocket local, StunMessage m, SocketAddress from)
     {
         if (!m.TryGetAttribute(StunAttributeType.Username, out var user)) return;
-        Span<byte> expectedPrefix = stackalloc byte[64];
-        int n = Encoding.UTF8.GetBytes(LocalUfrag + ":", expectedPrefix);
-        if (!user.StartsWith(expectedPrefix[..n])) return;
-        if (!m.VerifyIntegrity(Encoding.UTF8.GetBytes(LocalPassword))) return;
+        if (!user.StartsWith(_localUsernamePrefix)) return;
+        if (!m.VerifyIntegrity(_localKey)) return;
         var remote = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(from);
         Span<byte> buffer = stackalloc byte[256];
 
@@ -506,7 +510,7 @@ public sealed class IceAgent : IDisposable
             {
                 var e = new StunBuilder(buffer, StunMethod.Binding, StunClass.ErrorResponse, m.TransactionId);
                 e.AddErrorCode(487, "Role Conflict");
-                e.AddIntegrity(Encoding.UTF8.GetBytes(LocalPassword));
+                e.AddIntegrity(_localKey);
                 e.AddFingerprint();
                 local.SendTo(e.Written, from, remote);
                 return;
@@ -521,7 +525,7 @@ public sealed class IceAgent : IDisposable
         _requestsAnswered++;
         var b = new StunBuilder(buffer, StunMethod.Binding, StunClass.SuccessResponse, m.TransactionId);
         b.AddXorAddress(StunAttributeType.XorMappedAddress, remote);
-        b.AddIntegrity(Encoding.UTF8.GetBytes(LocalPassword));
+        b.AddIntegrity(_localKey);
         b.AddFingerprint();
         try
         {
