@@ -263,7 +263,8 @@ public sealed class IceAgent : IDisposable
                 added = true;
             }
             SortPairs();
-            if (added && State == IceState.New) SetState(IceState.Checking);
+            // A new candidate revives an agent whose earlier pairs all failed (never one whose consent expired).
+            if (added && (State == IceState.New || (State == IceState.Failed && _selected is null))) SetState(IceState.Checking);
             return added;
         }
     }
@@ -332,6 +333,36 @@ public sealed class IceAgent : IDisposable
         return true;
     }
 
+    private bool _remoteTrickling, _remoteEnded;
+
+    /// <summary>
+    /// The peer trickles its candidates (RFC 8838): until <see cref="SetRemoteEndOfCandidates"/>, pairs that all
+    /// failed leave the agent checking, waiting for more candidates, instead of failing it.
+    /// </summary>
+    public void ExpectTrickledRemoteCandidates()
+    {
+        lock (_gate)
+        {
+            _remoteTrickling = true;
+            _remoteEnded = false;
+        }
+    }
+
+    /// <summary>The peer's end-of-candidates (a=end-of-candidates, or Janus's trickle "completed").</summary>
+    public void SetRemoteEndOfCandidates()
+    {
+        lock (_gate) _remoteEnded = true;
+    }
+
+    /// <summary>Pairs whose checks ran out (diagnostics, tests).</summary>
+    internal int FailedPairCount
+    {
+        get
+        {
+            lock (_gate) return _pairs.Count(p => p.Failed);
+        }
+    }
+
     /// <summary>ICE restart (RFC 8445 9): new local credentials; the caller signals them in a new offer.</summary>
     public void Restart()
     {
@@ -340,6 +371,7 @@ public sealed class IceAgent : IDisposable
             NewCredentials();
             _pairs.Clear();
             _remoteCandidates.Clear();
+            _remoteEnded = false;
             RemoteUfrag = null;
             RemotePassword = null;
             // Keep sending on the old selected pair until a new one is chosen.
@@ -420,7 +452,9 @@ public sealed class IceAgent : IDisposable
                     p.RetransmitMs = Math.Min(p.RetransmitMs * 2, 1600);
                     break;
                 }
-                if (_pairs.Count > 0 && _pairs.All(p => p.Failed) && _selected is null) SetState(IceState.Failed);
+                // With a trickling peer, pairs failing is not ICE failing until its end-of-candidates (RFC 8838 8).
+                if (_pairs.Count > 0 && _pairs.All(p => p.Failed) && _selected is null && (!_remoteTrickling || _remoteEnded))
+                    SetState(IceState.Failed);
             }
             if (_selected is not null && State is IceState.Connected or IceState.Disconnected)
             {

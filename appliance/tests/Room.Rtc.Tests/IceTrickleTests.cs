@@ -73,3 +73,43 @@ public class IceTrickleTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => serving);
     }
 }
+
+public class IceTrickleEndOfCandidatesTests
+{
+    /// <summary>A candidate nobody answers on: a bound socket that never reads.</summary>
+    private static IceCandidate Dead(System.Net.Sockets.Socket s) =>
+        new("d", 1, "udp", 1, IPAddress.Loopback, ((IPEndPoint)s.LocalEndPoint!).Port, CandidateType.Host);
+
+    [Fact]
+    public async Task With_a_trickling_peer_failed_pairs_wait_for_more_candidates_until_end_of_candidates()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var silent = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var waiting = new IceAgent([IPAddress.Loopback], controlling: true);   // peer trickles, more to come
+        using var ended = new IceAgent([IPAddress.Loopback], controlling: true);     // peer trickles, then ends
+        using var peer = new IceAgent([IPAddress.Loopback], controlling: false);
+        foreach (var a in new[] { waiting, ended })
+        {
+            a.ExpectTrickledRemoteCandidates();
+            a.SetRemoteCredentials(peer.LocalUfrag, peer.LocalPassword);
+            a.AddRemoteCandidate(Dead(silent));
+        }
+        ended.SetRemoteEndOfCandidates();
+        var endedFailed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ended.StateChanged += s => { if (s == IceState.Failed) endedFailed.TrySetResult(); };
+
+        // Both agents' only pair runs out of checks: the one told end-of-candidates fails, the other keeps waiting.
+        await endedFailed.Task.WaitAsync(timeout.Token);
+        while (waiting.FailedPairCount < 1) await Task.Delay(50, timeout.Token);
+        Assert.Equal(IceState.Checking, waiting.State);
+
+        // A candidate trickled late still connects it.
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        waiting.StateChanged += s => { if (s == IceState.Connected) connected.TrySetResult(); };
+        peer.SetRemoteCredentials(waiting.LocalUfrag, waiting.LocalPassword);
+        Assert.True(waiting.AddRemoteCandidate(peer.LocalCandidates[0]));
+        await connected.Task.WaitAsync(timeout.Token);
+        Assert.Equal(peer.LocalCandidates[0].EndPoint, waiting.SelectedRemote);
+    }
+}
