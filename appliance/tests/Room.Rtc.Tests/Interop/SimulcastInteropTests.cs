@@ -121,7 +121,7 @@ public sealed class SimulcastInteropTests(ITestOutputHelper output)
     {
         Assert.True(JanusServer.IsInstalled, "janus is not installed (make deps)");
         using var ns = NetNs.Create();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var ct = timeout.Token;
         using var janus = await JanusServer.StartAsync(ns, ct);
         await using var alice = await RoomParticipant.JoinAsync(janus.WebSocketUri, "alice", ct);
@@ -147,17 +147,34 @@ public sealed class SimulcastInteropTests(ITestOutputHelper output)
         await bob.SubscribeAsync(ns.HostAddress, [feed.Id], ct);
         var r = bob.Receiver!;
         string mid = r.Call.Videos[0].Stream.Mid;
-        Describe = () => $"target {tx.Congestion.TargetBps:N0} bit/s, acked {tx.Congestion.AckedBps:N0}, layers h/m/l active {string.Join(',', publisher.Active)}, packets " +
+        string Describe() => $"target {tx.Congestion.TargetBps:N0} bit/s, acked {tx.Congestion.AckedBps:N0}, layers h/m/l active {string.Join(',', publisher.Active)}, packets " +
             string.Join('/', publisher.Senders.Select(s => s.PacketsSent));
         try
         {
             // Janus starts a subscriber on the highest layer; then ask for the lowest, then the middle one.
-            await WaitForWidth(r, 640, ct);
+            await WaitForWidth(r, 640, Describe, ct);
             foreach (var (substream, width) in new[] { (0, 160), (1, 320), (2, 640) })
             {
                 await VideoRoomClient.ConfigureSubstreamAsync(bob.Subscription!, mid, substream, ct);
-                await WaitForWidth(r, width, ct);
+                await WaitForWidth(r, width, Describe, ct);
             }
+
+            // 600 kbit/s between us and Janus: the controller's target falls below what three layers need, the
+            // allocator stops the highest layer first, Janus falls back to a lower one for this subscriber (which
+            // asked for the highest), and the picture keeps coming, smaller. Lifted: the highest layer comes back.
+            NetNs.Run("tc", $"qdisc add dev {ns.HostInterface} root tbf rate 600kbit burst 32kb latency 400ms");
+            await JanusInteropTests.WaitUntil(() => !publisher.Active[0], ct);
+            Assert.True(publisher.Active[2], "the lowest layer keeps running");
+            output.WriteLine($"capped: highest layer paused; {Describe()}");
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            await JanusInteropTests.WaitUntil(() => r.Width is > 0 and < 640, ct);
+            long at = r.VideoFramesDecoded;
+            await JanusInteropTests.WaitUntil(() => r.VideoFramesDecoded >= at + 5, ct);
+            output.WriteLine($"capped: receiving {r.Width} wide after {sw.ElapsedMilliseconds} ms; {Describe()}");
+            Assert.InRange(r.Width, 160, 320);
+            NetNs.Run("tc", $"qdisc del dev {ns.HostInterface} root");
+            await JanusInteropTests.WaitUntil(() => publisher.Active[0], ct);
+            await WaitForWidth(r, 640, Describe, ct);
         }
         catch (OperationCanceledException)
         {
@@ -172,15 +189,13 @@ public sealed class SimulcastInteropTests(ITestOutputHelper output)
         Assert.Equal(0, bob.SubscribeTransport!.PacketsRejected);
     }
 
-    private Func<string>? Describe { get; set; }
-
-    private async Task WaitForWidth(TestReceiver r, int width, CancellationToken ct)
+    private async Task WaitForWidth(TestReceiver r, int width, Func<string> describe, CancellationToken ct)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
         while (r.Width != width) await Task.Delay(50, ct);
         long at = r.VideoFramesDecoded;
         while (r.VideoFramesDecoded < at + 5) await Task.Delay(50, ct); // and it keeps decoding at that size
         Assert.Equal(width, r.Width);
-        output.WriteLine($"receiving {width} wide after {sw.ElapsedMilliseconds} ms; {Describe?.Invoke()}");
+        output.WriteLine($"receiving {width} wide after {sw.ElapsedMilliseconds} ms; {describe()}");
     }
 }
