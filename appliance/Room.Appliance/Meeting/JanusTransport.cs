@@ -78,7 +78,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     private CallPublisher? _publisher;
     private bool _muted;
     private volatile bool _leaving;
-    private Task _follow = Task.CompletedTask, _watch = Task.CompletedTask, _connect = Task.CompletedTask;
+    private Task _follow = Task.CompletedTask, _watch = Task.CompletedTask, _connect = Task.CompletedTask, _watchSubscription = Task.CompletedTask;
 
     private JanusSession(JanusClient janus, VideoRoomClient room, LinkKey key, Uri server, string roomName, bool muted, IReadOnlyList<IPAddress> addresses, ILogger logger)
     {
@@ -269,7 +269,10 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         Changed?.Invoke(this, EventArgs.Empty);
     }
 
-    /// <summary>One at a time, in order: subscribe to feeds that joined, unsubscribe those that left.</summary>
+    /// <summary>
+    /// One at a time, in order: subscribe to feeds that joined; answer the offers Janus sends by itself when a
+    /// subscribed publisher leaves or unpublishes (it drops their streams from the subscription on its own).
+    /// </summary>
     private async Task FollowAsync()
     {
         var ct = _stop.Token;
@@ -279,12 +282,22 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             {
                 try
                 {
-                    if (joined && _subscribed.Add(feed)) await SubscribeAsync([feed], [], ct).ConfigureAwait(false);
-                    else if (!joined && _subscribed.Remove(feed) && _subscription is not null) await SubscribeAsync([], [feed], ct).ConfigureAwait(false);
+                    if (feed == RenegotiateMarker)
+                    {
+                        while (_offers.TryDequeue(out var offer)) await AnswerAsync(offer, ct).ConfigureAwait(false);
+                    }
+                    else if (joined && _subscribed.Add(feed))
+                    {
+                        await SubscribeAsync([feed], ct).ConfigureAwait(false);
+                    }
+                    else if (!joined)
+                    {
+                        _subscribed.Remove(feed);
+                    }
                 }
                 catch (Exception ex) when (ex is RtcFormatException or IOException or MeetingFailedException or System.Net.WebSockets.WebSocketException)
                 {
-                    _logger.LogWarning("Subscription to feed {Feed} not updated: {Message}", feed, ex.Message);
+                    _logger.LogWarning("Subscription not updated ({Feed}): {Message}", feed == RenegotiateMarker ? "offer from Janus" : feed, ex.Message);
                 }
 
                 Changed?.Invoke(this, EventArgs.Empty);
@@ -295,25 +308,44 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         }
     }
 
-    private async Task SubscribeAsync(IReadOnlyList<long> add, IReadOnlyList<long> remove, CancellationToken ct)
+    private const long RenegotiateMarker = long.MinValue;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<JanusEvent> _offers = new();
+
+    /// <summary>Offers Janus sends on the subscription by itself (not replies to our requests) go to the follow loop.</summary>
+    private async Task WatchSubscriptionAsync(JanusHandle subscription)
+    {
+        try
+        {
+            await foreach (var e in subscription.Events.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            {
+                if (e.JsepType == "offer" && e.Sdp is not null && e.Raw["transaction"] is null)
+                {
+                    _offers.Enqueue(e);
+                    _feedChanges.Writer.TryWrite((RenegotiateMarker, false));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task SubscribeAsync(IReadOnlyList<long> add, CancellationToken ct)
     {
         JanusEvent reply;
         if (_subscription is null)
         {
             _subscription = await _janus.AttachAsync(VideoRoomClient.Plugin, ct).ConfigureAwait(false);
+            _watchSubscription = Task.Run(() => WatchSubscriptionAsync(_subscription), CancellationToken.None);
             reply = await _subscription.MessageAsync(new JsonObject
             {
                 ["request"] = "join", ["ptype"] = "subscriber", ["room"] = RoomId,
                 ["streams"] = Feeds(add),
             }, null, null, ct).ConfigureAwait(false);
         }
-        else if (add.Count > 0)
-        {
-            reply = await _subscription.MessageAsync(new JsonObject { ["request"] = "subscribe", ["streams"] = Feeds(add) }, null, null, ct).ConfigureAwait(false);
-        }
         else
         {
-            reply = await _subscription.MessageAsync(new JsonObject { ["request"] = "unsubscribe", ["streams"] = Feeds(remove) }, null, null, ct).ConfigureAwait(false);
+            reply = await _subscription.MessageAsync(new JsonObject { ["request"] = "subscribe", ["streams"] = Feeds(add) }, null, null, ct).ConfigureAwait(false);
         }
 
         if (reply.Sdp is null)
@@ -322,9 +354,15 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             return; // nothing to renegotiate
         }
 
-        var offer = SessionDescription.Parse(reply.Sdp);
+        await AnswerAsync(reply, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Answers a subscription offer (first or renegotiated) and follows its streams.</summary>
+    private async Task AnswerAsync(JanusEvent offerEvent, CancellationToken ct)
+    {
+        var offer = SessionDescription.Parse(offerEvent.Sdp!);
         var feedsByMid = new Dictionary<string, long>();
-        if (reply.Data?["streams"] is JsonArray streams)
+        if (offerEvent.Data?["streams"] is JsonArray streams)
         {
             foreach (var s in streams.OfType<JsonObject>())
             {
@@ -333,9 +371,18 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         }
 
         var answer = SdpBuilder.CreateReceiveAnswer(offer, _subscribe.Ice, _subscribe.Certificate, ["VP8", "opus"]);
+        if (!answer.Media.Any(m => m.Has("ice-ufrag")))
+        {
+            // Every stream is gone (all sections rejected): Janus still wants our ICE and DTLS parameters.
+            answer.Attributes.Add(new SdpLine("ice-ufrag", _subscribe.Ice.LocalUfrag));
+            answer.Attributes.Add(new SdpLine("ice-pwd", _subscribe.Ice.LocalPassword));
+            answer.Attributes.Add(new SdpLine("fingerprint", "sha-256 " + _subscribe.Certificate.Fingerprint));
+            answer.Attributes.Add(new SdpLine("setup", "active"));
+        }
+
         Subscriber.SetStreams(RemoteTrack.FromOffer(offer, feedsByMid));
         if (!_subscribeConnected) _subscribe.ApplyRemote(offer);
-        await VideoRoomClient.StartAsync(_subscription, answer.ToString(), ct).ConfigureAwait(false);
+        await VideoRoomClient.StartAsync(_subscription!, answer.ToString(), ct).ConfigureAwait(false);
         if (!_subscribeConnected)
         {
             // ICE and DTLS come up in the background: later feeds are renegotiated meanwhile, nothing waits on it.
@@ -343,7 +390,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             _connect = ConnectSubscriptionAsync(offer.SessionOrFirstMedia("fingerprint") ?? "", ct);
         }
 
-        _logger.LogInformation("Subscribed to {Count} feeds ({Tracks} tracks)", _subscribed.Count, Subscriber.Videos.Count + Subscriber.Audios.Count);
+        _logger.LogInformation("Subscription: {Count} feeds, {Tracks} tracks", _subscribed.Count, Subscriber.Videos.Count + Subscriber.Audios.Count);
     }
 
     private async Task ConnectSubscriptionAsync(string fingerprint, CancellationToken ct)
@@ -415,7 +462,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         _feedChanges.Writer.TryComplete();
         try
         {
-            await Task.WhenAll(_follow, _watch, _connect).ConfigureAwait(false);
+            await Task.WhenAll(_follow, _watch, _connect, _watchSubscription).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

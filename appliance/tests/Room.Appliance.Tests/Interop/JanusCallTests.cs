@@ -251,6 +251,8 @@ public sealed class JanusCallTests(ITestOutputHelper output)
             await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.Participants.Any(p => p.Name == "chromium again"), ct);
             await WaitUntilAsync(async () => (await rig.ReportAsync()).VideoDecoded >= decodedBefore + 20, ct);
             output.WriteLine($"rejoined as feed {again}: roomd decoded {(await rig.ReportAsync()).VideoDecoded - decodedBefore} more frames");
+            output.WriteLine(string.Join('\n', rig.Roomd.Log.Split('\n').Where(l => l.Contains("Subscription", StringComparison.Ordinal))));
+            Assert.DoesNotContain("Subscription not updated", rig.Roomd.Log, StringComparison.Ordinal);
 
             await rig.Client.LeaveAsync();
             await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.State == MeetingStates.Idle, ct);
