@@ -143,7 +143,7 @@ public sealed class RemoteVideo : IDisposable
     }
 
     /// <summary>Missing packets to NACK now, and whether to send a PLI now (asked for, or still waiting and due again).</summary>
-    private long _rejectedAtLastPli, _decodedAtLastPli, _pliBackoffTicks;
+    private long _decodedSeen, _rejectedAtLastDecode, _pliBackoffTicks;
 
     internal int CollectFeedback(Span<ushort> nacks, long now, long minPliTicks, long pliRepeatTicks, out bool pli)
     {
@@ -156,7 +156,13 @@ public sealed class RemoteVideo : IDisposable
             // Frames that do not authenticate (a sender with another key) are not cured by keyframes: while nothing
             // decodes and frames keep being refused, PLIs back off (doubling, up to 8 s) rather than make the sender
             // and everyone else in the room pay for a keyframe every 200 ms.
-            bool refusing = Pipeline.FramesRejected > _rejectedAtLastPli && Pipeline.FramesDecoded == _decodedAtLastPli;
+            if (Pipeline.FramesDecoded != _decodedSeen)
+            {
+                _decodedSeen = Pipeline.FramesDecoded;
+                _rejectedAtLastDecode = Pipeline.FramesRejected;
+            }
+
+            bool refusing = Pipeline.FramesRejected > _rejectedAtLastDecode; // refused frames since the last decoded one
             long spacing = refusing ? Math.Max(minPliTicks, _pliBackoffTicks) : minPliTicks;
             if (wants && now - LastPli > spacing)
             {
@@ -164,8 +170,6 @@ public sealed class RemoteVideo : IDisposable
                 _keyframeWanted = false;
                 LastPli = now;
                 _pliBackoffTicks = refusing ? Math.Min(Math.Max(_pliBackoffTicks, minPliTicks) * 2, 8 * System.Diagnostics.Stopwatch.Frequency) : 0;
-                _rejectedAtLastPli = Pipeline.FramesRejected;
-                _decodedAtLastPli = Pipeline.FramesDecoded;
             }
 
             return Pipeline.CollectNacks(nacks, now);

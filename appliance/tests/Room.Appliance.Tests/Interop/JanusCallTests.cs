@@ -79,13 +79,13 @@ internal sealed class E2eeBrowser : IAsyncDisposable
 }
 
 /// <summary>What roomd's Media.GetReport says about the call (its frame counters).</summary>
-internal sealed record CallReport(long VideoSent, long VideoDecoded, long AudioDecoded, long Rejected, string Text)
+internal sealed record CallReport(long VideoSent, long VideoDecoded, long AudioDecoded, long Rejected, long Plis, string Text)
 {
     public static CallReport Parse(string report)
     {
         static long Number(string text, string pattern) => Regex.Match(text, pattern) is { Success: true } m ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
         return new CallReport(Number(report, @"call sent: video (\d+) frames"), Number(report, @"call received: video (\d+) frames decoded"),
-            Number(report, @"audio (\d+) frames decoded"), Number(report, @"(\d+) frames rejected by SFrame"), report);
+            Number(report, @"audio (\d+) frames decoded"), Number(report, @"(\d+) frames rejected by SFrame"), Number(report, @"PLIs (\d+)"), report);
     }
 }
 
