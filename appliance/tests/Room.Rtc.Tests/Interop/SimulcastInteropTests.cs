@@ -12,75 +12,27 @@ using Xunit.Abstractions;
 namespace Room.Rtc.Tests.Interop;
 
 /// <summary>
-/// Publishes one camera as three VP8 simulcast layers (rid h/m/l: 640x360, 320x180, 160x90; Room.Media's send
-/// pipeline scales the picture once per layer), each layer its own SSRC + RTX SSRC stamped with MID and rid
-/// (repaired rid on RTX), the congestion controller's target split by <see cref="SimulcastAllocator"/>.
+/// Feeds a synthetic 640x360 picture at 15 fps to Room.Call's <see cref="SimulcastVideoPublisher"/> (three VP8
+/// layers h/m/l: 640x360, 320x180, 160x90, scaled once per layer, bitrates from the congestion target).
 /// </summary>
 internal sealed class SimulcastPublisher : IDisposable
 {
-    public static readonly string[] Rids = ["h", "m", "l"];
-    public static readonly VideoLayer[] Layers =
-    [
-        new(640, 360, 15, 900_000), new(320, 180, 15, 300_000), new(160, 90, 15, 100_000),
-    ];
-
-    // Lowest first, for the allocator.
-    private static readonly SimulcastLayerRate[] Rates =
-    [
-        new(50_000, 100_000, 150_000), new(150_000, 300_000, 400_000), new(400_000, 900_000, 1_200_000),
-    ];
-
-    private readonly VideoSendPipeline _pipeline;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
-    private readonly int[] _rates = new int[3];
 
     public SimulcastPublisher(RtcTransport transport, IReadOnlyList<(uint Ssrc, uint RtxSsrc)> ssrcs, SessionDescription answer)
     {
-        var video = answer.Media.First(m => m.Kind == "video");
-        int midId = video.ExtensionId(SdpBuilder.MidUri), ridId = video.ExtensionId(SdpBuilder.RidUri);
-        int repairedId = Math.Max(0, video.ExtensionId(SdpBuilder.RepairedRidUri));
-        if (midId <= 0 || ridId <= 0) throw new InvalidOperationException("Janus did not accept the MID / rid extensions");
-        Senders = new RtpSender[3];
-        var layers = new VideoSendLayer[3];
-        for (int i = 0; i < 3; i++)
-        {
-            var sender = new RtpSender(transport, ssrcs[i].Ssrc, 96, 90000, ssrcs[i].RtxSsrc, 97);
-            sender.SetStreamIdentifiers(midId, video.Mid, ridId, Rids[i], repairedId);
-            int layer = i;
-            sender.KeyframeRequested += () => _pipeline!.RequestKeyframe(layer);
-            Senders[i] = sender;
-            layers[i] = new VideoSendLayer(Layers[i], new RtpSenderSink(sender));
-        }
-        _pipeline = new VideoSendPipeline(new VideoFormat(PixelFormat.I420, 640, 360, 15), VideoCodec.Vp8, layers,
-            EncoderPreference.SoftwareOnly, new EncoderOptions { KeyframeIntervalSeconds = 3, Threads = 1 });
-        transport.RtcpReceived = p => { foreach (var s in Senders) s.OnRtcp(p); };
-        if (transport.Congestion is { } cc)
-        {
-            cc.TargetBitrateChanged += Allocate;
-            Allocate(cc.TargetBps);
-        }
+        Call = new SimulcastVideoPublisher(transport, answer, ssrcs, new VideoFormat(PixelFormat.I420, 640, 360, 15),
+            encoder: EncoderPreference.SoftwareOnly, encoderThreads: 1);
         _loop = Task.Run(Loop);
     }
 
-    public RtpSender[] Senders { get; }
+    public SimulcastVideoPublisher Call { get; }
+
+    public IReadOnlyList<RtpSender> Senders => Call.Senders;
 
     /// <summary>Layers being encoded (index 0 = h).</summary>
-    public bool[] Active => [.. Enumerable.Range(0, 3).Select(_pipeline.IsLayerActive)];
-
-    private void Allocate(int bps)
-    {
-        lock (_rates)
-        {
-            SimulcastAllocator.Allocate(bps, Rates, _rates);
-            for (int low = 0; low < 3; low++)
-            {
-                int layer = 2 - low; // allocator is lowest first, the pipeline highest first
-                _pipeline.SetLayerActive(layer, _rates[low] > 0);
-                if (_rates[low] > 0) _pipeline.SetBitrate(layer, _rates[low]);
-            }
-        }
-    }
+    public bool[] Active => [.. Enumerable.Range(0, 3).Select(Call.IsLayerActive)];
 
     private async Task Loop()
     {
@@ -96,8 +48,8 @@ internal sealed class SimulcastPublisher : IDisposable
             // application-limited, and the controller's estimate follows what is actually sent).
             for (int y = 120; y < 180; y++) Random.Shared.NextBytes(i420.AsSpan(y * 640, 640));
             i420.AsSpan(640 * 360).Fill((byte)(128 + frame % 64));
-            _pipeline.ProcessFrame(i420, TimeSpan.FromMilliseconds(frame * 1000.0 / 15));
-            if (++frame % 15 == 0) foreach (var s in Senders) s.SendSenderReport();
+            Call.ProcessVideoFrame(i420, TimeSpan.FromMilliseconds(frame * 1000.0 / 15));
+            frame++;
             int wait = (int)(start + frame * 1000L / 15 - Environment.TickCount64);
             if (wait > 0) await Task.Delay(wait).ConfigureAwait(false);
         }
@@ -107,7 +59,7 @@ internal sealed class SimulcastPublisher : IDisposable
     {
         _stop.Cancel();
         try { _loop.Wait(5000); } catch (AggregateException) { }
-        _pipeline.Dispose();
+        Call.Dispose();
         _stop.Dispose();
     }
 }
@@ -131,9 +83,7 @@ public sealed class SimulcastInteropTests(ITestOutputHelper output)
 
         using var tx = new RtcTransport([ns.HostAddress], controlling: true);
         var ssrcs = Enumerable.Range(0, 3).Select(_ => ((uint)Random.Shared.NextInt64(1, uint.MaxValue), (uint)Random.Shared.NextInt64(1, uint.MaxValue))).ToArray();
-        var offer = SdpBuilder.CreateSendOffer(tx.Ice, tx.Certificate,
-            [new SendTrack("video", "VP8", 90000, 1, 96, ssrcs[0].Item1, "room", "room-video", RtxPayloadType: 97, RtxSsrc: ssrcs[0].Item2,
-                Rids: SimulcastPublisher.Rids)]);
+        var offer = SdpBuilder.CreateSendOffer(tx.Ice, tx.Certificate, [SimulcastVideoPublisher.CreateTrack(ssrcs[0].Item1, ssrcs[0].Item2)]);
         var answer = SessionDescription.Parse(await alice.Room.PublishAsync(offer.ToString(), ct));
         output.WriteLine("answer extmaps: " + string.Join(", ", answer.Media[0].All("extmap")));
         tx.ApplyRemote(answer);
