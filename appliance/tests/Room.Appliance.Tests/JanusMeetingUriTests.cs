@@ -73,3 +73,28 @@ public class JanusMeetingUriTests
         Assert.DoesNotContain(Key, ex.Message, StringComparison.Ordinal);
     }
 }
+
+public class JanusTransportTests
+{
+    [Fact]
+    public async Task An_unreachable_janus_server_fails_the_join_with_a_reason_that_has_no_key()
+    {
+        var key = LinkKey.NewSecretText();
+        var transport = new JanusTransport(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        // Port 1 on loopback: nothing listens, the connection is refused at once.
+        var uri = MeetingUri.Parse($"janus://127.0.0.1:1/1234#k={key}");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var ex = await Assert.ThrowsAsync<MeetingFailedException>(() => transport.ConnectAsync(uri, "Ratssaal", false, timeout.Token));
+        Assert.Contains("not reachable", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1:1", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Links_other_than_janus_stay_on_the_loopback_transport()
+    {
+        Assert.False(MeetingUri.IsJanus(MeetingUri.Parse("room://rathaus.example/ratssaal")));
+        Assert.False(MeetingUri.IsJanus(MeetingUri.Parse("https://meet.example.org/m/42")));
+        Assert.True(MeetingUri.IsJanus(MeetingUri.Parse($"janus://sfu.example/1#k={LinkKey.NewSecretText()}")));
+    }
+}
