@@ -38,7 +38,7 @@ public sealed class SrtpSession : IDisposable
     private readonly SrtpProfile _profile;
     private readonly AesCounterMode? _rtpCtr, _rtcpCtr;
     private readonly IncrementalHash? _rtpHmac, _rtcpHmac;
-    private readonly AesGcm? _rtpGcm, _rtcpGcm;
+    private readonly GcmCipher? _rtpGcm, _rtcpGcm;
     private readonly byte[] _rtpSalt, _rtcpSalt;
     private readonly Dictionary<uint, StreamState> _streams = [];
     private readonly byte[] _mac = new byte[20];
@@ -59,7 +59,7 @@ public sealed class SrtpSession : IDisposable
             Derive(kdf, masterSalt, 0x02, _rtpSalt);
             if (profile == SrtpProfile.AeadAes128Gcm)
             {
-                _rtpGcm = new AesGcm(key, 16);
+                _rtpGcm = new GcmCipher(key);
             }
             else
             {
@@ -71,7 +71,7 @@ public sealed class SrtpSession : IDisposable
             Derive(kdf, masterSalt, 0x05, _rtcpSalt);
             if (profile == SrtpProfile.AeadAes128Gcm)
             {
-                _rtcpGcm = new AesGcm(key, 16);
+                _rtcpGcm = new GcmCipher(key);
             }
             else
             {
@@ -93,8 +93,8 @@ public sealed class SrtpSession : IDisposable
         _rtcpSalt = sessionSalt.ToArray();
         if (profile == SrtpProfile.AeadAes128Gcm)
         {
-            _rtpGcm = new AesGcm(sessionKey, 16);
-            _rtcpGcm = new AesGcm(sessionKey, 16);
+            _rtpGcm = new GcmCipher(sessionKey);
+            _rtcpGcm = new GcmCipher(sessionKey);
         }
         else
         {
@@ -197,7 +197,7 @@ public sealed class SrtpSession : IDisposable
             Span<byte> nonce = stackalloc byte[12];
             GcmRtpNonce(nonce, header.Ssrc, index);
             var payload = buffer[hl..length];
-            _rtpGcm!.Encrypt(nonce, payload, payload, buffer.Slice(length, 16), buffer[..hl]);
+            _rtpGcm!.Encrypt(nonce, payload, buffer.Slice(length, 16), buffer[..hl]);
             protectedLength = length + 16;
         }
         else
@@ -239,14 +239,7 @@ public sealed class SrtpSession : IDisposable
             Span<byte> nonce = stackalloc byte[12];
             GcmRtpNonce(nonce, header.Ssrc, index);
             var payload = buffer[hl..end];
-            try
-            {
-                _rtpGcm!.Decrypt(nonce, payload, buffer.Slice(end, 16), payload, buffer[..hl]);
-            }
-            catch (AuthenticationTagMismatchException)
-            {
-                return RtcError.AuthenticationFailed;
-            }
+            if (!_rtpGcm!.TryDecrypt(nonce, payload, buffer.Slice(end, 16), buffer[..hl])) return RtcError.AuthenticationFailed;
         }
         else
         {
@@ -362,7 +355,7 @@ public sealed class SrtpSession : IDisposable
             buffer[..8].CopyTo(aad);
             BinaryPrimitives.WriteUInt32BigEndian(aad[8..], eIndex);
             var payload = buffer[8..length];
-            _rtcpGcm!.Encrypt(nonce, payload, payload, buffer.Slice(length, 16), aad);
+            _rtcpGcm!.Encrypt(nonce, payload, buffer.Slice(length, 16), aad);
             BinaryPrimitives.WriteUInt32BigEndian(buffer[(length + 16)..], eIndex);
             protectedLength = length + 20;
         }
@@ -416,14 +409,7 @@ public sealed class SrtpSession : IDisposable
             BinaryPrimitives.WriteUInt32BigEndian(aad[8..], eIndex);
             if (!encrypted) return RtcError.Unsupported; // we never negotiate unencrypted SRTCP
             var payload = buffer[8..end];
-            try
-            {
-                _rtcpGcm!.Decrypt(nonce, payload, buffer.Slice(end, 16), payload, aad);
-            }
-            catch (AuthenticationTagMismatchException)
-            {
-                return RtcError.AuthenticationFailed;
-            }
+            if (!_rtcpGcm!.TryDecrypt(nonce, payload, buffer.Slice(end, 16), aad)) return RtcError.AuthenticationFailed;
         }
         else
         {
@@ -466,5 +452,50 @@ public sealed class SrtpSession : IDisposable
         _rtcpHmac?.Dispose();
         _rtpGcm?.Dispose();
         _rtcpGcm?.Dispose();
+    }
+}
+
+/// <summary>
+/// AES-128-GCM with 16-byte tags for SRTP: straight on OpenSSL's EVP interface where libcrypto loads (see
+/// <see cref="Interop.OpenSslAesGcm"/>), else .NET's <see cref="AesGcm"/>.
+/// </summary>
+internal sealed class GcmCipher : IDisposable
+{
+    private readonly Interop.OpenSslAesGcm? _native;
+    private readonly AesGcm? _managed;
+
+    public GcmCipher(ReadOnlySpan<byte> key)
+    {
+        _native = Environment.GetEnvironmentVariable("ROOM_SRTP_MANAGED_GCM") == "1" ? null : Interop.OpenSslAesGcm.TryCreate(key);
+        if (_native is null) _managed = new AesGcm(key, 16);
+    }
+
+    /// <summary>Whether OpenSSL is used directly.</summary>
+    public bool IsNative => _native is not null;
+
+    public void Encrypt(ReadOnlySpan<byte> nonce, Span<byte> data, Span<byte> tag, ReadOnlySpan<byte> aad)
+    {
+        if (_native is not null) _native.Encrypt(nonce, data, tag, aad);
+        else _managed!.Encrypt(nonce, data, data, tag, aad);
+    }
+
+    public bool TryDecrypt(ReadOnlySpan<byte> nonce, Span<byte> data, ReadOnlySpan<byte> tag, ReadOnlySpan<byte> aad)
+    {
+        if (_native is not null) return _native.TryDecrypt(nonce, data, tag, aad);
+        try
+        {
+            _managed!.Decrypt(nonce, data, tag, data, aad);
+            return true;
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        _native?.Dispose();
+        _managed?.Dispose();
     }
 }
