@@ -16,7 +16,7 @@ public sealed record SimulcastLayer(string Rid, VideoLayer Video, int MinBps);
 /// SSRC and RTX SSRC) stamping MID and rid (repaired rid on RTX) so the SFU can tell the layers apart; the
 /// transport's congestion target is split by <see cref="SimulcastAllocator"/>, so the highest layers stop first
 /// when the estimate falls (a stopped layer is not even encoded) and resume with a keyframe. PLI/FIR for a layer's
-/// SSRC asks that layer's encoder for a keyframe. Steady state allocates nothing per frame or packet.
+/// SSRC asks that layer's encoder for a keyframe (at most one per layer per 300 ms). Steady state allocates nothing per frame or packet.
 /// </summary>
 public sealed class SimulcastVideoPublisher : IDisposable
 {
@@ -34,6 +34,11 @@ public sealed class SimulcastVideoPublisher : IDisposable
     private readonly Lock _gate = new();
     private readonly CongestionController? _congestion;
     private long _lastReport;
+    private readonly long[] _lastKeyframe = [long.MinValue / 2, long.MinValue / 2, long.MinValue / 2];
+    private readonly int[] _keyframePending = new int[3];
+
+    /// <summary>At most one requested keyframe per layer per 300 ms (libwebrtc's spacing); one asked for inside it is served when it ends.</summary>
+    public const int MinKeyframeSpacingMs = 300;
 
     /// <param name="transport">The connected publishing transport (its RTCP goes to the layers' senders).</param>
     /// <param name="answer">The SFU's answer: the MID / rid / repaired-rid a=extmap ids come from it.</param>
@@ -62,7 +67,7 @@ public sealed class SimulcastVideoPublisher : IDisposable
             var sender = new RtpSender(transport, ssrcs[i].Ssrc, payloadType, 90000, ssrcs[i].RtxSsrc, rtxPayloadType);
             sender.SetStreamIdentifiers(midId, video.Mid, ridId, layers[i].Rid, repairedId);
             int layer = i;
-            sender.KeyframeRequested += () => _pipeline?.RequestKeyframe(layer);
+            sender.KeyframeRequested += () => OnKeyframeRequested(layer);
             senders[i] = sender;
             sendLayers[i] = new VideoSendLayer(layers[i].Video, new RtpSenderSink(sender));
         }
@@ -112,6 +117,31 @@ public sealed class SimulcastVideoPublisher : IDisposable
         }
     }
 
+    private void OnKeyframeRequested(int layer)
+    {
+        long now = Environment.TickCount64;
+        if (now - Interlocked.Read(ref _lastKeyframe[layer]) < MinKeyframeSpacingMs)
+        {
+            Volatile.Write(ref _keyframePending[layer], 1);
+            return;
+        }
+
+        Interlocked.Exchange(ref _lastKeyframe[layer], now);
+        _pipeline.RequestKeyframe(layer);
+    }
+
+    private void ServeDeferredKeyframes()
+    {
+        long now = Environment.TickCount64;
+        for (int layer = 0; layer < Senders.Count; layer++)
+        {
+            if (Volatile.Read(ref _keyframePending[layer]) == 0 || now - Interlocked.Read(ref _lastKeyframe[layer]) < MinKeyframeSpacingMs) continue;
+            if (Interlocked.Exchange(ref _keyframePending[layer], 0) == 0) continue;
+            Interlocked.Exchange(ref _lastKeyframe[layer], now);
+            _pipeline.RequestKeyframe(layer);
+        }
+    }
+
     private void OnRtcp(ReadOnlySpan<byte> compound)
     {
         foreach (var s in Senders) s.OnRtcp(compound);
@@ -120,6 +150,7 @@ public sealed class SimulcastVideoPublisher : IDisposable
     /// <summary>Encodes and sends one captured frame on every running layer; sender reports about once a second.</summary>
     public void ProcessVideoFrame(ReadOnlySpan<byte> frame, TimeSpan captureTime)
     {
+        ServeDeferredKeyframes();
         _pipeline.ProcessFrame(frame, captureTime);
         long now = Environment.TickCount64;
         if (now - _lastReport < 1000) return;
