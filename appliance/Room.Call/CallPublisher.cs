@@ -289,36 +289,19 @@ public sealed class CallPublisher : IDisposable
         }
     }
 
-    /// <summary>Reads the microphone (48 kHz, the channel count given at construction) and sends until cancelled.</summary>
-    public async Task RunAudioAsync(IAudioCapture capture, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the microphone (the channel count given at construction, any rate from 8 to 192 kHz: resampled to 48 kHz
+    /// when the card runs at another) and sends until cancelled.
+    /// </summary>
+    public Task RunAudioAsync(IAudioCapture capture, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(capture);
-        if (capture.SampleRate != AudioFormat.SampleRate || capture.Channels != _microphoneChannels)
+        if (capture.Channels != _microphoneChannels)
         {
-            throw new NotSupportedException($"capture is {capture.Channels} ch at {capture.SampleRate} Hz; the publisher wants {_microphoneChannels} ch at {AudioFormat.SampleRate} Hz");
+            throw new NotSupportedException($"capture is {capture.Channels} ch at {capture.SampleRate} Hz; the publisher wants {_microphoneChannels} ch");
         }
 
-        var block = new short[AudioFormat.FrameSamples * _microphoneChannels];
-        int filled = 0;
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            int frames;
-            try
-            {
-                frames = await capture.ReadAsync(block.AsMemory(filled), cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            filled += frames * _microphoneChannels;
-            if (filled == block.Length)
-            {
-                ProcessAudioFrame(block);
-                filled = 0;
-            }
-        }
+        return AudioDevicePumps.CaptureBlocksAsync(capture, static (block, self) => self.ProcessAudioFrame(block), this, cancellationToken);
     }
 
     private void MaybeReport()

@@ -469,24 +469,25 @@ public sealed class CallSubscriber : IDisposable
     /// </summary>
     public async Task RunAsync(IAudioPlayback? playback, AudioProcessor? processor, CancellationToken cancellationToken)
     {
-        var poll = PollLoopAsync(cancellationToken);
+        // Any device rate from 8 to 192 kHz: the mix is resampled from 48 kHz when the card runs at another. An
+        // unusable device is refused here, before anything starts.
+        using var writer = playback is null ? null : AudioDevicePumps.CreateWriter(playback);
+        // The poll loop stops with playback however playback ends (cancelled, or the speaker failed).
+        using var stopPolling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var poll = PollLoopAsync(stopPolling.Token);
         try
         {
-            if (playback is null)
+            if (writer is null)
             {
                 using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(AudioFormat.FrameMilliseconds));
                 while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false)) ReadAudio(_mono, processor);
             }
             else
             {
-                if (playback.SampleRate != AudioFormat.SampleRate)
-                    throw new NotSupportedException($"playback at {playback.SampleRate} Hz; calls play {AudioFormat.SampleRate} Hz");
-                var output = new short[AudioFormat.FrameSamples * playback.Channels];
                 while (!cancellationToken.IsCancellationRequested)
                 {
                     ReadAudio(_mono, processor);
-                    for (int i = 0; i < _mono.Length; i++) output.AsSpan(i * playback.Channels, playback.Channels).Fill(_mono[i]);
-                    await playback.WriteAsync(output, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(_mono, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -495,6 +496,7 @@ public sealed class CallSubscriber : IDisposable
         }
         finally
         {
+            await stopPolling.CancelAsync().ConfigureAwait(false);
             await poll.ConfigureAwait(false);
         }
     }

@@ -61,63 +61,7 @@ public sealed class AudioSendPipeline : IDisposable
             throw new NotSupportedException($"capture is {capture.Channels} ch at {capture.SampleRate} Hz; the pipeline wants {_channels} ch");
         }
 
-        if (capture.SampleRate != AudioFormat.SampleRate)
-        {
-            await RunResampledAsync(capture, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        var filled = 0;
-        var memory = _capture.AsMemory();
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            int frames;
-            try
-            {
-                frames = await capture.ReadAsync(memory[filled..], cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            filled += frames * _channels;
-            if (filled == _capture.Length)
-            {
-                ProcessFrame(_capture);
-                filled = 0;
-            }
-        }
-    }
-
-    private async Task RunResampledAsync(IAudioCapture capture, CancellationToken cancellationToken)
-    {
-        try
-        {
-            AudioResampler.CheckRate(capture.SampleRate, nameof(capture));
-        }
-        catch (ArgumentOutOfRangeException e)
-        {
-            throw new NotSupportedException($"capture at {capture.SampleRate} Hz cannot be used: {e.Message}", e);
-        }
-
-        var blockFrames = (capture.SampleRate + 49) / 50; // about 20 ms at the device's rate
-        var input = new short[blockFrames * _channels];
-        using var blocker = new ResamplingBlocker(capture.SampleRate, _channels, blockFrames);
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            int frames;
-            try
-            {
-                frames = await capture.ReadAsync(input, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            blocker.Push(input.AsSpan(0, frames * _channels), static (block, self) => self.ProcessFrame(block), this);
-        }
+        await AudioDevicePumps.CaptureBlocksAsync(capture, static (block, self) => self.ProcessFrame(block), this, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Processes and sends one 20 ms block of interleaved capture.</summary>
@@ -172,39 +116,13 @@ public sealed class AudioReceivePipeline(AudioProcessor? processor = null, int t
     public async Task RunAsync(IAudioPlayback playback, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(playback);
-        AudioResampler? resampler = null;
-        short[] converted = [];
-        short[] device = [];
-        if (playback.SampleRate != AudioFormat.SampleRate)
-        {
-            try
-            {
-                resampler = new AudioResampler(AudioFormat.SampleRate, playback.SampleRate, 1);
-            }
-            catch (ArgumentOutOfRangeException e)
-            {
-                throw new NotSupportedException($"playback at {playback.SampleRate} Hz cannot be used: {e.Message}", e);
-            }
-
-            converted = new short[resampler.MaxOutputFrames(AudioFormat.FrameSamples)];
-            device = new short[converted.Length * playback.Channels];
-        }
-
-        using var owned = resampler;
-        _out = new short[AudioFormat.FrameSamples * playback.Channels];
+        using var writer = AudioDevicePumps.CreateWriter(playback);
         while (!cancellationToken.IsCancellationRequested)
         {
-            NextBlock(playback.Channels);
-            var memory = (ReadOnlyMemory<short>)_out;
-            if (resampler is not null)
-            {
-                var n = ResampleForDevice(resampler, converted, device, playback.Channels);
-                memory = device.AsMemory(0, n * playback.Channels);
-            }
-
+            NextMono();
             try
             {
-                await playback.WriteAsync(memory, cancellationToken).ConfigureAwait(false);
+                await writer.WriteAsync(_mono, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -213,16 +131,11 @@ public sealed class AudioReceivePipeline(AudioProcessor? processor = null, int t
         }
     }
 
-    /// <summary>The last mono block, resampled to the device's rate and copied to each of its channels; returns frames.</summary>
-    private int ResampleForDevice(AudioResampler resampler, short[] converted, short[] device, int channels)
+    /// <summary>The next 20 ms of mono at 48 kHz, also handed to the echo canceller as what the speaker plays.</summary>
+    private void NextMono()
     {
-        var n = resampler.Process(_mono, converted, out _);
-        for (var i = 0; i < n; i++)
-        {
-            device.AsSpan(i * channels, channels).Fill(converted[i]);
-        }
-
-        return n;
+        JitterBuffer.ReadFrame(_mono);
+        processor?.OnPlayback(_mono);
     }
 
     /// <summary>Produces the next 20 ms for <paramref name="channels"/> speaker channels (interleaved), feeding the echo canceller.</summary>
@@ -233,8 +146,7 @@ public sealed class AudioReceivePipeline(AudioProcessor? processor = null, int t
             _out = new short[AudioFormat.FrameSamples * channels];
         }
 
-        JitterBuffer.ReadFrame(_mono);
-        processor?.OnPlayback(_mono);
+        NextMono();
         for (var i = 0; i < _mono.Length; i++)
         {
             _out.AsSpan(i * channels, channels).Fill(_mono[i]);
