@@ -339,12 +339,37 @@ public sealed class VideoReceivePipeline : IRtpPacketSink, IDisposable
 
     public void OnPacket(in RtpPacketView packet, long nowTicks)
     {
-        _jitter.Insert(packet, nowTicks);
-        Poll(nowTicks);
+        // Packets arrive on the network (or loopback sender's) thread while a timer polls: the jitter buffer and the
+        // decoder are single-threaded, so both paths take the same lock (a decoder used from two threads at once
+        // crashes inside libavcodec).
+        lock (_work)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _jitter.Insert(packet, nowTicks);
+            PollLocked(nowTicks);
+        }
     }
 
     /// <summary>Delivers frames whose wait expired; call it periodically (e.g. every 10 ms) when packets stop.</summary>
     public void Poll(long nowTicks)
+    {
+        lock (_work)
+        {
+            if (!_disposed)
+            {
+                PollLocked(nowTicks);
+            }
+        }
+    }
+
+    private readonly Lock _work = new();
+    private bool _disposed;
+
+    private void PollLocked(long nowTicks)
     {
         while (_jitter.TryReadFrame(nowTicks, out var frame))
         {
@@ -398,7 +423,13 @@ public sealed class VideoReceivePipeline : IRtpPacketSink, IDisposable
     }
 
     /// <summary>Missing packets to NACK now (write into an RTCP generic NACK).</summary>
-    public int CollectNacks(Span<ushort> destination, long nowTicks) => _jitter.CollectNacks(destination, nowTicks);
+    public int CollectNacks(Span<ushort> destination, long nowTicks)
+    {
+        lock (_work)
+        {
+            return _disposed ? 0 : _jitter.CollectNacks(destination, nowTicks);
+        }
+    }
 
     /// <summary>Copies the latest picture (tightly packed I420) into <paramref name="destination"/>; false when none yet or too small.</summary>
     public bool TryCopyLatestI420(Span<byte> destination, out int width, out int height)
@@ -438,7 +469,19 @@ public sealed class VideoReceivePipeline : IRtpPacketSink, IDisposable
         }
     }
 
-    public void Dispose() => _decoder.Dispose();
+    public void Dispose()
+    {
+        lock (_work)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _decoder.Dispose();
+        }
+    }
 }
 
 /// <summary>A decoded I420 picture; the span is valid during the call only.</summary>

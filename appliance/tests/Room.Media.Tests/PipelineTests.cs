@@ -75,6 +75,41 @@ public class PipelineTests
         Assert.Equal(0, allocated);
     }
 
+    [Fact]
+    public async Task Packets_from_one_thread_and_polls_from_another_decode_safely_until_disposed()
+    {
+        // As in a call: the sender (or network) thread delivers packets while a timer polls and the panel takes
+        // snapshots. The decoder is single-threaded native code; the pipeline must serialise it.
+        var format = new VideoFormat(PixelFormat.I420, 320, 180, 30);
+        var loop = new VideoReceivePipeline(VideoCodec.H264, preferHardwareDecoder: false);
+        using var send = new VideoSendPipeline(format, VideoCodec.H264, [new VideoSendLayer(new VideoLayer(320, 180, 30, 300_000), loop)], EncoderPreference.SoftwareOnly);
+        var frame = new byte[format.Width * format.Height * 3 / 2];
+        using var stop = new CancellationTokenSource();
+        var poller = Task.Run(() =>
+        {
+            var nacks = new ushort[64];
+            while (!stop.IsCancellationRequested)
+            {
+                loop.Poll(System.Diagnostics.Stopwatch.GetTimestamp());
+                loop.CollectNacks(nacks, System.Diagnostics.Stopwatch.GetTimestamp());
+                _ = loop.SnapshotJpeg();
+            }
+        });
+        for (var i = 0; i < 150; i++)
+        {
+            TestSignals.Pattern(frame, format.Width, format.Height, i);
+            send.ProcessFrame(frame, TimeSpan.FromMilliseconds(i * 33));
+        }
+
+        Assert.True(loop.FramesDecoded >= 140, $"decoded {loop.FramesDecoded} of 150");
+        // Disposing while the poller still runs: later calls are no-ops, not use-after-free.
+        loop.Dispose();
+        send.ProcessFrame(frame, TimeSpan.FromMilliseconds(150 * 33));
+        await stop.CancelAsync();
+        await poller;
+        Assert.Equal(0, loop.DecodeErrors);
+    }
+
     private sealed class Corrupting(IRtpPacketSink inner) : IRtpPacketSink
     {
         public int Frame { get; set; }
