@@ -328,4 +328,70 @@ public sealed class JanusCallTests(ITestOutputHelper output)
             throw;
         }
     }
+    [SkippableFact]
+    public async Task Under_5_percent_loss_roomd_and_chromium_keep_decoding_each_other_and_recover_when_it_stops()
+    {
+        Skip.IfNot(Environment.UserName == "root", "network namespaces need root");
+        Assert.True(JanusServer.IsInstalled && E2eeBrowser.IsInstalled, "janus/chromium not installed (make deps)");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(240));
+        var ct = timeout.Token;
+        await using var rig = await Rig.StartAsync(ct);
+        var secret = LinkKey.NewSecretText();
+        try
+        {
+            await rig.Client.JoinAsync(rig.Link(secret));
+            await WaitUntilAsync(async () => (await rig.Client.GetStatusAsync()).Meeting.State is MeetingStates.InCall or MeetingStates.Error, ct);
+            var meeting = (await rig.Client.GetStatusAsync()).Meeting;
+            Assert.Equal(MeetingStates.InCall, meeting.State);
+            await rig.Browser.JoinAsync(rig.Janus.WebSocketUri, "k=" + secret, "chromium");
+            await rig.Browser.SubscribeAsync(long.Parse(meeting.Participants[0].Id, System.Globalization.CultureInfo.InvariantCulture));
+            await WaitUntilAsync(async () => (await rig.Browser.StatsAsync()).FramesDecoded >= 20 && (await rig.ReportAsync()).VideoDecoded >= 20, ct);
+
+            async Task<(long Browser, long Roomd)> Decoded() => ((await rig.Browser.StatsAsync()).FramesDecoded, (await rig.ReportAsync()).VideoDecoded);
+            var clean0 = await Decoded();
+            await Task.Delay(TimeSpan.FromSeconds(8), ct);
+            var clean1 = await Decoded();
+
+            // 5 % of UDP dropped both ways inside Janus's namespace (nftables; this kernel has no netem): every media
+            // leg, roomd -> Janus -> Chromium and back, loses packets and must repair them (NACK/RTX, PLI).
+            var table = "roomdloss";
+            NetNs.Run("ip", $"netns exec {rig.Ns.Name} nft add table inet {table}");
+            NetNs.Run("ip", $"netns exec {rig.Ns.Name} nft add chain inet {table} in {{ type filter hook input priority 0 ; }}");
+            NetNs.Run("ip", $"netns exec {rig.Ns.Name} nft add chain inet {table} out {{ type filter hook output priority 0 ; }}");
+            NetNs.Run("ip", $"netns exec {rig.Ns.Name} nft add rule inet {table} in meta l4proto udp numgen random mod 100 \"<\" 5 drop");
+            NetNs.Run("ip", $"netns exec {rig.Ns.Name} nft add rule inet {table} out meta l4proto udp numgen random mod 100 \"<\" 5 drop");
+            var lossy0 = await Decoded();
+            await Task.Delay(TimeSpan.FromSeconds(12), ct);
+            var lossy1 = await Decoded();
+            NetNs.Run("ip", $"netns exec {rig.Ns.Name} nft delete table inet {table}");
+            var stopped = System.Diagnostics.Stopwatch.StartNew();
+            var at = await Decoded();
+            long browserBack = -1, roomdBack = -1;
+            await WaitUntilAsync(async () =>
+            {
+                var now = await Decoded();
+                if (browserBack < 0 && now.Browser >= at.Browser + 3) browserBack = stopped.ElapsedMilliseconds;
+                if (roomdBack < 0 && now.Roomd >= at.Roomd + 3) roomdBack = stopped.ElapsedMilliseconds;
+                return browserBack >= 0 && roomdBack >= 0;
+            }, ct);
+
+            double cleanBrowser = (clean1.Browser - clean0.Browser) / 8.0, cleanRoomd = (clean1.Roomd - clean0.Roomd) / 8.0;
+            double lossyBrowser = (lossy1.Browser - lossy0.Browser) / 12.0, lossyRoomd = (lossy1.Roomd - lossy0.Roomd) / 12.0;
+            var report = await rig.ReportAsync();
+            output.WriteLine($"frames/s clean: browser {cleanBrowser:F1} (roomd's video), roomd {cleanRoomd:F1} (browser's video); " +
+                $"under 5 % loss: browser {lossyBrowser:F1}, roomd {lossyRoomd:F1}; after the loss stopped 3 more frames: browser {browserBack} ms, roomd {roomdBack} ms");
+            output.WriteLine(report.Text[report.Text.IndexOf("call:", StringComparison.Ordinal)..]);
+            // Video keeps flowing under loss (a third of the clean rate at least, measured over 12 s) and comes back
+            // once it stops; the 1 s recovery figure is asserted on the same pipelines in Room.Rtc's impairment test.
+            Assert.True(lossyBrowser >= cleanBrowser / 3, $"roomd's video to the browser nearly froze under loss: {lossyBrowser:F1} vs {cleanBrowser:F1} frames/s");
+            Assert.True(lossyRoomd >= cleanRoomd / 3, $"the browser's video to roomd nearly froze under loss: {lossyRoomd:F1} vs {cleanRoomd:F1} frames/s");
+            Assert.Equal(0, report.Rejected);
+            Assert.Equal(MeetingStates.InCall, (await rig.Client.GetStatusAsync()).Meeting.State);
+        }
+        catch
+        {
+            output.WriteLine(rig.Roomd.Log);
+            throw;
+        }
+    }
 }
