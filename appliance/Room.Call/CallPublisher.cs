@@ -267,27 +267,8 @@ public sealed class CallPublisher : IDisposable
     public void ProcessAudioFrame(ReadOnlySpan<short> interleaved) => _audio.ProcessFrame(MicrophoneMuted ? _silence.AsSpan(0, interleaved.Length) : interleaved);
 
     /// <summary>Reads the camera and sends until cancelled (the capture is not disposed here).</summary>
-    public async Task RunVideoAsync(IVideoCapture capture, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(capture);
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            VideoFrame frame;
-            try
-            {
-                frame = await capture.ReadFrameAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            using (frame)
-            {
-                ProcessVideoFrame(frame.Data.Span, frame.Timestamp);
-            }
-        }
-    }
+    public Task RunVideoAsync(IVideoCapture capture, CancellationToken cancellationToken) =>
+        VideoSendPipeline.PumpAsync(capture, static (frame, time, self) => self.ProcessVideoFrame(frame, time), this, cancellationToken);
 
     /// <summary>
     /// Reads the microphone (the channel count given at construction, any rate from 8 to 192 kHz: resampled to 48 kHz

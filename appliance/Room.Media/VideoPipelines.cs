@@ -138,9 +138,17 @@ public sealed class VideoSendPipeline : IDisposable
     }
 
     /// <summary>Reads and sends frames until cancelled (the capture is not disposed here).</summary>
-    public async Task RunAsync(IVideoCapture capture, CancellationToken cancellationToken)
+    public Task RunAsync(IVideoCapture capture, CancellationToken cancellationToken) =>
+        PumpAsync(capture, static (frame, time, self) => self.ProcessFrame(frame, time), this, cancellationToken);
+
+    /// <summary>
+    /// Reads <paramref name="capture"/> until cancelled and hands each frame's pixels and capture time to
+    /// <paramref name="onFrame"/>, giving the buffer back to the device right after (the capture is not disposed).
+    /// </summary>
+    public static async Task PumpAsync<TState>(IVideoCapture capture, Action<ReadOnlySpan<byte>, TimeSpan, TState> onFrame, TState state, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(capture);
+        ArgumentNullException.ThrowIfNull(onFrame);
         while (!cancellationToken.IsCancellationRequested)
         {
             VideoFrame frame;
@@ -155,7 +163,7 @@ public sealed class VideoSendPipeline : IDisposable
 
             using (frame)
             {
-                ProcessFrame(frame.Data.Span, frame.Timestamp);
+                onFrame(frame.Data.Span, frame.Timestamp, state);
             }
         }
     }

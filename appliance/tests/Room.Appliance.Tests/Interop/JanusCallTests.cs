@@ -22,24 +22,12 @@ internal sealed class E2eeBrowser : IAsyncDisposable
 
     public IPage Page { get; private set; } = null!;
 
-    public static bool IsInstalled => File.Exists("/usr/bin/chromium");
+    public static bool IsInstalled => WebRtcChromium.IsInstalled;
 
     public static async Task<E2eeBrowser> StartAsync()
     {
         var b = new E2eeBrowser();
-        b._playwright = await Playwright.CreateAsync();
-        b._browser = await b._playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-features=WebRtcHideLocalIpsWithMdns,LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights",
-                "--no-proxy-server", "--autoplay-policy=no-user-gesture-required",
-            ],
-        });
+        (b._playwright, b._browser) = await WebRtcChromium.LaunchAsync();
         var context = await b._browser.NewContextAsync();
         b.Page = await context.NewPageAsync();
         var dir = Path.Combine(AppContext.BaseDirectory, "browser");
@@ -354,16 +342,11 @@ public sealed class JanusCallTests(ITestOutputHelper output)
 
             // 5 % of UDP dropped both ways inside Janus's namespace (nftables; this kernel has no netem): every media
             // leg, roomd -> Janus -> Chromium and back, loses packets and must repair them (NACK/RTX, PLI).
-            var table = "roomdloss";
-            NetNs.Run("ip", $"netns exec {rig.Ns.Name} nft add table inet {table}");
-            NetNs.Run("ip", $"netns exec {rig.Ns.Name} nft add chain inet {table} in {{ type filter hook input priority 0 ; }}");
-            NetNs.Run("ip", $"netns exec {rig.Ns.Name} nft add chain inet {table} out {{ type filter hook output priority 0 ; }}");
-            NetNs.Run("ip", $"netns exec {rig.Ns.Name} nft add rule inet {table} in meta l4proto udp numgen random mod 100 \"<\" 5 drop");
-            NetNs.Run("ip", $"netns exec {rig.Ns.Name} nft add rule inet {table} out meta l4proto udp numgen random mod 100 \"<\" 5 drop");
+            rig.Ns.AddUdpLoss(5);
             var lossy0 = await Decoded();
             await Task.Delay(TimeSpan.FromSeconds(12), ct);
             var lossy1 = await Decoded();
-            NetNs.Run("ip", $"netns exec {rig.Ns.Name} nft delete table inet {table}");
+            rig.Ns.RemoveUdpLoss();
             var stopped = System.Diagnostics.Stopwatch.StartNew();
             var at = await Decoded();
             long browserBack = -1, roomdBack = -1;

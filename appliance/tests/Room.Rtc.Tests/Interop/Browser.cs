@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Playwright;
+using Room.Testing.Network;
 
 namespace Room.Rtc.Tests.Interop;
 
@@ -11,24 +12,12 @@ internal sealed class Browser : IAsyncDisposable
 
     public IPage Page { get; private set; } = null!;
 
-    public static bool IsInstalled => File.Exists("/usr/bin/chromium");
+    public static bool IsInstalled => WebRtcChromium.IsInstalled;
 
     public static async Task<Browser> StartAsync()
     {
         var b = new Browser();
-        b._playwright = await Playwright.CreateAsync();
-        b._browser = await b._playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-features=WebRtcHideLocalIpsWithMdns,LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights",
-                "--no-proxy-server", "--autoplay-policy=no-user-gesture-required",
-            ],
-        });
+        (b._playwright, b._browser) = await WebRtcChromium.LaunchAsync();
         var context = await b._browser.NewContextAsync();
         b.Page = await context.NewPageAsync();
         var html = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "browser", "room.html"));

@@ -64,7 +64,7 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         output.WriteLine($"cap lifted: target above 1.3 Mbit/s after {sw.ElapsedMilliseconds} ms ({cc.TargetBps:N0} bit/s)");
 
         // 5 % random loss both ways on the media (UDP) inside Janus's namespace.
-        AddLoss(ns, 5);
+        ns.AddUdpLoss(5);
         long retransmitsBefore = call.Alice.Publisher!.Video.Retransmissions;
         long lossy = await Hold(r, 8000, ct);
         output.WriteLine($"5 % loss: {lossy} frames decoded in 8 s, retransmissions {call.Alice.Publisher.Video.Retransmissions - retransmitsBefore}, " +
@@ -72,7 +72,7 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         // Kept flowing: at least half the clean frame rate (measured: 90-100 %).
         Assert.True(lossy * 4 >= free * 8 / 2, $"under 5 % loss {lossy} frames in 8 s against {free} in 4 s without loss");
 
-        NetNs.Run("ip", $"netns exec {ns.Name} nft delete table inet rtcloss");
+        ns.RemoveUdpLoss();
         long stopped = Environment.TickCount64;
         long at = r.VideoFramesDecoded;
         // Recovery: time from the end of loss until frames decode steadily again (5 in a row).
@@ -111,16 +111,6 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
             await Bob.DisposeAsync();
             await Alice.DisposeAsync();
         }
-    }
-
-    /// <summary>Drops <paramref name="percent"/> % of UDP both ways inside Janus's namespace (nftables numgen; no netem here).</summary>
-    private static void AddLoss(NetNs ns, int percent)
-    {
-        NetNs.Run("ip", $"netns exec {ns.Name} nft add table inet rtcloss");
-        NetNs.Run("ip", $"netns exec {ns.Name} nft add chain inet rtcloss in {{ type filter hook input priority 0 ; }}");
-        NetNs.Run("ip", $"netns exec {ns.Name} nft add chain inet rtcloss out {{ type filter hook output priority 0 ; }}");
-        NetNs.Run("ip", $"netns exec {ns.Name} nft add rule inet rtcloss in meta l4proto udp numgen random mod 100 \"<\" {percent} drop");
-        NetNs.Run("ip", $"netns exec {ns.Name} nft add rule inet rtcloss out meta l4proto udp numgen random mod 100 \"<\" {percent} drop");
     }
 
     [Fact]
@@ -163,7 +153,7 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         output.WriteLine($"100 ms RTT: {free} frames decoded in 4 s, target {cc.TargetBps:N0} bit/s");
         Assert.True(free > 0, "no video over the delayed link");
 
-        AddLoss(ns, 5);
+        ns.AddUdpLoss(5);
         long retransmitsBefore = call.Alice.Publisher!.Video.Retransmissions;
         long plisBefore = r.PlisSent, nacksBefore = r.NacksSent;
         long lossy = await Hold(r, 12000, ct);
@@ -174,7 +164,7 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         // Kept flowing: at least half the clean frame rate (measured: 82-96 %, 148-172 of 180 frames).
         Assert.True(lossy * 4 >= free * 12 / 2, $"under loss {lossy} frames in 12 s against {free} in 4 s without loss");
 
-        NetNs.Run("ip", $"netns exec {ns.Name} nft delete table inet rtcloss");
+        ns.RemoveUdpLoss();
         long stopped = Environment.TickCount64;
         long at = r.VideoFramesDecoded;
         await JanusInteropTests.WaitUntil(() => r.VideoFramesDecoded >= at + 1, ct);

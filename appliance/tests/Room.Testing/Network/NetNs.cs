@@ -95,6 +95,24 @@ public sealed class NetNs : IDisposable
         return created;
     }
 
+    private const string LossTable = "roomloss";
+
+    /// <summary>
+    /// Drops <paramref name="percent"/> % of UDP both ways inside this namespace (nftables numgen: this kernel has no
+    /// netem), until <see cref="RemoveUdpLoss"/>.
+    /// </summary>
+    public void AddUdpLoss(int percent)
+    {
+        Run("ip", $"netns exec {Name} nft add table inet {LossTable}");
+        Run("ip", $"netns exec {Name} nft add chain inet {LossTable} in {{ type filter hook input priority 0 ; }}");
+        Run("ip", $"netns exec {Name} nft add chain inet {LossTable} out {{ type filter hook output priority 0 ; }}");
+        foreach (var chain in new[] { "in", "out" })
+            Run("ip", $"netns exec {Name} nft add rule inet {LossTable} {chain} meta l4proto udp numgen random mod 100 \"<\" {percent} drop");
+    }
+
+    /// <summary>Ends the loss <see cref="AddUdpLoss"/> imposed.</summary>
+    public void RemoveUdpLoss() => Run("ip", $"netns exec {Name} nft delete table inet {LossTable}");
+
     public static string Run(string file, string arguments, bool check = true)
     {
         var psi = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
