@@ -14,3 +14,15 @@ NPM_DIRS += appliance/tests/Room.Crypto.Tests/interop
 .PHONY: crypto-bench-quick
 crypto-bench-quick:
 	dotnet run -c Release --project bench/Room.Crypto.Bench -- --quick
+
+# A fixed-seed run of the SharpFuzz harness's targets (MLSMessage, ratchet tree, GroupInfo, GroupSecrets, SFrame header
+# and SFrame decrypt for suites 1-5) on noise and mutated corpus inputs, and a replay of the corpus (57 seeds from our
+# writers); real fuzzing (AFL/libFuzzer): see appliance/tests/Room.Crypto.Tests/fuzz/Program.cs.
+EXTRA_TESTS += crypto-fuzz-smoke
+
+CRYPTO_FUZZ := appliance/tests/Room.Crypto.Tests/fuzz
+
+.PHONY: crypto-fuzz-smoke
+crypto-fuzz-smoke: build
+	dotnet $(CRYPTO_FUZZ)/bin/$(CONFIG)/net10.0/Room.Crypto.Fuzz.dll --random 20000 1 $(CRYPTO_FUZZ)/corpus
+	dotnet $(CRYPTO_FUZZ)/bin/$(CONFIG)/net10.0/Room.Crypto.Fuzz.dll --replay $(CRYPTO_FUZZ)/corpus
