@@ -6,20 +6,23 @@ using Room.Crypto.Tests.Vectors;
 
 namespace Room.Crypto.Tests;
 
-/// <summary>The ts-mls peer (interop/peer.mjs) driven over JSON lines on stdin/stdout.</summary>
+/// <summary>
+/// A node peer in interop/ driven over JSON lines on stdin/stdout: the ts-mls peer (peer.mjs, the default) or the
+/// @hpke/core peer (hpke-peer.mjs).
+/// </summary>
 internal sealed class TsMlsPeer : IDisposable
 {
     private readonly Process _node;
 
-    public TsMlsPeer()
+    public TsMlsPeer(string script = "peer.mjs", string package = "ts-mls")
     {
         string dir = Path.Combine(VectorFiles.RepoRoot, "appliance", "tests", "Room.Crypto.Tests", "interop");
-        if (!Directory.Exists(Path.Combine(dir, "node_modules", "ts-mls")))
+        if (!Directory.Exists(Path.Combine(dir, "node_modules", package)))
         {
-            throw new InvalidOperationException($"ts-mls is not installed in {dir}; run `make deps` (npm ci)");
+            throw new InvalidOperationException($"{package} is not installed in {dir}; run `make deps` (npm ci)");
         }
 
-        var psi = new ProcessStartInfo("node", "peer.mjs")
+        var psi = new ProcessStartInfo("node", script)
         {
             WorkingDirectory = dir,
             RedirectStandardInput = true,
@@ -40,7 +43,7 @@ internal sealed class TsMlsPeer : IDisposable
         var reply = JsonNode.Parse(line)!.AsObject();
         if (reply.TryGetPropertyValue("error", out var err))
         {
-            throw new InvalidOperationException("ts-mls: " + err);
+            throw new InvalidOperationException("node peer: " + err);
         }
 
         return reply;
