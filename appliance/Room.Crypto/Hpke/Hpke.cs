@@ -385,21 +385,26 @@ public sealed class HpkeSuite(HpkeKemId kem, HpkeKdfId kdf, HpkeAeadId aead)
     public HpkeKdfId KdfId { get; } = kdf;
     public HpkeAeadId AeadId { get; } = aead;
 
-    private byte[] SuiteId => [.. "HPKE"u8, (byte)((ushort)Kem.Id >> 8), (byte)Kem.Id, (byte)((ushort)KdfId >> 8), (byte)KdfId, (byte)((ushort)AeadId >> 8), (byte)AeadId];
+    public HpkeContext KeySchedule(byte[] sharedSecret, ReadOnlySpan<byte> info) => KeySchedule((ushort)Kem.Id, KdfId, AeadId, sharedSecret, info);
 
-    public HpkeContext KeySchedule(byte[] sharedSecret, ReadOnlySpan<byte> info)
+    /// <summary>
+    /// KeySchedule(mode_base, shared_secret, info, "", "") of RFC 9180 section 5.1 for any KEM id: the schedule only
+    /// uses the id in suite_id (so the vectors of KEMs we do not implement can check it too). Zeroes
+    /// <paramref name="sharedSecret"/>.
+    /// </summary>
+    internal static HpkeContext KeySchedule(ushort kemId, HpkeKdfId kdf, HpkeAeadId aead, byte[] sharedSecret, ReadOnlySpan<byte> info)
     {
-        byte[] sid = SuiteId;
-        byte[] pskIdHash = Kdf.LabeledExtract(KdfId, sid, [], "psk_id_hash", []);
-        byte[] infoHash = Kdf.LabeledExtract(KdfId, sid, [], "info_hash", info);
+        byte[] sid = [.. "HPKE"u8, (byte)(kemId >> 8), (byte)kemId, (byte)((ushort)kdf >> 8), (byte)kdf, (byte)((ushort)aead >> 8), (byte)aead];
+        byte[] pskIdHash = Kdf.LabeledExtract(kdf, sid, [], "psk_id_hash", []);
+        byte[] infoHash = Kdf.LabeledExtract(kdf, sid, [], "info_hash", info);
         byte[] ctx = [0x00, .. pskIdHash, .. infoHash];
-        byte[] secret = Kdf.LabeledExtract(KdfId, sid, sharedSecret, "secret", []);
-        byte[] key = AeadId == HpkeAeadId.ExportOnly ? [] : Kdf.LabeledExpand(KdfId, sid, secret, "key", ctx, Aead.KeySize(AeadId));
-        byte[] nonce = AeadId == HpkeAeadId.ExportOnly ? [] : Kdf.LabeledExpand(KdfId, sid, secret, "base_nonce", ctx, Aead.NonceSize);
-        byte[] exporter = Kdf.LabeledExpand(KdfId, sid, secret, "exp", ctx, Kdf.Nh(KdfId));
+        byte[] secret = Kdf.LabeledExtract(kdf, sid, sharedSecret, "secret", []);
+        byte[] key = aead == HpkeAeadId.ExportOnly ? [] : Kdf.LabeledExpand(kdf, sid, secret, "key", ctx, Aead.KeySize(aead));
+        byte[] nonce = aead == HpkeAeadId.ExportOnly ? [] : Kdf.LabeledExpand(kdf, sid, secret, "base_nonce", ctx, Aead.NonceSize);
+        byte[] exporter = Kdf.LabeledExpand(kdf, sid, secret, "exp", ctx, Kdf.Nh(kdf));
         CryptographicOperations.ZeroMemory(secret);
         CryptographicOperations.ZeroMemory(sharedSecret);
-        return new HpkeContext(this, sid, key, nonce, exporter);
+        return new HpkeContext(kdf, aead, sid, key, nonce, exporter);
     }
 
     public (byte[] Enc, HpkeContext Context) SetupBaseS(ReadOnlySpan<byte> pkR, ReadOnlySpan<byte> info, ReadOnlySpan<byte> ikmE = default)
@@ -429,16 +434,18 @@ public sealed class HpkeSuite(HpkeKemId kem, HpkeKdfId kdf, HpkeAeadId aead)
 
 public sealed class HpkeContext : IDisposable
 {
-    private readonly HpkeSuite _suite;
+    private readonly HpkeKdfId _kdf;
+    private readonly HpkeAeadId _aead;
     private readonly byte[] _suiteId;
     private readonly byte[] _key;
     private readonly byte[] _baseNonce;
     private readonly byte[] _exporterSecret;
     private ulong _seq;
 
-    internal HpkeContext(HpkeSuite suite, byte[] suiteId, byte[] key, byte[] baseNonce, byte[] exporterSecret)
+    internal HpkeContext(HpkeKdfId kdf, HpkeAeadId aead, byte[] suiteId, byte[] key, byte[] baseNonce, byte[] exporterSecret)
     {
-        _suite = suite;
+        _kdf = kdf;
+        _aead = aead;
         _suiteId = suiteId;
         _key = key;
         _baseNonce = baseNonce;
@@ -469,20 +476,20 @@ public sealed class HpkeContext : IDisposable
 
     public byte[] Seal(ReadOnlySpan<byte> aad, ReadOnlySpan<byte> pt)
     {
-        byte[] ct = Aead.Seal(_suite.AeadId, _key, NextNonce(), aad, pt);
+        byte[] ct = Aead.Seal(_aead, _key, NextNonce(), aad, pt);
         _seq++;
         return ct;
     }
 
     public byte[] Open(ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ct)
     {
-        byte[] pt = Aead.Open(_suite.AeadId, _key, NextNonce(), aad, ct);
+        byte[] pt = Aead.Open(_aead, _key, NextNonce(), aad, ct);
         _seq++;
         return pt;
     }
 
     public byte[] Export(ReadOnlySpan<byte> exporterContext, int length) =>
-        Kdf.LabeledExpand(_suite.KdfId, _suiteId, _exporterSecret, "sec", exporterContext, length);
+        Kdf.LabeledExpand(_kdf, _suiteId, _exporterSecret, "sec", exporterContext, length);
 
     public void Dispose()
     {

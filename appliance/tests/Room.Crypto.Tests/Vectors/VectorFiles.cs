@@ -50,6 +50,7 @@ public static class VectorFiles
 public sealed class Tally(string file)
 {
     private readonly List<string> _failures = [];
+    private readonly SortedDictionary<string, int> _skipReasons = new(StringComparer.Ordinal);
 
     public string File { get; } = file;
 
@@ -78,10 +79,18 @@ public sealed class Tally(string file)
         }
     }
 
-    public void Skip() => Skipped++;
+    /// <summary>Why entries were skipped, with counts (every skip names its reason).</summary>
+    public IReadOnlyDictionary<string, int> SkipReasons => _skipReasons;
+
+    public void Skip(string reason = "cipher suite not supported")
+    {
+        Skipped++;
+        _skipReasons[reason] = _skipReasons.GetValueOrDefault(reason) + 1;
+    }
 
     public override string ToString() =>
-        $"{File,-52} passed {Passed,4} / {Total,4}  skipped {Skipped,3}  failed {_failures.Count,3}  ({Elapsed.TotalSeconds:F1} s)";
+        $"{File,-52} passed {Passed,4} / {Total,4}  skipped {Skipped,3}  failed {_failures.Count,3}  ({Elapsed.TotalSeconds:F1} s)"
+        + string.Concat(_skipReasons.Select(r => $"\n    skipped {r.Value}: {r.Key}"));
 }
 
 public static class Check
@@ -140,6 +149,7 @@ public static class VectorSuite
         ["mls/passive-client-welcome.json"] = MlsGroupVectors.PassiveRun,
         ["mls/passive-client-handling-commit.json"] = MlsGroupVectors.PassiveRun,
         ["mls/passive-client-random.json"] = MlsGroupVectors.PassiveRun,
+        ["pq/hpke-pq-test-vectors.json"] = HpkeVectors.Run,
     };
 
     public static Tally Run(string file) =>

@@ -4,6 +4,12 @@ namespace Room.Crypto.Tests.Vectors;
 
 public sealed class VectorReportTests(ITestOutputHelper output)
 {
+    /// <summary>Vector files with no runner, and why.</summary>
+    private static readonly Dictionary<string, string> NotRun = new(StringComparer.Ordinal)
+    {
+        ["pq/xwing-test-vectors.json"] = "X-Wing KEM (draft-connolly-cfrg-xwing-kem) is not implemented; not part of RFC 9180/9420/9605",
+    };
+
     public static TheoryData<string> Files()
     {
         var d = new TheoryData<string>();
@@ -38,12 +44,11 @@ public sealed class VectorReportTests(ITestOutputHelper output)
         var failures = new List<string>();
         foreach (var file in Directory.EnumerateFiles(VectorFiles.Root, "*.json", SearchOption.AllDirectories)
                      .Select(p => Path.GetRelativePath(VectorFiles.Root, p).Replace('\\', '/'))
-                     .Where(p => p.StartsWith("sframe/", StringComparison.Ordinal) || p.StartsWith("mls/", StringComparison.Ordinal))
                      .Order(StringComparer.Ordinal))
         {
             if (!VectorSuite.Runners.ContainsKey(file))
             {
-                lines.Add($"{file,-52} NOT RUN (no runner yet)");
+                lines.Add($"{file,-52} NOT RUN: {NotRun.GetValueOrDefault(file, "no runner yet")}");
                 continue;
             }
 
