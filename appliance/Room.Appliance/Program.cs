@@ -54,14 +54,15 @@ builder.Services.AddOptions<RoomOptions>().Bind(builder.Configuration.GetSection
 builder.Services.AddOptions<BusOptions>().Bind(builder.Configuration.GetSection(BusOptions.Section));
 builder.Services.AddSingleton(TimeProvider.System);
 
-// Devices: the simulated room, or the real ones (V4L2, ALSA, DRM/CEC, GPIO, VISCA) configured under "Devices:Linux".
+// Devices: the simulated room (options under "Devices:Simulated", e.g. a hot-plug file), or the real ones (V4L2, ALSA,
+// DRM/CEC, GPIO, VISCA) configured under "Devices:Linux".
 // Cameras are shared: the call's encoder and auto-framing read the same device at once.
 builder.Services.AddSingleton<IDeviceProvider>(sp => new SharedCaptureDeviceProvider(sp.GetRequiredService<IOptions<RoomOptions>>().Value.Devices switch
 {
     "linux" => new LinuxDeviceProvider(
         builder.Configuration.GetSection("Devices:Linux").Get<LinuxDeviceOptions>() ?? new LinuxDeviceOptions(),
         sp.GetRequiredService<ILogger<LinuxDeviceProvider>>()),
-    "simulated" => new SimulatedDeviceProvider(),
+    "simulated" => new SimulatedDeviceProvider(builder.Configuration.GetSection("Devices:Simulated").Get<SimulatedDeviceOptions>()),
     var other => throw new OptionsValidationException(RoomOptions.Section, typeof(RoomOptions), [$"Device provider '{other}' is not available in this build."]),
 }));
 // Meetings: janus:// goes to a Janus VideoRoom (WebRTC, link-keyed SFrame), room:// and https:// to the loopback.

@@ -175,6 +175,69 @@ public sealed class LoopbackMedia(
         }
     }
 
+    /// <summary>
+    /// Completes when a device change lets the call's media do better than it does now (<paramref name="better"/>);
+    /// the call then restarts its streams with the devices it has again.
+    /// </summary>
+    private async Task WaitForBetterDevicesAsync(Func<bool> better, CancellationToken ct)
+    {
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnDevices(object? sender, EventArgs e)
+        {
+            if (better())
+            {
+                ready.TrySetResult();
+            }
+        }
+
+        devices.DevicesChanged += OnDevices;
+        try
+        {
+            if (!better())
+            {
+                await ready.Task.WaitAsync(ct);
+            }
+        }
+        finally
+        {
+            devices.DevicesChanged -= OnDevices;
+        }
+
+        logger.LogInformation("A device came back: restarting the call's media with it");
+    }
+
+    /// <summary>Why a call has no sound, for Media.Audio: each microphone and speaker that does not work, and its health.</summary>
+    private string MissingAudio()
+    {
+        static string Of(IDevice d)
+        {
+            try
+            {
+                var info = d.Describe();
+                return $"{info.Id} {info.Health.ToString().ToLowerInvariant()}";
+            }
+            catch (DeviceUnavailableException ex)
+            {
+                return $"{d.Id}: {ex.Message}";
+            }
+        }
+
+        var mics = devices.Microphones.Where(m => !Works(m)).Select(Of).ToList();
+        var speakers = devices.Speakers.Where(m => !Works(m)).Select(Of).ToList();
+        var parts = new List<string>();
+        if (!devices.Microphones.Any(Works))
+        {
+            parts.Add(mics.Count == 0 ? "no microphone" : "microphone " + string.Join(", ", mics));
+        }
+
+        if (!devices.Speakers.Any(Works))
+        {
+            parts.Add(speakers.Count == 0 ? "no speaker" : "speaker " + string.Join(", ", speakers));
+        }
+
+        return parts.Count == 0 ? "no working microphone or speaker" : string.Join("; ", parts);
+    }
+
     /// <summary>The selected camera when it works, else the first that does.</summary>
     private ICamera PickCamera()
     {
@@ -216,14 +279,22 @@ public sealed class LoopbackMedia(
         using var processor = new AudioProcessor();
         using var audioIn = new AudioReceivePipeline(processor);
         AudioSendPipeline? audioOut = null;
-        string audio = "none (no microphone or speaker)";
+        string audio = $"degraded: no sound ({MissingAudio()}); the picture goes on";
         // A missing microphone or speaker costs the call its sound, not its picture.
+        var withAudio = false;
         if (devices.Microphones.FirstOrDefault(Works) is { } mic && devices.Speakers.FirstOrDefault(Works) is { } speaker)
         {
             audioOut = new AudioSendPipeline(mic.Channels, new SFrameEncryptingSink(keys.Send, new SFrameDecryptingSink(keys.Receive, audioIn)), processor);
             tasks.Add(RunAudioAsync(mic, speaker, audioOut, audioIn, ct));
             audio = $"Opus ({audioOut.Encoder.Backend}) from {mic.Name}, {mic.Channels} channels beamformed, echo-cancelled";
+            withAudio = true;
         }
+
+        // Re-plugging recovers: media restarts when the selected camera is back while another stands in for it, or
+        // when sound becomes possible again.
+        tasks.Add(WaitForBetterDevicesAsync(() =>
+            (camera.Id != cameras.Snapshot.Selected && devices.Cameras.Any(c => c.Id == cameras.Snapshot.Selected && Works(c)))
+            || (!withAudio && devices.Microphones.Any(Works) && devices.Speakers.Any(Works)), ct));
 
         Set(new MediaStatus(true, camera.Id, send.Description, view.Description, audio, keys.Description, "", "loopback inside roomd (no network)"));
         logger.LogInformation("Loopback media: {Encoder}", send.Description);
@@ -274,7 +345,11 @@ public sealed class LoopbackMedia(
             tasks.Add(RunMicrophoneAsync(mic, publisher, ct));
         }
 
-        var audio = mic is null ? "no microphone: sending no sound" : $"{publisher.AudioDescription} from {mic.Name}, {mic.Channels} channels beamformed";
+        // Re-plugging recovers (see RunCallAsync).
+        tasks.Add(WaitForBetterDevicesAsync(() =>
+            (camera.Id != cameras.Snapshot.Selected && devices.Cameras.Any(c => c.Id == cameras.Snapshot.Selected && Works(c)))
+            || (mic is null && devices.Microphones.Any(Works)) || (speaker is null && devices.Speakers.Any(Works)), ct));
+        var audio = mic is null ? $"degraded: no microphone ({MissingAudio()}), sending no sound" : $"{publisher.AudioDescription} from {mic.Name}, {mic.Channels} channels beamformed";
         audio += speaker is null ? "; no speaker" : $"; remote participants mixed to {speaker.Name}" + (echo is null ? "" : ", echo-cancelled");
         Set(new MediaStatus(true, camera.Id, publisher.VideoDescription, "VP8 (FFmpeg), one decoder per remote participant", audio, call.Encryption, "", call.Transport));
         logger.LogInformation("Call media over {Transport}: {Encoder}", call.Transport, publisher.VideoDescription);
@@ -313,7 +388,22 @@ public sealed class LoopbackMedia(
     {
         await using var capture = await mic.OpenCaptureAsync(ct);
         await using var playback = await speaker.OpenPlaybackAsync(ct);
-        await Task.WhenAll(send.RunAsync(capture, ct), receive.RunAsync(playback, ct));
+
+        // Either end failing (the microphone unplugged) ends both, so the failure reaches the call's streams instead
+        // of the other end running on alone.
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Task[] ends = [send.RunAsync(capture, both.Token), receive.RunAsync(playback, both.Token)];
+        var first = await Task.WhenAny(ends);
+        await both.CancelAsync();
+        try
+        {
+            await Task.WhenAll(ends);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await first;
     }
 
     private static async Task PollAsync(VideoReceivePipeline view, CancellationToken ct)

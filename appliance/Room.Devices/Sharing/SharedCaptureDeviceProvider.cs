@@ -6,7 +6,7 @@ namespace Room.Devices.Sharing;
 /// Presents a provider's cameras as <see cref="SharedCaptureCamera"/>s, so that every part of roomd can read a
 /// camera at the same time. Each device keeps one wrapper for its lifetime (hot-plug hands back the same one).
 /// </summary>
-public sealed class SharedCaptureDeviceProvider(IDeviceProvider inner) : IDeviceProvider
+public sealed class SharedCaptureDeviceProvider(IDeviceProvider inner) : IDeviceProvider, IDisposable
 {
     private readonly ConditionalWeakTable<ICamera, SharedCaptureCamera> _wrappers = [];
     private readonly Lock _gate = new();
@@ -49,4 +49,7 @@ public sealed class SharedCaptureDeviceProvider(IDeviceProvider inner) : IDevice
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => inner.StartAsync(cancellationToken);
+
+    /// <summary>Stops the inner provider's hot-plug following and releases its devices.</summary>
+    public void Dispose() => (inner as IDisposable)?.Dispose();
 }

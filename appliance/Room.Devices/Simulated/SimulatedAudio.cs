@@ -13,13 +13,28 @@ public sealed class SimulatedMicrophone(string id, string name, int channels = 2
 
     public int SampleRate { get; } = sampleRate;
 
-    public DeviceInfo Describe() => new(Id, DeviceKind.Microphone, Name, "simulated", DeviceHealth.Ok, "",
+    /// <summary>When false the microphone behaves as unplugged: opening and running captures fail, health is Missing.</summary>
+    public bool Present { get; set; } = true;
+
+    public DeviceInfo Describe() => new(Id, DeviceKind.Microphone, Name, "simulated",
+        Present ? DeviceHealth.Ok : DeviceHealth.Missing, Present ? "" : "unplugged",
         new Dictionary<string, string> { ["channels"] = Channels.ToString(), ["rate"] = SampleRate.ToString() });
 
-    public ValueTask<IAudioCapture> OpenCaptureAsync(CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult<IAudioCapture>(new ToneCapture(Channels, SampleRate));
+    public ValueTask<IAudioCapture> OpenCaptureAsync(CancellationToken cancellationToken = default)
+    {
+        EnsurePresent();
+        return ValueTask.FromResult<IAudioCapture>(new ToneCapture(this, Channels, SampleRate));
+    }
 
-    private sealed class ToneCapture(int channels, int sampleRate) : IAudioCapture
+    private void EnsurePresent()
+    {
+        if (!Present)
+        {
+            throw new DeviceUnavailableException(Id, "the microphone is unplugged");
+        }
+    }
+
+    private sealed class ToneCapture(SimulatedMicrophone microphone, int channels, int sampleRate) : IAudioCapture
     {
         private readonly long _start = Stopwatch.GetTimestamp();
         private long _frames;
@@ -38,6 +53,7 @@ public sealed class SimulatedMicrophone(string id, string name, int channels = 2
                 await Task.Delay(due - now, cancellationToken);
             }
 
+            microphone.EnsurePresent();
             var span = interleaved.Span;
             for (var i = 0; i < count; i++)
             {
