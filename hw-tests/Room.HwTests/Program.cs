@@ -70,7 +70,7 @@ try
 
     using var devices = new DeviceChecks(suite, inLab, fault);
     await devices.RunAsync().ConfigureAwait(false);
-    using var roomd = new RoomdChecks(suite);
+    using var roomd = new RoomdChecks(suite, inLab);
     await roomd.RunAsync().ConfigureAwait(false);
 }
 finally

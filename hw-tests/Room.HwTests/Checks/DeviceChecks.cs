@@ -1,5 +1,6 @@
 using Room.Devices;
 using Room.HwTests.Gadget;
+using Room.Devices.Camera;
 using Room.Devices.Display;
 using Room.Devices.Linux;
 using Room.HwTests.Lab;
@@ -69,9 +70,15 @@ public sealed class DeviceChecks(Suite suite, bool inLab, string? fault) : IDisp
 
         await suite.RunAsync("camera.ptz.relative", TimeSpan.FromSeconds(60), async ct =>
         {
-            var at = await PtzCamera().GetPositionAsync(ct).ConfigureAwait(false);
-            return "from " + at + ": " + await MoveAndVerifyAsync(new PtzPosition(at.Pan - 35, at.Tilt + 15, at.Zoom - 0.25), ct).ConfigureAwait(false);
+            // Room.Devices' relative move (V4l2Camera.MoveByAsync: read the position from the camera, add the step).
+            var cam = PtzCamera();
+            var at = await cam.GetPositionAsync(ct).ConfigureAwait(false);
+            var (dp, dt, dz) = (-35.0, 15.0, -0.25);
+            Func<ICamera, CancellationToken, ValueTask>? moveBy = cam is V4l2Camera v4l2 ? (_, c) => v4l2.MoveByAsync(dp, dt, dz, c) : null;
+            return $"MoveBy({dp}, {dt}, {dz}) from {at}: " + await MoveAndVerifyAsync(new PtzPosition(at.Pan + dp, at.Tilt + dt, at.Zoom + dz), ct, moveBy).ConfigureAwait(false);
         }).ConfigureAwait(false);
+
+        await V4l2CameraChecks.RunAsync(suite, () => Provider, inLab).ConfigureAwait(false);
 
         await suite.RunAsync("display.connector-edid", Normal, _ =>
         {
@@ -149,11 +156,11 @@ public sealed class DeviceChecks(Suite suite, bool inLab, string? fault) : IDisp
         return _faultyCec ??= new LinuxDisplay("cec:" + Path.GetFileName(source), null, new FaultyCecBus(LinuxCecAdapter.Open(source)), TimeSpan.FromSeconds(2));
     }
 
-    private async Task<string> MoveAndVerifyAsync(PtzPosition target, CancellationToken ct)
+    private async Task<string> MoveAndVerifyAsync(PtzPosition target, CancellationToken ct, Func<ICamera, CancellationToken, ValueTask>? move = null)
     {
         var cam = PtzCamera();
         target = cam.Limits.Clamp(target);
-        await cam.MoveToAsync(target, ct).ConfigureAwait(false);
+        await (move ?? ((c, t) => c.MoveToAsync(target, t)))(cam, ct).ConfigureAwait(false);
         var back = await cam.GetPositionAsync(ct).ConfigureAwait(false);
         Expect.Near(target.Pan, back.Pan, 1, "pan read back through Room.Devices");
         Expect.Near(target.Tilt, back.Tilt, 1, "tilt read back through Room.Devices");
@@ -161,14 +168,17 @@ public sealed class DeviceChecks(Suite suite, bool inLab, string? fault) : IDisp
 
         var node = LabChecks.GadgetNode();
         var kernel = "";
+        var kZoom = -1;
         if (node is not null)
         {
             using var v = V4l2Probe.Open(node);
             var kPan = v.Get(V4l2Probe.CidPanAbsolute);
             var kTilt = v.Get(V4l2Probe.CidTiltAbsolute);
+            kZoom = v.Get(V4l2Probe.CidZoomAbsolute);
             Expect.Near(target.Pan * 3600, kPan, 3600, "pan as V4L2 holds it (arc-seconds)");
             Expect.Near(target.Tilt * 3600, kTilt, 3600, "tilt as V4L2 holds it (arc-seconds)");
-            kernel = $"; V4L2 pan {kPan} tilt {kTilt}";
+            Expect.Near(UvcGadget.ZoomMin + (target.Zoom * (UvcGadget.ZoomMax - UvcGadget.ZoomMin)), kZoom, 4, "zoom as V4L2 holds it (camera units)");
+            kernel = $"; V4L2 pan {kPan} tilt {kTilt} zoom {kZoom}";
         }
 
         if (!inLab)
@@ -197,17 +207,18 @@ public sealed class DeviceChecks(Suite suite, bool inLab, string? fault) : IDisp
                     using var frame = await capture.ReadFrameAsync(ct).ConfigureAwait(false);
                     var pan = FramePattern.Decode(frame.Data.Span, 0);
                     var tilt = FramePattern.Decode(frame.Data.Span, 1);
-                    seen.Add($"#{FramePattern.Decode(frame.Data.Span, 3)}:{pan / 3600.0:0.#}/{tilt / 3600.0:0.#}");
-                    if (Math.Abs(pan - (target.Pan * 3600)) <= 3600 && Math.Abs(tilt - (target.Tilt * 3600)) <= 3600)
+                    var zoom = FramePattern.Decode(frame.Data.Span, 2);
+                    seen.Add($"#{FramePattern.Decode(frame.Data.Span, 3)}:{pan / 3600.0:0.#}/{tilt / 3600.0:0.#}/{zoom}");
+                    if (Math.Abs(pan - (target.Pan * 3600)) <= 3600 && Math.Abs(tilt - (target.Tilt * 3600)) <= 3600 && zoom == kZoom)
                     {
-                        return $"moved to {back}{kernel}; frame {i + 1} shows pan {pan / 3600.0:0.#}° tilt {tilt / 3600.0:0.#}°"
+                        return $"moved to {back}{kernel}; frame {i + 1} shows pan {pan / 3600.0:0.#}° tilt {tilt / 3600.0:0.#}° zoom {zoom}"
                             + (attempt > 0 ? $" (after the command was repeated {attempt}x: the lab camera missed it)" : "");
                     }
                 }
             }
         }
 
-        throw new InvalidOperationException($"frames (counter:pan/tilt) {string.Join(" ", seen)}, commanded {target}");
+        throw new InvalidOperationException($"frames (counter:pan/tilt/zoom) {string.Join(" ", seen)}, commanded {target}, V4L2 zoom {kZoom}");
     }
 
     /// <summary>Captures <paramref name="n"/> frames and checks size, sequence and timestamps; returns the painted counters.</summary>

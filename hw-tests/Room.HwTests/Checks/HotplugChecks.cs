@@ -12,10 +12,7 @@ public static class HotplugChecks
 {
     public static async Task<string> UsbCameraAsync(IDeviceProvider? provider, bool inLab, CancellationToken ct)
     {
-        var usb = Directory.Exists("/sys/bus/usb/devices")
-            ? Directory.GetDirectories("/sys/bus/usb/devices").FirstOrDefault(d =>
-                File.Exists(Path.Combine(d, "product")) && File.ReadAllText(Path.Combine(d, "product")).Trim() == LabChecks.GadgetCameraName)
-            : null;
+        var usb = LabCameraUsbDevice();
         if (usb is null)
         {
             return inLab ? throw new InvalidOperationException("lab camera not on the USB bus") : throw new SkipException("no lab camera to unplug on this box");
@@ -73,6 +70,12 @@ public static class HotplugChecks
 
         }
     }
+
+    /// <summary>The lab camera's USB device in sysfs (its <c>authorized</c> file unplugs it), or null.</summary>
+    public static string? LabCameraUsbDevice() => Directory.Exists("/sys/bus/usb/devices")
+        ? Directory.GetDirectories("/sys/bus/usb/devices").FirstOrDefault(d =>
+            File.Exists(Path.Combine(d, "product")) && File.ReadAllText(Path.Combine(d, "product")).Trim() == LabChecks.GadgetCameraName)
+        : null;
 
     private static bool Present(IDeviceProvider provider) =>
         provider.Cameras.Any(c => (c.Name.Contains("Room Lab PTZ", StringComparison.Ordinal) || c.Limits.CanPan) && c.Describe().Health == DeviceHealth.Ok);

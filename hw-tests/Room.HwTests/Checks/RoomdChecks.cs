@@ -9,7 +9,7 @@ namespace Room.HwTests.Checks;
 /// roomd in the guest: a private dbus-daemon, roomd on it (state in a temporary directory), the Camera API over
 /// D-Bus, and presets that survive a roomd restart.
 /// </summary>
-public sealed class RoomdChecks(Suite suite) : IDisposable
+public sealed class RoomdChecks(Suite suite, bool inLab) : IDisposable
 {
     private static readonly string Roomd = Path.Combine(AppContext.BaseDirectory, "roomd");
     private const string DbusDaemon = "/usr/bin/dbus-daemon";
@@ -74,8 +74,15 @@ public sealed class RoomdChecks(Suite suite) : IDisposable
                 // roomd drives the real devices here: the USB PTZ camera (uvcvideo + our gadget) is the one with motors.
                 var status = await client.GetStatusAsync().ConfigureAwait(false);
                 cameraId = status.Camera.Cameras.Select(c => c.Id).FirstOrDefault(id => id.StartsWith("usb:", StringComparison.Ordinal))
-                    ?? throw new InvalidOperationException("roomd lists no USB camera: " + string.Join(", ", status.Camera.Cameras.Select(c => c.Id)));
+                    ?? (inLab ? throw new InvalidOperationException("roomd lists no USB camera: " + string.Join(", ", status.Camera.Cameras.Select(c => c.Id)))
+                        : throw new SkipException("roomd lists no USB camera on this box" + (status.Camera.Cameras.Count > 0 ? " (only " + string.Join(", ", status.Camera.Cameras.Select(c => c.Id)) + ")" : "")));
                 await client.SelectCameraAsync(cameraId).ConfigureAwait(false);
+                var limits = (await client.GetStatusAsync().ConfigureAwait(false)).Camera;
+                if (!inLab && !(limits.PanMax - limits.PanMin >= 24 && limits.TiltMax - limits.TiltMin >= 8))
+                {
+                    throw new SkipException($"camera {cameraId} cannot pan and tilt far enough (pan {limits.PanMin}..{limits.PanMax}, tilt {limits.TiltMin}..{limits.TiltMax})");
+                }
+
                 await client.MoveToAsync(12, -4, 0.4).ConfigureAwait(false);
                 await client.StorePresetAsync("hwtest").ConfigureAwait(false);
                 await client.MoveToAsync(0, 0, 0).ConfigureAwait(false);
@@ -97,7 +104,97 @@ public sealed class RoomdChecks(Suite suite) : IDisposable
             Expect.Near(0.4, zoom, 0.02, "zoom after recalling the preset in a new roomd");
             return $"preset 'hwtest' stored, roomd killed and restarted, recalled on {cameraId} through roomd's Linux devices: pan {pan} tilt {tilt} zoom {zoom}";
         }).ConfigureAwait(false);
+
+        await suite.RunAsync("hotplug.usb-camera-roomd", TimeSpan.FromSeconds(150), UsbCameraReplugAsync).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The USB camera unplugged and plugged back while roomd runs: roomd must report it missing on
+    /// org.room.Appliance1.Devices (PropertiesChanged and the property), refuse moves with DeviceUnavailable, then
+    /// report it ok again and move it through the Camera interface, all without being restarted.
+    /// </summary>
+    private async Task<string> UsbCameraReplugAsync(CancellationToken ct)
+    {
+        if (!_up || _address is null || _roomd is not { HasExited: false } roomd)
+        {
+            throw new SkipException("roomd is not running (see roomd.dbus)");
+        }
+
+        var usb = HotplugChecks.LabCameraUsbDevice()
+            ?? (inLab ? throw new InvalidOperationException("lab camera not on the USB bus") : throw new SkipException("no lab camera to unplug on this box"));
+        var authorized = Path.Combine(usb, "authorized");
+        var pid = roomd.Id;
+        using var client = await RoomBusClient.ConnectAsync(_address, ct).ConfigureAwait(false);
+        var status = await client.GetStatusAsync().ConfigureAwait(false);
+        var id = status.Camera.Cameras.Select(c => c.Id).FirstOrDefault(i => i.StartsWith("usb:", StringComparison.Ordinal))
+            ?? throw new InvalidOperationException("roomd lists no USB camera: " + string.Join(", ", status.Camera.Cameras.Select(c => c.Id)));
+        Expect.True(Health(status.Devices, id) == "ok", $"{id} is {Health(status.Devices, id)} in roomd before the unplug");
+        await client.SelectCameraAsync(id).ConfigureAwait(false);
+
+        // What roomd announces, as a panel would see it (clients never poll).
+        var announced = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var watch = await client.WatchAsync((iface, changed) =>
+        {
+            if (iface == BusNames.Devices)
+            {
+                announced.Enqueue(Health(RoomStatus.Empty.Apply(iface, changed).Devices, id));
+            }
+        }).ConfigureAwait(false);
+
+        var plugged = true;
+        try
+        {
+            await File.WriteAllTextAsync(authorized, "0", ct).ConfigureAwait(false);
+            plugged = false;
+            var gone = await Expect.Eventually(async () => Health((await client.GetStatusAsync().ConfigureAwait(false)).Devices, id),
+                h => h is "missing" or "failed" or "degraded" or "absent", TimeSpan.FromSeconds(30), $"{id} in roomd's Devices after unplug", ct).ConfigureAwait(false);
+            await Expect.Eventually(() => Task.FromResult(announced.Contains(gone)), x => x, TimeSpan.FromSeconds(10), $"PropertiesChanged with {id} {gone}", ct).ConfigureAwait(false);
+
+            // A move now is refused with a reason, not hung or crashed.
+            string refused;
+            try
+            {
+                await client.MoveToAsync(5, 0, 0).ConfigureAwait(false);
+                refused = "accepted";
+            }
+            catch (RoomBusException e)
+            {
+                refused = e.ErrorName;
+            }
+
+            Expect.True(refused is BusErrors.DeviceUnavailable or BusErrors.UnknownCamera, $"Camera.MoveTo while unplugged: {refused}, expected {BusErrors.DeviceUnavailable}");
+
+            await File.WriteAllTextAsync(authorized, "1", ct).ConfigureAwait(false);
+            plugged = true;
+            var node = await Expect.Eventually(() => Task.FromResult(LabChecks.GadgetNode()), n => n is not null, TimeSpan.FromSeconds(30), "video node after replug", ct).ConfigureAwait(false);
+            await Expect.Eventually(async () => Health((await client.GetStatusAsync().ConfigureAwait(false)).Devices, id),
+                h => h == "ok", TimeSpan.FromSeconds(60), $"{id} in roomd's Devices after replug", ct).ConfigureAwait(false);
+            await Expect.Eventually(() => Task.FromResult(announced.Contains("ok")), x => x, TimeSpan.FromSeconds(10), $"PropertiesChanged with {id} ok", ct).ConfigureAwait(false);
+            Expect.True(!roomd.HasExited && roomd.Id == pid, "roomd exited during the replug" + RoomdLog());
+
+            // roomd drives the re-plugged camera: Camera.MoveTo, read back by roomd and by the kernel.
+            await client.SelectCameraAsync(id).ConfigureAwait(false);
+            await client.MoveToAsync(15, 5, 0.3).ConfigureAwait(false);
+            var cam = await client.GetAllAsync(BusNames.Camera).ConfigureAwait(false);
+            Expect.Near(15, cam["Pan"].GetDouble(), 1, "pan roomd reads back after the replug");
+            Expect.Near(5, cam["Tilt"].GetDouble(), 1, "tilt roomd reads back after the replug");
+            using var v = V4l2Probe.Open(node!);
+            var kPan = v.Get(V4l2Probe.CidPanAbsolute);
+            Expect.Near(15 * 3600, kPan, 3600, "pan as V4L2 holds it after the replug (arc-seconds)");
+            return $"roomd (pid {pid}, not restarted) reported {id} {gone} on Devices (PropertiesChanged: {string.Join(" -> ", announced.Distinct())}), refused MoveTo with {refused}, "
+                + $"then ok again on {node}; Camera.MoveTo(15, 5, 0.3) reached pan {cam["Pan"].GetDouble()} tilt {cam["Tilt"].GetDouble()}, V4L2 pan {kPan}";
+        }
+        finally
+        {
+            if (!plugged)
+            {
+                await File.WriteAllTextAsync(authorized, "1", CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static string Health(IReadOnlyList<DeviceEntry> devices, string id) =>
+        devices.FirstOrDefault(d => d.Id == id) is { } d ? d.Health : "absent";
 
     private void StartRoomd()
     {

@@ -10,6 +10,7 @@ namespace Room.HwTests.Lab;
 /// </summary>
 public sealed unsafe class V4l2Probe : IDisposable
 {
+    public const uint CidBrightness = 0x00980900;
     public const uint CidExposureAuto = 0x009a0901, CidExposureAbsolute = 0x009a0902, CidPanAbsolute = 0x009a0908,
         CidTiltAbsolute = 0x009a0909, CidFocusAbsolute = 0x009a090a, CidZoomAbsolute = 0x009a090d;
 
@@ -40,6 +41,97 @@ public sealed unsafe class V4l2Probe : IDisposable
     private static uint DqBuf => Native.Iowr('V', 17, 88);
     private static uint StreamOn => Native.Iow('V', 18, 4);
     private static uint StreamOff => Native.Iow('V', 19, 4);
+    private static uint EnumFmt => Native.Iowr('V', 2, 64);
+    private static uint EnumFrameSizes => Native.Iowr('V', 74, 44);
+    private static uint EnumFrameIntervals => Native.Iowr('V', 75, 52);
+
+    /// <summary>FourCC text of a V4L2 pixel format ("YUYV").</summary>
+    public static string FourCc(uint f) => new([(char)(f & 0xff), (char)((f >> 8) & 0xff), (char)((f >> 16) & 0xff), (char)(f >> 24)]);
+
+    /// <summary>The capture pixel formats (VIDIOC_ENUM_FMT), as FourCC codes.</summary>
+    public List<uint> Formats()
+    {
+        var result = new List<uint>();
+        var buf = stackalloc byte[64];
+        var s = new Span<byte>(buf, 64);
+        for (uint i = 0; i < 64; i++)
+        {
+            s.Clear();
+            BinaryPrimitives.WriteUInt32LittleEndian(s, i);
+            BinaryPrimitives.WriteUInt32LittleEndian(s[4..], BufTypeVideoCapture);
+            if (Native.Ioctl(_fd, EnumFmt, buf) < 0)
+            {
+                break;
+            }
+
+            result.Add(BinaryPrimitives.ReadUInt32LittleEndian(s[44..]));
+        }
+
+        return result;
+    }
+
+    /// <summary>Discrete frame sizes of a format (VIDIOC_ENUM_FRAMESIZES); null when the driver gives a stepwise range.</summary>
+    public List<(int Width, int Height)>? FrameSizes(uint fourcc)
+    {
+        var result = new List<(int, int)>();
+        var buf = stackalloc byte[44];
+        var s = new Span<byte>(buf, 44);
+        for (uint i = 0; i < 256; i++)
+        {
+            s.Clear();
+            BinaryPrimitives.WriteUInt32LittleEndian(s, i);
+            BinaryPrimitives.WriteUInt32LittleEndian(s[4..], fourcc);
+            if (Native.Ioctl(_fd, EnumFrameSizes, buf) < 0)
+            {
+                break;
+            }
+
+            var type = BinaryPrimitives.ReadUInt32LittleEndian(s[8..]);
+            if (type == 1)
+            {
+                result.Add((BinaryPrimitives.ReadInt32LittleEndian(s[12..]), BinaryPrimitives.ReadInt32LittleEndian(s[16..])));
+                continue;
+            }
+
+            return null;
+        }
+
+        return result;
+    }
+
+    /// <summary>Frame rates (frames per second, rounded) of a format at a size (VIDIOC_ENUM_FRAMEINTERVALS); null when stepwise.</summary>
+    public List<int>? FrameRates(uint fourcc, int width, int height)
+    {
+        var result = new List<int>();
+        var buf = stackalloc byte[52];
+        var s = new Span<byte>(buf, 52);
+        for (uint i = 0; i < 64; i++)
+        {
+            s.Clear();
+            BinaryPrimitives.WriteUInt32LittleEndian(s, i);
+            BinaryPrimitives.WriteUInt32LittleEndian(s[4..], fourcc);
+            BinaryPrimitives.WriteInt32LittleEndian(s[8..], width);
+            BinaryPrimitives.WriteInt32LittleEndian(s[12..], height);
+            if (Native.Ioctl(_fd, EnumFrameIntervals, buf) < 0)
+            {
+                break;
+            }
+
+            if (BinaryPrimitives.ReadUInt32LittleEndian(s[16..]) != 1)
+            {
+                return null;
+            }
+
+            var num = BinaryPrimitives.ReadUInt32LittleEndian(s[20..]);
+            var den = BinaryPrimitives.ReadUInt32LittleEndian(s[24..]);
+            if (num > 0)
+            {
+                result.Add((int)Math.Round((double)den / num));
+            }
+        }
+
+        return result;
+    }
 
     public static V4l2Probe Open(string path)
     {
