@@ -64,6 +64,53 @@ public interface ICredentialValidator
 {
     /// <summary>Returns the validated identity (e.g. device id) or throws <see cref="MlsException"/>.</summary>
     string Validate(Credential credential, ReadOnlySpan<byte> signaturePublicKey);
+
+    /// <summary>
+    /// The identity a credential presents, without validating it: what a member's replacement credential (Update
+    /// proposal, commit path, external resync) is compared with (RFC 9420 section 5.3.1: the new credential must be a
+    /// valid successor of the old one; Room's rule: same identity). Basic: the UTF-8 identity; X.509: the leaf's
+    /// subject common name.
+    /// </summary>
+    string IdentityOf(Credential credential) => CredentialIdentity.Of(credential);
+}
+
+/// <summary>The identity a credential presents (see <see cref="ICredentialValidator.IdentityOf"/>).</summary>
+public static class CredentialIdentity
+{
+    public static string Of(Credential credential)
+    {
+        if (credential.Type == CredentialType.Basic)
+        {
+            return System.Text.Encoding.UTF8.GetString(credential.Identity);
+        }
+
+        if (credential.Certificates.Count == 0)
+        {
+            throw new MlsException("empty certificate chain");
+        }
+
+        try
+        {
+            using var leaf = X509CertificateLoader.LoadCertificate(credential.Certificates[0]);
+            return leaf.GetNameInfo(X509NameType.SimpleName, false);
+        }
+        catch (CryptographicException e)
+        {
+            throw new MlsException("malformed certificate", e);
+        }
+    }
+
+    /// <summary>
+    /// Validates <paramref name="next"/> and refuses it unless it presents the same identity as <paramref name="current"/>.
+    /// </summary>
+    public static void CheckSuccessor(ICredentialValidator validator, LeafNode current, LeafNode next)
+    {
+        string id = validator.Validate(next.Credential, next.SignatureKey);
+        if (!string.Equals(id, validator.IdentityOf(current.Credential), StringComparison.Ordinal))
+        {
+            throw new MlsException($"a member's new credential presents another identity ({id})");
+        }
+    }
 }
 
 /// <summary>Accepts basic credentials (identity as UTF-8); refuses X.509. For tests and development.</summary>
@@ -123,6 +170,18 @@ public sealed class X509CredentialValidator(X509Certificate2Collection trustedRo
             {
                 string why = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()));
                 throw new MlsException("certificate chain does not validate: " + why);
+            }
+
+            // A device certificate signs MLS messages; a CA certificate (or one not for signing) is no member credential.
+            if (leaf.Extensions.OfType<X509BasicConstraintsExtension>().Any(b => b.CertificateAuthority))
+            {
+                throw new MlsException("a CA certificate is not a device credential");
+            }
+
+            if (leaf.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault() is { } usage
+                && (usage.KeyUsages & X509KeyUsageFlags.DigitalSignature) == 0)
+            {
+                throw new MlsException("the certificate's key usage does not allow signing");
             }
 
             byte[] certKey = leaf.PublicKey.EncodedKeyValue.RawData;

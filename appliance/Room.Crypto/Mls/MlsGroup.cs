@@ -267,9 +267,10 @@ public sealed class MlsGroup : IDisposable
 
     /// <summary>
     /// Joins via an external commit built from a GroupInfo (RFC 9420 section 12.4.3.2). Returns the new group and the
-    /// commit to send to the existing members.
+    /// commit to send to the existing members. <paramref name="replaces"/>: a resync, this member's old leaf (lost
+    /// state) is removed in the same commit; members accept that only from the same identity.
     /// </summary>
-    public static (MlsGroup Group, MlsMessage Commit) JoinExternal(MlsIdentity me, GroupInfo gi, MlsGroupOptions? options = null, RatchetTree? ratchetTree = null)
+    public static (MlsGroup Group, MlsMessage Commit) JoinExternal(MlsIdentity me, GroupInfo gi, MlsGroupOptions? options = null, RatchetTree? ratchetTree = null, uint? replaces = null)
     {
         options ??= new MlsGroupOptions();
         var cs = me.Suite;
@@ -297,6 +298,13 @@ public sealed class MlsGroup : IDisposable
         var proposals = new List<Proposal> { new() { Type = ProposalType.ExternalInit, KemOutput = kemOutput } };
         var kp = me.CreateKeyPackage();
         var newTree = tree.Clone();
+        if (replaces is uint old)
+        {
+            CredentialIdentity.CheckSuccessor(options.CredentialValidator, tree.Leaf(old) ?? throw new MlsException("no member to replace at that leaf"), kp.KeyPackage.LeafNode);
+            proposals.Add(new Proposal { Type = ProposalType.Remove, Removed = old });
+            newTree.RemoveLeaf(old);
+        }
+
         uint myLeaf = newTree.AddLeaf(kp.KeyPackage.LeafNode);
         var priv = new TreePrivateState(myLeaf, kp.EncryptionPrivateKey);
         var provisional = ctx.Clone();
@@ -375,6 +383,19 @@ public sealed class MlsGroup : IDisposable
     }
 
     private readonly Dictionary<string, byte[]> _pendingLeafKeys = [];
+    private Credential? _renewedCredential;
+
+    /// <summary>
+    /// Carries <paramref name="credential"/> (e.g. a renewed device certificate for the same signature key) in this
+    /// member's leaf from its next commit on. Members refuse that commit unless the credential validates and presents
+    /// the same identity.
+    /// </summary>
+    public void RenewCredential(Credential credential)
+    {
+        var current = _tree.Leaf(MyLeaf)!;
+        CredentialIdentity.CheckSuccessor(_options.CredentialValidator, current, new LeafNode { Credential = credential, SignatureKey = current.SignatureKey });
+        _renewedCredential = credential;
+    }
 
     /// <summary>Commits the given proposals plus all pending ones, always with an UpdatePath. The new epoch starts at once.</summary>
     public CommitOutput Commit(IEnumerable<KeyPackage>? add = null, IEnumerable<uint>? remove = null, IEnumerable<Proposal>? other = null)
@@ -417,6 +438,10 @@ public sealed class MlsGroup : IDisposable
         var applied = ApplyProposals(newTree, newCtx, resolved, MyLeaf);
         var newPriv = _priv.Clone();
         var myLeafNode = newTree.Leaf(MyLeaf)!.Clone();
+        if (_renewedCredential != null)
+        {
+            myLeafNode.Credential = _renewedCredential;
+        }
         var (path, commitSecret, pathSecrets) = TreeKem.CreatePath(cs, newTree, newPriv, myLeafNode, _me.SignaturePrivateKey, GroupId, applied.Joiners.Keys.ToHashSet(),
             t => { newCtx.TreeHash = t.RootHash(cs); return newCtx.ToBytes(); });
         var commit = new Commit { Proposals = list, Path = path };
@@ -490,7 +515,7 @@ public sealed class MlsGroup : IDisposable
                 throw new MlsException("Update leaf node invalid");
             }
 
-            _options.CredentialValidator.Validate(p.Update.Credential, p.Update.SignatureKey);
+            CredentialIdentity.CheckSuccessor(_options.CredentialValidator, tree.Leaf(s.Index) ?? throw new MlsException("Update from a blank leaf"), p.Update);
             tree.UpdateLeaf(s.Index, p.Update);
             needsPath = true;
         }
@@ -758,6 +783,12 @@ public sealed class MlsGroup : IDisposable
         newCtx.Epoch++;
         var applied = ApplyProposals(newTree, newCtx, proposals, null);
         _options.CredentialValidator.Validate(commit.Path.LeafNode.Credential, commit.Path.LeafNode.SignatureKey);
+        foreach (var (p, _) in proposals.Where(x => x.Item1.Type == ProposalType.Remove))
+        {
+            // A resync: whoever rejoins in place of a removed member must be that member (RFC 9420 section 12.4.3.2).
+            CredentialIdentity.CheckSuccessor(_options.CredentialValidator, _tree.Leaf(p.Removed)!, commit.Path.LeafNode);
+        }
+
         uint joiner = newTree.AddLeaf(commit.Path.LeafNode);
         var hctx = cs.Hpke.SetupBaseR(applied.ExternalInitKem!, _secrets.ExternalPriv, []);
         byte[] init = hctx.Export("MLS 1.0 external init secret"u8, cs.Nh);
@@ -785,7 +816,16 @@ public sealed class MlsGroup : IDisposable
         }
         if (commit.Path != null)
         {
-            _options.CredentialValidator.Validate(commit.Path.LeafNode.Credential, commit.Path.LeafNode.SignatureKey);
+            if (ac.Content.Sender.Type == SenderType.Member)
+            {
+                // The committer's new leaf must validate and present the identity of the leaf it replaces.
+                CredentialIdentity.CheckSuccessor(_options.CredentialValidator, _tree.Leaf(committer)!, commit.Path.LeafNode);
+            }
+            else
+            {
+                _options.CredentialValidator.Validate(commit.Path.LeafNode.Credential, commit.Path.LeafNode.SignatureKey);
+            }
+
             commitSecret = TreeKem.ApplyPath(cs, newTree, committer, commit.Path, newPriv, GroupId, applied.Joiners.Keys.ToHashSet(),
                 t => { newCtx.TreeHash = t.RootHash(cs); return newCtx.ToBytes(); }, out _)!;
         }
