@@ -1,8 +1,10 @@
 # hw-tests: Room.Devices against the kernel's real drivers in a QEMU lab (vivid, uvcvideo + a gadgetfs PTZ
 # camera on dummy_hcd, snd-aloop, virtio-gpu), or on a real room box with TARGET=ssh://user@host[:port].
 APT_PACKAGES += qemu-system-x86 python3 busybox-static cpio kmod xz-utils openssh-client libasound2 dbus libssl3
+# hw-test-ssh: a throw-away OpenSSH server in a network namespace (the package's own service is not used).
+APT_PACKAGES += openssh-server iproute2 procps
 
-.PHONY: hw-test hw-test-fault hw-lab-unit
+.PHONY: hw-test hw-test-fault hw-test-ssh hw-lab-unit
 
 # The lab's host-side checkers (WAV tone, PNG size) against good and malformed files: seconds, no VM.
 EXTRA_TESTS += hw-lab-unit
@@ -20,3 +22,10 @@ hw-test: deps
 EXTRA_TESTS += hw-test-fault
 hw-test-fault: deps
 	@hw-tests/lab/hw-test-fault.sh
+
+# The room-box path, `make hw-test TARGET=ssh://user@host[:port]`, against a real sshd started for the run in a
+# network namespace (throw-away host and client keys, strict host-key checking): the suite runs on this host over
+# ssh and every device check must SKIP with its reason. Needs root. About a minute (publish + the suite).
+EXTRA_TESTS += hw-test-ssh
+hw-test-ssh: deps
+	@hw-tests/lab/hw-test-ssh.sh

@@ -14,19 +14,20 @@ mkdir -p "$CACHE" "$OUT"
 t0=$(date +%s.%N)
 stamp() { awk -v a="$t0" -v b="$(date +%s.%N)" -v m="$*" 'BEGIN { printf "hw-test: [%5.1f s] %s\n", b - a, m }'; }
 
-publish() {
-  stamp "publishing the device suite (self-contained, linux-x64)"
-  rm -rf "$OUT/suite"
-  dotnet publish "$HERE/Room.HwTests/Room.HwTests.csproj" -c Release -r linux-x64 --self-contained \
+publish() { # [$1 = runtime id, $2 = output folder]: the suite and roomd, self-contained
+  local rid=${1:-linux-x64} dir=${2:-$OUT/suite}
+  stamp "publishing the device suite (self-contained, $rid)"
+  rm -rf "$dir"
+  dotnet publish "$HERE/Room.HwTests/Room.HwTests.csproj" -c Release -r "$rid" --self-contained \
     -p:InvariantGlobalization=true -p:DebugType=none -p:GenerateDocumentationFile=false \
-    -o "$OUT/suite" --verbosity quiet -nologo >"$OUT/publish.log" 2>&1 || { cat "$OUT/publish.log"; exit 1; }
+    -o "$dir" --verbosity quiet -nologo >"$OUT/publish.log" 2>&1 || { cat "$OUT/publish.log"; exit 1; }
   # roomd beside it (same runtime, one copy): the suite starts it on a private bus in the guest.
   if [ -f "$ROOT/appliance/Room.Appliance/Room.Appliance.csproj" ]; then
-    dotnet publish "$ROOT/appliance/Room.Appliance/Room.Appliance.csproj" -c Release -r linux-x64 --self-contained \
+    dotnet publish "$ROOT/appliance/Room.Appliance/Room.Appliance.csproj" -c Release -r "$rid" --self-contained \
       -p:InvariantGlobalization=true -p:DebugType=none -p:GenerateDocumentationFile=false \
-      -o "$OUT/suite" --verbosity quiet -nologo >>"$OUT/publish.log" 2>&1 || echo "hw-test: roomd did not publish; its checks will be skipped (see $OUT/publish.log)"
-    # Auto-framing's OpenCV runtime (~110 MB) is not exercised in the guest; roomd reports framing unavailable without it.
-    rm -f "$OUT/suite"/libOpenCvSharpExtern.so
+      -o "$dir" --verbosity quiet -nologo >>"$OUT/publish.log" 2>&1 || echo "hw-test: roomd did not publish; its checks will be skipped (see $OUT/publish.log)"
+    # Auto-framing's OpenCV runtime (~110 MB) is not exercised by the suite; roomd reports framing unavailable without it.
+    rm -f "$dir"/libOpenCvSharpExtern.so
   fi
 }
 
@@ -60,19 +61,44 @@ report() { # $1 = log with marker lines; prints the report, returns 0 when all r
 }
 
 if [[ "$TARGET" == ssh://* ]]; then
-  # A real board: copy the suite over, run it there, same markers, same report. (Not testable in this lab.)
-  dest=${TARGET#ssh://}; port=22
+  # A room box: publish for its architecture, copy the suite over (tar over the same ssh, no sftp needed), run it
+  # there under a time limit (GNU timeout signals the suite's whole process group: roomd and its dbus-daemon go
+  # too), delete the copy, and print the same report. No lab devices there: checks without their device SKIP.
+  # HWTEST_SSH_CONFIG names an ssh_config(5) file for the identity and known_hosts (make hw-test-ssh uses one).
+  dest=${TARGET#ssh://}; dest=${dest%/}; port=22
   if [[ "$dest" == *:* ]]; then port=${dest##*:}; dest=${dest%:*}; fi
-  publish
-  stamp "copying the suite to $dest"
-  ssh -p "$port" -o BatchMode=yes "$dest" 'rm -rf /tmp/room-hwtests && mkdir -p /tmp/room-hwtests'
-  scp -P "$port" -o BatchMode=yes -q -r "$OUT/suite/." "$dest:/tmp/room-hwtests/"
-  stamp "running the suite on $dest"
+  [[ "$dest" =~ ^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$|^[A-Za-z0-9._-]+$ ]] && [[ "$port" =~ ^[0-9]+$ ]] \
+    || { echo "hw-test: TARGET must be ssh://user@host[:port], got $TARGET" >&2; exit 2; }
+  sshopts=(-p "$port" -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15 -o ServerAliveCountMax=8)
+  [ -z "${HWTEST_SSH_CONFIG:-}" ] || sshopts=(-F "$HWTEST_SSH_CONFIG" "${sshopts[@]}")
+  rsh() { ssh -n "${sshopts[@]}" "$dest" "$@"; }
+  stamp "connecting to $dest (port $port)"
+  arch=$(rsh uname -m) || { echo "hw-test: cannot reach $dest over ssh (port $port)" >&2; exit 1; }
+  case $arch in
+    x86_64) rid=linux-x64 ;; aarch64|arm64) rid=linux-arm64 ;; armv7l|armv6l) rid=linux-arm ;;
+    *) echo "hw-test: no .NET runtime for $dest's architecture $arch" >&2; exit 1 ;;
+  esac
+  suite=$OUT/board-$rid
+  if [ "${HWTEST_REUSE:-0}" = 1 ] && [ -x "$suite/Room.HwTests" ]; then stamp "reusing $suite"; else publish "$rid" "$suite"; fi
+  remote=$(rsh 'mktemp -d /tmp/room-hwtests.XXXXXX') || { echo "hw-test: cannot make a folder on $dest" >&2; exit 1; }
+  stamp "copying the suite to $dest:$remote ($arch, $(du -sm "$suite" | cut -f1) MB)"
+  tar -C "$suite" -cf - . | ssh "${sshopts[@]}" "$dest" "tar -C '$remote' -xf -" || { rsh "rm -rf '$remote'" || true; echo "hw-test: copying to $dest failed" >&2; exit 1; }
+  stamp "running the suite on $dest (timeout ${TIMEOUT}s)"
   set +e
-  ssh -p "$port" -o BatchMode=yes "$dest" "HWTEST_FAULT='$FAULT' DOTNET_EnableDiagnostics=0 timeout $TIMEOUT /tmp/room-hwtests/Room.HwTests run" 2>&1 | tee "$OUT/board.log"
+  rsh "cd '$remote' && HWTEST_FAULT='$FAULT' DOTNET_EnableDiagnostics=0 timeout -k 10 $TIMEOUT ./Room.HwTests run; rc=\$?; rm -rf '$remote'; exit \$rc" </dev/null 2>&1 \
+    | tr -d '\r' | tee "$OUT/board.log"
+  rrc=${PIPESTATUS[0]}
   set -e
-  report "$OUT/board.log" "board $dest"
-  exit $?
+  ok=0
+  report "$OUT/board.log" "board $dest, $arch" || ok=1
+  case $rrc in
+    0|1) ;;                                            # the suite's verdict (failures judged from the report)
+    124|137) echo "hw-test: HANG: the suite gave no verdict within ${TIMEOUT}s on $dest"; ok=1 ;;
+    255) echo "hw-test: the ssh connection to $dest failed"; ok=1 ;;
+    *) echo "hw-test: the suite ended with status $rrc on $dest"; ok=1 ;;
+  esac
+  stamp "$([ $ok -eq 0 ] && echo PASSED || echo FAILED)"
+  exit $ok
 elif [ -n "$TARGET" ]; then
   echo "hw-test: TARGET must be ssh://user@host[:port]" >&2; exit 2
 fi

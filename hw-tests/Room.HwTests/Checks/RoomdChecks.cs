@@ -13,7 +13,8 @@ public sealed class RoomdChecks(Suite suite, bool inLab) : IDisposable
 {
     private static readonly string Roomd = Path.Combine(AppContext.BaseDirectory, "roomd");
     private const string DbusDaemon = "/usr/bin/dbus-daemon";
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "hwtest-roomd");
+    // A folder of this run only (bus socket, roomd state), deleted at the end: on a room box nothing stays behind.
+    private readonly string _dir = Directory.CreateTempSubdirectory("hwtest-roomd-").FullName;
     private Process? _bus;
     private Process? _roomd;
     private string? _address;
@@ -235,7 +236,16 @@ public sealed class RoomdChecks(Suite suite, bool inLab) : IDisposable
                 p.Kill();
             }
 
+            p?.WaitForExit(5000);
             p?.Dispose();
+        }
+
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
         }
     }
 }

@@ -106,7 +106,7 @@ public static class V4l2CameraChecks
     }
 
     /// <summary>N frames at a chosen (non-default) size: the size the driver set, whole frames, increasing sequence and timestamps.</summary>
-    private static async Task<string> CaptureAsync(V4l2Camera cam, bool inLab, CancellationToken ct)
+    public static async Task<string> CaptureAsync(V4l2Camera cam, bool inLab, CancellationToken ct)
     {
         var format = Choose(cam, inLab);
         const int n = 12;
