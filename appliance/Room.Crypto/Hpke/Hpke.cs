@@ -357,6 +357,8 @@ public sealed class P256Kem : Dhkem
                 CryptographicOperations.ZeroMemory(prk);
                 return (sk, PublicKeyOf(sk));
             }
+
+            CryptographicOperations.ZeroMemory(sk);
         }
 
         throw new HpkeException("DeriveKeyPair failed");

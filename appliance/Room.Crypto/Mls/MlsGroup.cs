@@ -96,6 +96,9 @@ public sealed class MlsGroup : IDisposable
 
     public byte[] EpochAuthenticator => _secrets.EpochAuthenticator;
 
+    /// <summary>This epoch's secrets (tests check that they are zeroed once the epoch is over).</summary>
+    internal EpochSecrets Secrets => _secrets;
+
     public byte[] TreeHash => _ctx.TreeHash;
 
     /// <summary>Raised after every epoch change (own or received commit, join).</summary>
@@ -146,7 +149,14 @@ public sealed class MlsGroup : IDisposable
         var egs = welcome.Secrets.FirstOrDefault(s => CryptographicOperations.FixedTimeEquals(s.NewMember, myRef))
             ?? throw new MlsException("Welcome has no secrets for this KeyPackage");
         byte[] gs = cs.DecryptWithLabel(initPrivateKey, "Welcome", welcome.EncryptedGroupInfo, egs.EncryptedGroupSecretsValue.KemOutput, egs.EncryptedGroupSecretsValue.Ciphertext);
-        return MlsReader.DecodeAll(gs, GroupSecrets.Read);
+        try
+        {
+            return MlsReader.DecodeAll(gs, GroupSecrets.Read);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(gs);
+        }
     }
 
     public static GroupInfo OpenGroupInfo(MlsCipherSuite cs, Welcome welcome, byte[] joinerSecret, byte[] pskSecret)
@@ -215,8 +225,11 @@ public sealed class MlsGroup : IDisposable
         }
 
         var secrets = EpochSecrets.FromJoiner(cs, gs.JoinerSecret, psk, ctx.ToBytes());
+        CryptographicOperations.ZeroMemory(psk);
+        RatchetTree.Zero(gs.PathSecret);
         if (!cs.VerifyMac(secrets.ConfirmationKey, ctx.ConfirmedTranscriptHash, gi.ConfirmationTag))
         {
+            secrets.Dispose();
             throw new MlsException("GroupInfo confirmation tag invalid");
         }
 
@@ -245,8 +258,12 @@ public sealed class MlsGroup : IDisposable
         }
     }
 
-    /// <summary>GroupInfo for external joiners (with external_pub and, if enabled, the ratchet tree).</summary>
-    public GroupInfo CreateGroupInfo(bool includeExternalPub = true)
+    /// <summary>
+    /// GroupInfo for external joiners (with external_pub and, if enabled, the ratchet tree).
+    /// <paramref name="bareExternalPub"/> writes external_pub without its length prefix, the form ts-mls 1.6.4 reads
+    /// (RFC 9420's ExternalPub is <c>opaque&lt;V&gt;</c>; only for peers that need it).
+    /// </summary>
+    public GroupInfo CreateGroupInfo(bool includeExternalPub = true, bool bareExternalPub = false)
     {
         var gi = new GroupInfo { GroupContext = _ctx.Clone(), ConfirmationTag = _lastConfirmationTag, Signer = MyLeaf };
         if (_options.RatchetTreeExtension)
@@ -256,7 +273,8 @@ public sealed class MlsGroup : IDisposable
 
         if (includeExternalPub)
         {
-            gi.Extensions.Add(new Extension(ExtensionType.ExternalPub, MlsWriter.Encode(w => w.Opaque(_secrets.ExternalPub))));
+            byte[] pub = _secrets.ExternalPub;
+            gi.Extensions.Add(new Extension(ExtensionType.ExternalPub, bareExternalPub ? pub : MlsWriter.Encode(w => w.Opaque(pub))));
         }
 
         gi.Signature = Suite.SignWithLabel(_me.SignaturePrivateKey, "GroupInfoTBS", gi.ToBeSigned());
@@ -318,6 +336,8 @@ public sealed class MlsGroup : IDisposable
         byte[] confirmed = TranscriptHash.Confirmed(cs, interim, ac);
         provisional.ConfirmedTranscriptHash = confirmed;
         var secrets = EpochSecrets.FromInit(cs, initSecret, commitSecret, [], provisional.ToBytes());
+        CryptographicOperations.ZeroMemory(initSecret);
+        CryptographicOperations.ZeroMemory(commitSecret);
         ac.Auth.ConfirmationTag = cs.Mac(secrets.ConfirmationKey, confirmed);
         var pm = new PublicMessage { Content = content, Auth = ac.Auth };
         var group = new MlsGroup(me, options, provisional, newTree, priv, secrets, TranscriptHash.Interim(cs, confirmed, ac.Auth.ConfirmationTag), ac.Auth.ConfirmationTag);
@@ -453,6 +473,8 @@ public sealed class MlsGroup : IDisposable
         newCtx.ConfirmedTranscriptHash = confirmed;
         byte[] psk = ResolvePsks(cs, applied.Psks, LookupPsk);
         var secrets = EpochSecrets.FromInit(cs, _secrets.InitSecret, commitSecret, psk, newCtx.ToBytes());
+        CryptographicOperations.ZeroMemory(commitSecret);
+        CryptographicOperations.ZeroMemory(psk);
         byte[] tag = cs.Mac(secrets.ConfirmationKey, confirmed);
         var msg = Frame(content, tag, ac);
 
@@ -465,6 +487,7 @@ public sealed class MlsGroup : IDisposable
         {
             var (key, nonce) = EpochSecrets.WelcomeKeyNonce(cs, secrets.WelcomeSecret);
             byte[] egi = cs.AeadSeal(key, nonce, [], gi.ToBytes());
+            CryptographicOperations.ZeroMemory(key);
             welcome = new Welcome { CipherSuite = cs.Id, EncryptedGroupInfo = egi };
             foreach (var (leaf, kp) in applied.Joiners)
             {
@@ -790,10 +813,30 @@ public sealed class MlsGroup : IDisposable
         }
 
         uint joiner = newTree.AddLeaf(commit.Path.LeafNode);
-        var hctx = cs.Hpke.SetupBaseR(applied.ExternalInitKem!, _secrets.ExternalPriv, []);
-        byte[] init = hctx.Export("MLS 1.0 external init secret"u8, cs.Nh);
-        hctx.Dispose();
-        FinishCommit(ac, joiner, commit, newTree, newCtx, applied, init);
+        byte[] externalPriv = _secrets.ExternalPriv;
+        byte[] init;
+        try
+        {
+            using var hctx = cs.Hpke.SetupBaseR(applied.ExternalInitKem!, externalPriv, []);
+            init = hctx.Export("MLS 1.0 external init secret"u8, cs.Nh);
+        }
+        catch (HpkeException e)
+        {
+            throw new MlsException("external init: " + e.Message, e);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(externalPriv);
+        }
+
+        try
+        {
+            FinishCommit(ac, joiner, commit, newTree, newCtx, applied, init);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(init);
+        }
         return new MlsReceived(ContentType.Commit, joiner, null, true);
     }
 
@@ -843,6 +886,8 @@ public sealed class MlsGroup : IDisposable
         newCtx.ConfirmedTranscriptHash = confirmed;
         byte[] psk = ResolvePsks(cs, applied.Psks, LookupPsk);
         var secrets = EpochSecrets.FromInit(cs, initSecret, commitSecret, psk, newCtx.ToBytes());
+        CryptographicOperations.ZeroMemory(commitSecret);
+        CryptographicOperations.ZeroMemory(psk);
         if (!cs.VerifyMac(secrets.ConfirmationKey, confirmed, ac.Auth.ConfirmationTag))
         {
             secrets.Dispose();
