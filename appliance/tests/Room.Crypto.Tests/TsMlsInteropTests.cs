@@ -176,6 +176,29 @@ public sealed class TsMlsInteropTests
     [Theory]
     [InlineData((ushort)1)]
     [InlineData((ushort)2)]
+    [InlineData((ushort)3)]
+    public void ts_mls_joins_a_Room_group_externally_from_its_GroupInfo(ushort suite)
+    {
+        var cs = MlsCipherSuite.Get(suite);
+        using var ts = new TsMlsPeer();
+        ts.Call(new { cmd = "init", suite, name = "ts-mls" });
+        using var room = MlsGroup.Create(MlsIdentity.CreateBasic(cs, "room"), "interop-external-ts"u8.ToArray());
+        // ts-mls 1.6.4 reads external_pub without the RFC's length prefix; it refuses the RFC form (checked here).
+        Assert.Throws<InvalidOperationException>(() => ts.Call(new { cmd = "joinExternal", groupInfo = TsMlsPeer.Hex(new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = room.CreateGroupInfo() }) }));
+        var gi = new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = room.CreateGroupInfo(bareExternalPub: true) };
+        var commit = TsMlsPeer.Msg(ts.Call(new { cmd = "joinExternal", groupInfo = TsMlsPeer.Hex(gi) }), "commit");
+        Assert.Equal(WireFormat.PublicMessage, commit.WireFormat);
+        Assert.Equal(SenderType.NewMemberCommit, commit.PublicMessage!.Content.Sender.Type);
+        room.Process(commit);
+        Assert.Equal(2, room.Members.Count());
+        Assert.Equal(ts.EpochAuthenticator(), Auth(room));
+        Exchange(room, ts);
+        CommitBothWays(room, ts);
+    }
+
+    [Theory]
+    [InlineData((ushort)1)]
+    [InlineData((ushort)2)]
     public void Four_member_group_with_ts_mls_follows_adds_removes_and_commits_from_everyone(ushort suite)
     {
         var cs = MlsCipherSuite.Get(suite);

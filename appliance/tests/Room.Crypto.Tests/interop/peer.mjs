@@ -4,7 +4,7 @@ import * as readline from "node:readline";
 import {
   acceptAll, createApplicationMessage, createCommit, createGroup, decodeMlsMessage, defaultCapabilities,
   defaultLifetime, emptyPskIndex, encodeMlsMessage, generateKeyPackage, getCiphersuiteFromName, getCiphersuiteImpl,
-  joinGroup, mlsExporter, processMessage, createGroupInfoWithExternalPubAndRatchetTree,
+  joinGroup, joinGroupExternal, mlsExporter, processMessage, createGroupInfoWithExternalPubAndRatchetTree,
 } from "ts-mls";
 
 const hex = (b) => Buffer.from(b).toString("hex");
@@ -70,6 +70,13 @@ const handlers = {
     const m = decode(welcome);
     state = await joinGroup(m.welcome, kp.publicPackage, kp.privatePackage, emptyPskIndex, cs);
     return {};
+  },
+  // External join from a GroupInfo (with external_pub and the ratchet tree); the commit goes to the members.
+  async joinExternal({ groupInfo }) {
+    const m = decode(groupInfo);
+    const r = await joinGroupExternal(m.groupInfo, kp.publicPackage, kp.privatePackage, false, cs);
+    state = r.newState;
+    return { commit: enc({ version: "mls10", wireformat: "mls_public_message", publicMessage: r.publicMessage }) };
   },
   async send({ data }) {
     const r = await createApplicationMessage(state, unhex(data), cs);
