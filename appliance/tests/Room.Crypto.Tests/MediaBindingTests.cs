@@ -77,6 +77,7 @@ public sealed partial class MediaBindingTests
         mb.KeyframeNeeded += (_, _) => keyframeEvents++;
         byte[] frame = [1, 2, 3, 4];
         var oldFrame = Send(ma, frame);
+        var lateOldFrame = Send(ma, frame); // another frame of the old epoch, first seen after the grace period
 
         var commit = c.Commit();
         a.Process(commit.Commit);
@@ -90,9 +91,9 @@ public sealed partial class MediaBindingTests
         Assert.Equal(frame, Receive(mb, newFrame));
         time.Ticks += 1000; // 1 s: inside the grace period
         Assert.Equal(frame, Receive(mb, oldFrame));
-        var olderFrame = oldFrame.ToArray();
         time.Ticks += 2000; // 3 s: grace period over
-        Assert.Throws<SFrameException>(() => Receive(mb, olderFrame));
+        Assert.Throws<SFrameException>(() => Receive(mb, lateOldFrame));
+        Assert.Equal(frame, Receive(mb, Send(ma, frame))); // the current epoch goes on
     }
 
     [Fact]
