@@ -1,5 +1,7 @@
 # roomd, roomctl and their tests: a real dbus-daemon, gdbus for introspection checks.
-APT_PACKAGES += dbus libglib2.0-bin procps
+# busctl and systemd-analyze (systemd), ip (iproute2) for the bus, unit and network tests; perl (essential) renames a
+# parent "systemd" for the notify test.
+APT_PACKAGES += dbus libglib2.0-bin procps systemd iproute2
 
 BENCHES += roomd-bench
 

@@ -223,6 +223,8 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
     {
         var sb = new StringBuilder();
         sb.AppendLine($"room        {s.System.RoomName}  (roomd {s.System.Version} on {s.System.Hostname})");
+        sb.AppendLine($"network     {(s.System.Addresses.Count == 0 ? "no addresses" : string.Join(", ", s.System.Addresses))}");
+        sb.AppendLine($"update      {s.System.UpdateStatus}");
         sb.AppendLine($"meeting     {s.Meeting.State}{(s.Meeting.Uri.Length > 0 ? "  " + s.Meeting.Uri : "")}");
         if (s.Meeting.StartedAt is { } started)
         {
@@ -246,13 +248,25 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
             sb.AppendLine($"  - {p.Name}{(p.Muted ? " (muted)" : "")}");
         }
 
-        sb.AppendLine($"camera      {s.Camera.Selected}  pan {s.Camera.Pan:0.##}°  tilt {s.Camera.Tilt:0.##}°  zoom {s.Camera.Zoom:0.##}{(s.Camera.AutoFraming ? "  auto-framing" : "")}");
-        sb.AppendLine($"presets     {(s.Camera.Presets.Count == 0 ? "-" : string.Join(", ", s.Camera.Presets))}");
+        var c = s.Camera;
+        sb.AppendLine($"camera      {c.Selected}  pan {c.Pan:0.##}°  tilt {c.Tilt:0.##}°  zoom {c.Zoom:0.##}{(c.AutoFraming ? "  auto-framing" : "")}");
+        sb.AppendLine($"limits      pan {c.PanMin:0.##}..{c.PanMax:0.##}°  tilt {c.TiltMin:0.##}..{c.TiltMax:0.##}°  zoom 0..1");
+        sb.AppendLine($"cameras     {(c.Cameras.Count == 0 ? "none" : string.Join(", ", c.Cameras.Select(x => $"{x.Id} ({x.Name})")))}");
+        sb.AppendLine($"presets     {(c.Presets.Count == 0 ? "-" : string.Join(", ", c.Presets))}");
+        var m = s.Media;
+        sb.AppendLine(m.Active
+            ? $"media       {m.Camera}: {m.VideoEncoder} / {m.VideoDecoder} / {m.Audio}; {m.Encryption}; {m.Transport}"
+            : "media       idle (no call)");
+        if (m.Error.Length > 0)
+        {
+            sb.AppendLine($"media error {m.Error}");
+        }
+
         var unhealthy = s.Devices.Where(d => d.Health != "ok").ToList();
         sb.AppendLine($"devices     {s.Devices.Count} ({(unhealthy.Count == 0 ? "all ok" : string.Join(", ", unhealthy.Select(d => $"{d.Id} {d.Health}")))})");
-        foreach (var m in s.Upcoming.Take(3))
+        foreach (var u in s.Upcoming.Take(3))
         {
-            sb.AppendLine($"next        {m.Start:HH:mm}-{m.End:HH:mm} {m.Title}");
+            sb.AppendLine($"next        {u.Start:HH:mm}-{u.End:HH:mm} {u.Title}");
         }
 
         return sb.ToString().TrimEnd();

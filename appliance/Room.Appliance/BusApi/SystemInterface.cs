@@ -1,3 +1,4 @@
+using System.Net.NetworkInformation;
 using Room.Appliance.Administration;
 using Room.Bus;
 using Room.Bus.Server;
@@ -5,20 +6,30 @@ using Tmds.DBus.Protocol;
 
 namespace Room.Appliance.BusApi;
 
-/// <summary>org.room.Appliance1.System: identity of the box, and the admin PIN check.</summary>
-public sealed class SystemInterface(SystemInfo info, AdminPinVerifier pins) : IBusInterface
+/// <summary>
+/// org.room.Appliance1.System: identity of the box, and the admin PIN check. Addresses follow the network: an
+/// address added or removed (netlink, via NetworkChange) raises <see cref="Changed"/>, so PropertiesChanged
+/// announces it like every other property.
+/// </summary>
+public sealed class SystemInterface : IBusInterface, IDisposable
 {
+    private readonly SystemInfo _info;
+    private readonly AdminPinVerifier _pins;
+
+    public SystemInterface(SystemInfo info, AdminPinVerifier pins)
+    {
+        _info = info;
+        _pins = pins;
+        NetworkChange.NetworkAddressChanged += OnAddressChanged;
+    }
+
     public string Name => BusNames.System;
 
-    public event EventHandler? Changed
-    {
-        add { }
-        remove { }
-    }
+    public event EventHandler? Changed;
 
     public IReadOnlyDictionary<string, VariantValue> GetProperties() => new Dictionary<string, VariantValue>
     {
-        ["RoomName"] = info.RoomName,
+        ["RoomName"] = _info.RoomName,
         ["Version"] = SystemInfo.Version,
         ["Hostname"] = SystemInfo.Hostname,
         ["Addresses"] = VariantValue.Array(SystemInfo.Addresses().ToArray()),
@@ -27,7 +38,11 @@ public sealed class SystemInterface(SystemInfo info, AdminPinVerifier pins) : IB
 
     public Task<object?> InvokeAsync(string member, IReadOnlyList<object> args, CancellationToken cancellationToken) => member switch
     {
-        "CheckAdminPin" => Task.FromResult<object?>(pins.Check((string)args[0])),
+        "CheckAdminPin" => Task.FromResult<object?>(_pins.Check((string)args[0])),
         _ => throw new RoomBusException(BusErrors.NotSupported, $"System.{member} is not implemented."),
     };
+
+    public void Dispose() => NetworkChange.NetworkAddressChanged -= OnAddressChanged;
+
+    private void OnAddressChanged(object? sender, EventArgs e) => Changed?.Invoke(this, EventArgs.Empty);
 }

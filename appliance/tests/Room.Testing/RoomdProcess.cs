@@ -28,9 +28,15 @@ public sealed class RoomdProcess : IAsyncDisposable
     public string Log => string.Join('\n', _log);
 
     /// <summary>Starts roomd and waits until it owns its name on the bus.</summary>
-    public static async Task<RoomdProcess> StartAsync(string busAddress, string stateDirectory, params string[] extraArgs)
+    public static Task<RoomdProcess> StartAsync(string busAddress, string stateDirectory, params string[] extraArgs) =>
+        StartAsync(new RoomdLaunch(busAddress, stateDirectory) { Args = extraArgs });
+
+    /// <summary>Starts roomd as <paramref name="launch"/> says and waits until it owns its name on the bus.</summary>
+    public static async Task<RoomdProcess> StartAsync(RoomdLaunch launch)
     {
-        var roomd = Start(busAddress, stateDirectory, extraArgs);
+        ArgumentNullException.ThrowIfNull(launch);
+        var busAddress = launch.WaitAddress ?? launch.BusAddress;
+        var roomd = Start(launch);
         using var client = await RoomBusClient.ConnectAsync(busAddress);
         var deadline = Stopwatch.StartNew();
         while (!await client.IsRoomdPresentAsync())
@@ -52,26 +58,45 @@ public sealed class RoomdProcess : IAsyncDisposable
     }
 
     /// <summary>Starts roomd without waiting (for tests of start-up failures).</summary>
-    public static RoomdProcess Start(string busAddress, string stateDirectory, params string[] extraArgs)
+    public static RoomdProcess Start(string busAddress, string stateDirectory, params string[] extraArgs) =>
+        Start(new RoomdLaunch(busAddress, stateDirectory) { Args = extraArgs });
+
+    /// <summary>Starts roomd as <paramref name="launch"/> says, without waiting.</summary>
+    public static RoomdProcess Start(RoomdLaunch launch)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        ArgumentNullException.ThrowIfNull(launch);
+        var command = new List<string>(launch.Prefix) { "dotnet", RepoPaths.Output("appliance/Room.Appliance", "roomd.dll") };
+        var psi = new ProcessStartInfo(command[0])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        psi.ArgumentList.Add(RepoPaths.Output("appliance/Room.Appliance", "roomd.dll"));
-        psi.ArgumentList.Add("--bus");
-        psi.ArgumentList.Add(busAddress);
+        foreach (var c in command.Skip(1))
+        {
+            psi.ArgumentList.Add(c);
+        }
+
+        if (launch.BusAddress is not null)
+        {
+            psi.ArgumentList.Add("--bus");
+            psi.ArgumentList.Add(launch.BusAddress);
+        }
+
         psi.ArgumentList.Add("--state");
-        psi.ArgumentList.Add(stateDirectory);
-        foreach (var a in extraArgs)
+        psi.ArgumentList.Add(launch.StateDirectory);
+        foreach (var a in launch.Args)
         {
             psi.ArgumentList.Add(a);
         }
 
         // No /etc/room/room.json from the machine running the tests.
-        psi.Environment["ROOM_CONFIG"] = Path.Combine(stateDirectory, "no-such-room.json");
+        psi.Environment["ROOM_CONFIG"] = Path.Combine(launch.StateDirectory, "no-such-room.json");
+        foreach (var (k, v) in launch.Environment)
+        {
+            psi.Environment[k] = v;
+        }
+
         return new RoomdProcess(Process.Start(psi) ?? throw new InvalidOperationException("roomd did not start."));
     }
 
@@ -92,6 +117,15 @@ public sealed class RoomdProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Asks roomd to stop (SIGTERM), as systemd does.</summary>
+    public void Terminate()
+    {
+        if (!_process.HasExited)
+        {
+            Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])?.WaitForExit();
+        }
+    }
+
     public ValueTask DisposeAsync()
     {
         Kill();
@@ -106,4 +140,18 @@ public sealed class RoomdProcess : IAsyncDisposable
             _log.Enqueue(line);
         }
     }
+}
+
+/// <summary>How to start roomd: bus (null: none on the command line), state folder, extra arguments, environment, and
+/// a command to run it under (e.g. ip netns exec NAME).</summary>
+public sealed record RoomdLaunch(string? BusAddress, string StateDirectory)
+{
+    public IReadOnlyList<string> Args { get; init; } = [];
+
+    public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
+
+    public IReadOnlyList<string> Prefix { get; init; } = [];
+
+    /// <summary>The bus StartAsync waits on when roomd gets its address from elsewhere (configuration).</summary>
+    public string? WaitAddress { get; init; }
 }
