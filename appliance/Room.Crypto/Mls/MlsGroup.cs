@@ -251,10 +251,31 @@ public sealed class MlsGroup : IDisposable
         }
 
         tree.VerifyLeaves(cs, ctx.GroupId);
+        CheckCredentialTypes(tree);
         foreach (uint l in tree.NonBlankLeaves())
         {
             var leaf = tree.Leaf(l)!;
             validator.Validate(leaf.Credential, leaf.SignatureKey);
+        }
+    }
+
+    /// <summary>
+    /// RFC 9420 section 7.3: the credential type of every member is supported by every member (capabilities.credentials),
+    /// so a member whose device cannot check another member's credential is refused.
+    /// </summary>
+    internal static void CheckCredentialTypes(RatchetTree tree)
+    {
+        var members = tree.NonBlankLeaves().Select(i => (Index: i, Leaf: tree.Leaf(i)!)).ToList();
+        var inUse = members.Select(m => (ushort)m.Leaf.Credential.Type).ToHashSet();
+        foreach (var (i, leaf) in members)
+        {
+            foreach (ushort t in inUse)
+            {
+                if (!leaf.Capabilities.Credentials.Contains(t))
+                {
+                    throw new MlsException($"leaf {i} does not support credential type {t} used in the group");
+                }
+            }
         }
     }
 
@@ -588,6 +609,7 @@ public sealed class MlsGroup : IDisposable
             throw new MlsException("ReInit is not supported");
         }
 
+        CheckCredentialTypes(tree);
         return new Applied(joiners, psks, extInit, needsPath);
     }
 
@@ -881,6 +903,7 @@ public sealed class MlsGroup : IDisposable
             newPriv.Prune(cs, newTree);
         }
 
+        CheckCredentialTypes(newTree);
         newCtx.TreeHash = newTree.RootHash(cs);
         byte[] confirmed = TranscriptHash.Confirmed(cs, _interim, ac);
         newCtx.ConfirmedTranscriptHash = confirmed;

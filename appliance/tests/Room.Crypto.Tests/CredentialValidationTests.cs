@@ -174,4 +174,29 @@ public sealed class CredentialValidationTests
         // Under the default validator a joiner will not even try to replace someone else.
         Assert.Throws<MlsException>(() => MlsGroup.JoinExternal(MlsIdentity.CreateBasic(Cs, "mallory"), alice.CreateGroupInfo(), replaces: 0));
     }
+
+    [Fact]
+    public void A_member_refuses_a_commit_that_adds_someone_it_does_not_accept()
+    {
+        using var alice = MlsGroup.Create(MlsIdentity.CreateBasic(Cs, "alice"), "g"u8.ToArray());
+        using var bob = Add(alice, MlsIdentity.CreateBasic(Cs, "bob"), new MlsGroupOptions { CredentialValidator = new Revocable("mallory") });
+        var mallory = MlsIdentity.CreateBasic(Cs, "mallory").CreateKeyPackage();
+        var c = alice.Commit(add: [mallory.KeyPackage]);
+        Assert.Contains("mallory", Assert.Throws<MlsException>(() => bob.Process(MlsMessage.Decode(c.Commit.ToBytes()))).Message, StringComparison.Ordinal);
+        Assert.Equal(1UL, bob.Epoch);
+    }
+
+    [Fact]
+    public void A_KeyPackage_whose_device_cannot_check_the_members_credential_type_is_refused()
+    {
+        using var alice = MlsGroup.Create(MlsIdentity.CreateBasic(Cs, "alice"), "g"u8.ToArray());
+        var bobId = MlsIdentity.CreateBasic(Cs, "bob");
+        var kp = bobId.CreateKeyPackage().KeyPackage;
+        kp.LeafNode.Capabilities.Credentials = [(ushort)CredentialType.X509]; // bob's device only understands X.509
+        kp.LeafNode.Sign(Cs, bobId.SignaturePrivateKey, null, 0);
+        kp.Signature = Cs.SignWithLabel(bobId.SignaturePrivateKey, "KeyPackageTBS", kp.ToBeSigned());
+        var e = Assert.Throws<MlsException>(() => alice.Commit(add: [kp]));
+        Assert.Contains("credential type", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0UL, alice.Epoch);
+    }
 }
