@@ -109,6 +109,7 @@ public static class Framing
         sd.Raw(guard);
         var (sdKey, sdNonce) = SenderDataKeyNonce(cs, senderDataSecret, ct);
         byte[] esd = cs.AeadSeal(sdKey, sdNonce, SenderDataAad(c.GroupId, c.Epoch, c.ContentType), sd.Written);
+        CryptographicOperations.ZeroMemory(sdKey);
         return new PrivateMessage
         {
             GroupId = c.GroupId,
@@ -124,7 +125,16 @@ public static class Framing
     public static AuthenticatedContent UnprotectPrivate(MlsCipherSuite cs, PrivateMessage pm, SecretTree tree, byte[] senderDataSecret)
     {
         var (sdKey, sdNonce) = SenderDataKeyNonce(cs, senderDataSecret, pm.Ciphertext);
-        byte[] sdBytes = cs.AeadOpen(sdKey, sdNonce, SenderDataAad(pm.GroupId, pm.Epoch, pm.ContentType), pm.EncryptedSenderData);
+        byte[] sdBytes;
+        try
+        {
+            sdBytes = cs.AeadOpen(sdKey, sdNonce, SenderDataAad(pm.GroupId, pm.Epoch, pm.ContentType), pm.EncryptedSenderData);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(sdKey);
+        }
+
         var sdr = new MlsReader(sdBytes);
         uint leaf = sdr.U32();
         uint gen = sdr.U32();
@@ -145,19 +155,34 @@ public static class Framing
             AuthenticatedData = pm.AuthenticatedData,
             ContentType = pm.ContentType,
         };
-        byte[] pt = cs.AeadOpen(key, nonce, ContentAad(content), pm.Ciphertext);
-        CryptographicOperations.ZeroMemory(key);
-        var r = new MlsReader(pt);
-        content.ReadBody(r);
-        var auth = FramedContentAuthData.Read(r, content.ContentType);
-        while (!r.AtEnd)
+        byte[] pt;
+        try
         {
-            if (r.U8() != 0)
-            {
-                throw new MlsDecodeException("non-zero padding");
-            }
+            pt = cs.AeadOpen(key, nonce, ContentAad(content), pm.Ciphertext);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
         }
 
-        return new AuthenticatedContent { WireFormat = WireFormat.PrivateMessage, Content = content, Auth = auth };
+        try
+        {
+            var r = new MlsReader(pt);
+            content.ReadBody(r);
+            var auth = FramedContentAuthData.Read(r, content.ContentType);
+            while (!r.AtEnd)
+            {
+                if (r.U8() != 0)
+                {
+                    throw new MlsDecodeException("non-zero padding");
+                }
+            }
+
+            return new AuthenticatedContent { WireFormat = WireFormat.PrivateMessage, Content = content, Auth = auth };
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pt); // the decoded content holds its own copies
+        }
     }
 }
