@@ -30,11 +30,19 @@ public sealed class CameraService : IDisposable
         _logger = logger;
         var preferred = options.Value.DefaultCamera;
         _selected = devices.Cameras.Any(c => c.Id == preferred) ? preferred : devices.Cameras.Count > 0 ? devices.Cameras[0].Id : "";
+        // Cameras (and the selected one's limits) change on hot-plug: announce them like every other change.
+        devices.DevicesChanged += OnDevicesChanged;
     }
 
     public event EventHandler? Changed;
 
-    public void Dispose() => _motion.Dispose();
+    public void Dispose()
+    {
+        _devices.DevicesChanged -= OnDevicesChanged;
+        _motion.Dispose();
+    }
+
+    private void OnDevicesChanged(object? sender, EventArgs e) => RaiseChanged();
 
     public CameraSnapshot Snapshot
     {

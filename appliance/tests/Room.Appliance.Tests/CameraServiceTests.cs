@@ -108,3 +108,68 @@ public sealed class CameraServiceTests : IDisposable
         Assert.False(_cameras.Snapshot.AutoFraming);
     }
 }
+
+/// <summary>The camera list follows hot-plug: a camera appearing or going away raises Changed with the new list.</summary>
+public sealed class CameraHotplugTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("room-camera-").FullName;
+    private readonly PluggableProvider _devices = new();
+    private readonly FramingSupport _framing = new(NullLogger<FramingSupport>.Instance);
+    private readonly CameraService _cameras;
+
+    public CameraHotplugTests()
+    {
+        var options = Options.Create(new RoomOptions { StateDirectory = _dir });
+        _cameras = new CameraService(_devices, new PresetStore(options, NullLogger<PresetStore>.Instance), _framing, options, NullLogger<CameraService>.Instance);
+    }
+
+    public void Dispose()
+    {
+        _cameras.Dispose();
+        _framing.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public void A_camera_plugged_in_or_pulled_out_raises_Changed_with_the_new_list()
+    {
+        var lists = new List<string[]>();
+        _cameras.Changed += (_, _) => lists.Add([.. _cameras.Snapshot.Cameras.Select(c => c.Id)]);
+
+        _devices.Plug(new SimulatedCamera("usb:new", "New camera"));
+        _devices.Unplug("usb:new");
+
+        Assert.Equal([["sim:a", "usb:new"], ["sim:a"]], lists);
+    }
+
+    private sealed class PluggableProvider : IDeviceProvider
+    {
+        private readonly List<ICamera> _cameras = [new SimulatedCamera("sim:a", "A")];
+
+        public IReadOnlyList<ICamera> Cameras => [.. _cameras];
+
+        public IReadOnlyList<IMicrophone> Microphones => [];
+
+        public IReadOnlyList<ISpeaker> Speakers => [];
+
+        public IReadOnlyList<IDisplay> Displays => [];
+
+        public IRoomControls? Controls => null;
+
+        public event EventHandler? DevicesChanged;
+
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void Plug(ICamera camera)
+        {
+            _cameras.Add(camera);
+            DevicesChanged?.Invoke(this, EventArgs.Empty);
+        }
+
+        public void Unplug(string id)
+        {
+            _cameras.RemoveAll(c => c.Id == id);
+            DevicesChanged?.Invoke(this, EventArgs.Empty);
+        }
+    }
+}
