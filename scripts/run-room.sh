@@ -10,8 +10,8 @@ rm -f "$RUN/bus"
 
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # Newest first (panel, roomd, then the bus), each to its end: roomd leaves the bus instead of losing it.
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; wait "${pids[$i]}" 2>/dev/null || true; done
   rm -f "$RUN/bus"
 }
 trap cleanup EXIT INT TERM
