@@ -9,7 +9,8 @@ namespace Room.Appliance.Automation;
 
 /// <summary>
 /// What the room does by itself: the hardware mute button toggles mute, the LEDs follow mute and call state,
-/// displays wake when a meeting starts and go to standby after a while without one.
+/// displays wake when a meeting starts or someone enters the room (PIR occupancy sensor) and go to standby after a
+/// while without a call, once the room is empty.
 /// </summary>
 public sealed class RoomAutomation(
     MeetingService meeting,
@@ -20,17 +21,37 @@ public sealed class RoomAutomation(
 {
     private string _lastState = MeetingStates.Idle;
     private DateTimeOffset _idleSince;
+    private bool _occupied;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Follows the meeting and the GPIO controls from here on (before the background loop runs).</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
         _idleSince = time.GetUtcNow();
         meeting.Changed += OnMeetingChanged;
         if (devices.Controls is { } controls)
         {
             controls.MuteButtonPressed += OnMuteButton;
+            controls.OccupancyChanged += OnOccupancy;
         }
 
         UpdateIndicators();
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        meeting.Changed -= OnMeetingChanged;
+        if (devices.Controls is { } c)
+        {
+            c.MuteButtonPressed -= OnMuteButton;
+            c.OccupancyChanged -= OnOccupancy;
+        }
+
+        await base.StopAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
         try
         {
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(30), time);
@@ -42,17 +63,24 @@ public sealed class RoomAutomation(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        finally
-        {
-            meeting.Changed -= OnMeetingChanged;
-            if (devices.Controls is { } c)
-            {
-                c.MuteButtonPressed -= OnMuteButton;
-            }
-        }
     }
 
     private void OnMuteButton(object? sender, EventArgs e) => _ = Safe(meeting.ToggleMuteAsync, "mute button");
+
+    /// <summary>
+    /// Someone entering wakes the displays (the panel and the room's screen are ready before anyone touches them);
+    /// the standby countdown starts again when the room empties.
+    /// </summary>
+    private void OnOccupancy(object? sender, bool occupied)
+    {
+        _occupied = occupied;
+        _idleSince = time.GetUtcNow();
+        logger.LogInformation("Room {State}", occupied ? "occupied" : "empty");
+        if (occupied)
+        {
+            _ = Safe(WakeDisplaysAsync, "display wake on occupancy");
+        }
+    }
 
     private void OnMeetingChanged(object? sender, EventArgs e)
     {
@@ -92,14 +120,23 @@ public sealed class RoomAutomation(
     {
         foreach (var display in devices.Displays.Where(d => d.Connected))
         {
-            await display.WakeAsync();
+            try
+            {
+                await display.WakeAsync();
+            }
+            catch (DeviceUnavailableException ex)
+            {
+                // One screen without CEC (or switched off at the wall) must not keep the others dark.
+                logger.LogWarning("{Message}", ex.Message);
+            }
         }
     }
 
-    private async Task StandbyIfIdleAsync(CancellationToken cancellationToken)
+    /// <summary>Standby for every display that is on, after the configured time without a call and with nobody in the room.</summary>
+    internal async Task StandbyIfIdleAsync(CancellationToken cancellationToken)
     {
         var minutes = options.Value.DisplayStandbyMinutes;
-        if (minutes == 0 || meeting.Snapshot.State is not (MeetingStates.Idle or MeetingStates.Error)
+        if (minutes == 0 || _occupied || meeting.Snapshot.State is not (MeetingStates.Idle or MeetingStates.Error)
             || time.GetUtcNow() - _idleSince < TimeSpan.FromMinutes(minutes))
         {
             return;

@@ -71,6 +71,13 @@ public sealed class DeviceInventory(IDeviceProvider devices, ILogger<DeviceInven
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         devices.DevicesChanged += OnDevicesChanged;
+        // The occupancy sensor's state is part of the GPIO device's entry ("occupied"): publish it when it changes.
+        var controls = devices.Controls;
+        if (controls is not null)
+        {
+            controls.OccupancyChanged += OnOccupancyChanged;
+        }
+
         try
         {
             Refresh();
@@ -86,10 +93,16 @@ public sealed class DeviceInventory(IDeviceProvider devices, ILogger<DeviceInven
         finally
         {
             devices.DevicesChanged -= OnDevicesChanged;
+            if (controls is not null)
+            {
+                controls.OccupancyChanged -= OnOccupancyChanged;
+            }
         }
     }
 
     private void OnDevicesChanged(object? sender, EventArgs e) => Refresh();
+
+    private void OnOccupancyChanged(object? sender, bool occupied) => Refresh();
 
     private static DeviceKind KindOf(IDevice device) => device switch
     {

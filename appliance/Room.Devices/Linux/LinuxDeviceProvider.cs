@@ -63,7 +63,12 @@ public sealed class LinuxDeviceProvider : IDeviceProvider, IDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        _visca = [.. _options.ViscaCameras.Select(o => new ViscaCamera(o))];
+        foreach (var o in _options.ViscaCameras.Where(o => o.Endpoint is null))
+        {
+            _log.LogError("VISCA camera {Id} has no valid Endpoint (an IP address with an optional port, e.g. \"192.0.2.10:52381\") in its configuration; it is left out", o.Id);
+        }
+
+        _visca = [.. _options.ViscaCameras.Where(o => o.Endpoint is not null).Select(o => new ViscaCamera(o))];
         if (_options.Gpio is { } gpio)
         {
             Controls = GpioRoomControls.StartLibgpiod(gpio);

@@ -18,6 +18,7 @@ public sealed class SimulatedRoomControls : IRoomControls
             ["outputs"] = "led-muted,led-in-call",
             ["led-muted"] = IsLit(Indicator.Muted) ? "on" : "off",
             ["led-in-call"] = IsLit(Indicator.InCall) ? "on" : "off",
+            ["occupied"] = Occupied ? "yes" : "no",
         });
 
     public void SetIndicator(Indicator indicator, bool lit) => _indicators[(int)indicator] = lit;
@@ -26,5 +27,12 @@ public sealed class SimulatedRoomControls : IRoomControls
 
     public void PressMuteButton() => MuteButtonPressed?.Invoke(this, EventArgs.Empty);
 
-    public void SetOccupied(bool occupied) => OccupancyChanged?.Invoke(this, occupied);
+    /// <summary>What the simulated occupancy sensor last reported.</summary>
+    public bool Occupied { get; private set; }
+
+    public void SetOccupied(bool occupied)
+    {
+        Occupied = occupied;
+        OccupancyChanged?.Invoke(this, occupied);
+    }
 }

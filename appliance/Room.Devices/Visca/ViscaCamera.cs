@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.Globalization;
 using System.Net;
 
 namespace Room.Devices.Visca;
@@ -5,10 +7,22 @@ namespace Room.Devices.Visca;
 /// <summary>Where a VISCA-over-IP camera is and how its position units map to degrees.</summary>
 public sealed record ViscaCameraOptions
 {
+    /// <summary>Port of VISCA over IP.</summary>
+    public const int DefaultPort = 52381;
+
+    static ViscaCameraOptions()
+    {
+        // roomd binds these options from configuration ("Endpoint": "192.0.2.10:52381"), and the configuration binder
+        // converts strings with the type's TypeConverter, which IPEndPoint has none of. Registered here, where it is
+        // certain to run before an Endpoint is bound (the binder creates the options object first).
+        TypeDescriptor.AddAttributes(typeof(IPEndPoint), new TypeConverterAttribute(typeof(ViscaEndpointConverter)));
+    }
+
     public required string Id { get; init; }
 
     public string Name { get; init; } = "VISCA camera";
 
+    /// <summary>The camera's address; in configuration "192.0.2.10:52381" or "192.0.2.10" (port 52381).</summary>
     public required IPEndPoint Endpoint { get; init; }
 
     /// <summary>Pan position units per degree (model specific; Sony SRG/BRC: 14.4 is common).</summary>
@@ -207,5 +221,54 @@ public sealed class ViscaCamera : ICamera, IPtzDrive, IDisposable
             _health = health;
             _detail = detail;
         }
+    }
+}
+
+/// <summary>"address[:port]" to <see cref="IPEndPoint"/> (port <see cref="ViscaCameraOptions.DefaultPort"/> when absent).</summary>
+public sealed class ViscaEndpointConverter : TypeConverter
+{
+    public override bool CanConvertFrom(ITypeDescriptorContext? context, Type sourceType) =>
+        sourceType == typeof(string) || base.CanConvertFrom(context, sourceType);
+
+    /// <summary>
+    /// Null for malformed text: the configuration binder silently drops a list element whose conversion throws, so
+    /// the camera would vanish without a word; with a null endpoint the provider names it in the log instead.
+    /// </summary>
+    public override object? ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value)
+    {
+        if (value is not string text)
+        {
+            return base.ConvertFrom(context, culture, value);
+        }
+
+        try
+        {
+            return Parse(text);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <exception cref="FormatException">Not an IP address with an optional port.</exception>
+    public static IPEndPoint Parse(string text)
+    {
+        var t = text.Trim();
+        if (IPEndPoint.TryParse(t, out var endpoint))
+        {
+            if (endpoint.Port != 0)
+            {
+                return endpoint;
+            }
+
+            // Port 0 from a bare address means "not given"; an explicit ":0" is no port at all.
+            if (!t.EndsWith(":0", StringComparison.Ordinal) || IPAddress.TryParse(t, out _))
+            {
+                return new IPEndPoint(endpoint.Address, ViscaCameraOptions.DefaultPort);
+            }
+        }
+
+        throw new FormatException($"'{(t.Length > 64 ? t[..64] : t)}' is not a VISCA camera address: use an IP address with an optional port, e.g. 192.0.2.10:52381.");
     }
 }

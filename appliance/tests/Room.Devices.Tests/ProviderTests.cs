@@ -174,6 +174,23 @@ public sealed class ProviderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_visca_camera_configured_without_a_valid_endpoint_is_left_out_and_the_others_work()
+    {
+        await using var server = new SimulatedViscaServer();
+        using var p = new LinuxDeviceProvider(Options with
+        {
+            ViscaCameras =
+            [
+                new ViscaCameraOptions { Id = "visca:bad", Endpoint = null! }, // what configuration gives for "camera.local:abc"
+                new ViscaCameraOptions { Id = "visca:front", Endpoint = server.Endpoint },
+            ],
+        });
+        await p.StartAsync(CancellationToken.None);
+        Assert.DoesNotContain(p.Cameras, c => c.Id == "visca:bad");
+        Assert.Equal(DeviceHealth.Ok, p.Cameras.Single(c => c.Id == "visca:front").Describe().Health);
+    }
+
+    [Fact]
     public async Task Loopback_channels_are_probed_and_capped_for_both_directions_when_devices_are_opened()
     {
         // The "null" PCM stands in for the card: it accepts any channel count, so the cap applies.

@@ -215,4 +215,21 @@ public class ViscaCameraTests
         Assert.Empty(cam.Formats);
         await Assert.ThrowsAsync<NotSupportedException>(async () => await cam.OpenCaptureAsync(default));
     }
+
+    [Theory]
+    [InlineData("192.0.2.10:52381", "192.0.2.10", 52381)]
+    [InlineData(" 192.0.2.10 ", "192.0.2.10", 52381)]
+    [InlineData("[2001:db8::1]:1259", "2001:db8::1", 1259)]
+    public void Endpoint_text_parses_with_the_visca_port_by_default(string text, string address, int port) =>
+        Assert.Equal(new IPEndPoint(IPAddress.Parse(address), port), ViscaEndpointConverter.Parse(text));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("camera.local")]
+    [InlineData("192.0.2.10:")]
+    [InlineData("192.0.2.10:0")]
+    [InlineData("192.0.2.10:70000")]
+    [InlineData("\u0000\u00ff")]
+    public void Malformed_endpoint_text_is_a_format_error(string text) =>
+        Assert.Throws<FormatException>(() => ViscaEndpointConverter.Parse(text));
 }
