@@ -21,7 +21,15 @@ public sealed class EpochSecrets : IDisposable
     public byte[] ResumptionPsk { get; private set; } = [];
     public byte[] InitSecret { get; private set; } = [];
 
-    public byte[] ExternalPub => _cs.DeriveHpkeKeyPair(ExternalSecret).PublicKey;
+    public byte[] ExternalPub
+    {
+        get
+        {
+            var (sk, pk) = _cs.DeriveHpkeKeyPair(ExternalSecret);
+            CryptographicOperations.ZeroMemory(sk);
+            return pk;
+        }
+    }
 
     public byte[] ExternalPriv => _cs.DeriveHpkeKeyPair(ExternalSecret).PrivateKey;
 
