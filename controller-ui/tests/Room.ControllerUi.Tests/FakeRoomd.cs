@@ -72,8 +72,12 @@ public sealed class FakeInterface(string name) : IBusInterface
 {
     private readonly Dictionary<string, VariantValue> _properties = [];
     private readonly Lock _gate = new();
+    private int _reads;
 
     public event EventHandler? Changed;
+
+    /// <summary>How often the properties were read: by the server to work out a change, or by a client (Get, GetAll).</summary>
+    public int Reads => Volatile.Read(ref _reads);
 
     public string Name { get; } = name;
 
@@ -91,6 +95,7 @@ public sealed class FakeInterface(string name) : IBusInterface
 
     public IReadOnlyDictionary<string, VariantValue> GetProperties()
     {
+        Interlocked.Increment(ref _reads);
         lock (_gate)
         {
             return new Dictionary<string, VariantValue>(_properties);

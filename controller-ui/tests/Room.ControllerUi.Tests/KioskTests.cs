@@ -23,6 +23,15 @@ public sealed class KioskTests(PanelFixture fx)
         Assert.Contains(panel, l => l.StartsWith("ExecStart=", StringComparison.Ordinal) && l.Contains("127.0.0.1:8080", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("room-kiosk.service", new[] { "/usr/bin/cage", "/usr/lib/room/room-kiosk-launch" })]
+    [InlineData("room-panel.service", new[] { "/usr/lib/room/controller-ui/Room.ControllerUi" })]
+    public async Task The_units_pass_systemd_analyze_verify(string unit, string[] executables)
+    {
+        var (code, output) = await Room.Testing.SystemdUnits.VerifyAsync(Path.Combine(Kiosk, unit), executables);
+        Assert.True(code == 0 && output.Length == 0, $"systemd-analyze verify {unit} ({code}):\n{output}");
+    }
+
     [Fact]
     public async Task The_launcher_waits_for_the_panel_then_starts_the_browser_full_screen_with_a_throwaway_profile()
     {

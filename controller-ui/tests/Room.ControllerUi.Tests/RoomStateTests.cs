@@ -66,6 +66,24 @@ public sealed class RoomStateTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Changes_arrive_pushed_by_signal_the_panel_never_reads_roomd_to_learn_them()
+    {
+        await using var roomd = await FakeRoomd.StartAsync(_bus.Address);
+        await WaitForAsync(s => s.Link == Link.Online);
+        var reads = roomd.Meeting.Reads;
+
+        for (var volume = 1u; volume <= 20; volume++)
+        {
+            roomd.Meeting.Set("Volume", volume);
+        }
+
+        await WaitForAsync(s => s.Status.Meeting.Volume == 20);
+        // One read per change, the server's own (to work out what changed); a panel that polled, or re-read on a
+        // signal, would add Get/GetAll calls.
+        Assert.Equal(reads + 20, roomd.Meeting.Reads);
+    }
+
+    [Fact]
     public async Task Calls_reach_roomd_and_their_effect_comes_back()
     {
         await using var roomd = await FakeRoomd.StartAsync(_bus.Address);

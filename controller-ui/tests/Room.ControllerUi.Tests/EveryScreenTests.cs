@@ -1,0 +1,130 @@
+using Microsoft.Playwright;
+using Room.Bus;
+
+namespace Room.ControllerUi.Tests;
+
+/// <summary>
+/// Every screen (home, address keyboard, PIN gate, settings, call, leave confirmation, offline) in German and English,
+/// in normal and high contrast, on both panel sizes: axe-core finds no serious or critical violation, every control is a
+/// touch target of at least 48 px, nothing scrolls sideways, and each is saved as artifacts/screenshots/NAME-WxH.png.
+/// </summary>
+[Collection(PanelGroup.Name)]
+public sealed class EveryScreenTests(PanelFixture fx)
+{
+    public static TheoryData<int, int> Sizes => new() { { 1280, 800 }, { 1920, 1080 } };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public async Task Every_screen_in_both_languages_and_both_contrasts_passes_axe_fits_touch_and_is_saved(int width, int height)
+    {
+        await fx.ResetAsync();
+        var page = await fx.OpenAsync(width, height);
+        try
+        {
+            foreach (var language in new[] { "de", "en" })
+            {
+                foreach (var highContrast in new[] { false, true })
+                {
+                    await SetLookAsync(page, language, highContrast);
+                    await CheckEveryScreenAsync(page, $"{language}{(highContrast ? "-hc" : "")}");
+                }
+            }
+        }
+        finally
+        {
+            await SetLookAsync(page, "de", false);
+            await page.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Nothing_on_the_panel_depends_on_hover()
+    {
+        await fx.ResetAsync();
+        var page = await fx.OpenAsync();
+        try
+        {
+            // Every style rule of the page, nested ones included: none may react to hover (a finger cannot hover).
+            var hover = await page.EvaluateAsync<string[]>("""
+                () => {
+                  const walk = r => r.cssRules ? [...r.cssRules].flatMap(walk) : [r];
+                  const sheets = [...document.styleSheets];
+                  if (sheets.length === 0) return ['no style sheets found'];
+                  return sheets.flatMap(s => { try { return [...s.cssRules].flatMap(walk); } catch { return []; } })
+                    .map(r => r.selectorText || r.conditionText || '')
+                    .filter(t => t.includes(':hover') || t.includes('hover:') || t.includes('(hover'));
+                }
+                """);
+            Assert.Empty(hover);
+            Assert.True(await page.EvaluateAsync<int>("() => [...document.styleSheets].reduce((n, s) => n + s.cssRules.length, 0)") > 20,
+                "the panel's style sheet was not examined");
+        }
+        finally
+        {
+            await page.CloseAsync();
+        }
+    }
+
+    private async Task CheckEveryScreenAsync(IPage page, string look)
+    {
+        async Task Check(string screen)
+        {
+            await PanelFixture.ScreenshotAsync(page, $"{screen}-{look}");
+            await PanelFixture.AssertAccessibleAsync(page, $"{screen} ({look}, {page.ViewportSize!.Width}x{page.ViewportSize.Height})");
+        }
+
+        ILocator Id(string id) => page.GetByTestId(id);
+
+        await Assertions.Expect(Id("join-featured")).ToBeVisibleAsync();
+        await Check("home");
+
+        await Id("open-address").TapAsync();
+        await Assertions.Expect(Id("address-dialog")).ToBeVisibleAsync();
+        await Check("address");
+        await Id("address-cancel").TapAsync();
+
+        await Id("nav-settings").TapAsync();
+        await Assertions.Expect(Id("pin-gate")).ToBeVisibleAsync();
+        await Check("settings-pin");
+        foreach (var d in RoomdProcess.AdminPin)
+        {
+            await Id($"pin-{d}").TapAsync();
+        }
+
+        await Id("pin-ok").TapAsync();
+        await Assertions.Expect(Id("settings")).ToBeVisibleAsync();
+        await Check("settings");
+        await Id("settings-lock").TapAsync();
+        await Id("nav-home").TapAsync();
+
+        await fx.Remote.JoinAsync("room://meet.nordwind.example/screens");
+        await Assertions.Expect(Id("call-screen")).ToHaveAttributeAsync("data-state", MeetingStates.InCall);
+        await Assertions.Expect(Id("security-code")).ToBeVisibleAsync();
+        await Check("call");
+        await Id("leave").TapAsync();
+        await Assertions.Expect(Id("leave-dialog")).ToBeVisibleAsync();
+        await Check("call-leave");
+        await Id("leave-no").TapAsync();
+        await fx.Remote.LeaveAsync();
+        await Assertions.Expect(Id("join-featured")).ToBeVisibleAsync();
+
+        fx.Roomd.Kill();
+        await Assertions.Expect(Id("offline")).ToBeVisibleAsync();
+        await Check("offline");
+        fx.Roomd.Start();
+        await fx.WaitForRoomdAsync();
+        await Assertions.Expect(Id("offline")).ToHaveCountAsync(0);
+    }
+
+    private static async Task SetLookAsync(IPage page, string language, bool highContrast)
+    {
+        await page.GetByTestId("lang-" + language).TapAsync();
+        await page.Locator($".panel[lang={language}]").WaitForAsync();
+        if (await page.Locator(".panel.hc").CountAsync() > 0 != highContrast)
+        {
+            await page.GetByTestId("contrast").TapAsync();
+        }
+
+        await page.Locator(highContrast ? ".panel.hc" : ".panel:not(.hc)").WaitForAsync();
+    }
+}
