@@ -57,6 +57,7 @@ public sealed class RoomAutomation(
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(30), time);
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
+                await FollowPowerAsync(stoppingToken);
                 await StandbyIfIdleAsync(stoppingToken);
             }
         }
@@ -128,6 +129,25 @@ public sealed class RoomAutomation(
             {
                 // One screen without CEC (or switched off at the wall) must not keep the others dark.
                 logger.LogWarning("{Message}", ex.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Asks each screen for its power status, so the Devices entry ("power") follows what the screen does, also when
+    /// someone uses its remote control; a screen that does not answer is degraded by its driver.
+    /// </summary>
+    internal async Task FollowPowerAsync(CancellationToken cancellationToken)
+    {
+        foreach (var display in devices.Displays.Where(d => d.Connected))
+        {
+            try
+            {
+                await display.GetPowerAsync(cancellationToken);
+            }
+            catch (DeviceUnavailableException ex)
+            {
+                logger.LogDebug("{Message}", ex.Message);
             }
         }
     }

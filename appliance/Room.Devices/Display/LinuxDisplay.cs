@@ -13,6 +13,7 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
     private readonly DeviceHealth _health;
     private readonly string _detail;
     private DeviceHealth _cecHealth = DeviceHealth.Ok;
+    private DisplayPower _power = DisplayPower.Unknown;
     private string _cecDetail = "";
 
     public LinuxDisplay(string id, DrmConnector? connector, ICecBus? cec, TimeSpan? cecTimeout = null, bool ownsCec = true)
@@ -71,6 +72,16 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
 
     public string Monitor => Edid?.Monitor ?? "";
 
+    /// <summary>The power status as the screen last reported it ("on", "standby", "to-on", "to-standby", "unknown").</summary>
+    public static string PowerName(DisplayPower power) => power switch
+    {
+        DisplayPower.On => "on",
+        DisplayPower.Standby => "standby",
+        DisplayPower.TransitioningToOn => "to-on",
+        DisplayPower.TransitioningToStandby => "to-standby",
+        _ => "unknown",
+    };
+
     public DeviceInfo Describe()
     {
         lock (_gate)
@@ -86,6 +97,7 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
             {
                 caps["cec-adapter"] = _cec.Name;
                 caps["cec-physical-address"] = CecMessage.FormatPhysicalAddress(_cec.PhysicalAddress);
+                caps["power"] = PowerName(_power);
             }
 
             if (Edid?.HdmiPhysicalAddress is { } pa)
@@ -112,8 +124,18 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
         var r = await Task.Run(() => _cec.Transmit(ask, CecOpcode.ReportPowerStatus, _cecTimeout), cancellationToken);
         if (r.Reply is { } reply && CecMessage.TryGetPowerStatus(reply, out var power))
         {
+            lock (_gate)
+            {
+                _power = power;
+            }
+
             SetHealth(DeviceHealth.Ok, "");
             return power;
+        }
+
+        lock (_gate)
+        {
+            _power = DisplayPower.Unknown;
         }
 
         SetHealth(DeviceHealth.Degraded, r.Reply is null

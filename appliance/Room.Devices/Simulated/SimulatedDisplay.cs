@@ -28,18 +28,21 @@ public sealed class SimulatedDisplay(string id, string name, TimeProvider? time 
             ["preferred"] = PreferredMode?.ToString() ?? "",
             ["modes"] = string.Join(",", Modes),
             ["cec"] = "yes",
+            ["power"] = Display.LinuxDisplay.PowerName(Power()),
         });
 
-    public ValueTask<DisplayPower> GetPowerAsync(CancellationToken cancellationToken = default)
+    public ValueTask<DisplayPower> GetPowerAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(Power());
+
+    private DisplayPower Power()
     {
         lock (_gate)
         {
             if (_time.GetUtcNow() - _changedAt >= s_transition)
             {
-                return ValueTask.FromResult(_target);
+                return _target;
             }
 
-            return ValueTask.FromResult(_target == DisplayPower.On ? DisplayPower.TransitioningToOn : DisplayPower.TransitioningToStandby);
+            return _target == DisplayPower.On ? DisplayPower.TransitioningToOn : DisplayPower.TransitioningToStandby;
         }
     }
 

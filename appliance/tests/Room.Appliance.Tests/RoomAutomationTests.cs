@@ -115,6 +115,20 @@ public sealed class RoomAutomationTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task The_devices_entry_follows_the_screens_power_even_when_switched_by_its_remote()
+    {
+        await _automation.StartAsync(CancellationToken.None);
+        Assert.Equal("standby", _room.Screen.Describe().Capabilities["power"]);
+
+        await _room.Screen.WakeAsync(); // someone's remote control
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await _automation.FollowPowerAsync(CancellationToken.None);
+
+        Assert.Equal("on", _room.Screen.Describe().Capabilities["power"]);
+        Assert.Equal(1, _room.Broken.PowerQueries); // asked too, and its silence did not stop the round
+    }
+
+    [Fact]
     public async Task The_mute_button_toggles_mute_and_the_leds_follow_mute_and_call()
     {
         await _automation.StartAsync(CancellationToken.None);
@@ -185,8 +199,13 @@ public sealed class RoomAutomationTests : IAsyncDisposable
 
         public DeviceInfo Describe() => new(Id, DeviceKind.Display, Name, "test", DeviceHealth.Degraded, "CEC does not answer", new Dictionary<string, string>());
 
-        public ValueTask<DisplayPower> GetPowerAsync(CancellationToken cancellationToken = default) =>
+        public int PowerQueries { get; private set; }
+
+        public ValueTask<DisplayPower> GetPowerAsync(CancellationToken cancellationToken = default)
+        {
+            PowerQueries++;
             throw new DeviceUnavailableException(Id, "CEC does not answer");
+        }
 
         public ValueTask WakeAsync(CancellationToken cancellationToken = default)
         {

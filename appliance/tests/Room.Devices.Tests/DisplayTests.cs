@@ -184,6 +184,22 @@ public class CecDisplayTests
     }
 
     [Fact]
+    public async Task The_inventory_entry_shows_the_power_the_tv_last_reported_and_unknown_after_garbage()
+    {
+        var tv = new FakeCecTv();
+        using var d = new LinuxDisplay("drm:HDMI-A-1", Hdmi(), tv);
+        Assert.Equal("unknown", d.Describe().Capabilities["power"]);
+        tv.Power = DisplayPower.On;
+        await d.GetPowerAsync();
+        Assert.Equal("on", d.Describe().Capabilities["power"]);
+
+        tv.GarbageReply = [0x04, 0x90, 0x07];
+        await d.GetPowerAsync();
+        Assert.Equal("unknown", d.Describe().Capabilities["power"]);
+        Assert.Equal(DeviceHealth.Degraded, d.Describe().Health);
+    }
+
+    [Fact]
     public async Task Absent_tv_degrades_display_and_wake_throws_device_unavailable()
     {
         var tv = new FakeCecTv { Present = false };
