@@ -98,6 +98,9 @@ public sealed class TreePrivateState : IDisposable
 /// <summary>TreeKEM: creating and processing UpdatePaths (RFC 9420 sections 7.4-7.6).</summary>
 public static class TreeKem
 {
+    /// <summary>From this many path-secret encryptions on, a commit encrypts them in parallel.</summary>
+    public const int ParallelSealThreshold = 8;
+
     private static List<uint> Recipients(RatchetTree tree, uint copathChild, IReadOnlySet<uint> exclude) =>
         tree.Resolution(copathChild).Where(n => !(TreeMath.Level(n) == 0 && exclude.Contains(TreeMath.NodeToLeaf(n)))).ToList();
 
@@ -139,17 +142,41 @@ public static class TreeKem
 
         byte[] gc = contextFor(tree);
         var path = new UpdatePath { LeafNode = newLeaf };
+        var jobs = new List<(int Node, byte[] PublicKey)>();
         for (int i = 0; i < fdp.Count; i++)
         {
             var (_, other) = RatchetTree.Children(fdp[i], leafNode);
-            var upn = new UpdatePathNode { EncryptionKey = tree[fdp[i]]!.EncryptionKey };
+            path.Nodes.Add(new UpdatePathNode { EncryptionKey = tree[fdp[i]]!.EncryptionKey });
             foreach (uint r in Recipients(tree, other, exclude))
             {
-                var (kem, ct) = cs.EncryptWithLabel(tree[r]!.EncryptionKey, "UpdatePathNode", gc, secrets[i]);
-                upn.EncryptedPathSecret.Add(new HpkeCiphertext { KemOutput = kem, Ciphertext = ct });
+                jobs.Add((i, tree[r]!.EncryptionKey));
             }
+        }
 
-            path.Nodes.Add(upn);
+        // One HPKE encryption per recipient (two scalar multiplications each): independent, so large groups use every
+        // core. The ciphertexts keep the resolution order.
+        var ciphertexts = new HpkeCiphertext[jobs.Count];
+        void Seal(int j)
+        {
+            var (kem, ct) = cs.EncryptWithLabel(jobs[j].PublicKey, "UpdatePathNode", gc, secrets[jobs[j].Node]);
+            ciphertexts[j] = new HpkeCiphertext { KemOutput = kem, Ciphertext = ct };
+        }
+
+        if (jobs.Count >= ParallelSealThreshold && Environment.ProcessorCount > 1)
+        {
+            Parallel.For(0, jobs.Count, Seal);
+        }
+        else
+        {
+            for (int j = 0; j < jobs.Count; j++)
+            {
+                Seal(j);
+            }
+        }
+
+        for (int j = 0; j < jobs.Count; j++)
+        {
+            path.Nodes[jobs[j].Node].EncryptedPathSecret.Add(ciphertexts[j]);
         }
 
         var byNode = new Dictionary<uint, byte[]>();
