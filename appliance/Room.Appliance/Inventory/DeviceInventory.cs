@@ -68,19 +68,35 @@ public sealed class DeviceInventory(IDeviceProvider devices, ILogger<DeviceInven
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Lists the devices and follows hot-plug and the occupancy sensor from here on (before the recheck loop runs).</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
         devices.DevicesChanged += OnDevicesChanged;
         // The occupancy sensor's state is part of the GPIO device's entry ("occupied"): publish it when it changes.
-        var controls = devices.Controls;
-        if (controls is not null)
+        if (devices.Controls is { } controls)
         {
             controls.OccupancyChanged += OnOccupancyChanged;
         }
 
+        Refresh();
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        devices.DevicesChanged -= OnDevicesChanged;
+        if (devices.Controls is { } controls)
+        {
+            controls.OccupancyChanged -= OnOccupancyChanged;
+        }
+
+        await base.StopAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
         try
         {
-            Refresh();
             using var timer = new PeriodicTimer(s_recheck, time);
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
@@ -89,14 +105,6 @@ public sealed class DeviceInventory(IDeviceProvider devices, ILogger<DeviceInven
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-        }
-        finally
-        {
-            devices.DevicesChanged -= OnDevicesChanged;
-            if (controls is not null)
-            {
-                controls.OccupancyChanged -= OnOccupancyChanged;
-            }
         }
     }
 
