@@ -15,7 +15,8 @@ public sealed class AdminPinVerifier(IOptions<RoomOptions> options, TimeProvider
     public const int MaxFailures = 5;
     public static readonly TimeSpan LockoutDuration = TimeSpan.FromSeconds(60);
 
-    private readonly byte[] _expected = SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.AdminPin));
+    // Hashed on the first check: an idle roomd then never loads the crypto stack for it.
+    private byte[]? _expected;
     private readonly bool _configured = options.Value.AdminPin.Length > 0;
     private readonly Lock _gate = new();
     private int _failures;
@@ -41,6 +42,7 @@ public sealed class AdminPinVerifier(IOptions<RoomOptions> options, TimeProvider
                 throw new RoomBusException(BusErrors.LockedOut, $"Too many wrong PINs; try again in {Math.Ceiling((_lockedUntil - now).TotalSeconds)} s.");
             }
 
+            _expected ??= SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.AdminPin));
             var ok = CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(pin)), _expected);
             if (ok)
             {
