@@ -23,8 +23,12 @@ for i in $(seq "$N"); do
   ready+=($(( ($(date +%s%N) - start) / 1000000 )))
   sleep 5
   rss+=($(awk '/VmRSS/ {print int($2/1024)}' /proc/$pid/status))
+  # Where the memory is (first run): the largest resident mappings, so a regression can be traced.
+  [ "$i" = 1 ] && top=$(awk '/^[0-9a-f]+-[0-9a-f]+ / {name = ($6 == "" ? "[anon]" : $6)} /^Rss:/ {kb[name] += $2}
+    END {for (n in kb) printf "%6.1f MB %s\n", kb[n]/1024, n}' /proc/$pid/smaps | sort -rn | head -8)
   kill $pid; wait $pid 2>/dev/null || true
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "roomd ready on the bus: median $(median "${ready[@]}") ms over $N runs (${ready[*]} ms; goal < 1000 ms)"
-echo "roomd idle RSS after 5 s: median $(median "${rss[@]}") MB (${rss[*]} MB; goal < 60 MB)"
+echo "roomd idle RSS after 5 s: median $(median "${rss[@]}") MB (${rss[*]} MB; goal < 60 MB); largest parts:"
+echo "$top" | sed 's/^/    /'
