@@ -18,6 +18,16 @@ public interface ICecBus : IDisposable
 
     /// <summary>Sends a frame (the initiator nibble is replaced by ours); waits for <paramref name="replyOpcode"/> when non-zero.</summary>
     CecTransmitResult Transmit(CecMessage message, byte replyOpcode, TimeSpan timeout);
+
+    /// <summary>
+    /// Frames others sent to us or broadcast (the TV going to standby, Request Active Source, ...), raised on the
+    /// adapter's receive thread. Buses that do not follow the bus never raise it.
+    /// </summary>
+    event EventHandler<CecMessage>? Received
+    {
+        add { }
+        remove { }
+    }
 }
 
 /// <summary>A /dev/cecN adapter driven through the Linux CEC API (blocking ioctls; call from a worker).</summary>
@@ -25,11 +35,22 @@ public sealed unsafe class LinuxCecAdapter : ICecBus
 {
     private readonly FileDescriptor _fd;
     private readonly Lock _gate = new();
+    private EventHandler<CecMessage>? _received;
+    private volatile bool _stopping;
 
     private LinuxCecAdapter(string name, FileDescriptor fd)
     {
         Name = name;
         _fd = fd;
+    }
+
+    /// <summary>Whether we follow the bus (CEC_MODE_FOLLOWER) and raise <see cref="Received"/>.</summary>
+    public bool Following { get; private set; }
+
+    public event EventHandler<CecMessage>? Received
+    {
+        add => _received += value;
+        remove => _received -= value;
     }
 
     public string Name { get; }
@@ -95,9 +116,23 @@ public sealed unsafe class LinuxCecAdapter : ICecBus
         var fd = FileDescriptor.OpenOrThrow(devicePath, Libc.O_RDWR, "cec:" + name);
         try
         {
-            var mode = Cec.ModeInitiator;
-            Check(Libc.IoctlRetry(fd.Fd, Cec.SMode, &mode), name, "CEC_S_MODE");
-            return new LinuxCecAdapter(name, fd);
+            // Follow the bus too, so the TV's Standby and Request Active Source reach us; initiator only when another
+            // process holds the follower role exclusively.
+            var mode = Cec.ModeInitiator | Cec.ModeFollower;
+            var following = Libc.IoctlRetry(fd.Fd, Cec.SMode, &mode) == 0;
+            if (!following)
+            {
+                mode = Cec.ModeInitiator;
+                Check(Libc.IoctlRetry(fd.Fd, Cec.SMode, &mode), name, "CEC_S_MODE");
+            }
+
+            var adapter = new LinuxCecAdapter(name, fd) { Following = following };
+            if (following)
+            {
+                new Thread(adapter.ReceiveLoop) { IsBackground = true, Name = "cec-receive " + name }.Start();
+            }
+
+            return adapter;
         }
         catch
         {
@@ -181,7 +216,65 @@ public sealed unsafe class LinuxCecAdapter : ICecBus
             : new CecTransmitResult(true, "malformed reply", null);
     }
 
-    public void Dispose() => _fd.Dispose();
+    /// <summary>The receive thread stops within one receive timeout; the descriptor closes when it has.</summary>
+    public void Dispose()
+    {
+        _stopping = true;
+        _fd.Dispose();
+    }
+
+    /// <summary>
+    /// Reads what the bus sends us (CEC_RECEIVE, 500 ms at a time so that disposal is noticed) and raises
+    /// <see cref="Received"/> for every well-formed frame; malformed ones are dropped. Ends when the adapter goes away.
+    /// </summary>
+    private void ReceiveLoop()
+    {
+        var added = false;
+        try
+        {
+            _fd.DangerousAddRef(ref added);
+            while (!_stopping)
+            {
+                Cec.CecMsg msg = default;
+                msg.Timeout = 500;
+                var err = Libc.IoctlRetry(_fd.Fd, Cec.Receive, &msg);
+                if (err is Libc.ETIMEDOUT or Libc.EAGAIN)
+                {
+                    continue;
+                }
+
+                if (err != 0)
+                {
+                    return; // adapter unplugged or closed
+                }
+
+                if (msg.Len is 0 or > 16 || !CecMessage.TryParse(new ReadOnlySpan<byte>(msg.Msg, (int)msg.Len), out var message))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    _received?.Invoke(this, message);
+                }
+#pragma warning disable CA1031 // a handler's failure must not stop the adapter from listening.
+                catch (Exception)
+#pragma warning restore CA1031
+                {
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            if (added)
+            {
+                _fd.DangerousRelease();
+            }
+        }
+    }
 
     private static void Check(int err, string name, string what)
     {

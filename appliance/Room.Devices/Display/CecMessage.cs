@@ -11,6 +11,7 @@ public static class CecOpcode
     public const byte GivePhysicalAddress = 0x83;
     public const byte ReportPhysicalAddress = 0x84;
     public const byte RequestActiveSource = 0x85;
+    public const byte SetStreamPath = 0x86;
     public const byte DeviceVendorId = 0x87;
     public const byte GiveDevicePowerStatus = 0x8F;
     public const byte ReportPowerStatus = 0x90;

@@ -14,6 +14,7 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
     private readonly string _detail;
     private DeviceHealth _cecHealth = DeviceHealth.Ok;
     private DisplayPower _power = DisplayPower.Unknown;
+    private bool _activeSource;
     private string _cecDetail = "";
 
     public LinuxDisplay(string id, DrmConnector? connector, ICecBus? cec, TimeSpan? cecTimeout = null, bool ownsCec = true)
@@ -54,6 +55,22 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
 
         Modes = BuildModes(connector, Edid);
         PreferredMode = Edid?.PreferredMode ?? (Modes.Count > 0 ? Modes[0] : null);
+        if (cec is not null)
+        {
+            cec.Received += OnCecReceived;
+        }
+    }
+
+    /// <summary>Whether we are the screen's active source (after a wake, until standby or another source takes over).</summary>
+    public bool IsActiveSource
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _activeSource;
+            }
+        }
     }
 
     public string Id { get; }
@@ -98,6 +115,7 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
                 caps["cec-adapter"] = _cec.Name;
                 caps["cec-physical-address"] = CecMessage.FormatPhysicalAddress(_cec.PhysicalAddress);
                 caps["power"] = PowerName(_power);
+                caps["active-source"] = _activeSource ? "yes" : "no";
             }
 
             if (Edid?.HdmiPhysicalAddress is { } pa)
@@ -173,6 +191,10 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
         {
             Send(cec, CecMessage.Create(0, CecMessage.Tv, CecOpcode.ImageViewOn), "Image View On");
             Send(cec, CecMessage.Create(0, CecMessage.Broadcast, CecOpcode.ActiveSource, (byte)(pa >> 8), (byte)pa), "Active Source");
+            lock (_gate)
+            {
+                _activeSource = true;
+            }
         }, cancellationToken);
     }
 
@@ -180,10 +202,75 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
     {
         var cec = RequireCec();
         await Task.Run(() => Send(cec, CecMessage.Create(0, CecMessage.Tv, CecOpcode.Standby), "Standby"), cancellationToken);
+        lock (_gate)
+        {
+            _activeSource = false;
+        }
+    }
+
+    /// <summary>
+    /// Follows what the bus tells us: the TV going to standby (its remote) or reporting its power, another source
+    /// taking over, the TV asking who the active source is (we answer while we are it) or routing to our address
+    /// (Set Stream Path: we become it). Anything else, and malformed frames, are ignored.
+    /// </summary>
+    internal void OnCecReceived(object? sender, CecMessage message)
+    {
+        if (message.IsPoll || sender is not ICecBus cec)
+        {
+            return;
+        }
+
+        var ours = cec.PhysicalAddress;
+        var answer = false;
+        lock (_gate)
+        {
+            switch (message.Opcode)
+            {
+                case CecOpcode.Standby when message.Initiator == CecMessage.Tv && message.Operands.IsEmpty:
+                    _power = DisplayPower.Standby;
+                    _activeSource = false;
+                    break;
+                case CecOpcode.ReportPowerStatus when message.Initiator == CecMessage.Tv:
+                    if (CecMessage.TryGetPowerStatus(message, out var power))
+                    {
+                        _power = power;
+                    }
+
+                    break;
+                case CecOpcode.ActiveSource when message.Operands.Length == 2 && message.Initiator != cec.LogicalAddress:
+                    _activeSource = ((message.Operands[0] << 8) | message.Operands[1]) == ours && _activeSource;
+                    break;
+                case CecOpcode.RequestActiveSource when message.Operands.IsEmpty && message.Destination == CecMessage.Broadcast:
+                    answer = _activeSource;
+                    break;
+                case CecOpcode.SetStreamPath when message.Operands.Length == 2 && message.Destination == CecMessage.Broadcast:
+                    if (((message.Operands[0] << 8) | message.Operands[1]) == ours && ours != 0xFFFF)
+                    {
+                        _activeSource = true;
+                        answer = true;
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        if (answer)
+        {
+            // Not on the receive thread: a transmission blocks until acknowledged.
+            var reply = CecMessage.Create(0, CecMessage.Broadcast, CecOpcode.ActiveSource, (byte)(ours >> 8), (byte)ours);
+            _ = Task.Run(() => cec.Transmit(reply, 0, _cecTimeout));
+        }
     }
 
     public void Dispose()
     {
+        if (_cec is not null)
+        {
+            _cec.Received -= OnCecReceived;
+        }
+
         if (_ownsCec)
         {
             _cec?.Dispose();

@@ -130,6 +130,17 @@ internal sealed class FakeCecTv : ICecBus
         return new CecTransmitResult(true, "", null);
     }
 
+    public event EventHandler<CecMessage>? Received;
+
+    /// <summary>A frame from the bus as the adapter's receive thread would hand it over.</summary>
+    public void Deliver(params byte[] frame)
+    {
+        Assert.True(CecMessage.TryParse(frame, out var m));
+        Received?.Invoke(this, m);
+    }
+
+    public bool HasReceivers => Received is not null;
+
     public void Dispose()
     {
     }
@@ -197,6 +208,121 @@ public class CecDisplayTests
         await d.GetPowerAsync();
         Assert.Equal("unknown", d.Describe().Capabilities["power"]);
         Assert.Equal(DeviceHealth.Degraded, d.Describe().Health);
+    }
+
+    private static async Task<List<CecMessage>> ActiveSourcesSentAsync(FakeCecTv tv, int atLeast)
+    {
+        for (var i = 0; i < 3000; i++)
+        {
+            lock (tv.Sent)
+            {
+                var found = tv.Sent.Where(m => m.Opcode == CecOpcode.ActiveSource).ToList();
+                if (found.Count >= atLeast)
+                {
+                    return found;
+                }
+            }
+
+            await Task.Delay(10);
+        }
+
+        Assert.Fail($"fewer than {atLeast} Active Source frames were sent");
+        return [];
+    }
+
+    [Fact]
+    public async Task While_active_source_we_answer_the_tvs_request_and_after_standby_we_do_not()
+    {
+        var tv = new FakeCecTv();
+        using var d = new LinuxDisplay("drm:HDMI-A-1", Hdmi(), tv);
+        d.OnCecReceived(tv, Frame(0x0F, CecOpcode.RequestActiveSource));
+        Assert.DoesNotContain(tv.Sent, m => m.Opcode == CecOpcode.ActiveSource);
+
+        await d.WakeAsync();
+        Assert.True(d.IsActiveSource);
+        Assert.Equal("yes", d.Describe().Capabilities["active-source"]);
+        tv.Deliver(0x0F, CecOpcode.RequestActiveSource);
+        var answers = await ActiveSourcesSentAsync(tv, 2); // the wake's and the answer
+        Assert.Equal(CecMessage.Broadcast, answers[^1].Destination);
+        Assert.Equal([0x10, 0x00], answers[^1].Operands.ToArray());
+
+        await d.StandbyAsync();
+        Assert.False(d.IsActiveSource);
+        var before = tv.Sent.Count;
+        d.OnCecReceived(tv, Frame(0x0F, CecOpcode.RequestActiveSource));
+        Assert.Equal(before, tv.Sent.Count);
+    }
+
+    [Fact]
+    public async Task The_tv_going_to_standby_by_its_remote_is_followed_and_ends_our_active_source()
+    {
+        var tv = new FakeCecTv { Power = DisplayPower.On };
+        using var d = new LinuxDisplay("drm:HDMI-A-1", Hdmi(), tv);
+        await d.WakeAsync();
+        await d.GetPowerAsync();
+
+        tv.Deliver(0x0F, CecOpcode.Standby);
+
+        Assert.Equal("standby", d.Describe().Capabilities["power"]);
+        Assert.False(d.IsActiveSource);
+    }
+
+    [Fact]
+    public async Task Another_source_takes_over_and_the_tv_routing_to_our_address_gives_it_back()
+    {
+        var tv = new FakeCecTv();
+        using var d = new LinuxDisplay("drm:HDMI-A-1", Hdmi(), tv);
+        await d.WakeAsync();
+
+        tv.Deliver(0x8F, CecOpcode.ActiveSource, 0x20, 0x00); // a media player at 2.0.0.0
+        Assert.False(d.IsActiveSource);
+
+        tv.Deliver(0x0F, CecOpcode.SetStreamPath, 0x10, 0x00); // the TV's input menu picks us (1.0.0.0)
+        Assert.True(d.IsActiveSource);
+        await ActiveSourcesSentAsync(tv, 2);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x0F })] // poll
+    [InlineData(new byte[] { 0x0F, 0x85, 0x01 })] // Request Active Source with an operand
+    [InlineData(new byte[] { 0x04, 0x85 })] // ... sent to us directly, not broadcast
+    [InlineData(new byte[] { 0x0F, 0x86, 0x10 })] // Set Stream Path, half an address
+    [InlineData(new byte[] { 0x0F, 0x86, 0x10, 0x00, 0x00 })] // ... and one byte too many
+    [InlineData(new byte[] { 0x8F, 0x82 })] // Active Source without an address
+    [InlineData(new byte[] { 0x0F, 0x36, 0x00 })] // Standby with an operand
+    [InlineData(new byte[] { 0x4F, 0x36 })] // Standby from someone who is not the TV
+    [InlineData(new byte[] { 0x04, 0x90, 0x09 })] // Report Power Status out of range
+    [InlineData(new byte[] { 0x04, 0xFE, 0xFF, 0xFF, 0xFF })] // unknown opcode
+    public async Task Malformed_or_foreign_frames_from_the_bus_change_nothing(byte[] frame)
+    {
+        var tv = new FakeCecTv();
+        using var d = new LinuxDisplay("drm:HDMI-A-1", Hdmi(), tv);
+        await d.WakeAsync();
+        tv.Power = DisplayPower.On;
+        await d.GetPowerAsync();
+        var sent = tv.Sent.Count;
+
+        tv.Deliver(frame);
+
+        Assert.True(d.IsActiveSource);
+        Assert.Equal("on", d.Describe().Capabilities["power"]);
+        Assert.Equal(sent, tv.Sent.Count);
+    }
+
+    [Fact]
+    public void A_disposed_display_stops_listening_to_its_bus()
+    {
+        var tv = new FakeCecTv();
+        var d = new LinuxDisplay("drm:HDMI-A-1", Hdmi(), tv, ownsCec: false);
+        Assert.True(tv.HasReceivers);
+        d.Dispose();
+        Assert.False(tv.HasReceivers);
+    }
+
+    private static CecMessage Frame(params byte[] bytes)
+    {
+        Assert.True(CecMessage.TryParse(bytes, out var m));
+        return m;
     }
 
     [Fact]
