@@ -129,6 +129,26 @@ public sealed class SystemBusPolicyTests : IAsyncLifetime
         Assert.Contains("idle", state.Out, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task Only_root_and_the_room_group_may_own_the_name()
+    {
+        Skip.If(Environment.UserName != "root", "needs root to run a system bus and switch users");
+        // RequestName with DO_NOT_QUEUE (4): roomd holds the name, so an allowed caller hears 3 (exists); a caller the
+        // policy refuses gets AccessDenied before the bus even looks at the owner.
+        var stranger = await RequestNameAs("nobody", "nogroup");
+        Assert.NotEqual(0, stranger.Code);
+        Assert.Contains("AccessDenied", stranger.Err, StringComparison.Ordinal);
+
+        var member = await RequestNameAs("nobody", "room");
+        Assert.True(member.Code == 0, member.Err);
+        Assert.Contains("uint32 3", member.Out, StringComparison.Ordinal);
+    }
+
+    private Task<(int Code, string Out, string Err)> RequestNameAs(string user, string group) =>
+        Run("setpriv", $"--reuid={user}", $"--regid={group}", $"--groups={group}",
+            "gdbus", "call", "--address", _address, "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus",
+            "--method", "org.freedesktop.DBus.RequestName", BusNames.Service, "4");
+
     private static async Task<(int Code, string Out, string Err)> Run(params string[] command)
     {
         var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
