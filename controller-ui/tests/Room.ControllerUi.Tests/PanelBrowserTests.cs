@@ -26,6 +26,7 @@ public sealed class PanelBrowserTests(PanelFixture fx, ITestOutputHelper output)
     public async Task Home_shows_room_brand_calendar_and_one_big_join()
     {
         await Assertions.Expect(Id("room-name")).ToHaveTextAsync(RoomdProcess.RoomName);
+        await Assertions.Expect(Id("clock")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-2][0-9]:[0-5][0-9]$"));
         await Assertions.Expect(Id("featured-title")).ToHaveTextAsync("Projekt Nordlicht – Statusrunde");
         await Assertions.Expect(_page.Locator(".brand-name")).ToHaveTextAsync("Nordwind Meeting");
         Assert.True(await Id("logo").EvaluateAsync<bool>("img => img.complete && img.naturalWidth > 0"), "the configured logo did not load");
@@ -164,9 +165,15 @@ public sealed class PanelBrowserTests(PanelFixture fx, ITestOutputHelper output)
         var moved = await fx.WaitForStatusAsync(s => s.Camera.Pan == 20 && s.Camera.Tilt == -5);
         Assert.Equal(0.3, moved.Camera.Zoom, 3);
 
-        // The pad moves it too, and a new preset stored on the panel appears on the bus.
+        // The pad and the zoom buttons move it too, and a new preset stored on the panel appears on the bus.
         await Id("cam-right").TapAsync();
         await fx.WaitForStatusAsync(s => s.Camera.Pan > 20);
+        await Id("cam-up").TapAsync();
+        await fx.WaitForStatusAsync(s => s.Camera.Tilt > -5);
+        await Id("zoom-in").TapAsync();
+        var zoomed = await fx.WaitForStatusAsync(s => s.Camera.Zoom > 0.31);
+        await Id("zoom-out").TapAsync();
+        await fx.WaitForStatusAsync(s => s.Camera.Zoom < zoomed.Camera.Zoom - 0.01);
         await Id("preset-new").TapAsync();
         await fx.WaitForStatusAsync(s => s.Camera.Presets.Contains("Position 1"));
         await Assertions.Expect(_page.Locator("[data-testid=preset-recall][data-preset='Position 1']")).ToBeVisibleAsync();
@@ -250,6 +257,12 @@ public sealed class PanelBrowserTests(PanelFixture fx, ITestOutputHelper output)
         await Assertions.Expect(Id("devices").Locator("tbody tr")).ToHaveCountAsync(status.Devices.Count);
         await Assertions.Expect(Id("hostname")).ToHaveTextAsync(status.System.Hostname);
         await Assertions.Expect(Id("version")).ToHaveTextAsync(status.System.Version);
+        await Assertions.Expect(Id("update-status")).ToHaveTextAsync(status.System.UpdateStatus);
+        await Assertions.Expect(Id("addresses").Locator(".addr")).ToHaveCountAsync(status.System.Addresses.Count);
+        foreach (var d in status.Devices)
+        {
+            await Assertions.Expect(Id("devices")).ToContainTextAsync(d.Name);
+        }
         await PanelFixture.ScreenshotAsync(_page, "settings");
         await PanelFixture.AssertAccessibleAsync(_page, "settings");
 
