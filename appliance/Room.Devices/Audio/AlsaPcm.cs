@@ -377,7 +377,12 @@ public sealed unsafe class AlsaPcm : IDisposable
 
     private nint Handle => _pcm != 0 ? _pcm : throw new ObjectDisposedException(nameof(AlsaPcm));
 
-    private void Recover(int err)
+    /// <summary>
+    /// What a failed read or write does with libasound's error: a vanished card becomes <see cref="DeviceUnavailableException"/>, an
+    /// xrun (EPIPE, ESTRPIPE after suspend) is counted and the stream re-prepared by snd_pcm_recover, anything it cannot
+    /// recover from is a device error. Internal so tests can feed it the codes a real card returns.
+    /// </summary>
+    internal void Recover(int err)
     {
         if (IsDisappearance(err))
         {

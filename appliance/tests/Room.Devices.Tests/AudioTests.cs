@@ -223,6 +223,57 @@ public class AlsaPcmTests
         Assert.Equal(1, pcm.ExplicitStarts);
     }
 
+    private static AlsaPcm OpenFileCapture(TempTree t)
+    {
+        var input = t.WriteBytes("in.raw", new byte[48000 * 4]);
+        return AlsaPcm.Open("alsa:test", new AlsaPcmSettings
+        {
+            Device = "roomin", Channels = 2, Format = AlsaSampleFormat.S16,
+            ConfigText = $"pcm.roomin {{ type file slave.pcm {{ type null }} file \"/dev/null\" infile \"{input}\" format \"raw\" }}",
+        }, capture: true);
+    }
+
+    [Theory]
+    [InlineData(-Room.Devices.Interop.Libc.EPIPE)]
+    [InlineData(-Room.Devices.Interop.Libc.ESTRPIPE)]
+    public void An_xrun_is_counted_recovered_and_the_stream_goes_on(int err)
+    {
+        Assert.True(s_haveAlsa);
+        using var t = new TempTree();
+        using var pcm = OpenFileCapture(t);
+        var buf = new short[pcm.PeriodFrames * 2];
+        Assert.Equal(pcm.PeriodFrames, pcm.Read(buf));
+
+        pcm.Recover(err); // what snd_pcm_readi returns after an overrun (or a suspend)
+
+        Assert.Equal(1, pcm.Xruns);
+        Assert.Equal(pcm.PeriodFrames, pcm.Read(buf));
+    }
+
+    [Theory]
+    [InlineData(-Room.Devices.Interop.Libc.ENODEV)]
+    [InlineData(-Room.Devices.Interop.Libc.EIO)]
+    [InlineData(-Room.Devices.Interop.Libc.EBADFD)]
+    public void A_vanished_card_is_device_unavailable_not_an_xrun(int err)
+    {
+        Assert.True(s_haveAlsa);
+        using var t = new TempTree();
+        using var pcm = OpenFileCapture(t);
+        Assert.Throws<DeviceUnavailableException>(() => pcm.Recover(err));
+        Assert.Equal(0, pcm.Xruns);
+    }
+
+    [Fact]
+    public void An_error_snd_pcm_recover_cannot_handle_is_a_device_error()
+    {
+        Assert.True(s_haveAlsa);
+        using var t = new TempTree();
+        using var pcm = OpenFileCapture(t);
+        var ex = Assert.Throws<DeviceUnavailableException>(() => pcm.Recover(-22)); // EINVAL
+        Assert.Contains("cannot recover", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0, pcm.Xruns);
+    }
+
     [Fact]
     public void Unknown_device_fails_that_device_only()
     {
