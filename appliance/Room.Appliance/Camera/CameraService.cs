@@ -18,7 +18,9 @@ public sealed class CameraService : IDisposable
     private readonly FramingSupport _framing;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _motion = new(1, 1);
+    private readonly string _preferred;
     private string _selected;
+    private bool _selectedWorks = true;
     private PtzPosition _position;
     private bool _autoFraming;
 
@@ -29,6 +31,7 @@ public sealed class CameraService : IDisposable
         _presets = presets;
         _logger = logger;
         var preferred = options.Value.DefaultCamera;
+        _preferred = preferred;
         _selected = devices.Cameras.Any(c => c.Id == preferred) ? preferred : devices.Cameras.Count > 0 ? devices.Cameras[0].Id : "";
         // Cameras (and the selected one's limits) change on hot-plug: announce them like every other change.
         devices.DevicesChanged += OnDevicesChanged;
@@ -42,7 +45,57 @@ public sealed class CameraService : IDisposable
         _motion.Dispose();
     }
 
-    private void OnDevicesChanged(object? sender, EventArgs e) => RaiseChanged();
+    /// <summary>
+    /// Hot-plug: a room that had no camera selects the first one plugged in (the configured default when it is that
+    /// one), and a selected camera that comes back has its position read again (it may have been moved meanwhile).
+    /// </summary>
+    private void OnDevicesChanged(object? sender, EventArgs e)
+    {
+        bool refresh;
+        lock (_gate)
+        {
+            if (Find(_selected) is null && _devices.Cameras.Count > 0)
+            {
+                _selected = _devices.Cameras.Any(c => c.Id == _preferred) ? _preferred : _devices.Cameras[0].Id;
+                _selectedWorks = false;
+                _logger.LogInformation("Camera {Id} plugged in: selected", _selected);
+            }
+
+            var works = Find(_selected) is { } camera && Works(camera);
+            refresh = works && !_selectedWorks;
+            _selectedWorks = works;
+        }
+
+        RaiseChanged();
+        if (refresh)
+        {
+            _ = RefreshAfterReplugAsync();
+        }
+    }
+
+    private async Task RefreshAfterReplugAsync()
+    {
+        try
+        {
+            await RefreshAsync();
+        }
+        catch (Exception ex) when (ex is IOException or TimeoutException)
+        {
+            _logger.LogWarning("Camera {Id} plugged back but did not answer: {Message}", _selected, ex.Message);
+        }
+    }
+
+    private static bool Works(ICamera camera)
+    {
+        try
+        {
+            return camera.Describe().Health is DeviceHealth.Ok or DeviceHealth.Degraded;
+        }
+        catch (DeviceUnavailableException)
+        {
+            return false;
+        }
+    }
 
     public CameraSnapshot Snapshot
     {
@@ -93,6 +146,7 @@ public sealed class CameraService : IDisposable
         lock (_gate)
         {
             _selected = id;
+            _selectedWorks = Find(id) is { } chosen && Works(chosen);
         }
 
         await RefreshAsync();
