@@ -222,6 +222,15 @@ public sealed class LinuxDisplay : IDisplay, IDisposable
 
         var ours = cec.PhysicalAddress;
         var answer = false;
+        if (message.Opcode == CecOpcode.GiveDevicePowerStatus && message.Operands.IsEmpty
+            && message.Destination == cec.LogicalAddress && message.Initiator != CecMessage.Broadcast)
+        {
+            // Someone (usually the TV) asks whether we are on: a room box that answers is.
+            var report = CecMessage.Create(0, message.Initiator, CecOpcode.ReportPowerStatus, 0x00);
+            _ = Task.Run(() => cec.Transmit(report, 0, _cecTimeout));
+            return;
+        }
+
         lock (_gate)
         {
             switch (message.Opcode)

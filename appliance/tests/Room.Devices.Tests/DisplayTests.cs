@@ -282,6 +282,37 @@ public class CecDisplayTests
         await ActiveSourcesSentAsync(tv, 2);
     }
 
+    [Fact]
+    public async Task Asked_for_our_power_status_we_report_on_to_whoever_asked()
+    {
+        var tv = new FakeCecTv();
+        using var d = new LinuxDisplay("drm:HDMI-A-1", Hdmi(), tv);
+
+        tv.Deliver(0x04, CecOpcode.GiveDevicePowerStatus); // TV (0) to us (4)
+
+        for (var i = 0; i < 3000; i++)
+        {
+            lock (tv.Sent)
+            {
+                if (tv.Sent.Exists(m => m.Opcode == CecOpcode.ReportPowerStatus))
+                {
+                    break;
+                }
+            }
+
+            await Task.Delay(10);
+        }
+
+        CecMessage report;
+        lock (tv.Sent)
+        {
+            report = tv.Sent.Single(m => m.Opcode == CecOpcode.ReportPowerStatus);
+        }
+
+        Assert.Equal(CecMessage.Tv, report.Destination);
+        Assert.Equal([0x00], report.Operands.ToArray());
+    }
+
     [Theory]
     [InlineData(new byte[] { 0x0F })] // poll
     [InlineData(new byte[] { 0x0F, 0x85, 0x01 })] // Request Active Source with an operand
@@ -293,6 +324,8 @@ public class CecDisplayTests
     [InlineData(new byte[] { 0x4F, 0x36 })] // Standby from someone who is not the TV
     [InlineData(new byte[] { 0x04, 0x90, 0x09 })] // Report Power Status out of range
     [InlineData(new byte[] { 0x04, 0xFE, 0xFF, 0xFF, 0xFF })] // unknown opcode
+    [InlineData(new byte[] { 0x05, 0x8F })] // Give Device Power Status for another device
+    [InlineData(new byte[] { 0x04, 0x8F, 0x01 })] // ... with an operand
     public async Task Malformed_or_foreign_frames_from_the_bus_change_nothing(byte[] frame)
     {
         var tv = new FakeCecTv();
