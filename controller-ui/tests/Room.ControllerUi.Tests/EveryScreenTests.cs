@@ -65,6 +65,23 @@ public sealed class EveryScreenTests(PanelFixture fx)
         }
     }
 
+    [Fact]
+    public async Task The_accessibility_check_catches_a_serious_violation()
+    {
+        var page = await fx.Browser.NewPageAsync();
+        try
+        {
+            await page.SetContentAsync("<html lang='en'><head><title>t</title></head><body><main><button></button><img src='x.png'></main></body></html>");
+            var ex = await Assert.ThrowsAnyAsync<Exception>(() => PanelFixture.AssertAccessibleAsync(page, "a broken page"));
+            Assert.Contains("button-name", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("image-alt", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await page.CloseAsync();
+        }
+    }
+
     private async Task CheckEveryScreenAsync(IPage page, string look)
     {
         async Task Check(string screen)
