@@ -104,6 +104,55 @@ public sealed class DeviceChecks(Suite suite, bool inLab, string? fault) : IDisp
             return $"MoveBy({dp}, {dt}, {dz}) from {at}: " + await MoveAndVerifyAsync(new PtzPosition(at.Pan + dp, at.Tilt + dt, at.Zoom + dz), ct, moveBy).ConfigureAwait(false);
         }).ConfigureAwait(false);
 
+        await suite.RunAsync("camera.focus-exposure", Normal, async ct =>
+        {
+            // Room.Devices' manual focus and exposure (and back to automatic exposure) on the camera's real
+            // camera-terminal controls, read back through the kernel.
+            var cam = PtzCamera() as V4l2Camera ?? throw new SkipException("the PTZ camera is not a V4L2 camera");
+            if (cam.Ptz is not { Focus: { } focus, ExposureAuto: not null, Exposure: { } exposure })
+            {
+                throw inLab ? new InvalidOperationException($"{cam.Id} lacks focus or exposure controls") : new SkipException($"{cam.Id} has no manual focus and exposure controls");
+            }
+
+            using var v = V4l2Probe.Open(cam.Node.DevicePath);
+            cam.SetFocus(0.5);
+            cam.SetExposure(0.25);
+            var wantFocus = focus.Snap(focus.Minimum + (0.5 * (focus.Maximum - focus.Minimum)));
+            var wantExposure = exposure.Snap(exposure.Minimum + (0.25 * (exposure.Maximum - exposure.Minimum)));
+            // uvcvideo reads exposure_time_absolute from the camera each time (an auto-update control), and the lab's
+            // gadgetfs camera applies a SET_CUR only when its process reads it (or misses it on a starved guest, see
+            // Lab limits): wait for it, and send the command once more if it never lands, saying so.
+            async Task<int> ExposureSettlesAsync(int polls)
+            {
+                var e = v.Get(V4l2Probe.CidExposureAbsolute);
+                for (var i = 0; i < polls && e != wantExposure; i++)
+                {
+                    await Task.Delay(200, ct).ConfigureAwait(false);
+                    e = v.Get(V4l2Probe.CidExposureAbsolute);
+                }
+
+                return e;
+            }
+
+            var note = "";
+            var kExposure = await ExposureSettlesAsync(25).ConfigureAwait(false);
+            if (kExposure != wantExposure && inLab)
+            {
+                cam.SetExposure(0.25);
+                kExposure = await ExposureSettlesAsync(50).ConfigureAwait(false);
+                note = " (after the command was repeated: the lab camera missed it)";
+            }
+
+            var (kFocus, kMode) = (v.Get(V4l2Probe.CidFocusAbsolute), v.Get(V4l2Probe.CidExposureAuto));
+            Expect.True(kFocus == wantFocus, $"focus_absolute {kFocus}, Room.Devices set {wantFocus}");
+            Expect.True(kMode == 1, $"exposure_auto {kMode}, expected 1 (manual) after a manual exposure");
+            Expect.True(kExposure == wantExposure, $"exposure_time_absolute {kExposure}, Room.Devices set {wantExposure}");
+            cam.SetExposure(null);
+            var kAuto = v.Get(V4l2Probe.CidExposureAuto);
+            Expect.True(kAuto != 1, $"exposure_auto {kAuto} (manual) after asking for automatic exposure");
+            return $"{cam.Id}: focus 0.5 -> focus_absolute {kFocus}, exposure 0.25 -> exposure_auto {kMode} (manual), exposure_time_absolute {kExposure}{note}; automatic again -> exposure_auto {kAuto}";
+        }).ConfigureAwait(false);
+
         await V4l2CameraChecks.RunAsync(suite, () => Provider, inLab).ConfigureAwait(false);
 
         await suite.RunAsync("display.connector-edid", Normal, _ =>
