@@ -63,7 +63,13 @@ public sealed class SystemBusPolicyTests : IAsyncLifetime
         })!;
         _address = (await _daemon.StandardOutput.ReadLineAsync())!.Trim();
         File.SetUnixFileMode(Path.Combine(_dir, "system_bus_socket"), (UnixFileMode)0b111_111_111);
-        _roomd = await RoomdProcess.StartAsync(_address, Path.Combine(_dir, "state"));
+        // No --bus: roomd finds the system bus as in production (DBUS_SYSTEM_BUS_ADDRESS, as libdbus honours it, points
+        // it at this one instead of the machine's /run/dbus/system_bus_socket).
+        _roomd = await RoomdProcess.StartAsync(new RoomdLaunch(null, Path.Combine(_dir, "state"))
+        {
+            WaitAddress = _address,
+            Environment = new Dictionary<string, string?> { ["DBUS_SYSTEM_BUS_ADDRESS"] = _address },
+        });
     }
 
     public async Task DisposeAsync()
