@@ -9,19 +9,24 @@ namespace Room.Appliance.BusApi;
 /// <summary>
 /// org.room.Appliance1.System: identity of the box, and the admin PIN check. Addresses follow the network: an
 /// address added or removed (netlink, via NetworkChange) raises <see cref="Changed"/>, so PropertiesChanged
-/// announces it like every other property.
+/// announces it like every other property. The host name has no such event: it is looked at every
+/// <see cref="Recheck"/> (the server announces only what differs, so an unchanged one costs no signal).
 /// </summary>
 public sealed class SystemInterface : IBusInterface, IDisposable
 {
     private readonly SystemInfo _info;
     private readonly AdminPinVerifier _pins;
+    private readonly ITimer _recheck;
 
-    public SystemInterface(SystemInfo info, AdminPinVerifier pins)
+    public SystemInterface(SystemInfo info, AdminPinVerifier pins, TimeProvider time)
     {
         _info = info;
         _pins = pins;
         NetworkChange.NetworkAddressChanged += OnAddressChanged;
+        _recheck = time.CreateTimer(_ => Changed?.Invoke(this, EventArgs.Empty), null, Recheck, Recheck);
     }
+
+    public static TimeSpan Recheck { get; } = TimeSpan.FromSeconds(10);
 
     public string Name => BusNames.System;
 
@@ -42,7 +47,11 @@ public sealed class SystemInterface : IBusInterface, IDisposable
         _ => throw new RoomBusException(BusErrors.NotSupported, $"System.{member} is not implemented."),
     };
 
-    public void Dispose() => NetworkChange.NetworkAddressChanged -= OnAddressChanged;
+    public void Dispose()
+    {
+        NetworkChange.NetworkAddressChanged -= OnAddressChanged;
+        _recheck.Dispose();
+    }
 
     private void OnAddressChanged(object? sender, EventArgs e) => Changed?.Invoke(this, EventArgs.Empty);
 }

@@ -24,7 +24,7 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
     {
         [(BusNames.System, "RoomName")] = "configuration, fixed for the life of the process",
         [(BusNames.System, "Version")] = "fixed for the life of the process",
-        [(BusNames.System, "Hostname")] = "fixed for the life of the process",
+        [(BusNames.System, "Hostname")] = "RoomdServiceTests.A_host_name_change_is_announced_as_PropertiesChanged (needs a UTS namespace)",
         [(BusNames.System, "UpdateStatus")] = "constant until an update agent exists",
         [(BusNames.System, "Addresses")] = "RoomdServiceTests.Address_changes_are_announced_as_PropertiesChanged (needs a network namespace)",
         [(BusNames.Camera, "Cameras")] = "changes on hot-plug only (RoomdHotplugTests)",

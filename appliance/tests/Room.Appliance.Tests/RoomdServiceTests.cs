@@ -221,6 +221,31 @@ public sealed class RoomdServiceTests : IDisposable
         }
     }
 
+    [SkippableFact]
+    public async Task A_host_name_change_is_announced_as_PropertiesChanged()
+    {
+        Skip.If(Environment.UserName != "root", "needs root for a UTS namespace");
+        // roomd in a UTS namespace of its own, so renaming its host touches nothing else.
+        await using var roomd = await RoomdProcess.StartAsync(new RoomdLaunch(_bus.Address, StateDir) { Prefix = ["unshare", "--uts"] });
+        using var client = await RoomBusClient.ConnectAsync(_bus.Address);
+        var seen = new BlockingCollection<string>();
+        using var watch = await client.WatchAsync((iface, changed) =>
+        {
+            if (iface == BusNames.System && changed.TryGetValue("Hostname", out var h))
+            {
+                seen.Add(h.GetString());
+            }
+        });
+        var name = $"room-renamed-{Environment.ProcessId}";
+        Assert.NotEqual(name, (await client.GetStatusAsync()).System.Hostname);
+
+        var r = await RoomdContractTests.Run("nsenter", "-t", roomd.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "-u", "hostname", name);
+        Assert.True(r.Code == 0, r.Err);
+
+        Next(seen, h => h == name, roomd);
+        Assert.Equal(name, (await client.GetStatusAsync()).System.Hostname);
+    }
+
     private static T Next<T>(BlockingCollection<T> items, Func<T, bool> match, RoomdProcess roomd, bool exitAllowed = false)
     {
         var until = DateTime.UtcNow + s_patience;
