@@ -127,6 +127,39 @@ public sealed class RoomctlTests(RoomdFixture room) : IClassFixture<RoomdFixture
     }
 
     [Fact]
+    public async Task Watch_with_json_streams_one_object_per_change_for_scripts()
+    {
+        using var watch = CliProcess.Start(room.Bus.Address, "--json", "watch");
+        try
+        {
+            using (var first = JsonDocument.Parse((await ReadLineAsync(watch))!))
+            {
+                Assert.True(first.RootElement.GetProperty("watching").GetBoolean());
+            }
+
+            var before = (await room.Client.GetStatusAsync()).Meeting.Volume;
+            var target = before == 23u ? 24u : 23u;
+            await room.Client.SetVolumeAsync(target);
+            while (await ReadLineAsync(watch) is { } line)
+            {
+                using var doc = JsonDocument.Parse(line);
+                if (doc.RootElement.TryGetProperty("interface", out var iface) && iface.GetString() == BusNames.Meeting
+                    && doc.RootElement.GetProperty("changed").TryGetProperty("Volume", out var volume))
+                {
+                    Assert.Equal(target, volume.GetUInt32());
+                    return;
+                }
+            }
+
+            Assert.Fail("roomctl --json watch ended without the volume change");
+        }
+        finally
+        {
+            watch.Kill();
+        }
+    }
+
+    [Fact]
     public async Task Without_roomd_on_the_bus_roomctl_says_so_and_exits_3()
     {
         using var empty = new PrivateBus();
