@@ -66,7 +66,10 @@ builder.Services.AddSingleton<IDeviceProvider>(sp => new SharedCaptureDeviceProv
     var other => throw new OptionsValidationException(RoomOptions.Section, typeof(RoomOptions), [$"Device provider '{other}' is not available in this build."]),
 }));
 // Meetings: janus:// goes to a Janus VideoRoom (WebRTC, link-keyed SFrame), room:// and https:// to the loopback.
-builder.Services.AddSingleton<LoopbackTransport>();
+builder.Services.AddSingleton(sp => new LoopbackTransport(sp.GetRequiredService<TimeProvider>())
+{
+    RekeyInterval = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<RoomOptions>>().Value.RekeySeconds),
+});
 builder.Services.AddSingleton<JanusTransport>();
 builder.Services.AddSingleton<IMeetingTransport, MeetingTransportRouter>();
 builder.Services.AddSingleton<MeetingService>();

@@ -34,6 +34,13 @@ public sealed class RoomOptions
     [Range(0, 100)]
     public uint InitialVolume { get; set; } = 60;
 
+    /// <summary>
+    /// Seconds between rekeys of an MLS-keyed call (a commit with a fresh UpdatePath: new SFrame keys, a new security
+    /// code); 0 never. Keys also change whenever someone joins or leaves.
+    /// </summary>
+    [Range(0, 24 * 60 * 60)]
+    public int RekeySeconds { get; set; } = 600;
+
     /// <summary>Scheduled meetings shown on the panel until a calendar source is configured.</summary>
     public List<ScheduledMeeting> Calendar { get; set; } = [];
 }

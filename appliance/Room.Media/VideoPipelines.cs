@@ -101,6 +101,12 @@ public sealed class VideoSendPipeline : IDisposable
 
     public long PacketsSent => _layers.Sum(l => l.Counter.Packets);
 
+    /// <summary>Keyframes encoded, every layer (periodic ones and those asked for with <see cref="RequestKeyframe"/>).</summary>
+    public long KeyframesSent => _layers.Sum(l => l.Counter.Keyframes);
+
+    /// <summary>Index (counted from 0 like <see cref="FramesProcessed"/>) of the last input frame that came out as a keyframe on some layer; -1 before any.</summary>
+    public long LastKeyframeFrame { get; private set; } = -1;
+
     /// <summary>Time from having the captured frame in hand to its last packet handed to the sink (last frame).</summary>
     public TimeSpan LastCaptureToPacket { get; private set; }
 
@@ -211,7 +217,12 @@ public sealed class VideoSendPipeline : IDisposable
             }
 
             l.Counter.Timestamp = rtpTimestamp;
+            var keyframes = l.Counter.Keyframes;
             l.Encoder.Encode(input, captureTime.Ticks, l.Counter);
+            if (l.Counter.Keyframes != keyframes)
+            {
+                LastKeyframeFrame = FramesProcessed;
+            }
         }
 
         FramesProcessed++;
@@ -262,11 +273,18 @@ public sealed class VideoSendPipeline : IDisposable
 
         public long Packets { get; private set; }
 
+        public long Keyframes { get; private set; }
+
         /// <summary>Frames the transform refused (nothing was sent for them).</summary>
         public long FramesDropped { get; private set; }
 
         public void OnEncodedFrame(in EncodedFrame frame)
         {
+            if (frame.Keyframe)
+            {
+                Keyframes++;
+            }
+
             if (transform is null)
             {
                 Packets += packetizer.Packetize(frame.Data, Timestamp, sink);

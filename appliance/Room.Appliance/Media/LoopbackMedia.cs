@@ -26,6 +26,7 @@ public sealed class LoopbackMedia(
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _wake = new(0);
     private VideoReceivePipeline? _view;
+    private Func<string>? _loopbackStatistics;
     private CallSubscriber? _remote;
     private MediaStatus _status = MediaStatus.Idle;
 
@@ -57,8 +58,22 @@ public sealed class LoopbackMedia(
         }
     }
 
-    /// <summary>The network call's counters (frames sent, decoded, rejected), or null without one.</summary>
-    public string? CallStatistics => meeting.CallMedia?.Statistics;
+    /// <summary>The call's counters (frames sent, decoded, rejected; rekeys in a loopback call), or null without a call.</summary>
+    public string? CallStatistics
+    {
+        get
+        {
+            if (meeting.CallMedia is { } network)
+            {
+                return network.Statistics;
+            }
+
+            lock (_gate)
+            {
+                return _loopbackStatistics?.Invoke();
+            }
+        }
+    }
 
     public override void Dispose()
     {
@@ -111,6 +126,7 @@ public sealed class LoopbackMedia(
                         _view?.Dispose();
                         _view = null;
                         _remote = null;
+                        _loopbackStatistics = null;
                     }
                 }
 
@@ -267,14 +283,21 @@ public sealed class LoopbackMedia(
         var videoOut = new SFrameEncryptingSink(keys.Send, videoIn);
         using var send = new VideoSendPipeline(format, VideoCodec.H264, [new VideoSendLayer(VideoLayer.P360, videoOut)]);
         view.KeyframeNeeded += () => send.RequestKeyframe();
-        keys.Send.KeyframeNeeded += (_, _) => send.RequestKeyframe(); // new epoch, new key: receivers need a fresh start
+        var rekeys = new RekeyKeyframes(send, keys.Send); // new epoch, new key: receivers need a fresh start
+        keys.Send.KeyframeNeeded += rekeys.OnRekey;
+        using var unsubscribe = new CallbackOnDispose(() => keys.Send.KeyframeNeeded -= rekeys.OnRekey); // before send is disposed
+        var videoOutSink = videoOut;
         lock (_gate)
         {
             _view = view;
+            _loopbackStatistics = () =>
+                $"call: loopback inside roomd, {rekeys.Describe()}\n" +
+                $"call sent: video {send.FramesProcessed} frames, {send.KeyframesSent} keyframes, {videoOutSink.Packets} packets encrypted\n" +
+                $"call received: video {view.FramesDecoded} frames decoded, {videoIn.Rejected} packets rejected by SFrame";
         }
 
         await using var capture = await camera.OpenCaptureAsync(format, ct);
-        var tasks = new List<Task> { send.RunAsync(capture, ct), PollAsync(view, ct) };
+        var tasks = new List<Task> { send.RunAsync(capture, ct), PollAsync(view, rekeys, ct) };
 
         using var processor = new AudioProcessor();
         using var audioIn = new AudioReceivePipeline(processor);
@@ -406,13 +429,19 @@ public sealed class LoopbackMedia(
         await first;
     }
 
-    private static async Task PollAsync(VideoReceivePipeline view, CancellationToken ct)
+    private static async Task PollAsync(VideoReceivePipeline view, RekeyKeyframes rekeys, CancellationToken ct)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
         while (await timer.WaitForNextTickAsync(ct))
         {
             view.Poll(Stopwatch.GetTimestamp());
+            rekeys.Check();
         }
+    }
+
+    private sealed class CallbackOnDispose(Action callback) : IDisposable
+    {
+        public void Dispose() => callback();
     }
 
     private void Set(MediaStatus status)

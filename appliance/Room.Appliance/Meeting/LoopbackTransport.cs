@@ -9,11 +9,16 @@ namespace Room.Appliance.Meeting;
 /// suite 0x0001): the room creates it, adds the peer's KeyPackage, and the peer joins from the Welcome as it
 /// arrives off the wire. Both derive the security code from their own epoch authenticator; a mismatch fails the
 /// join, as it would with a meddling server. Hosts under the reserved .invalid domain fail like an unreachable
-/// server would.
+/// server would. During the call the room rekeys every <see cref="RekeyInterval"/> (an empty commit with a fresh
+/// UpdatePath, for post-compromise security): the peer processes it off the wire, both move to the new epoch, the
+/// SFrame keys follow, and the security code changes on both.
 /// </summary>
 public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
 {
     public TimeSpan JoinDelay { get; init; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>How often the room rekeys the call; <see cref="TimeSpan.Zero"/> never.</summary>
+    public TimeSpan RekeyInterval { get; init; } = TimeSpan.FromMinutes(10);
 
     public async Task<IMeetingSession> ConnectAsync(Uri meeting, string roomName, bool microphoneMuted, CancellationToken cancellationToken)
     {
@@ -23,7 +28,9 @@ public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
             throw new MeetingFailedException($"Meeting server {meeting.Host} not found.");
         }
 
-        return await Task.Run(() => Session.Establish(roomName, microphoneMuted), cancellationToken);
+        var session = await Task.Run(() => Session.Establish(roomName, microphoneMuted), cancellationToken);
+        session.StartRekeying(time, RekeyInterval);
+        return session;
     }
 
     /// <summary>The loopback call: both members' group state, so tests can compare what each side derived.</summary>
@@ -32,7 +39,10 @@ public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
         private readonly string _roomName;
         private readonly MlsGroup _room;
         private readonly MlsGroup _peer;
+        private readonly Lock _mls = new();
+        private ITimer? _rekeyTimer;
         private bool _muted;
+        private bool _disposed;
 
         private Session(string roomName, bool muted, MlsGroup room, MlsGroup peer)
         {
@@ -42,9 +52,12 @@ public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
             _peer = peer;
             // The loop: the room encrypts with its own sender key; the peer, a separate member, decrypts.
             Keys = new MediaKeys(new MlsSFrameBinding(room), new MlsSFrameBinding(peer),
-                $"SFrame AES-128-GCM (RFC 9605), per-sender keys from the MLS exporter, epoch {room.Epoch}");
-            SecurityCode = Crypto.Media.SecurityCode.FromEpochAuthenticator(room.Suite, room.EpochAuthenticator);
-            PeerSecurityCode = Crypto.Media.SecurityCode.FromEpochAuthenticator(peer.Suite, peer.EpochAuthenticator);
+                "SFrame AES-128-GCM (RFC 9605), per-sender keys from the MLS exporter, new keys every epoch");
+            CheckAgreement();
+        }
+
+        private void CheckAgreement()
+        {
             if (SecurityCode != PeerSecurityCode)
             {
                 throw new MeetingFailedException("The members disagree on the group state (security codes differ).");
@@ -70,21 +83,110 @@ public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
             new("loopback-peer", "Loopback peer", false),
         ];
 
-        public string SecurityCode { get; }
+        public string SecurityCode
+        {
+            get
+            {
+                lock (_mls)
+                {
+                    return Crypto.Media.SecurityCode.FromEpochAuthenticator(_room.Suite, _room.EpochAuthenticator);
+                }
+            }
+        }
 
         public MediaKeys? Keys { get; }
 
         /// <summary>What the peer derived on its side.</summary>
-        internal string PeerSecurityCode { get; }
+        internal string PeerSecurityCode
+        {
+            get
+            {
+                lock (_mls)
+                {
+                    return Crypto.Media.SecurityCode.FromEpochAuthenticator(_peer.Suite, _peer.EpochAuthenticator);
+                }
+            }
+        }
 
-        internal ulong Epoch => _room.Epoch;
+        internal ulong Epoch
+        {
+            get
+            {
+                lock (_mls)
+                {
+                    return _room.Epoch;
+                }
+            }
+        }
+
+        internal ulong PeerEpoch
+        {
+            get
+            {
+                lock (_mls)
+                {
+                    return _peer.Epoch;
+                }
+            }
+        }
+
+        /// <summary>Rekeys completed since the call started.</summary>
+        public int Rekeys { get; private set; }
+
+        internal void StartRekeying(TimeProvider time, TimeSpan interval)
+        {
+            if (interval > TimeSpan.Zero)
+            {
+                _rekeyTimer = time.CreateTimer(_ => RekeyFromTimer(), null, interval, interval);
+            }
+        }
+
+        /// <summary>
+        /// One rekey: the room commits (no proposals, so a fresh UpdatePath), the commit crosses the "wire" as bytes
+        /// and the peer processes it. Both groups raise EpochChanged: the SFrame bindings install the new epoch's
+        /// keys (the old ones stay for their grace period) and ask for a keyframe.
+        /// </summary>
+        internal void Rekey()
+        {
+            lock (_mls)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                var commit = _room.Commit();
+                _peer.Process(MlsMessage.Decode(commit.Commit.ToBytes()));
+                Rekeys++;
+            }
+
+            CheckAgreement();
+            Changed?.Invoke(this, EventArgs.Empty);
+        }
+
+        private void RekeyFromTimer()
+        {
+            try
+            {
+                Rekey();
+            }
+            catch (ObjectDisposedException)
+            {
+                // the call ended under the timer
+            }
+#pragma warning disable CA1031 // A timer thread must not throw; a failed rekey ends the call instead.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _rekeyTimer?.Dispose();
+                _ended?.Invoke(this, "Rekeying the call failed: " + ex.Message);
+            }
+        }
 
         public event EventHandler? Changed;
 
+        private EventHandler<string>? _ended;
+
         public event EventHandler<string>? Ended
         {
-            add { }
-            remove { }
+            add => _ended += value;
+            remove => _ended -= value;
         }
 
         public void SetMicrophoneMuted(bool muted)
@@ -95,13 +197,26 @@ public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
 
         public Task LeaveAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-        public ValueTask DisposeAsync()
+        public async ValueTask DisposeAsync()
         {
-            Keys?.Send.Dispose();
-            Keys?.Receive.Dispose();
-            _room.Dispose();
-            _peer.Dispose();
-            return ValueTask.CompletedTask;
+            if (_rekeyTimer is not null)
+            {
+                await _rekeyTimer.DisposeAsync();
+            }
+
+            lock (_mls)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                _disposed = true;
+                Keys?.Send.Dispose();
+                Keys?.Receive.Dispose();
+                _room.Dispose();
+                _peer.Dispose();
+            }
         }
     }
 }
