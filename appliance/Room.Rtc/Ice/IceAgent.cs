@@ -42,6 +42,10 @@ public sealed class IceAgent : IDisposable
     /// <summary>Without an answer for this long, consent has expired: the agent fails and stops sending.</summary>
     internal TimeSpan ConsentTimeout { get; set; } = TimeSpan.FromSeconds(30);
     private long _nextConsentDelayMs = 4000;
+    /// <summary>Consent checks sent on the selected pair since the last answer.</summary>
+    private int _consentUnanswered;
+    /// <summary>Unanswered checks needed, beside the timeout, before consent expires.</summary>
+    internal const int ConsentChecksBeforeExpiry = 3;
     private long _consentRefreshes;
 
     private readonly object _gate = new();
@@ -462,11 +466,14 @@ public sealed class IceAgent : IDisposable
                 {
                     SendCheck(_selected, nominate: false);
                     _lastConsentSentMs = now;
+                    _consentUnanswered++;
                     _nextConsentDelayMs = (long)(ConsentInterval.TotalMilliseconds * (0.8 + 0.4 * Random.Shared.NextDouble()));
                 }
+                // Silence counts only while our checks went out unanswered: a process starved of CPU (no ticks, so no
+                // checks) must not declare the peer gone the moment it runs again, before its next check is answered.
                 long silent = now - _lastConsentMs;
-                if (silent > ConsentTimeout.TotalMilliseconds) SetState(IceState.Failed);
-                else if (silent > 3 * ConsentInterval.TotalMilliseconds) SetState(IceState.Disconnected);
+                if (silent > ConsentTimeout.TotalMilliseconds && _consentUnanswered >= ConsentChecksBeforeExpiry) SetState(IceState.Failed);
+                else if (silent > 3 * ConsentInterval.TotalMilliseconds && _consentUnanswered >= 2) SetState(IceState.Disconnected);
             }
         }
     }
@@ -625,6 +632,7 @@ public sealed class IceAgent : IDisposable
         if (pair == _selected)
         {
             _lastConsentMs = Environment.TickCount64; // consent refreshed
+            _consentUnanswered = 0;
             _consentRefreshes++;
             if (State == IceState.Disconnected) SetState(IceState.Connected);
             return;
@@ -636,6 +644,7 @@ public sealed class IceAgent : IDisposable
     private void Select(CandidatePair pair)
     {
         _selected = pair;
+        _consentUnanswered = 0;
         _lastConsentMs = Environment.TickCount64;
         _lastConsentSentMs = _lastConsentMs;
         _nextConsentDelayMs = (long)ConsentInterval.TotalMilliseconds;

@@ -6,11 +6,11 @@ namespace Room.Rtc.Tests;
 /// <summary>Consent freshness (RFC 7675), with the intervals shortened (the defaults are 5 s and 30 s).</summary>
 public class IceConsentTests
 {
-    private static async Task<(IceAgent A, IceAgent B)> ConnectedPairAsync(CancellationToken ct)
+    private static async Task<(IceAgent A, IceAgent B)> ConnectedPairAsync(CancellationToken ct, int intervalMs = 100, int timeoutMs = 1500)
     {
         var a = new IceAgent([IPAddress.Loopback], controlling: true)
         {
-            ConsentInterval = TimeSpan.FromMilliseconds(100), ConsentTimeout = TimeSpan.FromMilliseconds(1500),
+            ConsentInterval = TimeSpan.FromMilliseconds(intervalMs), ConsentTimeout = TimeSpan.FromMilliseconds(timeoutMs),
         };
         var b = new IceAgent([IPAddress.Loopback], controlling: false);
         var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -52,6 +52,25 @@ public class IceConsentTests
             await failed.Task.WaitAsync(timeout.Token);
             Assert.Equal([IceState.Disconnected, IceState.Failed], states.Where(s => s is IceState.Disconnected or IceState.Failed));
             Assert.False(a.Send([0x80, 0x60, 0, 1]));
+        }
+    }
+
+    [Fact]
+    public async Task Silence_while_no_check_went_out_does_not_expire_consent()
+    {
+        // As in a process starved of CPU: the timeout passes while no consent check was sent (the first is due after
+        // 20 s here). Consent expires only for checks that went out unanswered.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var (a, b) = await ConnectedPairAsync(timeout.Token, intervalMs: 20_000, timeoutMs: 200);
+        using (a)
+        using (b)
+        {
+            var states = new System.Collections.Concurrent.ConcurrentQueue<IceState>();
+            a.StateChanged += states.Enqueue;
+            await Task.Delay(1500, timeout.Token); // seven timeouts long
+            Assert.Empty(states);
+            Assert.Equal(IceState.Connected, a.State);
+            Assert.True(a.Send([0x80, 0x60, 0, 1]));
         }
     }
 }
