@@ -201,6 +201,12 @@ public sealed class MeetingService : IAsyncDisposable
                 // One missing speaker must not keep the others at the old volume.
                 _logger.LogWarning("Speaker {Id}: {Message}", speaker.Id, ex.Message);
             }
+            catch (NotSupportedException ex)
+            {
+                // A speaker without a hardware volume (snd-aloop, HDMI on some boards) must not keep the others
+                // at the old volume either.
+                _logger.LogDebug("Speaker {Id}: {Message}", speaker.Id, ex.Message);
+            }
         }
 
         lock (_gate)

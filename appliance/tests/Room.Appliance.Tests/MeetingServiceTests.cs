@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Room.Appliance.Meeting;
 using Room.Bus;
+using Room.Devices;
 using Room.Devices.Simulated;
 
 namespace Room.Appliance.Tests;
@@ -146,5 +147,59 @@ public sealed class MeetingServiceTests : IAsyncDisposable
         Assert.Equal(BusErrors.OutOfRange, ex.ErrorName);
         Assert.Equal(75u, _meeting.Snapshot.Volume);
         Assert.Equal(75, _devices.Speakers.OfType<SimulatedSpeaker>().Single().Volume);
+    }
+
+    [Fact]
+    public async Task Volume_skips_a_speaker_without_hardware_volume_and_still_reaches_the_others()
+    {
+        var sim = new SimulatedDeviceProvider();
+        var devices = new ExtraSpeakerProvider(sim, new NoMixerSpeaker());
+        await using var meeting = new MeetingService(new LoopbackTransport(TimeProvider.System), devices,
+            Options.Create(new RoomOptions { InitialVolume = 40 }), TimeProvider.System, NullLogger<MeetingService>.Instance);
+
+        await meeting.SetVolumeAsync(65);
+
+        Assert.Equal(65u, meeting.Snapshot.Volume);
+        Assert.Equal(65, sim.Speakers.OfType<SimulatedSpeaker>().Single().Volume);
+    }
+
+    /// <summary>A speaker listed first whose card has no mixer (snd-aloop): SetVolume is not supported.</summary>
+    private sealed class NoMixerSpeaker : ISpeaker
+    {
+        public string Id => "test:no-mixer";
+
+        public string Name => "speaker without a mixer";
+
+        public int Channels => 2;
+
+        public int SampleRate => 48000;
+
+        public DeviceInfo Describe() => new(Id, DeviceKind.Speaker, Name, "test", DeviceHealth.Ok, "", new Dictionary<string, string>());
+
+        public ValueTask SetVolumeAsync(int percent, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException($"Speaker {Id} has no hardware volume control.");
+
+        public ValueTask<IAudioPlayback> OpenPlaybackAsync(CancellationToken cancellationToken = default) => throw new NotSupportedException();
+    }
+
+    private sealed class ExtraSpeakerProvider(SimulatedDeviceProvider inner, ISpeaker first) : IDeviceProvider
+    {
+        public IReadOnlyList<ICamera> Cameras => inner.Cameras;
+
+        public IReadOnlyList<IMicrophone> Microphones => inner.Microphones;
+
+        public IReadOnlyList<ISpeaker> Speakers { get; } = [first, .. inner.Speakers];
+
+        public IReadOnlyList<IDisplay> Displays => inner.Displays;
+
+        public IRoomControls? Controls => inner.Controls;
+
+        public event EventHandler? DevicesChanged
+        {
+            add => inner.DevicesChanged += value;
+            remove => inner.DevicesChanged -= value;
+        }
+
+        public Task StartAsync(CancellationToken cancellationToken) => inner.StartAsync(cancellationToken);
     }
 }
