@@ -195,7 +195,7 @@ public sealed class LoopbackMedia(
     /// Completes when a device change lets the call's media do better than it does now (<paramref name="better"/>);
     /// the call then restarts its streams with the devices it has again.
     /// </summary>
-    private async Task WaitForBetterDevicesAsync(Func<bool> better, CancellationToken ct)
+    private async Task WaitForBetterDevicesAsync(Func<bool> better, CancellationToken ct, bool checkNow = true)
     {
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnDevices(object? sender, EventArgs e)
@@ -209,7 +209,7 @@ public sealed class LoopbackMedia(
         devices.DevicesChanged += OnDevices;
         try
         {
-            if (!better())
+            if (!checkNow || !better())
             {
                 await ready.Task.WaitAsync(ct);
             }
@@ -271,33 +271,12 @@ public sealed class LoopbackMedia(
             return;
         }
 
-        // One stream failing (a camera unplugged) stops the others too, so that all restart together.
+        // Sound failing (a microphone unplugged) stops the call's streams, so that all restart together; video
+        // failing does not: without a camera or a video encoder the call keeps its sound (see RunVideoAsync).
         using var streams = CancellationTokenSource.CreateLinkedTokenSource(callToken);
         var ct = streams.Token;
-        var camera = PickCamera();
-        var format = camera.Formats.FirstOrDefault(f => f.Width == 640 && f.Height == 360) is { Width: > 0 } small ? small : camera.Formats[0];
-
         var keys = meeting.MediaKeys ?? throw new NotSupportedException("the call has no media keys: refusing to send unencrypted media");
-        var view = new VideoReceivePipeline(VideoCodec.H264);
-        var videoIn = new SFrameDecryptingSink(keys.Receive, view);
-        var videoOut = new SFrameEncryptingSink(keys.Send, videoIn);
-        using var send = new VideoSendPipeline(format, VideoCodec.H264, [new VideoSendLayer(VideoLayer.P360, videoOut)]);
-        view.KeyframeNeeded += () => send.RequestKeyframe();
-        var rekeys = new RekeyKeyframes(send, keys.Send); // new epoch, new key: receivers need a fresh start
-        keys.Send.KeyframeNeeded += rekeys.OnRekey;
-        using var unsubscribe = new CallbackOnDispose(() => keys.Send.KeyframeNeeded -= rekeys.OnRekey); // before send is disposed
-        var videoOutSink = videoOut;
-        lock (_gate)
-        {
-            _view = view;
-            _loopbackStatistics = () =>
-                $"call: loopback inside roomd, {rekeys.Describe()}\n" +
-                $"call sent: video {send.FramesProcessed} frames, {send.KeyframesSent} keyframes, {videoOutSink.Packets} packets encrypted\n" +
-                $"call received: video {view.FramesDecoded} frames decoded, {videoIn.Rejected} packets rejected by SFrame";
-        }
-
-        await using var capture = await camera.OpenCaptureAsync(format, ct);
-        var tasks = new List<Task> { send.RunAsync(capture, ct), PollAsync(view, rekeys, ct) };
+        var tasks = new List<Task>();
 
         using var processor = new AudioProcessor();
         using var audioIn = new AudioReceivePipeline(processor);
@@ -308,19 +287,18 @@ public sealed class LoopbackMedia(
         if (devices.Microphones.FirstOrDefault(Works) is { } mic && devices.Speakers.FirstOrDefault(Works) is { } speaker)
         {
             audioOut = new AudioSendPipeline(mic.Channels, new SFrameEncryptingSink(keys.Send, new SFrameDecryptingSink(keys.Receive, audioIn)), processor);
-            tasks.Add(RunAudioAsync(mic, speaker, audioOut, audioIn, ct));
+            var sendAudio = audioOut;
+            // Device reads and writes block and complete synchronously (ALSA): each stream gets a thread-pool thread
+            // of its own, or the first would never hand control back.
+            tasks.Add(Task.Run(() => RunAudioAsync(mic, speaker, sendAudio, audioIn, ct), ct));
             audio = $"Opus ({audioOut.Encoder.Backend}) from {mic.Name}, {mic.Channels} channels beamformed, echo-cancelled";
             withAudio = true;
         }
 
-        // Re-plugging recovers: media restarts when the selected camera is back while another stands in for it, or
-        // when sound becomes possible again.
-        tasks.Add(WaitForBetterDevicesAsync(() =>
-            (camera.Id != cameras.Snapshot.Selected && devices.Cameras.Any(c => c.Id == cameras.Snapshot.Selected && Works(c)))
-            || (!withAudio && devices.Microphones.Any(Works) && devices.Speakers.Any(Works)), ct));
+        tasks.Add(Task.Run(() => RunVideoAsync(keys, audio, withAudio, ct), ct));
 
-        Set(new MediaStatus(true, camera.Id, send.Description, view.Description, audio, keys.Description, "", "loopback inside roomd (no network)"));
-        logger.LogInformation("Loopback media: {Encoder}", send.Description);
+        // Re-plugging recovers: media restarts when sound becomes possible again (the picture restarts by itself).
+        tasks.Add(WaitForBetterDevicesAsync(() => !withAudio && devices.Microphones.Any(Works) && devices.Speakers.Any(Works), ct));
         try
         {
             var first = await Task.WhenAny(tasks);
@@ -338,6 +316,113 @@ public sealed class LoopbackMedia(
         finally
         {
             audioOut?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The loopback call's picture, for as long as the call's streams run. When there is no working camera or the
+    /// video pipeline fails (a camera unplugged, no H.264 encoder), a call with sound goes on audio-only: Media stays
+    /// active with Camera "" and VideoEncoder/Error saying why, and the picture restarts on its own when a camera
+    /// works again (or when the selected camera is back while another stands in). Without sound, a video failure ends
+    /// the streams as before (Media reports the error and the call's media is retried).
+    /// </summary>
+    private async Task RunVideoAsync(MediaKeys keys, string audio, bool withAudio, CancellationToken ct)
+    {
+        const string Transport = "loopback inside roomd (no network)";
+        while (true)
+        {
+            ICamera? camera = null;
+            try
+            {
+                camera = PickCamera();
+                if (await RunVideoOnceAsync(camera, keys, audio, Transport, ct))
+                {
+                    continue; // the selected camera is back: restart the picture on it
+                }
+
+                ct.ThrowIfCancellationRequested();
+                throw new DeviceUnavailableException(camera.Id, "the camera stopped delivering frames");
+            }
+#pragma warning disable CA1031 // Whatever fails in the picture, a call with sound goes on.
+            catch (Exception ex) when (withAudio && !ct.IsCancellationRequested && ex is not OperationCanceledException)
+#pragma warning restore CA1031
+            {
+                var why = ex.Message;
+                logger.LogWarning("Video stopped, the call keeps its sound: {Message}", why);
+                lock (_gate)
+                {
+                    _loopbackStatistics = () => $"call: loopback inside roomd, audio only ({why})";
+                }
+
+                Set(new MediaStatus(true, "", $"none (audio only): {why}", "", audio, keys.Description, $"no video: {why}", Transport));
+                // A camera other than the one that failed works already: switch to it now. Otherwise wait for a device
+                // change after which a camera works (not the state of now: the failed camera may still read ok for a
+                // moment, and an encoder failure would only repeat).
+                if (ex is DeviceUnavailableException && devices.Cameras.Any(c => c.Id != camera?.Id && Works(c)))
+                {
+                    continue;
+                }
+
+                await WaitForBetterDevicesAsync(() => devices.Cameras.Any(Works), ct, checkNow: camera is null);
+            }
+        }
+    }
+
+    /// <summary>Runs the picture from <paramref name="camera"/>; true when it should restart on the selected camera.</summary>
+    private async Task<bool> RunVideoOnceAsync(ICamera camera, MediaKeys keys, string audio, string transport, CancellationToken callToken)
+    {
+        var format = camera.Formats.FirstOrDefault(f => f.Width == 640 && f.Height == 360) is { Width: > 0 } small ? small : camera.Formats[0];
+        var view = new VideoReceivePipeline(VideoCodec.H264);
+        try
+        {
+            var videoIn = new SFrameDecryptingSink(keys.Receive, view);
+            var videoOut = new SFrameEncryptingSink(keys.Send, videoIn);
+            using var send = new VideoSendPipeline(format, VideoCodec.H264, [new VideoSendLayer(VideoLayer.P360, videoOut)]);
+            view.KeyframeNeeded += () => send.RequestKeyframe();
+            var rekeys = new RekeyKeyframes(send, keys.Send); // new epoch, new key: receivers need a fresh start
+            keys.Send.KeyframeNeeded += rekeys.OnRekey;
+            using var unsubscribe = new CallbackOnDispose(() => keys.Send.KeyframeNeeded -= rekeys.OnRekey); // before send is disposed
+            lock (_gate)
+            {
+                _view = view;
+                _loopbackStatistics = () =>
+                    $"call: loopback inside roomd, {rekeys.Describe()}\n" +
+                    $"call sent: video {send.FramesProcessed} frames, {send.KeyframesSent} keyframes, {videoOut.Packets} packets encrypted\n" +
+                    $"call received: video {view.FramesDecoded} frames decoded, {videoIn.Rejected} packets rejected by SFrame";
+            }
+
+            using var video = CancellationTokenSource.CreateLinkedTokenSource(callToken);
+            var ct = video.Token;
+            await using var capture = await camera.OpenCaptureAsync(format, ct);
+            var selectedBack = WaitForBetterDevicesAsync(() =>
+                camera.Id != cameras.Snapshot.Selected && devices.Cameras.Any(c => c.Id == cameras.Snapshot.Selected && Works(c)), ct);
+            Task[] parts = [Task.Run(() => send.RunAsync(capture, ct), ct), PollAsync(view, rekeys, ct), selectedBack];
+            Set(new MediaStatus(true, camera.Id, send.Description, view.Description, audio, keys.Description, "", transport));
+            logger.LogInformation("Loopback media: {Encoder}", send.Description);
+            var first = await Task.WhenAny(parts);
+            await video.CancelAsync();
+            try
+            {
+                await Task.WhenAll(parts);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await first; // the failure that stopped the picture, if one did
+            return first == selectedBack && !callToken.IsCancellationRequested;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                if (_view == view)
+                {
+                    _view = null;
+                }
+
+                view.Dispose();
+            }
         }
     }
 
@@ -415,7 +500,7 @@ public sealed class LoopbackMedia(
         // Either end failing (the microphone unplugged) ends both, so the failure reaches the call's streams instead
         // of the other end running on alone.
         using var both = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        Task[] ends = [send.RunAsync(capture, both.Token), receive.RunAsync(playback, both.Token)];
+        Task[] ends = [Task.Run(() => send.RunAsync(capture, both.Token), both.Token), Task.Run(() => receive.RunAsync(playback, both.Token), both.Token)];
         var first = await Task.WhenAny(ends);
         await both.CancelAsync();
         try

@@ -83,6 +83,18 @@ public sealed class SimulatedSpeaker(string id, string name) : ISpeaker
     /// <summary>Last volume set on the (simulated) mixer.</summary>
     public int Volume { get; private set; } = 50;
 
+    private long _framesPlayed;
+    private long _soundFramesPlayed;
+
+    /// <summary>Frames written to the speaker so far.</summary>
+    public long FramesPlayed => Interlocked.Read(ref _framesPlayed);
+
+    /// <summary>Frames written with sound in them (some sample beyond ±<see cref="SoundThreshold"/>): shows a call's sound reached the room.</summary>
+    public long SoundFramesPlayed => Interlocked.Read(ref _soundFramesPlayed);
+
+    /// <summary>The sample magnitude above which a frame counts as sound rather than silence or dither.</summary>
+    public const int SoundThreshold = 256;
+
     public DeviceInfo Describe() => new(Id, DeviceKind.Speaker, Name, "simulated", DeviceHealth.Ok, "",
         new Dictionary<string, string> { ["channels"] = "2", ["rate"] = "48000", ["volume"] = Volume.ToString() });
 
@@ -95,9 +107,29 @@ public sealed class SimulatedSpeaker(string id, string name) : ISpeaker
     }
 
     public ValueTask<IAudioPlayback> OpenPlaybackAsync(CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult<IAudioPlayback>(new PacedPlayback(Channels, SampleRate));
+        ValueTask.FromResult<IAudioPlayback>(new PacedPlayback(this, Channels, SampleRate));
 
-    private sealed class PacedPlayback(int channels, int sampleRate) : IAudioPlayback
+    private void Played(ReadOnlySpan<short> interleaved, int channels)
+    {
+        var frames = interleaved.Length / channels;
+        var sound = 0;
+        for (var i = 0; i < frames; i++)
+        {
+            foreach (var sample in interleaved.Slice(i * channels, channels))
+            {
+                if (sample > SoundThreshold || sample < -SoundThreshold)
+                {
+                    sound++;
+                    break;
+                }
+            }
+        }
+
+        Interlocked.Add(ref _framesPlayed, frames);
+        Interlocked.Add(ref _soundFramesPlayed, sound);
+    }
+
+    private sealed class PacedPlayback(SimulatedSpeaker owner, int channels, int sampleRate) : IAudioPlayback
     {
         private readonly long _start = Stopwatch.GetTimestamp();
         private long _frames;
@@ -108,6 +140,7 @@ public sealed class SimulatedSpeaker(string id, string name) : ISpeaker
 
         public async ValueTask WriteAsync(ReadOnlyMemory<short> interleaved, CancellationToken cancellationToken = default)
         {
+            owner.Played(interleaved.Span, channels);
             _frames += interleaved.Length / channels;
             var due = TimeSpan.FromSeconds((double)_frames / sampleRate);
             var ahead = due - Stopwatch.GetElapsedTime(_start);

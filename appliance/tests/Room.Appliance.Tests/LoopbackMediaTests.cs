@@ -64,7 +64,7 @@ public sealed class LoopbackMediaTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task With_no_camera_left_media_reports_the_error_and_recovers_when_one_is_plugged_back()
+    public async Task With_no_camera_left_the_call_goes_on_audio_only_and_video_returns_when_one_is_plugged_back()
     {
         await _media.StartAsync(CancellationToken.None);
         await _meeting.JoinAsync("https://meet.example.org/m/1");
@@ -72,13 +72,37 @@ public sealed class LoopbackMediaTests : IAsyncDisposable
 
         _devices.SetCameraPresent("sim:camera-front", false);
         _devices.SetCameraPresent("sim:camera-wide", false);
-        var degraded = await WaitForAsync(s => !s.Active && s.Error.Length > 0);
-        Assert.Contains("camera", degraded.Error, StringComparison.OrdinalIgnoreCase);
+        var audioOnly = await WaitForAsync(s => s.Active && s.Camera == "" && s.Error.Length > 0);
+        Assert.Contains("camera", audioOnly.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.StartsWith("none (audio only)", audioOnly.VideoEncoder, StringComparison.Ordinal);
+        Assert.StartsWith("Opus", audioOnly.Audio, StringComparison.Ordinal);
         Assert.Equal(MeetingStates.InCall, _meeting.Snapshot.State);
 
         _devices.SetCameraPresent("sim:camera-front", true);
-        var back = await WaitForAsync(s => s.Active);
+        var back = await WaitForAsync(s => s.Active && s.Camera.Length > 0);
         Assert.Equal("sim:camera-front", back.Camera);
         Assert.Equal("", back.Error);
+        Assert.StartsWith("Opus", back.Audio, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_every_camera_gone_sound_still_flows_from_the_microphone_to_the_speaker()
+    {
+        var speaker = Assert.IsType<SimulatedSpeaker>(_devices.Speakers[0]);
+        _devices.SetCameraPresent("sim:camera-front", false);
+        _devices.SetCameraPresent("sim:camera-wide", false);
+        await _media.StartAsync(CancellationToken.None);
+        await _meeting.JoinAsync("https://meet.example.org/m/1");
+
+        var audioOnly = await WaitForAsync(s => s.Active && s.Camera == "");
+        Assert.StartsWith("Opus", audioOnly.Audio, StringComparison.Ordinal);
+        Assert.Contains("camera", audioOnly.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.Null(_media.Snapshot());
+        // The simulated microphone's 440 Hz tone goes through the beamformer, echo canceller, Opus and SFrame and
+        // back out of the speaker: a second of sound arrives there while no camera exists.
+        var before = speaker.SoundFramesPlayed;
+        await WaitForAsync(_ => speaker.SoundFramesPlayed - before >= 48_000);
+        Assert.True(_media.Status.Active);
+        Assert.Equal("", _media.Status.Camera);
     }
 }

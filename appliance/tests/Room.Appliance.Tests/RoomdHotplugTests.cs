@@ -93,19 +93,23 @@ public sealed class RoomdHotplugTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task With_every_camera_unplugged_the_call_reports_media_stopped_and_recovers_when_one_is_plugged_back()
+    public async Task With_every_camera_unplugged_the_call_goes_on_audio_only_and_video_returns_when_one_is_plugged_back()
     {
         await JoinAsync();
 
         Unplugged("sim:camera-front", "sim:camera-wide");
-        var stopped = await WaitForAsync("media stopped with a reason", s => !s.Media.Active && s.Media.Error.Length > 0);
-        Assert.Contains("camera", stopped.Media.Error, StringComparison.OrdinalIgnoreCase);
-        Assert.Equal(MeetingStates.InCall, stopped.Meeting.State);
+        var audioOnly = await WaitForAsync("audio-only call with a reason", s => s.Media.Active && s.Media.Camera == "" && s.Media.Error.Length > 0);
+        Assert.Contains("camera", audioOnly.Media.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.StartsWith("none (audio only)", audioOnly.Media.VideoEncoder, StringComparison.Ordinal);
+        Assert.StartsWith("Opus", audioOnly.Media.Audio, StringComparison.Ordinal);
+        Assert.Equal(MeetingStates.InCall, audioOnly.Meeting.State);
 
         Unplugged("sim:camera-front");
-        var back = await WaitForAsync("media back on the wide camera", s => s.Media.Active && s.Media.Camera == "sim:camera-wide");
+        var back = await WaitForAsync("video back on the wide camera", s => s.Media.Active && s.Media.Camera == "sim:camera-wide");
         Assert.Equal("", back.Media.Error);
+        Assert.StartsWith("Opus", back.Media.Audio, StringComparison.Ordinal);
         Assert.Equal(MeetingStates.InCall, back.Meeting.State);
+        Assert.Equal(_pid, _roomd.Pid);
     }
 
     [Fact]
