@@ -28,7 +28,7 @@ public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
             throw new MeetingFailedException($"Meeting server {meeting.Host} not found.");
         }
 
-        var session = await Task.Run(() => Session.Establish(roomName, microphoneMuted), cancellationToken);
+        var session = await Task.Run(() => Session.Establish(roomName, microphoneMuted, time), cancellationToken);
         session.StartRekeying(time, RekeyInterval);
         return session;
     }
@@ -44,14 +44,20 @@ public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
         private bool _muted;
         private bool _disposed;
 
-        private Session(string roomName, bool muted, MlsGroup room, MlsGroup peer)
+        /// <summary>
+        /// After a rekey the room keeps sending with the old key this long, while the peer processes the commit
+        /// (as remote members would after the delivery service's latency); the old key stays readable for 5 s.
+        /// </summary>
+        internal static readonly TimeSpan SendSwitchDelay = TimeSpan.FromMilliseconds(500);
+
+        private Session(string roomName, bool muted, MlsGroup room, MlsGroup peer, TimeProvider time)
         {
             _roomName = roomName;
             _muted = muted;
             _room = room;
             _peer = peer;
             // The loop: the room encrypts with its own sender key; the peer, a separate member, decrypts.
-            Keys = new MediaKeys(new MlsSFrameBinding(room), new MlsSFrameBinding(peer),
+            Keys = new MediaKeys(new MlsSFrameBinding(room, time: time, sendSwitchDelay: SendSwitchDelay), new MlsSFrameBinding(peer, time: time),
                 "SFrame AES-128-GCM (RFC 9605), per-sender keys from the MLS exporter, new keys every epoch");
             CheckAgreement();
         }
@@ -64,7 +70,7 @@ public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
             }
         }
 
-        public static Session Establish(string roomName, bool muted)
+        public static Session Establish(string roomName, bool muted, TimeProvider time)
         {
             var suite = MlsCipherSuite.Get(1);
             var room = MlsGroup.Create(MlsIdentity.CreateBasic(suite, roomName), RandomNumberGenerator.GetBytes(16));
@@ -74,7 +80,7 @@ public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
             // The Welcome crosses the "wire" as bytes, as the delivery service would carry it.
             var welcome = MlsMessage.Decode(commit.Welcome!.ToBytes()).Welcome!;
             var peer = MlsGroup.Join(peerIdentity, keyPackage, welcome);
-            return new Session(roomName, muted, room, peer);
+            return new Session(roomName, muted, room, peer, time);
         }
 
         public IReadOnlyList<MeetingParticipant> Participants =>

@@ -11,7 +11,9 @@ namespace Room.Crypto.Media;
 /// <c>base_key = HKDF-Expand(sframe_epoch_secret, uint32(leaf), Nh)</c>, and
 /// <c>KID = (((leaf &lt;&lt; S) + stream) &lt;&lt; E) + (epoch mod 2^E)</c>.
 /// The previous epoch's receive keys stay usable for <see cref="GracePeriod"/>; after every rekey the sender must
-/// send a keyframe (<see cref="KeyframeRequired"/>, <see cref="KeyframeNeeded"/>).
+/// send a keyframe (<see cref="KeyframeRequired"/>, <see cref="KeyframeNeeded"/>). With a <see cref="SendSwitchDelay"/>,
+/// a member receives with the new keys at once but sends with its old key for that long after a rekey, so that
+/// members who process the commit a little later (the delivery service's latency) can still read it.
 /// Thread-safe: all of a member's streams share one send counter, so encoders on several threads never reuse a nonce.
 /// </summary>
 public sealed class MlsSFrameBinding : IDisposable
@@ -29,16 +31,26 @@ public sealed class MlsSFrameBinding : IDisposable
     private readonly Lock _txLock = new();
     private readonly Lock _rxLock = new();
     private readonly List<ulong> _currentKids = [];
-    private readonly List<ulong> _previousKids = [];
-    private long _previousExpiresAt = long.MaxValue;
+    /// <summary>Earlier epochs' receive keys, oldest first, each until its grace period ends.</summary>
+    private readonly Queue<(List<ulong> Kids, long ExpiresAt)> _previousEpochs = new();
     private ulong _sendKid;
     private bool _hasSendKey;
+    private byte[]? _pendingSendKey;
+    private ulong _pendingSendKid;
+    private ulong _pendingEpoch;
+    private long _switchAt;
 
-    public MlsSFrameBinding(MlsGroup group, SFrameCipherSuite suite = SFrameCipherSuite.Aes128GcmSha256Tag128, TimeSpan? gracePeriod = null, TimeProvider? time = null)
+    public MlsSFrameBinding(MlsGroup group, SFrameCipherSuite suite = SFrameCipherSuite.Aes128GcmSha256Tag128, TimeSpan? gracePeriod = null, TimeProvider? time = null, TimeSpan? sendSwitchDelay = null)
     {
         _group = group;
         Suite = suite;
         GracePeriod = gracePeriod ?? TimeSpan.FromSeconds(5);
+        SendSwitchDelay = sendSwitchDelay ?? TimeSpan.Zero;
+        if (SendSwitchDelay >= GracePeriod && SendSwitchDelay > TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sendSwitchDelay), "the send switch delay must be shorter than the grace period");
+        }
+
         _time = time ?? TimeProvider.System;
         _rx = new SFrameContext(suite);
         _tx = new SFrameContext(suite);
@@ -49,6 +61,9 @@ public sealed class MlsSFrameBinding : IDisposable
     public SFrameCipherSuite Suite { get; }
 
     public TimeSpan GracePeriod { get; }
+
+    /// <summary>How long after a rekey this member still sends with the previous epoch's key (zero: switch at once).</summary>
+    public TimeSpan SendSwitchDelay { get; }
 
     /// <summary>True from a rekey until the sender calls <see cref="KeyframeSent"/>.</summary>
     public bool KeyframeRequired { get; private set; }
@@ -88,32 +103,40 @@ public sealed class MlsSFrameBinding : IDisposable
 
     private void OnEpochChanged(object? sender, ulong epoch)
     {
+        bool switched;
         lock (_txLock)
         {
             lock (_rxLock)
             {
-                InstallEpoch();
+                switched = InstallEpoch();
             }
         }
 
-        KeyframeNeeded?.Invoke(this, epoch);
+        if (switched)
+        {
+            KeyframeNeeded?.Invoke(this, epoch);
+        }
     }
 
-    private void InstallEpoch()
+    /// <summary>Installs the current epoch's keys; true when the send key switched now (not deferred).</summary>
+    private bool InstallEpoch()
     {
         ulong epoch = _group.Epoch;
+        bool switched = true;
 
-        // What is older than the previous epoch goes now; the current epoch becomes the previous, kept for the grace period.
-        foreach (ulong k in _previousKids)
+        // The current epoch's keys stay readable for the grace period, as do earlier ones still inside theirs: frames
+        // sent just before a rekey, even two quick rekeys, still open. (Each epoch is only a few keys.)
+        ExpireGrace();
+        if (_currentKids.Count > 0)
         {
-            _rx.RemoveKey(k);
+            _previousEpochs.Enqueue(([.. _currentKids], _time.GetTimestamp() + (long)(GracePeriod.TotalSeconds * _time.TimestampFrequency)));
+            _currentKids.Clear();
         }
 
-        _previousKids.Clear();
-        _previousKids.AddRange(_currentKids);
-        _currentKids.Clear();
-        _previousExpiresAt = _previousKids.Count > 0 ? _time.GetTimestamp() + (long)(GracePeriod.TotalSeconds * _time.TimestampFrequency) : long.MaxValue;
-        if (_hasSendKey)
+        // A switch still pending from the last rekey is overtaken: its epoch is now the previous one.
+        bool defer = SendSwitchDelay > TimeSpan.Zero && _hasSendKey && _pendingSendKey is null && !_group.Removed;
+        DropPendingSendKey();
+        if (!defer && _hasSendKey)
         {
             _tx.RemoveKey(_sendKid);
             _hasSendKey = false;
@@ -123,33 +146,88 @@ public sealed class MlsSFrameBinding : IDisposable
         {
             byte[] baseKey = BaseKey(_group, Suite, leaf);
             ulong kid = KeyId(epoch, leaf);
-            _previousKids.Remove(kid); // epoch bits wrapped inside the grace window: the new epoch wins
+            foreach (var previous in _previousEpochs)
+            {
+                previous.Kids.Remove(kid); // epoch bits wrapped inside the grace window: the new epoch wins
+            }
+
             _rx.AddKey(kid, baseKey);
             _currentKids.Add(kid);
             if (leaf == _group.MyLeaf && !_group.Removed)
             {
-                _tx.AddKey(kid, baseKey);
-                _sendKid = kid;
-                _hasSendKey = true;
+                if (defer)
+                {
+                    // Keep sending with the old key a little longer; Encrypt switches when the delay is over.
+                    _pendingSendKey = (byte[])baseKey.Clone();
+                    _pendingSendKid = kid;
+                    _pendingEpoch = epoch;
+                    _switchAt = _time.GetTimestamp() + (long)(SendSwitchDelay.TotalSeconds * _time.TimestampFrequency);
+                    switched = false;
+                }
+                else
+                {
+                    _tx.AddKey(kid, baseKey);
+                    _sendKid = kid;
+                    _hasSendKey = true;
+                }
             }
 
             CryptographicOperations.ZeroMemory(baseKey);
         }
 
+        if (switched)
+        {
+            KeyframeRequired = true;
+        }
+
+        return switched;
+    }
+
+    private void DropPendingSendKey()
+    {
+        if (_pendingSendKey is not null)
+        {
+            CryptographicOperations.ZeroMemory(_pendingSendKey);
+            _pendingSendKey = null;
+        }
+    }
+
+    /// <summary>Under the send lock: the deferred switch to the new epoch's send key, once its time has come.</summary>
+    private bool SwitchSendKeyIfDue()
+    {
+        if (_pendingSendKey is null || _time.GetTimestamp() < _switchAt)
+        {
+            return false;
+        }
+
+        if (_hasSendKey)
+        {
+            _tx.RemoveKey(_sendKid);
+        }
+
+        _tx.AddKey(_pendingSendKid, _pendingSendKey);
+        _sendKid = _pendingSendKid;
+        _hasSendKey = true;
+        DropPendingSendKey();
         KeyframeRequired = true;
+        return true;
     }
 
     private void ExpireGrace()
     {
-        if (_previousKids.Count > 0 && _time.GetTimestamp() >= _previousExpiresAt)
+        if (_previousEpochs.Count == 0)
         {
-            foreach (ulong k in _previousKids)
+            return;
+        }
+
+        long now = _time.GetTimestamp();
+        while (_previousEpochs.TryPeek(out var oldest) && now >= oldest.ExpiresAt)
+        {
+            _previousEpochs.Dequeue();
+            foreach (ulong k in oldest.Kids)
             {
                 _rx.RemoveKey(k);
             }
-
-            _previousKids.Clear();
-            _previousExpiresAt = long.MaxValue;
         }
     }
 
@@ -159,10 +237,22 @@ public sealed class MlsSFrameBinding : IDisposable
     /// <summary>Encrypts one frame with this member's current key. Returns bytes written.</summary>
     public int Encrypt(ReadOnlySpan<byte> metadata, ReadOnlySpan<byte> frame, Span<byte> output)
     {
+        bool switched;
+        ulong epoch;
+        int written;
         lock (_txLock)
         {
-            return _hasSendKey ? _tx.Encrypt(_sendKid, metadata, frame, output) : throw new SFrameException("no send key (not a member)");
+            epoch = _pendingEpoch;
+            switched = SwitchSendKeyIfDue();
+            written = _hasSendKey ? _tx.Encrypt(_sendKid, metadata, frame, output) : throw new SFrameException("no send key (not a member)");
         }
+
+        if (switched)
+        {
+            KeyframeNeeded?.Invoke(this, epoch); // this frame already went out with the new key; the next one is the keyframe
+        }
+
+        return written;
     }
 
     /// <summary>Decrypts a frame from any member, current epoch or previous within the grace period.</summary>
@@ -182,6 +272,7 @@ public sealed class MlsSFrameBinding : IDisposable
         {
             lock (_rxLock)
             {
+                DropPendingSendKey();
                 _rx.Dispose();
                 _tx.Dispose();
             }

@@ -97,6 +97,90 @@ public sealed partial class MediaBindingTests
     }
 
     [Fact]
+    public void With_a_send_delay_a_member_keeps_its_old_key_until_the_others_can_read_the_new_one()
+    {
+        var (a, b, c) = ThreeMembers();
+        var time = new ManualTime();
+        using var ma = new MlsSFrameBinding(a, time: time, sendSwitchDelay: TimeSpan.FromMilliseconds(500));
+        using var mb = new MlsSFrameBinding(b, time: time);
+        ma.KeyframeSent();
+        var keyframeEvents = new List<ulong>();
+        ma.KeyframeNeeded += (_, epoch) => keyframeEvents.Add(epoch);
+        byte[] frame = [1, 2, 3, 4];
+        var oldKid = SFrameHeader.Decode(Send(ma, frame), out _).KeyId;
+
+        var commit = c.Commit();
+        a.Process(commit.Commit); // a has the new epoch; b has not processed the commit yet
+        var during = Send(ma, frame);
+        Assert.Equal(oldKid, SFrameHeader.Decode(during, out _).KeyId);
+        Assert.Equal(frame, Receive(mb, during)); // b, still in the old epoch, reads it
+        Assert.False(ma.KeyframeRequired);
+        Assert.Empty(keyframeEvents);
+
+        b.Process(commit.Commit);
+        time.Ticks += 499;
+        Assert.Equal(oldKid, SFrameHeader.Decode(Send(ma, frame), out _).KeyId);
+        time.Ticks += 1; // the delay is over: the next frame goes out with the new key and a keyframe is asked for
+        var after = Send(ma, frame);
+        Assert.Equal(MlsSFrameBinding.KeyId(a.Epoch, a.MyLeaf), SFrameHeader.Decode(after, out _).KeyId);
+        Assert.Equal([a.Epoch], keyframeEvents);
+        Assert.True(ma.KeyframeRequired);
+        Assert.Equal(frame, Receive(mb, after));
+    }
+
+    [Fact]
+    public void A_second_rekey_during_the_send_delay_switches_to_the_newest_key_at_once()
+    {
+        var (a, b, c) = ThreeMembers();
+        var time = new ManualTime();
+        using var ma = new MlsSFrameBinding(a, time: time, sendSwitchDelay: TimeSpan.FromMilliseconds(500));
+        using var mb = new MlsSFrameBinding(b, time: time);
+        int keyframeEvents = 0;
+        ma.KeyframeNeeded += (_, _) => keyframeEvents++;
+        byte[] frame = [1, 2, 3, 4];
+        var first = c.Commit();
+        a.Process(first.Commit);
+        b.Process(first.Commit);
+        var second = c.Commit(); // before a's delay is over: a's old key would now be two epochs old
+        a.Process(second.Commit);
+        b.Process(second.Commit);
+        var sent = Send(ma, frame);
+        Assert.Equal(MlsSFrameBinding.KeyId(a.Epoch, a.MyLeaf), SFrameHeader.Decode(sent, out _).KeyId);
+        Assert.Equal(1, keyframeEvents);
+        Assert.Equal(frame, Receive(mb, sent));
+    }
+
+    [Fact]
+    public void After_two_quick_rekeys_a_frame_from_two_epochs_back_still_opens_inside_its_grace_period()
+    {
+        var (a, b, c) = ThreeMembers();
+        var time = new ManualTime();
+        using var ma = new MlsSFrameBinding(a, time: time, gracePeriod: TimeSpan.FromSeconds(2));
+        using var mb = new MlsSFrameBinding(b, time: time, gracePeriod: TimeSpan.FromSeconds(2));
+        byte[] frame = [9, 8, 7];
+        var inFlight = Send(ma, frame); // sent, not yet received, when two rekeys follow
+        var late = Send(ma, frame);
+        for (int i = 0; i < 2; i++)
+        {
+            var commit = c.Commit();
+            a.Process(commit.Commit);
+            b.Process(commit.Commit);
+            time.Ticks += 500;
+        }
+
+        Assert.Equal(frame, Receive(mb, inFlight));
+        time.Ticks += 1500; // 2.5 s after the first rekey: that epoch's keys are gone
+        Assert.Throws<SFrameException>(() => Receive(mb, late));
+    }
+
+    [Fact]
+    public void A_send_delay_as_long_as_the_grace_period_is_refused()
+    {
+        var (a, _, _) = ThreeMembers();
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MlsSFrameBinding(a, gracePeriod: TimeSpan.FromSeconds(1), sendSwitchDelay: TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
     public void A_removed_member_cannot_read_media_of_the_next_epoch()
     {
         var (a, b, c) = ThreeMembers();
