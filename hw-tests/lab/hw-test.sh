@@ -134,7 +134,7 @@ stage=$OUT/root
 rm -rf "$stage" && mkdir -p "$stage"/{bin,proc,sys,dev,tmp,lib64,suite}
 cp /bin/busybox "$stage/bin/busybox"
 cp "$HERE/lab/init" "$stage/init"
-for m in vivid snd-aloop dummy_hcd gadgetfs uvcvideo virtio_pci virtio-gpu xhci-pci snd-usb-audio; do
+for m in vivid snd-aloop snd-dummy dummy_hcd gadgetfs uvcvideo virtio_pci virtio-gpu xhci-pci snd-usb-audio; do
   modprobe -d "$kdir/root" -S "$kver" --show-depends "$m" | awk '$1=="insmod" {print $2}'
 done | sort -u | while read -r ko; do
   rel=${ko#"$kdir/root"}
@@ -154,6 +154,9 @@ cp -r /usr/share/alsa "$stage/usr/share/"
 cp -L /usr/lib/x86_64-linux-gnu/libasound.so.2 "$stage/usr/lib/x86_64-linux-gnu/"
 # .NET opens OpenSSL at run time (roomd's crypto), so ldd cannot see it
 for l in libssl.so.3 libcrypto.so.3; do cp -L /usr/lib/x86_64-linux-gnu/$l "$stage/usr/lib/x86_64-linux-gnu/"; done
+# roomd's call audio opens these at run time too: Opus (else the managed Concentus) and speexdsp (echo canceller,
+# noise suppression, resampler). The call's video (FFmpeg) is left out: the loopback call in the lab is audio-only.
+for l in libopus.so.0 libspeexdsp.so.1; do if [ -e /usr/lib/x86_64-linux-gnu/$l ]; then cp -L /usr/lib/x86_64-linux-gnu/$l "$stage/usr/lib/x86_64-linux-gnu/"; fi; done
 for f in "$stage/suite/Room.HwTests" "$stage"/suite/*.so /usr/lib/x86_64-linux-gnu/libasound.so.2 /usr/bin/dbus-daemon /usr/lib/x86_64-linux-gnu/libssl.so.3; do ldd "$f" 2>/dev/null || true; done \
   | grep -o '/[^ ]*\.so[^ ]*' | sort -u | while read -r lib; do
     mkdir -p "$stage$(dirname "$lib")" && cp -L "$lib" "$stage$lib"

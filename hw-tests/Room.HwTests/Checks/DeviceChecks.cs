@@ -210,6 +210,7 @@ public sealed class DeviceChecks(Suite suite, bool inLab, string? fault) : IDisp
 
         await suite.RunAsync("audio.loopback-8ch", TimeSpan.FromSeconds(60), ct => AudioChecks.LoopbackAsync(Provider, inLab, ct)).ConfigureAwait(false);
         await suite.RunAsync("audio.rate-fallback", TimeSpan.FromSeconds(30), ct => AudioChecks.RateFallbackAsync(Provider, inLab, ct)).ConfigureAwait(false);
+        await suite.RunAsync("audio.mixer", TimeSpan.FromSeconds(30), ct => MixerChecks.VolumeAndMuteAsync(Provider, inLab, ct)).ConfigureAwait(false);
         await suite.RunAsync("audio.usb-speaker", TimeSpan.FromSeconds(60), ct => UsbSpeakerChecks.ToneAsync(Provider, inLab, ct)).ConfigureAwait(false);
 
         await suite.RunAsync("hotplug.usb-camera", TimeSpan.FromSeconds(90), ct => HotplugChecks.UsbCameraAsync(_provider, inLab, ct)).ConfigureAwait(false);
