@@ -62,6 +62,35 @@ public sealed class RoomdChecks(Suite suite, bool inLab) : IDisposable
             return $"roomd answered on D-Bus {sw.Elapsed.TotalSeconds:0.0} s after start; Camera has {camera.Count} properties";
         }).ConfigureAwait(false);
 
+        await suite.RunAsync("audio.mixer-roomd", TimeSpan.FromSeconds(60), MixerThroughRoomdAsync).ConfigureAwait(false);
+
+        await suite.RunAsync("audio.speech-roomd", TimeSpan.FromSeconds(180), async ct =>
+        {
+            if (!_up || _address is null)
+            {
+                throw new SkipException("roomd did not come up (see roomd.dbus)");
+            }
+
+            if (!File.Exists("/proc/asound/cards") || !File.ReadAllText("/proc/asound/cards").Contains("Loopback", StringComparison.Ordinal))
+            {
+                return inLab ? throw new InvalidOperationException("no snd-aloop card") : throw new SkipException("no snd-aloop card on this box (the suite needs both ends of roomd's microphone and speaker)");
+            }
+
+            using var client = await RoomBusClient.ConnectAsync(_address, ct).ConfigureAwait(false);
+            try
+            {
+                return await SpeechChecks.ThroughRoomdAsync(client, RoomdLog, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                // The checks after this one want roomd out of the call, whatever happened here.
+                if ((await client.GetStatusAsync().ConfigureAwait(false)).Meeting.State != MeetingStates.Idle)
+                {
+                    await client.LeaveAsync().ConfigureAwait(false);
+                }
+            }
+        }).ConfigureAwait(false);
+
         await suite.RunAsync("camera.presets-survive-roomd-restart", TimeSpan.FromSeconds(150), async ct =>
         {
             if (!_up || _address is null)
@@ -192,6 +221,44 @@ public sealed class RoomdChecks(Suite suite, bool inLab) : IDisposable
                 await File.WriteAllTextAsync(authorized, "1", CancellationToken.None).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Meeting.SetVolume over D-Bus reaching a card's mixer: roomd sets every speaker it has, so the snd-dummy card's
+    /// Master Volume (read back with snd_ctl_elem_read) shows it. The speaker roomd plays calls on is named in the
+    /// result: in the lab that is a snd-aloop side, which has no mixer (roomd skips it), so this proves the D-Bus
+    /// call reaches Room.Devices' mixer code on the real driver, not the volume of the call's own speaker.
+    /// </summary>
+    private async Task<string> MixerThroughRoomdAsync(CancellationToken ct)
+    {
+        if (!_up || _address is null)
+        {
+            throw new SkipException("roomd did not come up (see roomd.dbus)");
+        }
+
+        using var ctl = Lab.AlsaControl.TryOpen($"hw:CARD={MixerChecks.Card}");
+        if (ctl is null)
+        {
+            return inLab ? throw new InvalidOperationException("no snd-dummy card") : throw new SkipException("no snd-dummy card on this box (a real card's mixer is not changed by the suite)");
+        }
+
+        using var client = await RoomBusClient.ConnectAsync(_address, ct).ConfigureAwait(false);
+        var before = await client.GetStatusAsync().ConfigureAwait(false);
+        var speakers = before.Devices.Where(d => string.Equals(d.Kind, "speaker", StringComparison.OrdinalIgnoreCase)).Select(d => $"{d.Id} ({d.Health})").ToList();
+        var seen = new List<string>();
+        foreach (var percent in new uint[] { 40, 85 })
+        {
+            await client.SetVolumeAsync(percent).ConfigureAwait(false);
+            var (values, min, max) = ctl.Read("Master Volume");
+            var want = MixerChecks.Expected(min, max, (int)percent);
+            Expect.True(values.Length > 0 && values.All(v => v == want), $"Meeting.SetVolume({percent}): snd-dummy's Master Volume reads {string.Join("/", values)}, expected {want} (range {min}..{max}); roomd's speakers: {string.Join(", ", speakers)}" + RoomdLog());
+            var volume = (await client.GetStatusAsync().ConfigureAwait(false)).Meeting.Volume;
+            Expect.True(volume == percent, $"Meeting.Volume reads {volume} after SetVolume({percent})");
+            seen.Add($"{percent}->{values[0]}");
+        }
+
+        return $"Meeting.SetVolume over D-Bus: snd-dummy Master Volume {string.Join(", ", seen)} (snd_ctl_elem_read); roomd's speakers {string.Join(", ", speakers)}: "
+            + "it sets every speaker's mixer, the snd-aloop ones have none (skipped), so this is the dummy card's, not the call's speaker";
     }
 
     private static string Health(IReadOnlyList<DeviceEntry> devices, string id) =>

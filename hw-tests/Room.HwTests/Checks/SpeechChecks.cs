@@ -1,0 +1,318 @@
+using Room.Bus;
+using Room.Bus.Client;
+using Room.Devices;
+using Room.Devices.Audio;
+using Room.HwTests.Lab;
+
+namespace Room.HwTests.Checks;
+
+/// <summary>
+/// Speech through roomd: roomd (Linux devices) joins a loopback call, the suite plays a synthetic speech-like
+/// signal into the snd-aloop side roomd records as its microphone and records the side roomd plays its speaker on.
+/// The beamformer, echo canceller, noise suppression, AGC and Opus change the waveform, so what is compared is the
+/// syllable envelope (10 ms RMS, normalised cross-correlation over lags up to 3 s) and that the sound is speech-band.
+/// </summary>
+public static class SpeechChecks
+{
+    private const int Rate = 48000;
+    private const int Block = Rate / 100; // 10 ms envelope frames
+    public const double MinCorrelation = 0.5;
+
+    /// <summary>
+    /// Harmonics 1..12 (1/k) of a fundamental gliding 110..210 Hz, shaped into syllables of 120..320 ms with gaps of
+    /// 80..300 ms (a fixed pseudo-random sequence), about 5 s, peak near -8 dBFS; mono.
+    /// </summary>
+    public static short[] Speech(out int syllables)
+    {
+        var rng = new Random(20261127);
+        var samples = new List<short>(Rate * 6);
+        syllables = 0;
+        var phase = 0.0;
+        samples.AddRange(new short[Rate / 4]);
+        while (samples.Count < Rate * 5)
+        {
+            var on = rng.Next(Rate * 12 / 100, Rate * 32 / 100);
+            var off = rng.Next(Rate * 8 / 100, Rate * 30 / 100);
+            var f0Start = 110 + rng.NextDouble() * 100;
+            var f0End = 110 + rng.NextDouble() * 100;
+            var loud = 0.5 + rng.NextDouble() * 0.5;
+            for (var i = 0; i < on; i++)
+            {
+                var t = (double)i / on;
+                var f0 = f0Start + ((f0End - f0Start) * t);
+                phase += 2 * Math.PI * f0 / Rate;
+                var x = 0.0;
+                for (var k = 1; k <= 12; k++)
+                {
+                    x += Math.Sin(k * phase) / k;
+                }
+
+                var envelope = Math.Sin(Math.PI * t); // rise and fall of a syllable
+                samples.Add((short)Math.Clamp(x * envelope * loud * 9000, short.MinValue, short.MaxValue));
+            }
+
+            samples.AddRange(new short[off]);
+            syllables++;
+        }
+
+        samples.AddRange(new short[Rate / 2]);
+        return [.. samples];
+    }
+
+    /// <summary>RMS per 10 ms frame.</summary>
+    public static double[] Envelope(ReadOnlySpan<short> mono)
+    {
+        var env = new double[mono.Length / Block];
+        for (var b = 0; b < env.Length; b++)
+        {
+            double sum = 0;
+            foreach (var s in mono.Slice(b * Block, Block))
+            {
+                sum += (double)s * s;
+            }
+
+            env[b] = Math.Sqrt(sum / Block);
+        }
+
+        return env;
+    }
+
+    /// <summary>
+    /// The envelope in dB (floor at RMS 50, about -56 dBFS, so the AGC's lifted noise between syllables does not
+    /// count as sound), smoothed over 50 ms: the syllable pattern, robust to the AGC and noise suppression.
+    /// </summary>
+    public static double[] LogEnvelope(double[] envelope)
+    {
+        var db = envelope.Select(e => 20 * Math.Log10(Math.Max(e, 50))).ToArray();
+        var smooth = new double[db.Length];
+        for (var i = 0; i < db.Length; i++)
+        {
+            int from = Math.Max(0, i - 2), to = Math.Min(db.Length - 1, i + 2);
+            double sum = 0;
+            for (var j = from; j <= to; j++)
+            {
+                sum += db[j];
+            }
+
+            smooth[i] = sum / (to - from + 1);
+        }
+
+        return smooth;
+    }
+
+    /// <summary>The lag (in frames, recorded behind sent) with the highest normalised correlation of the envelopes.</summary>
+    public static (int Lag, double Score) BestLag(double[] sent, double[] recorded, int maxLag)
+    {
+        var best = (Lag: 0, Score: double.MinValue);
+        for (var lag = 0; lag <= maxLag && lag + sent.Length <= recorded.Length; lag++)
+        {
+            var score = Pearson(sent, recorded.AsSpan(lag, sent.Length));
+            if (score > best.Score)
+            {
+                best = (lag, score);
+            }
+        }
+
+        return best;
+    }
+
+    private static double Pearson(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        double ma = 0, mb = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            ma += a[i];
+            mb += b[i];
+        }
+
+        ma /= a.Length;
+        mb /= b.Length;
+        double sab = 0, saa = 0, sbb = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            sab += (a[i] - ma) * (b[i] - mb);
+            saa += (a[i] - ma) * (a[i] - ma);
+            sbb += (b[i] - mb) * (b[i] - mb);
+        }
+
+        return saa == 0 || sbb == 0 ? 0 : sab / Math.Sqrt(saa * sbb);
+    }
+
+    /// <summary>Fraction of the energy in 80..4000 Hz (Goertzel over 40 Hz steps) of the loudest second.</summary>
+    public static double SpeechBandShare(ReadOnlySpan<short> mono)
+    {
+        var window = Math.Min(mono.Length, Rate / 2);
+        var start = 0;
+        double loudest = -1;
+        for (var s = 0; s + window <= mono.Length; s += Block * 5)
+        {
+            double e = 0;
+            foreach (var x in mono.Slice(s, window))
+            {
+                e += (double)x * x;
+            }
+
+            if (e > loudest)
+            {
+                loudest = e;
+                start = s;
+            }
+        }
+
+        var seg = mono.Slice(start, window);
+        double inBand = 0, total = 0;
+        for (var f = 40; f < 12000; f += 40)
+        {
+            var p = Goertzel(seg, f);
+            total += p;
+            if (f is >= 80 and <= 4000)
+            {
+                inBand += p;
+            }
+        }
+
+        return total == 0 ? 0 : inBand / total;
+    }
+
+    private static double Goertzel(ReadOnlySpan<short> x, double freq)
+    {
+        var w = 2 * Math.PI * freq / Rate;
+        var c = 2 * Math.Cos(w);
+        double s1 = 0, s2 = 0;
+        foreach (var v in x)
+        {
+            var s0 = v + (c * s1) - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+
+        return (s1 * s1) + (s2 * s2) - (c * s1 * s2);
+    }
+
+    /// <summary>
+    /// roomd must already run on <paramref name="client"/>'s bus with the Linux devices. Its microphone and speaker
+    /// are read from Media.Audio and Devices; the suite takes the other end of each snd-aloop cable.
+    /// </summary>
+    public static async Task<string> ThroughRoomdAsync(RoomBusClient client, Func<string> roomdLog, CancellationToken ct)
+    {
+        var status = await client.GetStatusAsync().ConfigureAwait(false);
+        // roomd takes the first working microphone and speaker: snd-aloop's device 0 (card 0) in the lab.
+        var roomdEnd = status.Devices.FirstOrDefault(d => d.Id == "alsa:Loopback:0" && string.Equals(d.Kind, "speaker", StringComparison.OrdinalIgnoreCase))
+            ?? throw new InvalidOperationException("roomd lists no alsa:Loopback:0 speaker: " + string.Join(", ", status.Devices.Select(d => d.Id)));
+        var channels = int.Parse(roomdEnd.Capabilities.GetValueOrDefault("channels", "2"), System.Globalization.CultureInfo.InvariantCulture);
+        var rate = int.Parse(roomdEnd.Capabilities.GetValueOrDefault("rate", "48000"), System.Globalization.CultureInfo.InvariantCulture);
+        Expect.True(rate == Rate, $"roomd's loopback speaker runs at {rate} Hz, the check is written for {Rate}");
+        // The other ends of both cables: what roomd plays on device 0 is captured on device 1 and the other way round.
+        var settings = new AlsaPcmSettings { Device = "hw:CARD=Loopback,DEV=1", Channels = channels, SampleRate = rate };
+        var ear = new AlsaMicrophone("hwtest:ear", "suite's ear (Loopback device 1 capture)", settings, "hw:CARD=Loopback");
+        var mouth = new AlsaSpeaker("hwtest:mouth", "suite's mouth (Loopback device 1 playback)", settings, "hw:CARD=Loopback");
+
+        var speech = Speech(out var syllables);
+        var recordFrames = speech.Length + (Rate * 4);
+        var recorded = new short[recordFrames * channels];
+        var got = 0;
+        var read = 0;
+        var keep = false; // frames are kept from when the suite starts speaking
+        var stop = false;
+        // The suite's capture runs first (snd-aloop will not start a capture that joins a running playback), then roomd
+        // joins and opens its microphone and speaker, then the suite speaks.
+        var capture = await ear.OpenCaptureAsync(ct).ConfigureAwait(false);
+        await using (capture.ConfigureAwait(false))
+        {
+            var reader = Task.Run(async () =>
+            {
+                var chunk = new short[Block * channels];
+                while (!Volatile.Read(ref stop) && got < recordFrames && !ct.IsCancellationRequested)
+                {
+                    var n = await capture.ReadAsync(chunk, ct).ConfigureAwait(false);
+                    Volatile.Write(ref read, read + n);
+                    if (!Volatile.Read(ref keep))
+                    {
+                        continue;
+                    }
+
+                    var frames = Math.Min(n, recordFrames - got);
+                    chunk.AsSpan(0, frames * channels).CopyTo(recorded.AsSpan(got * channels));
+                    Volatile.Write(ref got, got + frames);
+                }
+            }, ct);
+            await Expect.Eventually(() => Task.FromResult(Volatile.Read(ref read) > 0 || reader.IsCompleted), x => x, TimeSpan.FromSeconds(20), "suite's capture running", ct).ConfigureAwait(false);
+            if (reader.IsFaulted)
+            {
+                await reader.ConfigureAwait(false);
+            }
+
+            await client.JoinAsync("room://hwtest.lab/speech").ConfigureAwait(false);
+            MediaState media;
+            try
+            {
+                media = (await Expect.Eventually(client.GetStatusAsync, s => s.Media.Active && s.Media.Audio.StartsWith("Opus", StringComparison.Ordinal), TimeSpan.FromSeconds(90), "roomd's call media with sound", ct).ConfigureAwait(false)).Media;
+            }
+            catch (TimeoutException e)
+            {
+                var last = await client.GetStatusAsync().ConfigureAwait(false);
+                throw new TimeoutException($"{e.Message}; meeting {last.Meeting.State} {last.Meeting.LastError}; media {last.Media}" + roomdLog(), e);
+            }
+
+            Volatile.Write(ref keep, true);
+            const int startFrame = 0;
+            var playback = await mouth.OpenPlaybackAsync(ct).ConfigureAwait(false);
+            await using (playback.ConfigureAwait(false))
+            {
+                var frame = new short[Block * channels];
+                for (var i = 0; i + Block <= speech.Length; i += Block)
+                {
+                    for (var j = 0; j < Block; j++)
+                    {
+                        frame.AsSpan(j * channels, channels).Fill(speech[i + j]);
+                    }
+
+                    await playback.WriteAsync(frame, ct).ConfigureAwait(false);
+                }
+            }
+
+            // Let what roomd still holds (jitter buffer, device buffers) come out, then stop recording.
+            await Expect.Eventually(() => Task.FromResult(Volatile.Read(ref got) - startFrame >= speech.Length + (Rate * 3) || reader.IsCompleted), x => x, TimeSpan.FromSeconds(60), "recording after the speech", ct).ConfigureAwait(false);
+            Volatile.Write(ref stop, true);
+            await reader.ConfigureAwait(false);
+            var after = await client.GetStatusAsync().ConfigureAwait(false);
+
+            var mono = new short[got - startFrame];
+            for (var i = 0; i < mono.Length; i++)
+            {
+                mono[i] = recorded[(startFrame + i) * channels]; // channel 0 of what roomd played
+            }
+
+            var sentEnv = Envelope(speech);
+            var gotEnv = Envelope(mono);
+            Expect.True(gotEnv.Length > sentEnv.Length, $"only {mono.Length} frames recorded while and after the suite spoke ({speech.Length} played)" + roomdLog());
+            var (linearLag, linear) = BestLag(sentEnv, gotEnv, gotEnv.Length - sentEnv.Length);
+            var sentLog = LogEnvelope(sentEnv);
+            var gotLog = LogEnvelope(gotEnv);
+            var (lag, score) = BestLag(sentLog, gotLog, gotLog.Length - sentLog.Length);
+            // A control: the same search against the recording played backwards (same sound, no syllable order).
+            var (_, control) = BestLag(sentLog, [.. gotLog.Reverse()], gotLog.Length - sentLog.Length);
+            void Dump()
+            {
+                // Both envelopes on the console, for a look at a failure on the host.
+                Console.Error.WriteLine("[speech] sent dB: " + string.Join(",", sentLog.Select(v => ((int)v).ToString(System.Globalization.CultureInfo.InvariantCulture))));
+                Console.Error.WriteLine("[speech] got dB: " + string.Join(",", gotLog.Select(v => ((int)v).ToString(System.Globalization.CultureInfo.InvariantCulture))));
+            }
+
+            var peak = mono.Length == 0 ? 0 : mono.Max(s => Math.Abs((int)s));
+            var band = SpeechBandShare(mono);
+            var detail = $"{syllables} syllables ({speech.Length / (double)Rate:0.0} s) into {settings.Device} -> roomd ({media.Audio}; video: {media.VideoEncoder}) -> "
+                + $"{settings.Device} capture: syllable envelope (dB, 50 ms) correlation {score:0.000} at lag {lag * 10} ms (time-reversed control {control:0.000}; linear RMS envelope {linear:0.000} at {linearLag * 10} ms), peak {peak}, {band:P0} of the energy in 80-4000 Hz; "
+                + $"{channels} channels; media after: active {after.Media.Active}, camera '{after.Media.Camera}', error '{after.Media.Error}'";
+            if (peak <= 300 || score < MinCorrelation || score - control < 0.2 || band < 0.6)
+            {
+                Dump();
+            }
+
+            Expect.True(peak > 300, "roomd played only silence: " + detail + roomdLog());
+            Expect.True(score >= MinCorrelation && score - control >= 0.2, $"what roomd played does not follow the speech (threshold {MinCorrelation}, and 0.2 above the control): " + detail);
+            Expect.True(band >= 0.6, "what roomd played is not speech-band: " + detail);
+            return detail;
+        }
+    }
+}
