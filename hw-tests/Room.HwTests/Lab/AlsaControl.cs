@@ -14,8 +14,18 @@ internal sealed unsafe partial class AlsaControl : IDisposable
 
     private AlsaControl(nint ctl) => _ctl = ctl;
 
-    /// <summary>Opens "hw:CARD=id"; null when the card does not exist.</summary>
-    public static AlsaControl? TryOpen(string card) => CtlOpen(out var ctl, card, 0) < 0 ? null : new AlsaControl(ctl);
+    /// <summary>Opens "hw:CARD=id"; null when the card does not exist (or a board has no libasound).</summary>
+    public static AlsaControl? TryOpen(string card)
+    {
+        try
+        {
+            return CtlOpen(out var ctl, card, 0) < 0 ? null : new AlsaControl(ctl);
+        }
+        catch (DllNotFoundException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>The control's integer (or boolean) values per channel and its range (min = max = 0 for booleans).</summary>
     public (long[] Values, long Min, long Max) Read(string name)
