@@ -21,8 +21,11 @@ public sealed class LoopbackMedia(
     MeetingService meeting,
     CameraService cameras,
     IDeviceProvider devices,
-    ILogger<LoopbackMedia> logger) : BackgroundService
+    ILogger<LoopbackMedia> logger,
+    Func<AudioProcessor>? audioProcessor = null) : BackgroundService
 {
+    private readonly Func<AudioProcessor> _newAudioProcessor = audioProcessor ?? (() => new AudioProcessor());
+
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _wake = new(0);
     private VideoReceivePipeline? _view;
@@ -278,7 +281,20 @@ public sealed class LoopbackMedia(
         var keys = meeting.MediaKeys ?? throw new NotSupportedException("the call has no media keys: refusing to send unencrypted media");
         var tasks = new List<Task>();
 
-        using var processor = new AudioProcessor();
+        // Without libspeexdsp the loopback call keeps its sound, unprocessed, and says so in Media.Audio.
+        AudioProcessor? processor = null;
+        var unprocessed = "";
+        try
+        {
+            processor = _newAudioProcessor();
+        }
+        catch (MediaUnavailableException ex)
+        {
+            unprocessed = ex.Message;
+            logger.LogWarning("No echo cancellation in this call: {Message}", ex.Message);
+        }
+
+        using var processorScope = processor;
         using var audioIn = new AudioReceivePipeline(processor);
         AudioSendPipeline? audioOut = null;
         string audio = $"degraded: no sound ({MissingAudio()}); the picture goes on";
@@ -291,7 +307,8 @@ public sealed class LoopbackMedia(
             // Device reads and writes block and complete synchronously (ALSA): each stream gets a thread-pool thread
             // of its own, or the first would never hand control back.
             tasks.Add(Task.Run(() => RunAudioAsync(mic, speaker, sendAudio, audioIn, ct), ct));
-            audio = $"Opus ({audioOut.Encoder.Backend}) from {mic.Name}, {mic.Channels} channels beamformed, echo-cancelled";
+            audio = $"Opus ({audioOut.Encoder.Backend}) from {mic.Name}, {mic.Channels} channels beamformed, "
+                + (processor is null ? $"degraded: no echo cancellation or noise suppression ({unprocessed})" : "echo-cancelled");
             withAudio = true;
         }
 

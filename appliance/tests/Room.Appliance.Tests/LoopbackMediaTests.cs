@@ -86,6 +86,39 @@ public sealed class LoopbackMediaTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Without_libspeexdsp_the_call_keeps_unprocessed_sound_and_says_so()
+    {
+        var speaker = Assert.IsType<SimulatedSpeaker>(_devices.Speakers[0]);
+        using var media = new LoopbackMedia(_meeting, _cameras, _devices, NullLogger<LoopbackMedia>.Instance,
+            () => throw new Room.Media.MediaUnavailableException("libspeexdsp not found (install libspeexdsp1): test"));
+        await media.StartAsync(CancellationToken.None);
+        try
+        {
+            await _meeting.JoinAsync("https://meet.example.org/m/1");
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!media.Status.Active)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "media never became active; last: " + media.Status);
+                await Task.Delay(50);
+            }
+
+            Assert.StartsWith("Opus", media.Status.Audio, StringComparison.Ordinal);
+            Assert.Contains("degraded: no echo cancellation", media.Status.Audio, StringComparison.Ordinal);
+            Assert.Contains("libspeexdsp", media.Status.Audio, StringComparison.Ordinal);
+            var before = speaker.SoundFramesPlayed;
+            while (speaker.SoundFramesPlayed - before < 48_000)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "no sound reached the speaker; last: " + media.Status);
+                await Task.Delay(50);
+            }
+        }
+        finally
+        {
+            await media.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task With_every_camera_gone_sound_still_flows_from_the_microphone_to_the_speaker()
     {
         var speaker = Assert.IsType<SimulatedSpeaker>(_devices.Speakers[0]);
