@@ -464,10 +464,12 @@ public sealed class LoopbackMedia(
         }
 
         await using var capture = await camera.OpenCaptureAsync(format, ct);
-        var tasks = new List<Task> { publisher.RunVideoAsync(capture, ct), RunPlayoutAsync(speaker, call.Subscriber, echo, ct) };
+        // On thread-pool threads: ALSA (and V4L2) calls complete synchronously, so a stream run inline would never hand
+        // control back and the others would never start (as the loopback call showed on the Linux devices).
+        var tasks = new List<Task> { Task.Run(() => publisher.RunVideoAsync(capture, ct), ct), Task.Run(() => RunPlayoutAsync(speaker, call.Subscriber, echo, ct), ct) };
         if (mic is not null)
         {
-            tasks.Add(RunMicrophoneAsync(mic, publisher, ct));
+            tasks.Add(Task.Run(() => RunMicrophoneAsync(mic, publisher, ct), ct));
         }
 
         // Re-plugging recovers (see RunCallAsync).
