@@ -429,7 +429,10 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             string reason = first == publishFailed.Task
                 ? $"The media connection to Janus at {_server.Authority} failed."
                 : $"The Janus server at {_server.Authority} closed the connection; the meeting ended.";
-            _logger.LogWarning("{Reason}", reason);
+            var (sent, answered, accepted) = _publish.Ice.Counters;
+            // For diagnosis (an intermittent consent expiry in CI is not understood yet): what the sending leg's ICE saw.
+            _logger.LogWarning("{Reason} Sending leg ICE: {Checks} checks sent, {Answered} requests answered, {Accepted} responses accepted, consent refreshed {Refreshes} times",
+                reason, sent, answered, accepted, _publish.Ice.ConsentRefreshes);
             Ended?.Invoke(this, reason);
         }
         catch (OperationCanceledException)
