@@ -58,6 +58,10 @@ public sealed class IceAgent : IDisposable
     private long _lastConsentMs;
     private long _lastConsentSentMs;
     private bool _disposed;
+    private readonly List<IPAddress> _unusableAddresses = [];
+
+    /// <summary>Local addresses that could not be bound when the agent was made (gone, or IPv6 still tentative).</summary>
+    public IReadOnlyList<IPAddress> UnusableAddresses => _unusableAddresses;
 
     public IceAgent(IEnumerable<IPAddress> localAddresses, bool controlling)
     {
@@ -65,10 +69,24 @@ public sealed class IceAgent : IDisposable
         Controlling = controlling;
         NewCredentials();
         int preference = 65535;
+        SocketException? unusable = null;
         foreach (var address in localAddresses)
         {
             var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-            socket.Bind(new IPEndPoint(address, 0));
+            try
+            {
+                socket.Bind(new IPEndPoint(address, 0));
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressNotAvailable)
+            {
+                // An address that went away, or an IPv6 address still tentative (duplicate address detection, the
+                // first second or two of an interface): no candidate from it, the others still work.
+                socket.Dispose();
+                _unusableAddresses.Add(address);
+                unusable = e;
+                continue;
+            }
+
             var local = (IPEndPoint)socket.LocalEndPoint!;
             var candidate = new IceCandidate((_sockets.Count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), 1, "udp",
                 IceCandidate.ComputePriority(CandidateType.Host, preference--, 1), local.Address, local.Port, CandidateType.Host);
@@ -76,6 +94,11 @@ public sealed class IceAgent : IDisposable
             _sockets.Add(ls);
             ls.Start();
         }
+        if (_sockets.Count == 0 && unusable is not null)
+        {
+            throw unusable; // none of the given addresses can be used: joining fails with the reason
+        }
+
         // No host address is allowed: a relay-only agent gathers only through AddTurnRelayAsync.
         _timer = new Timer(_ => Tick(), null, CheckIntervalMs, CheckIntervalMs);
     }
