@@ -16,7 +16,6 @@ public sealed class RekeyKeyframes(VideoSendPipeline send, MlsSFrameBinding keys
     private readonly Lock _gate = new();
     private bool _pending;
     private long _framesAtRekey;
-    private long _keyframesAtRekey;
 
     public int Rekeys { get; private set; }
 
@@ -32,17 +31,6 @@ public sealed class RekeyKeyframes(VideoSendPipeline send, MlsSFrameBinding keys
     /// <summary>Most frames encoded from a rekey until its keyframe was seen.</summary>
     public long LongestWait { get; private set; }
 
-    public bool Pending
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _pending;
-            }
-        }
-    }
-
     /// <summary>Subscribe to the send binding's <see cref="MlsSFrameBinding.KeyframeNeeded"/>.</summary>
     public void OnRekey(object? sender, ulong epoch)
     {
@@ -57,7 +45,6 @@ public sealed class RekeyKeyframes(VideoSendPipeline send, MlsSFrameBinding keys
             Epoch = epoch;
             _pending = true;
             _framesAtRekey = send.FramesProcessed;
-            _keyframesAtRekey = send.KeyframesSent;
         }
 
         send.RequestKeyframe();
@@ -68,7 +55,7 @@ public sealed class RekeyKeyframes(VideoSendPipeline send, MlsSFrameBinding keys
     {
         lock (_gate)
         {
-            if (!_pending || send.KeyframesSent <= _keyframesAtRekey || send.LastKeyframeFrame < _framesAtRekey)
+            if (!_pending || send.LastKeyframeFrame < _framesAtRekey)
             {
                 return;
             }
