@@ -41,6 +41,13 @@ public sealed class RoomOptions
     [Range(0, 24 * 60 * 60)]
     public int RekeySeconds { get; set; } = 600;
 
+    /// <summary>
+    /// How long roomd keeps rejoining a meeting whose call dropped (network cut, SFU restart) before it gives up and
+    /// reports the error; 0 never rejoins.
+    /// </summary>
+    [Range(0, 24 * 60 * 60)]
+    public int ReconnectSeconds { get; set; } = 300;
+
     /// <summary>Scheduled meetings shown on the panel until a calendar source is configured.</summary>
     public List<ScheduledMeeting> Calendar { get; set; } = [];
 }

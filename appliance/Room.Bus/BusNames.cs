@@ -45,5 +45,7 @@ public static class MeetingStates
     public const string Joining = "joining";
     public const string InCall = "in-call";
     public const string Leaving = "leaving";
+    /// <summary>The call dropped (network, SFU restart); roomd is joining the same meeting again by itself. LastError says why.</summary>
+    public const string Reconnecting = "reconnecting";
     public const string Error = "error";
 }

@@ -26,10 +26,11 @@ public sealed class RtcTransport : IDisposable
     private SrtpSession? _sender, _receiver;
     private readonly TaskCompletionSource _iceConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public RtcTransport(IEnumerable<IPAddress> localAddresses, bool controlling, DtlsCertificate? certificate = null)
+    public RtcTransport(IEnumerable<IPAddress> localAddresses, bool controlling, DtlsCertificate? certificate = null,
+        Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         Certificate = certificate ?? DtlsCertificate.CreateSelfSigned();
-        Ice = new IceAgent(localAddresses, controlling);
+        Ice = new IceAgent(localAddresses, controlling, logger);
         Ice.StateChanged += s =>
         {
             if (s == IceState.Connected) _iceConnected.TrySetResult();

@@ -152,9 +152,11 @@ public sealed class LoopbackMedia(
 
     private async Task WatchForEndAsync(CancellationTokenSource call)
     {
+        // A call that dropped and was rejoined in between two looks is another call: its media starts afresh.
+        var media = meeting.CallMedia;
         try
         {
-            while (!call.IsCancellationRequested && meeting.Snapshot.State == MeetingStates.InCall)
+            while (!call.IsCancellationRequested && meeting.Snapshot.State == MeetingStates.InCall && ReferenceEquals(media, meeting.CallMedia))
             {
                 await _wake.WaitAsync(call.Token);
             }

@@ -2,6 +2,11 @@ namespace Room.Appliance.Meeting;
 
 public sealed record MeetingParticipant(string Id, string Name, bool Muted);
 
+/// <summary>Why a call ended without us leaving, and whether joining the same meeting again can bring it back.</summary>
+/// <param name="Reason">For people: what happened.</param>
+/// <param name="CanRejoin">True when the meeting itself goes on (the network or the SFU dropped the call).</param>
+public sealed record CallEnd(string Reason, bool CanRejoin);
+
 /// <summary>The SFrame key bindings of one call (see <see cref="IMeetingSession.Keys"/>).</summary>
 public sealed record MediaKeys(Room.Crypto.Media.MlsSFrameBinding Send, Room.Crypto.Media.MlsSFrameBinding Receive, string Description);
 
@@ -24,8 +29,8 @@ public interface IMeetingSession : IAsyncDisposable
     /// <summary>Participants or security code changed.</summary>
     event EventHandler? Changed;
 
-    /// <summary>The call ended without us leaving; the argument says why.</summary>
-    event EventHandler<string>? Ended;
+    /// <summary>The call ended without us leaving; the argument says why and whether it can be rejoined.</summary>
+    event EventHandler<CallEnd>? Ended;
 
     /// <summary>
     /// SFrame keys of the call, from the MLS group: <c>Send</c> encrypts this room's media, <c>Receive</c>

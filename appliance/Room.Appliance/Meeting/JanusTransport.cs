@@ -91,8 +91,8 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         _addresses = addresses;
         _logger = logger;
         _streams = PublishedStreams.CreateRandom();
-        _publish = new RtcTransport(addresses, controlling: true);
-        _subscribe = new RtcTransport(addresses, controlling: false);
+        _publish = new RtcTransport(addresses, controlling: true, logger: logger);
+        _subscribe = new RtcTransport(addresses, controlling: false, logger: logger);
         ulong kid = LinkKey.NewKeyId() & ~1UL;
         _videoOut = key.CreateEncryptor(FrameKind.Vp8, kid);
         _audioOut = key.CreateEncryptor(FrameKind.Audio, kid | 1);
@@ -162,7 +162,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
 
     public event EventHandler? Changed;
 
-    public event EventHandler<string>? Ended;
+    public event EventHandler<CallEnd>? Ended;
 
     public IReadOnlyList<MeetingParticipant> Participants
     {
@@ -408,32 +408,49 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
 #pragma warning restore CA1031
         {
             _logger.LogError("The media connection for receiving from Janus failed: {Message}", ex.Message);
-            if (!_leaving) Ended?.Invoke(this, $"The media connection to Janus at {_server.Authority} failed: {ex.Message}");
+            if (!_leaving) Ended?.Invoke(this, new CallEnd($"The media connection to Janus at {_server.Authority} failed: {ex.Message}", CanRejoin: true));
         }
     }
 
     private static JsonArray Feeds(IEnumerable<long> feeds) => new(feeds.Select(f => (JsonNode)new JsonObject { ["feed"] = f }).ToArray());
 
-    /// <summary>Janus going away ends the call (with the reason); our own leaving does not.</summary>
+    /// <summary>
+    /// Janus going away or either media leg failing ends the call (with the reason, rejoinable: the meeting goes on);
+    /// our own leaving does not.
+    /// </summary>
     private async Task WatchAsync()
     {
-        var publishFailed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var mediaFailed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         _publish.Ice.StateChanged += s =>
         {
-            if (s == Rtc.Ice.IceState.Failed) publishFailed.TrySetResult();
+            if (s == Rtc.Ice.IceState.Failed) mediaFailed.TrySetResult("sending");
+        };
+        _subscribe.Ice.StateChanged += s =>
+        {
+            // Only once it had connected: failing to connect at all is reported by ConnectSubscriptionAsync.
+            if (s == Rtc.Ice.IceState.Failed && _subscribe.Keys is not null) mediaFailed.TrySetResult("receiving");
         };
         try
         {
-            var first = await Task.WhenAny(_room.Handle.Events.Completion, publishFailed.Task, Task.Delay(Timeout.Infinite, _stop.Token)).ConfigureAwait(false);
+            var first = await Task.WhenAny(_room.Handle.Events.Completion, mediaFailed.Task, Task.Delay(Timeout.Infinite, _stop.Token)).ConfigureAwait(false);
             if (_leaving || _stop.IsCancellationRequested) return;
-            string reason = first == publishFailed.Task
-                ? $"The media connection to Janus at {_server.Authority} failed."
-                : $"The Janus server at {_server.Authority} closed the connection; the meeting ended.";
-            var (sent, answered, accepted) = _publish.Ice.Counters;
-            // For diagnosis (an intermittent consent expiry in CI is not understood yet): what the sending leg's ICE saw.
-            _logger.LogWarning("{Reason} Sending leg ICE: {Checks} checks sent, {Answered} requests answered, {Accepted} responses accepted, consent refreshed {Refreshes} times",
-                reason, sent, answered, accepted, _publish.Ice.ConsentRefreshes);
-            Ended?.Invoke(this, reason);
+            string reason;
+            if (first == mediaFailed.Task)
+            {
+                string leg = await mediaFailed.Task.ConfigureAwait(false);
+                var ice = leg == "sending" ? _publish.Ice : _subscribe.Ice;
+                var (sent, answered, accepted) = ice.Counters;
+                reason = $"The media connection to Janus at {_server.Authority} was lost ({leg}: no answer to connectivity checks for 30 s).";
+                _logger.LogWarning("{Reason} ICE: {Checks} checks sent, {Answered} requests answered, {Accepted} responses accepted, consent refreshed {Refreshes} times",
+                    reason, sent, answered, accepted, ice.ConsentRefreshes);
+            }
+            else
+            {
+                reason = $"The Janus server at {_server.Authority} closed the connection.";
+                _logger.LogWarning("{Reason}", reason);
+            }
+
+            Ended?.Invoke(this, new CallEnd(reason, CanRejoin: true));
         }
         catch (OperationCanceledException)
         {

@@ -181,15 +181,15 @@ public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
 #pragma warning restore CA1031
             {
                 _rekeyTimer?.Dispose();
-                _ended?.Invoke(this, "Rekeying the call failed: " + ex.Message);
+                _ended?.Invoke(this, new CallEnd("Rekeying the call failed: " + ex.Message, CanRejoin: false));
             }
         }
 
         public event EventHandler? Changed;
 
-        private EventHandler<string>? _ended;
+        private EventHandler<CallEnd>? _ended;
 
-        public event EventHandler<string>? Ended
+        public event EventHandler<CallEnd>? Ended
         {
             add => _ended += value;
             remove => _ended -= value;

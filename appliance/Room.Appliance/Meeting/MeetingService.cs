@@ -7,11 +7,16 @@ namespace Room.Appliance.Meeting;
 
 /// <summary>
 /// The meeting state machine: idle -> joining -> in-call -> leaving -> idle, with error after a failed join or a
-/// call that ended abnormally. Every refused call leaves the state exactly as it was.
+/// call that ended abnormally. A call that drops while the meeting goes on (network cut, address change, SFU
+/// restart) goes in-call -> reconnecting -> in-call: roomd joins the same meeting again by itself, with growing pauses,
+/// until it is back, someone leaves, or <see cref="RoomOptions.ReconnectSeconds"/> have passed (then error).
+/// Every refused call leaves the state exactly as it was.
 /// </summary>
 public sealed class MeetingService : IAsyncDisposable
 {
     private static readonly TimeSpan s_joinTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_firstRejoinPause = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan s_longestRejoinPause = TimeSpan.FromSeconds(10);
 
     private readonly IMeetingTransport _transport;
     private readonly IDeviceProvider _devices;
@@ -29,6 +34,9 @@ public sealed class MeetingService : IAsyncDisposable
     private uint _volume;
     private DateTimeOffset? _startedAt;
     private string _lastError = "";
+    private readonly TimeSpan _reconnectFor;
+    private CancellationTokenSource? _reconnectCancel;
+    private Task _reconnectTask = Task.CompletedTask;
 
     public MeetingService(IMeetingTransport transport, IDeviceProvider devices, IOptions<RoomOptions> options, TimeProvider time, ILogger<MeetingService> logger)
     {
@@ -38,7 +46,11 @@ public sealed class MeetingService : IAsyncDisposable
         _logger = logger;
         _roomName = string.IsNullOrWhiteSpace(options.Value.Name) ? Environment.MachineName : options.Value.Name;
         _volume = options.Value.InitialVolume;
+        _reconnectFor = TimeSpan.FromSeconds(options.Value.ReconnectSeconds);
     }
+
+    /// <summary>Calls that dropped and were rejoined by themselves since roomd started.</summary>
+    public int Reconnects { get; private set; }
 
     /// <summary>Any property changed.</summary>
     public event EventHandler? Changed;
@@ -93,6 +105,8 @@ public sealed class MeetingService : IAsyncDisposable
                 throw new RoomBusException(BusErrors.WrongState, $"Cannot join while {_state}; leave the current meeting first.");
             }
 
+            _joinCancel?.Dispose();
+
             _state = MeetingStates.Joining;
             _uri = uri;
             _lastError = "";
@@ -120,12 +134,16 @@ public sealed class MeetingService : IAsyncDisposable
                 case MeetingStates.InCall:
                     _state = MeetingStates.Leaving;
                     break;
+                case MeetingStates.Reconnecting:
+                    _state = MeetingStates.Leaving;
+                    _reconnectCancel?.Cancel();
+                    break;
                 default:
                     throw new RoomBusException(BusErrors.WrongState, $"Not in a meeting (state {_state}).");
             }
 
             session = _session;
-            joinTask = _joinTask;
+            joinTask = session is null ? Task.WhenAll(_joinTask, _reconnectTask) : Task.CompletedTask;
         }
 
         RaiseChanged();
@@ -158,6 +176,7 @@ public sealed class MeetingService : IAsyncDisposable
             _state = MeetingStates.Idle;
             _uri = null;
             _startedAt = null;
+            _lastError = "";
         }
 
         RaiseChanged();
@@ -237,11 +256,14 @@ public sealed class MeetingService : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         IMeetingSession? session;
+        Task reconnecting;
         lock (_gate)
         {
             _joinCancel?.Cancel();
+            _reconnectCancel?.Cancel();
             session = _session;
             _session = null;
+            reconnecting = _reconnectTask;
         }
 
         if (session is not null)
@@ -249,7 +271,9 @@ public sealed class MeetingService : IAsyncDisposable
             await session.DisposeAsync();
         }
 
+        await reconnecting;
         _joinCancel?.Dispose();
+        _reconnectCancel?.Dispose();
     }
 
     private async Task ConnectAsync(Uri uri, bool muted, CancellationToken cancellationToken)
@@ -320,22 +344,154 @@ public sealed class MeetingService : IAsyncDisposable
 
     private void OnSessionChanged(object? sender, EventArgs e) => RaiseChanged();
 
-    private void OnSessionEnded(object? sender, string reason)
+    private void OnSessionEnded(object? sender, CallEnd end)
     {
-        if (sender is IMeetingSession session)
+        Uri? uri;
+        bool rejoin;
+        lock (_gate)
         {
+            // Only the current call's end counts (a session can report more than one failure as it goes down).
+            if (sender is not IMeetingSession session || !ReferenceEquals(session, _session) || _state != MeetingStates.InCall)
+            {
+                return;
+            }
+
             session.Changed -= OnSessionChanged;
             session.Ended -= OnSessionEnded;
             _ = session.DisposeAsync().AsTask();
+            _session = null;
+            uri = _uri;
+            rejoin = end.CanRejoin && _reconnectFor > TimeSpan.Zero && uri is not null;
+            if (rejoin)
+            {
+                _state = MeetingStates.Reconnecting;
+                _lastError = end.Reason + " Reconnecting …";
+                _reconnectCancel?.Dispose();
+                _reconnectCancel = new CancellationTokenSource();
+                _reconnectTask = ReconnectAsync(uri!, end.Reason, _reconnectCancel.Token);
+            }
         }
 
-        Fail(reason);
+        if (!rejoin)
+        {
+            Fail(end.Reason);
+            return;
+        }
+
+        _logger.LogWarning("Call dropped, rejoining {Uri}: {Reason}", MeetingUri.Display(uri), end.Reason);
+        RaiseChanged();
+    }
+
+    /// <summary>
+    /// Joins the dropped meeting again, pausing 1, 2, 4, 8, 10, 10 … s between attempts, until it works, the room
+    /// leaves (cancelled), or the reconnect window is over (error, with the last reason).
+    /// </summary>
+    private async Task ReconnectAsync(Uri uri, string why, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        var giveUpAt = _time.GetUtcNow() + _reconnectFor;
+        var pause = s_firstRejoinPause;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await Task.Delay(pause, _time, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            pause = pause * 2 > s_longestRejoinPause ? s_longestRejoinPause : pause * 2;
+            bool muted;
+            lock (_gate)
+            {
+                muted = _muted;
+            }
+
+            IMeetingSession session;
+            try
+            {
+                using var attemptTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                attemptTimeout.CancelAfter(s_joinTimeout);
+                session = await _transport.ConnectAsync(uri, _roomName, muted, attemptTimeout.Token);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // Every failed attempt is reported and retried until the window is over.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                string last = ex is OperationCanceledException ? "timed out" : ex.Message;
+                _logger.LogWarning("Rejoining {Uri} failed (attempt {Attempt}): {Message}", MeetingUri.Display(uri), attempt, last);
+                if (_time.GetUtcNow() + pause >= giveUpAt)
+                {
+                    lock (_gate)
+                    {
+                        if (_state != MeetingStates.Reconnecting)
+                        {
+                            return;
+                        }
+                    }
+
+                    Fail($"{why} Rejoining did not succeed within {_reconnectFor.TotalMinutes:0.#} min (last attempt: {last}).");
+                    return;
+                }
+
+                lock (_gate)
+                {
+                    if (_state != MeetingStates.Reconnecting)
+                    {
+                        return;
+                    }
+
+                    _lastError = $"{why} Reconnecting … (attempt {attempt} failed: {last})";
+                }
+
+                RaiseChanged();
+                continue;
+            }
+
+            bool stale;
+            lock (_gate)
+            {
+                stale = _state != MeetingStates.Reconnecting || cancellationToken.IsCancellationRequested;
+                if (!stale)
+                {
+                    _session = session;
+                    _state = MeetingStates.InCall;
+                    _lastError = "";
+                    Reconnects++;
+                    session.SetMicrophoneMuted(_muted);
+                    session.Changed += OnSessionChanged;
+                    session.Ended += OnSessionEnded;
+                }
+            }
+
+            if (stale)
+            {
+                await session.LeaveAsync(CancellationToken.None);
+                await session.DisposeAsync();
+                return;
+            }
+
+            _logger.LogInformation("Rejoined {Uri} after {Attempts} attempt(s); the call had dropped: {Reason}", MeetingUri.Display(uri), attempt, why);
+            RaiseChanged();
+            return;
+        }
     }
 
     private void Fail(string reason)
     {
         lock (_gate)
         {
+            if (_state == MeetingStates.Leaving)
+            {
+                return; // the room is leaving anyway: Leave ends in idle
+            }
+
             _state = MeetingStates.Error;
             _session = null;
             _startedAt = null;

@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Room.Rtc.Sdp;
 using Room.Rtc.Stun;
 
@@ -63,9 +65,12 @@ public sealed class IceAgent : IDisposable
     /// <summary>Local addresses that could not be bound when the agent was made (gone, or IPv6 still tentative).</summary>
     public IReadOnlyList<IPAddress> UnusableAddresses => _unusableAddresses;
 
-    public IceAgent(IEnumerable<IPAddress> localAddresses, bool controlling)
+    private readonly ILogger _logger;
+
+    public IceAgent(IEnumerable<IPAddress> localAddresses, bool controlling, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(localAddresses);
+        _logger = logger ?? NullLogger.Instance;
         Controlling = controlling;
         NewCredentials();
         int preference = 65535;
@@ -454,6 +459,13 @@ public sealed class IceAgent : IDisposable
     private void SetState(IceState state)
     {
         if (State == state) return;
+        if (state is IceState.Failed or IceState.Disconnected)
+            _logger.LogWarning("ICE {State} (was {Previous}): selected {Selected}, {Unanswered} consent checks unanswered, last answer {Silent} ms ago; " +
+                "{Checks} checks sent, {Answered} requests answered, {Accepted} responses accepted",
+                state, State, _selected?.Remote.ToString() ?? "none", _consentUnanswered, _selected is null ? -1 : Environment.TickCount64 - _lastConsentMs,
+                _checksSent, _requestsAnswered, _responsesAccepted);
+        else
+            _logger.LogDebug("ICE {State} (was {Previous})", state, State);
         State = state;
         var handler = StateChanged;
         if (handler is not null) ThreadPool.QueueUserWorkItem(_ => handler(state));
@@ -518,6 +530,7 @@ public sealed class IceAgent : IDisposable
         b.AddIntegrity(Encoding.UTF8.GetBytes(RemotePassword!));
         b.AddFingerprint();
         pair.Nominating = nominate;
+        pair.SentControlling = Controlling;
         try
         {
             pair.Local.SendTo(b.Written, pair.RemoteAddress, pair.Remote);
@@ -567,10 +580,14 @@ public sealed class IceAgent : IDisposable
         var remote = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(from);
         Span<byte> buffer = stackalloc byte[256];
 
-        // Role conflict (RFC 8445 7.3.1.1), the common cases.
-        if (Controlling && m.TryGetUInt64(StunAttributeType.IceControlling, out ulong theirs))
+        // Role conflict (RFC 8445 7.3.1.1): both sides claim the same role; the larger tie-breaker keeps it. Whoever
+        // keeps its role answers 487 and the other switches.
+        bool theyControl = m.TryGetUInt64(StunAttributeType.IceControlling, out ulong theirs);
+        if (!theyControl && !m.TryGetUInt64(StunAttributeType.IceControlled, out theirs)) theirs = 0;
+        if ((Controlling && theyControl) || (!Controlling && m.Has(StunAttributeType.IceControlled)))
         {
-            if (_tieBreaker >= theirs)
+            bool keep = Controlling ? _tieBreaker >= theirs : _tieBreaker < theirs;
+            if (keep)
             {
                 var e = new StunBuilder(buffer, StunMethod.Binding, StunClass.ErrorResponse, m.TransactionId);
                 e.AddErrorCode(487, "Role Conflict");
@@ -579,11 +596,7 @@ public sealed class IceAgent : IDisposable
                 local.SendTo(e.Written, from, remote);
                 return;
             }
-            Controlling = false;
-        }
-        else if (!Controlling && m.TryGetUInt64(StunAttributeType.IceControlled, out ulong theirs2) && _tieBreaker >= theirs2)
-        {
-            Controlling = true;
+            SwitchRole(!Controlling, "the peer's check claims the same role with the larger tie-breaker");
         }
 
         _requestsAnswered++;
@@ -641,8 +654,11 @@ public sealed class IceAgent : IDisposable
         {
             if (m.ErrorCode == 487)
             {
-                Controlling = !Controlling;
+                // Switch away from the role this check was sent in (RFC 8445 7.2.5.1), not from the current one: the
+                // role may have changed since (a request from the peer), and toggling would flip it back.
+                if (Controlling == pair.SentControlling) SwitchRole(!pair.SentControlling, "the peer answered 487 Role Conflict");
                 pair.LastSentMs = 0;
+                if (pair == _selected) _lastConsentSentMs = 0; // check consent again now, in the new role
             }
             else
             {
@@ -664,8 +680,17 @@ public sealed class IceAgent : IDisposable
             Select(pair);
     }
 
+    private void SwitchRole(bool controlling, string why)
+    {
+        Controlling = controlling;
+        SortPairs();
+        _logger.LogInformation("ICE role now {Role}: {Why}", controlling ? "controlling" : "controlled", why);
+    }
+
     private void Select(CandidatePair pair)
     {
+        if (_selected != pair)
+            _logger.LogInformation("ICE selected {Local} -> {Remote} ({Role})", pair.Local.Candidate.EndPoint, pair.Remote, Controlling ? "controlling" : "controlled");
         _selected = pair;
         _consentUnanswered = 0;
         _lastConsentMs = Environment.TickCount64;
@@ -697,6 +722,8 @@ public sealed class IceAgent : IDisposable
         public int RetransmitMs = 100;
         public int Attempts;
         public bool Succeeded, Failed, Nominating, NominatedByPeer, PeerChecked;
+        /// <summary>The role the last check on this pair was sent in (a 487 answer means: switch away from it).</summary>
+        public bool SentControlling;
     }
 
     /// <summary>

@@ -67,13 +67,13 @@ internal sealed class E2eeBrowser : IAsyncDisposable
 }
 
 /// <summary>What roomd's Media.GetReport says about the call (its frame counters).</summary>
-internal sealed record CallReport(long VideoSent, long VideoDecoded, long AudioDecoded, long Rejected, long Plis, string Text)
+internal sealed record CallReport(long VideoSent, long VideoDecoded, long AudioDecoded, long Rejected, long Plis, long Nacks, string Text)
 {
     public static CallReport Parse(string report)
     {
         static long Number(string text, string pattern) => Regex.Match(text, pattern) is { Success: true } m ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
         return new CallReport(Number(report, @"call sent: video (\d+) frames"), Number(report, @"call received: video (\d+) frames decoded"),
-            Number(report, @"audio (\d+) frames decoded"), Number(report, @"(\d+) frames rejected by SFrame"), Number(report, @"PLIs (\d+)"), report);
+            Number(report, @"audio (\d+) frames decoded"), Number(report, @"(\d+) frames rejected by SFrame"), Number(report, @"PLIs (\d+)"), Number(report, @"NACKs (\d+)"), report);
     }
 }
 
@@ -344,8 +344,12 @@ public sealed class JanusCallTests(ITestOutputHelper output)
             // leg, roomd -> Janus -> Chromium and back, loses packets and must repair them (NACK/RTX, PLI).
             rig.Ns.AddUdpLoss(5);
             var lossy0 = await Decoded();
+            long nacksBefore = (await rig.ReportAsync()).Nacks;
             await Task.Delay(TimeSpan.FromSeconds(12), ct);
             var lossy1 = await Decoded();
+            // Both keep decoding under loss, however slowly a loaded machine runs: 30 more frames each way.
+            await WaitUntilAsync(async () => await Decoded() is var d && d.Browser >= lossy1.Browser + 30 && d.Roomd >= lossy1.Roomd + 30, ct);
+            long nacksUnderLoss = (await rig.ReportAsync()).Nacks - nacksBefore;
             rig.Ns.RemoveUdpLoss();
             var stopped = System.Diagnostics.Stopwatch.StartNew();
             var at = await Decoded();
@@ -361,13 +365,15 @@ public sealed class JanusCallTests(ITestOutputHelper output)
             double cleanBrowser = (clean1.Browser - clean0.Browser) / 8.0, cleanRoomd = (clean1.Roomd - clean0.Roomd) / 8.0;
             double lossyBrowser = (lossy1.Browser - lossy0.Browser) / 12.0, lossyRoomd = (lossy1.Roomd - lossy0.Roomd) / 12.0;
             var report = await rig.ReportAsync();
-            output.WriteLine($"frames/s clean: browser {cleanBrowser:F1} (roomd's video), roomd {cleanRoomd:F1} (browser's video); " +
-                $"under 5 % loss: browser {lossyBrowser:F1}, roomd {lossyRoomd:F1}; after the loss stopped 3 more frames: browser {browserBack} ms, roomd {roomdBack} ms");
+            var measured = $"frames/s clean: browser {cleanBrowser:F1} (roomd's video), roomd {cleanRoomd:F1} (browser's video); " +
+                $"under 5 % loss: browser {lossyBrowser:F1}, roomd {lossyRoomd:F1}, roomd sent {nacksUnderLoss} NACKs; " +
+                $"after the loss stopped 3 more frames: browser {browserBack} ms, roomd {roomdBack} ms";
+            output.WriteLine(measured);
+            MeasurementReport.Add("janus-call", measured);
             output.WriteLine(report.Text[report.Text.IndexOf("call:", StringComparison.Ordinal)..]);
-            // Video keeps flowing under loss (a third of the clean rate at least, measured over 12 s) and comes back
-            // once it stops; the 1 s recovery figure is asserted on the same pipelines in Room.Rtc's impairment test.
-            Assert.True(lossyBrowser >= cleanBrowser / 3, $"roomd's video to the browser nearly froze under loss: {lossyBrowser:F1} vs {cleanBrowser:F1} frames/s");
-            Assert.True(lossyRoomd >= cleanRoomd / 3, $"the browser's video to roomd nearly froze under loss: {lossyRoomd:F1} vs {cleanRoomd:F1} frames/s");
+            // Rates and recovery times are reported above, not asserted (a loaded machine changes them); what must hold:
+            // roomd repaired what was lost (NACKs), decrypted everything it got, and the call stayed up.
+            Assert.True(nacksUnderLoss > 0, "roomd sent no NACK under 5 % loss");
             Assert.Equal(0, report.Rejected);
             Assert.Equal(MeetingStates.InCall, (await rig.Client.GetStatusAsync()).Meeting.State);
         }
