@@ -79,6 +79,9 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     private bool _muted;
     private volatile bool _leaving;
     private Task _follow = Task.CompletedTask, _watch = Task.CompletedTask, _connect = Task.CompletedTask, _watchSubscription = Task.CompletedTask;
+    private Rtc.Interop.AddressMonitor? _addressMonitor;
+    private Rtc.Ice.IceNetworkWatcher? _publishWatcher, _subscribeWatcher;
+    private Task _renegotiate = Task.CompletedTask;
 
     private JanusSession(JanusClient janus, VideoRoomClient room, LinkKey key, Uri server, string roomName, bool muted, IReadOnlyList<IPAddress> addresses, ILogger logger)
     {
@@ -134,6 +137,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             foreach (var p in room.Publishers) session._feedChanges.Writer.TryWrite((p.Id, true));
             session._follow = Task.Run(session.FollowAsync, CancellationToken.None);
             session._watch = Task.Run(session.WatchAsync, CancellationToken.None);
+            session.FollowNetworkChanges();
         }
         catch
         {
@@ -286,6 +290,10 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
                     {
                         while (_offers.TryDequeue(out var offer)) await AnswerAsync(offer, ct).ConfigureAwait(false);
                     }
+                    else if (feed == IceRestartMarker)
+                    {
+                        await RestartSubscriptionIceAsync(ct).ConfigureAwait(false);
+                    }
                     else if (joined && _subscribed.Add(feed))
                     {
                         await SubscribeAsync([feed], ct).ConfigureAwait(false);
@@ -297,7 +305,8 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
                 }
                 catch (Exception ex) when (ex is RtcFormatException or IOException or MeetingFailedException or System.Net.WebSockets.WebSocketException)
                 {
-                    _logger.LogWarning("Subscription not updated ({Feed}): {Message}", feed == RenegotiateMarker ? "offer from Janus" : feed, ex.Message);
+                    _logger.LogWarning("Subscription not updated ({Feed}): {Message}",
+                        feed == RenegotiateMarker ? "offer from Janus" : feed == IceRestartMarker ? "ICE restart" : feed, ex.Message);
                 }
 
                 Changed?.Invoke(this, EventArgs.Empty);
@@ -309,6 +318,86 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     }
 
     private const long RenegotiateMarker = long.MinValue;
+    private const long IceRestartMarker = long.MinValue + 1;
+
+    /// <summary>
+    /// Keeps both legs on the box's current addresses: when an address goes or comes (DHCP renewal, a cable moved), the
+    /// agents rebind and restart ICE (new credentials) and both legs are renegotiated with Janus (a new publish offer;
+    /// a subscription "restart"); media goes on without rejoining. If the renegotiation cannot be done (the signalling
+    /// connection went with the old address), the call ends rejoinable and the meeting service rejoins.
+    /// </summary>
+    private void FollowNetworkChanges()
+    {
+        try
+        {
+            _addressMonitor = Rtc.Interop.AddressMonitor.Start();
+        }
+        catch (IOException ex)
+        {
+            _logger.LogWarning("Network changes are not followed (no rtnetlink: {Message}); a call that loses its address rejoins instead", ex.Message);
+            return;
+        }
+
+        _publishWatcher = new Rtc.Ice.IceNetworkWatcher(_publish.Ice, _addressMonitor);
+        _subscribeWatcher = new Rtc.Ice.IceNetworkWatcher(_subscribe.Ice, _addressMonitor);
+        _publishWatcher.Restarted += () =>
+        {
+            lock (_gate)
+            {
+                _renegotiate = _renegotiate.ContinueWith(_ => RenegotiatePublicationAsync(), TaskScheduler.Default).Unwrap();
+            }
+        };
+        _subscribeWatcher.Restarted += () => _feedChanges.Writer.TryWrite((IceRestartMarker, false));
+    }
+
+    private static readonly TimeSpan s_renegotiationTimeout = TimeSpan.FromSeconds(10);
+
+    private async Task RenegotiatePublicationAsync()
+    {
+        if (_leaving) return;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        timeout.CancelAfter(s_renegotiationTimeout);
+        try
+        {
+            var offer = _streams.CreateOffer(_publish);
+            var answer = SessionDescription.Parse(await _room.RenegotiateAsync(offer.ToString(), timeout.Token).ConfigureAwait(false));
+            _publish.ApplyRemote(answer);
+            _logger.LogInformation("Network changed: sending leg renegotiated with Janus (ICE restart, candidates {Candidates})",
+                string.Join(", ", _publish.Ice.LocalCandidates.Select(c => c.EndPoint)));
+        }
+        catch (Exception ex) when (ex is RtcFormatException or IOException or OperationCanceledException or System.Net.WebSockets.WebSocketException)
+        {
+            if (_leaving || _stop.IsCancellationRequested) return;
+            string why = ex is OperationCanceledException ? "Janus did not answer" : ex.Message;
+            _logger.LogWarning("Network changed and the sending leg could not be renegotiated: {Message}", why);
+            Ended?.Invoke(this, new CallEnd($"The network changed and the call to Janus at {_server.Authority} could not follow ({why}).", CanRejoin: true));
+        }
+    }
+
+    private async Task RestartSubscriptionIceAsync(CancellationToken ct)
+    {
+        if (_subscription is null) return;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(s_renegotiationTimeout);
+        try
+        {
+            var offer = SessionDescription.Parse(await VideoRoomClient.RestartSubscriptionAsync(_subscription, timeout.Token).ConfigureAwait(false));
+            _subscribe.ApplyRemote(offer);
+            var answer = SdpBuilder.CreateReceiveAnswer(offer, _subscribe.Ice, _subscribe.Certificate, ["VP8", "opus"]);
+            await VideoRoomClient.StartAsync(_subscription, answer.ToString(), timeout.Token).ConfigureAwait(false);
+            _logger.LogInformation("Network changed: receiving leg renegotiated with Janus (ICE restart)");
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is RtcFormatException or IOException or OperationCanceledException or System.Net.WebSockets.WebSocketException)
+        {
+            string why = ex is OperationCanceledException ? "Janus did not answer" : ex.Message;
+            _logger.LogWarning("Network changed and the receiving leg could not be renegotiated: {Message}", why);
+            if (!_leaving)
+                Ended?.Invoke(this, new CallEnd($"The network changed and the call to Janus at {_server.Authority} could not follow ({why}).", CanRejoin: true));
+        }
+    }
     private readonly System.Collections.Concurrent.ConcurrentQueue<JanusEvent> _offers = new();
 
     /// <summary>Offers Janus sends on the subscription by itself (not replies to our requests) go to the follow loop.</summary>
@@ -446,7 +535,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             }
             else
             {
-                reason = $"The Janus server at {_server.Authority} closed the connection.";
+                reason = $"The connection to the Janus server at {_server.Authority} ended: {_janus.CloseReason ?? "closed"}.";
                 _logger.LogWarning("{Reason}", reason);
             }
 
@@ -478,11 +567,20 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         _leaving = true;
         _room.PublisherJoined -= OnPublisherJoined;
         _room.PublisherLeft -= OnPublisherLeft;
+        _publishWatcher?.Dispose();
+        _subscribeWatcher?.Dispose();
+        _addressMonitor?.Dispose();
         await _stop.CancelAsync().ConfigureAwait(false);
         _feedChanges.Writer.TryComplete();
+        Task renegotiate;
+        lock (_gate)
+        {
+            renegotiate = _renegotiate;
+        }
+
         try
         {
-            await Task.WhenAll(_follow, _watch, _connect, _watchSubscription).ConfigureAwait(false);
+            await Task.WhenAll(_follow, _watch, _connect, _watchSubscription, renegotiate).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

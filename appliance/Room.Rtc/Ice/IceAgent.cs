@@ -30,8 +30,9 @@ public delegate void IceDataHandler(ReadOnlySpan<byte> datagram);
 
 /// <summary>
 /// A full ICE agent (RFC 8445) for one component (rtcp-mux, BUNDLE), over UDP host candidates on the given local
-/// addresses: connectivity checks with short-term credentials, nomination (the controlling side nominates the first
-/// pair that works), triggered checks and peer-reflexive candidates, trickled remote candidates, consent freshness
+/// addresses: connectivity checks with short-term credentials, regular nomination (the controlling side nominates
+/// one pair, the first that works, with a single USE-CANDIDATE check, so both sides select the same pair: nominating
+/// every check let the two sides settle on different pairs when several worked), triggered checks and peer-reflexive candidates, trickled remote candidates, consent freshness
 /// (RFC 7675) and ICE restart. Receiving allocates nothing per datagram.
 /// </summary>
 public sealed class IceAgent : IDisposable
@@ -57,6 +58,8 @@ public sealed class IceAgent : IDisposable
     private readonly ulong _tieBreaker = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
     private readonly Timer _timer;
     private CandidatePair? _selected;
+    /// <summary>The pair the controlling side nominated (USE-CANDIDATE sent on it), until it is selected or fails.</summary>
+    private CandidatePair? _nominated;
     private long _lastConsentMs;
     private long _lastConsentSentMs;
     private bool _disposed;
@@ -270,6 +273,7 @@ public sealed class IceAgent : IDisposable
                 _pairs.Clear();
                 _remoteCandidates.Clear();
                 _selected = null;
+                _nominated = null;
             }
             RemoteUfrag = ufrag;
             RemotePassword = password;
@@ -357,6 +361,7 @@ public sealed class IceAgent : IDisposable
                 _sockets.Remove(ls);
                 _pairs.RemoveAll(p => p.Local == ls);
                 if (_selected?.Local == ls) _selected = null;
+                if (_nominated?.Local == ls) _nominated = null;
             }
             _reflexive.RemoveAll(c => address.Equals(c.RelatedAddress));
             if (_selected is null && State is IceState.Connected or IceState.Disconnected) SetState(IceState.Checking);
@@ -402,6 +407,7 @@ public sealed class IceAgent : IDisposable
         {
             NewCredentials();
             _pairs.Clear();
+            _nominated = null;
             _remoteCandidates.Clear();
             _remoteEnded = false;
             RemoteUfrag = null;
@@ -485,12 +491,13 @@ public sealed class IceAgent : IDisposable
                     if (p.Succeeded || p.Failed) continue;
                     if (now - p.LastSentMs < p.RetransmitMs) continue;
                     if (p.Attempts >= 12) { p.Failed = true; continue; }
-                    SendCheck(p, nominate: Controlling);
+                    SendCheck(p, nominate: Controlling && p == _nominated);
                     p.LastSentMs = now;
                     p.Attempts++;
                     p.RetransmitMs = Math.Min(p.RetransmitMs * 2, 1600);
                     break;
                 }
+                if (Controlling) NominateOrRetransmit(now); // also after a restart, while the old pair still carries media
                 // With a trickling peer, pairs failing is not ICE failing until its end-of-candidates (RFC 8838 8).
                 if (_pairs.Count > 0 && _pairs.All(p => p.Failed) && _selected is null && (!_remoteTrickling || _remoteEnded))
                     SetState(IceState.Failed);
@@ -500,6 +507,11 @@ public sealed class IceAgent : IDisposable
                 if (now - _lastConsentSentMs >= _nextConsentDelayMs)
                 {
                     SendCheck(_selected, nominate: false);
+                    if (_selected.Failed)
+                    {
+                        LoseSelected("sending the consent check failed");
+                        return;
+                    }
                     _lastConsentSentMs = now;
                     _consentUnanswered++;
                     _nextConsentDelayMs = (long)(ConsentInterval.TotalMilliseconds * (0.8 + 0.4 * Random.Shared.NextDouble()));
@@ -511,6 +523,51 @@ public sealed class IceAgent : IDisposable
                 else if (silent > 3 * ConsentInterval.TotalMilliseconds && _consentUnanswered >= 2) SetState(IceState.Disconnected);
             }
         }
+    }
+
+    private const int MaxNominationAttempts = 8;
+
+    /// <summary>
+    /// Controlling side: nominates the best pair that works (highest priority first) with a USE-CANDIDATE check, or
+    /// retransmits that check; a nomination that is never answered fails its pair and the next one is nominated.
+    /// </summary>
+    private void NominateOrRetransmit(long now)
+    {
+        if (_nominated is { } n && (n.Failed || !_pairs.Contains(n))) _nominated = null;
+        if (_nominated is null)
+        {
+            var best = _pairs.FirstOrDefault(p => p.Succeeded && !p.Failed);
+            if (best is null) return;
+            _nominated = best;
+            best.NominationAttempts = 0;
+            best.LastSentMs = 0;
+            best.RetransmitMs = 100;
+            _logger.LogDebug("ICE nominating {Local} -> {Remote}", best.Local.Candidate.EndPoint, best.Remote);
+        }
+        var pair = _nominated;
+        if (now - pair.LastSentMs < pair.RetransmitMs) return;
+        if (pair.NominationAttempts >= MaxNominationAttempts)
+        {
+            pair.Failed = true;
+            _nominated = null;
+            return;
+        }
+        SendCheck(pair, nominate: true);
+        pair.LastSentMs = now;
+        pair.NominationAttempts++;
+        pair.RetransmitMs = Math.Min(pair.RetransmitMs * 2, 1600);
+    }
+
+    /// <summary>The selected pair cannot send any more (its local address went away): choose again.</summary>
+    private void LoseSelected(string why)
+    {
+        var lost = _selected;
+        if (lost is null) return;
+        lost.Failed = true;
+        _selected = null;
+        if (_nominated == lost) _nominated = null;
+        _logger.LogWarning("ICE lost the selected pair {Local} -> {Remote}: {Why}", lost.Local.Candidate.EndPoint, lost.Remote, why);
+        SetState(IceState.Checking);
     }
 
     /// <summary>Connectivity checks sent, requests answered, responses accepted (diagnostics).</summary>
@@ -629,7 +686,7 @@ public sealed class IceAgent : IDisposable
         // request with a new check would make the two agents ping-pong and never match a response.
         if (!pair.Succeeded && RemotePassword is not null && Environment.TickCount64 - pair.LastSentMs >= 100)
         {
-            SendCheck(pair, Controlling);
+            SendCheck(pair, nominate: Controlling && pair == _nominated);
             pair.LastSentMs = Environment.TickCount64;
             pair.Attempts++;
         }
@@ -676,8 +733,13 @@ public sealed class IceAgent : IDisposable
             if (State == IceState.Disconnected) SetState(IceState.Connected);
             return;
         }
-        if ((Controlling && pair.Nominating) || (!Controlling && pair.NominatedByPeer) || (!Controlling && _selected is null))
-            Select(pair);
+        if (Controlling)
+        {
+            if (pair.Nominating && pair == _nominated) Select(pair);
+            else if ((_selected is null || State == IceState.Checking) && _nominated is null) NominateOrRetransmit(Environment.TickCount64); // the first pair that works
+            return;
+        }
+        if (pair.NominatedByPeer || _selected is null) Select(pair);
     }
 
     private void SwitchRole(bool controlling, string why)
@@ -722,6 +784,7 @@ public sealed class IceAgent : IDisposable
         public int RetransmitMs = 100;
         public int Attempts;
         public bool Succeeded, Failed, Nominating, NominatedByPeer, PeerChecked;
+        public int NominationAttempts;
         /// <summary>The role the last check on this pair was sent in (a 487 answer means: switch away from it).</summary>
         public bool SentControlling;
     }

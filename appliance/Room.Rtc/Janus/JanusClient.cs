@@ -11,7 +11,9 @@ public sealed record JanusEvent(string Kind, JsonObject? Data, string? JsepType,
 
 /// <summary>
 /// Janus's WebSocket API ("janus-protocol"): sessions, plugin handles, transactions, keepalives and asynchronous
-/// events. Messages larger than <see cref="MaxMessageBytes"/> close the connection.
+/// events. Messages larger than <see cref="MaxMessageBytes"/> close the connection. A keepalive that Janus does not
+/// acknowledge within <see cref="KeepaliveAckTimeout"/> closes it too: a TCP connection whose path died (network cut,
+/// our address gone) would otherwise look open for many minutes, and nothing above would learn the call is gone.
 /// </summary>
 public sealed class JanusClient : IAsyncDisposable
 {
@@ -23,19 +25,35 @@ public sealed class JanusClient : IAsyncDisposable
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private Task? _reader, _keepalive;
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _acks = new();
     private long _transaction;
     private volatile bool _closed;
+
+    /// <summary>How often a keepalive is sent (Janus ends sessions silent for 60 s by default).</summary>
+    public TimeSpan KeepaliveInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A keepalive not acknowledged within this closes the connection (<see cref="CloseReason"/> says so).</summary>
+    public TimeSpan KeepaliveAckTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Why the connection closed, once it has (null while open).</summary>
+    public string? CloseReason { get; private set; }
 
     private JanusClient(ClientWebSocket socket) => _socket = socket;
 
     public long SessionId { get; private set; }
 
-    public static async Task<JanusClient> ConnectAsync(Uri uri, CancellationToken cancellationToken)
+    public static Task<JanusClient> ConnectAsync(Uri uri, CancellationToken cancellationToken) =>
+        ConnectAsync(uri, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), cancellationToken);
+
+    /// <summary>Connects with the given keepalive interval and acknowledgement timeout.</summary>
+    public static async Task<JanusClient> ConnectAsync(Uri uri, TimeSpan keepaliveInterval, TimeSpan keepaliveAckTimeout, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(keepaliveInterval, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(keepaliveAckTimeout, TimeSpan.Zero);
         var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol("janus-protocol");
         await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
-        var client = new JanusClient(socket);
+        var client = new JanusClient(socket) { KeepaliveInterval = keepaliveInterval, KeepaliveAckTimeout = keepaliveAckTimeout };
         client._reader = Task.Run(client.ReadLoop, CancellationToken.None);
         var created = await client.RequestAsync(new JsonObject { ["janus"] = "create" }, cancellationToken).ConfigureAwait(false);
         client.SessionId = created["data"]?["id"]?.GetValue<long>() ?? throw new RtcFormatException(RtcError.BadSyntax, "no session id");
@@ -124,9 +142,11 @@ public sealed class JanusClient : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
-        catch (WebSocketException)
+        catch (WebSocketException e)
         {
+            CloseReason ??= "the connection broke: " + e.Message;
         }
+        CloseReason ??= "Janus closed the connection";
         _closed = true;
         foreach (var p in _pending.Values) p.TrySetException(new IOException("Janus connection closed"));
         foreach (var h in _handles.Values) h.Complete();
@@ -136,7 +156,11 @@ public sealed class JanusClient : IAsyncDisposable
     {
         var kind = (string?)json["janus"];
         var transaction = (string?)json["transaction"];
-        if (kind == "ack") return;
+        if (kind == "ack")
+        {
+            if (transaction is not null && _acks.TryRemove(transaction, out var ack)) ack.TrySetResult();
+            return;
+        }
         if (transaction is not null && _pending.TryGetValue(transaction, out var tcs) && kind is "success" or "error")
         {
             tcs.TrySetResult(json);
@@ -159,9 +183,28 @@ public sealed class JanusClient : IAsyncDisposable
         {
             while (!_stop.IsCancellationRequested)
             {
-                await Task.Delay(TimeSpan.FromSeconds(25), _stop.Token).ConfigureAwait(false);
-                await SendAsync(new JsonObject { ["janus"] = "keepalive", ["session_id"] = SessionId, ["transaction"] = NextTransaction() }, _stop.Token)
-                    .ConfigureAwait(false);
+                await Task.Delay(KeepaliveInterval, _stop.Token).ConfigureAwait(false);
+                var transaction = NextTransaction();
+                var acked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _acks[transaction] = acked;
+                using var sendTimeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                sendTimeout.CancelAfter(KeepaliveAckTimeout);
+                try
+                {
+                    await SendAsync(new JsonObject { ["janus"] = "keepalive", ["session_id"] = SessionId, ["transaction"] = transaction }, sendTimeout.Token)
+                        .ConfigureAwait(false);
+                    await acked.Task.WaitAsync(KeepaliveAckTimeout, _stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is TimeoutException || (e is OperationCanceledException && !_stop.IsCancellationRequested))
+                {
+                    CloseReason = $"Janus did not answer a keepalive within {KeepaliveAckTimeout.TotalSeconds:0} s";
+                    _socket.Abort(); // the read loop ends, every handle's events complete
+                    return;
+                }
+                finally
+                {
+                    _acks.TryRemove(transaction, out _);
+                }
             }
         }
         catch (OperationCanceledException)

@@ -46,6 +46,7 @@ public sealed class Texts
         ("call.joining", "Verbindung wird aufgebaut …", "Joining …"),
         ("call.leaving", "Besprechung wird verlassen …", "Leaving …"),
         ("call.incall", "In der Besprechung", "In the meeting"),
+        ("call.reconnecting", "Verbindung unterbrochen – wird wiederhergestellt …", "Connection lost – reconnecting …"),
         ("call.duration", "Dauer", "Duration"),
         ("call.participants", "Teilnehmende", "Participants"),
         ("call.video", "Bild der Gegenstelle", "Remote video"),

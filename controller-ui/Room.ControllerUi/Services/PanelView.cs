@@ -10,7 +10,7 @@ public sealed record PanelView(RoomStatus Status, Link Link, string? LastFailure
     public bool Online => Link == Link.Online;
 
     /// <summary>A call is being set up, running or being left: the call screen is shown.</summary>
-    public bool InCallScreen => Online && Status.Meeting.State is MeetingStates.Joining or MeetingStates.InCall or MeetingStates.Leaving;
+    public bool InCallScreen => Online && Status.Meeting.State is MeetingStates.Joining or MeetingStates.InCall or MeetingStates.Reconnecting or MeetingStates.Leaving;
 
     /// <summary>The meeting happening now, else the next one (the one the big Join button joins).</summary>
     public CalendarEntry? Featured(DateTimeOffset now) =>

@@ -55,8 +55,19 @@ public sealed class NetNs : IDisposable
     /// </summary>
     public static NetNs Create(TimeSpan? oneWayDelay = null)
     {
+        // Other test processes (test assemblies run in parallel) make namespaces too: two with the same subnet would
+        // route one test's traffic into the other's namespace (seen: a rejoin reaching another test's server, 404).
+        // Under a machine-wide lock, take a subnet no interface uses yet.
+        using var creating = new FileStream(Path.Combine(Path.GetTempPath(), "room-netns.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
+        LockFile(creating);
         RemoveStale();
-        int n = Random.Shared.Next(1, 250);
+        string inUse = Run("ip", "-4 -o addr show");
+        int n;
+        do
+        {
+            n = Random.Shared.Next(1, 250);
+        }
+        while (inUse.Contains($" 10.213.{n}.", StringComparison.Ordinal) || inUse.Contains($" 10.214.{n}.", StringComparison.Ordinal));
         string tag = $"{Environment.ProcessId % 10000}x{n}";
         string name = $"rtcp{Environment.ProcessId}n{n}", hostIf = "rh" + tag, nsIf = "rn" + tag;
         var host = IPAddress.Parse($"10.213.{n}.1");
@@ -95,6 +106,19 @@ public sealed class NetNs : IDisposable
         return created;
     }
 
+    /// <summary>Blocks until this process holds an exclusive lock on the file (flock; released when the stream closes).</summary>
+    private static void LockFile(FileStream file)
+    {
+        while (Flock(file.SafeFileHandle.DangerousGetHandle().ToInt32(), 2 /* LOCK_EX */) != 0)
+        {
+            if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != 4 /* EINTR */)
+                throw new IOException("flock failed: errno " + System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static extern int Flock(int fd, int operation);
+
     private const string LossTable = "roomloss";
 
     /// <summary>
@@ -109,6 +133,22 @@ public sealed class NetNs : IDisposable
         foreach (var chain in new[] { "in", "out" })
             Run("ip", $"netns exec {Name} nft add rule inet {LossTable} {chain} meta l4proto udp numgen random mod 100 \"<\" {percent} drop");
     }
+
+    private const string CutTable = "roomcut";
+
+    /// <summary>Drops every packet in and out of the namespace (a cable pulled) until <see cref="Reconnect"/>.</summary>
+    public void Disconnect()
+    {
+        Run("ip", $"netns exec {Name} nft add table inet {CutTable}");
+        Run("ip", $"netns exec {Name} nft add chain inet {CutTable} in {{ type filter hook input priority -10 ; policy accept ; }}");
+        Run("ip", $"netns exec {Name} nft add chain inet {CutTable} out {{ type filter hook output priority -10 ; policy accept ; }}");
+        // Loopback inside the namespace stays (Janus talks to itself); everything over its links is dropped.
+        Run("ip", $"netns exec {Name} nft add rule inet {CutTable} in iifname != lo drop");
+        Run("ip", $"netns exec {Name} nft add rule inet {CutTable} out oifname != lo drop");
+    }
+
+    /// <summary>Ends the cut <see cref="Disconnect"/> made.</summary>
+    public void Reconnect() => Run("ip", $"netns exec {Name} nft delete table inet {CutTable}");
 
     /// <summary>Ends the loss <see cref="AddUdpLoss"/> imposed.</summary>
     public void RemoveUdpLoss() => Run("ip", $"netns exec {Name} nft delete table inet {LossTable}");

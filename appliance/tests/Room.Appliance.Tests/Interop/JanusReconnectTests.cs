@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using Room.Bus;
+using Room.Bus.Client;
+using Room.Call.E2ee;
+using Room.Testing;
+using Room.Testing.Network;
+using Xunit.Abstractions;
+
+namespace Room.Appliance.Tests.Interop;
+
+/// <summary>
+/// A call survives, without anyone touching the panel: Janus restarting, a 30 s network cut, the box's address
+/// changing. roomd (real process), Janus and Chromium as in <see cref="JanusCallTests"/>; after each fault roomd is in
+/// the call again by itself and media decodes both ways. The browser participant reloads its page after the fault
+/// (its own connection died with it, as a person's would); roomd is never touched.
+/// </summary>
+[Collection("janus-call")]
+[Trait("Category", "Interop")]
+public sealed class JanusReconnectTests(ITestOutputHelper output)
+{
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken ct, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
+    {
+        while (!await condition())
+        {
+            if (ct.IsCancellationRequested) throw new TimeoutException("timed out waiting for " + what);
+            await Task.Delay(250, CancellationToken.None);
+        }
+    }
+
+    private static async Task<MeetingStatus> MeetingAsync(JanusRig rig) => (await rig.Client.GetStatusAsync()).Meeting;
+
+    /// <summary>roomd in the call, the browser publishing and subscribed to roomd, both decoding; returns roomd's feed id.</summary>
+    private static async Task<string> BothDecodingAsync(JanusRig rig, string secret, CancellationToken ct)
+    {
+        await WaitUntilAsync(async () => (await MeetingAsync(rig)).State == MeetingStates.InCall, ct);
+        var roomdFeed = (await MeetingAsync(rig)).Participants[0].Id;
+        await rig.Browser.JoinAsync(rig.Janus.WebSocketUri, "k=" + secret, "chromium");
+        await rig.Browser.SubscribeAsync(long.Parse(roomdFeed, System.Globalization.CultureInfo.InvariantCulture));
+        long roomdBefore = (await rig.ReportAsync()).VideoDecoded;
+        await WaitUntilAsync(async () => (await rig.Browser.StatsAsync()).FramesDecoded >= 20 && (await rig.ReportAsync()).VideoDecoded >= roomdBefore + 20, ct);
+        return roomdFeed;
+    }
+
+    private async Task SurvivesAsync(string fault, Func<JanusRig, CancellationToken, Task> inflict, bool mustDrop)
+    {
+        Skip.IfNot(Environment.UserName == "root", "network namespaces need root");
+        Assert.True(JanusServer.IsInstalled && E2eeBrowser.IsInstalled, "janus/chromium not installed (make deps)");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(300));
+        var ct = timeout.Token;
+        await using var rig = await JanusRig.StartAsync(ct);
+        var secret = LinkKey.NewSecretText();
+        try
+        {
+            await rig.Client.JoinAsync(rig.Link(secret));
+            await BothDecodingAsync(rig, secret, ct);
+            var states = new ConcurrentQueue<(string State, string Error)>();
+            using var watch = await rig.Client.WatchAsync((iface, changed) =>
+            {
+                if (iface == BusNames.Meeting && changed.TryGetValue("State", out var v))
+                    states.Enqueue((v.GetString(), changed.TryGetValue("LastError", out var e) ? e.GetString() : ""));
+            });
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+
+            await inflict(rig, ct);
+
+            // Back in the call by itself. A drop shows as reconnecting, with the reason, before it.
+            await WaitUntilAsync(async () => (await MeetingAsync(rig)).State == MeetingStates.InCall
+                && (!mustDrop || states.Any(s => s.State == MeetingStates.Reconnecting)), ct);
+            long backAfter = clock.ElapsedMilliseconds;
+            var reconnecting = states.Where(s => s.State == MeetingStates.Reconnecting).ToList();
+            Assert.All(states, s => Assert.NotEqual(MeetingStates.Error, s.State));
+            foreach (var r in reconnecting) Assert.False(string.IsNullOrWhiteSpace(r.Error), "reconnecting without a reason");
+
+            // Media decodes again both ways (the browser reloads: its connection went with the fault).
+            await rig.RestartBrowserAsync();
+            await BothDecodingAsync(rig, secret, ct);
+            var meeting = await MeetingAsync(rig);
+            Assert.Equal(MeetingStates.InCall, meeting.State);
+            Assert.Equal((await rig.Browser.StatsAsync()).Code, meeting.SecurityCode);
+            Assert.Equal(0, (await rig.ReportAsync()).Rejected);
+
+            var line = $"{fault}: in the call again {backAfter} ms after the fault began; states {string.Join(" -> ", states.Select(s => s.State))}; " +
+                $"reason shown: {reconnecting.FirstOrDefault().Error}";
+            output.WriteLine(line);
+            MeasurementReport.Add("janus-reconnect", line);
+        }
+        catch
+        {
+            output.WriteLine(rig.Roomd.Log);
+            throw;
+        }
+    }
+
+    [SkippableFact]
+    public Task When_janus_restarts_roomd_rejoins_the_same_meeting_and_media_decodes_again() =>
+        SurvivesAsync("Janus restart", (rig, ct) => rig.RestartJanusAsync(ct), mustDrop: true);
+
+    [SkippableFact]
+    public Task After_a_30_second_network_cut_roomd_is_back_in_the_call_and_media_decodes_again() =>
+        SurvivesAsync("30 s network cut", async (rig, ct) =>
+        {
+            rig.Ns.Disconnect();
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(30), ct);
+            }
+            finally
+            {
+                rig.Ns.Reconnect();
+            }
+        }, mustDrop: false);
+
+    [SkippableFact]
+    public Task When_the_rooms_address_changes_roomd_follows_and_media_decodes_again() =>
+        SurvivesAsync("address change", (rig, ct) =>
+        {
+            // The box gets a new address on the same network (a DHCP renewal) and loses the old one.
+            var next = System.Net.IPAddress.Parse(rig.Ns.HostAddress.ToString()[..rig.Ns.HostAddress.ToString().LastIndexOf('.')] + ".7");
+            NetNs.Run("ip", $"addr add {next}/24 dev {rig.Ns.HostInterface}");
+            NetNs.Run("ip", $"addr del {rig.Ns.HostAddress}/24 dev {rig.Ns.HostInterface}");
+            return Task.CompletedTask;
+        }, mustDrop: false);
+}
