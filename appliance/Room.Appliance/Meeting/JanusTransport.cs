@@ -535,7 +535,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             }
             else
             {
-                reason = $"The connection to the Janus server at {_server.Authority} ended: {_janus.CloseReason ?? "closed"}.";
+                reason = $"The connection to the Janus server at {_server.Authority} ended: {(_janus.CloseReason ?? "closed").TrimEnd('.')}.";
                 _logger.LogWarning("{Reason}", reason);
             }
 

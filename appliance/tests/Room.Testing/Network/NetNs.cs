@@ -61,6 +61,11 @@ public sealed class NetNs : IDisposable
         using var creating = new FileStream(Path.Combine(Path.GetTempPath(), "room-netns.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
         LockFile(creating);
         RemoveStale();
+        // Test subnets never leave the machine: without this, a packet to a namespace that is gone (or to a subnet
+        // whose route went with an address) would follow the default route out of the machine. The /24 of each live
+        // namespace is more specific and wins.
+        Run("ip", "route replace blackhole 10.213.0.0/16");
+        Run("ip", "route replace blackhole 10.214.0.0/16");
         string inUse = Run("ip", "-4 -o addr show");
         int n;
         do
