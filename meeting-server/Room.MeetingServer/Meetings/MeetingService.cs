@@ -397,6 +397,8 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
             throw Refuse(Refusal.Malformed, caller.Identity, "a new group starts at epoch 0");
         }
 
+        CheckGroupInfoSignature(caller, gi);
+
         if (!await store.InitGroupAsync(meetingId, 0, groupInfo, ct).ConfigureAwait(false))
         {
             throw Refuse(Refusal.GroupExists, caller.Identity, $"meeting {meetingId} has its group already");
@@ -417,38 +419,20 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
         }
 
         ulong epoch;
+        PublicMessage pm;
         try
         {
             var msg = MlsMessage.Decode(message);
-            byte[] groupId;
-            ContentType type;
-            switch (msg.WireFormat)
-            {
-                case WireFormat.PublicMessage:
-                    groupId = msg.PublicMessage!.Content.GroupId;
-                    epoch = msg.PublicMessage.Content.Epoch;
-                    type = msg.PublicMessage.Content.ContentType;
-                    if (msg.PublicMessage.Content.Sender.Type is not (SenderType.Member or SenderType.NewMemberCommit))
-                    {
-                        throw new MlsException("a commit comes from a member or a new member");
-                    }
-
-                    break;
-                case WireFormat.PrivateMessage:
-                    groupId = msg.PrivateMessage!.GroupId;
-                    epoch = msg.PrivateMessage.Epoch;
-                    type = msg.PrivateMessage.ContentType;
-                    break;
-                default:
-                    throw new MlsException("not a handshake message");
-            }
-
-            if (type != ContentType.Commit)
+            // Commits travel as PublicMessage so that this service can check them (RFC 9420 section 16.8 allows a DS
+            // to require it): a commit that is not valid must not take an epoch from a valid one.
+            pm = msg.WireFormat == WireFormat.PublicMessage ? msg.PublicMessage! : throw new MlsException("commits must be sent as PublicMessage");
+            epoch = pm.Content.Epoch;
+            if (pm.Content.ContentType != ContentType.Commit)
             {
                 throw new MlsException("only commits are ordered here (proposals go inside commits)");
             }
 
-            if (!groupId.AsSpan().SequenceEqual(GroupIdOf(meetingId)))
+            if (!pm.Content.GroupId.AsSpan().SequenceEqual(GroupIdOf(meetingId)))
             {
                 throw new MlsException("the message is for another group");
             }
@@ -463,11 +447,14 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
             throw Refuse(Refusal.EpochConflict, caller.Identity, $"the group is at epoch {current}, the commit is for epoch {epoch}", current);
         }
 
+        CheckCommitSignature(caller, meetingId, pm, m.GroupInfo!);
         var gi = ParseGroupInfo(caller, meetingId, nextGroupInfo);
         if (gi.GroupContext.Epoch != epoch + 1)
         {
             throw Refuse(Refusal.Malformed, caller.Identity, "the GroupInfo must be of the epoch the commit starts");
         }
+
+        CheckGroupInfoSignature(caller, gi);
 
         var welcomes = new List<(string, byte[])>();
         if (welcome is not null)
@@ -504,6 +491,68 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
 
         log.LogInformation("{Caller} committed epoch {Epoch} of {Meeting}", caller.Identity, current + 1, meetingId);
         return current + 1;
+    }
+
+    /// <summary>
+    /// The commit must be signed by the caller's own leaf in the current epoch's tree (from the GroupInfo the server
+    /// holds), or, for an external join, by the caller's new leaf whose credential chains to the organisation CA.
+    /// </summary>
+    private void CheckCommitSignature(Caller caller, string meetingId, PublicMessage pm, byte[] currentGroupInfo)
+    {
+        try
+        {
+            var current = MlsMessage.Decode(currentGroupInfo).GroupInfo!;
+            var treeExt = current.Extensions.FirstOrDefault(e => e.Type == ExtensionType.RatchetTree) ?? throw new MlsException("the group's GroupInfo has no ratchet tree");
+            var tree = RatchetTree.Decode(treeExt.Data);
+            LeafNode signer;
+            if (pm.Content.Sender.Type == SenderType.Member)
+            {
+                signer = tree.Leaf(pm.Content.Sender.Index) ?? throw new MlsException("the sender is not a member");
+            }
+            else if (pm.Content.Sender.Type == SenderType.NewMemberCommit)
+            {
+                signer = pm.Content.Commit?.Path?.LeafNode ?? throw new MlsException("an external commit needs a path");
+                Validator.Validate(signer.Credential, signer.SignatureKey);
+            }
+            else
+            {
+                throw new MlsException("a commit comes from a member or a new member");
+            }
+
+            string who = CredentialIdentity.Of(signer.Credential);
+            if (who != caller.Identity)
+            {
+                throw new MlsException($"the commit is signed as {who}, not as the caller");
+            }
+
+            if (!pm.ToAuthenticated().Verify(Suite, signer.SignatureKey, current.GroupContext.ToBytes()))
+            {
+                throw new MlsException("commit signature invalid");
+            }
+        }
+        catch (RoomCryptoException e)
+        {
+            throw Refuse(Refusal.Malformed, caller.Identity, $"commit refused in {meetingId}: " + e.Message);
+        }
+    }
+
+    /// <summary>The next GroupInfo must be signed by the caller's leaf in its own tree.</summary>
+    private void CheckGroupInfoSignature(Caller caller, GroupInfo gi)
+    {
+        try
+        {
+            var treeExt = gi.Extensions.FirstOrDefault(e => e.Type == ExtensionType.RatchetTree) ?? throw new MlsException("the GroupInfo must carry the ratchet tree");
+            var signer = RatchetTree.Decode(treeExt.Data).Leaf(gi.Signer) ?? throw new MlsException("the GroupInfo's signer is not a member");
+            Validator.Validate(signer.Credential, signer.SignatureKey);
+            if (CredentialIdentity.Of(signer.Credential) != caller.Identity || !Suite.VerifyWithLabel(signer.SignatureKey, "GroupInfoTBS", gi.ToBeSigned(), gi.Signature))
+            {
+                throw new MlsException("GroupInfo signature invalid or not the caller's");
+            }
+        }
+        catch (RoomCryptoException e)
+        {
+            throw Refuse(Refusal.Malformed, caller.Identity, "GroupInfo refused: " + e.Message);
+        }
     }
 
     public async Task<IReadOnlyList<HandshakeRecord>> HandshakesAsync(Caller caller, string meetingId, long fromEpoch, CancellationToken ct)

@@ -290,6 +290,24 @@ public abstract class MeetingServerScenarios(ServerFixture f)
         Assert.Equal("malformed", (await Refused(() => a.SubmitCommitAsync(meeting.Id, foreign.Commit.ToBytes(),
             new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = foreign.GroupInfo }.ToBytes(), null))).Error);
 
+        // A commit must be the caller's own, validly signed, and a PublicMessage the server can check.
+        var bCommitted = ma.Group.StageCommit();
+        byte[] aCommit = bCommitted.Commit.ToBytes(), aGi = new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = bCommitted.GroupInfo }.ToBytes();
+        Assert.Contains("not as the caller", (await Refused(() => b.SubmitCommitAsync(meeting.Id, aCommit, aGi, null))).Message, StringComparison.Ordinal);
+        var tampered = MlsMessage.Decode(aCommit);
+        tampered.PublicMessage!.Auth.Signature[^1] ^= 1;
+        Assert.Contains("signature invalid", (await Refused(() => a.SubmitCommitAsync(meeting.Id, tampered.ToBytes(), aGi, null))).Message, StringComparison.Ordinal);
+        ma.Group.DiscardStagedCommit();
+        using (var privateHandshakes = MlsGroup.Create(aCreds.MlsIdentity(MlsCipherSuite.Get(meeting.CipherSuite)), meeting.GroupId, new MlsGroupOptions { HandshakeAsPublic = false }))
+        {
+            var priv = privateHandshakes.Commit();
+            Assert.Contains("PublicMessage", (await Refused(() => a.SubmitCommitAsync(meeting.Id, priv.Commit.ToBytes(),
+                new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = priv.GroupInfo }.ToBytes(), null))).Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, (await a.GroupInfoAsync(meeting.Id)).Epoch);
+        Assert.Empty(await a.HandshakesAsync(meeting.Id, 0));
+
         // An accepted commit, then its replay: a conflict naming the current epoch; nothing stored twice.
         var staged = ma.Group.StageCommit();
         byte[] commit = staged.Commit.ToBytes(), nextGi = new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = staged.GroupInfo }.ToBytes();
