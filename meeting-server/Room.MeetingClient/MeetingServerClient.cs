@@ -11,6 +11,9 @@ public sealed record Handshake(long Epoch, string Sender, byte[] Message);
 public sealed record WelcomeMessage(long Epoch, byte[] Welcome);
 public sealed record CreatedMeeting(string Id, byte[] GroupId, ushort CipherSuite);
 
+/// <summary>The meeting's Janus VideoRoom: only members get it; the tokens are this participant's own.</summary>
+public sealed record JanusAccess(Uri Url, long Room, string Pin, string SessionToken, string RoomToken);
+
 /// <summary>
 /// The meeting server's API over HTTPS. The server's certificate must chain to the organisation CA (pinned at
 /// enrolment); a device authenticates with its certificate (mutual TLS), a person with a token from sign-in.
@@ -191,6 +194,9 @@ public sealed class MeetingServerClient : IDisposable
 
     public Task<List<Handshake>> HandshakesAsync(string meeting, long from, CancellationToken ct = default) =>
         SendAsync<List<Handshake>>(HttpMethod.Get, $"api/meetings/{meeting}/handshakes?from={from}", null, ct);
+
+    public Task<JanusAccess> JanusAsync(string meeting, CancellationToken ct = default) =>
+        SendAsync<JanusAccess>(HttpMethod.Get, $"api/meetings/{meeting}/janus", null, ct);
 
     public Task<List<WelcomeMessage>> WelcomesAsync(string meeting, CancellationToken ct = default) =>
         SendAsync<List<WelcomeMessage>>(HttpMethod.Get, $"api/meetings/{meeting}/welcomes", null, ct);

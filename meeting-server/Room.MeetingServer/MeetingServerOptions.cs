@@ -58,6 +58,8 @@ public sealed class MeetingServerOptions : IValidatableObject
 
     public LdapOptions Ldap { get; set; } = new();
 
+    public Janus.JanusOptions Janus { get; set; } = new();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Storage == StorageKind.Postgres && string.IsNullOrWhiteSpace(PostgresConnectionString))
@@ -68,6 +70,11 @@ public sealed class MeetingServerOptions : IValidatableObject
         if (!System.Net.IPEndPoint.TryParse(Listen, out _))
         {
             yield return new ValidationResult($"Listen '{Listen}' is not ADDRESS:PORT", [nameof(Listen)]);
+        }
+
+        if (Janus.Url is not null && (string.IsNullOrEmpty(Janus.TokenSecret) || string.IsNullOrEmpty(Janus.AdminKey)))
+        {
+            yield return new ValidationResult("Janus needs TokenSecret (token_auth_secret) and AdminKey (videoroom admin_key)", [nameof(Janus)]);
         }
 
         if (Ldap.Host is not null && !Ldap.UserDnTemplate.Contains("{0}", StringComparison.Ordinal))

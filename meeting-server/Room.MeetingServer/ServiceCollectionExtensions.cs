@@ -28,6 +28,7 @@ public static class ServiceCollectionExtensions
             Directory.CreateDirectory(o.DataDirectory);
             return new SqlMeetingStore(new SqliteDialect(), $"Data Source={Path.Combine(o.DataDirectory, "meetings.db")};Pooling=False");
         });
+        services.AddSingleton<Janus.JanusOrchestrator>();
         services.AddSingleton<MeetingService>();
         return services;
     }

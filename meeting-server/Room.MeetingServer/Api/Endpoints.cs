@@ -182,6 +182,12 @@ public static class Endpoints
             new CommitResponse(await s.SubmitCommitAsync(Caller(ctx), id, r.Commit ?? [], r.GroupInfo ?? [], r.Welcome, ct)));
         m.MapGet("/{id}/handshakes", async (HttpContext ctx, string id, long? from, MeetingService s, CancellationToken ct) =>
             (await s.HandshakesAsync(Caller(ctx), id, from ?? 0, ct)).Select(h => new HandshakeDto(h.Epoch, h.Sender, h.Message)));
+        m.MapGet("/{id}/janus", async (HttpContext ctx, string id, MeetingService s, Janus.JanusOrchestrator janus, CancellationToken ct) =>
+        {
+            var caller = Caller(ctx);
+            await s.RequireMemberAsync(caller, id, ct);
+            return await janus.AccessAsync(id, caller.Identity, ct);
+        });
         m.MapGet("/{id}/welcomes", async (HttpContext ctx, string id, MeetingService s, CancellationToken ct) =>
             (await s.WelcomesAsync(Caller(ctx), id, ct)).Select(w => new WelcomeDto(w.Epoch, w.Message)));
     }

@@ -26,7 +26,7 @@ public sealed class MeetingServerProcess : IAsyncDisposable
         Ca = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(dataDir, "ca.pem")));
     }
 
-    public static async Task<MeetingServerProcess> StartAsync(string? postgres = null, (string Host, int Port)? ldap = null)
+    public static async Task<MeetingServerProcess> StartAsync(string? postgres = null, (string Host, int Port)? ldap = null, JanusInstance? janus = null)
     {
         string dir = Repo.TempDir("room-ms");
         var config = new List<string>
@@ -50,6 +50,13 @@ public sealed class MeetingServerProcess : IAsyncDisposable
             config.Add($"--MeetingServer:Ldap:Host={l.Host}");
             config.Add($"--MeetingServer:Ldap:Port={l.Port}");
             config.Add("--MeetingServer:Ldap:UserDnTemplate=uid={0},ou=people,dc=example,dc=org");
+        }
+
+        if (janus is not null)
+        {
+            config.Add($"--MeetingServer:Janus:Url={janus.Url}");
+            config.Add($"--MeetingServer:Janus:TokenSecret={janus.TokenSecret}");
+            config.Add($"--MeetingServer:Janus:AdminKey={janus.AdminKey}");
         }
 
         var p = new ChildProcess("dotnet", [Repo.ServerDll, "serve", .. config]);
