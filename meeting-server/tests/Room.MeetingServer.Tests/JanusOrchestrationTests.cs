@@ -82,7 +82,8 @@ public sealed class JanusOrchestrationTests : IAsyncLifetime
             // A session token is not enough for the room: without a room token, or with the PIN missing, the join is refused.
             var noToken = await Assert.ThrowsAsync<JanusException>(() => JoinAsync(jb, accessB.Room, accessB.Pin, null, "intruder"));
             Assert.Equal(433, noToken.Code); // JANUS_VIDEOROOM_ERROR_UNAUTHORIZED
-            Assert.Equal(433, (await Assert.ThrowsAsync<JanusException>(() => JoinAsync(jb, accessB.Room, null, accessB.RoomToken, "intruder"))).Code);
+            Assert.Equal(429, (await Assert.ThrowsAsync<JanusException>(() => JoinAsync(jb, accessB.Room, null, accessB.RoomToken, "intruder"))).Code); // missing PIN
+            Assert.Equal(433, (await Assert.ThrowsAsync<JanusException>(() => JoinAsync(jb, accessB.Room, "0000", accessB.RoomToken, "intruder"))).Code); // wrong PIN
             // Nor can a session holder make rooms: that takes the admin key only the server has.
             long h = await jb.AttachAsync("janus.plugin.videoroom", CancellationToken.None);
             await Assert.ThrowsAsync<JanusException>(() => jb.MessageAsync(h, new JsonObject { ["request"] = "create", ["room"] = 4242 }, false, CancellationToken.None));

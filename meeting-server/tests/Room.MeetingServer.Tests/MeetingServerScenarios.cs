@@ -42,6 +42,35 @@ public abstract class MeetingServerScenarios(ServerFixture f)
     }
 
     [Fact]
+    public async Task Roomctl_enroll_makes_the_key_on_the_box_and_stores_the_certificate_beside_it()
+    {
+        string name = ServerFixture.NewName("box");
+        string code = await f.Admin.CreateEnrolmentCodeAsync(name);
+        string dir = Repo.TempDir("room-ms-roomctl");
+        try
+        {
+            string roomctl = Path.Combine(Repo.Root, "appliance", "Room.Cli", "bin", Repo.Configuration, "net10.0", "roomctl.dll");
+            var (exit, log) = await ChildProcess.RunAsync("env", ["ROOM_MEETING_KEY_DIR=" + dir, "dotnet", roomctl, "enroll", f.Server.Url.ToString(), code]);
+            Assert.True(exit == 0, log);
+            Assert.Contains($"enrolled as device:{name}", log, StringComparison.Ordinal);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dir, DeviceCredentials.KeyFile)));
+            using var creds = DeviceCredentials.LoadOrCreate(dir);
+            Assert.Equal("device:" + name, creds.Identity);
+
+            // The same code again: refused, exit 1, the stored certificate untouched.
+            byte[] before = await File.ReadAllBytesAsync(Path.Combine(dir, DeviceCredentials.CertificateFile));
+            (exit, log) = await ChildProcess.RunAsync("env", ["ROOM_MEETING_KEY_DIR=" + dir, "dotnet", roomctl, "enroll", f.Server.Url.ToString(), code]);
+            Assert.Equal(1, exit);
+            Assert.Contains("enrolment-code-invalid", log, StringComparison.Ordinal);
+            Assert.Equal(before, await File.ReadAllBytesAsync(Path.Combine(dir, DeviceCredentials.CertificateFile)));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public async Task A_malformed_certificate_request_is_refused_and_does_not_use_up_the_code()
     {
         string name = ServerFixture.NewName("box");
