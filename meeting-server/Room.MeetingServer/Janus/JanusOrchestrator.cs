@@ -40,6 +40,7 @@ public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, Ti
     public void Dispose() => _gate.Dispose();
 
     private readonly Dictionary<string, (long Room, string Secret, string Pin)> _rooms = [];
+    private readonly Dictionary<(string Meeting, string Identity), List<string>> _tokens = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     private JanusOptions O => options.Value.Janus;
@@ -99,6 +100,12 @@ public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, Ti
                 ["action"] = "add",
                 ["allowed"] = new JsonArray(roomToken),
             }, asyncEvent: false, ct).ConfigureAwait(false);
+            if (!_tokens.TryGetValue((meetingId, identity), out var mine))
+            {
+                _tokens[(meetingId, identity)] = mine = [];
+            }
+
+            mine.Add(roomToken);
             log.LogInformation("janus token for {Identity} in meeting {Meeting}", identity, meetingId);
             return new JanusAccess(O.PublicUrl ?? O.Url!, room.Room, room.Pin, SessionToken(), roomToken);
         }
@@ -106,6 +113,66 @@ public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, Ti
         {
             log.LogError("janus refused the meeting server: {Error}", e.Message);
             throw new RefusedException(Refusal.NotFound, "the meeting's media server is not available");
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Takes the identity's tokens off the room's allowed list: it cannot join the room again.</summary>
+    public Task RevokeAsync(string meetingId, string identity, CancellationToken ct) => WithRoomAsync(meetingId, async (janus, handle, room) =>
+    {
+        if (_tokens.Remove((meetingId, identity), out var tokens) && tokens.Count > 0)
+        {
+            await janus.MessageAsync(handle, new JsonObject
+            {
+                ["request"] = "allowed",
+                ["room"] = room.Room,
+                ["secret"] = room.Secret,
+                ["action"] = "remove",
+                ["allowed"] = new JsonArray([.. tokens.Select(t => (JsonNode)t)]),
+            }, asyncEvent: false, ct).ConfigureAwait(false);
+            log.LogInformation("janus tokens of {Identity} in meeting {Meeting} revoked", identity, meetingId);
+        }
+    }, ct);
+
+    /// <summary>Destroys the meeting's room: everyone in it is out.</summary>
+    public Task DestroyAsync(string meetingId, CancellationToken ct) => WithRoomAsync(meetingId, async (janus, handle, room) =>
+    {
+        await janus.MessageAsync(handle, new JsonObject { ["request"] = "destroy", ["room"] = room.Room, ["secret"] = room.Secret }, asyncEvent: false, ct).ConfigureAwait(false);
+        _rooms.Remove(meetingId);
+        foreach (var k in _tokens.Keys.Where(k => k.Meeting == meetingId).ToList())
+        {
+            _tokens.Remove(k);
+        }
+
+        log.LogInformation("janus room {Room} of meeting {Meeting} destroyed", room.Room, meetingId);
+    }, ct);
+
+    private async Task WithRoomAsync(string meetingId, Func<JanusConnection, long, (long Room, string Secret, string Pin), Task> work, CancellationToken ct)
+    {
+        if (!Configured)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (!_rooms.TryGetValue(meetingId, out var room))
+            {
+                return;
+            }
+
+            await using var janus = await JanusConnection.OpenAsync(O.Url!, SessionToken(), ct).ConfigureAwait(false);
+            long handle = await janus.AttachAsync("janus.plugin.videoroom", ct).ConfigureAwait(false);
+            await work(janus, handle, room).ConfigureAwait(false);
+        }
+        catch (JanusException e)
+        {
+            // The meeting server's own state is already changed; the media server is told as well as it can be.
+            log.LogError("janus refused the meeting server for meeting {Meeting}: {Error}", meetingId, e.Message);
         }
         finally
         {

@@ -19,7 +19,7 @@ public sealed record EnrolResult(string Identity, byte[] Certificate, byte[] CaC
 /// <see cref="RefusedException"/> before anything is stored, and is logged with who asked and why.
 /// </summary>
 public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, PasswordHasher hasher, LdapAuthenticator ldap, TokenService tokens,
-    IOptions<MeetingServerOptions> options, TimeProvider time, ILogger<MeetingService> log)
+    Janus.JanusOrchestrator janus, IOptions<MeetingServerOptions> options, TimeProvider time, ILogger<MeetingService> log)
 {
     private readonly MeetingServerOptions _o = options.Value;
 
@@ -280,6 +280,7 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
             ?? throw Refuse(Refusal.NotFound, caller.Identity, $"{identity} is not in the meeting");
         await store.PutParticipantAsync(p with { State = ParticipantState.Removed }, ct).ConfigureAwait(false);
         log.LogInformation("{Caller} removed {Identity} from {Meeting}", caller.Identity, identity, meetingId);
+        await janus.RevokeAsync(meetingId, identity, ct).ConfigureAwait(false);
     }
 
     public async Task SetLockedAsync(Caller caller, string meetingId, bool locked, CancellationToken ct)
@@ -293,6 +294,7 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
         await RequireHostAsync(caller, meetingId, ct).ConfigureAwait(false);
         await store.SetMeetingFlagsAsync(meetingId, null, true, ct).ConfigureAwait(false);
         log.LogInformation("{Caller} ended {Meeting} for all", caller.Identity, meetingId);
+        await janus.DestroyAsync(meetingId, ct).ConfigureAwait(false);
     }
 
     // ------------------------------------------------------------------ MLS delivery service

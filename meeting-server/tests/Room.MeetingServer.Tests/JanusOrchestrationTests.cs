@@ -89,6 +89,20 @@ public sealed class JanusOrchestrationTests : IAsyncLifetime
             await Assert.ThrowsAsync<JanusException>(() => jb.MessageAsync(h, new JsonObject { ["request"] = "create", ["room"] = 4242 }, false, CancellationToken.None));
         }
 
+        // A removed member's token no longer opens the room; when the host ends the meeting, the room is gone for all.
+        await a.RemoveAsync(meeting.Id, bCreds.Identity);
+        Assert.Equal("not-invited", (await Assert.ThrowsAsync<MeetingServerException>(() => b.JanusAsync(meeting.Id))).Error);
+        await using (var jb = await JanusConnection.OpenAsync(accessB.Url, accessB.SessionToken, CancellationToken.None))
+        {
+            Assert.Equal(433, (await Assert.ThrowsAsync<JanusException>(() => JoinAsync(jb, accessB.Room, accessB.Pin, accessB.RoomToken, bCreds.Identity))).Code);
+        }
+
+        await a.EndAsync(meeting.Id);
+        await using (var ja = await JanusConnection.OpenAsync(accessA.Url, accessA.SessionToken, CancellationToken.None))
+        {
+            Assert.Equal(426, (await Assert.ThrowsAsync<JanusException>(() => JoinAsync(ja, accessA.Room, accessA.Pin, accessA.RoomToken, aCreds.Identity))).Code); // no such room
+        }
+
         // Without a token, or with one not signed by the server, Janus opens no session at all.
         Assert.Equal(403, (await Assert.ThrowsAsync<JanusException>(() => JanusConnection.OpenAsync(_janus.Url, null, CancellationToken.None))).Code);
         string data = $"{DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3600},janus,janus.plugin.videoroom";
