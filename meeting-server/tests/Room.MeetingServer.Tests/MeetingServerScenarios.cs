@@ -191,6 +191,15 @@ public abstract class MeetingServerScenarios(ServerFixture f)
         var hello = mp.Group.EncryptApplication("hello"u8).ToBytes();
         Assert.Equal("hello"u8.ToArray(), ma.Group.Process(MlsMessage.Decode(hello)).ApplicationData);
 
+        // Media keys come from the group (SFrame, RFC 9605 section 5.2): all three read each other's frames.
+        using var mediaA = new Room.Crypto.Media.MlsSFrameBinding(ma.Group, sendSwitchDelay: TimeSpan.Zero);
+        using var mediaP = new Room.Crypto.Media.MlsSFrameBinding(mp.Group, sendSwitchDelay: TimeSpan.Zero);
+        byte[] frame = new byte[1200];
+        Random.Shared.NextBytes(frame);
+        byte[] sealedFrame = new byte[frame.Length + mediaA.MaxOverhead], opened = new byte[sealedFrame.Length];
+        int n = mediaA.Encrypt([], frame, sealedFrame);
+        Assert.Equal(frame, opened.AsSpan(0, mediaP.Decrypt([], sealedFrame.AsSpan(0, n), opened)).ToArray());
+
         // The host removes the person: the server stops answering them; the others move to a new code.
         await a.RemoveAsync(meeting.Id, pCreds.Identity);
         await ma.RemoveAsync(pCreds.Identity);
@@ -203,6 +212,10 @@ public abstract class MeetingServerScenarios(ServerFixture f)
         // What the removed member still holds cannot open what is sent after the removal commit.
         var after = ma.Group.EncryptApplication("after removal"u8).ToBytes();
         Assert.Throws<Room.Crypto.MlsException>(() => mp.Group.Process(MlsMessage.Decode(after)));
+        // A captured copy of a frame sent after the removal commit does not open for the removed member.
+        n = mediaA.Encrypt([], frame, sealedFrame);
+        byte[] captured = sealedFrame.AsSpan(0, n).ToArray();
+        Assert.ThrowsAny<Room.Crypto.RoomCryptoException>(() => mediaP.Decrypt([], captured, opened));
     }
 
     [Fact]
