@@ -31,6 +31,8 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
         media                             encoders/decoders: chosen, and why the others are not
         media snapshot FILE               save the latest decoded call picture as JPEG
         pin check PIN                     check the admin PIN
+        enroll URL CODE                   enrol this box with a meeting server (key made here, kept in
+                                          $ROOM_MEETING_KEY_DIR, default /var/lib/room/meeting-identity)
 
         --bus ADDRESS  the bus roomd is on (default: $ROOM_BUS_ADDRESS, else the system bus)
         --json         machine-readable output

@@ -13,6 +13,12 @@ try
         return line.Words.Count == 0 ? 2 : 0;
     }
 
+    if (line.Words is ["enroll", var enrollUrl, var enrollCode])
+    {
+        // Talks to the meeting server, not to roomd: no bus needed.
+        return await Enroll.RunAsync(enrollUrl, enrollCode, Console.Out, Console.Error);
+    }
+
     using var cts = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) =>
     {

@@ -284,17 +284,20 @@ public sealed class MlsGroup : IDisposable
     /// <paramref name="bareExternalPub"/> writes external_pub without its length prefix, the form ts-mls 1.6.4 reads
     /// (RFC 9420's ExternalPub is <c>opaque&lt;V&gt;</c>; only for peers that need it).
     /// </summary>
-    public GroupInfo CreateGroupInfo(bool includeExternalPub = true, bool bareExternalPub = false)
+    public GroupInfo CreateGroupInfo(bool includeExternalPub = true, bool bareExternalPub = false) =>
+        CreateGroupInfo(_ctx, _tree, _secrets, _lastConfirmationTag, includeExternalPub, bareExternalPub);
+
+    private GroupInfo CreateGroupInfo(GroupContext ctx, RatchetTree tree, EpochSecrets secrets, byte[] confirmationTag, bool includeExternalPub = true, bool bareExternalPub = false)
     {
-        var gi = new GroupInfo { GroupContext = _ctx.Clone(), ConfirmationTag = _lastConfirmationTag, Signer = MyLeaf };
+        var gi = new GroupInfo { GroupContext = ctx.Clone(), ConfirmationTag = confirmationTag, Signer = MyLeaf };
         if (_options.RatchetTreeExtension)
         {
-            gi.Extensions.Add(new Extension(ExtensionType.RatchetTree, _tree.Encode()));
+            gi.Extensions.Add(new Extension(ExtensionType.RatchetTree, tree.Encode()));
         }
 
         if (includeExternalPub)
         {
-            byte[] pub = _secrets.ExternalPub;
+            byte[] pub = secrets.ExternalPub;
             gi.Extensions.Add(new Extension(ExtensionType.ExternalPub, bareExternalPub ? pub : MlsWriter.Encode(w => w.Opaque(pub))));
         }
 
@@ -441,6 +444,30 @@ public sealed class MlsGroup : IDisposable
     /// <summary>Commits the given proposals plus all pending ones, always with an UpdatePath. The new epoch starts at once.</summary>
     public CommitOutput Commit(IEnumerable<KeyPackage>? add = null, IEnumerable<uint>? remove = null, IEnumerable<Proposal>? other = null)
     {
+        var output = StageCommit(add, remove, other);
+        MergeStagedCommit();
+        return output;
+    }
+
+    private sealed record StagedCommit(GroupContext Ctx, RatchetTree Tree, TreePrivateState Priv, EpochSecrets Secrets, byte[] Interim, byte[] Tag);
+
+    private StagedCommit? _staged;
+
+    /// <summary>True while a commit made by <see cref="StageCommit"/> waits for the delivery service's verdict.</summary>
+    public bool HasStagedCommit => _staged != null;
+
+    /// <summary>
+    /// Like <see cref="Commit"/>, but this member stays in the current epoch until <see cref="MergeStagedCommit"/>
+    /// (the delivery service accepted the commit) or <see cref="DiscardStagedCommit"/> (another commit won the epoch:
+    /// process that one, then commit again on top). Messages of the current epoch are processed meanwhile.
+    /// </summary>
+    public CommitOutput StageCommit(IEnumerable<KeyPackage>? add = null, IEnumerable<uint>? remove = null, IEnumerable<Proposal>? other = null)
+    {
+        if (_staged != null)
+        {
+            throw new MlsException("a staged commit waits to be merged or discarded");
+        }
+
         var cs = Suite;
         var byValue = new List<Proposal>();
         foreach (var kp in add ?? [])
@@ -500,10 +527,8 @@ public sealed class MlsGroup : IDisposable
         var msg = Frame(content, tag, ac);
 
         Welcome? welcome = null;
-        GroupInfo gi;
-        var oldSecrets = _secrets;
-        EnterEpoch(newCtx, newTree, newPriv, secrets, TranscriptHash.Interim(cs, confirmed, tag), tag);
-        gi = CreateGroupInfo();
+        byte[] newInterim = TranscriptHash.Interim(cs, confirmed, tag);
+        var gi = CreateGroupInfo(newCtx, newTree, secrets, tag);
         if (applied.Joiners.Count > 0)
         {
             var (key, nonce) = EpochSecrets.WelcomeKeyNonce(cs, secrets.WelcomeSecret);
@@ -520,13 +545,32 @@ public sealed class MlsGroup : IDisposable
             }
         }
 
-        oldSecrets.Dispose();
         foreach (var v in pathSecrets.Values)
         {
             CryptographicOperations.ZeroMemory(v);
         }
 
+        _staged = new StagedCommit(newCtx, newTree, newPriv, secrets, newInterim, tag);
         return new CommitOutput(msg, welcome is null ? null : new MlsMessage { WireFormat = WireFormat.Welcome, Welcome = welcome }, gi);
+    }
+
+    /// <summary>The delivery service accepted the staged commit: this member enters its epoch.</summary>
+    public void MergeStagedCommit()
+    {
+        var st = _staged ?? throw new MlsException("no staged commit");
+        _staged = null;
+        var oldSecrets = _secrets;
+        EnterEpoch(st.Ctx, st.Tree, st.Priv, st.Secrets, st.Interim, st.Tag);
+        oldSecrets.Dispose();
+    }
+
+    /// <summary>Another commit won the epoch: the staged one is forgotten (its secrets erased).</summary>
+    public void DiscardStagedCommit()
+    {
+        var st = _staged ?? throw new MlsException("no staged commit");
+        _staged = null;
+        st.Priv.Dispose();
+        st.Secrets.Dispose();
     }
 
     // ---------------------------------------------------------------- proposals
@@ -917,6 +961,11 @@ public sealed class MlsGroup : IDisposable
             throw new MlsException("confirmation tag invalid");
         }
 
+        if (_staged != null)
+        {
+            DiscardStagedCommit(); // another member's commit took this epoch
+        }
+
         var old = _secrets;
         EnterEpoch(newCtx, newTree, newPriv, secrets, TranscriptHash.Interim(cs, confirmed, ac.Auth.ConfirmationTag), ac.Auth.ConfirmationTag);
         old.Dispose();
@@ -956,6 +1005,11 @@ public sealed class MlsGroup : IDisposable
 
     public void Dispose()
     {
+        if (_staged != null)
+        {
+            DiscardStagedCommit();
+        }
+
         _previous?.Dispose();
         _secretTree.Dispose();
         _priv.Dispose();

@@ -1,0 +1,164 @@
+using System.Security.Cryptography.X509Certificates;
+using Room.Crypto.Mls;
+
+namespace Room.MeetingClient;
+
+/// <summary>
+/// One member of one meeting's MLS group, talking to the meeting server's delivery service. Every credential in the
+/// group must be X.509 from the organisation CA (basic ones are refused). Commits are staged and merged only when the
+/// server accepts them; the loser of a race for an epoch processes the winner and commits again on top.
+/// </summary>
+public sealed class MeetingMember : IDisposable
+{
+    private readonly MeetingServerClient _server;
+    private readonly MlsIdentity _me;
+    private readonly MlsGroupOptions _options;
+    private readonly Dictionary<string, KeyPackageBundle> _keyPackages = [];
+    private MlsGroup? _group;
+
+    public string MeetingId { get; }
+
+    /// <summary>How often a commit is tried again on top after lost races before the conflict is reported.</summary>
+    public const int MaxCommitAttempts = 5;
+
+    public MeetingMember(MeetingServerClient server, DeviceCredentials credentials, string meetingId, ushort cipherSuite = 2)
+    {
+        _server = server;
+        MeetingId = meetingId;
+        _me = credentials.MlsIdentity(MlsCipherSuite.Get(cipherSuite));
+        _options = new MlsGroupOptions
+        {
+            HandshakeAsPublic = true,
+            CredentialValidator = new X509CredentialValidator(new X509Certificate2Collection(credentials.OrganisationCa!), allowBasic: false),
+        };
+    }
+
+    public MlsGroup Group => _group ?? throw new InvalidOperationException("not in the group yet");
+
+    public bool Joined => _group is not null;
+
+    public ulong Epoch => Group.Epoch;
+
+    /// <summary>The security code everyone in this epoch sees (from the epoch authenticator).</summary>
+    public string SecurityCode => Room.Crypto.Media.SecurityCode.FromEpochAuthenticator(Group.Suite, Group.EpochAuthenticator);
+
+    /// <summary>The roster from the MLS tree: each member's certificate identity.</summary>
+    public IReadOnlyList<string> Roster => [.. Group.Members.Select(l => CredentialIdentity.Of(Group.Tree.Leaf(l)!.Credential)).Order(StringComparer.Ordinal)];
+
+    /// <summary>Uploads <paramref name="count"/> one-use KeyPackages and a last-resort one; their private keys stay here.</summary>
+    public async Task PublishKeyPackagesAsync(int count, CancellationToken ct = default)
+    {
+        var bundles = Enumerable.Range(0, count + 1).Select(_ => _me.CreateKeyPackage()).ToList();
+        foreach (var b in bundles)
+        {
+            _keyPackages[Convert.ToHexString(b.KeyPackage.Ref(_me.Suite))] = b;
+        }
+
+        await _server.UploadKeyPackagesAsync(bundles.Take(count).Select(Wire), Wire(bundles[count]), ct).ConfigureAwait(false);
+    }
+
+    private static byte[] Wire(KeyPackageBundle b) => new MlsMessage { WireFormat = WireFormat.KeyPackage, KeyPackage = b.KeyPackage }.ToBytes();
+
+    /// <summary>The host makes the group (epoch 0) and publishes its GroupInfo.</summary>
+    public async Task CreateGroupAsync(byte[] groupId, CancellationToken ct = default)
+    {
+        _group = MlsGroup.Create(_me, groupId, _options);
+        await _server.InitGroupAsync(MeetingId, new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = _group.CreateGroupInfo() }.ToBytes(), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Joins from a Welcome the server holds for this identity (after someone added it), then catches up.</summary>
+    public async Task<bool> TryJoinFromWelcomeAsync(CancellationToken ct = default)
+    {
+        foreach (var w in (await _server.WelcomesAsync(MeetingId, ct).ConfigureAwait(false)).OrderByDescending(w => w.Epoch))
+        {
+            var welcome = MlsMessage.Decode(w.Welcome).Welcome!;
+            foreach (var s in welcome.Secrets)
+            {
+                if (_keyPackages.TryGetValue(Convert.ToHexString(s.NewMember), out var kp))
+                {
+                    _group = MlsGroup.Join(_me, kp, welcome, _options);
+                    await SyncAsync(ct).ConfigureAwait(false);
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Processes the commits after this member's epoch, in the server's order. Returns how many.</summary>
+    public async Task<int> SyncAsync(CancellationToken ct = default)
+    {
+        int n = 0;
+        foreach (var h in await _server.HandshakesAsync(MeetingId, (long)Group.Epoch, ct).ConfigureAwait(false))
+        {
+            if (h.Epoch != (long)Group.Epoch || Group.Removed)
+            {
+                continue;
+            }
+
+            Group.Process(MlsMessage.Decode(h.Message));
+            n++;
+        }
+
+        return n;
+    }
+
+    /// <summary>Adds an invited or admitted identity: claims its KeyPackage and commits, retrying on top after a lost race.</summary>
+    public async Task AddAsync(string identity, CancellationToken ct = default)
+    {
+        var kp = MlsMessage.Decode(await _server.ClaimKeyPackageAsync(MeetingId, identity, ct).ConfigureAwait(false)).KeyPackage
+            ?? throw new MeetingServerException("malformed", "the server sent no KeyPackage", 0, null);
+        await CommitAsync(g => g.StageCommit(add: [kp]), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes every leaf of the identity (its devices cannot read what follows the commit).</summary>
+    public Task RemoveAsync(string identity, CancellationToken ct = default) =>
+        CommitAsync(g =>
+        {
+            var leaves = g.Members.Where(l => CredentialIdentity.Of(g.Tree.Leaf(l)!.Credential) == identity).ToList();
+            return leaves.Count > 0 ? g.StageCommit(remove: leaves) : throw new MeetingServerException("not-found", $"{identity} is not in the group", 0, null);
+        }, ct);
+
+    /// <summary>An update-only commit (fresh keys for everyone).</summary>
+    public Task UpdateAsync(CancellationToken ct = default) => CommitAsync(g => g.StageCommit(), ct);
+
+    /// <summary>Stages a commit, sends it, merges it if the server takes it; on a lost race syncs and tries again on top.</summary>
+    public async Task<long> CommitAsync(Func<MlsGroup, CommitOutput> stage, CancellationToken ct = default)
+    {
+        for (int i = 0; ; i++)
+        {
+            var output = stage(Group);
+            try
+            {
+                long epoch = await _server.SubmitCommitAsync(MeetingId, output.Commit.ToBytes(),
+                    new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = output.GroupInfo }.ToBytes(), output.Welcome?.ToBytes(), ct).ConfigureAwait(false);
+                Group.MergeStagedCommit();
+                return epoch;
+            }
+            catch (MeetingServerException e) when (e.Error == "epoch-conflict" && i + 1 < MaxCommitAttempts)
+            {
+                Group.DiscardStagedCommit();
+                await SyncAsync(ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                if (Group.HasStagedCommit)
+                {
+                    Group.DiscardStagedCommit();
+                }
+
+                throw;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _group?.Dispose();
+        foreach (var kp in _keyPackages.Values)
+        {
+            kp.Zero();
+        }
+    }
+}

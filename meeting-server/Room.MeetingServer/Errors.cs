@@ -1,0 +1,27 @@
+namespace Room.MeetingServer;
+
+/// <summary>Why a request was refused. Each maps to one HTTP status and a stable machine name in Api/.</summary>
+public enum Refusal
+{
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Malformed,
+    CodeInvalid,
+    EpochConflict,
+    Duplicate,
+    MeetingEnded,
+    MeetingLocked,
+    NotInvited,
+    NoKeyPackage,
+    GroupExists,
+    GroupMissing,
+}
+
+/// <summary>A refused request: nothing was changed.</summary>
+public sealed class RefusedException(Refusal refusal, string message, long? currentEpoch = null) : Exception(message)
+{
+    public Refusal Refusal { get; } = refusal;
+
+    public long? CurrentEpoch { get; } = currentEpoch;
+}

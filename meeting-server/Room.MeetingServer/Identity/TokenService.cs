@@ -1,0 +1,83 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+
+namespace Room.MeetingServer.Identity;
+
+/// <summary>
+/// Bearer tokens for people after sign-in: base64url(JSON {sub, adm, exp}) "." base64url(HMAC-SHA256), keyed by a
+/// random key in the data directory (mode 0600). Devices do not need them: they present their certificate (mutual TLS).
+/// </summary>
+public sealed class TokenService
+{
+    private readonly byte[] _key;
+    private readonly TimeProvider _time;
+    private readonly MeetingServerOptions _options;
+
+    private sealed record Payload(string Sub, bool Adm, long Exp);
+
+    public TokenService(IOptions<MeetingServerOptions> options, TimeProvider time)
+    {
+        _options = options.Value;
+        _time = time;
+        string path = Path.Combine(_options.DataDirectory, "token.key");
+        Directory.CreateDirectory(_options.DataDirectory);
+        if (!File.Exists(path))
+        {
+            using var f = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+            f.Write(RandomNumberGenerator.GetBytes(32));
+        }
+
+        _key = File.ReadAllBytes(path);
+    }
+
+    public string Issue(string identity, bool admin)
+    {
+        long exp = _time.GetUtcNow().ToUnixTimeSeconds() + _options.TokenLifetimeSeconds;
+        byte[] payload = JsonSerializer.SerializeToUtf8Bytes(new Payload(identity, admin, exp));
+        return OrganisationCa.Base64Url(payload) + "." + OrganisationCa.Base64Url(HMACSHA256.HashData(_key, payload));
+    }
+
+    /// <summary>The token's identity and admin flag, or null if it is malformed, forged or expired.</summary>
+    public (string Identity, bool Admin)? Check(string token)
+    {
+        int dot = token.IndexOf('.', StringComparison.Ordinal);
+        if (dot <= 0 || token.Length > 4096)
+        {
+            return null;
+        }
+
+        byte[]? payload = FromBase64Url(token[..dot]), mac = FromBase64Url(token[(dot + 1)..]);
+        if (payload is null || mac is null || !CryptographicOperations.FixedTimeEquals(HMACSHA256.HashData(_key, payload), mac))
+        {
+            return null;
+        }
+
+        try
+        {
+            var p = JsonSerializer.Deserialize<Payload>(payload);
+            return p is null || p.Exp <= _time.GetUtcNow().ToUnixTimeSeconds() || !Identities.IsValid(p.Sub) ? null : (p.Sub, p.Adm);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static byte[]? FromBase64Url(string s)
+    {
+        string b = s.Replace('-', '+').Replace('_', '/');
+        b = b.PadRight(b.Length + ((4 - (b.Length % 4)) % 4), '=');
+        try
+        {
+            return Convert.FromBase64String(b);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    internal static string Encode(string s) => OrganisationCa.Base64Url(Encoding.UTF8.GetBytes(s));
+}

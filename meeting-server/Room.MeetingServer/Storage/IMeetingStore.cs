@@ -1,0 +1,95 @@
+namespace Room.MeetingServer.Storage;
+
+/// <summary>A local account (people); the password hash is an Argon2id PHC string.</summary>
+public sealed record UserRecord(string Name, string PasswordHash, bool IsAdmin);
+
+/// <summary>An enrolled device: its certificate's serial says which certificate is current.</summary>
+public sealed record DeviceRecord(string Name, string CertificateSerial, long EnrolledAt, bool Revoked);
+
+/// <summary>A meeting; <see cref="Epoch"/> is null until its host created the MLS group.</summary>
+public sealed record MeetingRecord(string Id, string Title, string CreatedBy, long CreatedAt, bool Locked, bool Ended, long? Epoch, byte[]? GroupInfo);
+
+public enum ParticipantRole
+{
+    Participant,
+    Host,
+}
+
+/// <summary>Where an identity stands in a meeting: only <see cref="Invited"/> and <see cref="Admitted"/> may see it.</summary>
+public enum ParticipantState
+{
+    Invited,
+    Waiting,
+    Admitted,
+    Removed,
+}
+
+public sealed record ParticipantRecord(string MeetingId, string Identity, ParticipantRole Role, ParticipantState State)
+{
+    public bool MayJoin => State is ParticipantState.Invited or ParticipantState.Admitted;
+}
+
+public sealed record HandshakeRecord(long Epoch, string Sender, byte[] Message);
+
+public sealed record WelcomeRecord(long Epoch, byte[] Message);
+
+/// <summary>A commit the delivery service accepted, with what goes with it.</summary>
+public sealed record CommitAppend(string MeetingId, long Epoch, string Sender, byte[] Message, byte[] NextGroupInfo, IReadOnlyList<(string Identity, byte[] Welcome)> Welcomes);
+
+/// <summary>
+/// The meeting server's state. Two implementations share one SQL text: SQLite (a file, the default) and PostgreSQL.
+/// Every method is atomic; the ordering rule of the delivery service (one commit per epoch) is a primary key.
+/// </summary>
+public interface IMeetingStore
+{
+    Task InitializeAsync(CancellationToken ct = default);
+
+    Task<bool> AddUserAsync(UserRecord user, CancellationToken ct = default);
+
+    Task<UserRecord?> GetUserAsync(string name, CancellationToken ct = default);
+
+    Task AddEnrolmentCodeAsync(string codeHash, string deviceName, string createdBy, long expiresAt, CancellationToken ct = default);
+
+    /// <summary>Marks the code used and returns its device name; null when unknown, used or expired (nothing changes then).</summary>
+    Task<string?> ConsumeEnrolmentCodeAsync(string codeHash, long now, CancellationToken ct = default);
+
+    Task PutDeviceAsync(DeviceRecord device, CancellationToken ct = default);
+
+    Task<DeviceRecord?> GetDeviceAsync(string name, CancellationToken ct = default);
+
+    Task<bool> RevokeDeviceAsync(string name, CancellationToken ct = default);
+
+    Task CreateMeetingAsync(MeetingRecord meeting, IReadOnlyList<ParticipantRecord> participants, CancellationToken ct = default);
+
+    Task<MeetingRecord?> GetMeetingAsync(string id, CancellationToken ct = default);
+
+    Task SetMeetingFlagsAsync(string id, bool? locked, bool? ended, CancellationToken ct = default);
+
+    Task PutParticipantAsync(ParticipantRecord participant, CancellationToken ct = default);
+
+    Task<ParticipantRecord?> GetParticipantAsync(string meetingId, string identity, CancellationToken ct = default);
+
+    Task<IReadOnlyList<ParticipantRecord>> ListParticipantsAsync(string meetingId, CancellationToken ct = default);
+
+    /// <summary>False when a KeyPackage with this reference was uploaded before (a replay).</summary>
+    Task<bool> AddKeyPackageAsync(byte[] reference, string identity, byte[] keyPackage, bool lastResort, CancellationToken ct = default);
+
+    /// <summary>Takes one unused KeyPackage of the identity (it is then gone), else its last-resort one; null if none.</summary>
+    Task<byte[]?> ClaimKeyPackageAsync(string identity, CancellationToken ct = default);
+
+    /// <summary>The identity whose KeyPackage has this reference, or null.</summary>
+    Task<string?> KeyPackageOwnerAsync(byte[] reference, CancellationToken ct = default);
+
+    /// <summary>Sets the group's first GroupInfo; false if the group exists already.</summary>
+    Task<bool> InitGroupAsync(string meetingId, long epoch, byte[] groupInfo, CancellationToken ct = default);
+
+    /// <summary>
+    /// Appends a commit for <see cref="CommitAppend.Epoch"/> if it is the group's current epoch and no commit has been
+    /// accepted for it; returns false (and changes nothing) otherwise.
+    /// </summary>
+    Task<bool> AppendCommitAsync(CommitAppend commit, CancellationToken ct = default);
+
+    Task<IReadOnlyList<HandshakeRecord>> GetHandshakesAsync(string meetingId, long fromEpoch, CancellationToken ct = default);
+
+    Task<IReadOnlyList<WelcomeRecord>> GetWelcomesAsync(string meetingId, string identity, CancellationToken ct = default);
+}

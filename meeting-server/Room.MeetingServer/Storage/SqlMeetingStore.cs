@@ -1,0 +1,323 @@
+using System.Data;
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Room.MeetingServer.Storage;
+
+/// <summary>What differs between the SQL databases the store runs on.</summary>
+public abstract class SqlDialect
+{
+    public abstract string Blob { get; }
+
+    public abstract DbConnection Open(string connectionString);
+
+    public abstract bool IsUniqueViolation(DbException e);
+
+    /// <summary>Run once per connection before use (SQLite: busy timeout, foreign keys).</summary>
+    public virtual void Prepare(DbConnection connection)
+    {
+    }
+}
+
+public sealed class SqliteDialect : SqlDialect
+{
+    public override string Blob => "BLOB";
+
+    public override DbConnection Open(string connectionString)
+    {
+        var c = new SqliteConnection(connectionString);
+        c.Open();
+        return c;
+    }
+
+    // SQLITE_CONSTRAINT (19): a primary key or unique index refused the row.
+    public override bool IsUniqueViolation(DbException e) => e is SqliteException { SqliteErrorCode: 19 };
+
+    public override void Prepare(DbConnection connection)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+        cmd.ExecuteNonQuery();
+    }
+}
+
+public sealed class PostgresDialect : SqlDialect
+{
+    public override string Blob => "BYTEA";
+
+    public override DbConnection Open(string connectionString)
+    {
+        var c = new NpgsqlConnection(connectionString);
+        c.Open();
+        return c;
+    }
+
+    public override bool IsUniqueViolation(DbException e) => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+}
+
+/// <summary><see cref="IMeetingStore"/> on SQLite or PostgreSQL (plain ADO.NET; one SQL text, the dialect differs).</summary>
+public sealed class SqlMeetingStore(SqlDialect dialect, string connectionString) : IMeetingStore, IDisposable
+{
+    public void Dispose() => _gate.Dispose();
+
+    // SQLite allows one writer: a process-wide gate keeps this process's writers from meeting SQLITE_BUSY in a loop.
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    private async Task<T> RunAsync<T>(Func<DbConnection, DbTransaction, T> work, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            return await Task.Run(() =>
+            {
+                using var c = dialect.Open(connectionString);
+                dialect.Prepare(c);
+                using var tx = c.BeginTransaction(IsolationLevel.Serializable);
+                var result = work(c, tx);
+                tx.Commit();
+                return result;
+            }, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private static DbCommand Cmd(DbConnection c, DbTransaction tx, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+#pragma warning disable CA2100 // every SQL text is a constant of this class; values go in parameters
+        cmd.CommandText = sql;
+#pragma warning restore CA2100
+        foreach (var (name, value) in args)
+        {
+            var p = cmd.CreateParameter();
+            p.ParameterName = name;
+            p.Value = value ?? DBNull.Value;
+            cmd.Parameters.Add(p);
+        }
+
+        return cmd;
+    }
+
+    private static int Exec(DbConnection c, DbTransaction tx, string sql, params (string, object?)[] args)
+    {
+        using var cmd = Cmd(c, tx, sql, args);
+        return cmd.ExecuteNonQuery();
+    }
+
+    private static List<T> Query<T>(DbConnection c, DbTransaction tx, Func<DbDataReader, T> row, string sql, params (string, object?)[] args)
+    {
+        using var cmd = Cmd(c, tx, sql, args);
+        using var r = cmd.ExecuteReader();
+        var list = new List<T>();
+        while (r.Read())
+        {
+            list.Add(row(r));
+        }
+
+        return list;
+    }
+
+    public Task InitializeAsync(CancellationToken ct = default) => RunAsync((c, tx) =>
+    {
+        string b = dialect.Blob;
+        string[] ddl =
+        [
+            "CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, is_admin BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS enrolment_codes (code_hash TEXT PRIMARY KEY, device_name TEXT NOT NULL, created_by TEXT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT)",
+            "CREATE TABLE IF NOT EXISTS devices (name TEXT PRIMARY KEY, cert_serial TEXT NOT NULL, enrolled_at BIGINT NOT NULL, revoked BIGINT NOT NULL)",
+            $"CREATE TABLE IF NOT EXISTS meetings (id TEXT PRIMARY KEY, title TEXT NOT NULL, created_by TEXT NOT NULL, created_at BIGINT NOT NULL, locked BIGINT NOT NULL, ended BIGINT NOT NULL, epoch BIGINT, group_info {b})",
+            "CREATE TABLE IF NOT EXISTS participants (meeting_id TEXT NOT NULL REFERENCES meetings(id), identity TEXT NOT NULL, role BIGINT NOT NULL, state BIGINT NOT NULL, PRIMARY KEY (meeting_id, identity))",
+            $"CREATE TABLE IF NOT EXISTS key_packages (ref TEXT PRIMARY KEY, identity TEXT NOT NULL, data {b} NOT NULL, last_resort BIGINT NOT NULL, used BIGINT NOT NULL, seq BIGINT NOT NULL)",
+            $"CREATE TABLE IF NOT EXISTS handshakes (meeting_id TEXT NOT NULL REFERENCES meetings(id), epoch BIGINT NOT NULL, sender TEXT NOT NULL, data {b} NOT NULL, PRIMARY KEY (meeting_id, epoch))",
+            $"CREATE TABLE IF NOT EXISTS welcomes (meeting_id TEXT NOT NULL REFERENCES meetings(id), identity TEXT NOT NULL, epoch BIGINT NOT NULL, data {b} NOT NULL, PRIMARY KEY (meeting_id, identity, epoch))",
+        ];
+        foreach (var s in ddl)
+        {
+            Exec(c, tx, s);
+        }
+
+        return 0;
+    }, ct);
+
+    public async Task<bool> AddUserAsync(UserRecord user, CancellationToken ct = default)
+    {
+        try
+        {
+            return await RunAsync((c, tx) => Exec(c, tx, "INSERT INTO users (name, password_hash, is_admin) VALUES (@n, @h, @a)",
+                ("@n", user.Name), ("@h", user.PasswordHash), ("@a", user.IsAdmin ? 1L : 0L)) == 1, ct).ConfigureAwait(false);
+        }
+        catch (DbException e) when (dialect.IsUniqueViolation(e))
+        {
+            return false;
+        }
+    }
+
+    public Task<UserRecord?> GetUserAsync(string name, CancellationToken ct = default) => RunAsync((c, tx) =>
+        Query(c, tx, r => new UserRecord(r.GetString(0), r.GetString(1), r.GetInt64(2) != 0), "SELECT name, password_hash, is_admin FROM users WHERE name = @n", ("@n", name)).FirstOrDefault(), ct);
+
+    public Task AddEnrolmentCodeAsync(string codeHash, string deviceName, string createdBy, long expiresAt, CancellationToken ct = default) => RunAsync((c, tx) =>
+        Exec(c, tx, "INSERT INTO enrolment_codes (code_hash, device_name, created_by, expires_at) VALUES (@h, @d, @c, @e)",
+            ("@h", codeHash), ("@d", deviceName), ("@c", createdBy), ("@e", expiresAt)), ct);
+
+    public Task<string?> ConsumeEnrolmentCodeAsync(string codeHash, long now, CancellationToken ct = default) => RunAsync((c, tx) =>
+    {
+        int n = Exec(c, tx, "UPDATE enrolment_codes SET used_at = @now WHERE code_hash = @h AND used_at IS NULL AND expires_at > @now", ("@h", codeHash), ("@now", now));
+        return n == 1 ? Query(c, tx, r => r.GetString(0), "SELECT device_name FROM enrolment_codes WHERE code_hash = @h", ("@h", codeHash)).Single() : null;
+    }, ct);
+
+    public Task PutDeviceAsync(DeviceRecord device, CancellationToken ct = default) => RunAsync((c, tx) =>
+    {
+        Exec(c, tx, "DELETE FROM devices WHERE name = @n", ("@n", device.Name));
+        return Exec(c, tx, "INSERT INTO devices (name, cert_serial, enrolled_at, revoked) VALUES (@n, @s, @t, @r)",
+            ("@n", device.Name), ("@s", device.CertificateSerial), ("@t", device.EnrolledAt), ("@r", device.Revoked ? 1L : 0L));
+    }, ct);
+
+    public Task<DeviceRecord?> GetDeviceAsync(string name, CancellationToken ct = default) => RunAsync((c, tx) =>
+        Query(c, tx, r => new DeviceRecord(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3) != 0),
+            "SELECT name, cert_serial, enrolled_at, revoked FROM devices WHERE name = @n", ("@n", name)).FirstOrDefault(), ct);
+
+    public Task<bool> RevokeDeviceAsync(string name, CancellationToken ct = default) => RunAsync((c, tx) =>
+        Exec(c, tx, "UPDATE devices SET revoked = 1 WHERE name = @n", ("@n", name)) == 1, ct);
+
+    public Task CreateMeetingAsync(MeetingRecord meeting, IReadOnlyList<ParticipantRecord> participants, CancellationToken ct = default) => RunAsync((c, tx) =>
+    {
+        Exec(c, tx, "INSERT INTO meetings (id, title, created_by, created_at, locked, ended) VALUES (@i, @t, @c, @at, 0, 0)",
+            ("@i", meeting.Id), ("@t", meeting.Title), ("@c", meeting.CreatedBy), ("@at", meeting.CreatedAt));
+        foreach (var p in participants)
+        {
+            PutParticipant(c, tx, p);
+        }
+
+        return 0;
+    }, ct);
+
+    private static MeetingRecord ReadMeeting(DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetInt64(4) != 0, r.GetInt64(5) != 0,
+        r.IsDBNull(6) ? null : r.GetInt64(6), r.IsDBNull(7) ? null : (byte[])r.GetValue(7));
+
+    public Task<MeetingRecord?> GetMeetingAsync(string id, CancellationToken ct = default) => RunAsync((c, tx) =>
+        Query(c, tx, ReadMeeting, "SELECT id, title, created_by, created_at, locked, ended, epoch, group_info FROM meetings WHERE id = @i", ("@i", id)).FirstOrDefault(), ct);
+
+    public Task SetMeetingFlagsAsync(string id, bool? locked, bool? ended, CancellationToken ct = default) => RunAsync((c, tx) =>
+    {
+        if (locked is { } l)
+        {
+            Exec(c, tx, "UPDATE meetings SET locked = @l WHERE id = @i", ("@i", id), ("@l", l ? 1L : 0L));
+        }
+
+        if (ended is { } e)
+        {
+            Exec(c, tx, "UPDATE meetings SET ended = @e WHERE id = @i", ("@i", id), ("@e", e ? 1L : 0L));
+        }
+
+        return 0;
+    }, ct);
+
+    private static void PutParticipant(DbConnection c, DbTransaction tx, ParticipantRecord p)
+    {
+        Exec(c, tx, "DELETE FROM participants WHERE meeting_id = @m AND identity = @i", ("@m", p.MeetingId), ("@i", p.Identity));
+        Exec(c, tx, "INSERT INTO participants (meeting_id, identity, role, state) VALUES (@m, @i, @r, @s)",
+            ("@m", p.MeetingId), ("@i", p.Identity), ("@r", (long)p.Role), ("@s", (long)p.State));
+    }
+
+    public Task PutParticipantAsync(ParticipantRecord participant, CancellationToken ct = default) => RunAsync((c, tx) =>
+    {
+        PutParticipant(c, tx, participant);
+        return 0;
+    }, ct);
+
+    private static ParticipantRecord ReadParticipant(DbDataReader r) => new(r.GetString(0), r.GetString(1), (ParticipantRole)r.GetInt64(2), (ParticipantState)r.GetInt64(3));
+
+    public Task<ParticipantRecord?> GetParticipantAsync(string meetingId, string identity, CancellationToken ct = default) => RunAsync((c, tx) =>
+        Query(c, tx, ReadParticipant, "SELECT meeting_id, identity, role, state FROM participants WHERE meeting_id = @m AND identity = @i", ("@m", meetingId), ("@i", identity)).FirstOrDefault(), ct);
+
+    public Task<IReadOnlyList<ParticipantRecord>> ListParticipantsAsync(string meetingId, CancellationToken ct = default) => RunAsync<IReadOnlyList<ParticipantRecord>>((c, tx) =>
+        Query(c, tx, ReadParticipant, "SELECT meeting_id, identity, role, state FROM participants WHERE meeting_id = @m ORDER BY identity", ("@m", meetingId)), ct);
+
+    public async Task<bool> AddKeyPackageAsync(byte[] reference, string identity, byte[] keyPackage, bool lastResort, CancellationToken ct = default)
+    {
+        try
+        {
+            return await RunAsync((c, tx) =>
+            {
+                if (lastResort)
+                {
+                    // One last-resort KeyPackage per identity: a new one replaces the old (which stays known by reference).
+                    Exec(c, tx, "UPDATE key_packages SET used = 1 WHERE identity = @i AND last_resort = 1", ("@i", identity));
+                }
+
+                long seq = Query(c, tx, r => r.IsDBNull(0) ? 0L : r.GetInt64(0), "SELECT MAX(seq) FROM key_packages").Single() + 1;
+                return Exec(c, tx, "INSERT INTO key_packages (ref, identity, data, last_resort, used, seq) VALUES (@r, @i, @d, @l, 0, @s)",
+                    ("@r", Convert.ToHexString(reference)), ("@i", identity), ("@d", keyPackage), ("@l", lastResort ? 1L : 0L), ("@s", seq)) == 1;
+            }, ct).ConfigureAwait(false);
+        }
+        catch (DbException e) when (dialect.IsUniqueViolation(e))
+        {
+            return false;
+        }
+    }
+
+    public Task<byte[]?> ClaimKeyPackageAsync(string identity, CancellationToken ct = default) => RunAsync<byte[]?>((c, tx) =>
+    {
+        var one = Query(c, tx, r => (r.GetString(0), (byte[])r.GetValue(1)),
+            "SELECT ref, data FROM key_packages WHERE identity = @i AND last_resort = 0 AND used = 0 ORDER BY seq LIMIT 1", ("@i", identity));
+        if (one.Count == 1)
+        {
+            Exec(c, tx, "UPDATE key_packages SET used = 1 WHERE ref = @r", ("@r", one[0].Item1));
+            return one[0].Item2;
+        }
+
+        return Query(c, tx, r => (byte[])r.GetValue(0), "SELECT data FROM key_packages WHERE identity = @i AND last_resort = 1 AND used = 0", ("@i", identity)).FirstOrDefault();
+    }, ct);
+
+    public Task<string?> KeyPackageOwnerAsync(byte[] reference, CancellationToken ct = default) => RunAsync((c, tx) =>
+        Query(c, tx, r => r.GetString(0), "SELECT identity FROM key_packages WHERE ref = @r", ("@r", Convert.ToHexString(reference))).FirstOrDefault(), ct);
+
+    public Task<bool> InitGroupAsync(string meetingId, long epoch, byte[] groupInfo, CancellationToken ct = default) => RunAsync((c, tx) =>
+        Exec(c, tx, "UPDATE meetings SET epoch = @e, group_info = @g WHERE id = @i AND epoch IS NULL", ("@i", meetingId), ("@e", epoch), ("@g", groupInfo)) == 1, ct);
+
+    public async Task<bool> AppendCommitAsync(CommitAppend commit, CancellationToken ct = default)
+    {
+        try
+        {
+            return await RunAsync((c, tx) =>
+            {
+                // Only the current epoch takes a commit; the primary key (meeting_id, epoch) admits one commit per epoch
+                // even when two transactions race past this check (PostgreSQL: unique or serialization failure).
+                long? current = Query(c, tx, r => r.IsDBNull(0) ? (long?)null : r.GetInt64(0), "SELECT epoch FROM meetings WHERE id = @m", ("@m", commit.MeetingId)).FirstOrDefault();
+                if (current != commit.Epoch)
+                {
+                    return false;
+                }
+
+                Exec(c, tx, "INSERT INTO handshakes (meeting_id, epoch, sender, data) VALUES (@m, @e, @s, @d)",
+                    ("@m", commit.MeetingId), ("@e", commit.Epoch), ("@s", commit.Sender), ("@d", commit.Message));
+                Exec(c, tx, "UPDATE meetings SET epoch = @next, group_info = @g WHERE id = @m AND epoch = @e",
+                    ("@m", commit.MeetingId), ("@e", commit.Epoch), ("@next", commit.Epoch + 1), ("@g", commit.NextGroupInfo));
+                foreach (var (identity, welcome) in commit.Welcomes)
+                {
+                    Exec(c, tx, "INSERT INTO welcomes (meeting_id, identity, epoch, data) VALUES (@m, @i, @e, @d)",
+                        ("@m", commit.MeetingId), ("@i", identity), ("@e", commit.Epoch + 1), ("@d", welcome));
+                }
+
+                return true;
+            }, ct).ConfigureAwait(false);
+        }
+        catch (DbException e) when (dialect.IsUniqueViolation(e) || e is PostgresException { SqlState: PostgresErrorCodes.SerializationFailure })
+        {
+            return false;
+        }
+    }
+
+    public Task<IReadOnlyList<HandshakeRecord>> GetHandshakesAsync(string meetingId, long fromEpoch, CancellationToken ct = default) => RunAsync<IReadOnlyList<HandshakeRecord>>((c, tx) =>
+        Query(c, tx, r => new HandshakeRecord(r.GetInt64(0), r.GetString(1), (byte[])r.GetValue(2)),
+            "SELECT epoch, sender, data FROM handshakes WHERE meeting_id = @m AND epoch >= @e ORDER BY epoch", ("@m", meetingId), ("@e", fromEpoch)), ct);
+
+    public Task<IReadOnlyList<WelcomeRecord>> GetWelcomesAsync(string meetingId, string identity, CancellationToken ct = default) => RunAsync<IReadOnlyList<WelcomeRecord>>((c, tx) =>
+        Query(c, tx, r => new WelcomeRecord(r.GetInt64(0), (byte[])r.GetValue(1)),
+            "SELECT epoch, data FROM welcomes WHERE meeting_id = @m AND identity = @i ORDER BY epoch", ("@m", meetingId), ("@i", identity)), ct);
+}

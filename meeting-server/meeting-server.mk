@@ -1,0 +1,3 @@
+# meeting-server (issue #13): organisation CA, enrolment, sign-in (local Argon2id accounts, LDAP), meetings, lobby and
+# the MLS delivery service. Its tests start Debian's slapd and PostgreSQL themselves (private temp dirs, loopback ports).
+APT_PACKAGES += slapd ldap-utils postgresql libldap-2.5-0
