@@ -30,7 +30,7 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
         devices                           every device with its health
         media                             encoders/decoders: chosen, and why the others are not
         media snapshot FILE               save the latest decoded call picture as JPEG
-        pin check PIN                     check the admin PIN
+        pin check [PIN]                   check the admin PIN (read from stdin when not given: other users see arguments)
         admin
           admin                           settings, enrolment, whether a PIN is set
           admin pin set                   set the admin PIN: 6-12 digits read from stdin, never from the command line
@@ -154,8 +154,10 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
                 return Done($"saved {jpeg.Length} bytes to {file}");
             }
 
-            case ["pin", "check", var pin]:
+            case ["pin", "check", ..] when w.Count <= 3:
             {
+                // From stdin without the argument: a PIN on the command line is visible to every local user (ps).
+                var pin = w.Count == 3 ? w[2] : await ReadSecretAsync(Console.In, "admin PIN");
                 var ok = await client.CheckAdminPinAsync(pin);
                 Print(new { valid = ok }, _ => ok ? "PIN accepted" : "PIN refused");
                 return ok ? 0 : 1;
