@@ -3,3 +3,5 @@
 # systemd: systemd-analyze verify of the kiosk units. axe-core comes from npm (controller-ui/tests/axe).
 APT_PACKAGES += chromium dbus systemd npm
 NPM_DIRS += controller-ui/tests/axe
+# PanelAccessTests: curl run as another local user (setpriv, from util-linux) against the real panel.
+APT_PACKAGES += curl

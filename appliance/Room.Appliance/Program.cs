@@ -81,6 +81,7 @@ builder.Services.AddSingleton<DeviceInventory>();
 builder.Services.AddSingleton<ScheduleService>();
 builder.Services.AddSingleton<SystemInfo>();
 builder.Services.AddSingleton<AdminPinVerifier>();
+builder.Services.AddRoomAdministration(builder.Configuration);
 builder.Services.AddSingleton<IBusInterface, MeetingInterface>();
 builder.Services.AddSingleton<IBusInterface, CameraInterface>();
 builder.Services.AddSingleton<IBusInterface, DevicesInterface>();
@@ -98,6 +99,7 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<BusHost>());
 builder.Services.AddHostedService<RoomAutomation>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<LoopbackMedia>());
 builder.Services.AddHostedService(sp => sp.GetRequiredService<AutoFramer>());
+builder.Services.AddHostedService<DefaultPresetOnStart>();
 builder.Services.AddHostedService<WatchdogService>();
 
 using var host = builder.Build();

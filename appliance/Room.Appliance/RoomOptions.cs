@@ -15,7 +15,10 @@ public sealed class RoomOptions
     [Required]
     public string StateDirectory { get; set; } = "/var/lib/room";
 
-    /// <summary>Admin PIN for the touch panel's settings (4-12 digits). Empty: settings are locked.</summary>
+    /// <summary>
+    /// Deprecated: a PIN here is moved once into the Argon2id hash on the data partition (when none is set there) and
+    /// ignored afterwards. Set PINs with Admin.SetPin (roomctl admin pin set); keep them out of room.json.
+    /// </summary>
     [RegularExpression("^([0-9]{4,12})?$", ErrorMessage = "Room:AdminPin must be 4 to 12 digits.")]
     public string AdminPin { get; set; } = "";
 

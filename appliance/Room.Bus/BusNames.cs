@@ -11,10 +11,11 @@ public static class BusNames
     public const string System = "org.room.Appliance1.System";
     public const string Calendar = "org.room.Appliance1.Calendar";
     public const string Media = "org.room.Appliance1.Media";
+    public const string Admin = "org.room.Appliance1.Admin";
     public const string Properties = "org.freedesktop.DBus.Properties";
 
     /// <summary>Every roomd interface, in contract order.</summary>
-    public static IReadOnlyList<string> Interfaces { get; } = [Meeting, Camera, Devices, System, Media, Calendar];
+    public static IReadOnlyList<string> Interfaces { get; } = [Meeting, Camera, Devices, System, Media, Calendar, Admin];
 }
 
 /// <summary>Named errors roomd returns. Each comes with a message meant for people.</summary>
@@ -29,6 +30,9 @@ public static class BusErrors
     public const string DeviceUnavailable = "org.room.Error.DeviceUnavailable";
     public const string NotSupported = "org.room.Error.NotSupported";
     public const string LockedOut = "org.room.Error.LockedOut";
+
+    /// <summary>The caller may not do this: an Admin method without root or an admin session (the message says why).</summary>
+    public const string NotAuthorized = "org.room.Error.NotAuthorized";
     public const string Failed = "org.room.Error.Failed";
 
     /// <summary>Standard error for a call whose argument types do not match the signature.</summary>

@@ -3,12 +3,13 @@ using System.Globalization;
 namespace Room.Cli;
 
 /// <summary>roomctl's arguments: global options anywhere, then the command words.</summary>
-internal sealed record CommandLine(string? BusAddress, bool Json, IReadOnlyList<string> Words)
+internal sealed record CommandLine(string? BusAddress, bool Json, IReadOnlyList<string> Words, bool PinFromStdin = false)
 {
     public static CommandLine Parse(IReadOnlyList<string> args)
     {
         string? bus = null;
         var json = false;
+        var pinStdin = false;
         var words = new List<string>();
         for (var i = 0; i < args.Count; i++)
         {
@@ -16,6 +17,9 @@ internal sealed record CommandLine(string? BusAddress, bool Json, IReadOnlyList<
             {
                 case "--json":
                     json = true;
+                    break;
+                case "--pin-stdin":
+                    pinStdin = true;
                     break;
                 case "--bus":
                     if (i + 1 >= args.Count)
@@ -38,7 +42,7 @@ internal sealed record CommandLine(string? BusAddress, bool Json, IReadOnlyList<
             }
         }
 
-        return new CommandLine(bus, json, words);
+        return new CommandLine(bus, json, words, pinStdin);
     }
 
     public static double Number(string text, string what) =>

@@ -30,12 +30,31 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
         devices                           every device with its health
         media                             encoders/decoders: chosen, and why the others are not
         media snapshot FILE               save the latest decoded call picture as JPEG
-        pin check PIN                     check the admin PIN
+        pin check [PIN]                   check the admin PIN (read from stdin when not given: other users see arguments)
+        admin
+          admin                           settings, enrolment, whether a PIN is set
+          admin pin set                   set the admin PIN: 6-12 digits read from stdin, never from the command line
+                                          (root: a reset; otherwise needs --pin-stdin with the current PIN first)
+          admin name NAME                 the room's name
+          admin camera ID|- [PRESET]      default camera ("-": the first one) and the preset it recalls at start
+          admin standby MINUTES           display standby, 0 (never)..1440
+          admin volume 0..100             speaker volume at start
+          admin language de|en            the panel's language
+          admin time ZONE [NTP-SERVER...] time zone (Europe/Berlin) and up to 5 NTP servers (stored only)
+          admin maintenance HH:MM MINUTES | off
+          admin diagnostics [FILE]        support bundle (no secrets) to FILE or stdout
+          admin reboot
+          admin factory-reset --yes       forget settings, PIN and presets, then restart
+          admin shell                     admin commands from stdin, one per line, on one bus connection
+                                          ("unlock" takes the PIN from the next line; answers "ok ..." or "error ...")
+        Admin commands need root, or --pin-stdin: the first line of stdin is the admin PIN, which unlocks an admin
+        session on roomctl's own bus connection for this command only.
         enroll URL CODE                   enrol this box with a meeting server (key made here, kept in
                                           $ROOM_MEETING_KEY_DIR, default /var/lib/room/meeting-identity)
 
         --bus ADDRESS  the bus roomd is on (default: $ROOM_BUS_ADDRESS, else the system bus)
         --json         machine-readable output
+        --pin-stdin    (admin) read the admin PIN from the first line of stdin and unlock before the command
         """;
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
@@ -137,17 +156,166 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
                 return Done($"saved {jpeg.Length} bytes to {file}");
             }
 
-            case ["pin", "check", var pin]:
+            case ["pin", "check", ..] when w.Count <= 3:
             {
+                // From stdin without the argument: a PIN on the command line is visible to every local user (ps).
+                var pin = w.Count == 3 ? w[2] : await ReadSecretAsync(Console.In, "admin PIN");
                 var ok = await client.CheckAdminPinAsync(pin);
                 Print(new { valid = ok }, _ => ok ? "PIN accepted" : "PIN refused");
                 return ok ? 0 : 1;
             }
 
+            case ["admin", ..]:
+                return await AdminAsync(w.Skip(1).ToList(), Console.In, cancellationToken);
+
             default:
                 throw new UsageException(w.Count == 0 ? "No command given." : $"Unknown command '{string.Join(' ', w)}'.");
         }
     }
+
+    /// <summary>Read the admin PIN from stdin's first line and unlock before an admin command (set by --pin-stdin).</summary>
+    public bool PinFromStdin { get; init; }
+
+    private async Task<int> AdminAsync(List<string> w, TextReader input, CancellationToken cancellationToken)
+    {
+        if (PinFromStdin && w is not ["shell"])
+        {
+            await client.UnlockAsync(await ReadSecretAsync(input, "admin PIN"));
+        }
+
+        switch (w)
+        {
+            case []:
+            {
+                var a = (await client.GetStatusAsync()).Admin;
+                Print(a, FormatAdmin);
+                return 0;
+            }
+
+            case ["pin", "set"]:
+                await client.SetPinAsync(await ReadSecretAsync(input, "new PIN"));
+                return Done("PIN set; every admin session ended");
+            case ["name", .. var name] when name.Count > 0:
+                await client.SetRoomNameAsync(string.Join(' ', name));
+                return Done($"room name {string.Join(' ', name)}");
+            case ["camera", var id]:
+                await client.SetDefaultCameraAsync(id == "-" ? "" : id, "");
+                return Done($"default camera {id}");
+            case ["camera", var id, var preset]:
+                await client.SetDefaultCameraAsync(id == "-" ? "" : id, preset);
+                return Done($"default camera {id}, preset {preset}");
+            case ["standby", var m]:
+                await client.SetDisplayStandbyAsync(Whole(m, "Minutes"));
+                return Done($"display standby {m} min");
+            case ["volume", var v]:
+                await client.SetDefaultVolumeAsync(Whole(v, "Volume"));
+                return Done($"default volume {v}");
+            case ["language", var l]:
+                await client.SetLanguageAsync(l);
+                return Done($"language {l}");
+            case ["time", var zone, .. var ntp]:
+                await client.SetTimeAsync(zone, ntp);
+                return Done($"time zone {zone}, NTP {(ntp.Count == 0 ? "-" : string.Join(' ', ntp))} (stored, not applied to the system clock)");
+            case ["maintenance", "off"]:
+                await client.SetMaintenanceWindowAsync("", 0);
+                return Done("no maintenance window");
+            case ["maintenance", var start, var minutes]:
+                await client.SetMaintenanceWindowAsync(start, Whole(minutes, "Minutes"));
+                return Done($"maintenance window {start} for {minutes} min");
+            case ["diagnostics"]:
+                output.Write(await client.GetDiagnosticsAsync());
+                return 0;
+            case ["diagnostics", var file]:
+            {
+                var bundle = await client.GetDiagnosticsAsync();
+                await File.WriteAllTextAsync(file, bundle, cancellationToken);
+                return Done($"saved diagnostics to {file}");
+            }
+
+            case ["reboot"]:
+                await client.RebootAsync();
+                return Done("rebooting");
+            case ["factory-reset", "--yes"]:
+                await client.FactoryResetAsync();
+                return Done("factory reset; restarting");
+            case ["factory-reset"]:
+                throw new UsageException("factory-reset forgets settings, PIN and presets: confirm with --yes.");
+            case ["lock"]:
+                await client.LockAsync();
+                return Done("admin session ended");
+            case ["shell"]:
+                return await ShellAsync(input, cancellationToken);
+            default:
+                throw new UsageException($"Unknown admin command '{string.Join(' ', w)}'.");
+        }
+    }
+
+    /// <summary>
+    /// Admin commands from stdin on this one connection (so that an admin session opened by "unlock" serves the commands
+    /// after it): one answer line per command, "ok ..." or "error NAME: message". Ends at end of input.
+    /// </summary>
+    private async Task<int> ShellAsync(TextReader input, CancellationToken cancellationToken)
+    {
+        while (await input.ReadLineAsync(cancellationToken) is { } line)
+        {
+            var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
+            if (words.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                if (words is ["unlock"])
+                {
+                    var until = await client.UnlockAsync(await ReadSecretAsync(input, "admin PIN"));
+                    output.WriteLine($"ok unlocked until {until:u}");
+                }
+                else
+                {
+                    var buffer = new StringWriter();
+                    var one = new Commands(client, buffer, json: false);
+                    await one.AdminAsync(words, input, cancellationToken);
+                    output.WriteLine("ok " + buffer.ToString().Trim().Replace('\n', ' '));
+                }
+            }
+            catch (RoomBusException ex)
+            {
+                output.WriteLine($"error {ex.ErrorName}: {ex.Message}");
+            }
+            catch (UsageException ex)
+            {
+                output.WriteLine($"error usage: {ex.Message}");
+            }
+
+            output.Flush();
+        }
+
+        return 0;
+    }
+
+    private static async Task<string> ReadSecretAsync(TextReader input, string what) =>
+        (await input.ReadLineAsync())?.Trim() is { Length: > 0 } line
+            ? line
+            : throw new UsageException($"Expected the {what} on a line of stdin.");
+
+    private static uint Whole(string text, string what) =>
+        uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v)
+            ? v
+            : throw new UsageException($"{what} must be a whole number, not '{text}'.");
+
+    private static string FormatAdmin(AdminStatus a) =>
+        $"""
+        room name   {a.RoomName}
+        camera      {(a.DefaultCamera.Length == 0 ? "(first)" : a.DefaultCamera)}{(a.DefaultPreset.Length > 0 ? "  preset " + a.DefaultPreset : "")}
+        standby     {a.DisplayStandbyMinutes} min
+        volume      {a.DefaultVolume}
+        language    {a.Language}
+        time zone   {(a.TimeZone.Length == 0 ? "(system)" : a.TimeZone)}  NTP {(a.NtpServers.Count == 0 ? "-" : string.Join(' ', a.NtpServers))}{(a.TimeSettingsApplied ? "" : "  (stored, not applied)")}
+        maintenance {(a.MaintenanceStart.Length == 0 ? "none" : $"{a.MaintenanceStart} for {a.MaintenanceMinutes} min")}
+        enrolment   {a.EnrolmentStatus}
+        admin PIN   {(a.PinSet ? "set" : "not set")}  (sessions last {a.SessionSeconds} s)
+        """;
 
     private async Task<int> PositionAsync()
     {
@@ -227,6 +395,7 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
         sb.AppendLine($"room        {s.System.RoomName}  (roomd {s.System.Version} on {s.System.Hostname})");
         sb.AppendLine($"network     {(s.System.Addresses.Count == 0 ? "no addresses" : string.Join(", ", s.System.Addresses))}");
         sb.AppendLine($"update      {s.System.UpdateStatus}");
+        sb.AppendLine($"enrolment   {s.Admin.EnrolmentStatus}  admin PIN {(s.Admin.PinSet ? "set" : "not set")}");
         sb.AppendLine($"meeting     {s.Meeting.State}{(s.Meeting.Uri.Length > 0 ? "  " + s.Meeting.Uri : "")}");
         if (s.Meeting.StartedAt is { } started)
         {

@@ -26,7 +26,7 @@ try
         cts.Cancel();
     };
     using var client = await RoomBusClient.ConnectAsync(line.BusAddress ?? RoomBusClient.DefaultAddress, cts.Token);
-    return await new Commands(client, Console.Out, line.Json).RunAsync(line.Words, cts.Token);
+    return await new Commands(client, Console.Out, line.Json) { PinFromStdin = line.PinFromStdin }.RunAsync(line.Words, cts.Token);
 }
 catch (UsageException ex)
 {

@@ -18,6 +18,13 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 builder.WebHost.UseStaticWebAssets();
 
 builder.Services.Configure<ControllerUiOptions>(builder.Configuration.GetSection(ControllerUiOptions.Section));
+
+// Only the kiosk's user reaches the panel (the socket owner of each loopback connection is checked), and only by a
+// loopback host name: other local users and DNS-rebinding pages get nothing.
+var allowedUids = new Lazy<HashSet<uint>>(() => PanelAccess.AllowedUids(
+    builder.Configuration.GetSection(ControllerUiOptions.Section).Get<ControllerUiOptions>() ?? new ControllerUiOptions()));
+builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(listen =>
+    listen.Use(PanelAccess.Filter(() => allowedUids.Value, k.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("PanelAccess")))));
 builder.Services.AddSingleton<RoomState>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<RoomState>());
 builder.Services.AddSingleton<PanelPreferences>();
@@ -29,7 +36,9 @@ if (OperatingSystem.IsLinux())
 }
 
 var app = builder.Build();
+_ = allowedUids.Value; // an unknown user in ControllerUi:AllowedUsers stops the panel at start, not at the first touch
 
+app.Use(PanelAccess.CheckHostAndOrigin);
 app.UseExceptionHandler("/error", createScopeForErrors: true);
 app.UseAntiforgery();
 app.MapStaticAssets();

@@ -1,63 +1,21 @@
-using System.Security.Cryptography;
-using System.Text;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Room.Bus;
+using Room.Bus.Server;
 
 namespace Room.Appliance.Administration;
 
 /// <summary>
-/// Checks the touch panel's admin PIN in constant time, and locks out after repeated failures so that a
-/// 4-digit PIN cannot be guessed through the bus.
+/// System.CheckAdminPin, the panel's PIN screen: true for the right PIN, which also opens an admin session for the
+/// calling connection (<see cref="AdminAuthorizer"/>); false for a wrong one, counted against the caller's Unix user.
 /// </summary>
-public sealed class AdminPinVerifier(IOptions<RoomOptions> options, TimeProvider time, ILogger<AdminPinVerifier> logger)
+public sealed class AdminPinVerifier(AdminAuthorizer authorizer, PinStore pins)
 {
-    public const int MaxFailures = 5;
-    public static readonly TimeSpan LockoutDuration = TimeSpan.FromSeconds(60);
-
-    // Hashed on the first check: an idle roomd then never loads the crypto stack for it.
-    private byte[]? _expected;
-    private readonly bool _configured = options.Value.AdminPin.Length > 0;
-    private readonly Lock _gate = new();
-    private int _failures;
-    private DateTimeOffset _lockedUntil = DateTimeOffset.MinValue;
-
-    public bool Check(string pin)
+    public async Task<bool> CheckAsync(BusCaller? caller, string pin, CancellationToken cancellationToken)
     {
-        if (!_configured)
+        ArgumentNullException.ThrowIfNull(pin);
+        if (!pins.IsSet)
         {
-            throw new RoomBusException(BusErrors.NotSupported, "No admin PIN is configured on this room (Room:AdminPin).");
+            throw new AdminRefusedException(AdminRefusalKind.NotSupported, "No admin PIN is set on this room (root sets one: roomctl admin pin set).");
         }
 
-        if (pin.Length > 64)
-        {
-            throw new RoomBusException(BusErrors.InvalidArgument, "A PIN is at most 64 characters.");
-        }
-
-        lock (_gate)
-        {
-            var now = time.GetUtcNow();
-            if (now < _lockedUntil)
-            {
-                throw new RoomBusException(BusErrors.LockedOut, $"Too many wrong PINs; try again in {Math.Ceiling((_lockedUntil - now).TotalSeconds)} s.");
-            }
-
-            _expected ??= SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.AdminPin));
-            var ok = CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(pin)), _expected);
-            if (ok)
-            {
-                _failures = 0;
-                return true;
-            }
-
-            if (++_failures >= MaxFailures)
-            {
-                _failures = 0;
-                _lockedUntil = now + LockoutDuration;
-                logger.LogWarning("Admin PIN: {Max} wrong attempts, locked for {Seconds} s", MaxFailures, LockoutDuration.TotalSeconds);
-            }
-
-            return false;
-        }
+        return await authorizer.TryUnlockAsync(caller, pin, cancellationToken) is not null;
     }
 }

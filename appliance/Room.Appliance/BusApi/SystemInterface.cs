@@ -22,6 +22,7 @@ public sealed class SystemInterface : IBusInterface, IDisposable
     {
         _info = info;
         _pins = pins;
+        _info.Changed += OnAddressChanged;
         NetworkChange.NetworkAddressChanged += OnAddressChanged;
         _recheck = time.CreateTimer(_ => Changed?.Invoke(this, EventArgs.Empty), null, Recheck, Recheck);
     }
@@ -41,15 +42,26 @@ public sealed class SystemInterface : IBusInterface, IDisposable
         ["UpdateStatus"] = SystemInfo.UpdateStatus,
     };
 
-    public Task<object?> InvokeAsync(string member, IReadOnlyList<object> args, CancellationToken cancellationToken) => member switch
+    public async Task<object?> InvokeAsync(string member, IReadOnlyList<object> args, CancellationToken cancellationToken)
     {
-        "CheckAdminPin" => Task.FromResult<object?>(_pins.Check((string)args[0])),
-        _ => throw new RoomBusException(BusErrors.NotSupported, $"System.{member} is not implemented."),
-    };
+        try
+        {
+            return member switch
+            {
+                "CheckAdminPin" => await _pins.CheckAsync(BusCaller.Current, (string)args[0], cancellationToken),
+                _ => throw new RoomBusException(BusErrors.NotSupported, $"System.{member} is not implemented."),
+            };
+        }
+        catch (AdminRefusedException ex)
+        {
+            throw AdminInterface.ToBus(ex);
+        }
+    }
 
     public void Dispose()
     {
         NetworkChange.NetworkAddressChanged -= OnAddressChanged;
+        _info.Changed -= OnAddressChanged;
         _recheck.Dispose();
     }
 

@@ -112,6 +112,16 @@ public sealed partial class PresetStore
         }
     }
 
+    /// <summary>Forgets every preset of every camera (factory reset).</summary>
+    public void DeleteAll()
+    {
+        lock (_gate)
+        {
+            _presets.Clear();
+            File.Delete(_path);
+        }
+    }
+
     /// <summary>Names: 1..32 letters, digits, spaces, '-', '_' or '.', not starting or ending with a space.</summary>
     public static void ValidateName(string name)
     {

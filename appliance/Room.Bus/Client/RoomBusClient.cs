@@ -69,6 +69,34 @@ public sealed class RoomBusClient : IDisposable
     // System
     public async Task<bool> CheckAdminPinAsync(string pin) => (bool)(await CallAsync(BusNames.System, "CheckAdminPin", "s", pin))!;
 
+    // Admin (see the contract: root, or an admin session opened on this connection with UnlockAsync)
+    public async Task<DateTimeOffset> UnlockAsync(string pin) =>
+        DateTimeOffset.FromUnixTimeSeconds((long)(await CallAsync(BusNames.Admin, "Unlock", "s", pin))!);
+
+    public Task LockAsync() => CallAsync(BusNames.Admin, "Lock", "");
+
+    public Task SetPinAsync(string pin) => CallAsync(BusNames.Admin, "SetPin", "s", pin);
+
+    public Task SetRoomNameAsync(string name) => CallAsync(BusNames.Admin, "SetRoomName", "s", name);
+
+    public Task SetDefaultCameraAsync(string id, string preset) => CallAsync(BusNames.Admin, "SetDefaultCamera", "ss", id, preset);
+
+    public Task SetDisplayStandbyAsync(uint minutes) => CallAsync(BusNames.Admin, "SetDisplayStandby", "u", minutes);
+
+    public Task SetDefaultVolumeAsync(uint volume) => CallAsync(BusNames.Admin, "SetDefaultVolume", "u", volume);
+
+    public Task SetLanguageAsync(string language) => CallAsync(BusNames.Admin, "SetLanguage", "s", language);
+
+    public Task SetTimeAsync(string zone, IReadOnlyList<string> ntpServers) => CallAsync(BusNames.Admin, "SetTime", "sas", zone, ntpServers.ToArray());
+
+    public Task SetMaintenanceWindowAsync(string start, uint minutes) => CallAsync(BusNames.Admin, "SetMaintenanceWindow", "su", start, minutes);
+
+    public async Task<string> GetDiagnosticsAsync() => (string)(await CallAsync(BusNames.Admin, "GetDiagnostics", ""))!;
+
+    public Task RebootAsync() => CallAsync(BusNames.Admin, "Reboot", "");
+
+    public Task FactoryResetAsync() => CallAsync(BusNames.Admin, "FactoryReset", "");
+
     /// <summary>Reads every property of every roomd interface.</summary>
     public async Task<RoomStatus> GetStatusAsync()
     {
@@ -175,6 +203,7 @@ public sealed class RoomBusClient : IDisposable
                 "b" => (object)m.GetBodyReader().ReadBool(),
                 "s" => m.GetBodyReader().ReadString(),
                 "u" => m.GetBodyReader().ReadUInt32(),
+                "x" => m.GetBodyReader().ReadInt64(),
                 "ay" => m.GetBodyReader().ReadArrayOfByte(),
                 var o => throw new InvalidOperationException($"Out signature '{o}' is not supported."),
             }));
@@ -201,24 +230,32 @@ public sealed class RoomBusClient : IDisposable
 
     private MessageBuffer BuildCall(string interfaceName, string member, string signature, object[] args)
     {
-        if (args.Length != signature.Length)
+        // Basic types are one character each; "as" is the one container the contract takes.
+        var types = new List<string>();
+        for (var i = 0; i < signature.Length; i++)
         {
-            throw new ArgumentException($"{member} takes {signature.Length} arguments.", nameof(args));
+            types.Add(signature[i] == 'a' && i + 1 < signature.Length ? signature.Substring(i++, 2) : signature[i].ToString());
+        }
+
+        if (args.Length != types.Count)
+        {
+            throw new ArgumentException($"{member} takes {types.Count} arguments.", nameof(args));
         }
 
         using var writer = _connection.GetMessageWriter();
         writer.WriteMethodCallHeader(BusNames.Service, BusNames.ObjectPath, interfaceName, member, signature.Length == 0 ? null : signature);
-        for (var i = 0; i < signature.Length; i++)
+        for (var i = 0; i < types.Count; i++)
         {
-            switch (signature[i], args[i])
+            switch (types[i], args[i])
             {
-                case ('s', string s): writer.WriteString(s); break;
-                case ('b', bool b): writer.WriteBool(b); break;
-                case ('u', uint u): writer.WriteUInt32(u); break;
-                case ('i', int n): writer.WriteInt32(n); break;
-                case ('x', long x): writer.WriteInt64(x); break;
-                case ('d', double d): writer.WriteDouble(d); break;
-                default: throw new ArgumentException($"Argument {i} does not match '{signature[i]}'.", nameof(args));
+                case ("as", string[] strings): writer.WriteArray(strings); break;
+                case ("s", string s): writer.WriteString(s); break;
+                case ("b", bool b): writer.WriteBool(b); break;
+                case ("u", uint u): writer.WriteUInt32(u); break;
+                case ("i", int n): writer.WriteInt32(n); break;
+                case ("x", long x): writer.WriteInt64(x); break;
+                case ("d", double d): writer.WriteDouble(d); break;
+                default: throw new ArgumentException($"Argument {i} does not match '{types[i]}'.", nameof(args));
             }
         }
 

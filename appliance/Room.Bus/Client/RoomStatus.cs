@@ -54,6 +54,26 @@ public sealed record MediaState(bool Active, string Camera, string VideoEncoder,
     public static MediaState Empty { get; } = new(false, "", "", "", "", "", "");
 }
 
+/// <summary>Room administration's settings and state (org.room.Appliance1.Admin); no secrets.</summary>
+public sealed record AdminStatus(
+    string RoomName,
+    string DefaultCamera,
+    string DefaultPreset,
+    uint DisplayStandbyMinutes,
+    uint DefaultVolume,
+    string Language,
+    string TimeZone,
+    IReadOnlyList<string> NtpServers,
+    bool TimeSettingsApplied,
+    string MaintenanceStart,
+    uint MaintenanceMinutes,
+    string EnrolmentStatus,
+    bool PinSet,
+    uint SessionSeconds)
+{
+    public static AdminStatus Empty { get; } = new("", "", "", 0, 0, "", "", [], false, "", 0, "", false, 0);
+}
+
 public sealed record CalendarEntry(string Title, string Uri, DateTimeOffset Start, DateTimeOffset End);
 
 /// <summary>
@@ -71,6 +91,9 @@ public sealed record RoomStatus(
 
     /// <summary>Media of the current call (from org.room.Appliance1.Media).</summary>
     public MediaState Media { get; init; } = MediaState.Empty;
+
+    /// <summary>Room administration (from org.room.Appliance1.Admin).</summary>
+    public AdminStatus Admin { get; init; } = AdminStatus.Empty;
 
     /// <summary>Applies (changed) properties of one interface.</summary>
     public RoomStatus Apply(string interfaceName, IReadOnlyDictionary<string, VariantValue> p) => interfaceName switch
@@ -125,6 +148,24 @@ public sealed record RoomStatus(
                 Str(p, "Transport", Media.Transport)),
         },
         BusNames.Calendar => this with { Upcoming = p.TryGetValue("Upcoming", out var u) ? ReadCalendar(u) : Upcoming },
+        BusNames.Admin => this with
+        {
+            Admin = new AdminStatus(
+                Str(p, "RoomName", Admin.RoomName),
+                Str(p, "DefaultCamera", Admin.DefaultCamera),
+                Str(p, "DefaultPreset", Admin.DefaultPreset),
+                p.TryGetValue("DisplayStandbyMinutes", out var ds) ? ds.GetUInt32() : Admin.DisplayStandbyMinutes,
+                p.TryGetValue("DefaultVolume", out var dv) ? dv.GetUInt32() : Admin.DefaultVolume,
+                Str(p, "Language", Admin.Language),
+                Str(p, "TimeZone", Admin.TimeZone),
+                p.TryGetValue("NtpServers", out var ntp) ? ntp.GetArray<string>() : Admin.NtpServers,
+                Bool(p, "TimeSettingsApplied", Admin.TimeSettingsApplied),
+                p.TryGetValue("MaintenanceWindow", out var mw) ? mw.GetItem(0).GetString() : Admin.MaintenanceStart,
+                p.TryGetValue("MaintenanceWindow", out var mw2) ? mw2.GetItem(1).GetUInt32() : Admin.MaintenanceMinutes,
+                Str(p, "EnrolmentStatus", Admin.EnrolmentStatus),
+                Bool(p, "PinSet", Admin.PinSet),
+                p.TryGetValue("SessionSeconds", out var ss) ? ss.GetUInt32() : Admin.SessionSeconds),
+        },
         _ => this,
     };
 

@@ -130,6 +130,7 @@ public sealed class BusObjectServer : IPathMethodHandler, IDisposable
     {
         try
         {
+            BusCaller.Current = new BusCaller(context.Request.SenderAsString ?? "", context.Connection);
             var result = await target.InvokeAsync(method.Name, args, context.RequestAborted);
             if (context.NoReplyExpected)
             {
@@ -274,10 +275,17 @@ public sealed class BusObjectServer : IPathMethodHandler, IDisposable
     private static object[] ReadArguments(Message request, string signature)
     {
         var reader = request.GetBodyReader();
-        var args = new object[signature.Length];
+        var args = new List<object>(signature.Length);
         for (var i = 0; i < signature.Length; i++)
         {
-            args[i] = signature[i] switch
+            if (signature[i] == 'a' && i + 1 < signature.Length && signature[i + 1] == 's')
+            {
+                args.Add(reader.ReadArrayOfString());
+                i++;
+                continue;
+            }
+
+            args.Add(signature[i] switch
             {
                 's' => reader.ReadString(),
                 'b' => reader.ReadBool(),
@@ -286,10 +294,10 @@ public sealed class BusObjectServer : IPathMethodHandler, IDisposable
                 'x' => reader.ReadInt64(),
                 'd' => reader.ReadDouble(),
                 var c => throw new InvalidOperationException($"Argument type '{c}' is not used by the contract."),
-            };
+            });
         }
 
-        return args;
+        return [.. args];
     }
 
     private static MessageBuffer BuildReply(MethodContext context, MethodDescription method, object? result)

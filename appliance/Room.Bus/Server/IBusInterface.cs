@@ -15,7 +15,8 @@ public interface IBusInterface
     IReadOnlyDictionary<string, VariantValue> GetProperties();
 
     /// <summary>
-    /// Runs a method. Arguments are boxed basic values in signature order (string, bool, uint, int, long, double).
+    /// Runs a method. Arguments are boxed basic values in signature order (string, bool, uint, int, long, double, string[] for 'as').
+    /// <see cref="BusCaller.Current"/> says who called.
     /// Returns the single out value, or null for methods without one. Throw <see cref="RoomBusException"/> for
     /// named errors; the state must be unchanged when it is thrown.
     /// </summary>

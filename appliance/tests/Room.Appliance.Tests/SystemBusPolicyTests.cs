@@ -136,18 +136,24 @@ public sealed class SystemBusPolicyTests : IAsyncLifetime
     }
 
     [SkippableFact]
-    public async Task Only_root_and_the_room_group_may_own_the_name()
+    public async Task Only_root_and_roomds_own_user_may_own_the_name()
     {
         Skip.If(Environment.UserName != "root", "needs root to run a system bus and switch users");
+        await SystemTypeBus.EnsureUserAsync("room", "room");
         // RequestName with DO_NOT_QUEUE (4): roomd holds the name, so an allowed caller hears 3 (exists); a caller the
         // policy refuses gets AccessDenied before the bus even looks at the owner.
         var stranger = await RequestNameAs("nobody", "nogroup");
         Assert.NotEqual(0, stranger.Code);
         Assert.Contains("AccessDenied", stranger.Err, StringComparison.Ordinal);
 
+        // The kiosk's user is in the room group: it may call roomd, not pose as it.
         var member = await RequestNameAs("nobody", "room");
-        Assert.True(member.Code == 0, member.Err);
-        Assert.Contains("uint32 3", member.Out, StringComparison.Ordinal);
+        Assert.NotEqual(0, member.Code);
+        Assert.Contains("AccessDenied", member.Err, StringComparison.Ordinal);
+
+        var roomd = await RequestNameAs("room", "room");
+        Assert.True(roomd.Code == 0, roomd.Err);
+        Assert.Contains("uint32 3", roomd.Out, StringComparison.Ordinal);
     }
 
     private Task<(int Code, string Out, string Err)> RequestNameAs(string user, string group) =>

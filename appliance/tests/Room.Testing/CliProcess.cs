@@ -7,10 +7,16 @@ public sealed record CliResult(int ExitCode, string Output, string Error);
 /// <summary>Runs roomctl as a real process.</summary>
 public static class CliProcess
 {
-    public static async Task<CliResult> RunAsync(string busAddress, params string[] args)
+    public static Task<CliResult> RunAsync(string busAddress, params string[] args) => RunWithInputAsync(busAddress, null, args);
+
+    /// <summary>Runs roomctl with <paramref name="stdin"/> as its standard input (PINs go there, never on the command line).</summary>
+    public static async Task<CliResult> RunWithInputAsync(string busAddress, string? stdin, params string[] args)
     {
         var psi = Create(busAddress, args);
+        psi.RedirectStandardInput = true;
         using var process = Process.Start(psi) ?? throw new InvalidOperationException("roomctl did not start.");
+        await process.StandardInput.WriteAsync(stdin ?? "");
+        process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));

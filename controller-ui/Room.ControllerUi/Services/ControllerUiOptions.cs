@@ -17,6 +17,12 @@ public sealed class ControllerUiOptions
     public int SettingsTimeoutSeconds { get; set; } = 120;
 
     public BrandOptions Brand { get; set; } = new();
+
+    /// <summary>
+    /// Local users (names or uids) whose programs may connect to the panel: the kiosk's. Empty: only the panel's own
+    /// user. Everyone else, and every other machine, is refused at the connection.
+    /// </summary>
+    public List<string> AllowedUsers { get; set; } = [];
 }
 
 /// <summary>White-label settings: the operator's name, logo and colours.</summary>

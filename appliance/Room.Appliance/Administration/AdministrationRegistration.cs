@@ -1,0 +1,94 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Room.Appliance.BusApi;
+using Room.Appliance.Camera;
+using Room.Bus;
+using Room.Bus.Server;
+
+namespace Room.Appliance.Administration;
+
+public static class AdministrationRegistration
+{
+    /// <summary>
+    /// Room administration: settings and the PIN hash on the data partition (Room:StateDirectory), who may administer,
+    /// the Admin bus interface, the recent-log buffer for diagnostics, and what restarts the box (Admin:Power).
+    /// </summary>
+    public static IServiceCollection AddRoomAdministration(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<AdminOptions>().Bind(configuration.GetSection(AdminOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        string State() => configuration[$"{RoomOptions.Section}:{nameof(RoomOptions.StateDirectory)}"] is { Length: > 0 } d ? d : new RoomOptions().StateDirectory;
+        services.AddSingleton(sp => new AdminSettingsStore(State(), sp.GetRequiredService<ILogger<AdminSettingsStore>>()));
+        services.AddSingleton(sp =>
+        {
+            var pins = new PinStore(State(), sp.GetRequiredService<ILogger<PinStore>>());
+            var legacy = sp.GetRequiredService<IOptions<RoomOptions>>().Value.AdminPin;
+            var logger = sp.GetRequiredService<ILogger<PinStore>>();
+            if (legacy.Length > 0 && !pins.IsSet)
+            {
+                pins.Set(legacy, legacyLength: true);
+                logger.LogWarning("Room:AdminPin from the configuration was moved into the PIN hash on the data partition; remove it from room.json (set PINs with roomctl admin pin set)");
+            }
+            else if (legacy.Length > 0)
+            {
+                logger.LogWarning("Room:AdminPin in the configuration is ignored: a PIN is set on the data partition; remove it from room.json");
+            }
+
+            return pins;
+        });
+        services.AddSingleton<IPostConfigureOptions<RoomOptions>, ApplyAdminSettings>();
+        services.AddSingleton<ICallerIdentity, BusCallerIdentity>();
+        services.AddSingleton<AdminAuthorizer>();
+        services.AddSingleton<AdminService>();
+        services.AddSingleton<RecentLog>();
+        services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<RecentLog>());
+        services.AddSingleton<ISystemPower>(sp => sp.GetRequiredService<IOptions<AdminOptions>>().Value switch
+        {
+            { Power: "logind" } => new LogindSystemPower(sp.GetRequiredService<ILogger<LogindSystemPower>>()),
+            { Power: "simulated" } o => new SimulatedSystemPower(o.SimulatedPowerLog, sp.GetRequiredService<ILogger<SimulatedSystemPower>>()),
+            _ => new NoSystemPower(),
+        });
+        services.AddSingleton<IBusInterface, AdminInterface>();
+        return services;
+    }
+
+    /// <summary>The administrator's settings over room.json's: what roomd starts with.</summary>
+    private sealed class ApplyAdminSettings(AdminSettingsStore store) : IPostConfigureOptions<RoomOptions>
+    {
+        public void PostConfigure(string? name, RoomOptions options)
+        {
+            var s = store.Current;
+            options.Name = s.RoomName ?? options.Name;
+            options.DefaultCamera = s.DefaultCamera ?? options.DefaultCamera;
+            options.DisplayStandbyMinutes = s.DisplayStandbyMinutes ?? options.DisplayStandbyMinutes;
+            options.InitialVolume = s.DefaultVolume ?? options.InitialVolume;
+        }
+    }
+}
+
+/// <summary>Recalls the administrator's default preset once the cameras are up.</summary>
+public sealed class DefaultPresetOnStart(AdminSettingsStore settings, CameraService camera, ILogger<DefaultPresetOnStart> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (settings.Current.DefaultPreset is not { Length: > 0 } preset)
+        {
+            return;
+        }
+
+        try
+        {
+            await camera.RecallPresetAsync(preset);
+            logger.LogInformation("Default preset {Preset} recalled", preset);
+        }
+        catch (RoomBusException ex)
+        {
+            logger.LogWarning("Default preset {Preset} not recalled: {Error}", preset, ex.Message);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
