@@ -131,23 +131,47 @@ public sealed class SimulatedSpeaker(string id, string name) : ISpeaker
 
     private sealed class PacedPlayback(SimulatedSpeaker owner, int channels, int sampleRate) : IAudioPlayback
     {
-        private readonly long _start = Stopwatch.GetTimestamp();
+        /// <summary>The simulated device's ring: at most this much is queued ahead of what plays (as an ALSA speaker's 4 x 10 ms).</summary>
+        private static readonly TimeSpan Ring = TimeSpan.FromMilliseconds(40);
+
+        private long _start = Stopwatch.GetTimestamp();
         private long _frames;
 
         public int Channels => channels;
 
         public int SampleRate => sampleRate;
 
+        /// <summary>Time queued ahead of what plays now; an empty queue (an underrun) restarts the clock, as a card would.</summary>
+        private TimeSpan Queued()
+        {
+            var queued = TimeSpan.FromSeconds((double)_frames / sampleRate) - Stopwatch.GetElapsedTime(_start);
+            if (queued < TimeSpan.Zero)
+            {
+                _start = Stopwatch.GetTimestamp();
+                _frames = 0;
+                return TimeSpan.Zero;
+            }
+
+            return queued;
+        }
+
+        public int? QueuedFrames => (int)(Queued().TotalSeconds * sampleRate);
+
+        public async ValueTask WaitForRoomAsync(int frames, CancellationToken cancellationToken = default)
+        {
+            var wait = Queued() + TimeSpan.FromSeconds((double)frames / sampleRate) - Ring;
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+        }
+
         public async ValueTask WriteAsync(ReadOnlyMemory<short> interleaved, CancellationToken cancellationToken = default)
         {
+            var frames = interleaved.Length / channels;
+            await WaitForRoomAsync(Math.Min(frames, (int)(Ring.TotalSeconds * sampleRate)), cancellationToken);
             owner.Played(interleaved.Span, channels);
-            _frames += interleaved.Length / channels;
-            var due = TimeSpan.FromSeconds((double)_frames / sampleRate);
-            var ahead = due - Stopwatch.GetElapsedTime(_start);
-            if (ahead > TimeSpan.FromMilliseconds(40))
-            {
-                await Task.Delay(ahead - TimeSpan.FromMilliseconds(20), cancellationToken);
-            }
+            _frames += frames;
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
