@@ -241,6 +241,16 @@ public sealed class AudioJitterBuffer : IDisposable
                 _aboveReads = 0;
             }
 
+            if ((int)(_newestTs - _playTs) < 0 && delay < target + Frame)
+            {
+                // Nothing here yet, but the frame due may still come in time (a little late, within a frame of the
+                // target): wait for it, playing concealment, rather than start over.
+                _decoder.DecodeLost([], frame);
+                FramesStretched++;
+                _aboveReads = 0;
+                return true;
+            }
+
             if ((int)(_newestTs - _playTs) < 0)
             {
                 // Ran dry (the stream paused, or arrives later than we play): conceal and buffer up again from the
