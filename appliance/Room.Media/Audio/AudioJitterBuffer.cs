@@ -57,6 +57,9 @@ public sealed class AudioJitterBuffer : IDisposable
     /// <summary>Slack around the target before the buffer acts (samples: 5 ms), so read-time noise does not make it churn.</summary>
     private const int Hysteresis = AudioFormat.SampleRate / 200;
 
+    /// <summary>Frames above the target from which the buffer jumps back to it at once instead of a frame per read.</summary>
+    private const int FlushAbove = 10;
+
     /// <summary>Reads in a row above the target before a frame is dropped (unless far above).</summary>
     private const int DropAfterReads = 3;
 
@@ -268,7 +271,22 @@ public sealed class AudioJitterBuffer : IDisposable
             // A frame can go when the delay stays at or above the target without it (stretching starts only below
             // target - hysteresis, so the two never undo each other).
             _aboveReads = delay >= target + Frame ? _aboveReads + 1 : 0;
-            if (_aboveReads > 0 && (_aboveReads >= DropAfterReads || delay >= target + (5 * Frame)) && (int)(_newestTs - _playTs) >= Frame)
+            if (delay >= target + (FlushAbove * Frame) && (int)(_newestTs - _playTs) >= 2 * Frame)
+            {
+                // Far behind (the player stalled: a busy machine, a long pause in the process): jump to one frame
+                // above the target at once rather than a frame per read, keeping the newest frame to play. Skipped
+                // frames are not decoded (the sound was broken by the stall anyway).
+                var skip = Math.Min(((delay - target) / Frame) - 1, ((int)(_newestTs - _playTs) / Frame) - 1);
+                for (var i = 0; i < skip; i++)
+                {
+                    _ = Take(_playTs);
+                    _playTs += Frame;
+                }
+
+                FramesDropped += skip;
+                _aboveReads = 0;
+            }
+            else if (_aboveReads > 0 && (_aboveReads >= DropAfterReads || delay >= target + (5 * Frame)) && (int)(_newestTs - _playTs) >= Frame)
             {
                 // Running long (a burst, the sender's clock faster than ours, or the jitter went down): skip one
                 // frame (a missing one costs nothing). A present frame is decoded and thrown away so the decoder's

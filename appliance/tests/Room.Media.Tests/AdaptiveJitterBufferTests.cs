@@ -198,6 +198,30 @@ public sealed class AdaptiveJitterBufferTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void After_the_player_stalls_for_a_second_the_delay_is_back_at_the_target_on_the_next_read()
+    {
+        var time = new FakeTimeProvider();
+        using var jb = new AudioJitterBuffer(timeProvider: time);
+        Play(jb, time, 200, _ => 10, tailMs: 0);
+        var pcm = new short[AudioFormat.FrameSamples];
+        // No reads for a second (a stalled process) while 50 packets arrive.
+        for (var k = 200; k < 250; k++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(FrameMs));
+            jb.Insert((uint)(k * AudioFormat.FrameSamples), Packet);
+        }
+
+        var dropped = jb.FramesDropped;
+        jb.ReadFrame(pcm);
+        Assert.True(jb.FramesDropped - dropped >= 40, $"dropped {jb.FramesDropped - dropped}");
+        Assert.True(jb.CurrentDelay > TimeSpan.FromMilliseconds(900), $"delay seen {jb.CurrentDelay}");
+        time.Advance(TimeSpan.FromMilliseconds(FrameMs));
+        jb.ReadFrame(pcm);
+        Assert.True(jb.CurrentDelay <= jb.TargetDelay + TimeSpan.FromMilliseconds(2 * FrameMs), $"delay {jb.CurrentDelay}, target {jb.TargetDelay}");
+        Assert.Equal(0, jb.Underruns);
+    }
+
+    [Fact]
     public void The_delay_never_exceeds_the_configured_maximum()
     {
         var time = new FakeTimeProvider();
