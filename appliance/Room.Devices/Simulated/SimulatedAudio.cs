@@ -141,11 +141,18 @@ public sealed class SimulatedSpeaker(string id, string name) : ISpeaker
 
         public int SampleRate => sampleRate;
 
-        /// <summary>Time queued ahead of what plays now; an empty queue (an underrun) restarts the clock, as a card would.</summary>
+        /// <summary>Longest the simulated card waits for a late writer to catch up before it restarts its clock (a long underrun).</summary>
+        private static readonly TimeSpan CatchUp = TimeSpan.FromMilliseconds(200);
+
+        /// <summary>
+        /// Time queued ahead of what plays now; negative while the writer is behind (a busy machine's late wake-up), which
+        /// it may make up by writing at once, so the speaker takes exactly real time's worth of audio. Further behind
+        /// than <see cref="CatchUp"/> the clock restarts, as a card's would after an xrun.
+        /// </summary>
         private TimeSpan Queued()
         {
             var queued = TimeSpan.FromSeconds((double)_frames / sampleRate) - Stopwatch.GetElapsedTime(_start);
-            if (queued < TimeSpan.Zero)
+            if (queued < -CatchUp)
             {
                 _start = Stopwatch.GetTimestamp();
                 _frames = 0;
@@ -155,7 +162,7 @@ public sealed class SimulatedSpeaker(string id, string name) : ISpeaker
             return queued;
         }
 
-        public int? QueuedFrames => (int)(Queued().TotalSeconds * sampleRate);
+        public int? QueuedFrames => (int)(Math.Max(0, Queued().TotalSeconds) * sampleRate);
 
         public async ValueTask WaitForRoomAsync(int frames, CancellationToken cancellationToken = default)
         {
