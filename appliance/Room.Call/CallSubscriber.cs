@@ -68,8 +68,14 @@ public sealed record SubscriberOptions
 
     public bool PreferHardwareDecoder { get; init; }
 
-    /// <summary>Audio play-out delay in 20 ms frames.</summary>
-    public int AudioTargetFrames { get; init; } = 3;
+    /// <summary>
+    /// The audio jitter buffers' delay bounds: each follows its stream's measured jitter within them. The audio gets
+    /// no retransmissions (Opus in-band FEC and concealment repair loss), so the buffers wait only for jitter.
+    /// </summary>
+    public AudioJitterBufferSettings AudioJitter { get; init; } = new();
+
+    /// <summary>The clock the audio jitter buffers time arrivals and reads with.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Shortest time between two PLIs for one stream.</summary>
     public TimeSpan MinPliSpacing { get; init; } = TimeSpan.FromMilliseconds(200);
@@ -200,7 +206,7 @@ public sealed class RemoteAudio : IDisposable
         Stream = stream;
         Feedback = feedback;
         _transform = transform;
-        JitterBuffer = new AudioJitterBuffer(options.AudioTargetFrames);
+        JitterBuffer = new AudioJitterBuffer(options.AudioJitter, options.TimeProvider);
     }
 
     public RemoteTrack Stream { get; }
@@ -486,6 +492,8 @@ public sealed class CallSubscriber : IDisposable
             {
                 while (!cancellationToken.IsCancellationRequested)
                 {
+                    // The mix is taken only when the device has room for it: it waits in the device's queue no longer than it must.
+                    await writer.WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
                     ReadAudio(_mono, processor);
                     await writer.WriteAsync(_mono, cancellationToken).ConfigureAwait(false);
                 }

@@ -207,7 +207,9 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             {
                 var j = a.JitterBuffer;
                 lines.Add($"call audio from feed {a.Stream.Feed}: {a.Packets} packets, {j.FramesDecoded} decoded, {j.FramesRecoveredByFec} by FEC, " +
-                    $"{j.FramesConcealed} concealed, {j.LatePackets} late, {j.MalformedPackets} malformed, {a.FramesRejected} rejected");
+                    $"{j.FramesConcealed} concealed, {j.LatePackets} late, {j.MalformedPackets} malformed, {a.FramesRejected} rejected; " +
+                    $"jitter buffer {j.TargetDelay.TotalMilliseconds:F0} ms target, {j.CurrentDelay.TotalMilliseconds:F0} ms now, jitter {j.Jitter.TotalMilliseconds:F1} ms, " +
+                    $"{j.FramesDropped} dropped, {j.FramesStretched} stretched");
             }
 
             return string.Join('\n', lines);

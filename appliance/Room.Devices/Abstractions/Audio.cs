@@ -46,4 +46,14 @@ public interface IAudioPlayback : IAsyncDisposable
 
     /// <summary>Queues interleaved frames for playback; waits while the device buffer is full.</summary>
     ValueTask WriteAsync(ReadOnlyMemory<short> interleaved, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Waits until <paramref name="frames"/> frames can be written without blocking, so a player takes its audio
+    /// from the jitter buffer as late as it can (what it writes then waits in the device's queue the least).
+    /// Devices that cannot tell return at once.
+    /// </summary>
+    ValueTask WaitForRoomAsync(int frames, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    /// <summary>Frames queued in the device ahead of the next one written (its play-out delay); null when it cannot tell.</summary>
+    int? QueuedFrames => null;
 }

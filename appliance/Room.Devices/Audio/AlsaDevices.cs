@@ -191,6 +191,24 @@ public sealed class AlsaSpeaker(string id, string name, AlsaPcmSettings settings
             }
         }
 
+        public int? QueuedFrames => pcm.Delay;
+
+        public ValueTask WaitForRoomAsync(int frames, CancellationToken cancellationToken = default)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                pcm.WaitForRoom(frames);
+                owner.Xruns = pcm.Xruns;
+                return ValueTask.CompletedTask;
+            }
+            catch (DeviceUnavailableException e)
+            {
+                owner.Gone(e);
+                throw;
+            }
+        }
+
         public ValueTask DisposeAsync()
         {
             pcm.Drain();

@@ -26,8 +26,10 @@ public sealed record AlsaPcmSettings
     public TimeSpan PeriodTime { get; init; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>
-    /// Periods in the ring buffer; null = 16 for capture (costs no latency: reads take what is there) and 8 for
-    /// playback (the most that can be queued ahead). Larger rings ride out scheduling stalls without xruns.
+    /// Periods in the ring buffer; null = 16 for capture (costs no latency: reads take what is there) and 4 for
+    /// playback (40 ms: the most that can be queued ahead, so the play-out delay; a player that waits for room
+    /// before taking each 20 ms block keeps 20-40 ms queued). Larger rings ride out scheduling stalls without xruns
+    /// at the price of delay.
     /// </summary>
     public int? BufferPeriods { get; init; }
 
@@ -55,7 +57,7 @@ public sealed unsafe class AlsaPcm : IDisposable
 
     private readonly bool _capture;
 
-    private AlsaPcm(string deviceId, nint pcm, nint config, AlsaPcmSettings settings, AlsaSampleFormat format, int periodFrames, bool capture, int rate)
+    private AlsaPcm(string deviceId, nint pcm, nint config, AlsaPcmSettings settings, AlsaSampleFormat format, int periodFrames, int bufferFrames, bool capture, int rate)
     {
         _deviceId = deviceId;
         _capture = capture;
@@ -65,6 +67,7 @@ public sealed unsafe class AlsaPcm : IDisposable
         SampleRate = rate;
         Format = format;
         PeriodFrames = Math.Max(1, periodFrames);
+        BufferFrames = Math.Max(PeriodFrames, bufferFrames);
         _scratch = format == AlsaSampleFormat.S32 ? new int[PeriodFrames * Channels] : [];
     }
 
@@ -76,6 +79,9 @@ public sealed unsafe class AlsaPcm : IDisposable
     public AlsaSampleFormat Format { get; }
 
     public int PeriodFrames { get; }
+
+    /// <summary>The ring buffer's size in frames (playback: the most that can be queued ahead).</summary>
+    public int BufferFrames { get; }
 
     /// <summary>Times a prepared capture was started by this class rather than by libasound's threshold.</summary>
     internal int ExplicitStarts { get; private set; }
@@ -120,10 +126,10 @@ public sealed unsafe class AlsaPcm : IDisposable
         AlsaSampleFormat[] tries = settings.Format is { } f ? [f] : [AlsaSampleFormat.S16, AlsaSampleFormat.S32];
         foreach (var format in tries)
         {
-            err = Configure(pcm, settings, format, capture, out var period, out var rate);
+            err = Configure(pcm, settings, format, capture, out var period, out var buffer, out var rate);
             if (err >= 0)
             {
-                return new AlsaPcm(deviceId, pcm, config, settings, format, (int)Math.Min(period, 1u << 16), capture, (int)rate);
+                return new AlsaPcm(deviceId, pcm, config, settings, format, (int)Math.Min(period, 1u << 16), (int)Math.Min(buffer, 1u << 20), capture, (int)rate);
             }
         }
 
@@ -267,6 +273,37 @@ public sealed unsafe class AlsaPcm : IDisposable
         }
     }
 
+    /// <summary>
+    /// Blocks until <paramref name="frames"/> frames can be written without waiting (or the whole ring, if it is
+    /// smaller). A stream in xrun is recovered first, which empties it.
+    /// </summary>
+    public void WaitForRoom(int frames)
+    {
+        while (true)
+        {
+            var avail = Alsa.PcmAvailUpdate(Handle);
+            if (avail < 0)
+            {
+                Recover((int)avail);
+                continue;
+            }
+
+            if (avail >= Math.Min(frames, BufferFrames) || Alsa.PcmState(Handle) != Alsa.StateRunning)
+            {
+                return;
+            }
+
+            var err = Alsa.PcmWait(Handle, 1000);
+            if (err < 0)
+            {
+                Recover(err);
+            }
+        }
+    }
+
+    /// <summary>Frames queued ahead of the next write (snd_pcm_delay), or null when the stream cannot say (not running).</summary>
+    public int? Delay => Alsa.PcmDelay(Handle, out var delay) >= 0 ? (int)delay : null;
+
     /// <summary>Plays out what is queued (playback) before closing.</summary>
     public void Drain()
     {
@@ -291,9 +328,10 @@ public sealed unsafe class AlsaPcm : IDisposable
     /// hw params (interleaved, format, channels, rate — exact, else the nearest offered —, period, ring) and sw
     /// params (start, wake-up).
     /// </summary>
-    private static int Configure(nint pcm, AlsaPcmSettings settings, AlsaSampleFormat format, bool capture, out nuint period, out uint rate)
+    private static int Configure(nint pcm, AlsaPcmSettings settings, AlsaSampleFormat format, bool capture, out nuint period, out nuint buffer, out uint rate)
     {
         period = 0;
+        buffer = 0;
         rate = (uint)settings.SampleRate;
         if (Alsa.HwParamsMalloc(out var hw) < 0)
         {
@@ -321,7 +359,7 @@ public sealed unsafe class AlsaPcm : IDisposable
 
             period = (nuint)Math.Max(16, Math.Round(rate * settings.PeriodTime.TotalSeconds));
             dir = 0;
-            var buffer = period * (nuint)Math.Clamp(settings.BufferPeriods ?? (capture ? 16 : 8), 2, 64);
+            buffer = period * (nuint)Math.Clamp(settings.BufferPeriods ?? (capture ? 16 : 4), 2, 64);
             if ((err = Alsa.HwParamsSetPeriodSizeNear(pcm, hw, ref period, ref dir)) < 0
                 || (err = Alsa.HwParamsSetBufferSizeNear(pcm, hw, ref buffer)) < 0
                 || (err = Alsa.HwParamsInstall(pcm, hw)) < 0)

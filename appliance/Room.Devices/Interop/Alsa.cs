@@ -97,6 +97,16 @@ internal static unsafe partial class Alsa
     public static partial int PcmState(nint pcm);
 
     public const int StatePrepared = 2;
+    public const int StateRunning = 3;
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_avail_update")]
+    public static partial nint PcmAvailUpdate(nint pcm);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_wait")]
+    public static partial int PcmWait(nint pcm, int timeoutMs);
+
+    [LibraryImport(Lib, EntryPoint = "snd_pcm_delay")]
+    public static partial int PcmDelay(nint pcm, out nint delayFrames);
 
     [LibraryImport(Lib, EntryPoint = "snd_pcm_drain")]
     public static partial int PcmDrain(nint pcm);

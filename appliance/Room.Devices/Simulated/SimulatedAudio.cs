@@ -131,23 +131,54 @@ public sealed class SimulatedSpeaker(string id, string name) : ISpeaker
 
     private sealed class PacedPlayback(SimulatedSpeaker owner, int channels, int sampleRate) : IAudioPlayback
     {
-        private readonly long _start = Stopwatch.GetTimestamp();
+        /// <summary>The simulated device's ring: at most this much is queued ahead of what plays (as an ALSA speaker's 4 x 10 ms).</summary>
+        private static readonly TimeSpan Ring = TimeSpan.FromMilliseconds(40);
+
+        private long _start = Stopwatch.GetTimestamp();
         private long _frames;
 
         public int Channels => channels;
 
         public int SampleRate => sampleRate;
 
+        /// <summary>Longest the simulated card waits for a late writer to catch up before it restarts its clock (a long underrun).</summary>
+        private static readonly TimeSpan CatchUp = TimeSpan.FromMilliseconds(200);
+
+        /// <summary>
+        /// Time queued ahead of what plays now; negative while the writer is behind (a busy machine's late wake-up), which
+        /// it may make up by writing at once, so the speaker takes exactly real time's worth of audio. Further behind
+        /// than <see cref="CatchUp"/> the clock restarts, as a card's would after an xrun.
+        /// </summary>
+        private TimeSpan Queued()
+        {
+            var queued = TimeSpan.FromSeconds((double)_frames / sampleRate) - Stopwatch.GetElapsedTime(_start);
+            if (queued < -CatchUp)
+            {
+                _start = Stopwatch.GetTimestamp();
+                _frames = 0;
+                return TimeSpan.Zero;
+            }
+
+            return queued;
+        }
+
+        public int? QueuedFrames => (int)(Math.Max(0, Queued().TotalSeconds) * sampleRate);
+
+        public async ValueTask WaitForRoomAsync(int frames, CancellationToken cancellationToken = default)
+        {
+            var wait = Queued() + TimeSpan.FromSeconds((double)frames / sampleRate) - Ring;
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+        }
+
         public async ValueTask WriteAsync(ReadOnlyMemory<short> interleaved, CancellationToken cancellationToken = default)
         {
+            var frames = interleaved.Length / channels;
+            await WaitForRoomAsync(Math.Min(frames, (int)(Ring.TotalSeconds * sampleRate)), cancellationToken);
             owner.Played(interleaved.Span, channels);
-            _frames += interleaved.Length / channels;
-            var due = TimeSpan.FromSeconds((double)_frames / sampleRate);
-            var ahead = due - Stopwatch.GetElapsedTime(_start);
-            if (ahead > TimeSpan.FromMilliseconds(40))
-            {
-                await Task.Delay(ahead - TimeSpan.FromMilliseconds(20), cancellationToken);
-            }
+            _frames += frames;
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

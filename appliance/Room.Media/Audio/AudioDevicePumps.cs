@@ -118,6 +118,18 @@ public sealed class PlaybackWriter : IDisposable
         _device = new short[frames * playback.Channels];
     }
 
+    /// <summary>Frames one block occupies on the device (at its rate).</summary>
+    public int BlockFrames => _device.Length / _playback.Channels;
+
+    /// <summary>
+    /// Waits until the device can take one block without blocking. Call it before taking the block from the jitter
+    /// buffer: the block then waits in the device's queue only as long as the queue is, not a further block.
+    /// </summary>
+    public ValueTask WaitForRoomAsync(CancellationToken cancellationToken) => _playback.WaitForRoomAsync(BlockFrames, cancellationToken);
+
+    /// <summary>Frames queued on the device ahead of the next write, when it can say.</summary>
+    public int? QueuedFrames => _playback.QueuedFrames;
+
     /// <summary>Writes one block of <see cref="AudioFormat.FrameSamples"/> mono samples.</summary>
     public ValueTask WriteAsync(ReadOnlySpan<short> mono, CancellationToken cancellationToken)
     {

@@ -95,14 +95,15 @@ public sealed class AudioSendPipeline : IDisposable
 /// <summary>
 /// Packets to the speaker: an <see cref="AudioJitterBuffer"/> fed by <see cref="OnPacket"/> (network thread), played
 /// out every 20 ms by <see cref="RunAsync"/>, with each played block handed to the <see cref="AudioProcessor"/> as
-/// the echo reference. Mono is copied to every speaker channel.
+/// the echo reference. Mono is copied to every speaker channel. The jitter buffer's delay follows the measured
+/// jitter (<see cref="AudioJitterBufferSettings"/>); the device's queue is kept to one block beyond the one playing.
 /// </summary>
-public sealed class AudioReceivePipeline(AudioProcessor? processor = null, int targetFrames = 3) : IRtpPacketSink, IDisposable
+public sealed class AudioReceivePipeline(AudioProcessor? processor = null, AudioJitterBufferSettings? jitter = null, TimeProvider? timeProvider = null) : IRtpPacketSink, IDisposable
 {
     private readonly short[] _mono = new short[AudioFormat.FrameSamples];
     private short[] _out = [];
 
-    public AudioJitterBuffer JitterBuffer { get; } = new(targetFrames);
+    public AudioJitterBuffer JitterBuffer { get; } = new(jitter, timeProvider);
 
     public void OnPacket(in RtpPacketView packet) => JitterBuffer.Insert(packet);
 
@@ -119,9 +120,12 @@ public sealed class AudioReceivePipeline(AudioProcessor? processor = null, int t
         using var writer = AudioDevicePumps.CreateWriter(playback);
         while (!cancellationToken.IsCancellationRequested)
         {
-            NextMono();
             try
             {
+                // Take the block from the jitter buffer only when the device has room for it, so it leaves the
+                // buffer as late as possible and waits in the device's queue no longer than it must.
+                await writer.WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
+                NextMono();
                 await writer.WriteAsync(_mono, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)

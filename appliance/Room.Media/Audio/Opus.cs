@@ -76,6 +76,25 @@ public sealed unsafe class OpusAudioEncoder : IDisposable
     /// <summary>"libopus 1.3.1 (native)" or "Concentus (managed)".</summary>
     public string Backend { get; }
 
+    /// <summary>
+    /// The encoder's look-ahead in samples at 48 kHz (OPUS_GET_LOOKAHEAD): how much later than its input the decoded
+    /// audio comes out, on top of the frame itself (312 = 6.5 ms in VoIP mode).
+    /// </summary>
+    public int Lookahead
+    {
+        get
+        {
+            if (_managed is not null)
+            {
+                return _managed.Lookahead;
+            }
+
+            ObjectDisposedException.ThrowIf(_native is null, this);
+            int value;
+            return LibOpus.opus_encoder_ctl_get(_native, LibOpus.OPUS_GET_LOOKAHEAD_REQUEST, &value) == 0 ? value : throw new MediaException("OPUS_GET_LOOKAHEAD failed");
+        }
+    }
+
     public int Bitrate
     {
         get => _bitrate;

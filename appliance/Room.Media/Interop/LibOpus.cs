@@ -19,6 +19,7 @@ internal static unsafe partial class LibOpus
     public const int OPUS_SET_DTX_REQUEST = 4016;
     public const int OPUS_SET_SIGNAL_REQUEST = 4024;
     public const int OPUS_SIGNAL_VOICE = 3001;
+    public const int OPUS_GET_LOOKAHEAD_REQUEST = 4027;
 
     private static readonly Lazy<string?> s_version = new(Probe);
 
@@ -46,6 +47,8 @@ internal static unsafe partial class LibOpus
     [LibraryImport(Library)] internal static partial void* opus_encoder_create(int fs, int channels, int application, int* error);
     [LibraryImport(Library)] internal static partial int opus_encode(void* st, short* pcm, int frameSize, byte* data, int maxDataBytes);
     [LibraryImport(Library)] internal static partial int opus_encoder_ctl(void* st, int request, int value);
+    /// <summary>The getter form of opus_encoder_ctl (one pointer argument, passed like the int of the setter form).</summary>
+    [LibraryImport(Library, EntryPoint = "opus_encoder_ctl")] internal static partial int opus_encoder_ctl_get(void* st, int request, int* value);
     [LibraryImport(Library)] internal static partial void opus_encoder_destroy(void* st);
     [LibraryImport(Library)] internal static partial void* opus_decoder_create(int fs, int channels, int* error);
     [LibraryImport(Library)] internal static partial int opus_decode(void* st, byte* data, int len, short* pcm, int frameSize, int decodeFec);

@@ -73,7 +73,8 @@ internal static class Target
         var rest = input[1..];
         if (kind == 2)
         {
-            var audio = new AudioJitterBuffer(2);
+            var clock = new SteppedClock();
+            var audio = new AudioJitterBuffer(timeProvider: clock);
             var pcm = new short[AudioFormat.FrameSamples];
             while (Next(ref rest, out var seq, out var ts, out var flags, out var payload))
             {
@@ -82,6 +83,12 @@ internal static class Target
                 if ((flags & 1) != 0)
                 {
                     audio.ReadFrame(pcm);
+                    clock.Ticks += TimeSpan.TicksPerMillisecond * AudioFormat.FrameMilliseconds;
+                }
+
+                if ((flags & 2) != 0)
+                {
+                    clock.Ticks += TimeSpan.TicksPerMillisecond * 7; // arrival jitter
                 }
             }
 
@@ -136,4 +143,14 @@ internal static class Target
         s = s[(9 + len)..];
         return true;
     }
+}
+
+/// <summary>A clock the input moves (the jitter buffer times arrivals and reads with it), so runs are reproducible.</summary>
+internal sealed class SteppedClock : TimeProvider
+{
+    public long Ticks { get; set; }
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    public override long GetTimestamp() => Ticks;
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Room.Devices.Simulated;
 using Room.Media.Audio;
 using Room.Media.Rtp;
@@ -42,7 +43,8 @@ public class AudioPipelineTests
     [Fact]
     public void Audio_send_to_receive_survives_loss_and_reordering_with_fec_and_concealment()
     {
-        var receiver = new AudioReceivePipeline(targetFrames: 3);
+        var time = new FakeTimeProvider();
+        var receiver = new AudioReceivePipeline(timeProvider: time);
         var wire = new Wire(receiver, 0.1, 3);
         var sender = new AudioSendPipeline(2, wire, encoder: new OpusAudioEncoder(expectedLossPercent: 15));
         var speech = AudioTests.SpeechLike(48000 * 4, 4);
@@ -57,6 +59,7 @@ public class AudioPipelineTests
 
             sender.ProcessFrame(stereo);
             var block = receiver.NextBlock(1);
+            time.Advance(TimeSpan.FromMilliseconds(AudioFormat.FrameMilliseconds));
             played.AddRange(block.ToArray());
         }
 
@@ -72,7 +75,8 @@ public class AudioPipelineTests
     [Fact]
     public void Audio_jitter_buffer_rejects_garbage_and_follows_a_timestamp_jump()
     {
-        var jb = new AudioJitterBuffer(2);
+        var time = new FakeTimeProvider();
+        var jb = new AudioJitterBuffer(timeProvider: time);
         var rng = new Random(8);
         var pcm = new short[AudioFormat.FrameSamples];
         for (var i = 0; i < 2000; i++)
@@ -83,6 +87,7 @@ public class AudioPipelineTests
             if (i % 10 == 0)
             {
                 jb.ReadFrame(pcm);
+                time.Advance(TimeSpan.FromMilliseconds(AudioFormat.FrameMilliseconds));
             }
         }
 
@@ -96,6 +101,7 @@ public class AudioPipelineTests
             var n = enc.Encode(speech.AsSpan(f * AudioFormat.FrameSamples, AudioFormat.FrameSamples), packet);
             jb.Insert(3_000_000_000u + (uint)(f * AudioFormat.FrameSamples), packet.AsSpan(0, n));
             jb.ReadFrame(pcm);
+            time.Advance(TimeSpan.FromMilliseconds(AudioFormat.FrameMilliseconds));
         }
 
         Assert.True(jb.FramesDecoded - decodedBefore >= 15);
@@ -150,7 +156,8 @@ public class AudioPipelineTests
     public void Steady_state_audio_send_and_receive_allocate_nothing_per_frame()
     {
         using var processor = new AudioProcessor();
-        var receiver = new AudioReceivePipeline(processor);
+        var time = new FakeTimeProvider();
+        var receiver = new AudioReceivePipeline(processor, timeProvider: time);
         var sender = new AudioSendPipeline(4, new Loop(receiver), processor, DelayAndSumBeamformer.LinearArrayDelays(4, 0.04, 20));
         var speech = AudioTests.SpeechLike(AudioFormat.FrameSamples * 100, 12);
         var block = new short[AudioFormat.FrameSamples * 4];
@@ -163,6 +170,7 @@ public class AudioPipelineTests
 
             sender.ProcessFrame(block);
             receiver.NextBlock(2);
+            time.Advance(TimeSpan.FromMilliseconds(AudioFormat.FrameMilliseconds));
         }
 
         for (var f = 0; f < 50; f++)

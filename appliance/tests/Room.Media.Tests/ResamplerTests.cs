@@ -244,7 +244,8 @@ public class ResamplerTests(ITestOutputHelper log)
     public async Task A_speaker_at_44_1_kHz_gets_the_48_kHz_stream_resampled_to_its_rate()
     {
         using var encoder = new OpusAudioEncoder();
-        using var receive = new AudioReceivePipeline(targetFrames: 1);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var receive = new AudioReceivePipeline(timeProvider: time);
         var tone = Tone(48000, 1000, 1.2);
         var packet = new byte[AudioFormat.MaxPacketSize];
         var next = 0;
@@ -259,7 +260,11 @@ public class ResamplerTests(ITestOutputHelper log)
         Arrive();
         Arrive();
         using var cts = new CancellationTokenSource();
-        var speaker = new Recorder(44100, 2, 50, cts, Arrive);
+        var speaker = new Recorder(44100, 2, 50, cts, () =>
+        {
+            time.Advance(TimeSpan.FromMilliseconds(AudioFormat.FrameMilliseconds));
+            Arrive();
+        });
         await receive.RunAsync(speaker, cts.Token);
         var frames = speaker.Written.Count / 2;
         Assert.InRange(frames, (50 * 882) - 64, 50 * 882); // minus the resampler's start-up delay

@@ -1,0 +1,12 @@
+# roomd's audio latency (issue 12): the mouth-to-ear table per stage, p50/p95, before/now (bench/Room.Audio.Bench).
+# The table goes to artifacts/bench-audio/mouth-to-ear.md; speexdsp's echo-canceller warnings (capture and playback
+# threads out of step, printed on stderr by the library) are counted into a log beside it instead of flooding the output.
+BENCHES += audio-bench
+AUDIO_BENCH_SECONDS ?= 20
+
+.PHONY: audio-bench
+audio-bench:
+	@mkdir -p $(ARTIFACTS)/bench-audio
+	dotnet run -c $(CONFIG) --no-build --project bench/Room.Audio.Bench -- --seconds $(AUDIO_BENCH_SECONDS) --out $(ARTIFACTS)/bench-audio \
+	  2> $(ARTIFACTS)/bench-audio/stderr.log; rc=$$?; \
+	  echo "stderr: $$(wc -l < $(ARTIFACTS)/bench-audio/stderr.log) lines in $(ARTIFACTS)/bench-audio/stderr.log"; exit $$rc
