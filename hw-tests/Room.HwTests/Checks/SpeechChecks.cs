@@ -315,7 +315,7 @@ public static class SpeechChecks
             var band = SpeechBandShare(mono);
             var detail = $"{syllables} syllables ({speech.Length / (double)Rate:0.0} s) into {settings.Device} -> roomd ({media.Audio}; video: {media.VideoEncoder}) -> "
                 + $"{settings.Device} capture: syllable envelope (dB, 50 ms) correlation {score:0.000} at lag {lag * 10} ms (time-reversed control {control:0.000}; linear RMS envelope {linear:0.000} at {linearLag * 10} ms; "
-                + $"lag per third {string.Join(", ", thirds)}), peak {peak}, {band:P0} of the energy in 80-4000 Hz; suite's xruns: mouth {mouth.Xruns}, ear {ear.Xruns}; "
+                + $"lag per third {string.Join(", ", thirds)}), peak {peak}, {band:P0} of the energy in 80-4000 Hz; suite's xruns: mouth {mouth.Xruns}, ear {ear.Xruns} (stalls {mouth.Stalls}, {ear.Stalls}); "
                 + $"{channels} channels; media after: active {after.Media.Active}, camera '{after.Media.Camera}', error '{after.Media.Error}'";
             if (peak <= 300 || score < MinCorrelation || score - control < 0.2 || band < 0.6)
             {
