@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make hw-test-fault: proves the lab catches a broken path under test. One lab run with every fault of
 # Room.HwTests' Lab/LabFault.cs injected at once, each in a different place of the path:
-#   usb-audio-unloaded    the guest's /init unloads snd-usb-audio after boot (a driver gone)
+#   usb-audio-unloaded    the guest's /init leaves snd-usb-audio unloaded (a driver gone)
 #   vivid-no-hdmi-output  vivid loaded with output_types=0 (a module parameter changed: no CEC source adapter)
 #   roomd-mixer-ioctl     SNDRV_CTL_IOCTL_ELEM_WRITE fails with EIO inside roomd's own process (seccomp filter)
 #   ptz-offset            Room.Devices' camera driver sends every pan 10 degrees off (a driver bug)

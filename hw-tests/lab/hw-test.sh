@@ -21,9 +21,8 @@ publish() { # [$1 = runtime id, $2 = output folder]: the suite and roomd, self-c
   local rid=${1:-linux-x64} dir=${2:-$OUT/suite}
   stamp "publishing the device suite (self-contained, $rid)"
   rm -rf "$dir"
-  # ReadyToRun: precompiled code, so the guest (TCG, a starved CPU) does not JIT all of roomd and the suite first.
   local opts=(-c Release -r "$rid" --self-contained -p:InvariantGlobalization=true -p:DebugType=none
-    -p:GenerateDocumentationFile=false -p:PublishReadyToRun=true -o "$dir" --verbosity quiet -nologo)
+    -p:GenerateDocumentationFile=false -o "$dir" --verbosity quiet -nologo)
   dotnet publish "$HERE/Room.HwTests/Room.HwTests.csproj" "${opts[@]}" >"$OUT/publish.log" 2>&1 || { cat "$OUT/publish.log"; exit 1; }
   # roomd beside it (same runtime, one copy): the suite starts it on a private bus in the guest. Without it the
   # run cannot pass (its checks fail), so a failed publish stops here with the reason.

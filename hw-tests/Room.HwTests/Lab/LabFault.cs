@@ -26,7 +26,7 @@ public sealed record LabFault(string Name, FaultSite Site, string Breaks, IReadO
     public static IReadOnlyList<LabFault> All { get; } =
     [
         new("usb-audio-unloaded", FaultSite.Kernel,
-            "the USB speaker's driver is unloaded after boot (modprobe -r snd-usb-audio)",
+            "the USB speaker's driver, snd-usb-audio, is not loaded: QEMU's USB speaker is on the bus without a driver",
             ["audio.usb-speaker"], ["host.usb-speaker.tone"]),
         new("vivid-no-hdmi-output", FaultSite.Kernel,
             "vivid is loaded with output_types=0: its output is S-Video, so the playback-side CEC adapter the room drives the screen through is gone",
