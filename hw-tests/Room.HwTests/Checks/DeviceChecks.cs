@@ -108,7 +108,9 @@ public sealed class DeviceChecks(Suite suite, bool inLab, IReadOnlyList<LabFault
         {
             // Room.Devices' manual focus and exposure (and back to automatic exposure) on the camera's real
             // camera-terminal controls, read back through the kernel.
-            var cam = PtzCamera() as V4l2Camera ?? throw new SkipException("the PTZ camera is not a V4L2 camera");
+            // ptz-offset breaks the pan path only: focus and exposure are checked on the camera itself.
+            var ptz = PtzCamera() is FaultyCamera faulty ? faulty.Inner : PtzCamera();
+            var cam = ptz as V4l2Camera ?? (inLab ? throw new InvalidOperationException($"the lab's PTZ camera {ptz.Id} is not a V4L2 camera") : throw new SkipException("the PTZ camera is not a V4L2 camera"));
             if (cam.Ptz is not { Focus: { } focus, ExposureAuto: not null, Exposure: { } exposure })
             {
                 throw inLab ? new InvalidOperationException($"{cam.Id} lacks focus or exposure controls") : new SkipException($"{cam.Id} has no manual focus and exposure controls");
