@@ -14,14 +14,16 @@ hw-lab-unit:
 # Passes reliably here (TCG guest, ~3-5 min on a loaded 2-core host): part of `make test`.
 EXTRA_TESTS += hw-test
 
+# Its checks go into $(RESULTS) as hw-test.trx, so the closing summary of `make test` counts them.
 hw-test: deps
-	@TARGET="$(TARGET)" hw-tests/lab/hw-test.sh
+	@HWTEST_RESULTS="$(RESULTS)" TARGET="$(TARGET)" hw-tests/lab/hw-test.sh
 
-# The lab must catch a broken driver: runs it with faults injected and passes only if every run FAILS.
-# Part of `make test` too (three more guest boots, about a minute each on a quiet host).
+# The lab must catch a broken path under test: one more lab run with every fault of Lab/LabFault.cs injected (a driver
+# unloaded, a module parameter changed, an ioctl failing inside roomd, a driver bug); passes only if each fault's
+# check fails and every other check passes. Part of `make test` too (one more guest boot).
 EXTRA_TESTS += hw-test-fault
 hw-test-fault: deps
-	@hw-tests/lab/hw-test-fault.sh
+	@HWTEST_RESULTS="$(RESULTS)" hw-tests/lab/hw-test-fault.sh
 
 # The room-box path, `make hw-test TARGET=ssh://user@host[:port]`, against a real sshd started for the run in a
 # network namespace (throw-away host and client keys, strict host-key checking): the suite runs on this host over

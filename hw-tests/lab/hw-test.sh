@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # make hw-test: boots the device lab under QEMU (or, with TARGET=ssh://user@host[:port], runs the suite on a
-# real room box) and prints a report of every check. Exit status: 0 only when no check failed, the suite
-# finished, and (in the lab) the guest handed its verdict to isa-debug-exit before the host-side timeout.
+# real room box) and prints a report of every check. Exit status: 0 only when every expected check reported and
+# passed (in the lab a SKIP fails too; on a board a SKIP with its reason is allowed but not counted as passed), the
+# suite finished with an exit status that agrees with its report, and (in the lab) the guest handed its verdict to
+# isa-debug-exit before the host-side timeout. With HWTEST_FAULT (make hw-test-fault) it passes only when each
+# injected fault was caught by its check and nothing else failed.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -18,46 +21,33 @@ publish() { # [$1 = runtime id, $2 = output folder]: the suite and roomd, self-c
   local rid=${1:-linux-x64} dir=${2:-$OUT/suite}
   stamp "publishing the device suite (self-contained, $rid)"
   rm -rf "$dir"
-  dotnet publish "$HERE/Room.HwTests/Room.HwTests.csproj" -c Release -r "$rid" --self-contained \
-    -p:InvariantGlobalization=true -p:DebugType=none -p:GenerateDocumentationFile=false \
-    -o "$dir" --verbosity quiet -nologo >"$OUT/publish.log" 2>&1 || { cat "$OUT/publish.log"; exit 1; }
-  # roomd beside it (same runtime, one copy): the suite starts it on a private bus in the guest.
-  if [ -f "$ROOT/appliance/Room.Appliance/Room.Appliance.csproj" ]; then
-    dotnet publish "$ROOT/appliance/Room.Appliance/Room.Appliance.csproj" -c Release -r "$rid" --self-contained \
-      -p:InvariantGlobalization=true -p:DebugType=none -p:GenerateDocumentationFile=false \
-      -o "$dir" --verbosity quiet -nologo >>"$OUT/publish.log" 2>&1 || echo "hw-test: roomd did not publish; its checks will be skipped (see $OUT/publish.log)"
-    # Auto-framing's OpenCV runtime (~110 MB) is not exercised by the suite; roomd reports framing unavailable without it.
-    rm -f "$dir"/libOpenCvSharpExtern.so
-  fi
+  local opts=(-c Release -r "$rid" --self-contained -p:InvariantGlobalization=true -p:DebugType=none
+    -p:GenerateDocumentationFile=false -o "$dir" --verbosity quiet -nologo)
+  dotnet publish "$HERE/Room.HwTests/Room.HwTests.csproj" "${opts[@]}" >"$OUT/publish.log" 2>&1 || { cat "$OUT/publish.log"; exit 1; }
+  # roomd beside it (same runtime, one copy): the suite starts it on a private bus in the guest. Without it the
+  # run cannot pass (its checks fail), so a failed publish stops here with the reason.
+  dotnet publish "$ROOT/appliance/Room.Appliance/Room.Appliance.csproj" "${opts[@]}" >>"$OUT/publish.log" 2>&1 \
+    || { cat "$OUT/publish.log"; echo "hw-test: roomd did not publish" >&2; exit 1; }
+  # Auto-framing's OpenCV runtime (~110 MB) is not exercised by the suite; roomd reports framing unavailable without it.
+  rm -f "$dir"/libOpenCvSharpExtern.so
 }
 
-# With a fault injected every failure counts: the known-failures list is for the code as it is.
-KNOWN=$HERE/lab/known-failures
-[ -z "$FAULT" ] || KNOWN=/dev/null
-report() { # $1 = log with marker lines; prints the report, returns 0 when all ran and none failed unexpectedly
-  local log=$1
-  echo
-  echo "================ hw-test report ($2) ================"
-  awk -F'|' -v known="$KNOWN" '
-    BEGIN { while ((getline line < known) > 0) if (line !~ /^#/ && line ~ /\|/) { split(line, k, " *\\| *"); why[k[1]] = k[2] } }
-    $1 == "@@HWTEST" {
-      st = $2
-      if (st == "FAIL" && ($3 in why)) st = "KNOWN"
-      else if (st == "PASS" && ($3 in why)) st = "FIXED"
-      printf "  %-5s %-42s %6s ms  %s\n", st, $3, $4, $5
-      if (st == "KNOWN") printf "        known bug: %s\n", why[$3]
-      if (st == "FIXED") printf "        listed in lab/known-failures but passes now: remove the line\n"
-      n[st]++
-    }
-    END { printf "  passed %d, failed %d, skipped %d, known bugs %d\n", n["PASS"] + n["FIXED"], n["FAIL"], n["SKIP"], n["KNOWN"]; exit (n["FAIL"] > 0) }
-  ' "$log"
-  local unexpected=$?
-  if ! grep -aq '^@@HWTEST-END|' "$log"; then
-    echo "  suite did not finish (hang, crash or kernel panic): see $log"
-    return 1
-  fi
-  echo "======================================================"
-  return $unexpected
+# The verdict: Room.HwTests judge (Lab/LabVerdict.cs) reads the marker lines against the catalog of checks:
+# every expected check reported once with a reason, no FAIL (and in the lab no SKIP), the suite finished and its
+# exit status agrees; with faults injected (make hw-test-fault), each fault caught by its check and nothing else
+# failed. It writes the results into the test results folder, so `make test`'s closing summary counts the lab.
+RESULTS=${HWTEST_RESULTS:-$ROOT/artifacts/test-results}
+report() { # $1 = log with marker lines, $2 = title, $3 = the judge (a Room.HwTests for this host), then judge options
+  local log=$1 title=$2 judge=$3; shift 3
+  local known=$HERE/lab/known-failures name=hw-test
+  # With a fault injected every failure counts: the known-failures list is for the code as it is.
+  [ -z "$FAULT" ] || { known=/dev/null; name=hw-test-fault; }
+  mkdir -p "$RESULTS"
+  "$judge" judge --log "$log" --title "$title" --known "$known" --trx "$RESULTS/$name.trx" ${FAULT:+--faults "$FAULT"} "$@"
+  local rc=$?
+  # The closing line of `make test` (every .NET test and the lab's checks so far).
+  "$ROOT/scripts/test-summary.sh" "$RESULTS" 2>/dev/null | tail -1 | sed 's/^/hw-test: so far, /' || true
+  return $rc
 }
 
 if [[ "$TARGET" == ssh://* ]]; then
@@ -90,9 +80,14 @@ if [[ "$TARGET" == ssh://* ]]; then
   rrc=${PIPESTATUS[0]}
   set -e
   ok=0
-  report "$OUT/board.log" "board $dest, $arch" || ok=1
+  judge=$suite/Room.HwTests
+  if [ "$rid" != linux-x64 ]; then # the board's build does not run here: a host build judges
+    dotnet build "$HERE/Room.HwTests/Room.HwTests.csproj" -c Release --verbosity quiet -nologo -o "$OUT/judge" >/dev/null || exit 1
+    judge=$OUT/judge/Room.HwTests
+  fi
+  report "$OUT/board.log" "board $dest, $arch" "$judge" --exit "$rrc" || ok=1
   case $rrc in
-    0|1) ;;                                            # the suite's verdict (failures judged from the report)
+    0|1) ;;                                            # the suite's verdict (judged with the report)
     124|137) echo "hw-test: HANG: the suite gave no verdict within ${TIMEOUT}s on $dest"; ok=1 ;;
     255) echo "hw-test: the ssh connection to $dest failed"; ok=1 ;;
     *) echo "hw-test: the suite ended with status $rrc on $dest"; ok=1 ;;
@@ -123,7 +118,7 @@ fi
 kver=$(ls "$kdir/root/lib/modules")
 [ -f "$kdir/root/lib/modules/$kver/modules.dep" ] || depmod -b "$kdir/root" "$kver"
 
-if [ "${HWTEST_REUSE:-0}" = 1 ] && [ -f "$OUT/initramfs.cpio" ]; then
+if [ "${HWTEST_REUSE:-0}" = 1 ] && [ -f "$OUT/initramfs.cpio" ] && [ -x "$OUT/suite/Room.HwTests" ]; then
   stamp "reusing $OUT/initramfs.cpio"
 else
 publish
@@ -164,6 +159,9 @@ for f in "$stage/suite/Room.HwTests" "$stage"/suite/*.so /usr/lib/x86_64-linux-g
 (cd "$stage" && find . | cpio -o -H newc --quiet) >"$OUT/initramfs.cpio"
 stamp "initramfs $(du -m "$OUT/initramfs.cpio" | cut -f1) MB"
 fi
+
+# Faults by name (or "all"), checked and spelled out by the suite: the guest's /init and the suite read them.
+if [ -n "$FAULT" ]; then FAULT=$("$OUT/suite/Room.HwTests" faults "$FAULT") || exit 2; fi
 
 # --- boot ---
 log=$OUT/serial.log
@@ -206,9 +204,12 @@ stamp "guest finished (qemu exit $qrc)"
 /usr/bin/python3 "$HERE/lab/host-checks.py" tone "$wav" 1000 >>"$OUT/host-checks.log" 2>&1 || true
 grep -a '^@@HWTEST|' "$OUT/host-checks.log" >>"$log" || echo "@@HWTEST|FAIL|host.checks|0|host-checks.py printed no result: see $OUT/host-checks.log" >>"$log"
 ok=0
-report "$log" "QEMU lab, $pkg" || ok=1
+report "$log" "QEMU lab, $pkg" "$OUT/suite/Room.HwTests" --lab || ok=1
+# QEMU's exit code carries the suite's status through isa-debug-exit ((rc << 1) | 1): it must match the guest's
+# @@HWTEST-EXIT line (the judge checks that line against the report).
+grc=$(grep -a '^@@HWTEST-EXIT|' "$log" | tail -1 | cut -d'|' -f2)
 case $qrc in
-  1|3) ;;                                             # guest verdict delivered (failures judged from the report)
+  1|3) if [ "$(( qrc == 1 ))" != "$(( ${grc:-1} == 0 ))" ]; then echo "hw-test: QEMU exit $qrc disagrees with the suite's exit status ${grc:-none}"; ok=1; fi ;;
   124|137) echo "hw-test: HANG: no verdict within ${TIMEOUT}s"; ok=1 ;;
   *) grep -aq 'Kernel panic' "$log" && echo "hw-test: KERNEL PANIC" || echo "hw-test: guest ended without a verdict"; ok=1 ;;
 esac

@@ -31,6 +31,9 @@ public abstract class AlsaDevice : IDevice
     /// <summary>Xruns recovered on streams opened from this device.</summary>
     public int Xruns { get; internal set; }
 
+    /// <summary>Timed-out waits (EIO from a stream that stayed up) on streams opened from this device.</summary>
+    public int Stalls { get; internal set; }
+
     protected abstract DeviceKind Kind { get; }
 
     public DeviceInfo Describe()
@@ -43,6 +46,7 @@ public abstract class AlsaDevice : IDevice
                 ["rate"] = SampleRate.ToString(),
                 ["alsa-device"] = Settings.Device,
                 ["xruns"] = Xruns.ToString(),
+                ["stalls"] = Stalls.ToString(),
             });
         }
     }
@@ -124,6 +128,7 @@ public sealed class AlsaMicrophone(string id, string name, AlsaPcmSettings setti
             {
                 var n = pcm.Read(interleaved.Span);
                 owner.Xruns = pcm.Xruns;
+                owner.Stalls = pcm.Stalls;
                 return ValueTask.FromResult(n);
             }
             catch (DeviceUnavailableException e)
@@ -182,6 +187,7 @@ public sealed class AlsaSpeaker(string id, string name, AlsaPcmSettings settings
             {
                 pcm.Write(interleaved.Span);
                 owner.Xruns = pcm.Xruns;
+                owner.Stalls = pcm.Stalls;
                 return ValueTask.CompletedTask;
             }
             catch (DeviceUnavailableException e)

@@ -89,6 +89,14 @@ public sealed unsafe class AlsaPcm : IDisposable
     /// <summary>libasound's stream state (2 prepared, 3 running, 4 xrun).</summary>
     internal int State => Alsa.PcmState(Handle);
 
+    /// <summary>Reads or writes the kernel gave up waiting on (EIO) while the stream stayed up; each was waited again.</summary>
+    public int Stalls { get; private set; }
+
+    /// <summary>Timed-out waits in a row (each at least 100 ms) after which a stream counts as failed.</summary>
+    internal const int MaxStallsInARow = 30;
+
+    private int _stallsInARow;
+
     /// <summary>Overruns (capture) or underruns (playback) recovered so far.</summary>
     public int Xruns { get; private set; }
 
@@ -223,6 +231,7 @@ public sealed unsafe class AlsaPcm : IDisposable
                 continue;
             }
 
+            _stallsInARow = 0;
             done += (int)n;
             if (n == 0)
             {
@@ -269,6 +278,7 @@ public sealed unsafe class AlsaPcm : IDisposable
                 continue;
             }
 
+            _stallsInARow = 0;
             done += (int)n;
         }
     }
@@ -422,6 +432,21 @@ public sealed unsafe class AlsaPcm : IDisposable
     /// </summary>
     internal void Recover(int err)
     {
+        // EIO from snd_pcm_readi/writei on a stream that is still there: the kernel gave up waiting for a period
+        // (since 6.0 it waits only max(100 ms, 1.1 x the buffer), "DMA or IRQ trouble?"), as on a starved machine or a
+        // slow emulated card. The stream stays running: wait again, counting it, and only a stream that makes no
+        // progress for many waits in a row is a device error. A card that is really gone says so with its state.
+        if (err == -Libc.EIO && Alsa.PcmState(Handle) != Alsa.StateDisconnected)
+        {
+            Stalls++;
+            if (++_stallsInARow > MaxStallsInARow)
+            {
+                throw new DeviceUnavailableException(_deviceId, $"ALSA stream made no progress: {_stallsInARow} waits in a row timed out ({Alsa.Error(err)})");
+            }
+
+            return;
+        }
+
         if (IsDisappearance(err))
         {
             throw new DeviceUnavailableException(_deviceId, $"ALSA device went away: {Alsa.Error(err)}");

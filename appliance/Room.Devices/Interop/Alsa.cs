@@ -97,6 +97,7 @@ internal static unsafe partial class Alsa
     public static partial int PcmState(nint pcm);
 
     public const int StatePrepared = 2;
+    public const int StateDisconnected = 8;
     public const int StateRunning = 3;
 
     [LibraryImport(Lib, EntryPoint = "snd_pcm_avail_update")]

@@ -250,9 +250,58 @@ public class AlsaPcmTests
         Assert.Equal(pcm.PeriodFrames, pcm.Read(buf));
     }
 
+    [Fact]
+    public void A_timed_out_wait_on_a_stream_that_is_still_there_is_a_stall_and_the_stream_goes_on()
+    {
+        Assert.True(s_haveAlsa);
+        using var t = new TempTree();
+        using var pcm = OpenFileCapture(t);
+        var buf = new short[pcm.PeriodFrames * 2];
+        Assert.Equal(pcm.PeriodFrames, pcm.Read(buf));
+
+        pcm.Recover(-Room.Devices.Interop.Libc.EIO); // what snd_pcm_readi returns when no period came within the kernel's wait
+
+        Assert.Equal((1, 0), (pcm.Stalls, pcm.Xruns));
+        Assert.Equal(pcm.PeriodFrames, pcm.Read(buf));
+    }
+
+    [Fact]
+    public void A_stream_that_stalls_wait_after_wait_is_a_device_error()
+    {
+        Assert.True(s_haveAlsa);
+        using var t = new TempTree();
+        using var pcm = OpenFileCapture(t);
+        for (var i = 0; i < AlsaPcm.MaxStallsInARow; i++)
+        {
+            pcm.Recover(-Room.Devices.Interop.Libc.EIO);
+        }
+
+        var ex = Assert.Throws<DeviceUnavailableException>(() => pcm.Recover(-Room.Devices.Interop.Libc.EIO));
+        Assert.Contains("no progress", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Progress_between_stalls_starts_the_count_again()
+    {
+        Assert.True(s_haveAlsa);
+        using var t = new TempTree();
+        using var pcm = OpenFileCapture(t);
+        var buf = new short[pcm.PeriodFrames * 2];
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < AlsaPcm.MaxStallsInARow; i++)
+            {
+                pcm.Recover(-Room.Devices.Interop.Libc.EIO);
+            }
+
+            Assert.Equal(pcm.PeriodFrames, pcm.Read(buf));
+        }
+
+        Assert.Equal(3 * AlsaPcm.MaxStallsInARow, pcm.Stalls);
+    }
+
     [Theory]
     [InlineData(-Room.Devices.Interop.Libc.ENODEV)]
-    [InlineData(-Room.Devices.Interop.Libc.EIO)]
     [InlineData(-Room.Devices.Interop.Libc.EBADFD)]
     public void A_vanished_card_is_device_unavailable_not_an_xrun(int err)
     {

@@ -129,7 +129,8 @@ public static class AudioChecks
         }
 
         Expect.True(lags.All(l => l == lags[0]), "channels arrived with different delays: " + string.Join(",", lags));
-        var xruns = $"xruns mic {mic.Describe().Capabilities.GetValueOrDefault("xruns")} speaker {speaker.Describe().Capabilities.GetValueOrDefault("xruns")}";
+        var xruns = $"xruns mic {mic.Describe().Capabilities.GetValueOrDefault("xruns")} speaker {speaker.Describe().Capabilities.GetValueOrDefault("xruns")}, "
+            + $"stalls (ALSA waits that timed out, waited again) mic {mic.Describe().Capabilities.GetValueOrDefault("stalls")} speaker {speaker.Describe().Capabilities.GetValueOrDefault("stalls")}";
         return $"{speaker.Id} -> {mic.Id}: {Channels} channels at {rate} Hz, correlation 1.0 at lag {lags[0]} frames, {blocks} of {blocksTotal} 10 ms blocks bit-exact, {exact.Count(e => e)} of {Channels} channels entirely ({xruns})";
     }
 

@@ -8,7 +8,7 @@ using Room.HwTests.Lab;
 namespace Room.HwTests.Checks;
 
 /// <summary>The checks of Room.Devices itself: its Linux provider against the kernel's real drivers.</summary>
-public sealed class DeviceChecks(Suite suite, bool inLab, string? fault) : IDisposable
+public sealed class DeviceChecks(Suite suite, bool inLab, IReadOnlyList<LabFault> faults) : IDisposable
 {
     private static readonly TimeSpan Normal = TimeSpan.FromSeconds(40);
     private LinuxDeviceProvider? _provider;
@@ -21,7 +21,7 @@ public sealed class DeviceChecks(Suite suite, bool inLab, string? fault) : IDisp
         var cam = Provider.Cameras.FirstOrDefault(c => c.Name.Contains("Room Lab PTZ", StringComparison.Ordinal))
                   ?? Provider.Cameras.FirstOrDefault(c => c.Limits.CanPan)
                   ?? throw (inLab ? new InvalidOperationException("Room.Devices lists no PTZ camera") : new SkipException("no PTZ camera on this box"));
-        return fault == "ptz-offset" ? new FaultyCamera(cam) : cam;
+        return faults.Any(f => f.Name == "ptz-offset") ? new FaultyCamera(cam) : cam;
     }
 
     public async Task RunAsync()
@@ -108,7 +108,9 @@ public sealed class DeviceChecks(Suite suite, bool inLab, string? fault) : IDisp
         {
             // Room.Devices' manual focus and exposure (and back to automatic exposure) on the camera's real
             // camera-terminal controls, read back through the kernel.
-            var cam = PtzCamera() as V4l2Camera ?? throw new SkipException("the PTZ camera is not a V4L2 camera");
+            // ptz-offset breaks the pan path only: focus and exposure are checked on the camera itself.
+            var ptz = PtzCamera() is FaultyCamera faulty ? faulty.Inner : PtzCamera();
+            var cam = ptz as V4l2Camera ?? (inLab ? throw new InvalidOperationException($"the lab's PTZ camera {ptz.Id} is not a V4L2 camera") : throw new SkipException("the PTZ camera is not a V4L2 camera"));
             if (cam.Ptz is not { Focus: { } focus, ExposureAuto: not null, Exposure: { } exposure })
             {
                 throw inLab ? new InvalidOperationException($"{cam.Id} lacks focus or exposure controls") : new SkipException($"{cam.Id} has no manual focus and exposure controls");
@@ -168,8 +170,8 @@ public sealed class DeviceChecks(Suite suite, bool inLab, string? fault) : IDisp
         {
             await suite.RunAsync(name, TimeSpan.FromSeconds(60), async ct =>
             {
-                IDisplay? d = fault == "cec-opcode" ? FaultyCecDisplay() : null;
-                foreach (var x in d is null ? Provider.Displays : [])
+                IDisplay? d = null;
+                foreach (var x in Provider.Displays)
                 {
                     if (await x.GetPowerAsync(ct).ConfigureAwait(false) != DisplayPower.Unknown)
                     {
@@ -216,21 +218,7 @@ public sealed class DeviceChecks(Suite suite, bool inLab, string? fault) : IDisp
         await suite.RunAsync("hotplug.usb-camera", TimeSpan.FromSeconds(90), ct => HotplugChecks.UsbCameraAsync(_provider, inLab, ct)).ConfigureAwait(false);
     }
 
-    private LinuxDisplay? _faultyCec;
-
-    public void Dispose()
-    {
-        _faultyCec?.Dispose();
-        _provider?.Dispose();
-    }
-
-    /// <summary>HWTEST_FAULT=cec-opcode: Room.Devices' CEC display over a bus that sends a wrong opcode.</summary>
-    private LinuxDisplay FaultyCecDisplay()
-    {
-        var source = Directory.GetFiles("/dev", "cec*").Order(StringComparer.Ordinal)
-            .First(p => LinuxCecAdapter.ProbePhysicalAddress(p) is not (0 or 0xFFFF));
-        return _faultyCec ??= new LinuxDisplay("cec:" + Path.GetFileName(source), null, new FaultyCecBus(LinuxCecAdapter.Open(source)), TimeSpan.FromSeconds(2));
-    }
+    public void Dispose() => _provider?.Dispose();
 
     private async Task<string> MoveAndVerifyAsync(PtzPosition target, CancellationToken ct, Func<ICamera, CancellationToken, ValueTask>? move = null)
     {

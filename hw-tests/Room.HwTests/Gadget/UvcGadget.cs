@@ -108,6 +108,19 @@ public sealed unsafe class UvcGadget : IDisposable
 
     private void ControlLoop()
     {
+        // A real camera answers its control endpoint in real time; this one must too. gadgetfs (with dummy_hcd) lets
+        // the host finish a SET_CUR's data stage before we have read it, and the host's next request can then
+        // overtake it if this thread is not scheduled in time (the guest's other processes, the suite and roomd, run
+        // alongside; under TCG on a loaded host the guest is starved). Seen in the lab: a reply to an overtaken
+        // request fails with EIDRM and the next read of ep0 then stalls the host's new request (EL2HLT), which
+        // uvcvideo reports as -32 (EPIPE), e.g. "Failed to query UVC probe control" while re-enumerating after a
+        // replug. Real-time priority for this thread (it only blocks on ep0 and answers from memory) closes the window.
+        var param = new Native.SchedParam { Priority = 50 };
+        if (Native.SchedSetScheduler(0, Native.SCHED_FIFO, &param) != 0)
+        {
+            _log("ep0 thread stays at normal priority: sched_setscheduler: " + Native.LastError());
+        }
+
         var events = new byte[12 * 4];
         try
         {

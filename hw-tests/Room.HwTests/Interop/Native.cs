@@ -48,6 +48,18 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     public static unsafe partial int Poll(PollFd* fds, nuint nfds, int timeoutMs);
 
+    public const int SCHED_FIFO = 1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SchedParam
+    {
+        public int Priority;
+    }
+
+    /// <summary>sched_setscheduler(2); pid 0 is the calling thread.</summary>
+    [LibraryImport("libc", EntryPoint = "sched_setscheduler", SetLastError = true)]
+    public static unsafe partial int SchedSetScheduler(int pid, int policy, SchedParam* param);
+
     public static string LastError() => Marshal.GetLastPInvokeErrorMessage() + " (errno " + Marshal.GetLastPInvokeError() + ")";
 
     /// <summary>Linux _IOC encoding.</summary>

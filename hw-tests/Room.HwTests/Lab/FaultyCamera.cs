@@ -8,6 +8,9 @@ namespace Room.HwTests.Lab;
 /// </summary>
 public sealed class FaultyCamera(ICamera inner) : ICamera
 {
+    /// <summary>The camera without the fault (checks of other functions than pan use it).</summary>
+    public ICamera Inner => inner;
+
     public string Id => inner.Id;
 
     public string Name => inner.Name;

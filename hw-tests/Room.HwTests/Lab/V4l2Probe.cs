@@ -27,10 +27,7 @@ public sealed unsafe class V4l2Probe : IDisposable
 
     public string Path { get; }
 
-    /// <summary>Lab fault injection: a wrong VIDIOC_QUERYCAP number, as a broken driver would send.</summary>
-    public static bool WrongIoctlNumber { get; set; }
-
-    private static uint QueryCap => Native.Ior('V', WrongIoctlNumber ? 1u : 0u, 104);
+    private static uint QueryCap => Native.Ior('V', 0, 104);
     private static uint QueryCtrl => Native.Iowr('V', 36, 68);
     private static uint GetCtrl => Native.Iowr('V', 27, 8);
     private static uint SetCtrl => Native.Iowr('V', 28, 8);
