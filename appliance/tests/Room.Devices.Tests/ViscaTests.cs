@@ -165,7 +165,10 @@ public class ViscaCameraTests
     public async Task Camera_answering_garbage_is_degraded()
     {
         await using var server = new SimulatedViscaServer { Fault = ViscaServerFault.Garbage };
-        using var cam = Camera(server, retries: 0, timeoutMs: 600); // long enough for the garbage to arrive on a busy machine
+        // The client waits out its timeout (a good reply may still follow stray datagrams) and then reports the garbage
+        // it got; the garbage must arrive within it, on any machine: 600 ms was too short under load (the camera then
+        // reported a plain timeout). The test takes the timeout's length.
+        using var cam = Camera(server, retries: 0, timeoutMs: 30_000);
         await Assert.ThrowsAsync<DeviceUnavailableException>(async () => await cam.GetPositionAsync());
         var info = cam.Describe();
         Assert.Equal(DeviceHealth.Degraded, info.Health);
