@@ -56,6 +56,22 @@ public sealed record MediaState(bool Active, string Camera, string VideoEncoder,
 
 public sealed record CalendarEntry(string Title, string Uri, DateTimeOffset Start, DateTimeOffset End);
 
+/// <summary>One entry of the synced agenda (org.room.Appliance1.Calendar Today/Tomorrow/Next).</summary>
+public sealed record AgendaEntry(string Id, string Title, DateTimeOffset Start, DateTimeOffset End, bool AllDay, bool Private, string Provider, string Uri, bool Joinable);
+
+/// <summary>The synced calendar: agenda, next meeting and how the sync stands.</summary>
+public sealed record CalendarStatus(
+    IReadOnlyList<AgendaEntry> Today,
+    IReadOnlyList<AgendaEntry> Tomorrow,
+    AgendaEntry? Next,
+    DateTimeOffset? LastSync,
+    string SyncState,
+    string SyncError,
+    AgendaEntry? LeavePrompt)
+{
+    public static CalendarStatus Empty { get; } = new([], [], null, null, "", "", null);
+}
+
 /// <summary>
 /// Everything roomd publishes, kept current by applying PropertiesChanged. Immutable: each change gives a
 /// new snapshot, so a UI can render one consistently.
@@ -71,6 +87,9 @@ public sealed record RoomStatus(
 
     /// <summary>Media of the current call (from org.room.Appliance1.Media).</summary>
     public MediaState Media { get; init; } = MediaState.Empty;
+
+    /// <summary>The synced calendar (from org.room.Appliance1.Calendar).</summary>
+    public CalendarStatus Calendar { get; init; } = CalendarStatus.Empty;
 
     /// <summary>Applies (changed) properties of one interface.</summary>
     public RoomStatus Apply(string interfaceName, IReadOnlyDictionary<string, VariantValue> p) => interfaceName switch
@@ -124,7 +143,20 @@ public sealed record RoomStatus(
                 Str(p, "Error", Media.Error),
                 Str(p, "Transport", Media.Transport)),
         },
-        BusNames.Calendar => this with { Upcoming = p.TryGetValue("Upcoming", out var u) ? ReadCalendar(u) : Upcoming },
+        BusNames.Calendar => this with
+        {
+            Upcoming = p.TryGetValue("Upcoming", out var u) ? ReadCalendar(u) : Upcoming,
+            Calendar = new CalendarStatus(
+                p.TryGetValue("Today", out var today) ? ReadAgenda(today) : Calendar.Today,
+                p.TryGetValue("Tomorrow", out var tomorrow) ? ReadAgenda(tomorrow) : Calendar.Tomorrow,
+                p.TryGetValue("Next", out var next) ? ReadAgendaEntry(next) : Calendar.Next,
+                p.TryGetValue("LastSync", out var ls) ? (ls.GetInt64() == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(ls.GetInt64())) : Calendar.LastSync,
+                Str(p, "SyncState", Calendar.SyncState),
+                Str(p, "SyncError", Calendar.SyncError),
+                p.TryGetValue("LeavePrompt", out var lp)
+                    ? (lp.GetItem(0).GetString() is { Length: > 0 } pid ? new AgendaEntry(pid, lp.GetItem(1).GetString(), default, default, false, false, "", "", false) : null)
+                    : Calendar.LeavePrompt),
+        },
         _ => this,
     };
 
@@ -163,4 +195,19 @@ public sealed record RoomStatus(
                 s.GetItem(1).GetString(),
                 DateTimeOffset.FromUnixTimeSeconds(s.GetItem(2).GetInt64()),
                 DateTimeOffset.FromUnixTimeSeconds(s.GetItem(3).GetInt64()))).ToArray();
+
+    private static AgendaEntry[] ReadAgenda(VariantValue v) =>
+        Enumerable.Range(0, v.Count).Select(i => ReadAgendaEntry(v.GetItem(i))).OfType<AgendaEntry>().ToArray();
+
+    private static AgendaEntry? ReadAgendaEntry(VariantValue s) =>
+        s.GetItem(0).GetString() is not { Length: > 0 } id ? null : new AgendaEntry(
+            id,
+            s.GetItem(1).GetString(),
+            DateTimeOffset.FromUnixTimeSeconds(s.GetItem(2).GetInt64()),
+            DateTimeOffset.FromUnixTimeSeconds(s.GetItem(3).GetInt64()),
+            s.GetItem(4).GetBool(),
+            s.GetItem(5).GetBool(),
+            s.GetItem(6).GetString(),
+            s.GetItem(7).GetString(),
+            s.GetItem(8).GetBool());
 }

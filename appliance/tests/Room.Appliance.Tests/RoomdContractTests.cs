@@ -31,6 +31,13 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
         [(BusNames.Devices, "Devices")] = "changes on hot-plug or health changes only (RoomdHotplugTests)",
         [(BusNames.Calendar, "Upcoming")] = "changes as meetings end (ScheduleServiceTests, minute clock)",
         [(BusNames.Media, "Error")] = "set when a device fails mid-call (RoomdHotplugTests)",
+        [(BusNames.Calendar, "Today")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
+        [(BusNames.Calendar, "Tomorrow")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
+        [(BusNames.Calendar, "Next")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
+        [(BusNames.Calendar, "LastSync")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
+        [(BusNames.Calendar, "SyncState")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
+        [(BusNames.Calendar, "SyncError")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
+        [(BusNames.Calendar, "LeavePrompt")] = "needs a calendar server and a call (Room.Calendar.Tests RoomdCalendarTests)",
     };
 
     private RoomBusClient Client => room.Client;
@@ -160,6 +167,9 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
             ((BusNames.Camera, "SetAutoFraming"), ["camera", "autoframing", "off"]),
             ((BusNames.System, "CheckAdminPin"), ["pin", "check", "4711"]),
             ((BusNames.Media, "GetReport"), ["media"]),
+            ((BusNames.Calendar, "Sync"), ["calendar", "sync"]),
+            ((BusNames.Calendar, "Join"), ["calendar", "join", "no-such-entry"]),
+            ((BusNames.Calendar, "AnswerLeavePrompt"), ["calendar", "stay"]),
             ((BusNames.Meeting, "Join"), ["join", "https://meet.example.org/m/coverage"]),
             ((BusNames.Media, "Snapshot"), ["media", "snapshot", snapshot]),
             ((BusNames.Meeting, "Leave"), ["leave"]),
