@@ -16,7 +16,8 @@ public interface ICalendarSource
 /// A CalDAV calendar collection (RFC 4791). Incremental with sync-collection (RFC 6578) when the server offers a
 /// sync token; otherwise the collection tag (getctag) says whether anything changed and the ETags say what.
 /// </summary>
-public sealed class CalDavSource(Uri collection, string? credentialsFile, DavHttp http, int multigetBatch = 500) : ICalendarSource
+/// <param name="useSyncCollection">False to use only the collection tag and ETags (servers without RFC 6578).</param>
+public sealed class CalDavSource(Uri collection, string? credentialsFile, DavHttp http, int multigetBatch = 500, bool useSyncCollection = true) : ICalendarSource
 {
     private static readonly XNamespace D = DavXml.Dav;
     private static readonly XNamespace C = DavXml.CalDav;
@@ -27,7 +28,7 @@ public sealed class CalDavSource(Uri collection, string? credentialsFile, DavHtt
     public async Task<SyncOutcome> SyncAsync(SourceState previous, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(previous);
-        if (previous.SyncToken is { Length: > 0 } token)
+        if (useSyncCollection && previous.SyncToken is { Length: > 0 } token)
         {
             var changes = await SyncCollectionAsync(token, cancellationToken).ConfigureAwait(false);
             if (changes is not null)
@@ -40,7 +41,7 @@ public sealed class CalDavSource(Uri collection, string? credentialsFile, DavHtt
 
         var collectionProps = await PropfindAsync("0", new XElement(D + "prop", new XElement(D + "getctag"), new XElement(CS + "getctag"), new XElement(D + "sync-token"), new XElement(D + "resourcetype")), cancellationToken).ConfigureAwait(false);
         var self = collectionProps.Responses.Count > 0 ? collectionProps.Responses[0] : throw new CalendarSyncException($"{DavHttp.Where(collection)} said nothing about the calendar.");
-        if (self.SyncToken is { Length: > 0 })
+        if (useSyncCollection && self.SyncToken is { Length: > 0 })
         {
             var all = await SyncCollectionAsync("", cancellationToken).ConfigureAwait(false)
                 ?? throw new CalendarSyncException($"{DavHttp.Where(collection)} refused an initial sync-collection report.");

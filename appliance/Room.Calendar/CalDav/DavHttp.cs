@@ -14,6 +14,7 @@ public sealed class DavHttp : IDisposable
     private readonly HttpClient _client;
     private readonly long _maxBytes;
     private readonly TimeSpan _timeout;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _http10 = new(StringComparer.OrdinalIgnoreCase);
 
     public DavHttp(TimeSpan timeout, long maxBytes, HttpMessageHandler? handler = null)
     {
@@ -39,6 +40,19 @@ public sealed class DavHttp : IDisposable
     public async Task<DavReply> SendAsync(HttpMethod method, Uri url, string? credentialsFile, string? body, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(url);
+        try
+        {
+            return await SendOnceAsync(method, url, credentialsFile, body, headers, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CalendarSyncException ex) when (ex.InnerException is HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded })
+        {
+            // A kept-alive connection the server had already closed: every request here is safe to repeat, once.
+            return await SendOnceAsync(method, url, credentialsFile, body, headers, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<DavReply> SendOnceAsync(HttpMethod method, Uri url, string? credentialsFile, string? body, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
+    {
         using var request = new HttpRequestMessage(method, url);
         if (body is not null)
         {
@@ -48,6 +62,12 @@ public sealed class DavHttp : IDisposable
         foreach (var (k, v) in headers ?? new Dictionary<string, string>())
         {
             request.Headers.TryAddWithoutValidation(k, v);
+        }
+
+        if (_http10.ContainsKey(url.Authority))
+        {
+            // An HTTP/1.0 server (Radicale's built-in one) closes each connection after its answer.
+            request.Headers.ConnectionClose = true;
         }
 
         if (!string.IsNullOrEmpty(credentialsFile))
@@ -60,6 +80,11 @@ public sealed class DavHttp : IDisposable
         try
         {
             using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            if (response.Version == HttpVersion.Version10)
+            {
+                _http10.TryAdd(url.Authority, true);
+            }
+
             if (response.Content.Headers.ContentLength is { } length && length > _maxBytes)
             {
                 throw new CalendarSyncException($"{Where(url)} answered with {length} bytes, more than the limit of {_maxBytes}.");

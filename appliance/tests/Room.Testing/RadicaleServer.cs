@@ -26,6 +26,8 @@ public sealed class RadicaleServer : IAsyncDisposable
         Directory = directory;
         Port = port;
         _http = new HttpClient();
+        // Radicale's built-in server speaks HTTP/1.0 and closes each connection after its answer.
+        _http.DefaultRequestHeaders.ConnectionClose = true;
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{User}:{Password}")));
         process.OutputDataReceived += (_, e) => Record(e.Data);
         process.ErrorDataReceived += (_, e) => Record(e.Data);
@@ -76,7 +78,7 @@ public sealed class RadicaleServer : IAsyncDisposable
                 level = warning
                 mask_passwords = True
                 """);
-            var psi = new ProcessStartInfo("python3", ["-m", "radicale", "--config", config])
+            var psi = new ProcessStartInfo("radicale", ["--config", config])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
