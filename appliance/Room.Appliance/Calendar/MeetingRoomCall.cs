@@ -28,8 +28,14 @@ public sealed class MeetingRoomCall : IRoomCall
 
     public string Uri => _meeting.Snapshot.Uri;
 
-    /// <summary>The participant list includes the room itself: anyone beyond it is someone else.</summary>
-    public bool OthersPresent => _meeting.Snapshot.Participants.Count > 1;
+    /// <summary>
+    /// The participant list starts with the room itself; anyone after it is someone else, except the loopback call's
+    /// peer, which is the room's own media looped back rather than a person.
+    /// </summary>
+    public bool OthersPresent => _meeting.Snapshot.Participants.Skip(1).Any(p => p.Id != LoopbackPeerId);
+
+    /// <summary>The id LoopbackTransport gives its simulated peer.</summary>
+    internal const string LoopbackPeerId = "loopback-peer";
 
     public Task JoinAsync(string uri) => _meeting.JoinAsync(uri);
 

@@ -267,7 +267,13 @@ public sealed class AutoJoinScheduler : BackgroundService
 
             SetPrompt(null);
             await LeaveAsync().ConfigureAwait(false);
-            return NextWake(items, now, null);
+            busy = _call.State is RoomCallState.Joining or RoomCallState.InCall or RoomCallState.Leaving;
+            if (busy)
+            {
+                return NextWake(items, now, null);
+            }
+
+            // Left: the next meeting, if one is due, is joined right away (back-to-back at another address).
         }
 
         if (busy)
