@@ -50,6 +50,9 @@ public sealed class AutoJoinScheduler : BackgroundService
     /// <summary>The leave prompt or the meeting the scheduler is in changed.</summary>
     public event EventHandler? Changed;
 
+    /// <summary>A decision round has finished; the argument is the time it decided at.</summary>
+    public event EventHandler<DateTimeOffset>? Evaluated;
+
     /// <summary>The meeting that has ended while others are still in the call: the panel asks whether to leave.</summary>
     public AgendaItem? LeavePrompt
     {
@@ -137,6 +140,7 @@ public sealed class AutoJoinScheduler : BackgroundService
             var delay = wake - now;
             delay = delay < TimeSpan.Zero ? TimeSpan.Zero : delay > s_maxSleep ? s_maxSleep : delay;
             _timer?.Change(delay, Timeout.InfiniteTimeSpan);
+            Evaluated?.Invoke(this, now);
         }
         finally
         {

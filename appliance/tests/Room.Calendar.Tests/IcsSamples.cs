@@ -105,3 +105,53 @@ internal static class IcsSamples
         END:VCALENDAR
         """.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0)) + "\r\n";
 }
+
+/// <summary>The series of the roomd tests: four times a day (08, 10, 12, 14 Berlin) from Saturday 24 October (summer time) to Monday 26th (winter time).</summary>
+internal static class RoomdSeries
+{
+    public const string Url = "https://meet.example.org/meetings/bau-2026";
+
+    /// <param name="firstMovedTo">When set, Sunday's 08:00 instance is moved to this local time (HHmmss), an hour long.</param>
+    public static string Ics(string? firstMovedTo = null) => IcsSamples.Cal($"""
+        BEGIN:VEVENT
+        UID:roomd-series
+        DTSTAMP:20261001T000000Z
+        DTSTART;TZID=Europe/Berlin:20261024T080000
+        DTEND;TZID=Europe/Berlin:20261024T090000
+        RRULE:FREQ=DAILY;BYHOUR=8,10,12,14;COUNT=12
+        EXDATE;TZID=Europe/Berlin:20261025T100000
+        SUMMARY:Bauausschuss
+        URL:{Url}
+        END:VEVENT
+        BEGIN:VEVENT
+        UID:roomd-series
+        DTSTAMP:20261001T000000Z
+        RECURRENCE-ID;TZID=Europe/Berlin:20261025T120000
+        DTSTART;TZID=Europe/Berlin:20261025T123000
+        DTEND;TZID=Europe/Berlin:20261025T133000
+        SUMMARY:Bauausschuss (verlegt)
+        URL:{Url}
+        END:VEVENT
+        BEGIN:VEVENT
+        UID:roomd-series
+        DTSTAMP:20261001T000000Z
+        RECURRENCE-ID;TZID=Europe/Berlin:20261026T100000
+        DTSTART;TZID=Europe/Berlin:20261026T100000
+        DTEND;TZID=Europe/Berlin:20261026T110000
+        STATUS:CANCELLED
+        SUMMARY:Bauausschuss
+        END:VEVENT
+        {(firstMovedTo is null ? "" : $"""
+        BEGIN:VEVENT
+        UID:roomd-series
+        DTSTAMP:20261002T000000Z
+        SEQUENCE:1
+        RECURRENCE-ID;TZID=Europe/Berlin:20261025T080000
+        DTSTART;TZID=Europe/Berlin:20261025T{firstMovedTo}
+        DTEND;TZID=Europe/Berlin:20261025T{(int.Parse(firstMovedTo[..2], System.Globalization.CultureInfo.InvariantCulture) + 1):00}{firstMovedTo[2..]}
+        SUMMARY:Bauausschuss
+        URL:{Url}
+        END:VEVENT
+        """)}
+        """);
+}

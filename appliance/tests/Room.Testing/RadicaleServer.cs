@@ -105,8 +105,7 @@ public sealed class RadicaleServer : IAsyncDisposable
     /// <summary>Creates or replaces an event resource; returns its href.</summary>
     public async Task<string> PutAsync(string name, string ics)
     {
-        using var content = new StringContent(ics, Encoding.UTF8, "text/calendar");
-        using var r = await _http.PutAsync(new Uri(Calendar, name), content);
+        using var r = await SendAsync(() => new HttpRequestMessage(HttpMethod.Put, new Uri(Calendar, name)) { Content = new StringContent(ics, Encoding.UTF8, "text/calendar") });
         if (!r.IsSuccessStatusCode)
         {
             throw new InvalidOperationException($"PUT {name}: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
@@ -117,7 +116,7 @@ public sealed class RadicaleServer : IAsyncDisposable
 
     public async Task DeleteAsync(string name)
     {
-        using var r = await _http.DeleteAsync(new Uri(Calendar, name));
+        using var r = await SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, new Uri(Calendar, name)));
         if (!r.IsSuccessStatusCode)
         {
             throw new InvalidOperationException($"DELETE {name}: {(int)r.StatusCode}");
@@ -160,7 +159,7 @@ public sealed class RadicaleServer : IAsyncDisposable
 
     private async Task CreateCalendarAsync()
     {
-        using var request = new HttpRequestMessage(new HttpMethod("MKCALENDAR"), Calendar)
+        using var r = await SendAsync(() => new HttpRequestMessage(new HttpMethod("MKCALENDAR"), Calendar)
         {
             Content = new StringContent("""
                 <?xml version="1.0" encoding="utf-8"?>
@@ -168,11 +167,29 @@ public sealed class RadicaleServer : IAsyncDisposable
                   <D:set><D:prop><D:displayname>Ratssaal</D:displayname></D:prop></D:set>
                 </C:mkcalendar>
                 """, Encoding.UTF8, "application/xml"),
-        };
-        using var r = await _http.SendAsync(request);
+        });
         if (r.StatusCode != HttpStatusCode.Created)
         {
             throw new InvalidOperationException($"MKCALENDAR: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}\n{Log}");
+        }
+    }
+
+    /// <summary>
+    /// Sends a request, again if Radicale's HTTP/1.0 server dropped the connection before answering (seen now and then
+    /// on a loaded machine); PUT, DELETE and MKCALENDAR of the same content are safe to repeat.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> create)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            using var request = create();
+            try
+            {
+                return await _http.SendAsync(request);
+            }
+            catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ResponseEnded && attempt < 3)
+            {
+            }
         }
     }
 
