@@ -44,6 +44,20 @@ public sealed class RoomdCalendarTests : IAsyncLifetime, IDisposable
     public async Task InitializeAsync()
     {
         _radicale = await RadicaleServer.StartAsync();
+        try
+        {
+            await FillAsync();
+        }
+        catch
+        {
+            // xunit does not dispose a class whose initialisation failed: the server must not outlive the test.
+            await _radicale.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task FillAsync()
+    {
         await _radicale.PutAsync("series.ics", RoomdSeries.Ics());
         await _radicale.PutAsync("private.ics", IcsSamples.Private());
         await _radicale.PutAsync("allday.ics", IcsSamples.AllDay());
