@@ -15,6 +15,8 @@ using Room.Appliance.Meeting;
 using Room.Appliance.Automation;
 using Room.Appliance.Administration;
 using Room.Bus.Server;
+using Room.Calendar;
+using Room.Calendar.Scheduling;
 using Room.Devices;
 using Room.Devices.Linux;
 using Room.Devices.Sharing;
@@ -95,6 +97,9 @@ builder.Services.AddSingleton<BusHost>();
 builder.Services.AddHostedService<DeviceProviderStarter>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<DeviceInventory>());
 builder.Services.AddHostedService(sp => sp.GetRequiredService<ScheduleService>());
+// The synced calendar (section "Calendar": CalDAV/ICS sources) and its auto-join scheduler; the offline copy beside the state.
+builder.Services.AddSingleton<IRoomCall, MeetingRoomCall>();
+builder.Services.AddRoomCalendar(builder.Configuration.GetSection(CalendarOptions.Section), sp => sp.GetRequiredService<IOptions<RoomOptions>>().Value.StateDirectory);
 builder.Services.AddHostedService(sp => sp.GetRequiredService<BusHost>());
 builder.Services.AddHostedService<RoomAutomation>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<LoopbackMedia>());

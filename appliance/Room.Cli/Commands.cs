@@ -51,6 +51,10 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
         session on roomctl's own bus connection for this command only.
         enroll URL CODE                   enrol this box with a meeting server (key made here, kept in
                                           $ROOM_MEETING_KEY_DIR, default /var/lib/room/meeting-identity)
+        calendar                          today's and tomorrow's agenda, the next meeting, the last sync
+          calendar sync                   sync the calendar now
+          calendar join ID                join an agenda entry now (its id from `calendar --json`)
+          calendar leave|stay             answer the question whether to leave a meeting that has ended
 
         --bus ADDRESS  the bus roomd is on (default: $ROOM_BUS_ADDRESS, else the system bus)
         --json         machine-readable output
@@ -168,6 +172,23 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
             case ["admin", ..]:
                 return await AdminAsync(w.Skip(1).ToList(), Console.In, cancellationToken);
 
+            case ["calendar"]:
+                Print((await client.GetStatusAsync()).Calendar, FormatCalendar);
+                return 0;
+            case ["calendar", "sync"]:
+            {
+                await client.SyncCalendarAsync();
+                var c = (await client.GetStatusAsync()).Calendar;
+                Print(c, FormatCalendar);
+                return c.SyncState == "ok" ? 0 : 1;
+            }
+
+            case ["calendar", "join", var id]:
+                await client.JoinCalendarEntryAsync(id);
+                return Done($"joining {id}");
+            case ["calendar", "leave" or "stay"]:
+                await client.AnswerLeavePromptAsync(w[1] == "leave");
+                return Done(w[1] == "leave" ? "leaving" : "staying");
             default:
                 throw new UsageException(w.Count == 0 ? "No command given." : $"Unknown command '{string.Join(' ', w)}'.");
         }
@@ -440,7 +461,39 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
             sb.AppendLine($"next        {u.Start:HH:mm}-{u.End:HH:mm} {u.Title}");
         }
 
+        sb.AppendLine($"calendar    {s.Calendar.SyncState}{(s.Calendar.LastSync is { } ls ? $", last sync {ls.ToLocalTime():yyyy-MM-dd HH:mm}" : "")}{(s.Calendar.SyncError.Length > 0 ? " - " + s.Calendar.SyncError : "")}");
+
         return sb.ToString().TrimEnd();
+    }
+
+    internal static string FormatCalendar(CalendarStatus c)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"sync        {c.SyncState}{(c.LastSync is { } t ? $", last {t.ToLocalTime():yyyy-MM-dd HH:mm}" : ", never")}");
+        if (c.SyncError.Length > 0)
+        {
+            sb.AppendLine($"sync error  {c.SyncError}");
+        }
+
+        if (c.LeavePrompt is { } p)
+        {
+            sb.AppendLine($"asking      '{p.Title}' has ended but others are still in the call: roomctl calendar leave|stay");
+        }
+
+        sb.AppendLine(c.Next is { } n ? $"next        {n.Start.ToLocalTime():HH:mm} {n.Title}{Where(n)}" : "next        none");
+        foreach (var (label, list) in new[] { ("today", c.Today), ("tomorrow", c.Tomorrow) })
+        {
+            sb.AppendLine(list.Count == 0 ? $"{label,-12}no meetings" : label);
+            foreach (var e in list)
+            {
+                var when = e.AllDay ? "all day    " : $"{e.Start.ToLocalTime():HH:mm}-{e.End.ToLocalTime():HH:mm}";
+                sb.AppendLine($"  {when} {e.Title}{Where(e)}");
+            }
+        }
+
+        return sb.ToString().TrimEnd();
+
+        static string Where(AgendaEntry e) => e.Provider == "none" ? "" : e.Joinable ? $"  [{e.Provider}, joinable: {e.Id}]" : $"  [{e.Provider}]";
     }
 
     private static string FormatDevices(IReadOnlyList<DeviceEntry> devices)

@@ -67,6 +67,12 @@ public sealed class RoomBusClient : IDisposable
     public async Task<string> GetMediaReportAsync() => (string)(await CallAsync(BusNames.Media, "GetReport", ""))!;
 
     // System
+    public Task SyncCalendarAsync() => CallAsync(BusNames.Calendar, "Sync", "");
+
+    public Task JoinCalendarEntryAsync(string id) => CallAsync(BusNames.Calendar, "Join", "s", id);
+
+    public Task AnswerLeavePromptAsync(bool leave) => CallAsync(BusNames.Calendar, "AnswerLeavePrompt", "b", leave);
+
     public async Task<bool> CheckAdminPinAsync(string pin) => (bool)(await CallAsync(BusNames.System, "CheckAdminPin", "s", pin))!;
 
     // Admin (see the contract: root, or an admin session opened on this connection with UnlockAsync)

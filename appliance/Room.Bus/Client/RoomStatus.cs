@@ -76,6 +76,22 @@ public sealed record AdminStatus(
 
 public sealed record CalendarEntry(string Title, string Uri, DateTimeOffset Start, DateTimeOffset End);
 
+/// <summary>One entry of the synced agenda (org.room.Appliance1.Calendar Today/Tomorrow/Next).</summary>
+public sealed record AgendaEntry(string Id, string Title, DateTimeOffset Start, DateTimeOffset End, bool AllDay, bool Private, string Provider, string Uri, bool Joinable);
+
+/// <summary>The synced calendar: agenda, next meeting and how the sync stands.</summary>
+public sealed record CalendarStatus(
+    IReadOnlyList<AgendaEntry> Today,
+    IReadOnlyList<AgendaEntry> Tomorrow,
+    AgendaEntry? Next,
+    DateTimeOffset? LastSync,
+    string SyncState,
+    string SyncError,
+    AgendaEntry? LeavePrompt)
+{
+    public static CalendarStatus Empty { get; } = new([], [], null, null, "", "", null);
+}
+
 /// <summary>
 /// Everything roomd publishes, kept current by applying PropertiesChanged. Immutable: each change gives a
 /// new snapshot, so a UI can render one consistently.
@@ -94,6 +110,8 @@ public sealed record RoomStatus(
 
     /// <summary>Room administration (from org.room.Appliance1.Admin).</summary>
     public AdminStatus Admin { get; init; } = AdminStatus.Empty;
+    /// <summary>The synced calendar (from org.room.Appliance1.Calendar).</summary>
+    public CalendarStatus Calendar { get; init; } = CalendarStatus.Empty;
 
     /// <summary>Applies (changed) properties of one interface.</summary>
     public RoomStatus Apply(string interfaceName, IReadOnlyDictionary<string, VariantValue> p) => interfaceName switch
@@ -147,7 +165,20 @@ public sealed record RoomStatus(
                 Str(p, "Error", Media.Error),
                 Str(p, "Transport", Media.Transport)),
         },
-        BusNames.Calendar => this with { Upcoming = p.TryGetValue("Upcoming", out var u) ? ReadCalendar(u) : Upcoming },
+        BusNames.Calendar => this with
+        {
+            Upcoming = p.TryGetValue("Upcoming", out var u) ? ReadCalendar(u) : Upcoming,
+            Calendar = new CalendarStatus(
+                p.TryGetValue("Today", out var today) ? ReadAgenda(today) : Calendar.Today,
+                p.TryGetValue("Tomorrow", out var tomorrow) ? ReadAgenda(tomorrow) : Calendar.Tomorrow,
+                p.TryGetValue("Next", out var next) ? ReadAgendaEntry(next) : Calendar.Next,
+                p.TryGetValue("LastSync", out var ls) ? (ls.GetInt64() == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(ls.GetInt64())) : Calendar.LastSync,
+                Str(p, "SyncState", Calendar.SyncState),
+                Str(p, "SyncError", Calendar.SyncError),
+                p.TryGetValue("LeavePrompt", out var lp)
+                    ? (lp.GetItem(0).GetString() is { Length: > 0 } pid ? new AgendaEntry(pid, lp.GetItem(1).GetString(), default, default, false, false, "", "", false) : null)
+                    : Calendar.LeavePrompt),
+        },
         BusNames.Admin => this with
         {
             Admin = new AdminStatus(
@@ -204,4 +235,19 @@ public sealed record RoomStatus(
                 s.GetItem(1).GetString(),
                 DateTimeOffset.FromUnixTimeSeconds(s.GetItem(2).GetInt64()),
                 DateTimeOffset.FromUnixTimeSeconds(s.GetItem(3).GetInt64()))).ToArray();
+
+    private static AgendaEntry[] ReadAgenda(VariantValue v) =>
+        Enumerable.Range(0, v.Count).Select(i => ReadAgendaEntry(v.GetItem(i))).OfType<AgendaEntry>().ToArray();
+
+    private static AgendaEntry? ReadAgendaEntry(VariantValue s) =>
+        s.GetItem(0).GetString() is not { Length: > 0 } id ? null : new AgendaEntry(
+            id,
+            s.GetItem(1).GetString(),
+            DateTimeOffset.FromUnixTimeSeconds(s.GetItem(2).GetInt64()),
+            DateTimeOffset.FromUnixTimeSeconds(s.GetItem(3).GetInt64()),
+            s.GetItem(4).GetBool(),
+            s.GetItem(5).GetBool(),
+            s.GetItem(6).GetString(),
+            s.GetItem(7).GetString(),
+            s.GetItem(8).GetBool());
 }

@@ -34,6 +34,13 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
         [(BusNames.Admin, "TimeSettingsApplied")] = "constant: time settings are stored, not applied",
         [(BusNames.Admin, "SessionSeconds")] = "configuration (Admin:SessionSeconds), fixed for the life of the process",
         [(BusNames.Admin, "PinSet")] = "AdminTests.Factory_reset_forgets_settings_pin_and_presets_and_reboots (this roomd keeps its PIN)",
+        [(BusNames.Calendar, "Today")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
+        [(BusNames.Calendar, "Tomorrow")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
+        [(BusNames.Calendar, "Next")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
+        [(BusNames.Calendar, "LastSync")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
+        [(BusNames.Calendar, "SyncState")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
+        [(BusNames.Calendar, "SyncError")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
+        [(BusNames.Calendar, "LeavePrompt")] = "needs a calendar server and a call (Room.Calendar.Tests RoomdCalendarTests)",
     };
 
     private RoomBusClient Client => room.Client;
@@ -194,6 +201,9 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
             // stdin holds the new PIN; 4711 (the fixture's, from the days of 4-digit PINs) is refused as too short.
             ((BusNames.Admin, "SetPin"), ["admin", "pin", "set"]),
             ((BusNames.Media, "GetReport"), ["media"]),
+            ((BusNames.Calendar, "Sync"), ["calendar", "sync"]),
+            ((BusNames.Calendar, "Join"), ["calendar", "join", "no-such-entry"]),
+            ((BusNames.Calendar, "AnswerLeavePrompt"), ["calendar", "stay"]),
             ((BusNames.Meeting, "Join"), ["join", "https://meet.example.org/m/coverage"]),
             ((BusNames.Media, "Snapshot"), ["media", "snapshot", snapshot]),
             ((BusNames.Meeting, "Leave"), ["leave"]),

@@ -1,0 +1,48 @@
+namespace Room.Calendar.Model;
+
+/// <summary>Which kind of meeting a calendar entry's address leads to.</summary>
+public enum MeetingProvider
+{
+    /// <summary>No meeting address was found.</summary>
+    None,
+
+    /// <summary>A meeting on the configured meeting-server (https://server/meetings/...): joinable.</summary>
+    MeetingServer,
+
+    /// <summary>A room:// meeting: joinable.</summary>
+    Room,
+    Teams,
+    Zoom,
+    Webex,
+    Jitsi,
+    Sip,
+
+    /// <summary>Some other web address; shown, never joined.</summary>
+    Other,
+}
+
+/// <summary>A meeting address found in a calendar entry.</summary>
+public sealed record MeetingLink(MeetingProvider Provider, string Uri)
+{
+    /// <summary>Whether the room can join it itself.</summary>
+    public bool Joinable => Provider is MeetingProvider.MeetingServer or MeetingProvider.Room;
+}
+
+/// <summary>
+/// One occurrence of a calendar event. <see cref="Id"/> stays the same when the occurrence is moved on the server
+/// (the event's UID and the start the series rule gave it), so a moved meeting keeps its identity.
+/// </summary>
+public sealed record AgendaItem(
+    string Id,
+    string Title,
+    DateTimeOffset Start,
+    DateTimeOffset End,
+    bool AllDay,
+    bool Private,
+    MeetingLink Link)
+{
+    /// <summary>What a private event shows instead of its title.</summary>
+    public const string PrivateTitle = "Private meeting";
+
+    public bool Joinable => Link.Joinable && !AllDay;
+}
