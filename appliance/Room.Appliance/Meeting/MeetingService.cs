@@ -322,24 +322,36 @@ public sealed class MeetingService : IAsyncDisposable
             }
             else
             {
-                _session = session;
-                _state = MeetingStates.InCall;
                 _startedAt = _time.GetUtcNow();
-                session.SetMicrophoneMuted(_muted);
-                session.Changed += OnSessionChanged;
-                session.Ended += OnSessionEnded;
+                Attach(session);
             }
         }
 
         if (stale)
         {
-            await session.LeaveAsync(CancellationToken.None);
-            await session.DisposeAsync();
+            await DiscardAsync(session);
             return;
         }
 
         _logger.LogInformation("In call {Uri}", MeetingUri.Display(uri));
         RaiseChanged();
+    }
+
+    /// <summary>Makes <paramref name="session"/> the current call (under the lock).</summary>
+    private void Attach(IMeetingSession session)
+    {
+        _session = session;
+        _state = MeetingStates.InCall;
+        session.SetMicrophoneMuted(_muted);
+        session.Changed += OnSessionChanged;
+        session.Ended += OnSessionEnded;
+    }
+
+    /// <summary>A call that connected after the room stopped wanting it (left, or gave up): leave it at once.</summary>
+    private static async Task DiscardAsync(IMeetingSession session)
+    {
+        await session.LeaveAsync(CancellationToken.None);
+        await session.DisposeAsync();
     }
 
     private void OnSessionChanged(object? sender, EventArgs e) => RaiseChanged();
@@ -460,20 +472,15 @@ public sealed class MeetingService : IAsyncDisposable
                 stale = _state != MeetingStates.Reconnecting || cancellationToken.IsCancellationRequested;
                 if (!stale)
                 {
-                    _session = session;
-                    _state = MeetingStates.InCall;
                     _lastError = "";
                     Reconnects++;
-                    session.SetMicrophoneMuted(_muted);
-                    session.Changed += OnSessionChanged;
-                    session.Ended += OnSessionEnded;
+                    Attach(session);
                 }
             }
 
             if (stale)
             {
-                await session.LeaveAsync(CancellationToken.None);
-                await session.DisposeAsync();
+                await DiscardAsync(session);
                 return;
             }
 

@@ -85,15 +85,8 @@ internal sealed record CallReport(long VideoSent, long VideoDecoded, long AudioD
 [Trait("Category", "Interop")]
 public sealed class JanusCallTests(ITestOutputHelper output)
 {
-    /// <summary>Waits (no time limit of its own: the test's overall timeout) and names the step if that runs out.</summary>
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken ct, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
-    {
-        while (!await condition())
-        {
-            if (ct.IsCancellationRequested) throw new TimeoutException("timed out waiting for " + what);
-            await Task.Delay(250, CancellationToken.None);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken ct, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "") =>
+        JanusRig.WaitUntilAsync(condition, ct, what);
 
     [SkippableFact]
     public async Task Roomd_and_chromium_decode_each_others_end_to_end_encrypted_video_and_audio_through_janus()

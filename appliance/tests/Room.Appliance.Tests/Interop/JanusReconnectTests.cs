@@ -18,26 +18,17 @@ namespace Room.Appliance.Tests.Interop;
 [Trait("Category", "Interop")]
 public sealed class JanusReconnectTests(ITestOutputHelper output)
 {
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken ct, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
-    {
-        while (!await condition())
-        {
-            if (ct.IsCancellationRequested) throw new TimeoutException("timed out waiting for " + what);
-            await Task.Delay(250, CancellationToken.None);
-        }
-    }
-
     private static async Task<MeetingStatus> MeetingAsync(JanusRig rig) => (await rig.Client.GetStatusAsync()).Meeting;
 
     /// <summary>roomd in the call, the browser publishing and subscribed to roomd, both decoding; returns roomd's feed id.</summary>
     private static async Task<string> BothDecodingAsync(JanusRig rig, string secret, CancellationToken ct)
     {
-        await WaitUntilAsync(async () => (await MeetingAsync(rig)).State == MeetingStates.InCall, ct);
+        await JanusRig.WaitUntilAsync(async () => (await MeetingAsync(rig)).State == MeetingStates.InCall, ct);
         var roomdFeed = (await MeetingAsync(rig)).Participants[0].Id;
         await rig.Browser.JoinAsync(rig.Janus.WebSocketUri, "k=" + secret, "chromium");
         await rig.Browser.SubscribeAsync(long.Parse(roomdFeed, System.Globalization.CultureInfo.InvariantCulture));
         long roomdBefore = (await rig.ReportAsync()).VideoDecoded;
-        await WaitUntilAsync(async () => (await rig.Browser.StatsAsync()).FramesDecoded >= 20 && (await rig.ReportAsync()).VideoDecoded >= roomdBefore + 20, ct);
+        await JanusRig.WaitUntilAsync(async () => (await rig.Browser.StatsAsync()).FramesDecoded >= 20 && (await rig.ReportAsync()).VideoDecoded >= roomdBefore + 20, ct);
         return roomdFeed;
     }
 
@@ -68,7 +59,7 @@ public sealed class JanusReconnectTests(ITestOutputHelper output)
             await inflict(rig, ct);
 
             // Back in the call by itself. A drop shows as reconnecting, with the reason, before it.
-            await WaitUntilAsync(async () => (await MeetingAsync(rig)).State == MeetingStates.InCall
+            await JanusRig.WaitUntilAsync(async () => (await MeetingAsync(rig)).State == MeetingStates.InCall
                 && (!mustDrop || states.Any(s => s.State == MeetingStates.Reconnecting)), ct);
             long backAfter = clock.ElapsedMilliseconds;
             var reconnecting = states.Where(s => s.State == MeetingStates.Reconnecting).ToList();

@@ -17,6 +17,16 @@ internal sealed class JanusRig : IAsyncDisposable
     public required RoomBusClient Client { get; init; }
     public required E2eeBrowser Browser { get; set; }
 
+    /// <summary>Waits (no time limit of its own: the test's overall timeout) and names the step if that runs out.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken ct, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
+    {
+        while (!await condition())
+        {
+            if (ct.IsCancellationRequested) throw new TimeoutException("timed out waiting for " + what);
+            await Task.Delay(250, CancellationToken.None);
+        }
+    }
+
     public string Link(string secret) => $"janus://{Ns.NsAddress}:8188/{JanusServer.Room}#k={secret}";
 
     public static async Task<JanusRig> StartAsync(CancellationToken ct, TimeSpan? oneWayMediaDelay = null)
