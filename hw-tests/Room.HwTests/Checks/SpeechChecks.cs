@@ -322,7 +322,12 @@ public static class SpeechChecks
                 Dump();
             }
 
-            Expect.True(mouth.Xruns == 0 && ear.Xruns == 0, "the suite's own playback or recording had xruns, so this measurement says nothing about roomd: " + detail);
+            // An xrun in the suite's own mouth or ear only distorts what it measures: speech that still clears every
+            // bar below despite it was carried by roomd. A measurement that fails with an xrun is reported as invalid
+            // (still a failure: it proves nothing either way), so roomd is not blamed for the suite's glitch.
+            bool clears = peak > 300 && score >= MinCorrelation && score - control >= 0.2 && band >= 0.6;
+            Expect.True(clears || (mouth.Xruns == 0 && ear.Xruns == 0),
+                "the suite's own playback or recording had xruns and the speech did not come through, so this measurement says nothing about roomd: " + detail);
             Expect.True(peak > 300, "roomd played only silence: " + detail + roomdLog());
             Expect.True(score >= MinCorrelation && score - control >= 0.2, $"what roomd played does not follow the speech (threshold {MinCorrelation}, and 0.2 above the control): " + detail);
             Expect.True(band >= 0.6, "what roomd played is not speech-band: " + detail);
