@@ -30,6 +30,7 @@ public sealed class LoopbackMedia(
     private readonly SemaphoreSlim _wake = new(0);
     private VideoReceivePipeline? _view;
     private Func<string>? _loopbackStatistics;
+    private Func<string> _audioStatistics = static () => "call audio: none";
     private CallSubscriber? _remote;
     private MediaStatus _status = MediaStatus.Idle;
 
@@ -130,6 +131,7 @@ public sealed class LoopbackMedia(
                         _view = null;
                         _remote = null;
                         _loopbackStatistics = null;
+                        _audioStatistics = static () => "call audio: none";
                     }
                 }
 
@@ -304,8 +306,18 @@ public sealed class LoopbackMedia(
         var withAudio = false;
         if (devices.Microphones.FirstOrDefault(Works) is { } mic && devices.Speakers.FirstOrDefault(Works) is { } speaker)
         {
-            audioOut = new AudioSendPipeline(mic.Channels, new SFrameEncryptingSink(keys.Send, new SFrameDecryptingSink(keys.Receive, audioIn)), processor);
+            var decrypt = new SFrameDecryptingSink(keys.Receive, audioIn);
+            audioOut = new AudioSendPipeline(mic.Channels, new SFrameEncryptingSink(keys.Send, decrypt), processor);
             var sendAudio = audioOut;
+            var jitter = audioIn.JitterBuffer;
+            lock (_gate)
+            {
+                _audioStatistics = () =>
+                    $"call audio: {sendAudio.FramesSent} frames sent, {decrypt.Packets} packets decrypted, {decrypt.Rejected} rejected by SFrame; " +
+                    $"jitter buffer: {jitter.FramesDecoded} decoded, {jitter.FramesConcealed} concealed, {jitter.FramesStretched} stretched, " +
+                    $"{jitter.FramesDropped} dropped, {jitter.LatePackets} late, {jitter.Underruns} underruns, target {jitter.TargetDelay.TotalMilliseconds:F0} ms";
+            }
+
             // Device reads and writes block and complete synchronously (ALSA): each stream gets a thread-pool thread
             // of its own, or the first would never hand control back.
             tasks.Add(Task.Run(() => RunAudioAsync(mic, speaker, sendAudio, audioIn, ct), ct));
@@ -370,7 +382,7 @@ public sealed class LoopbackMedia(
                 logger.LogWarning("Video stopped, the call keeps its sound: {Message}", why);
                 lock (_gate)
                 {
-                    _loopbackStatistics = () => $"call: loopback inside roomd, audio only ({why})";
+                    _loopbackStatistics = () => $"call: loopback inside roomd, audio only ({why})\n{_audioStatistics()}";
                 }
 
                 Set(new MediaStatus(true, "", $"none (audio only): {why}", "", audio, keys.Description, $"no video: {why}", Transport));
@@ -407,7 +419,7 @@ public sealed class LoopbackMedia(
                 _loopbackStatistics = () =>
                     $"call: loopback inside roomd, {rekeys.Describe()}\n" +
                     $"call sent: video {send.FramesProcessed} frames, {send.KeyframesSent} keyframes, {videoOut.Packets} packets encrypted\n" +
-                    $"call received: video {view.FramesDecoded} frames decoded, {videoIn.Rejected} packets rejected by SFrame";
+                    $"call received: video {view.FramesDecoded} frames decoded, {videoIn.Rejected} packets rejected by SFrame\n{_audioStatistics()}";
             }
 
             using var video = CancellationTokenSource.CreateLinkedTokenSource(callToken);

@@ -22,6 +22,18 @@ internal static unsafe partial class Libc
     public const short POLLHUP = 0x10;
     public const short POLLNVAL = 0x20;
 
+    public const int SCHED_FIFO = 1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SchedParam
+    {
+        public int Priority;
+    }
+
+    /// <summary>sched_setscheduler(2); pid 0 is the calling thread.</summary>
+    [LibraryImport(Lib, EntryPoint = "sched_setscheduler", SetLastError = true)]
+    public static partial int SchedSetScheduler(int pid, int policy, SchedParam* param);
+
     public const int EINTR = 4;
     public const int EIO = 5;
     public const int ENXIO = 6;

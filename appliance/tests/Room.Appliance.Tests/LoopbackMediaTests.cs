@@ -134,7 +134,15 @@ public sealed class LoopbackMediaTests : IAsyncDisposable
         // The simulated microphone's 440 Hz tone goes through the beamformer, echo canceller, Opus and SFrame and
         // back out of the speaker: a second of sound arrives there while no camera exists.
         var before = speaker.SoundFramesPlayed;
-        await WaitForAsync(_ => speaker.SoundFramesPlayed - before >= 48_000);
+        var playedBefore = speaker.FramesPlayed;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (speaker.SoundFramesPlayed - before < 48_000)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"a second of sound never reached the speaker: {speaker.SoundFramesPlayed - before} frames with sound " +
+                $"of {speaker.FramesPlayed - playedBefore} played in 30 s; media: {_media.Status}; {_media.CallStatistics}");
+            await Task.Delay(50);
+        }
+
         Assert.True(_media.Status.Active);
         Assert.Equal("", _media.Status.Camera);
     }

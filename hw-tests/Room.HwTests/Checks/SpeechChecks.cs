@@ -203,11 +203,19 @@ public static class SpeechChecks
         var rate = int.Parse(roomdEnd.Capabilities.GetValueOrDefault("rate", "48000"), System.Globalization.CultureInfo.InvariantCulture);
         Expect.True(rate == Rate, $"roomd's loopback speaker runs at {rate} Hz, the check is written for {Rate}");
         // The other ends of both cables: what roomd plays on device 0 is captured on device 1 and the other way round.
-        // The suite's own mouth and ear are the measuring instrument, not the code under test: they get 1 s rings (100
-        // periods), so a guest starved of CPU for a few hundred ms neither inserts gaps into the speech roomd hears
-        // nor drops what roomd played from the recording (either would bend the timeline and lower the correlation
-        // whatever roomd did). Their xruns are reported; any at all make the measurement invalid and fail the check.
-        var settings = new AlsaPcmSettings { Device = "hw:CARD=Loopback,DEV=1", Channels = channels, SampleRate = rate, BufferPeriods = 100 };
+        // The suite's own mouth and ear are the measuring instrument, not the code under test: they run on threads at
+        // a real-time priority above roomd's own audio threads, with rings as long as snd-aloop allows (2 MiB: about
+        // 2.4 s at 8 channels), so a guest starved of CPU neither inserts gaps into the speech roomd hears nor drops
+        // what roomd played from the recording (either would bend the timeline and lower the correlation whatever
+        // roomd did). Their xruns are reported; any at all make a failing measurement invalid (still a failure).
+        const int InstrumentPriority = AudioThread.DefaultPriority + 10;
+        var periodTime = TimeSpan.FromMilliseconds(40);
+        var periodBytes = (int)(rate * periodTime.TotalSeconds) * channels * sizeof(short);
+        var settings = new AlsaPcmSettings
+        {
+            Device = "hw:CARD=Loopback,DEV=1", Channels = channels, SampleRate = rate, PeriodTime = periodTime,
+            BufferPeriods = Math.Clamp(1_900_000 / periodBytes, 2, 60),
+        };
         var ear = new AlsaMicrophone("hwtest:ear", "suite's ear (Loopback device 1 capture)", settings, "hw:CARD=Loopback");
         var mouth = new AlsaSpeaker("hwtest:mouth", "suite's mouth (Loopback device 1 playback)", settings, "hw:CARD=Loopback");
 
@@ -223,7 +231,7 @@ public static class SpeechChecks
         var capture = await ear.OpenCaptureAsync(ct).ConfigureAwait(false);
         await using (capture.ConfigureAwait(false))
         {
-            var reader = Task.Run(async () =>
+            var reader = AudioThread.Run("suite-ear", async () =>
             {
                 var chunk = new short[Block * channels];
                 while (!Volatile.Read(ref stop) && got < recordFrames && !ct.IsCancellationRequested)
@@ -239,7 +247,7 @@ public static class SpeechChecks
                     chunk.AsSpan(0, frames * channels).CopyTo(recorded.AsSpan(got * channels));
                     Volatile.Write(ref got, got + frames);
                 }
-            }, ct);
+            }, InstrumentPriority);
             await Expect.Eventually(() => Task.FromResult(Volatile.Read(ref read) > 0 || reader.IsCompleted), x => x, TimeSpan.FromSeconds(20), "suite's capture running", ct).ConfigureAwait(false);
             if (reader.IsFaulted)
             {
@@ -260,26 +268,32 @@ public static class SpeechChecks
 
             Volatile.Write(ref keep, true);
             const int startFrame = 0;
-            var playback = await mouth.OpenPlaybackAsync(ct).ConfigureAwait(false);
-            await using (playback.ConfigureAwait(false))
+            await AudioThread.Run("suite-mouth", async () =>
             {
-                var frame = new short[Block * channels];
-                for (var i = 0; i + Block <= speech.Length; i += Block)
+                var playback = await mouth.OpenPlaybackAsync(ct).ConfigureAwait(false);
+                await using (playback.ConfigureAwait(false))
                 {
-                    for (var j = 0; j < Block; j++)
+                    var frame = new short[Block * channels];
+                    for (var i = 0; i + Block <= speech.Length; i += Block)
                     {
-                        frame.AsSpan(j * channels, channels).Fill(speech[i + j]);
-                    }
+                        for (var j = 0; j < Block; j++)
+                        {
+                            frame.AsSpan(j * channels, channels).Fill(speech[i + j]);
+                        }
 
-                    await playback.WriteAsync(frame, ct).ConfigureAwait(false);
+                        await playback.WriteAsync(frame, ct).ConfigureAwait(false);
+                    }
                 }
-            }
+            }, InstrumentPriority).ConfigureAwait(false);
 
             // Let what roomd still holds (jitter buffer, device buffers) come out, then stop recording.
             await Expect.Eventually(() => Task.FromResult(Volatile.Read(ref got) - startFrame >= speech.Length + (Rate * 3) || reader.IsCompleted), x => x, TimeSpan.FromSeconds(60), "recording after the speech", ct).ConfigureAwait(false);
             Volatile.Write(ref stop, true);
             await reader.ConfigureAwait(false);
             var after = await client.GetStatusAsync().ConfigureAwait(false);
+            string RoomdXruns(string kind) => after.Devices.FirstOrDefault(d => d.Id == "alsa:Loopback:0" && string.Equals(d.Kind, kind, StringComparison.OrdinalIgnoreCase)) is { } d
+                ? $"{d.Capabilities.GetValueOrDefault("xruns", "?")} xruns, {d.Capabilities.GetValueOrDefault("stalls", "?")} stalls"
+                : "not listed";
 
             var mono = new short[got - startFrame];
             for (var i = 0; i < mono.Length; i++)
@@ -315,7 +329,8 @@ public static class SpeechChecks
             var band = SpeechBandShare(mono);
             var detail = $"{syllables} syllables ({speech.Length / (double)Rate:0.0} s) into {settings.Device} -> roomd ({media.Audio}; video: {media.VideoEncoder}) -> "
                 + $"{settings.Device} capture: syllable envelope (dB, 50 ms) correlation {score:0.000} at lag {lag * 10} ms (time-reversed control {control:0.000}; linear RMS envelope {linear:0.000} at {linearLag * 10} ms; "
-                + $"lag per third {string.Join(", ", thirds)}), peak {peak}, {band:P0} of the energy in 80-4000 Hz; suite's xruns: mouth {mouth.Xruns}, ear {ear.Xruns} (stalls {mouth.Stalls}, {ear.Stalls}); "
+                + $"lag per third {string.Join(", ", thirds)}), peak {peak}, {band:P0} of the energy in 80-4000 Hz; suite's xruns: mouth {mouth.Xruns}, ear {ear.Xruns} (stalls {mouth.Stalls}, {ear.Stalls}; rings {settings.BufferPeriods} x {periodTime.TotalMilliseconds} ms; {AudioThread.Describe()}); "
+                + $"roomd's microphone {RoomdXruns("microphone")}, speaker {RoomdXruns("speaker")}; "
                 + $"{channels} channels; media after: active {after.Media.Active}, camera '{after.Media.Camera}', error '{after.Media.Error}'";
             if (peak <= 300 || score < MinCorrelation || score - control < 0.2 || band < 0.6)
             {
