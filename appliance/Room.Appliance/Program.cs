@@ -24,6 +24,9 @@ using Room.Devices.Simulated;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
+// Before any codec or thread allocates: fixed glibc thresholds keep a call's resident memory flat (Interop/Malloc).
+var allocator = Room.Appliance.Interop.Malloc.UseFixedThresholds();
+
 // roomd: configuration from /etc/room/room.json, ROOM_* environment variables and the command line
 // (`--bus ADDRESS`, `--Room:Name "Ratssaal"`, ...), later sources winning.
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
@@ -108,6 +111,7 @@ builder.Services.AddHostedService<DefaultPresetOnStart>();
 builder.Services.AddHostedService<WatchdogService>();
 
 using var host = builder.Build();
+host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("roomd").LogInformation("Memory: {Allocator}", allocator);
 try
 {
     await host.RunAsync();

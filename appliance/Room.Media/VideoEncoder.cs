@@ -21,6 +21,7 @@ public sealed unsafe class VideoEncoder : IDisposable
     private long _frameIndex;
     private volatile int _requestedBitrate;
     private int _appliedBitrate;
+    private long _openedAtFrame;
     private volatile bool _keyframeRequested;
     private HwDevice? _device;
     private HwFrames? _hwFrames;
@@ -53,6 +54,9 @@ public sealed unsafe class VideoEncoder : IDisposable
 
     /// <summary>The bitrate in effect (bits per second).</summary>
     public int Bitrate => _appliedBitrate;
+
+    /// <summary>Times the encoder was reopened to change its bitrate (encoders that cannot change it in place).</summary>
+    public int Reopens { get; private set; }
 
     /// <summary>Frames encoded since open.</summary>
     public long FramesEncoded => _frameIndex;
@@ -258,6 +262,14 @@ public sealed unsafe class VideoEncoder : IDisposable
             return;
         }
 
+        // Reopening costs a keyframe (several times an inter frame) and the codec's buffers: a congestion controller
+        // that nudges the target by a few percent several times a second would make every few frames a keyframe.
+        // So a reopen waits for a change of at least a tenth, and half a second since the last one.
+        if (Math.Abs((long)wanted - _appliedBitrate) * 10 < _appliedBitrate || _frameIndex - _openedAtFrame < Math.Max(1, Layer.FramesPerSecond / 2))
+        {
+            return;
+        }
+
         Close();
         var problem = TryOpen(wanted);
         if (problem is not null)
@@ -266,6 +278,8 @@ public sealed unsafe class VideoEncoder : IDisposable
         }
 
         _appliedBitrate = wanted;
+        _openedAtFrame = _frameIndex;
+        Reopens++;
         _keyframeRequested = true;
     }
 

@@ -76,6 +76,27 @@ public class VideoCodecTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void A_congestion_controller_nudging_the_bitrate_every_frame_does_not_make_every_frame_a_keyframe()
+    {
+        // libvpx in libavcodec cannot change its bitrate in place: each change is a reopen and a keyframe.
+        var layer = new VideoLayer(320, 180, 30, 400_000);
+        using var enc = VideoEncoder.Create(VideoCodec.Vp8, layer, EncoderPreference.SoftwareOnly);
+        var sink = new Collect();
+        var frame = new byte[layer.I420Size];
+        for (var i = 0; i < 90; i++)
+        {
+            enc.SetBitrate(400_000 + (i * 2_000)); // half a percent per frame, as a ramping controller reports it
+            TestSignals.Pattern(frame, layer.Width, layer.Height, i);
+            enc.Encode(frame, i, sink);
+        }
+
+        // 89 nudges up to 578 kbit/s: a reopen only per tenth of change and half a second, and each costs a keyframe.
+        Assert.InRange(enc.Reopens, 2, 4);
+        Assert.Equal(1 + enc.Reopens, sink.Frames.Count(f => f.Key));
+        Assert.InRange(enc.Bitrate, 500_000, 578_000);
+    }
+
+    [Fact]
     public void Probe_explains_why_hardware_encoders_were_not_chosen()
     {
         using var enc = VideoEncoder.Create(VideoCodec.H264, VideoLayer.P360);
