@@ -425,24 +425,27 @@ internal sealed class TurnClient : IDisposable
         catch (AggregateException)
         {
         }
-        if (_key is null || _maintenance is null) return;
+        if (_key is not null && _maintenance is not null && !StreamClosed)
+        {
+            try
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                Deallocated = RefreshAsync(0, cts.Token).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or TimeoutException or IOException)
+            {
+            }
+        }
+
+        // Closing the stream closes the connection (and over TLS sends close_notify); the owner's reader then ends.
         try
         {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            Deallocated = RefreshAsync(0, cts.Token).GetAwaiter().GetResult();
+            _stream?.Dispose();
         }
-        catch (OperationCanceledException)
+        catch (IOException)
         {
         }
-        catch (SocketException)
-        {
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-        catch (TimeoutException)
-        {
-        }
+
         _stop.Dispose();
     }
 
