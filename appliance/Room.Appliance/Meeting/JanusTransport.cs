@@ -103,7 +103,13 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         _videoIn = key.CreateDecryptor(FrameKind.Vp8);
         _audioIn = key.CreateDecryptor(FrameKind.Audio);
         Subscriber = new CallSubscriber(_subscribe, new SubscriberOptions(), _videoIn, _audioIn);
+        _publish.Ice.StateChanged += s =>
+        {
+            if (s == Rtc.Ice.IceState.Connected) TransportChanged?.Invoke(this, EventArgs.Empty);
+        };
     }
+
+    public event EventHandler? TransportChanged;
 
     public static async Task<JanusSession> ConnectAsync(Uri server, long roomId, LinkKey key, string roomName, bool muted, IReadOnlyList<IPAddress> addresses,
         CallIceServers iceServers, ILogger logger, CancellationToken ct)
