@@ -44,10 +44,13 @@ public sealed class JanusRelayTests(ITestOutputHelper output)
             Args =
             [
                 "--Room:Name", "Ratssaal",
-                "--Room:IceServers:0:Urls:0", $"turns:{TurnName}:{Coturn.TlsPort}",
-                "--Room:IceServers:0:Username", Coturn.User,
-                "--Room:IceServers:0:CredentialFile", "turn-credential",
-                "--Room:IceServers:0:CaFile", pki.CaFile,
+                // As a box would be configured for every network: STUN, TURN over UDP and over TLS. Here only TLS gets through.
+                "--Room:IceServers:0:Urls:0", $"stun:{TurnName}:3478",
+                "--Room:IceServers:1:Urls:0", $"turn:{TurnName}:3478?transport=udp",
+                "--Room:IceServers:1:Urls:1", $"turns:{TurnName}:{Coturn.TlsPort}",
+                "--Room:IceServers:1:Username", Coturn.User,
+                "--Room:IceServers:1:CredentialFile", "turn-credential",
+                "--Room:IceServers:1:CaFile", pki.CaFile,
             ],
         });
         using var bus2 = await RoomBusClient.ConnectAsync(bus.Address, ct);
@@ -77,6 +80,8 @@ public sealed class JanusRelayTests(ITestOutputHelper output)
             long dropped = client.UdpPacketsDropped();
             output.WriteLine($"UDP packets dropped in roomd's namespace: {dropped}");
             Assert.True(dropped > 0, "no UDP was dropped: the test did not block what it claims to");
+            // The servers UDP cannot reach were tried and left out, with the reason in the log.
+            Assert.Contains($"ICE server turn:{TurnName}:3478?transport=udp gave the sending leg no candidate", roomd.Log, StringComparison.Ordinal);
             Assert.DoesNotContain(Coturn.Password, roomd.Log, StringComparison.Ordinal);
             MeasurementReport.Add("janus-relay", $"UDP blocked: in the call through TURN over TLS; {dropped} UDP packets dropped; roomd decoded {report.VideoDecoded} frames");
         }
