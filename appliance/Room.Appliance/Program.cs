@@ -56,6 +56,8 @@ builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.M
     },
 });
 builder.Services.AddOptions<RoomOptions>().Bind(builder.Configuration.GetSection(RoomOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddSingleton<IValidateOptions<RoomOptions>, IceServersValidator>();
+builder.Services.AddSingleton<IceServerSet>();
 builder.Services.AddOptions<BusOptions>().Bind(builder.Configuration.GetSection(BusOptions.Section));
 builder.Services.AddSingleton(TimeProvider.System);
 

@@ -51,6 +51,13 @@ public sealed class RoomOptions
     [Range(0, 24 * 60 * 60)]
     public int ReconnectSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// STUN and TURN servers for calls (ICE candidates beyond the host addresses): each with <c>Urls</c>
+    /// (<c>stun:</c>, <c>turn:...?transport=udp|tcp</c>, <c>turns:</c>), and for TURN <c>Username</c> and
+    /// <c>CredentialFile</c> (under <see cref="StateDirectory"/>), optionally <c>CaFile</c> for turns:. Checked at start.
+    /// </summary>
+    public List<Meeting.IceServerOptions> IceServers { get; set; } = [];
+
     /// <summary>Scheduled meetings shown on the panel until a calendar source is configured.</summary>
     public List<ScheduledMeeting> Calendar { get; set; } = [];
 }

@@ -492,19 +492,34 @@ public sealed class LoopbackMedia(
             || (mic is null && devices.Microphones.Any(Works)) || (speaker is null && devices.Speakers.Any(Works)), ct));
         var audio = mic is null ? $"degraded: no microphone ({MissingAudio()}), sending no sound" : $"{publisher.AudioDescription} from {mic.Name}, {mic.Channels} channels beamformed";
         audio += speaker is null ? "; no speaker" : $"; remote participants mixed to {speaker.Name}" + (echo is null ? "" : ", echo-cancelled");
-        Set(new MediaStatus(true, camera.Id, publisher.VideoDescription, "VP8 (FFmpeg), one decoder per remote participant", audio, call.Encryption, "", call.Transport));
-        logger.LogInformation("Call media over {Transport}: {Encoder}", call.Transport, publisher.VideoDescription);
-        var first = await Task.WhenAny(tasks);
-        await streams.CancelAsync();
-        try
+        var status = new MediaStatus(true, camera.Id, publisher.VideoDescription, "VP8 (FFmpeg), one decoder per remote participant", audio, call.Encryption, "", call.Transport);
+        Set(status);
+        // The path can change during the call (an ICE restart may settle on another pair): Transport follows it.
+        void OnTransportChanged(object? sender, EventArgs e)
         {
-            await Task.WhenAll(tasks);
-        }
-        catch (OperationCanceledException)
-        {
+            if (!ct.IsCancellationRequested) Set(status with { Transport = call.Transport });
         }
 
-        await first;
+        call.TransportChanged += OnTransportChanged;
+        logger.LogInformation("Call media over {Transport}: {Encoder}", call.Transport, publisher.VideoDescription);
+        try
+        {
+            var first = await Task.WhenAny(tasks);
+            await streams.CancelAsync();
+            try
+            {
+                await Task.WhenAll(tasks);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await first;
+        }
+        finally
+        {
+            call.TransportChanged -= OnTransportChanged;
+        }
     }
 
     private static async Task RunMicrophoneAsync(IMicrophone mic, CallPublisher publisher, CancellationToken ct)

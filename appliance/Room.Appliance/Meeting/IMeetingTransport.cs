@@ -55,6 +55,9 @@ public interface ICallMedia
     /// <summary>What carries the media, for the media report ("Janus VideoRoom 1234 at ws://..., WebRTC").</summary>
     string Transport { get; }
 
+    /// <summary><see cref="Transport"/> may read differently now (the media path was chosen again, e.g. after an ICE restart).</summary>
+    event EventHandler? TransportChanged;
+
     /// <summary>How media is end-to-end encrypted.</summary>
     string Encryption { get; }
 

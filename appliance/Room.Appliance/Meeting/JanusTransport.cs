@@ -23,14 +23,15 @@ namespace Room.Appliance.Meeting;
 /// SFrame-encrypted with keys from the link's meeting secret (interim keying: MLS through the meeting-server is the
 /// intended path), so Janus forwards ciphertext only.
 /// </summary>
-public sealed class JanusTransport(ILoggerFactory loggers) : IMeetingTransport
+public sealed class JanusTransport(ILoggerFactory loggers, IceServerSet? iceServers = null) : IMeetingTransport
 {
     public async Task<IMeetingSession> ConnectAsync(Uri meeting, string roomName, bool microphoneMuted, CancellationToken cancellationToken)
     {
         var (ws, room, key) = MeetingUri.ParseJanus(meeting);
         try
         {
-            return await JanusSession.ConnectAsync(ws, room, key, roomName, microphoneMuted, LocalAddresses(), loggers.CreateLogger<JanusSession>(), cancellationToken)
+            var servers = iceServers is { Any: true } ? await iceServers.ResolveAsync(cancellationToken).ConfigureAwait(false) : CallIceServers.None;
+            return await JanusSession.ConnectAsync(ws, room, key, roomName, microphoneMuted, LocalAddresses(), servers, loggers.CreateLogger<JanusSession>(), cancellationToken)
                 .ConfigureAwait(false);
         }
         catch
@@ -102,10 +103,16 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         _videoIn = key.CreateDecryptor(FrameKind.Vp8);
         _audioIn = key.CreateDecryptor(FrameKind.Audio);
         Subscriber = new CallSubscriber(_subscribe, new SubscriberOptions(), _videoIn, _audioIn);
+        _publish.Ice.StateChanged += s =>
+        {
+            if (s == Rtc.Ice.IceState.Connected) TransportChanged?.Invoke(this, EventArgs.Empty);
+        };
     }
 
+    public event EventHandler? TransportChanged;
+
     public static async Task<JanusSession> ConnectAsync(Uri server, long roomId, LinkKey key, string roomName, bool muted, IReadOnlyList<IPAddress> addresses,
-        ILogger logger, CancellationToken ct)
+        CallIceServers iceServers, ILogger logger, CancellationToken ct)
     {
         JanusClient janus;
         try
@@ -131,6 +138,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         var session = new JanusSession(janus, room, key, server, roomName, muted, addresses, logger) { RoomId = roomId };
         try
         {
+            await session.GatherAsync(iceServers, ct).ConfigureAwait(false);
             await session.PublishAsync(ct).ConfigureAwait(false);
             room.PublisherJoined += session.OnPublisherJoined;
             room.PublisherLeft += session.OnPublisherLeft;
@@ -153,7 +161,60 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
 
     public CallSubscriber Subscriber { get; }
 
-    public string Transport => $"Janus VideoRoom {RoomId} at {_server} (WebRTC: ICE, DTLS-SRTP; VP8 + Opus)";
+    public string Transport => $"Janus VideoRoom {RoomId} at {_server} (WebRTC: ICE, DTLS-SRTP; VP8 + Opus); media {Path(_publish.Ice)}";
+
+    /// <summary>How a leg's selected pair reaches Janus, as far as we know it: "direct", "relay over TLS via turns:...", or "not connected".</summary>
+    internal static string Path(Rtc.Ice.IceAgent ice) => ice.SelectedPath switch
+    {
+        null => "not connected",
+        { Relay: { } relay } => $"relay over {relay.Transport switch { Rtc.Ice.TurnTransport.Tls => "TLS", Rtc.Ice.TurnTransport.Tcp => "TCP", _ => "UDP" }} via {relay.Label}",
+        { Type: CandidateType.ServerReflexive } => "direct (server-reflexive)",
+        _ => "direct",
+    };
+
+    private static readonly TimeSpan s_gatherTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Server-reflexive candidates from every STUN server and a relayed candidate from every TURN server, on both legs,
+    /// all at once; a server that fails or does not answer within 10 s is logged and left out (the others, or the host
+    /// candidates, may still carry the call).
+    /// </summary>
+    private async Task GatherAsync(CallIceServers servers, CancellationToken ct)
+    {
+        if (servers.Stun.Count == 0 && servers.Turn.Count == 0) return;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(s_gatherTimeout);
+        var work = new List<Task>();
+        foreach (var (leg, transport) in new[] { ("sending", _publish), ("receiving", _subscribe) })
+        {
+            foreach (var (label, endPoint) in servers.Stun)
+                work.Add(Try(leg, label, () => transport.Ice.GatherServerReflexiveAsync(endPoint, timeout.Token)));
+            foreach (var relay in servers.Turn)
+                work.Add(Try(leg, relay.Label, () => transport.Ice.AddTurnRelayAsync(relay, timeout.Token)));
+        }
+
+        await Task.WhenAll(work).ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+        _logger.LogInformation("Candidates: sending {Sending}; receiving {Receiving}",
+            string.Join(", ", _publish.Ice.LocalCandidates.Select(c => $"{c.Type} {c.EndPoint}")),
+            string.Join(", ", _subscribe.Ice.LocalCandidates.Select(c => $"{c.Type} {c.EndPoint}")));
+
+        async Task Try(string leg, string label, Func<Task> gather)
+        {
+            try
+            {
+                await gather().ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                _logger.LogWarning("ICE server {Server} gave the {Leg} leg no candidate within {Seconds} s", label, leg, s_gatherTimeout.TotalSeconds);
+            }
+            catch (Exception ex) when (ex is RtcFormatException or TimeoutException or SocketException or IOException or InvalidOperationException)
+            {
+                _logger.LogWarning("ICE server {Server} gave the {Leg} leg no candidate: {Message}", label, leg, ex.Message);
+            }
+        }
+    }
 
     public string Encryption =>
         "SFrame AES-128-GCM (RFC 9605) per frame, VP8 payload header in clear; interim key from the meeting link (not MLS: the meeting-server is not built yet)";
@@ -195,6 +256,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
                 $"{_videoIn.Rejected + _audioIn.Rejected} frames rejected by SFrame, rtp {_subscribe.RtpPacketsReceived}, NACKs {Subscriber.NacksSent}, PLIs {Subscriber.PlisSent}",
             };
             lines.Add($"call ice: sending {_publish.Ice.State} (consent refreshed {_publish.Ice.ConsentRefreshes} times), receiving {_subscribe.Ice.State} (consent refreshed {_subscribe.Ice.ConsentRefreshes} times)");
+            lines.Add($"call path: sending {Path(_publish.Ice)}, receiving {Path(_subscribe.Ice)}");
             if (_publish.Congestion is { } cc)
             {
                 lock (cc)

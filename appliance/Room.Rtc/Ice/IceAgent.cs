@@ -23,6 +23,8 @@ public sealed record IceGatherOptions
     public string? TurnPassword { get; init; }
     /// <summary>The local address to reach the TURN server from (default: the first host address of its family).</summary>
     public IPAddress? TurnLocalAddress { get; init; }
+    /// <summary>More TURN servers (UDP, TCP or TLS), one relayed candidate from each, gathered concurrently.</summary>
+    public IReadOnlyList<TurnRelayServer> TurnServers { get; init; } = [];
 }
 
 /// <summary>Data handed up from the ICE transport: a datagram that is not STUN, from the selected (or a validated) remote.</summary>
@@ -212,6 +214,8 @@ public sealed class IceAgent : IDisposable
                     channel.Writer.TryWrite(await AddTurnRelayAsync(local, turn, options.TurnUsername ?? "", options.TurnPassword ?? "",
                         cancellationToken).ConfigureAwait(false));
                 }, cancellationToken));
+            foreach (var server in options.TurnServers)
+                work.Add(Task.Run(async () => channel.Writer.TryWrite(await AddTurnRelayAsync(server, cancellationToken).ConfigureAwait(false)), cancellationToken));
             Exception? error = null;
             foreach (var t in work)
             {
@@ -793,24 +797,82 @@ public sealed class IceAgent : IDisposable
     /// Gathers a relayed candidate from a TURN server (RFC 8656, UDP, long-term credentials) and uses it like a
     /// local socket: checks and media to peers go out as Send indications, Data indications come back in.
     /// </summary>
-    public async Task<IceCandidate> AddTurnRelayAsync(IPAddress localAddress, IPEndPoint server, string username, string password,
+    public Task<IceCandidate> AddTurnRelayAsync(IPAddress localAddress, IPEndPoint server, string username, string password,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(localAddress);
         ArgumentNullException.ThrowIfNull(server);
-        var socket = new Socket(localAddress.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(localAddress, 0));
-        var turn = new TurnClient(socket, server, username, password) 
+        return AddTurnRelayAsync(new TurnRelayServer(server, TurnTransport.Udp, username, password) { LocalAddress = localAddress }, cancellationToken);
+    }
+
+    private int _relays;
+
+    /// <summary>
+    /// Gathers a relayed candidate from <paramref name="server"/>, reached over UDP, TCP or TLS (RFC 8656 3.1; the
+    /// relayed address is UDP either way), and uses it like a local socket: checks and media to peers go out through
+    /// the relay (Send indications, then ChannelData), what peers send comes back the same way. Over TLS the server's
+    /// certificate must chain to <see cref="TurnRelayServer.TrustedRoots"/> (or the system store) and carry
+    /// <see cref="TurnRelayServer.ServerName"/>.
+    /// </summary>
+    public async Task<IceCandidate> AddTurnRelayAsync(TurnRelayServer server, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        int index = Interlocked.Increment(ref _relays);
+        var family = server.EndPoint.AddressFamily;
+        TurnClient turn;
+        Socket socket;
+        if (server.Transport == TurnTransport.Udp)
         {
-            PermissionRefreshInterval = TurnPermissionRefreshInterval, ChannelRefreshInterval = TurnChannelRefreshInterval,
-        };
-        var placeholder = new IceCandidate("r", 1, "udp", 0, localAddress, 0, CandidateType.Relay);
-        var ls = new LocalSocket(this, socket, placeholder) { Turn = turn };
+            socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(server.LocalAddress ?? (family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any), 0));
+            turn = new TurnClient(socket, server.EndPoint, server.Username, server.Password);
+        }
+        else
+        {
+            socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            Stream? stream = null;
+            try
+            {
+                if (server.LocalAddress is { } local) socket.Bind(new IPEndPoint(local, 0));
+                await socket.ConnectAsync(server.EndPoint, cancellationToken).ConfigureAwait(false);
+                stream = new NetworkStream(socket, ownsSocket: false);
+                if (server.Transport == TurnTransport.Tls)
+                {
+                    var tls = new System.Net.Security.SslStream(stream, leaveInnerStreamOpen: false);
+                    stream = tls;
+                    await tls.AuthenticateAsClientAsync(TurnTls.ClientOptions(server), cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is SocketException or IOException or System.Security.Authentication.AuthenticationException)
+            {
+                stream?.Dispose();
+                socket.Dispose();
+                throw new RtcFormatException(e is System.Security.Authentication.AuthenticationException ? RtcError.AuthenticationFailed : RtcError.Unsupported,
+                    $"TURN server {server}: {(e is System.Security.Authentication.AuthenticationException ? "TLS refused: " : "not reachable: ")}{e.Message}");
+            }
+            catch
+            {
+                stream?.Dispose();
+                socket.Dispose();
+                throw;
+            }
+
+            turn = new TurnClient(socket, stream, server.Transport, server.EndPoint, server.Username, server.Password);
+        }
+
+        turn.PermissionRefreshInterval = TurnPermissionRefreshInterval;
+        turn.ChannelRefreshInterval = TurnChannelRefreshInterval;
+        var bound = (IPEndPoint)socket.LocalEndPoint!;
+        var placeholder = new IceCandidate("r", 1, "udp", 0, bound.Address, bound.Port, CandidateType.Relay);
+        var ls = new LocalSocket(this, socket, placeholder) { Turn = turn, Relay = server };
         ls.Start();
         try
         {
             var (relayed, mapped) = await turn.AllocateAsync(cancellationToken).ConfigureAwait(false);
-            ls.Candidate = new IceCandidate("9", 1, "udp", IceCandidate.ComputePriority(CandidateType.Relay, 65535, 1),
+            // RFC 8445 5.1.2.1: prefer relays reached over UDP, then TCP, then TLS (each costs more per packet).
+            int preference = server.Transport switch { TurnTransport.Udp => 65535, TurnTransport.Tcp => 49151, _ => 32767 } - index;
+            ls.Candidate = new IceCandidate((8 + index).ToString(System.Globalization.CultureInfo.InvariantCulture), 1, "udp",
+                IceCandidate.ComputePriority(CandidateType.Relay, preference, 1),
                 relayed.Address, relayed.Port, CandidateType.Relay, mapped.Address, mapped.Port);
         }
         catch
@@ -823,14 +885,21 @@ public sealed class IceAgent : IDisposable
             _sockets.Add(ls);
             foreach (var c in _remoteCandidates)
             {
-                if (c.Address.AddressFamily != socket.AddressFamily) continue;
+                if (c.Address.AddressFamily != ls.Candidate.Address.AddressFamily) continue;
                 turn.Permit(c.Address);
                 _pairs.Add(new CandidatePair(ls, c.EndPoint, c.Priority));
             }
             SortPairs();
         }
+        _logger.LogInformation("Relayed candidate {Candidate} from TURN server {Server}", ls.Candidate.EndPoint, server);
         return ls.Candidate;
     }
+
+    /// <summary>
+    /// How the selected pair reaches the peer: null until connected; else the relay server it goes through (with its
+    /// transport) or null relay for a direct path.
+    /// </summary>
+    public (CandidateType Type, TurnRelayServer? Relay)? SelectedPath => _selected is { } s ? (s.Local.Candidate.Type, s.Local.Relay) : null;
 
     /// <summary>How often relays gathered after this is set refresh their permissions (RFC 8656 9: they last 5 minutes).</summary>
     public TimeSpan TurnPermissionRefreshInterval { get; set; } = TimeSpan.FromMinutes(4);
@@ -852,6 +921,7 @@ public sealed class IceAgent : IDisposable
         public Socket Socket { get; } = socket;
         public IceCandidate Candidate { get; set; } = candidate;
         public TurnClient? Turn { get; init; }
+        public TurnRelayServer? Relay { get; init; }
         private Thread? _thread;
 
         public void SendTo(ReadOnlySpan<byte> datagram, SocketAddress remote, IPEndPoint remoteEndPoint)
@@ -873,6 +943,16 @@ public sealed class IceAgent : IDisposable
             while (true)
             {
                 int n;
+                if (Turn is { IsStream: true })
+                {
+                    // TCP or TLS to the TURN server: one framed message at a time, from the server by construction.
+                    n = Turn.ReadFrame(buffer);
+                    if (n < 0) return;
+                    if (!Turn.TryUnwrap(buffer.AsSpan(0, n), out var inner, out var peer)) continue;
+                    Deliver(buffer.AsSpan(inner.Start.Value, inner.End.Value - inner.Start.Value), peer!);
+                    continue;
+                }
+
                 try
                 {
                     n = Socket.ReceiveFrom(buffer, SocketFlags.None, from);
@@ -898,18 +978,23 @@ public sealed class IceAgent : IDisposable
                     datagram = buffer.AsSpan(inner.Start.Value, inner.End.Value - inner.Start.Value);
                     source = peer!;
                 }
-                if (StunMessage.LooksLikeStun(datagram))
-                {
-                    owner.OnStun(this, datagram, source);
-                }
-                else
-                {
-                    var selected = owner._selected;
-                    // Only accept data from the selected pair's remote, or (while the selection is settling) from a
-                    // remote that passed an authenticated check on this socket; anything else is dropped.
-                    if ((selected is not null && selected.Local == this && selected.RemoteAddress.Equals(source)) || owner.IsValidated(this, source))
-                        owner.DataReceived?.Invoke(datagram);
-                }
+                Deliver(datagram, source);
+            }
+        }
+
+        private void Deliver(Span<byte> datagram, SocketAddress source)
+        {
+            if (StunMessage.LooksLikeStun(datagram))
+            {
+                owner.OnStun(this, datagram, source);
+            }
+            else
+            {
+                var selected = owner._selected;
+                // Only accept data from the selected pair's remote, or (while the selection is settling) from a
+                // remote that passed an authenticated check on this socket; anything else is dropped.
+                if ((selected is not null && selected.Local == this && selected.RemoteAddress.Equals(source)) || owner.IsValidated(this, source))
+                    owner.DataReceived?.Invoke(datagram);
             }
         }
 

@@ -8,12 +8,14 @@ using Room.Rtc.Stun;
 namespace Room.Rtc.Ice;
 
 /// <summary>
-/// The client side of one TURN allocation (RFC 8656) over UDP with long-term credentials: Allocate (answering the
+/// The client side of one TURN allocation (RFC 8656) over UDP, TCP or TLS with long-term credentials: Allocate (answering the
 /// 401 challenge), CreatePermission per peer address, Send indications out and Data indications in. The receive
 /// loop of the owning socket hands every datagram from the server to <see cref="TryUnwrap"/>. Once allocated, a
 /// maintenance loop refreshes the allocation before its LIFETIME runs out (RFC 8656 8) and every permission before
 /// its 5 minutes do (RFC 8656 9); a 438 Stale Nonce is answered with the new nonce on any request; closing
-/// deallocates (Refresh with LIFETIME 0).
+/// deallocates (Refresh with LIFETIME 0). Over TCP and TLS (RFC 8656 3.1, 12.5) the messages are framed on the stream
+/// by their own length fields, ChannelData padded to a multiple of four bytes; <see cref="ReadFrame"/> hands them to
+/// the owner's receive loop one at a time, as the UDP path hands datagrams. Requests are not retransmitted on a stream.
 /// </summary>
 internal sealed class TurnClient : IDisposable
 {
@@ -39,6 +41,9 @@ internal sealed class TurnClient : IDisposable
     private string? _realm, _nonce;
     private byte[]? _key;
 
+    private readonly Stream? _stream;
+    private readonly object _writeLock = new();
+
     public TurnClient(Socket socket, IPEndPoint server, string username, string password)
     {
         _socket = socket;
@@ -48,8 +53,101 @@ internal sealed class TurnClient : IDisposable
         _password = password;
     }
 
+    /// <summary>A client over a connected stream to the server (TCP, or TLS already authenticated on top of it).</summary>
+    public TurnClient(Socket socket, Stream stream, TurnTransport transport, IPEndPoint server, string username, string password)
+        : this(socket, server, username, password)
+    {
+        _stream = stream;
+        Transport = transport;
+    }
+
     public IPEndPoint Server { get; }
     public SocketAddress ServerAddress { get; }
+
+    /// <summary>How the server is reached.</summary>
+    public TurnTransport Transport { get; } = TurnTransport.Udp;
+
+    /// <summary>True when the server is reached over a stream (TCP or TLS): read with <see cref="ReadFrame"/>.</summary>
+    public bool IsStream => _stream is not null;
+
+    /// <summary>The stream to the server closed or broke (its allocation is gone with it, RFC 8656 3.1).</summary>
+    public bool StreamClosed { get; private set; }
+
+    /// <summary>
+    /// Reads the next STUN message or ChannelData message from the stream into <paramref name="buffer"/> (blocking);
+    /// returns its length without the padding, or -1 when the stream ended, broke or framed something that is neither
+    /// (then the connection is closed: there is no way to find the next message boundary). Allocates nothing.
+    /// </summary>
+    public int ReadFrame(byte[] buffer)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        if (_stream is null) throw new InvalidOperationException("not a stream client");
+        try
+        {
+            _stream.ReadExactly(buffer, 0, 4);
+            int length = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(2));
+            int total, frame;
+            if (buffer[0] is >= 0x40 and <= 0x4F)
+            {
+                frame = 4 + length;
+                total = (frame + 3) & ~3; // ChannelData is padded to 4 bytes over streams (RFC 8656 12.5)
+            }
+            else if (buffer[0] < 4 && (length & 3) == 0)
+            {
+                frame = total = StunMessage.HeaderLength + length;
+            }
+            else
+            {
+                return Close();
+            }
+
+            if (total > buffer.Length) return Close();
+            _stream.ReadExactly(buffer, 4, total - 4);
+            return frame;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or EndOfStreamException or SocketException
+                                      or System.Security.Authentication.AuthenticationException or InvalidOperationException)
+        {
+            StreamClosed = true;
+            return -1;
+        }
+
+        int Close()
+        {
+            StreamClosed = true;
+            try
+            {
+                _stream.Dispose();
+            }
+            catch (IOException)
+            {
+            }
+
+            return -1;
+        }
+    }
+
+    /// <summary>One message to the server: a datagram over UDP, or written whole to the stream.</summary>
+    private void SendToServer(ReadOnlySpan<byte> message)
+    {
+        if (_stream is null)
+        {
+            _socket.SendTo(message, SocketFlags.None, ServerAddress);
+            return;
+        }
+
+        lock (_writeLock)
+        {
+            try
+            {
+                _stream.Write(message);
+            }
+            catch (IOException)
+            {
+                StreamClosed = true;
+            }
+        }
+    }
 
     /// <summary>Permissions last 300 s (RFC 8656 9); refreshed this often. Tests shorten it with the server's.</summary>
     public TimeSpan PermissionRefreshInterval { get; set; } = TimeSpan.FromMinutes(4);
@@ -81,8 +179,14 @@ internal sealed class TurnClient : IDisposable
     public int StaleNonces => _staleNonces;
     private int _refreshes, _permissionRefreshes, _staleNonces;
 
-    /// <summary>The allocation could not be kept (a refresh failed); the relayed candidate is dead.</summary>
-    public bool Failed { get; private set; }
+    /// <summary>The allocation could not be kept (a refresh failed, or the stream to the server closed); the relayed candidate is dead.</summary>
+    public bool Failed
+    {
+        get => _failed || StreamClosed;
+        private set => _failed = value;
+    }
+
+    private bool _failed;
 
     /// <summary>The server confirmed the deallocation on close.</summary>
     public bool Deallocated { get; private set; }
@@ -114,9 +218,20 @@ internal sealed class TurnClient : IDisposable
         _pending[id] = tcs;
         try
         {
+            if (_stream is not null)
+            {
+                // A reliable transport: sent once (RFC 8489 6.2.2), answered or given up after the UDP schedule's total.
+                if (StreamClosed) throw new TimeoutException("the connection to the TURN server is closed");
+                SendToServer(message);
+                var done = await Task.WhenAny(tcs.Task, Task.Delay(9750, ct)).ConfigureAwait(false);
+                if (done == tcs.Task) return await tcs.Task.ConfigureAwait(false);
+                ct.ThrowIfCancellationRequested();
+                throw new TimeoutException("TURN server did not answer");
+            }
+
             for (int attempt = 0; attempt < 7; attempt++)
             {
-                _socket.SendTo(message, SocketFlags.None, ServerAddress);
+                SendToServer(message);
                 var done = await Task.WhenAny(tcs.Task, Task.Delay(250 << Math.Min(attempt, 3), ct)).ConfigureAwait(false);
                 if (done == tcs.Task) return await tcs.Task.ConfigureAwait(false);
             }
@@ -310,21 +425,27 @@ internal sealed class TurnClient : IDisposable
         catch (AggregateException)
         {
         }
-        if (_key is null || _maintenance is null) return;
+        if (_key is not null && _maintenance is not null && !StreamClosed)
+        {
+            try
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                Deallocated = RefreshAsync(0, cts.Token).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or TimeoutException or IOException)
+            {
+            }
+        }
+
+        // Closing the stream closes the connection (and over TLS sends close_notify); the owner's reader then ends.
         try
         {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            Deallocated = RefreshAsync(0, cts.Token).GetAwaiter().GetResult();
+            _stream?.Dispose();
         }
-        catch (OperationCanceledException)
+        catch (IOException)
         {
         }
-        catch (SocketException)
-        {
-        }
-        catch (ObjectDisposedException)
-        {
-        }
+
         _stop.Dispose();
     }
 
@@ -342,11 +463,20 @@ internal sealed class TurnClient : IDisposable
             {
                 if (_channelOf.TryGetValue(peer, out ushort channel))
                 {
-                    if (datagram.Length + 4 > _sendBuffer.Length) return;
+                    if (datagram.Length + 7 > _sendBuffer.Length) return;
                     System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(_sendBuffer, channel);
                     System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(_sendBuffer.AsSpan(2), (ushort)datagram.Length);
                     datagram.CopyTo(_sendBuffer.AsSpan(4));
-                    _socket.SendTo(_sendBuffer.AsSpan(0, 4 + datagram.Length), SocketFlags.None, ServerAddress);
+                    int length = 4 + datagram.Length;
+                    if (_stream is not null)
+                    {
+                        // Padded to a multiple of four over TCP and TLS (RFC 8656 12.5).
+                        int padded = (length + 3) & ~3;
+                        _sendBuffer.AsSpan(length, padded - length).Clear();
+                        length = padded;
+                    }
+
+                    SendToServer(_sendBuffer.AsSpan(0, length));
                     _channelDataSent++;
                     return;
                 }
@@ -356,7 +486,7 @@ internal sealed class TurnClient : IDisposable
                 var b = new StunBuilder(_sendBuffer, StunMethod.Send, StunClass.Indication, transaction);
                 b.AddXorAddress(StunAttributeType.XorPeerAddress, peer);
                 b.Add(StunAttributeType.Data, datagram);
-                _socket.SendTo(b.Written, SocketFlags.None, ServerAddress);
+                SendToServer(b.Written);
             }
             catch (SocketException)
             {

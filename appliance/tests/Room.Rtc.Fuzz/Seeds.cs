@@ -193,5 +193,11 @@ internal static class Seeds
         yield return ("rtcp-twcc", Target.Kind.Rtcp, rtcp[..n]);
         yield return ("rtcp-compound", Target.Kind.Rtcp, [.. compound]);
         yield return ("srtcp-plain-compound", Target.Kind.SrtcpRtcp, [.. compound]);
+
+        // TURN over TCP/TLS: a STUN answer, then ChannelData padded to 4 bytes, then another STUN message.
+        byte[] stunAnswer = [0x01, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+        yield return ("turn-stream", Target.Kind.TurnStream, [.. stunAnswer, 0x40, 0x00, 0x00, 0x05, 1, 2, 3, 4, 5, 0, 0, 0, .. stunAnswer]);
+        yield return ("ice-server-url-turns", Target.Kind.IceServerUrl, Encoding.UTF8.GetBytes("turns:turn.example.org:5349?transport=tcp"));
+        yield return ("ice-server-url-v6", Target.Kind.IceServerUrl, Encoding.UTF8.GetBytes("turn:[2001:db8::1]:3478?transport=udp"));
     }
 }

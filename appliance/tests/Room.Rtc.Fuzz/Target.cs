@@ -17,9 +17,9 @@ namespace Room.Rtc.Fuzz;
 /// </summary>
 internal static class Target
 {
-    public enum Kind : byte { Stun, Sdp, Candidate, Rtp, Rtcp, SrtpRtp, SrtcpRtcp, Turn, Netlink }
+    public enum Kind : byte { Stun, Sdp, Candidate, Rtp, Rtcp, SrtpRtp, SrtcpRtcp, Turn, Netlink, TurnStream, IceServerUrl }
 
-    public const int Kinds = 9;
+    public const int Kinds = 11;
     public static readonly byte[] Key = [.. Enumerable.Range(1, 16).Select(i => (byte)i)];
     public static readonly byte[] Salt14 = [.. Enumerable.Range(100, 14).Select(i => (byte)i)];
     public static readonly byte[] Salt12 = [.. Enumerable.Range(100, 12).Select(i => (byte)i)];
@@ -28,10 +28,24 @@ internal static class Target
         new(() => (new IceAgent([], controlling: false), DtlsCertificate.CreateSelfSigned()));
     private static readonly Lazy<TurnClient> Turn = new(() =>
         new TurnClient(new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp), new IPEndPoint(IPAddress.Loopback, 3478), "u", "p"));
+    private static readonly Lazy<Socket> StreamSocket = new(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+    private static readonly byte[] Frame = new byte[2048];
     private static readonly PacketResult[] Feedback = new PacketResult[TransportFeedback.MaxPacketsPerFeedback];
     private static readonly byte[] Work = new byte[4096];
     private static readonly List<Interop.AddressChange> Changes = [];
     private static readonly byte[] Copy = new byte[4096];
+
+    /// <summary>TURN over TCP/TLS: the server's byte stream cut into messages until it ends or breaks.</summary>
+    private static void TurnStream(ReadOnlySpan<byte> body)
+    {
+        using var client = new TurnClient(StreamSocket.Value, new MemoryStream(body.ToArray()), TurnTransport.Tcp, new IPEndPoint(IPAddress.Loopback, 3478), "u", "p");
+        int n, frames = 0;
+        while ((n = client.ReadFrame(Frame)) >= 0)
+        {
+            if (n > Frame.Length || ++frames > body.Length / 4) throw new InvalidOperationException("TURN stream framing beyond the input");
+            _ = client.TryUnwrap(Frame.AsSpan(0, n), out _, out _);
+        }
+    }
 
     public static void Run(ReadOnlySpan<byte> input)
     {
@@ -49,6 +63,8 @@ internal static class Target
                 case Kind.SrtpRtp: Srtp(body, rtcp: false); break;
                 case Kind.SrtcpRtcp: Srtp(body, rtcp: true); break;
                 case Kind.Turn: _ = Turn.Value.TryUnwrap(body, out _, out _); break;
+                case Kind.TurnStream: TurnStream(body); break;
+                case Kind.IceServerUrl: _ = IceServerUrl.TryParse(Encoding.UTF8.GetString(body), out _, out _); break;
                 case Kind.Netlink:
                     Changes.Clear();
                     _ = Interop.RtNetlink.TryParse(body, Changes);

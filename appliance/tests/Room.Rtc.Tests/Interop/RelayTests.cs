@@ -8,65 +8,6 @@ using Xunit.Abstractions;
 
 namespace Room.Rtc.Tests.Interop;
 
-/// <summary>coturn from Debian, in the foreground inside the namespace, with one static long-term user.</summary>
-internal sealed class Coturn : IDisposable
-{
-    public const string User = "room", Password = "relay-secret", Realm = "room.test";
-    private readonly Process _process;
-
-    private Coturn(Process process, IPEndPoint endPoint)
-    {
-        _process = process;
-        EndPoint = endPoint;
-    }
-
-    public IPEndPoint EndPoint { get; }
-
-    public static bool IsInstalled => File.Exists("/usr/bin/turnserver");
-
-    /// <param name="extra">More turnserver options (e.g. short lifetimes).</param>
-    public static async Task<Coturn> StartAsync(NetNs ns, CancellationToken ct, string extra = "")
-    {
-        var p = ns.Start("/usr/bin/turnserver",
-            $"-n --listening-ip={ns.NsAddress} --relay-ip={ns.NsAddress} --listening-port=3478 --min-port=49152 --max-port=49400 " +
-            $"--lt-cred-mech --user={User}:{Password} --realm={Realm} --fingerprint --no-tls --no-dtls --no-cli --log-file=stdout --simple-log {extra}");
-        var server = new Coturn(p, new IPEndPoint(ns.NsAddress, 3478));
-        // Wait until it answers a Binding request.
-        using var udp = new System.Net.Sockets.UdpClient(new IPEndPoint(ns.HostAddress, 0));
-        var request = new byte[20];
-        int length = new Stun.StunBuilder(request, Stun.StunMethod.Binding, Stun.StunClass.Request, new byte[12]).Length;
-        for (int i = 0; i < 100; i++)
-        {
-            if (p.HasExited) throw new InvalidOperationException("turnserver exited");
-            udp.Send(request, length, server.EndPoint);
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            wait.CancelAfter(100);
-            try
-            {
-                await udp.ReceiveAsync(wait.Token);
-                return server;
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-            }
-        }
-        server.Dispose();
-        throw new TimeoutException("turnserver did not answer");
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            if (!_process.HasExited) { _process.Kill(); _process.WaitForExit(5000); }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        _process.Dispose();
-    }
-}
-
 [Collection("interop")]
 [Trait("Category", "Interop")]
 public sealed class RelayTests(ITestOutputHelper output)
@@ -143,6 +84,80 @@ public sealed class RelayTests(ITestOutputHelper output)
         alice.Publisher = null;
         alice.PublishTransport.Dispose();
         Assert.True(relay.Deallocated, "coturn did not confirm the Refresh with LIFETIME 0");
+    }
+
+    private const string TurnName = "turn.room.test";
+
+    /// <summary>alice publishes through a relay reached over <paramref name="transport"/> only; bob decodes her media.</summary>
+    private async Task RelayOnlyOverStreamAsync(Ice.TurnTransport transport)
+    {
+        Assert.True(JanusServer.IsInstalled && Coturn.IsInstalled, "janus/coturn not installed (make deps)");
+        using var ns = NetNs.Create();
+        using var pki = TestCertificates.Create(TurnName);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        using var janus = await JanusServer.StartAsync(ns, ct);
+        using var turn = await Coturn.StartAsync(ns, ct, tls: (pki.CertFile, pki.KeyFile));
+        await using var alice = await RoomParticipant.JoinAsync(janus.WebSocketUri, "alice", ct);
+        await using var bob = await RoomParticipant.JoinAsync(janus.WebSocketUri, "bob", ct);
+        var joined = new TaskCompletionSource<JanusPublisher>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bob.Room.PublisherJoined += p => joined.TrySetResult(p);
+        var server = new Ice.TurnRelayServer(transport == Ice.TurnTransport.Tls ? turn.TlsEndPoint : turn.EndPoint, transport, Coturn.User, Coturn.Password)
+        {
+            ServerName = TurnName, TrustedRoots = [pki.Ca], LocalAddress = ns.HostAddress,
+        };
+        await alice.PublishAsync(ns.HostAddress, new VideoLayer(320, 240, 15, 300_000), ct, relay: async t => await t.Ice.AddTurnRelayAsync(server, ct));
+        var relay = Assert.Single(alice.PublishTransport!.Ice.TurnClients);
+        Assert.True(relay.IsStream);
+        Assert.Equal(transport, relay.Transport);
+
+        var feed = await joined.Task.WaitAsync(ct);
+        await bob.SubscribeAsync(ns.HostAddress, [feed.Id], ct);
+        await JanusInteropTests.WaitUntil(() => bob.Receiver!.VideoFramesDecoded >= 20 && bob.Receiver.AudioFramesDecoded >= 25 && relay.ChannelDataSent > 0, ct);
+        var path = alice.PublishTransport.Ice.SelectedPath;
+        Assert.Equal(Sdp.CandidateType.Relay, path!.Value.Type);
+        Assert.Equal(transport, path.Value.Relay!.Transport);
+        Assert.False(relay.Failed);
+        output.WriteLine($"relay over {transport}: bob decoded {bob.Receiver!.VideoFramesDecoded} frames, {bob.Receiver.AudioFramesDecoded} Opus frames; " +
+                         $"ChannelData out {relay.ChannelDataSent} in {relay.ChannelDataReceived}");
+
+        alice.Publisher?.Dispose();
+        alice.Publisher = null;
+        alice.PublishTransport.Dispose();
+        Assert.True(relay.Deallocated, "coturn did not confirm the Refresh with LIFETIME 0 over the stream");
+    }
+
+    [Fact]
+    public Task A_relay_only_publisher_reaches_janus_through_coturn_over_tcp() => RelayOnlyOverStreamAsync(Ice.TurnTransport.Tcp);
+
+    [Fact]
+    public Task A_relay_only_publisher_reaches_janus_through_coturn_over_tls() => RelayOnlyOverStreamAsync(Ice.TurnTransport.Tls);
+
+    [Fact]
+    public async Task Tls_to_a_turn_server_with_an_untrusted_certificate_or_another_name_is_refused()
+    {
+        Assert.True(Coturn.IsInstalled, "coturn not installed (make deps)");
+        using var ns = NetNs.Create();
+        using var pki = TestCertificates.Create(TurnName);
+        using var other = TestCertificates.Create(TurnName);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var turn = await Coturn.StartAsync(ns, timeout.Token, tls: (pki.CertFile, pki.KeyFile));
+        using var agent = new Ice.IceAgent([], controlling: true);
+        var good = new Ice.TurnRelayServer(turn.TlsEndPoint, Ice.TurnTransport.Tls, Coturn.User, Coturn.Password) { ServerName = TurnName, TrustedRoots = [pki.Ca] };
+
+        // Another CA (same name), the right CA with another name, and no CA (the system store does not know ours).
+        foreach (var bad in new[] { good with { TrustedRoots = [other.Ca] }, good with { ServerName = "other.room.test" }, good with { TrustedRoots = null } })
+        {
+            var e = await Assert.ThrowsAsync<RtcFormatException>(() => agent.AddTurnRelayAsync(bad, timeout.Token));
+            Assert.Equal(RtcError.AuthenticationFailed, e.Error);
+            Assert.DoesNotContain(Coturn.Password, e.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Empty(agent.TurnClients);
+        // The same server with the right CA and name allocates.
+        var relayed = await agent.AddTurnRelayAsync(good, timeout.Token);
+        Assert.Equal(Sdp.CandidateType.Relay, relayed.Type);
+        Assert.Equal(ns.NsAddress, relayed.Address);
     }
 
     [Fact]

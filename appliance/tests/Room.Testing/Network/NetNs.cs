@@ -41,11 +41,13 @@ public sealed class NetNs : IDisposable
         foreach (var line in Run("ip", "netns list", check: false).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var name = line.Split(' ')[0];
-            var m = System.Text.RegularExpressions.Regex.Match(name, "^rtcp([0-9]+)n([0-9]+)$");
+            // n: a namespace of ours; c: a client namespace behind one (ClientNetNs).
+            var m = System.Text.RegularExpressions.Regex.Match(name, "^rtcp([0-9]+)[nc]([0-9]+)$");
             if (!m.Success || Directory.Exists("/proc/" + m.Groups[1].Value)) continue;
             foreach (var pid in Run("ip", $"netns pids {name}", check: false).Split('\n', StringSplitOptions.RemoveEmptyEntries))
                 Run("kill", "-9 " + pid.Trim(), check: false);
             Run("ip", $"netns del {name}", check: false);
+            if (Directory.Exists("/etc/netns/" + name)) Directory.Delete("/etc/netns/" + name, recursive: true);
         }
     }
 
