@@ -52,7 +52,8 @@ cat > "$RUN/room.json" <<JSON
 }
 JSON
 
-ROOM_CONFIG="$RUN/room.json" dotnet "appliance/Room.Appliance/bin/$CONFIG/net10.0/roomd.dll" --bus "$BUS" --state "$RUN/state" &
+# The allocator settings roomd.service uses (appliance/Room.Appliance/Interop/Malloc.cs says why).
+GLIBC_TUNABLES=glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072 ROOM_CONFIG="$RUN/room.json" dotnet "appliance/Room.Appliance/bin/$CONFIG/net10.0/roomd.dll" --bus "$BUS" --state "$RUN/state" &
 pids+=($!)
 
 UI_DLL="controller-ui/Room.ControllerUi/bin/$CONFIG/net10.0/Room.ControllerUi.dll"

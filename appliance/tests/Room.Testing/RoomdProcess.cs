@@ -92,6 +92,8 @@ public sealed class RoomdProcess : IAsyncDisposable
 
         // No /etc/room/room.json from the machine running the tests.
         psi.Environment["ROOM_CONFIG"] = Path.Combine(launch.StateDirectory, "no-such-room.json");
+        // As roomd.service starts it: the allocator settings must be in place before the runtime's first threads.
+        psi.Environment["GLIBC_TUNABLES"] = RoomdMalloc.Tunables;
         foreach (var (k, v) in launch.Environment)
         {
             psi.Environment[k] = v;
@@ -154,4 +156,10 @@ public sealed record RoomdLaunch(string? BusAddress, string StateDirectory)
 
     /// <summary>The bus StartAsync waits on when roomd gets its address from elsewhere (configuration).</summary>
     public string? WaitAddress { get; init; }
+}
+
+/// <summary>The glibc allocator settings roomd.service gives roomd (see Room.Appliance Interop/Malloc.cs).</summary>
+public static class RoomdMalloc
+{
+    public const string Tunables = "glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072";
 }
