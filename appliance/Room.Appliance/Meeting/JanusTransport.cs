@@ -75,6 +75,9 @@ internal interface ICallKeying : IAsyncDisposable
     /// <summary>How the media is keyed, for the media report.</summary>
     string Encryption { get; }
 
+    /// <summary>The keys' current state for the media report (MLS: epoch and members), or null.</summary>
+    string? KeyState => null;
+
     /// <summary>The other participants as the keying knows them (MLS: from the tree), or null: Janus's publishers.</summary>
     IReadOnlyList<MeetingParticipant>? Others { get; }
 
@@ -275,6 +278,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             var lines = new List<string>
             {
                 $"call: {Transport}, {Subscriber.Videos.Count + Subscriber.Audios.Count} remote tracks subscribed",
+                $"call encryption: {Encryption}{(_keying.KeyState is { } keys ? "; " + keys : "")}",
                 $"call sent: video {p?.VideoFramesSent ?? 0} frames ({p?.VideoFramesSkipped ?? 0} skipped for the frame rate, last took {p?.LastCaptureToPacket.TotalMilliseconds ?? 0:F1} ms, " +
                 $"{p?.VideoBitrate ?? 0} bit/s target), audio {p?.AudioFramesSent ?? 0} frames, " +
                 $"{_videoOut.Frames + _audioOut.Frames} frames encrypted, rtp {_publish.RtpPacketsSent}",

@@ -184,7 +184,10 @@ internal sealed class MlsKeying : ICallKeying
 
     public string Encryption =>
         $"SFrame AES-128-GCM (RFC 9605) per frame, VP8 payload header in clear; keys per sender from the MLS exporter of meeting {_member.MeetingId} " +
-        $"at {_server.Authority} (epoch {_keys.Epoch}, {_keys.Members.Count} members, X.509 credentials of the organisation CA)";
+        $"at {_server.Authority} (members' X.509 credentials from the organisation CA), new keys on every join and leave";
+
+    /// <summary>The current epoch, for the media report.</summary>
+    public string? KeyState => $"MLS epoch {_keys.Epoch}, {_keys.Members.Count} members";
 
     public IReadOnlyList<MeetingParticipant>? Others
     {
