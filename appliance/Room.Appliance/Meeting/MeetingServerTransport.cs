@@ -224,7 +224,7 @@ internal sealed class MlsKeying : ICallKeying
             try
             {
                 await _member.SyncAsync(ct).ConfigureAwait(false);
-                if (_member.Group.Removed)
+                if (_keys.CheckRemoved())
                 {
                     _logger.LogWarning("Removed from the MLS group of meeting {Meeting}", _member.MeetingId);
                     Ended?.Invoke(this, new CallEnd("This room was removed from the meeting.", CanRejoin: false));

@@ -148,6 +148,23 @@ public sealed class MlsCallKeys : ISFrameKeySource, ISFrameSendKeys, IDisposable
         }
     }
 
+    /// <summary>
+    /// After processing handshakes: a commit that removed this member changes no epoch for it (the group raises no
+    /// event), so whoever processes them calls this; every key goes, nothing more is sent or accepted. True when this
+    /// member was found removed now.
+    /// </summary>
+    public bool CheckRemoved()
+    {
+        lock (_gate)
+        {
+            if (_removed || !_group.Removed) return false;
+            Install();
+        }
+
+        Changed?.Invoke(this, EventArgs.Empty);
+        return true;
+    }
+
     private void OnEpochChanged(object? sender, ulong epoch)
     {
         lock (_gate)
@@ -163,7 +180,7 @@ public sealed class MlsCallKeys : ISFrameKeySource, ISFrameSendKeys, IDisposable
     {
         var previous = _members;
         ulong previousEpoch = _epoch;
-        var members = _group.Members.Select(l => new MlsCallMember(l, CredentialIdentity.Of(_group.Tree.Leaf(l)!.Credential))).OrderBy(m => m.Leaf).ToList();
+        List<MlsCallMember> members = _group.Removed ? [] : [.. _group.Members.Select(l => new MlsCallMember(l, CredentialIdentity.Of(_group.Tree.Leaf(l)!.Credential))).OrderBy(m => m.Leaf)];
         bool someoneLeft = previous.Any(p => !members.Contains(p)) || _group.Removed;
         long generation = _generation + 1;
 
