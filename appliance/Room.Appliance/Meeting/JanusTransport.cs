@@ -520,11 +520,10 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         {
             _subscription = await _janus.AttachAsync(VideoRoomClient.Plugin, ct).ConfigureAwait(false);
             _watchSubscription = Task.Run(() => WatchSubscriptionAsync(_subscription), CancellationToken.None);
-            reply = await _subscription.MessageAsync(new JsonObject
-            {
-                ["request"] = "join", ["ptype"] = "subscriber", ["room"] = RoomId,
-                ["streams"] = Feeds(add), ["pin"] = _room.Pin, ["token"] = _room.RoomToken,
-            }, null, null, ct).ConfigureAwait(false);
+            var join = new JsonObject { ["request"] = "join", ["ptype"] = "subscriber", ["room"] = RoomId, ["streams"] = Feeds(add) };
+            if (_room.Pin is not null) join["pin"] = _room.Pin;
+            if (_room.RoomToken is not null) join["token"] = _room.RoomToken;
+            reply = await _subscription.MessageAsync(join, null, null, ct).ConfigureAwait(false);
         }
         else
         {

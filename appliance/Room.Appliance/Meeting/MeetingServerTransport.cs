@@ -246,6 +246,11 @@ internal sealed class MlsKeying : ICallKeying
             {
                 _logger.LogWarning("Meeting server: {Message} ({Error}); trying again", e.Message, e.Error);
             }
+            catch (Exception e) when (e is OperationCanceledException or System.Text.Json.JsonException or HttpRequestException or IOException)
+            {
+                // A request that timed out or an answer that does not parse: nothing was applied; ask again.
+                _logger.LogWarning("Meeting server: {Message}; trying again", e.Message);
+            }
             catch (RoomCryptoException e)
             {
                 // A commit this member cannot process: its group state is of no further use; rejoining starts fresh.

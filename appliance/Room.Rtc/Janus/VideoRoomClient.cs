@@ -113,8 +113,10 @@ public sealed class VideoRoomClient : IDisposable
     {
         var handle = await Janus.AttachAsync(Plugin, cancellationToken).ConfigureAwait(false);
         var streams = new JsonArray(feeds.Select(f => (JsonNode)new JsonObject { ["feed"] = f }).ToArray());
-        var r = await handle.MessageAsync(new JsonObject { ["request"] = "join", ["ptype"] = "subscriber", ["room"] = Room, ["streams"] = streams },
-            null, null, cancellationToken).ConfigureAwait(false);
+        var join = new JsonObject { ["request"] = "join", ["ptype"] = "subscriber", ["room"] = Room, ["streams"] = streams };
+        if (Pin is not null) join["pin"] = Pin;
+        if (RoomToken is not null) join["token"] = RoomToken;
+        var r = await handle.MessageAsync(join, null, null, cancellationToken).ConfigureAwait(false);
         return (handle, r.Sdp ?? throw new RtcFormatException(RtcError.Unsupported, "subscribe not offered: " + r.Raw.ToJsonString()));
     }
 

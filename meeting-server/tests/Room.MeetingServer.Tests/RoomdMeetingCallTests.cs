@@ -1,5 +1,8 @@
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging.Abstractions;
+using Room.Appliance.Meeting;
 using Room.Bus;
+using Room.Call.E2ee;
 using Room.Bus.Client;
 using Room.MeetingClient;
 using Room.MeetingServer.Tests.Support;
@@ -133,6 +136,17 @@ public sealed class RoomdMeetingCallTests(JanusServerFixture fx) : IClassFixture
         // Media keeps flowing under the new epoch's keys (the counters go on rising after the rekey).
         await MediaFlowsAsync(a, b, Logs, ct);
 
+        // C also takes part in the Janus call (roomd's own Janus session, keyed from C's group): it reads both rooms.
+        var access = await clientC.JanusAsync(meeting.Id);
+        var keysC = new MlsCallKeys(c.Group);
+        await using var callC = await JanusSession.ConnectAsync(new JanusRoomAccess(access.Url, access.Room, access.SessionToken, access.Pin, access.RoomToken),
+            new CapturedKeying(keysC), nameC, true, JanusTransport.LocalAddresses(), NullLogger.Instance, ct);
+        using var stopC = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var runC = callC.Subscriber.RunAsync(null, null, stopC.Token);
+        var subC = callC.Subscriber;
+        string LogsC() => $"{Logs()}\n--- C ---\n{callC.Statistics}";
+        await WaitUntilAsync(() => Task.FromResult(subC.Videos.Count(v => v.FramesDecoded > 10) == 2 && subC.Audios.Count(x => x.FramesDecoded > 10) == 2), LogsC, ct);
+
         // The host removes C: the rooms commit the removal (C's leaf leaves the tree), and both show a third code.
         await clientA.RemoveAsync(meeting.Id, credsC.Identity);
         await WaitUntilAsync(async () =>
@@ -145,9 +159,55 @@ public sealed class RoomdMeetingCallTests(JanusServerFixture fx) : IClassFixture
         Assert.NotEqual(code2, code3);
         await MediaFlowsAsync(a, b, Logs, ct);
 
+        // C, removed, keeps its Janus session and the keys it had (a captured copy of the traffic, no commit processed):
+        // packets keep arriving, but not one frame sent after the removal opens. (Once frames from before it have left
+        // the jitter buffers, the decoded counts stand still while the refused ones grow.)
+        long Rejected() => subC.VideoFramesRejected + subC.AudioFramesRejected;
+        long Packets() => subC.Videos.Sum(v => v.Packets) + subC.Audios.Sum(x => x.Packets);
+        long r0 = Rejected();
+        await WaitUntilAsync(() => Task.FromResult(Rejected() > r0 + 100), LogsC, ct);
+        var (v1, a1, p1, r1) = (subC.VideoFramesDecoded, subC.AudioFramesDecoded, Packets(), Rejected());
+        await WaitUntilAsync(() => Task.FromResult(Rejected() > r1 + 200 && Packets() > p1 + 200), LogsC, ct);
+        Assert.Equal(v1, subC.VideoFramesDecoded);
+        Assert.Equal(a1, subC.AudioFramesDecoded);
+        await stopC.CancelAsync();
+        try
+        {
+            await runC;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
         await a.Client.LeaveAsync();
         await b.Client.LeaveAsync();
         Assert.Equal(MeetingStates.Idle, (await a.MeetingAsync()).State);
+    }
+
+    /// <summary>A member that keeps the keys it had and processes no commit (what a removed room could keep doing).</summary>
+    private sealed class CapturedKeying(MlsCallKeys keys) : ICallKeying
+    {
+        public SFrameEncryptor CreateEncryptor(FrameKind kind, uint stream) => new(kind, keys, stream);
+
+        public ISFrameKeySource ReceiveKeys => keys;
+
+        public string SecurityCode => keys.SecurityCode;
+
+        public string Encryption => "captured";
+
+        public IReadOnlyList<MeetingParticipant>? Others => null;
+
+        public event EventHandler? Changed { add { } remove { } }
+
+        public event EventHandler<CallEnd>? Ended { add { } remove { } }
+
+        public Task LeaveAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public ValueTask DisposeAsync()
+        {
+            keys.Dispose();
+            return ValueTask.CompletedTask;
+        }
     }
 
     private static IEnumerable<string> Others(MeetingStatus m) => m.Participants.Skip(1).Select(p => p.Name).Order(StringComparer.Ordinal);
