@@ -141,8 +141,7 @@ public sealed class MlsCallKeys : ISFrameKeySource, ISFrameSendKeys, IDisposable
             keyId = 0;
             if (_removed || stream >= Streams) return 0;
             keyId = KeyId(_epoch, _myLeaf, stream);
-            var e = _keys[MemberKid(keyId)];
-            if (baseKey.Length < e.BaseKey.Length) return 0;
+            if (!_keys.TryGetValue(MemberKid(keyId), out var e) || baseKey.Length < e.BaseKey.Length) return 0;
             e.BaseKey.CopyTo(baseKey);
             return e.BaseKey.Length;
         }
