@@ -10,10 +10,15 @@ using Room.Testing;
 
 namespace Room.MeetingServer.Tests;
 
+/// <summary>Two roomd processes, Janus and media: run alone, not beside the other test classes.</summary>
+[CollectionDefinition("roomd-call", DisableParallelization = true)]
+public sealed class RoomdCallGroup;
+
 /// <summary>
 /// Two roomd processes (private buses, simulated camera and microphones, each with its own enrolled device identity)
 /// in one meeting of a real meeting server with Debian's Janus: the MLS-keyed call (issue 13, "one call path").
 /// </summary>
+[Collection("roomd-call")]
 public sealed class RoomdMeetingCallTests(JanusServerFixture fx) : IClassFixture<JanusServerFixture>
 {
     private sealed record Report(long VideoDecoded, long AudioDecoded, long Rejected, string Text)
