@@ -72,12 +72,15 @@ builder.Services.AddSingleton<IDeviceProvider>(sp => new SharedCaptureDeviceProv
     "simulated" => new SimulatedDeviceProvider(builder.Configuration.GetSection("Devices:Simulated").Get<SimulatedDeviceOptions>()),
     var other => throw new OptionsValidationException(RoomOptions.Section, typeof(RoomOptions), [$"Device provider '{other}' is not available in this build."]),
 }));
-// Meetings: janus:// goes to a Janus VideoRoom (WebRTC, link-keyed SFrame), room:// and https:// to the loopback.
+// Meetings: meeting:// to a meeting server (below), janus:// goes to a Janus VideoRoom (WebRTC, link-keyed SFrame), room:// and https:// to the loopback.
 builder.Services.AddSingleton(sp => new LoopbackTransport(sp.GetRequiredService<TimeProvider>())
 {
     RekeyInterval = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<RoomOptions>>().Value.RekeySeconds),
 });
 builder.Services.AddSingleton<JanusTransport>();
+// meeting:// goes to the meeting server: MLS group with the box's enrolled identity, Janus with MLS-derived SFrame keys.
+builder.Services.AddOptions<MeetingServerCallOptions>().Bind(builder.Configuration.GetSection(MeetingServerCallOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddSingleton<MeetingServerTransport>();
 builder.Services.AddSingleton<IMeetingTransport, MeetingTransportRouter>();
 builder.Services.AddSingleton<MeetingService>();
 builder.Services.AddSingleton<PresetStore>();

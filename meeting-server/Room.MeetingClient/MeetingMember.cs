@@ -86,6 +86,75 @@ public sealed class MeetingMember : IDisposable
         return false;
     }
 
+    /// <summary>The group id the meeting server gives meeting <paramref name="meetingId"/>'s group.</summary>
+    public static byte[] GroupIdOf(string meetingId) => System.Text.Encoding.UTF8.GetBytes("room-meeting:" + meetingId);
+
+    /// <summary>
+    /// Joins by external commit (RFC 9420 section 12.4.3.2) from the GroupInfo the server holds: needs no member
+    /// online. A leaf of this identity left from an earlier session (a box that lost its state) is replaced in the same
+    /// commit. A lost race for the epoch is retried on the newer GroupInfo. When the group does not exist yet and
+    /// <paramref name="createIfMissing"/> (the meeting's host), this member creates it instead. Returns true when it
+    /// created the group.
+    /// </summary>
+    public async Task<bool> JoinExternalAsync(bool createIfMissing, CancellationToken ct = default)
+    {
+        for (int i = 0; ; i++)
+        {
+            byte[] giBytes;
+            try
+            {
+                (_, giBytes) = await _server.GroupInfoAsync(MeetingId, ct).ConfigureAwait(false);
+            }
+            catch (MeetingServerException e) when (e.Error == "group-missing" && createIfMissing)
+            {
+                try
+                {
+                    await CreateGroupAsync(GroupIdOf(MeetingId), ct).ConfigureAwait(false);
+                    return true;
+                }
+                catch (MeetingServerException c) when (c.Error == "group-exists" && i + 1 < MaxCommitAttempts)
+                {
+                    _group?.Dispose();
+                    _group = null;
+                    continue;
+                }
+            }
+
+            var gi = MlsMessage.Decode(giBytes).GroupInfo ?? throw new MeetingServerException("malformed", "the server sent no GroupInfo", 0, null);
+            var treeExt = gi.Extensions.FirstOrDefault(e => e.Type == ExtensionType.RatchetTree)
+                ?? throw new MeetingServerException("malformed", "the GroupInfo carries no ratchet tree", 0, null);
+            var tree = RatchetTree.Decode(treeExt.Data);
+            string me = CredentialIdentity.Of(_me.Credential);
+            uint? stale = null;
+            foreach (uint leaf in tree.NonBlankLeaves())
+            {
+                if (CredentialIdentity.Of(tree.Leaf(leaf)!.Credential) == me)
+                {
+                    stale = leaf;
+                    break;
+                }
+            }
+
+            var (group, commit) = MlsGroup.JoinExternal(_me, gi, _options, replaces: stale);
+            try
+            {
+                await _server.SubmitCommitAsync(MeetingId, commit.ToBytes(),
+                    new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = group.CreateGroupInfo() }.ToBytes(), null, ct).ConfigureAwait(false);
+                _group = group;
+                return false;
+            }
+            catch (MeetingServerException e) when (e.Error == "epoch-conflict" && i + 1 < MaxCommitAttempts)
+            {
+                group.Dispose();
+            }
+            catch
+            {
+                group.Dispose();
+                throw;
+            }
+        }
+    }
+
     /// <summary>Processes the commits after this member's epoch, in the server's order. Returns how many.</summary>
     public async Task<int> SyncAsync(CancellationToken ct = default)
     {

@@ -28,18 +28,23 @@ public sealed class JanusTransport(ILoggerFactory loggers, IceServerSet? iceServ
     public async Task<IMeetingSession> ConnectAsync(Uri meeting, string roomName, bool microphoneMuted, CancellationToken cancellationToken)
     {
         var (ws, room, key) = MeetingUri.ParseJanus(meeting);
+        var keying = new LinkKeying(key);
         try
         {
-            var servers = iceServers is { Any: true } ? await iceServers.ResolveAsync(cancellationToken).ConfigureAwait(false) : CallIceServers.None;
-            return await JanusSession.ConnectAsync(ws, room, key, roomName, microphoneMuted, LocalAddresses(), servers, loggers.CreateLogger<JanusSession>(), cancellationToken)
+            var servers = await ResolveAsync(iceServers, cancellationToken).ConfigureAwait(false);
+            return await JanusSession.ConnectAsync(new JanusRoomAccess(ws, room), keying, roomName, microphoneMuted, LocalAddresses(), servers, loggers.CreateLogger<JanusSession>(), cancellationToken)
                 .ConfigureAwait(false);
         }
         catch
         {
-            key.Dispose();
+            await keying.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
+
+    /// <summary>The configured STUN/TURN servers (Room:IceServers) for one call, or none.</summary>
+    internal static async Task<CallIceServers> ResolveAsync(IceServerSet? iceServers, CancellationToken cancellationToken) =>
+        iceServers is { Any: true } ? await iceServers.ResolveAsync(cancellationToken).ConfigureAwait(false) : CallIceServers.None;
 
     /// <summary>Addresses to gather host candidates on: every up interface's IPv4 unicast addresses, loopback last.</summary>
     internal static IReadOnlyList<IPAddress> LocalAddresses()
@@ -55,12 +60,76 @@ public sealed class JanusTransport(ILoggerFactory loggers, IceServerSet? iceServ
     }
 }
 
+/// <summary>Where and how to enter a Janus VideoRoom: its WebSocket, the room, and (from a meeting server) the tokens and PIN.</summary>
+internal sealed record JanusRoomAccess(Uri WebSocket, long Room, string? SessionToken = null, string? Pin = null, string? RoomToken = null);
+
+/// <summary>
+/// How a Janus call is keyed and who is in it: the one seam between the link-keyed and the MLS-keyed call (both use
+/// Room.Call's <see cref="ISFrameKeySource"/> and <see cref="SFrameEncryptor"/>; the call's media code is the same).
+/// </summary>
+internal interface ICallKeying : IAsyncDisposable
+{
+    /// <summary>The encryptor of this room's stream (0 video, 1 audio).</summary>
+    SFrameEncryptor CreateEncryptor(FrameKind kind, uint stream);
+
+    /// <summary>Keys of the senders whose frames are accepted.</summary>
+    ISFrameKeySource ReceiveKeys { get; }
+
+    string SecurityCode { get; }
+
+    /// <summary>How the media is keyed, for the media report.</summary>
+    string Encryption { get; }
+
+    /// <summary>The keys' current state for the media report (MLS: epoch and members), or null.</summary>
+    string? KeyState => null;
+
+    /// <summary>The other participants as the keying knows them (MLS: from the tree), or null: Janus's publishers.</summary>
+    IReadOnlyList<MeetingParticipant>? Others { get; }
+
+    /// <summary>Keys, security code or participants changed (a rekey: the sender makes a keyframe).</summary>
+    event EventHandler? Changed;
+
+    /// <summary>The keying ended the call (this room was removed from the meeting).</summary>
+    event EventHandler<CallEnd>? Ended;
+
+    Task LeaveAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Interim keying of bare-Janus meetings: the link's secret (<see cref="LinkKey"/>), one random KID pair per session.</summary>
+internal sealed class LinkKeying(LinkKey key) : ICallKeying
+{
+    private readonly ulong _kid = LinkKey.NewKeyId() & ~1UL;
+
+    public SFrameEncryptor CreateEncryptor(FrameKind kind, uint stream) => key.CreateEncryptor(kind, _kid | stream);
+
+    public ISFrameKeySource ReceiveKeys => key;
+
+    public string SecurityCode => key.SecurityCode;
+
+    public string Encryption =>
+        "SFrame AES-128-GCM (RFC 9605) per frame, VP8 payload header in clear; interim key from the meeting link (not MLS)";
+
+    public IReadOnlyList<MeetingParticipant>? Others => null;
+
+    public event EventHandler? Changed { add { } remove { } }
+
+    public event EventHandler<CallEnd>? Ended { add { } remove { } }
+
+    public Task LeaveAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public ValueTask DisposeAsync()
+    {
+        key.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
 /// <summary>One joined Janus VideoRoom.</summary>
 internal sealed class JanusSession : IMeetingSession, ICallMedia
 {
     private readonly JanusClient _janus;
     private readonly VideoRoomClient _room;
-    private readonly LinkKey _key;
+    private readonly ICallKeying _keying;
     private readonly Uri _server;
     private readonly string _roomName;
     private readonly IReadOnlyList<IPAddress> _addresses;
@@ -84,11 +153,11 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     private Rtc.Ice.IceNetworkWatcher? _publishWatcher, _subscribeWatcher;
     private Task _renegotiate = Task.CompletedTask;
 
-    private JanusSession(JanusClient janus, VideoRoomClient room, LinkKey key, Uri server, string roomName, bool muted, IReadOnlyList<IPAddress> addresses, ILogger logger)
+    private JanusSession(JanusClient janus, VideoRoomClient room, ICallKeying keying, Uri server, string roomName, bool muted, IReadOnlyList<IPAddress> addresses, ILogger logger)
     {
         _janus = janus;
         _room = room;
-        _key = key;
+        _keying = keying;
         _server = server;
         _roomName = roomName;
         _muted = muted;
@@ -97,27 +166,48 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         _streams = PublishedStreams.CreateRandom();
         _publish = new RtcTransport(addresses, controlling: true, logger: logger);
         _subscribe = new RtcTransport(addresses, controlling: false, logger: logger);
-        ulong kid = LinkKey.NewKeyId() & ~1UL;
-        _videoOut = key.CreateEncryptor(FrameKind.Vp8, kid);
-        _audioOut = key.CreateEncryptor(FrameKind.Audio, kid | 1);
-        _videoIn = key.CreateDecryptor(FrameKind.Vp8);
-        _audioIn = key.CreateDecryptor(FrameKind.Audio);
+        _videoOut = keying.CreateEncryptor(FrameKind.Vp8, 0);
+        _audioOut = keying.CreateEncryptor(FrameKind.Audio, 1);
+        _videoIn = new SFrameDecryptor(FrameKind.Vp8, keying.ReceiveKeys);
+        _audioIn = new SFrameDecryptor(FrameKind.Audio, keying.ReceiveKeys);
         Subscriber = new CallSubscriber(_subscribe, new SubscriberOptions(), _videoIn, _audioIn);
         _publish.Ice.StateChanged += s =>
         {
             if (s == Rtc.Ice.IceState.Connected) TransportChanged?.Invoke(this, EventArgs.Empty);
         };
+        keying.Changed += OnKeyingChanged;
+        keying.Ended += OnKeyingEnded;
     }
 
     public event EventHandler? TransportChanged;
 
-    public static async Task<JanusSession> ConnectAsync(Uri server, long roomId, LinkKey key, string roomName, bool muted, IReadOnlyList<IPAddress> addresses,
+    /// <summary>A rekey: the next video frame is a keyframe under the new key (receivers that just joined can start).</summary>
+    private void OnKeyingChanged(object? sender, EventArgs e)
+    {
+        CallPublisher? publisher;
+        lock (_gate)
+        {
+            publisher = _publisher;
+        }
+
+        publisher?.RequestKeyframe();
+        Changed?.Invoke(this, EventArgs.Empty);
+    }
+
+    private void OnKeyingEnded(object? sender, CallEnd end)
+    {
+        if (!_leaving) Ended?.Invoke(this, end);
+    }
+
+    public static async Task<JanusSession> ConnectAsync(JanusRoomAccess access, ICallKeying keying, string roomName, bool muted, IReadOnlyList<IPAddress> addresses,
         CallIceServers iceServers, ILogger logger, CancellationToken ct)
     {
+        var server = access.WebSocket;
+        long roomId = access.Room;
         JanusClient janus;
         try
         {
-            janus = await JanusClient.ConnectAsync(server, ct).ConfigureAwait(false);
+            janus = await JanusClient.ConnectAsync(server, access.SessionToken, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or IOException or RtcFormatException or HttpRequestException)
         {
@@ -127,7 +217,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         VideoRoomClient room;
         try
         {
-            room = await VideoRoomClient.JoinAsync(janus, roomId, roomName, ct).ConfigureAwait(false);
+            room = await VideoRoomClient.JoinAsync(janus, roomId, roomName, access.Pin, access.RoomToken, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RtcFormatException or IOException)
         {
@@ -135,7 +225,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             throw new MeetingFailedException($"Janus refused to let the room join VideoRoom {roomId}: {ex.Message}", ex);
         }
 
-        var session = new JanusSession(janus, room, key, server, roomName, muted, addresses, logger) { RoomId = roomId };
+        var session = new JanusSession(janus, room, keying, server, roomName, muted, addresses, logger) { RoomId = roomId };
         try
         {
             await session.GatherAsync(iceServers, ct).ConfigureAwait(false);
@@ -216,10 +306,9 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         }
     }
 
-    public string Encryption =>
-        "SFrame AES-128-GCM (RFC 9605) per frame, VP8 payload header in clear; interim key from the meeting link (not MLS: the meeting-server is not built yet)";
+    public string Encryption => _keying.Encryption;
 
-    public string SecurityCode => _key.SecurityCode;
+    public string SecurityCode => _keying.SecurityCode;
 
     public MediaKeys? Keys => null;
 
@@ -234,6 +323,12 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         get
         {
             var list = new List<MeetingParticipant> { new(_room.PublisherId.ToString(System.Globalization.CultureInfo.InvariantCulture), _roomName, _muted) };
+            if (_keying.Others is { } others)
+            {
+                list.AddRange(others);
+                return list;
+            }
+
             list.AddRange(_room.Publishers.OrderBy(p => p.Id).Select(p =>
                 new MeetingParticipant(p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), p.Display ?? $"Participant {p.Id}", false)));
             return list;
@@ -248,6 +343,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             var lines = new List<string>
             {
                 $"call: {Transport}, {Subscriber.Videos.Count + Subscriber.Audios.Count} remote tracks subscribed",
+                $"call encryption: {Encryption}{(_keying.KeyState is { } keys ? "; " + keys : "")}",
                 $"call sent: video {p?.VideoFramesSent ?? 0} frames ({p?.VideoFramesSkipped ?? 0} skipped for the frame rate, last took {p?.LastCaptureToPacket.TotalMilliseconds ?? 0:F1} ms, " +
                 $"{p?.VideoBitrate ?? 0} bit/s target), audio {p?.AudioFramesSent ?? 0} frames, " +
                 $"{_videoOut.Frames + _audioOut.Frames} frames encrypted, rtp {_publish.RtpPacketsSent}",
@@ -490,11 +586,10 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         {
             _subscription = await _janus.AttachAsync(VideoRoomClient.Plugin, ct).ConfigureAwait(false);
             _watchSubscription = Task.Run(() => WatchSubscriptionAsync(_subscription), CancellationToken.None);
-            reply = await _subscription.MessageAsync(new JsonObject
-            {
-                ["request"] = "join", ["ptype"] = "subscriber", ["room"] = RoomId,
-                ["streams"] = Feeds(add),
-            }, null, null, ct).ConfigureAwait(false);
+            var join = new JsonObject { ["request"] = "join", ["ptype"] = "subscriber", ["room"] = RoomId, ["streams"] = Feeds(add) };
+            if (_room.Pin is not null) join["pin"] = _room.Pin;
+            if (_room.RoomToken is not null) join["token"] = _room.RoomToken;
+            reply = await _subscription.MessageAsync(join, null, null, ct).ConfigureAwait(false);
         }
         else
         {
@@ -613,6 +708,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     public async Task LeaveAsync(CancellationToken cancellationToken)
     {
         _leaving = true;
+        await _keying.LeaveAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await _room.Handle.MessageAsync(new JsonObject { ["request"] = "leave" }, null, null, cancellationToken).ConfigureAwait(false);
@@ -629,6 +725,8 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _leaving = true;
+        _keying.Changed -= OnKeyingChanged;
+        _keying.Ended -= OnKeyingEnded;
         _room.PublisherJoined -= OnPublisherJoined;
         _room.PublisherLeft -= OnPublisherLeft;
         _publishWatcher?.Dispose();
@@ -659,17 +757,21 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         _audioOut.Dispose();
         _videoIn.Dispose();
         _audioIn.Dispose();
-        _key.Dispose();
+        await _keying.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
     }
 }
 
-/// <summary>Chooses the transport by the meeting address: janus:// to Janus, everything else to the loopback.</summary>
-public sealed class MeetingTransportRouter(LoopbackTransport loopback, JanusTransport janus) : IMeetingTransport
+/// <summary>
+/// Chooses the transport by the meeting address: meeting:// to the meeting server (MLS-keyed Janus call), janus:// to a
+/// bare Janus room (link-keyed), everything else to the loopback.
+/// </summary>
+public sealed class MeetingTransportRouter(LoopbackTransport loopback, JanusTransport janus, MeetingServerTransport meetingServer) : IMeetingTransport
 {
     public Task<IMeetingSession> ConnectAsync(Uri meeting, string roomName, bool microphoneMuted, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(meeting);
+        if (MeetingUri.IsMeetingServer(meeting)) return meetingServer.ConnectAsync(meeting, roomName, microphoneMuted, cancellationToken);
         return MeetingUri.IsJanus(meeting)
             ? janus.ConnectAsync(meeting, roomName, microphoneMuted, cancellationToken)
             : loopback.ConnectAsync(meeting, roomName, microphoneMuted, cancellationToken);

@@ -13,6 +13,11 @@ public static class MeetingUri
     public const int MaxLength = 2048;
     public const string JanusScheme = "janus";
     public const int JanusDefaultPort = 8188;
+    public const string MeetingServerScheme = "meeting";
+    public const int MeetingServerDefaultPort = 8443;
+
+    /// <summary>Whether the meeting is on a meeting server (MLS-keyed Janus call).</summary>
+    public static bool IsMeetingServer(Uri uri) => uri.Scheme == MeetingServerScheme;
 
     /// <summary>Whether the meeting goes to a Janus VideoRoom.</summary>
     public static bool IsJanus(Uri uri) => uri.Scheme == JanusScheme;
@@ -44,9 +49,9 @@ public static class MeetingUri
             throw Invalid($"'{text.Split('#', 2)[0]}' is not an absolute address (expected https://server/meeting, room://server/meeting or janus://server:8188/room#k=key).");
         }
 
-        if (uri.Scheme is not ("https" or "room" or JanusScheme))
+        if (uri.Scheme is not ("https" or "room" or JanusScheme or MeetingServerScheme))
         {
-            throw Invalid($"Scheme '{uri.Scheme}' is not supported; use https://, room:// or janus://.");
+            throw Invalid($"Scheme '{uri.Scheme}' is not supported; use meeting://, https://, room:// or janus://.");
         }
 
         if (string.IsNullOrEmpty(uri.Host))
@@ -69,7 +74,35 @@ public static class MeetingUri
             ParseJanus(uri).Key.Dispose();
         }
 
+        if (IsMeetingServer(uri))
+        {
+            ParseMeetingServer(uri);
+        }
+
         return uri;
+    }
+
+    /// <summary>
+    /// The meeting server's HTTPS address and the meeting id of a <c>meeting://server[:8443]/MEETING-ID</c> address
+    /// (ids are the server's, 1-64 of a-z and 0-9; no query, no fragment: the keys come from MLS, not from the link).
+    /// </summary>
+    public static (Uri Server, string MeetingId) ParseMeetingServer(Uri uri)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        var id = uri.AbsolutePath.Trim('/');
+        if (id.Length is 0 or > 64 || !id.All(c => char.IsAsciiDigit(c) || char.IsAsciiLetterLower(c)))
+        {
+            throw Invalid($"'{Display(uri)}' names no meeting: the path must be the meeting's id (meeting://server:8443/ID, letters a-z and digits).");
+        }
+
+        if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
+        {
+            throw Invalid("A meeting:// address takes no query and no fragment.");
+        }
+
+        var port = uri.IsDefaultPort || uri.Port <= 0 ? MeetingServerDefaultPort : uri.Port;
+        var host = uri.HostNameType == UriHostNameType.IPv6 ? $"[{uri.DnsSafeHost}]" : uri.DnsSafeHost;
+        return (new Uri($"https://{host}:{port}/"), id);
     }
 
     /// <summary>The Janus WebSocket address, the VideoRoom number and the meeting key of a janus:// address.</summary>

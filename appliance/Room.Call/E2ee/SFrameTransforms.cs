@@ -41,25 +41,48 @@ public static class SFrameLayout
     }
 }
 
-/// <summary>Encrypts this sender's frames with one SFrame key (one KID, one counter). Thread-safe.</summary>
+/// <summary>
+/// Encrypts this sender's frames: with one fixed SFrame key (one KID, one counter), or with the current key of a
+/// <see cref="ISFrameSendKeys"/> (MLS: a new KID and key on every epoch change, taken before the next frame; no key, as
+/// when this member was removed, drops the frame). Thread-safe.
+/// </summary>
 public sealed class SFrameEncryptor : IFrameTransform, IDisposable
 {
     private readonly SFrameContext _context = new(SFrameCipherSuite.Aes128GcmSha256Tag128);
     private readonly FrameKind _kind;
     private readonly Lock _gate = new();
+    private readonly ISFrameSendKeys? _keys;
+    private readonly uint _stream;
+    private long _generation;
+    private bool _hasKey;
 
     public SFrameEncryptor(FrameKind kind, ulong keyId, ReadOnlySpan<byte> baseKey)
     {
         _kind = kind;
         KeyId = keyId;
         _context.AddKey(keyId, baseKey);
+        _hasKey = true;
     }
 
-    public ulong KeyId { get; }
+    /// <summary>Follows <paramref name="keys"/>: stream <paramref name="stream"/> of this member, rekeyed with every generation.</summary>
+    public SFrameEncryptor(FrameKind kind, ISFrameSendKeys keys, uint stream)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        _kind = kind;
+        _keys = keys;
+        _stream = stream;
+        _generation = long.MinValue;
+    }
+
+    /// <summary>The KID the last frame went out with.</summary>
+    public ulong KeyId { get; private set; }
 
     public int MaxExpansion => SFrameLayout.MaxExpansion;
 
     public long Frames { get; private set; }
+
+    /// <summary>Frames dropped because this member had no send key (not, or no longer, a member).</summary>
+    public long Dropped { get; private set; }
 
     public int Transform(ReadOnlySpan<byte> frame, bool keyframe, Span<byte> output)
     {
@@ -67,6 +90,13 @@ public sealed class SFrameEncryptor : IFrameTransform, IDisposable
         if (output.Length < frame.Length + MaxExpansion) return -1;
         lock (_gate)
         {
+            if (_keys is not null && _keys.Generation != _generation) Rekey();
+            if (!_hasKey)
+            {
+                Dropped++;
+                return -1;
+            }
+
             var clear = frame[..prefix];
             int n = _context.Encrypt(KeyId, clear, frame[prefix..], output[prefix..]);
             clear.CopyTo(output);
@@ -75,10 +105,39 @@ public sealed class SFrameEncryptor : IFrameTransform, IDisposable
         }
     }
 
+    private void Rekey()
+    {
+        Span<byte> baseKey = stackalloc byte[64];
+        int n = _keys!.SendKey(_stream, out ulong keyId, out long generation, baseKey);
+        if (_hasKey) _context.RemoveKey(KeyId);
+        _hasKey = n > 0;
+        if (_hasKey)
+        {
+            _context.AddKey(keyId, baseKey[..n]);
+            KeyId = keyId;
+        }
+
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(baseKey);
+        _generation = generation;
+    }
+
     public void Dispose()
     {
         lock (_gate) _context.Dispose();
     }
+}
+
+/// <summary>Where a sender gets its current SFrame key (MLS: per epoch, from the exporter).</summary>
+public interface ISFrameSendKeys
+{
+    /// <summary>Changes whenever the send key changes (every epoch).</summary>
+    long Generation { get; }
+
+    /// <summary>
+    /// Writes the current base key of this member's stream <paramref name="stream"/>, its KID and the generation it
+    /// belongs to (read together); returns its length, 0 when this member may not send.
+    /// </summary>
+    int SendKey(uint stream, out ulong keyId, out long generation, Span<byte> baseKey);
 }
 
 /// <summary>Where a receiver gets the SFrame base key for a KID it has not seen (null: unknown sender).</summary>
@@ -86,12 +145,22 @@ public interface ISFrameKeySource
 {
     /// <summary>Writes the base key for <paramref name="keyId"/> into <paramref name="baseKey"/> and returns its length, or 0 when the KID is not ours to accept.</summary>
     int BaseKey(ulong keyId, Span<byte> baseKey);
+
+    /// <summary>
+    /// Changes whenever keys given out before may have been withdrawn or replaced (MLS: every epoch change). A fixed
+    /// key source (a link key) never changes.
+    /// </summary>
+    long Generation => 0;
+
+    /// <summary>Whether the key given out for <paramref name="keyId"/> at <paramref name="generation"/> is still to be accepted.</summary>
+    bool IsCurrent(ulong keyId, long generation) => true;
 }
 
 /// <summary>
 /// Decrypts frames of any sender whose key the <see cref="ISFrameKeySource"/> gives: KID from the SFrame header, key
 /// derived on first sight and kept (at most <see cref="MaxKeys"/>, oldest dropped), replays refused (64-frame window
-/// per KID). A frame that is malformed, of an unknown sender, tampered or replayed is dropped (-1). Thread-safe.
+/// per KID). When the source's <see cref="ISFrameKeySource.Generation"/> changes (an MLS epoch change), keys it no
+/// longer accepts are dropped before the next frame is opened, and KIDs refused before are asked for again. A frame that is malformed, of an unknown sender, tampered or replayed is dropped (-1). Thread-safe.
 /// </summary>
 public sealed class SFrameDecryptor(FrameKind kind, ISFrameKeySource keys) : IFrameTransform, IDisposable
 {
@@ -99,7 +168,9 @@ public sealed class SFrameDecryptor(FrameKind kind, ISFrameKeySource keys) : IFr
     private readonly SFrameContext _context = new(SFrameCipherSuite.Aes128GcmSha256Tag128);
     private readonly Queue<ulong> _order = new();
     private readonly HashSet<ulong> _refused = [];
+    private readonly Dictionary<ulong, long> _installedAt = [];
     private readonly Lock _gate = new();
+    private long _generation = keys.Generation;
 
     public int MaxExpansion => 0;
 
@@ -118,6 +189,8 @@ public sealed class SFrameDecryptor(FrameKind kind, ISFrameKeySource keys) : IFr
             int prefix = SFrameLayout.ClearPrefix(kind, frame);
             var sframe = frame[prefix..];
             if (sframe.Length < 1 + 16 || output.Length < frame.Length) return Reject("frame too short for SFrame");
+            long generation = keys.Generation;
+            if (generation != _generation) Refresh(generation);
             try
             {
                 var header = SFrameHeader.Decode(sframe, out _);
@@ -134,6 +207,29 @@ public sealed class SFrameDecryptor(FrameKind kind, ISFrameKeySource keys) : IFr
         }
     }
 
+    /// <summary>The key source moved on: drop what it no longer accepts, forget refusals (a new epoch's KIDs may be good now).</summary>
+    private void Refresh(long generation)
+    {
+        _refused.Clear();
+        var keep = new Queue<ulong>(_order.Count);
+        foreach (ulong kid in _order)
+        {
+            if (keys.IsCurrent(kid, _installedAt[kid]))
+            {
+                keep.Enqueue(kid);
+            }
+            else
+            {
+                _context.RemoveKey(kid);
+                _installedAt.Remove(kid);
+            }
+        }
+
+        _order.Clear();
+        foreach (ulong kid in keep) _order.Enqueue(kid);
+        _generation = generation;
+    }
+
     private bool Install(ulong keyId)
     {
         if (_refused.Contains(keyId)) return false;
@@ -145,8 +241,15 @@ public sealed class SFrameDecryptor(FrameKind kind, ISFrameKeySource keys) : IFr
             return false;
         }
 
-        if (_order.Count >= MaxKeys) _context.RemoveKey(_order.Dequeue());
+        if (_order.Count >= MaxKeys)
+        {
+            ulong oldest = _order.Dequeue();
+            _context.RemoveKey(oldest);
+            _installedAt.Remove(oldest);
+        }
+
         _context.AddKey(keyId, baseKey[..n]);
+        _installedAt[keyId] = _generation;
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(baseKey);
         _order.Enqueue(keyId);
         return true;

@@ -40,20 +40,32 @@ public sealed class JanusClient : IAsyncDisposable
 
     private JanusClient(ClientWebSocket socket) => _socket = socket;
 
+    private string? _token;
+
     public long SessionId { get; private set; }
 
     public static Task<JanusClient> ConnectAsync(Uri uri, CancellationToken cancellationToken) =>
         ConnectAsync(uri, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), cancellationToken);
 
     /// <summary>Connects with the given keepalive interval and acknowledgement timeout.</summary>
-    public static async Task<JanusClient> ConnectAsync(Uri uri, TimeSpan keepaliveInterval, TimeSpan keepaliveAckTimeout, CancellationToken cancellationToken)
+    public static Task<JanusClient> ConnectAsync(Uri uri, TimeSpan keepaliveInterval, TimeSpan keepaliveAckTimeout, CancellationToken cancellationToken) =>
+        ConnectAsync(uri, null, keepaliveInterval, keepaliveAckTimeout, cancellationToken);
+
+    /// <summary>
+    /// Connects to a Janus that opens sessions only for signed tokens (<c>token_auth</c>): <paramref name="token"/> goes
+    /// with every request (null: none).
+    /// </summary>
+    public static Task<JanusClient> ConnectAsync(Uri uri, string? token, CancellationToken cancellationToken) =>
+        ConnectAsync(uri, token, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), cancellationToken);
+
+    public static async Task<JanusClient> ConnectAsync(Uri uri, string? token, TimeSpan keepaliveInterval, TimeSpan keepaliveAckTimeout, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(keepaliveInterval, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(keepaliveAckTimeout, TimeSpan.Zero);
         var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol("janus-protocol");
         await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
-        var client = new JanusClient(socket) { KeepaliveInterval = keepaliveInterval, KeepaliveAckTimeout = keepaliveAckTimeout };
+        var client = new JanusClient(socket) { KeepaliveInterval = keepaliveInterval, KeepaliveAckTimeout = keepaliveAckTimeout, _token = token };
         client._reader = Task.Run(client.ReadLoop, CancellationToken.None);
         var created = await client.RequestAsync(new JsonObject { ["janus"] = "create" }, cancellationToken).ConfigureAwait(false);
         client.SessionId = created["data"]?["id"]?.GetValue<long>() ?? throw new RtcFormatException(RtcError.BadSyntax, "no session id");
@@ -98,6 +110,7 @@ public sealed class JanusClient : IAsyncDisposable
 
     internal async Task SendAsync(JsonObject message, CancellationToken cancellationToken)
     {
+        if (_token is not null) message["token"] = _token;
         var bytes = Encoding.UTF8.GetBytes(message.ToJsonString());
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try

@@ -27,19 +27,31 @@ public sealed class VideoRoomClient : IDisposable
     public long Room { get; }
     public long PublisherId { get; private set; }
 
+    /// <summary>The room's PIN, if it has one (subscriptions need it too).</summary>
+    public string? Pin { get; private init; }
+
+    /// <summary>This participant's token on the room's allowed list, if it has one.</summary>
+    public string? RoomToken { get; private init; }
+
     /// <summary>Other publishers currently in the room.</summary>
     public IReadOnlyCollection<JanusPublisher> Publishers => _publishers.Values.ToList();
 
     public event Action<JanusPublisher>? PublisherJoined;
     public event Action<long>? PublisherLeft;
 
-    public static async Task<VideoRoomClient> JoinAsync(JanusClient janus, long room, string display, CancellationToken cancellationToken)
+    public static Task<VideoRoomClient> JoinAsync(JanusClient janus, long room, string display, CancellationToken cancellationToken) =>
+        JoinAsync(janus, room, display, null, null, cancellationToken);
+
+    /// <summary>Joins as publisher; a room with a PIN and an allowed-token list needs <paramref name="pin"/> and <paramref name="roomToken"/>.</summary>
+    public static async Task<VideoRoomClient> JoinAsync(JanusClient janus, long room, string display, string? pin, string? roomToken, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(janus);
         var handle = await janus.AttachAsync(Plugin, cancellationToken).ConfigureAwait(false);
-        var client = new VideoRoomClient(janus, handle, room);
-        var joined = await handle.MessageAsync(new JsonObject { ["request"] = "join", ["ptype"] = "publisher", ["room"] = room, ["display"] = display },
-            null, null, cancellationToken).ConfigureAwait(false);
+        var client = new VideoRoomClient(janus, handle, room) { Pin = pin, RoomToken = roomToken };
+        var body = new JsonObject { ["request"] = "join", ["ptype"] = "publisher", ["room"] = room, ["display"] = display };
+        if (pin is not null) body["pin"] = pin;
+        if (roomToken is not null) body["token"] = roomToken;
+        var joined = await handle.MessageAsync(body, null, null, cancellationToken).ConfigureAwait(false);
         if ((string?)joined.Data?["videoroom"] != "joined")
             throw new RtcFormatException(RtcError.Unsupported, "join failed: " + joined.Raw.ToJsonString());
         client.PublisherId = joined.Data!["id"]!.GetValue<long>();
@@ -101,8 +113,10 @@ public sealed class VideoRoomClient : IDisposable
     {
         var handle = await Janus.AttachAsync(Plugin, cancellationToken).ConfigureAwait(false);
         var streams = new JsonArray(feeds.Select(f => (JsonNode)new JsonObject { ["feed"] = f }).ToArray());
-        var r = await handle.MessageAsync(new JsonObject { ["request"] = "join", ["ptype"] = "subscriber", ["room"] = Room, ["streams"] = streams },
-            null, null, cancellationToken).ConfigureAwait(false);
+        var join = new JsonObject { ["request"] = "join", ["ptype"] = "subscriber", ["room"] = Room, ["streams"] = streams };
+        if (Pin is not null) join["pin"] = Pin;
+        if (RoomToken is not null) join["token"] = RoomToken;
+        var r = await handle.MessageAsync(join, null, null, cancellationToken).ConfigureAwait(false);
         return (handle, r.Sdp ?? throw new RtcFormatException(RtcError.Unsupported, "subscribe not offered: " + r.Raw.ToJsonString()));
     }
 

@@ -17,9 +17,15 @@ public abstract class ServerFixture : IAsyncLifetime
 
     protected virtual Task StopStorageAsync() => Task.CompletedTask;
 
+    /// <summary>Debian's Janus for the server's VideoRooms, or null: no Janus.</summary>
+    protected virtual Task<JanusInstance?> StartJanusAsync() => Task.FromResult<JanusInstance?>(null);
+
+    public JanusInstance? Janus { get; private set; }
+
     public async Task InitializeAsync()
     {
-        Server = await MeetingServerProcess.StartAsync(await StartStorageAsync());
+        Janus = await StartJanusAsync();
+        Server = await MeetingServerProcess.StartAsync(await StartStorageAsync(), janus: Janus);
         await Server.AddUserAsync("admin", AdminPassword, admin: true);
         Admin = await Server.SignInAsync("admin", AdminPassword);
     }
@@ -29,6 +35,11 @@ public abstract class ServerFixture : IAsyncLifetime
         Admin.Dispose();
         await Server.DisposeAsync();
         await StopStorageAsync();
+        if (Janus is not null)
+        {
+            await Janus.DisposeAsync();
+        }
+
         foreach (var d in _keyDirs)
         {
             Directory.Delete(d, true);
@@ -63,6 +74,14 @@ public abstract class ServerFixture : IAsyncLifetime
 public sealed class SqliteServerFixture : ServerFixture
 {
     protected override Task<string?> StartStorageAsync() => Task.FromResult<string?>(null);
+}
+
+/// <summary>SQLite storage and Debian's Janus (token auth, admin key) beside the server.</summary>
+public sealed class JanusServerFixture : ServerFixture
+{
+    protected override Task<string?> StartStorageAsync() => Task.FromResult<string?>(null);
+
+    protected override async Task<JanusInstance?> StartJanusAsync() => await JanusInstance.StartAsync();
 }
 
 public sealed class PostgresServerFixture : ServerFixture

@@ -1,0 +1,339 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Room.Call.E2ee;
+using Room.Crypto;
+using Room.Crypto.Mls;
+using Room.MeetingClient;
+
+namespace Room.Appliance.Meeting;
+
+/// <summary>Settings of meetings through a meeting server (section <c>MeetingServer</c>).</summary>
+public sealed class MeetingServerCallOptions
+{
+    public const string Section = "MeetingServer";
+
+    /// <summary>The box's enrolled identity (key, device certificate, organisation CA), as <c>roomctl enroll</c> writes it.</summary>
+    [Required]
+    public string IdentityDirectory { get; set; } =
+        Environment.GetEnvironmentVariable("ROOM_MEETING_KEY_DIR") is { Length: > 0 } d ? d : "/var/lib/room/meeting-identity";
+
+    /// <summary>How often the box asks the delivery service for new handshakes and the participant list.</summary>
+    [Range(50, 60_000)]
+    public int PollMilliseconds { get; set; } = 500;
+}
+
+/// <summary>
+/// A meeting on the organisation's meeting server (<c>meeting://server[:8443]/MEETING-ID</c>): with the box's enrolled
+/// device identity (mutual TLS, X.509 MLS credential) it joins the meeting's MLS group by external commit (the
+/// meeting's host creates the group when it is the first), asks the server for the meeting's Janus room and this
+/// box's own tokens, and runs the Janus call with SFrame keys per sender from the MLS exporter (<see cref="MlsCallKeys"/>).
+/// Roster and security code come from the MLS group, not from Janus.
+/// </summary>
+public sealed class MeetingServerTransport(IOptions<MeetingServerCallOptions> options, TimeProvider time, ILoggerFactory loggers, IceServerSet? iceServers = null) : IMeetingTransport
+{
+    public async Task<IMeetingSession> ConnectAsync(Uri meeting, string roomName, bool microphoneMuted, CancellationToken cancellationToken)
+    {
+        var (server, meetingId) = MeetingUri.ParseMeetingServer(meeting);
+        var keying = await MlsKeying.JoinAsync(server, meetingId, options.Value, time, loggers.CreateLogger<MlsKeying>(), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var access = await keying.JanusAccessAsync(cancellationToken).ConfigureAwait(false);
+            var servers = await JanusTransport.ResolveAsync(iceServers, cancellationToken).ConfigureAwait(false);
+            return await JanusSession.ConnectAsync(access, keying, roomName, microphoneMuted, JanusTransport.LocalAddresses(), servers, loggers.CreateLogger<JanusSession>(), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch
+        {
+            await keying.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+}
+
+/// <summary>The MLS side of a meeting-server call: the group, its keys for the media, and the loop that follows the delivery service.</summary>
+internal sealed class MlsKeying : ICallKeying
+{
+    private readonly DeviceCredentials _credentials;
+    private readonly MeetingServerClient _client;
+    private readonly MeetingMember _member;
+    private readonly MlsCallKeys _keys;
+    private readonly Uri _server;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _poll;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+    private int _disposed;
+
+    private MlsKeying(DeviceCredentials credentials, MeetingServerClient client, MeetingMember member, Uri server, TimeProvider time, TimeSpan poll, ILogger logger)
+    {
+        _credentials = credentials;
+        _client = client;
+        _member = member;
+        _server = server;
+        _time = time;
+        _poll = poll;
+        _logger = logger;
+        _keys = new MlsCallKeys(member.Group);
+        _keys.Changed += OnKeysChanged;
+    }
+
+    public static async Task<MlsKeying> JoinAsync(Uri server, string meetingId, MeetingServerCallOptions options, TimeProvider time, ILogger logger, CancellationToken ct)
+    {
+        string dir = options.IdentityDirectory;
+        if (!File.Exists(Path.Combine(dir, DeviceCredentials.CertificateFile)) || !File.Exists(Path.Combine(dir, DeviceCredentials.CaFile))
+            || !File.Exists(Path.Combine(dir, DeviceCredentials.KeyFile)))
+        {
+            throw new MeetingFailedException($"This room is not enrolled with a meeting server (no device certificate in {dir}); enrol it with 'roomctl enroll URL CODE'.");
+        }
+
+        DeviceCredentials credentials;
+        try
+        {
+            credentials = DeviceCredentials.LoadOrCreate(dir);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or MeetingServerException)
+        {
+            throw new MeetingFailedException($"The room's meeting identity in {dir} cannot be read: {ex.Message}", ex);
+        }
+
+        MeetingServerClient? client = null;
+        MeetingMember? member = null;
+        try
+        {
+            client = new MeetingServerClient(server, credentials.OrganisationCa!, credentials.TlsCertificate());
+            string me = credentials.Identity;
+            var participants = await client.ParticipantsAsync(meetingId, ct).ConfigureAwait(false);
+            bool host = participants.Any(p => p.Identity == me && p.Role == "host");
+            ushort suite = 2;
+            try
+            {
+                var (_, gi) = await client.GroupInfoAsync(meetingId, ct).ConfigureAwait(false);
+                suite = MlsMessage.Decode(gi).GroupInfo?.GroupContext.CipherSuite ?? suite;
+            }
+            catch (MeetingServerException e) when (e.Error == "group-missing")
+            {
+                if (!host)
+                {
+                    throw new MeetingFailedException($"Meeting {meetingId} has not started yet: its host has not joined.");
+                }
+            }
+
+            member = new MeetingMember(client, credentials, meetingId, suite);
+            bool created = await member.JoinExternalAsync(createIfMissing: host, ct).ConfigureAwait(false);
+            logger.LogInformation("{Identity} {How} the MLS group of meeting {Meeting} at {Server}: epoch {Epoch}, {Members} members",
+                me, created ? "created" : "joined (external commit)", meetingId, server, member.Epoch, member.Roster.Count);
+            var keying = new MlsKeying(credentials, client, member, server, time, TimeSpan.FromMilliseconds(options.PollMilliseconds), logger);
+            keying._loop = Task.Run(keying.FollowAsync, CancellationToken.None);
+            return keying;
+        }
+        catch (Exception ex) when (ex is not MeetingFailedException and not OperationCanceledException)
+        {
+            member?.Dispose();
+            client?.Dispose();
+            credentials.Dispose();
+            throw new MeetingFailedException(Explain(ex, meetingId, server), ex);
+        }
+        catch
+        {
+            member?.Dispose();
+            client?.Dispose();
+            credentials.Dispose();
+            throw;
+        }
+    }
+
+    private static string Explain(Exception ex, string meetingId, Uri server) => ex switch
+    {
+        MeetingServerException { Error: "not-invited" } => $"This room is not invited to meeting {meetingId} (or there is no such meeting) at {server.Authority}.",
+        MeetingServerException { Error: "meeting-ended" } => $"Meeting {meetingId} has ended.",
+        MeetingServerException { Error: "unauthenticated" } => $"The meeting server at {server.Authority} does not accept this room's certificate (revoked or from another organisation).",
+        MeetingServerException { Error: "unreachable" } e => $"The meeting server at {server.Authority} is not reachable or not trusted: {e.Message}",
+        MeetingServerException e => $"The meeting server at {server.Authority} refused: {e.Message} ({e.Error})",
+        RoomCryptoException e => $"The meeting's MLS group could not be joined: {e.Message}",
+        _ => $"Joining meeting {meetingId} at {server.Authority} failed: {ex.Message}",
+    };
+
+    public async Task<JanusRoomAccess> JanusAccessAsync(CancellationToken ct)
+    {
+        JanusAccess a;
+        try
+        {
+            a = await _client.JanusAsync(_member.MeetingId, ct).ConfigureAwait(false);
+        }
+        catch (MeetingServerException e)
+        {
+            throw new MeetingFailedException(Explain(e, _member.MeetingId, _server), e);
+        }
+
+        return new JanusRoomAccess(a.Url, a.Room, a.SessionToken, a.Pin, a.RoomToken);
+    }
+
+    public event EventHandler? Changed;
+
+    public event EventHandler<CallEnd>? Ended;
+
+    /// <summary>The group as the call sees it (tests).</summary>
+    public MlsCallKeys Keys => _keys;
+
+    public SFrameEncryptor CreateEncryptor(FrameKind kind, uint stream) => new(kind, _keys, stream);
+
+    public ISFrameKeySource ReceiveKeys => _keys;
+
+    public string SecurityCode => _keys.SecurityCode;
+
+    public string Encryption =>
+        $"SFrame AES-128-GCM (RFC 9605) per frame, VP8 payload header in clear; keys per sender from the MLS exporter of meeting {_member.MeetingId} " +
+        $"at {_server.Authority} (members' X.509 credentials from the organisation CA), new keys on every join and leave";
+
+    /// <summary>The current epoch, for the media report.</summary>
+    public string? KeyState => $"MLS epoch {_keys.Epoch}, {_keys.Members.Count} members";
+
+    public IReadOnlyList<MeetingParticipant>? Others
+    {
+        get
+        {
+            uint me = _keys.MyLeaf;
+            return [.. _keys.Members.Where(m => m.Leaf != me).Select(m => new MeetingParticipant(m.Identity, DisplayName(m.Identity), false))];
+        }
+    }
+
+    /// <summary>"device:boardroom" shows as "boardroom", "person:alice" as "alice".</summary>
+    internal static string DisplayName(string identity)
+    {
+        int colon = identity.IndexOf(':', StringComparison.Ordinal);
+        return colon >= 0 ? identity[(colon + 1)..] : identity;
+    }
+
+    private void OnKeysChanged(object? sender, EventArgs e)
+    {
+        _logger.LogInformation("Meeting {Meeting}: epoch {Epoch}, members {Members}, security code {Code}",
+            _member.MeetingId, _keys.Epoch, string.Join(", ", _keys.Members.Select(m => m.Identity)), _keys.SecurityCode);
+        Changed?.Invoke(this, EventArgs.Empty);
+    }
+
+    /// <summary>
+    /// Follows the delivery service: processes new commits in the server's order (each one a rekey), and removes from
+    /// the group the leaves of identities the meeting's hosts removed (standing in for the server as external sender).
+    /// </summary>
+    private async Task FollowAsync()
+    {
+        var ct = _stop.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await _member.SyncAsync(ct).ConfigureAwait(false);
+                if (_keys.CheckRemoved())
+                {
+                    _logger.LogWarning("Removed from the MLS group of meeting {Meeting}", _member.MeetingId);
+                    Ended?.Invoke(this, new CallEnd("This room was removed from the meeting.", CanRejoin: false));
+                    return;
+                }
+
+                await RemoveDepartedAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (MeetingServerException e) when (e.Error is "not-invited" or "meeting-ended")
+            {
+                Ended?.Invoke(this, new CallEnd(Explain(e, _member.MeetingId, _server), CanRejoin: false));
+                return;
+            }
+            catch (MeetingServerException e)
+            {
+                _logger.LogWarning("Meeting server: {Message} ({Error}); trying again", e.Message, e.Error);
+            }
+            catch (Exception e) when (e is OperationCanceledException or System.Text.Json.JsonException or HttpRequestException or IOException)
+            {
+                // A request that timed out or an answer that does not parse: nothing was applied; ask again.
+                _logger.LogWarning("Meeting server: {Message}; trying again", e.Message);
+            }
+            catch (RoomCryptoException e)
+            {
+                // A commit this member cannot process: its group state is of no further use; rejoining starts fresh.
+                _logger.LogError("Meeting {Meeting}: a handshake could not be processed: {Message}", _member.MeetingId, e.Message);
+                Ended?.Invoke(this, new CallEnd($"The meeting's keys could not be followed ({e.Message}).", CanRejoin: true));
+                return;
+            }
+
+            try
+            {
+                await Task.Delay(_poll, _time, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Commits the removal of leaves whose identity the server lists as removed; a lost race is re-evaluated on top.</summary>
+    private async Task RemoveDepartedAsync(CancellationToken ct)
+    {
+        var participants = await _client.ParticipantsAsync(_member.MeetingId, ct).ConfigureAwait(false);
+        var mayStay = participants.Where(p => p.State != "removed").Select(p => p.Identity).ToHashSet(StringComparer.Ordinal);
+        for (int attempt = 0; attempt < MeetingMember.MaxCommitAttempts; attempt++)
+        {
+            var g = _member.Group;
+            var gone = g.Members.Where(l => l != g.MyLeaf && !mayStay.Contains(CredentialIdentity.Of(g.Tree.Leaf(l)!.Credential))).ToList();
+            if (gone.Count == 0)
+            {
+                return;
+            }
+
+            var output = g.StageCommit(remove: gone);
+            try
+            {
+                await _client.SubmitCommitAsync(_member.MeetingId, output.Commit.ToBytes(),
+                    new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = output.GroupInfo }.ToBytes(), null, ct).ConfigureAwait(false);
+                g.MergeStagedCommit();
+                _logger.LogInformation("Meeting {Meeting}: committed the removal of {Count} leaves of removed participants", _member.MeetingId, gone.Count);
+                return;
+            }
+            catch (MeetingServerException e) when (e.Error == "epoch-conflict")
+            {
+                g.DiscardStagedCommit();
+                await _member.SyncAsync(ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                g.DiscardStagedCommit();
+                throw;
+            }
+        }
+    }
+
+    public async Task LeaveAsync(CancellationToken cancellationToken)
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _keys.Changed -= OnKeysChanged;
+        _keys.Dispose();
+        _member.Dispose();
+        _client.Dispose();
+        _credentials.Dispose();
+        _stop.Dispose();
+    }
+}

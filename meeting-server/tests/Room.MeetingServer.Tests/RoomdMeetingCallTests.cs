@@ -1,0 +1,242 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging.Abstractions;
+using Room.Appliance.Meeting;
+using Room.Bus;
+using Room.Call.E2ee;
+using Room.Bus.Client;
+using Room.MeetingClient;
+using Room.MeetingServer.Tests.Support;
+using Room.Testing;
+
+namespace Room.MeetingServer.Tests;
+
+/// <summary>Two roomd processes, Janus and media: run alone, not beside the other test classes.</summary>
+[CollectionDefinition("roomd-call", DisableParallelization = true)]
+public sealed class RoomdCallGroup;
+
+/// <summary>
+/// Two roomd processes (private buses, simulated camera and microphones, each with its own enrolled device identity)
+/// in one meeting of a real meeting server with Debian's Janus: the MLS-keyed call (issue 13, "one call path").
+/// </summary>
+[Collection("roomd-call")]
+public sealed class RoomdMeetingCallTests(JanusServerFixture fx) : IClassFixture<JanusServerFixture>
+{
+    private sealed record Report(long VideoDecoded, long AudioDecoded, long Rejected, string Text)
+    {
+        public static Report Parse(string text)
+        {
+            static long N(string t, string pattern) => Regex.Match(t, pattern) is { Success: true } m ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
+            return new Report(N(text, @"call received: video (\d+) frames decoded"), N(text, @"audio (\d+) frames decoded"), N(text, @"(\d+) frames rejected by SFrame"), text);
+        }
+    }
+
+    private sealed class Box : IAsyncDisposable
+    {
+        public required string Name { get; init; }
+        public required string Identity { get; init; }
+        public required PrivateBus Bus { get; init; }
+        public required RoomdProcess Roomd { get; init; }
+        public required RoomBusClient Client { get; init; }
+
+        public async Task<MeetingStatus> MeetingAsync() => (await Client.GetStatusAsync()).Meeting;
+
+        public async Task<Report> ReportAsync() => Report.Parse(await Client.GetMediaReportAsync());
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await Roomd.DisposeAsync();
+            Bus.Dispose();
+        }
+    }
+
+    private static async Task<Box> StartBoxAsync(string name, string keyDir, string identity)
+    {
+        var bus = new PrivateBus();
+        try
+        {
+            var roomd = await RoomdProcess.StartAsync(bus.Address, Path.Combine(bus.Directory, "state"),
+                "--Room:Name", name, "--MeetingServer:IdentityDirectory", keyDir, "--MeetingServer:PollMilliseconds", "200");
+            var client = await RoomBusClient.ConnectAsync(bus.Address);
+            return new Box { Name = name, Identity = identity, Bus = bus, Roomd = roomd, Client = client };
+        }
+        catch
+        {
+            bus.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds; the test's overall token bounds it and names the step.</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, Func<string> context, CancellationToken ct,
+        [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
+    {
+        while (!await condition())
+        {
+            if (ct.IsCancellationRequested)
+            {
+                throw new TimeoutException($"timed out waiting for {what}\n{context()}");
+            }
+
+            await Task.Delay(200, CancellationToken.None);
+        }
+    }
+
+    private static async Task<MeetingStatus> InCallAsync(Box box, CancellationToken ct)
+    {
+        await WaitUntilAsync(async () => (await box.MeetingAsync()).State is MeetingStates.InCall or MeetingStates.Error, () => box.Roomd.Log, ct);
+        var m = await box.MeetingAsync();
+        Assert.True(m.State == MeetingStates.InCall, $"{box.Name}: {m.State}: {m.LastError}\n{box.Roomd.Log}");
+        return m;
+    }
+
+    [Fact]
+    public async Task Two_rooms_decrypt_each_others_media_with_MLS_keys_and_show_one_security_code_that_changes_when_a_member_joins_and_leaves()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(240));
+        var ct = timeout.Token;
+        string nameA = ServerFixture.NewName("ra"), nameB = ServerFixture.NewName("rb"), nameC = ServerFixture.NewName("rc");
+        var (credsA, clientA, dirA) = await fx.EnrolDeviceAsync(nameA);
+        var (credsB, clientB, dirB) = await fx.EnrolDeviceAsync(nameB);
+        var (credsC, clientC, _) = await fx.EnrolDeviceAsync(nameC);
+        using var disposeA = credsA;
+        using var disposeB = credsB;
+        using var disposeC = credsC;
+        using var disposeClientA = clientA;
+        using var disposeClientB = clientB;
+        using var disposeClientC = clientC;
+
+        // Room A's identity is the meeting's host (as when an administrator books it for the room); B and C are invited.
+        var meeting = await clientA.CreateMeetingAsync("council", [credsB.Identity, credsC.Identity]);
+        string address = $"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}";
+
+        await using var a = await StartBoxAsync("Ratssaal", dirA, credsA.Identity);
+        await using var b = await StartBoxAsync("Buergersaal", dirB, credsB.Identity);
+        string Logs() => $"--- A ---\n{a.Roomd.Log}\n--- B ---\n{b.Roomd.Log}";
+
+        await a.Client.JoinAsync(address);
+        await InCallAsync(a, ct);
+        await b.Client.JoinAsync(address);
+        await InCallAsync(b, ct);
+
+        // Both decrypt each other's video and audio; both show one security code and the other room from the MLS tree.
+        await WaitUntilAsync(async () =>
+        {
+            var (ra, rb) = (await a.ReportAsync(), await b.ReportAsync());
+            return ra.VideoDecoded > 10 && ra.AudioDecoded > 10 && rb.VideoDecoded > 10 && rb.AudioDecoded > 10;
+        }, Logs, ct);
+        string code1 = await SameCodeAsync(a, b, Logs, ct);
+        Assert.Matches(@"^(\d{5} ){11}\d{5}$", code1);
+        await WaitUntilAsync(async () => Others(await a.MeetingAsync()).SequenceEqual([nameB]) && Others(await b.MeetingAsync()).SequenceEqual([nameA]), Logs, ct);
+        Assert.Contains("MLS exporter", (await a.ReportAsync()).Text, StringComparison.Ordinal);
+
+        // A third member joins (external commit): a new code on both, the same as the newcomer computes, and C in both rosters.
+        using var c = new MeetingMember(clientC, credsC, meeting.Id, meeting.CipherSuite);
+        Assert.False(await c.JoinExternalAsync(createIfMissing: false));
+        string code2 = c.SecurityCode;
+        Assert.NotEqual(code1, code2);
+        await WaitUntilAsync(async () => (await a.MeetingAsync()).SecurityCode == code2 && (await b.MeetingAsync()).SecurityCode == code2, Logs, ct);
+        await WaitUntilAsync(async () => Others(await a.MeetingAsync()).SequenceEqual(new[] { nameB, nameC }.Order(StringComparer.Ordinal)) && Others(await b.MeetingAsync()).SequenceEqual(new[] { nameA, nameC }.Order(StringComparer.Ordinal)), Logs, ct);
+
+        // Media keeps flowing under the new epoch's keys (the counters go on rising after the rekey).
+        await MediaFlowsAsync(a, b, Logs, ct);
+
+        // C also takes part in the Janus call (roomd's own Janus session, keyed from C's group): it reads both rooms.
+        var access = await clientC.JanusAsync(meeting.Id);
+        var keysC = new MlsCallKeys(c.Group);
+        await using var callC = await JanusSession.ConnectAsync(new JanusRoomAccess(access.Url, access.Room, access.SessionToken, access.Pin, access.RoomToken),
+            new CapturedKeying(keysC), nameC, true, JanusTransport.LocalAddresses(), Room.Appliance.Meeting.CallIceServers.None, NullLogger.Instance, ct);
+        using var stopC = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var runC = callC.Subscriber.RunAsync(null, null, stopC.Token);
+        var subC = callC.Subscriber;
+        string LogsC() => $"{Logs()}\n--- C ---\n{callC.Statistics}";
+        await WaitUntilAsync(() => Task.FromResult(subC.Videos.Count(v => v.FramesDecoded > 10) == 2 && subC.Audios.Count(x => x.FramesDecoded > 10) == 2), LogsC, ct);
+
+        // The host removes C: the rooms commit the removal (C's leaf leaves the tree), and both show a third code.
+        await clientA.RemoveAsync(meeting.Id, credsC.Identity);
+        await WaitUntilAsync(async () =>
+        {
+            var (ma, mb) = (await a.MeetingAsync(), await b.MeetingAsync());
+            return ma.SecurityCode == mb.SecurityCode && ma.SecurityCode != code2 && Others(ma).SequenceEqual([nameB]) && Others(mb).SequenceEqual([nameA]);
+        }, Logs, ct);
+        string code3 = (await a.MeetingAsync()).SecurityCode;
+        Assert.NotEqual(code1, code3);
+        Assert.NotEqual(code2, code3);
+        await MediaFlowsAsync(a, b, Logs, ct);
+
+        // C, removed, keeps its Janus session and the keys it had (a captured copy of the traffic, no commit processed):
+        // packets keep arriving, but not one frame sent after the removal opens. (Once frames from before it have left
+        // the jitter buffers, the decoded counts stand still while the refused ones grow.)
+        long Rejected() => subC.VideoFramesRejected + subC.AudioFramesRejected;
+        long Packets() => subC.Videos.Sum(v => v.Packets) + subC.Audios.Sum(x => x.Packets);
+        long r0 = Rejected();
+        await WaitUntilAsync(() => Task.FromResult(Rejected() > r0 + 100), LogsC, ct);
+        var (v1, a1, p1, r1) = (subC.VideoFramesDecoded, subC.AudioFramesDecoded, Packets(), Rejected());
+        await WaitUntilAsync(() => Task.FromResult(Rejected() > r1 + 200 && Packets() > p1 + 200), LogsC, ct);
+        Assert.Equal(v1, subC.VideoFramesDecoded);
+        Assert.Equal(a1, subC.AudioFramesDecoded);
+        await stopC.CancelAsync();
+        try
+        {
+            await runC;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await a.Client.LeaveAsync();
+        await b.Client.LeaveAsync();
+        Assert.Equal(MeetingStates.Idle, (await a.MeetingAsync()).State);
+    }
+
+    /// <summary>A member that keeps the keys it had and processes no commit (what a removed room could keep doing).</summary>
+    private sealed class CapturedKeying(MlsCallKeys keys) : ICallKeying
+    {
+        public SFrameEncryptor CreateEncryptor(FrameKind kind, uint stream) => new(kind, keys, stream);
+
+        public ISFrameKeySource ReceiveKeys => keys;
+
+        public string SecurityCode => keys.SecurityCode;
+
+        public string Encryption => "captured";
+
+        public IReadOnlyList<MeetingParticipant>? Others => null;
+
+        public event EventHandler? Changed { add { } remove { } }
+
+        public event EventHandler<CallEnd>? Ended { add { } remove { } }
+
+        public Task LeaveAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public ValueTask DisposeAsync()
+        {
+            keys.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private static IEnumerable<string> Others(MeetingStatus m) => m.Participants.Skip(1).Select(p => p.Name).Order(StringComparer.Ordinal);
+
+    private static async Task<string> SameCodeAsync(Box a, Box b, Func<string> logs, CancellationToken ct)
+    {
+        string code = "";
+        await WaitUntilAsync(async () =>
+        {
+            var (ma, mb) = (await a.MeetingAsync(), await b.MeetingAsync());
+            code = ma.SecurityCode;
+            return code.Length > 0 && code == mb.SecurityCode;
+        }, logs, ct);
+        return code;
+    }
+
+    /// <summary>Both rooms decode more video and audio of each other from now on.</summary>
+    private static async Task MediaFlowsAsync(Box a, Box b, Func<string> logs, CancellationToken ct)
+    {
+        var (a0, b0) = (await a.ReportAsync(), await b.ReportAsync());
+        await WaitUntilAsync(async () =>
+        {
+            var (ra, rb) = (await a.ReportAsync(), await b.ReportAsync());
+            return ra.VideoDecoded > a0.VideoDecoded + 10 && ra.AudioDecoded > a0.AudioDecoded + 10 && rb.VideoDecoded > b0.VideoDecoded + 10 && rb.AudioDecoded > b0.AudioDecoded + 10;
+        }, () => $"{logs()}\n--- reports ---\n{a0.Text}\n{b0.Text}", ct);
+    }
+}
