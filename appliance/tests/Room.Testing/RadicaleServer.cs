@@ -16,7 +16,7 @@ public sealed class RadicaleServer : IAsyncDisposable
     public const string User = "room";
     public const string Password = "s3cret-calendar-pw";
 
-    private readonly Process _process;
+    private Process _process;
     private readonly ConcurrentQueue<string> _log = new();
     private readonly HttpClient _http;
 
@@ -29,10 +29,7 @@ public sealed class RadicaleServer : IAsyncDisposable
         // Radicale's built-in server speaks HTTP/1.0 and closes each connection after its answer.
         _http.DefaultRequestHeaders.ConnectionClose = true;
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{User}:{Password}")));
-        process.OutputDataReceived += (_, e) => Record(e.Data);
-        process.ErrorDataReceived += (_, e) => Record(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        Attach(process);
     }
 
     public string Directory { get; }
@@ -49,6 +46,23 @@ public sealed class RadicaleServer : IAsyncDisposable
     public string CollectionFolder => Path.Combine(Directory, "collections", "collection-root", User, "calendar");
 
     public string Log => string.Join('\n', _log);
+
+    /// <summary>
+    /// CPU time the server has used so far (user + system, from /proc): lets a benchmark tell the server's own work
+    /// from the room's.
+    /// </summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+            // Fields after the command name (which may hold spaces) start after the last ')'; utime and stime are
+            // the 14th and 15th fields of the line, in clock ticks (100 per second on Linux).
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            return TimeSpan.FromMilliseconds(ticks * 10);
+        }
+    }
 
     public static async Task<RadicaleServer> StartAsync()
     {
@@ -78,13 +92,7 @@ public sealed class RadicaleServer : IAsyncDisposable
                 level = warning
                 mask_passwords = True
                 """);
-            var psi = new ProcessStartInfo("radicale", ["--config", config])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            var process = Process.Start(psi) ?? throw new InvalidOperationException("radicale did not start.");
+            var process = Launch(config);
             var server = new RadicaleServer(process, dir, port);
             if (await server.WaitReadyAsync())
             {
@@ -100,6 +108,38 @@ public sealed class RadicaleServer : IAsyncDisposable
                 throw new InvalidOperationException("radicale did not come up:\n" + log);
             }
         }
+    }
+
+    /// <summary>Starts the server again after <see cref="StopAsync"/>, on the same port with the same calendar.</summary>
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        _process.Dispose();
+        Attach(Launch(Path.Combine(Directory, "config")));
+        if (!await WaitReadyAsync())
+        {
+            throw new InvalidOperationException("radicale did not come up again:\n" + Log);
+        }
+    }
+
+    private static Process Launch(string config)
+    {
+        var psi = new ProcessStartInfo("radicale", ["--config", config])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        return Process.Start(psi) ?? throw new InvalidOperationException("radicale did not start.");
+    }
+
+    private void Attach(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => Record(e.Data);
+        process.ErrorDataReceived += (_, e) => Record(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
     }
 
     /// <summary>Creates or replaces an event resource; returns its href.</summary>
