@@ -25,9 +25,10 @@ public sealed class RadicaleServer : IAsyncDisposable
         _process = process;
         Directory = directory;
         Port = port;
-        _http = new HttpClient();
-        // Radicale's built-in server speaks HTTP/1.0 and closes each connection after its answer.
-        _http.DefaultRequestHeaders.ConnectionClose = true;
+        // Radicale's built-in server answers with HTTP/1.0 and closes each connection after its answer; .NET would keep
+        // the connection for the next request all the same (a request's "Connection: close" does not stop that), and
+        // a request sent on it before the close arrives ends without an answer. So every request gets its own.
+        _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero, PooledConnectionIdleTimeout = TimeSpan.Zero });
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{User}:{Password}")));
         Attach(process);
     }
@@ -214,23 +215,10 @@ public sealed class RadicaleServer : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Sends a request, again if Radicale's HTTP/1.0 server dropped the connection before answering (seen now and then
-    /// on a loaded machine); PUT, DELETE and MKCALENDAR of the same content are safe to repeat.
-    /// </summary>
     private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> create)
     {
-        for (var attempt = 0; ; attempt++)
-        {
-            using var request = create();
-            try
-            {
-                return await _http.SendAsync(request);
-            }
-            catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ResponseEnded && attempt < 3)
-            {
-            }
-        }
+        using var request = create();
+        return await _http.SendAsync(request);
     }
 
     private async Task<bool> WaitReadyAsync()
