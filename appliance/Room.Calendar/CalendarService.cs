@@ -233,38 +233,57 @@ public sealed class CalendarService : BackgroundService
             states = _states.Select(kv => (kv.Key, kv.Value)).ToList();
         }
 
-        foreach (var (key, state) in states)
+        // Resources new or changed since they were last read (or read for another window) are parsed in parallel:
+        // a first sync of thousands of events is bound by the iCalendar parser.
+        var entries = new List<(string Key, string Href, CalendarResource Resource, ParsedResource? Parsed)>();
+        lock (_gate)
         {
-            foreach (var (href, resource) in state.Resources)
+            foreach (var (key, state) in states)
             {
-                ParsedResource? parsed;
-                lock (_gate)
+                foreach (var (href, resource) in state.Resources)
                 {
-                    _parsed.TryGetValue((key, href), out parsed);
+                    _parsed.TryGetValue((key, href), out var parsed);
+                    entries.Add((key, href, resource, parsed is not null && parsed.ETag == resource.ETag && parsed.WindowKey == windowKey ? parsed : null));
+                }
+            }
+        }
+
+        var stale = entries.Select((e, index) => (e, index)).Where(x => x.e.Parsed is null).Select(x => x.index).ToList();
+        if (stale.Count > 0)
+        {
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = stale.Count >= 64 ? Environment.ProcessorCount : 1 };
+            Parallel.ForEach(stale, parallel, index =>
+            {
+                var e = entries[index];
+                ParsedResource parsed;
+                try
+                {
+                    parsed = new ParsedResource(e.Resource.ETag, windowKey, _reader.Read(e.Resource.Ics, from, to), null);
+                }
+                catch (CalendarFormatException ex)
+                {
+                    parsed = new ParsedResource(e.Resource.ETag, windowKey, [], ex.Message);
                 }
 
-                if (parsed is null || parsed.ETag != resource.ETag || parsed.WindowKey != windowKey)
-                {
-                    try
-                    {
-                        parsed = new ParsedResource(resource.ETag, windowKey, _reader.Read(resource.Ics, from, to), null);
-                    }
-                    catch (CalendarFormatException ex)
-                    {
-                        parsed = new ParsedResource(resource.ETag, windowKey, [], ex.Message);
-                    }
+                entries[index] = e with { Parsed = parsed };
+            });
 
-                    lock (_gate)
-                    {
-                        _parsed[(key, href)] = parsed;
-                    }
-                }
-
-                items.AddRange(parsed.Items);
-                if (parsed.Error is not null)
+            lock (_gate)
+            {
+                foreach (var index in stale)
                 {
-                    parseErrors.Add($"{href}: {parsed.Error}");
+                    var e = entries[index];
+                    _parsed[(e.Key, e.Href)] = e.Parsed!;
                 }
+            }
+        }
+
+        foreach (var e in entries)
+        {
+            items.AddRange(e.Parsed!.Items);
+            if (e.Parsed.Error is not null)
+            {
+                parseErrors.Add($"{e.Href}: {e.Parsed.Error}");
             }
         }
 

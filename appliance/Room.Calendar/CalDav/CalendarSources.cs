@@ -28,27 +28,32 @@ public sealed class CalDavSource(Uri collection, string? credentialsFile, DavHtt
     public async Task<SyncOutcome> SyncAsync(SourceState previous, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(previous);
-        if (useSyncCollection && previous.SyncToken is { Length: > 0 } token)
+        if (useSyncCollection)
         {
-            var changes = await SyncCollectionAsync(token, cancellationToken).ConfigureAwait(false);
-            if (changes is not null)
+            if (previous.SyncToken is { Length: > 0 } token)
             {
-                return await ApplyAsync(previous, changes.Value.Responses, changes.Value.Token, previous.CTag, SyncMode.Incremental, replaceAll: false, cancellationToken).ConfigureAwait(false);
+                var changes = await SyncCollectionAsync(token, cancellationToken).ConfigureAwait(false);
+                if (changes is not null)
+                {
+                    return await ApplyAsync(previous, changes.Value.Responses, changes.Value.Token, previous.CTag, SyncMode.Incremental, replaceAll: false, cancellationToken).ConfigureAwait(false);
+                }
+
+                // The token is no longer valid (RFC 6578 3.2): start again.
             }
 
-            // The token is no longer valid (RFC 6578 3.2): start again.
+            // Asked directly rather than after a PROPFIND for the collection's sync-token: on a server such as
+            // Radicale every collection property costs a walk over all its items. A server without sync-collection
+            // refuses the report, and the collection tag and ETags are used instead.
+            var all = await SyncCollectionAsync("", cancellationToken).ConfigureAwait(false);
+            if (all is not null)
+            {
+                return await ApplyAsync(previous, all.Value.Responses, all.Value.Token, null, SyncMode.Full, replaceAll: true, cancellationToken).ConfigureAwait(false);
+            }
         }
 
-        var collectionProps = await PropfindAsync("0", new XElement(D + "prop", new XElement(D + "getctag"), new XElement(CS + "getctag"), new XElement(D + "sync-token"), new XElement(D + "resourcetype")), cancellationToken).ConfigureAwait(false);
+        var collectionProps = await PropfindAsync("0", new XElement(D + "prop", new XElement(D + "getctag"), new XElement(CS + "getctag"), new XElement(D + "resourcetype")), cancellationToken).ConfigureAwait(false);
         var self = collectionProps.Responses.Count > 0 ? collectionProps.Responses[0] : throw new CalendarSyncException($"{DavHttp.Where(collection)} said nothing about the calendar.");
-        if (useSyncCollection && self.SyncToken is { Length: > 0 })
-        {
-            var all = await SyncCollectionAsync("", cancellationToken).ConfigureAwait(false)
-                ?? throw new CalendarSyncException($"{DavHttp.Where(collection)} refused an initial sync-collection report.");
-            return await ApplyAsync(previous, all.Responses, all.Token, self.CTag, SyncMode.Full, replaceAll: true, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (self.CTag is { Length: > 0 } ctag && ctag == previous.CTag)
+        if (self.CTag is { Length: > 0 } ctag && ctag == previous.CTag && previous.SyncToken is null)
         {
             return new SyncOutcome(previous, SyncMode.Unchanged, 0, 0, []);
         }
@@ -63,6 +68,7 @@ public sealed class CalDavSource(Uri collection, string? credentialsFile, DavHtt
         var resources = new Dictionary<string, CalendarResource>(replaceAll ? [] : previous.Resources, StringComparer.Ordinal);
         var toFetch = new List<string>();
         var removed = 0;
+        var received = 0;
         foreach (var r in listed)
         {
             var href = Normalize(r.Href);
@@ -80,6 +86,12 @@ public sealed class CalDavSource(Uri collection, string? credentialsFile, DavHtt
             if (previous.Resources.TryGetValue(href, out var known) && r.ETag is { Length: > 0 } etag && known.ETag == etag)
             {
                 resources[href] = known;
+            }
+            else if (r.CalendarData is { } inline && r.ETag is { Length: > 0 } inlineTag)
+            {
+                // Sent with the change list (sync-collection with calendar-data): no second round trip.
+                resources[href] = new CalendarResource(inlineTag, inline);
+                received++;
             }
             else
             {
@@ -133,19 +145,22 @@ public sealed class CalDavSource(Uri collection, string? credentialsFile, DavHtt
             }
         }
 
-        return new SyncOutcome(new SourceState(previous.Key, token, ctag, resources), mode, toFetch.Count - refused.Count, removed, refused);
+        return new SyncOutcome(new SourceState(previous.Key, token, ctag, resources), mode, received + toFetch.Count - refused.Count, removed, refused);
     }
 
     /// <summary>The changes since <paramref name="token"/> ("" for all), or null if the server refuses the token.</summary>
     private async Task<(IReadOnlyList<DavResponse> Responses, string Token)?> SyncCollectionAsync(string token, CancellationToken cancellationToken)
     {
         var body = new XElement(D + "sync-collection",
-            new XAttribute(XNamespace.Xmlns + "d", D),
+            new XAttribute(XNamespace.Xmlns + "d", D), new XAttribute(XNamespace.Xmlns + "c", C),
             new XElement(D + "sync-token", token),
             new XElement(D + "sync-level", "1"),
-            new XElement(D + "prop", new XElement(D + "getetag")));
+            // The data of every changed member comes with the list (RFC 6578 3.2 allows any property): one round
+            // trip per sync. Members a server sends without it are fetched with calendar-multiget.
+            new XElement(D + "prop", new XElement(D + "getetag"), new XElement(C + "calendar-data")));
         var reply = await http.SendAsync(new HttpMethod("REPORT"), collection, credentialsFile, Xml(body), new Dictionary<string, string> { ["Depth"] = "0" }, cancellationToken).ConfigureAwait(false);
-        if (token.Length > 0 && reply.Status is 403 or 409 or 412 or 400)
+        // A refused token (403 valid-sync-token, 409, 412, 400), or for the first sync a server without the report.
+        if (reply.Status is 403 or 409 or 412 or 400 || (token.Length == 0 && reply.Status is 405 or 415 or 501))
         {
             return null;
         }
@@ -153,6 +168,11 @@ public sealed class CalDavSource(Uri collection, string? credentialsFile, DavHtt
         var ms = ReadMultistatus(reply, "sync-collection");
         if (string.IsNullOrEmpty(ms.SyncToken))
         {
+            if (token.Length == 0)
+            {
+                return null;
+            }
+
             throw new CalendarSyncException($"{DavHttp.Where(collection)} answered sync-collection without a sync token.");
         }
 

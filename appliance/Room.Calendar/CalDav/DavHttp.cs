@@ -9,47 +9,58 @@ namespace Room.Calendar.CalDav;
 /// that streams forever is cut off), no redirects, and Basic credentials from a file, sent only over https or to
 /// loopback. Credentials are never logged nor put in an exception message.
 /// </summary>
+/// <remarks>
+/// Connections: .NET keeps a connection for reuse after an HTTP/1.0 answer without "Connection: keep-alive" (and a
+/// "Connection: close" in the request does not stop that), but such a server (Radicale's built-in one, Python's
+/// wsgiref) closes it right after the answer. A request sent on it before the close arrives (likely on a loaded
+/// machine) ends without an answer (ResponseEnded). So once a server has answered that way, every request to it gets
+/// a connection of its own. Kept-alive connections to HTTP/1.1 servers are dropped after
+/// <see cref="IdleTimeout"/> (the requests of one sync follow each other at once; the next sync is minutes away),
+/// well before a server's own keep-alive timeout, so a connection the server has just closed is not reused either.
+/// Nothing is retried here: a request that fails fails the sync, which keeps the agenda it had.
+/// </remarks>
 public sealed class DavHttp : IDisposable
 {
+    /// <summary>How long an idle kept-alive connection is kept for the next request.</summary>
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(2);
+
     private readonly HttpClient _client;
+    private readonly HttpClient _oneShot;
     private readonly long _maxBytes;
     private readonly TimeSpan _timeout;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _http10 = new(StringComparer.OrdinalIgnoreCase);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _closesEachConnection = new(StringComparer.OrdinalIgnoreCase);
 
     public DavHttp(TimeSpan timeout, long maxBytes, HttpMessageHandler? handler = null)
     {
-        _client = new HttpClient(handler ?? new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            ConnectTimeout = timeout,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        })
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
+        _client = new HttpClient(handler ?? Handler(timeout, pooled: true)) { Timeout = Timeout.InfiniteTimeSpan };
+        _oneShot = handler is null ? new HttpClient(Handler(timeout, pooled: false)) { Timeout = Timeout.InfiniteTimeSpan } : _client;
         _timeout = timeout;
         _maxBytes = maxBytes;
     }
 
     public long MaxBytes => _maxBytes;
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _oneShot.Dispose();
+    }
 
-    public async Task<DavReply> SendAsync(HttpMethod method, Uri url, string? credentialsFile, string? body, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
+    public Task<DavReply> SendAsync(HttpMethod method, Uri url, string? credentialsFile, string? body, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(url);
-        try
-        {
-            return await SendOnceAsync(method, url, credentialsFile, body, headers, cancellationToken).ConfigureAwait(false);
-        }
-        catch (CalendarSyncException ex) when (ex.InnerException is HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded })
-        {
-            // A kept-alive connection the server had already closed: every request here is safe to repeat, once.
-            return await SendOnceAsync(method, url, credentialsFile, body, headers, cancellationToken).ConfigureAwait(false);
-        }
+        return SendOnceAsync(method, url, credentialsFile, body, headers, cancellationToken);
     }
+
+    private static SocketsHttpHandler Handler(TimeSpan timeout, bool pooled) => new()
+    {
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        ConnectTimeout = timeout,
+        PooledConnectionLifetime = pooled ? TimeSpan.FromMinutes(5) : TimeSpan.Zero,
+        PooledConnectionIdleTimeout = pooled ? IdleTimeout : TimeSpan.Zero,
+    };
 
     private async Task<DavReply> SendOnceAsync(HttpMethod method, Uri url, string? credentialsFile, string? body, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
     {
@@ -64,12 +75,6 @@ public sealed class DavHttp : IDisposable
             request.Headers.TryAddWithoutValidation(k, v);
         }
 
-        if (_http10.ContainsKey(url.Authority))
-        {
-            // An HTTP/1.0 server (Radicale's built-in one) closes each connection after its answer.
-            request.Headers.ConnectionClose = true;
-        }
-
         if (!string.IsNullOrEmpty(credentialsFile))
         {
             request.Headers.Authorization = Credentials(url, credentialsFile);
@@ -79,10 +84,12 @@ public sealed class DavHttp : IDisposable
         timeout.CancelAfter(_timeout);
         try
         {
-            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
-            if (response.Version == HttpVersion.Version10)
+            var client = _closesEachConnection.ContainsKey(url.Authority) ? _oneShot : _client;
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            if (response.Version == HttpVersion.Version10 && !response.Headers.Connection.Contains("keep-alive", StringComparer.OrdinalIgnoreCase))
             {
-                _http10.TryAdd(url.Authority, true);
+                // See the remarks: this server closes every connection after one answer.
+                _closesEachConnection.TryAdd(url.Authority, true);
             }
 
             if (response.Content.Headers.ContentLength is { } length && length > _maxBytes)

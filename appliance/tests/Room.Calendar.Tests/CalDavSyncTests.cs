@@ -50,6 +50,23 @@ public sealed class CalDavSyncTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Back_to_back_requests_to_a_server_that_closes_every_connection_all_get_answers()
+    {
+        // Radicale answers with HTTP/1.0 and closes each connection after one answer. A client that reuses such a
+        // connection sends now and then into one that is closing, and that request ends without an answer; with a
+        // connection per request (and no retry anywhere) every one of these must be answered.
+        const string Propfind = "<?xml version=\"1.0\" encoding=\"utf-8\"?><d:propfind xmlns:d=\"DAV:\"><d:prop><d:getetag/></d:prop></d:propfind>";
+        var statuses = new List<int>();
+        for (var i = 0; i < 150; i++)
+        {
+            var reply = await _http.SendAsync(new HttpMethod("PROPFIND"), _radicale.Calendar, _radicale.CredentialsFile, Propfind, new Dictionary<string, string> { ["Depth"] = "0" }, default);
+            statuses.Add(reply.Status);
+        }
+
+        Assert.All(statuses, s => Assert.Equal(207, s));
+    }
+
+    [Fact]
     public async Task Without_sync_collection_the_collection_tag_and_etags_find_the_changes()
     {
         await _radicale.PutAsync("a.ics", IcsSamples.Series("a"));

@@ -16,7 +16,7 @@ public sealed class RadicaleServer : IAsyncDisposable
     public const string User = "room";
     public const string Password = "s3cret-calendar-pw";
 
-    private readonly Process _process;
+    private Process _process;
     private readonly ConcurrentQueue<string> _log = new();
     private readonly HttpClient _http;
 
@@ -25,14 +25,12 @@ public sealed class RadicaleServer : IAsyncDisposable
         _process = process;
         Directory = directory;
         Port = port;
-        _http = new HttpClient();
-        // Radicale's built-in server speaks HTTP/1.0 and closes each connection after its answer.
-        _http.DefaultRequestHeaders.ConnectionClose = true;
+        // Radicale's built-in server answers with HTTP/1.0 and closes each connection after its answer; .NET would keep
+        // the connection for the next request all the same (a request's "Connection: close" does not stop that), and
+        // a request sent on it before the close arrives ends without an answer. So every request gets its own.
+        _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero, PooledConnectionIdleTimeout = TimeSpan.Zero });
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{User}:{Password}")));
-        process.OutputDataReceived += (_, e) => Record(e.Data);
-        process.ErrorDataReceived += (_, e) => Record(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        Attach(process);
     }
 
     public string Directory { get; }
@@ -49,6 +47,23 @@ public sealed class RadicaleServer : IAsyncDisposable
     public string CollectionFolder => Path.Combine(Directory, "collections", "collection-root", User, "calendar");
 
     public string Log => string.Join('\n', _log);
+
+    /// <summary>
+    /// CPU time the server has used so far (user + system, from /proc): lets a benchmark tell the server's own work
+    /// from the room's.
+    /// </summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+            // Fields after the command name (which may hold spaces) start after the last ')'; utime and stime are
+            // the 14th and 15th fields of the line, in clock ticks (100 per second on Linux).
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            return TimeSpan.FromMilliseconds(ticks * 10);
+        }
+    }
 
     public static async Task<RadicaleServer> StartAsync()
     {
@@ -78,13 +93,7 @@ public sealed class RadicaleServer : IAsyncDisposable
                 level = warning
                 mask_passwords = True
                 """);
-            var psi = new ProcessStartInfo("radicale", ["--config", config])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            var process = Process.Start(psi) ?? throw new InvalidOperationException("radicale did not start.");
+            var process = Launch(config);
             var server = new RadicaleServer(process, dir, port);
             if (await server.WaitReadyAsync())
             {
@@ -100,6 +109,38 @@ public sealed class RadicaleServer : IAsyncDisposable
                 throw new InvalidOperationException("radicale did not come up:\n" + log);
             }
         }
+    }
+
+    /// <summary>Starts the server again after <see cref="StopAsync"/>, on the same port with the same calendar.</summary>
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        _process.Dispose();
+        Attach(Launch(Path.Combine(Directory, "config")));
+        if (!await WaitReadyAsync())
+        {
+            throw new InvalidOperationException("radicale did not come up again:\n" + Log);
+        }
+    }
+
+    private static Process Launch(string config)
+    {
+        var psi = new ProcessStartInfo("radicale", ["--config", config])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        return Process.Start(psi) ?? throw new InvalidOperationException("radicale did not start.");
+    }
+
+    private void Attach(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => Record(e.Data);
+        process.ErrorDataReceived += (_, e) => Record(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
     }
 
     /// <summary>Creates or replaces an event resource; returns its href.</summary>
@@ -174,23 +215,10 @@ public sealed class RadicaleServer : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Sends a request, again if Radicale's HTTP/1.0 server dropped the connection before answering (seen now and then
-    /// on a loaded machine); PUT, DELETE and MKCALENDAR of the same content are safe to repeat.
-    /// </summary>
     private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> create)
     {
-        for (var attempt = 0; ; attempt++)
-        {
-            using var request = create();
-            try
-            {
-                return await _http.SendAsync(request);
-            }
-            catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ResponseEnded && attempt < 3)
-            {
-            }
-        }
+        using var request = create();
+        return await _http.SendAsync(request);
     }
 
     private async Task<bool> WaitReadyAsync()

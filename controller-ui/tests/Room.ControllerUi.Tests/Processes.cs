@@ -57,7 +57,7 @@ public sealed class ChildProcess : IDisposable
     private readonly StringBuilder _output = new();
     private bool _disposed;
 
-    public ChildProcess(string dll, IEnumerable<string> args)
+    public ChildProcess(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -74,6 +74,11 @@ public sealed class ChildProcess : IDisposable
 
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment.Remove("ASPNETCORE_URLS");
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[k] = v;
+        }
+
         _process = new Process { StartInfo = psi };
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
