@@ -34,6 +34,9 @@ public abstract class AlsaDevice : IDevice
     /// <summary>Timed-out waits (EIO from a stream that stayed up) on streams opened from this device.</summary>
     public int Stalls { get; internal set; }
 
+    /// <summary>Playback: what the last stream kept queued ahead, in ms (raised by underruns); 0 before one ran.</summary>
+    public int HeadroomMs { get; internal set; }
+
     protected abstract DeviceKind Kind { get; }
 
     public DeviceInfo Describe()
@@ -47,6 +50,7 @@ public abstract class AlsaDevice : IDevice
                 ["alsa-device"] = Settings.Device,
                 ["xruns"] = Xruns.ToString(),
                 ["stalls"] = Stalls.ToString(),
+                ["headroom-ms"] = HeadroomMs.ToString(),
             });
         }
     }
@@ -206,6 +210,7 @@ public sealed class AlsaSpeaker(string id, string name, AlsaPcmSettings settings
             {
                 pcm.WaitForRoom(frames);
                 owner.Xruns = pcm.Xruns;
+                owner.HeadroomMs = (int)((long)pcm.HeadroomFrames * 1000 / pcm.SampleRate);
                 return ValueTask.CompletedTask;
             }
             catch (DeviceUnavailableException e)

@@ -26,12 +26,18 @@ public sealed record AlsaPcmSettings
     public TimeSpan PeriodTime { get; init; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>
-    /// Periods in the ring buffer; null = 16 for capture (costs no latency: reads take what is there) and 4 for
-    /// playback (40 ms: the most that can be queued ahead, so the play-out delay; a player that waits for room
-    /// before taking each 20 ms block keeps 20-40 ms queued). Larger rings ride out scheduling stalls without xruns
-    /// at the price of delay.
+    /// Periods in the ring buffer; null = 64 for capture (640 ms: costs no latency, reads take what is there, and
+    /// rides out a reader starved that long without losing sound) and 32 for playback. A playback ring is a ceiling, not the delay: a player that waits for room
+    /// (<see cref="AlsaPcm.WaitForRoom"/>) keeps only <see cref="PlaybackHeadroomPeriods"/> queued, more after underruns.
     /// </summary>
     public int? BufferPeriods { get; init; }
+
+    /// <summary>
+    /// Playback: periods kept queued ahead at first (4: 40 ms, the play-out delay on a box that keeps up). Each
+    /// underrun raises it by two periods, up to the ring, so a box too busy for 40 ms trades delay for unbroken sound;
+    /// after 30 s without one it comes down a period at a time.
+    /// </summary>
+    public int PlaybackHeadroomPeriods { get; init; } = 4;
 
     /// <summary>
     /// When the device refuses <see cref="SampleRate"/>, open it at the nearest rate it offers (the PCM's
@@ -68,6 +74,8 @@ public sealed unsafe class AlsaPcm : IDisposable
         Format = format;
         PeriodFrames = Math.Max(1, periodFrames);
         BufferFrames = Math.Max(PeriodFrames, bufferFrames);
+        _initialHeadroom = Math.Clamp(settings.PlaybackHeadroomPeriods * PeriodFrames, PeriodFrames, BufferFrames);
+        _headroom = _initialHeadroom;
         _scratch = format == AlsaSampleFormat.S32 ? new int[PeriodFrames * Channels] : [];
     }
 
@@ -99,6 +107,16 @@ public sealed unsafe class AlsaPcm : IDisposable
 
     /// <summary>Overruns (capture) or underruns (playback) recovered so far.</summary>
     public int Xruns { get; private set; }
+
+    private readonly int _initialHeadroom;
+    private int _headroom;
+    private long _lastRaise = Environment.TickCount64;
+
+    /// <summary>Delay after which a raised playback headroom comes down by one period.</summary>
+    internal static readonly TimeSpan HeadroomDecay = TimeSpan.FromSeconds(30);
+
+    /// <summary>Playback: the frames <see cref="WaitForRoom"/> keeps queued ahead now (raised by underruns).</summary>
+    public int HeadroomFrames => _headroom;
 
     public static AlsaPcm Open(string deviceId, AlsaPcmSettings settings, bool capture)
     {
@@ -289,6 +307,7 @@ public sealed unsafe class AlsaPcm : IDisposable
     /// </summary>
     public void WaitForRoom(int frames)
     {
+        LowerHeadroomIfCalm();
         while (true)
         {
             var avail = Alsa.PcmAvailUpdate(Handle);
@@ -298,9 +317,18 @@ public sealed unsafe class AlsaPcm : IDisposable
                 continue;
             }
 
-            if (avail >= Math.Min(frames, BufferFrames) || Alsa.PcmState(Handle) != Alsa.StateRunning)
+            // Room means: after this write no more than the headroom is queued (the ring itself may hold more).
+            var wanted = Math.Clamp(BufferFrames - _headroom + frames, 1, BufferFrames);
+            if (avail >= wanted || Alsa.PcmState(Handle) != Alsa.StateRunning)
             {
                 return;
+            }
+
+            if (avail >= PeriodFrames)
+            {
+                // snd_pcm_wait would return at once (a period is free): sleep until enough has played instead.
+                Thread.Sleep(Math.Max(1, (int)Math.Ceiling((wanted - avail) * 1000.0 / SampleRate)));
+                continue;
             }
 
             var err = Alsa.PcmWait(Handle, 1000);
@@ -308,6 +336,15 @@ public sealed unsafe class AlsaPcm : IDisposable
             {
                 Recover(err);
             }
+        }
+    }
+
+    private void LowerHeadroomIfCalm()
+    {
+        if (_headroom > _initialHeadroom && Environment.TickCount64 - _lastRaise >= (long)HeadroomDecay.TotalMilliseconds)
+        {
+            _headroom = Math.Max(_initialHeadroom, _headroom - PeriodFrames);
+            _lastRaise = Environment.TickCount64;
         }
     }
 
@@ -369,7 +406,7 @@ public sealed unsafe class AlsaPcm : IDisposable
 
             period = (nuint)Math.Max(16, Math.Round(rate * settings.PeriodTime.TotalSeconds));
             dir = 0;
-            buffer = period * (nuint)Math.Clamp(settings.BufferPeriods ?? (capture ? 16 : 4), 2, 64);
+            buffer = period * (nuint)Math.Clamp(settings.BufferPeriods ?? (capture ? 64 : 32), 2, 64);
             if ((err = Alsa.HwParamsSetPeriodSizeNear(pcm, hw, ref period, ref dir)) < 0
                 || (err = Alsa.HwParamsSetBufferSizeNear(pcm, hw, ref buffer)) < 0
                 || (err = Alsa.HwParamsInstall(pcm, hw)) < 0)
@@ -455,6 +492,12 @@ public sealed unsafe class AlsaPcm : IDisposable
         if (err is -Libc.EPIPE or -Libc.ESTRPIPE)
         {
             Xruns++;
+            if (!_capture)
+            {
+                // An underrun: this box cannot refill 40 ms in time just now; keep more queued from here on.
+                _headroom = Math.Min(BufferFrames, _headroom + (2 * PeriodFrames));
+                _lastRaise = Environment.TickCount64;
+            }
         }
 
         var r = Alsa.PcmRecover(_pcm, err, 1);

@@ -251,6 +251,34 @@ public class AlsaPcmTests
     }
 
     [Fact]
+    public void Playback_underruns_raise_the_queued_headroom_up_to_the_ring_and_capture_overruns_do_not()
+    {
+        Assert.True(s_haveAlsa);
+        using var t = new TempTree();
+        using var playback = AlsaPcm.Open("alsa:test", new AlsaPcmSettings
+        {
+            Device = "roomout", Channels = 1, Format = AlsaSampleFormat.S16, ConfigText = FileConfig("roomout", Path.Combine(t.Root, "out.raw")),
+        }, capture: false);
+        Assert.Equal(4 * playback.PeriodFrames, playback.HeadroomFrames); // 40 ms while the box keeps up
+        Assert.Equal(32 * playback.PeriodFrames, playback.BufferFrames); // the ring is only the ceiling
+
+        playback.Recover(-Room.Devices.Interop.Libc.EPIPE); // what snd_pcm_writei returns after an underrun
+        Assert.Equal(6 * playback.PeriodFrames, playback.HeadroomFrames);
+        for (var i = 0; i < 40; i++)
+        {
+            playback.Recover(-Room.Devices.Interop.Libc.EPIPE);
+        }
+
+        Assert.Equal(playback.BufferFrames, playback.HeadroomFrames);
+        Assert.Equal(41, playback.Xruns);
+
+        using var capture = OpenFileCapture(t);
+        var before = capture.HeadroomFrames;
+        capture.Recover(-Room.Devices.Interop.Libc.EPIPE);
+        Assert.Equal(before, capture.HeadroomFrames);
+    }
+
+    [Fact]
     public void A_timed_out_wait_on_a_stream_that_is_still_there_is_a_stall_and_the_stream_goes_on()
     {
         Assert.True(s_haveAlsa);

@@ -266,6 +266,11 @@ public static class SpeechChecks
                 throw new TimeoutException($"{e.Message}; meeting {last.Meeting.State} {last.Meeting.LastError}; media {last.Media}" + roomdLog(), e);
             }
 
+            // People speak after they have joined, not in the call's first second: under TCG roomd's audio path is still
+            // compiling and settling then (a backlog of capture, the speaker's headroom finding its level), which bent the
+            // first third of the speech by ~800 ms while the rest followed at a steady 210 ms. The speech starts once
+            // the call has run for a few seconds.
+            await Task.Delay(TimeSpan.FromSeconds(4), ct).ConfigureAwait(false);
             Volatile.Write(ref keep, true);
             const int startFrame = 0;
             await AudioThread.Run("suite-mouth", async () =>
@@ -293,6 +298,7 @@ public static class SpeechChecks
             var after = await client.GetStatusAsync().ConfigureAwait(false);
             string RoomdXruns(string kind) => after.Devices.FirstOrDefault(d => d.Id == "alsa:Loopback:0" && string.Equals(d.Kind, kind, StringComparison.OrdinalIgnoreCase)) is { } d
                 ? $"{d.Capabilities.GetValueOrDefault("xruns", "?")} xruns, {d.Capabilities.GetValueOrDefault("stalls", "?")} stalls"
+                    + (kind == "speaker" ? $", {d.Capabilities.GetValueOrDefault("headroom-ms", "?")} ms queued ahead at the end" : "")
                 : "not listed";
 
             var mono = new short[got - startFrame];
