@@ -323,14 +323,24 @@ public static class SpeechChecks
                 Console.Error.WriteLine("[speech] got dB: " + string.Join(",", gotLog.Select(v => ((int)v).ToString(System.Globalization.CultureInfo.InvariantCulture))));
             }
 
-            // The lag of each third of the speech on its own: a steady path gives three equal lags; a lag that grows or
-            // jumps inside the utterance (gaps, dropped or repeated audio) shows here and lowers the single-lag score.
+            // Each third of the speech aligned on its own (as PESQ aligns each utterance: an adaptive jitter buffer or a
+            // speaker's raised headroom moves the delay between them): a steady path gives three equal lags; a lag
+            // that jumps inside the utterance shows here and lowers the single-lag score. Each third has its own
+            // time-reversed control.
             var third = sentLog.Length / 3;
-            var thirds = Enumerable.Range(0, 3).Select(k =>
+            var reversed = gotLog.Reverse().ToArray();
+            var parts = Enumerable.Range(0, 3).Select(k =>
             {
-                var (l, r) = BestLag(sentLog[(k * third)..((k + 1) * third)], gotLog[(k * third)..], gotLog.Length - sentLog.Length);
-                return $"{l * 10} ms ({r:0.00})";
+                var sentPart = sentLog[(k * third)..((k + 1) * third)];
+                var (l, r) = BestLag(sentPart, gotLog[(k * third)..], gotLog.Length - sentLog.Length);
+                var (_, c) = BestLag(sentPart, reversed[(k * third)..], gotLog.Length - sentLog.Length);
+                return (Lag: l, Score: r, Control: c);
             }).ToList();
+            var thirds = parts.Select(t => $"{t.Lag * 10} ms ({t.Score:0.00}, control {t.Control:0.00})").ToList();
+            // Reported, not judged: a third is only four syllables, and against the whole reversed recording its control
+            // comes out high (0.5-0.9 where the third itself scores 0.83-0.99), so it cannot tell speech from noise.
+            // The speech must follow as one piece.
+            var follows = score >= MinCorrelation && score - control >= 0.2;
             var peak = mono.Length == 0 ? 0 : mono.Max(s => Math.Abs((int)s));
             var band = SpeechBandShare(mono);
             var detail = $"{syllables} syllables ({speech.Length / (double)Rate:0.0} s) into {settings.Device} -> roomd ({media.Audio}; video: {media.VideoEncoder}) -> "
@@ -338,7 +348,7 @@ public static class SpeechChecks
                 + $"lag per third {string.Join(", ", thirds)}), peak {peak}, {band:P0} of the energy in 80-4000 Hz; suite's xruns: mouth {mouth.Xruns}, ear {ear.Xruns} (stalls {mouth.Stalls}, {ear.Stalls}; rings {settings.BufferPeriods} x {periodTime.TotalMilliseconds} ms; {AudioThread.Describe()}); "
                 + $"roomd's microphone {RoomdXruns("microphone")}, speaker {RoomdXruns("speaker")}; "
                 + $"{channels} channels; media after: active {after.Media.Active}, camera '{after.Media.Camera}', error '{after.Media.Error}'";
-            if (peak <= 300 || score < MinCorrelation || score - control < 0.2 || band < 0.6)
+            if (peak <= 300 || !follows || band < 0.6)
             {
                 Dump();
             }
@@ -346,11 +356,11 @@ public static class SpeechChecks
             // An xrun in the suite's own mouth or ear only distorts what it measures: speech that still clears every
             // bar below despite it was carried by roomd. A measurement that fails with an xrun is reported as invalid
             // (still a failure: it proves nothing either way), so roomd is not blamed for the suite's glitch.
-            bool clears = peak > 300 && score >= MinCorrelation && score - control >= 0.2 && band >= 0.6;
+            bool clears = peak > 300 && follows && band >= 0.6;
             Expect.True(clears || (mouth.Xruns == 0 && ear.Xruns == 0),
                 "the suite's own playback or recording had xruns and the speech did not come through, so this measurement says nothing about roomd: " + detail);
             Expect.True(peak > 300, "roomd played only silence: " + detail + roomdLog());
-            Expect.True(score >= MinCorrelation && score - control >= 0.2, $"what roomd played does not follow the speech (threshold {MinCorrelation}, and 0.2 above the control): " + detail);
+            Expect.True(follows, $"what roomd played does not follow the speech (threshold {MinCorrelation}, and 0.2 above the control): " + detail);
             Expect.True(band >= 0.6, "what roomd played is not speech-band: " + detail);
             return detail;
         }
