@@ -2,7 +2,12 @@ using System.Diagnostics;
 
 namespace Room.Devices.Simulated;
 
-/// <summary>A microphone array that hears a soft 440 Hz tone, paced in real time.</summary>
+/// <summary>
+/// A microphone array that hears someone talking (syllables of 120-280 ms at 110-260 Hz with harmonics, pauses of
+/// 40-120 ms, the same every time), paced in real time. Not a steady tone: an echo canceller fed the loopback call's
+/// own playback and a noise suppressor rightly take a stationary tone for echo and noise and take it out (a clean
+/// clone measured 2 % of frames with sound over 30 s), while speech goes through as it would in a room.
+/// </summary>
 public sealed class SimulatedMicrophone(string id, string name, int channels = 2, int sampleRate = 48000) : IMicrophone
 {
     public string Id { get; } = id;
@@ -57,12 +62,39 @@ public sealed class SimulatedMicrophone(string id, string name, int channels = 2
             var span = interleaved.Span;
             for (var i = 0; i < count; i++)
             {
-                var s = (short)(3000 * Math.Sin(2 * Math.PI * 440 * (_frames + i) / sampleRate));
-                span.Slice(i * channels, channels).Fill(s);
+                span.Slice(i * channels, channels).Fill(NextSample());
             }
 
             _frames += count;
             return count;
+        }
+
+        private readonly Random _voice = new(7);
+        private int _left;
+        private int _length = 1;
+        private bool _voiced;
+        private double _pitch = 150;
+        private double _phase;
+
+        private short NextSample()
+        {
+            if (_left == 0)
+            {
+                _voiced = !_voiced;
+                _length = _left = (_voiced ? _voice.Next(120, 280) : _voice.Next(40, 120)) * sampleRate / 1000;
+                _pitch = _voice.Next(110, 260);
+            }
+
+            _left--;
+            if (!_voiced)
+            {
+                return 0;
+            }
+
+            _phase += 2 * Math.PI * _pitch / sampleRate;
+            var envelope = Math.Sin(Math.PI * (_length - _left) / _length);
+            var s = Math.Sin(_phase) + (Math.Sin(2 * _phase) / 2) + (Math.Sin(3 * _phase) / 3) + (Math.Sin(4 * _phase) / 4);
+            return (short)(4000 * envelope * s);
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

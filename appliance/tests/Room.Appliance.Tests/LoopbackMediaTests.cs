@@ -131,7 +131,7 @@ public sealed class LoopbackMediaTests : IAsyncDisposable
         Assert.StartsWith("Opus", audioOnly.Audio, StringComparison.Ordinal);
         Assert.Contains("camera", audioOnly.Error, StringComparison.OrdinalIgnoreCase);
         Assert.Null(_media.Snapshot());
-        // The simulated microphone's 440 Hz tone goes through the beamformer, echo canceller, Opus and SFrame and
+        // The simulated microphone's speech goes through the beamformer, echo canceller, Opus and SFrame and
         // back out of the speaker: a second of sound arrives there while no camera exists.
         var before = speaker.SoundFramesPlayed;
         var playedBefore = speaker.FramesPlayed;
