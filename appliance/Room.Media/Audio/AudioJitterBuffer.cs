@@ -63,6 +63,18 @@ public sealed class AudioJitterBuffer : IDisposable
     /// <summary>Reads in a row above the target before a frame is dropped (unless far above).</summary>
     private const int DropAfterReads = 3;
 
+    /// <summary>
+    /// RMS (of 32768) below which a played frame counts as a pause: about -40 dBFS, under speech and over the noise
+    /// suppressor's residue. Delay changes go into pauses, where a dropped or repeated 20 ms is not heard.
+    /// </summary>
+    private const int QuietRms = 328;
+
+    /// <summary>Reads a wanted delay change waits for a pause in continuous speech (500 ms) before it is made anyway.</summary>
+    private const int MaxDeferReads = 25;
+
+    /// <summary>In speech that goes on past <see cref="MaxDeferReads"/>, reads between two delay changes (100 ms).</summary>
+    private const int SpeechChangeEvery = 5;
+
     private readonly Lock _gate = new();
     private readonly OpusAudioDecoder _decoder = new();
     private readonly TimeProvider _time;
@@ -83,6 +95,10 @@ public sealed class AudioJitterBuffer : IDisposable
     private bool _rebuffer;
     private int _aboveReads;
     private int _lastDelay;
+    private bool _lastQuiet = true;
+    private int _deferredReads;
+    private long _reads;
+    private long _lastWantedAt = -2;
 
     public AudioJitterBuffer(AudioJitterBufferSettings? settings = null, TimeProvider? timeProvider = null)
     {
@@ -109,6 +125,9 @@ public sealed class AudioJitterBuffer : IDisposable
 
     /// <summary>Reads that played concealment to let the delay grow to the target (jitter went up, or a packet is late).</summary>
     public long FramesStretched { get; private set; }
+
+    /// <summary>Frames dropped or stretched while the sound was not a pause (continuous speech that did not pause for 500 ms).</summary>
+    public long ChangesInSpeech { get; private set; }
 
     public long LatePackets { get; private set; }
 
@@ -228,6 +247,7 @@ public sealed class AudioJitterBuffer : IDisposable
         var frame = pcm[..Frame];
         lock (_gate)
         {
+            _reads++;
             var target = Target();
             // How far behind "just arrived, no jitter" the frame we are about to play is.
             var delay = _haveAny ? (int)((uint)(Now() - _delays.MinTransit) - _playTs) : 0;
@@ -237,6 +257,7 @@ public sealed class AudioJitterBuffer : IDisposable
                 if (!_haveAny || delay < target)
                 {
                     frame.Clear();
+                    _lastQuiet = true;
                     return false;
                 }
 
@@ -251,6 +272,7 @@ public sealed class AudioJitterBuffer : IDisposable
                 _decoder.DecodeLost([], frame);
                 FramesStretched++;
                 _aboveReads = 0;
+                _lastQuiet = Quiet(frame);
                 return true;
             }
 
@@ -265,6 +287,7 @@ public sealed class AudioJitterBuffer : IDisposable
                 _decoder.DecodeLost([], frame);
                 FramesConcealed++;
                 Underruns++;
+                _lastQuiet = Quiet(frame);
                 return true;
             }
 
@@ -286,7 +309,7 @@ public sealed class AudioJitterBuffer : IDisposable
                 FramesDropped += skip;
                 _aboveReads = 0;
             }
-            else if (_aboveReads > 0 && (_aboveReads >= DropAfterReads || delay >= target + (5 * Frame)) && (int)(_newestTs - _playTs) >= Frame)
+            else if (_aboveReads > 0 && (_aboveReads >= DropAfterReads || delay >= target + (5 * Frame)) && (int)(_newestTs - _playTs) >= Frame && ChangeNow())
             {
                 // Running long (a burst, the sender's clock faster than ours, or the jitter went down): skip one
                 // frame (a missing one costs nothing). A present frame is decoded and thrown away so the decoder's
@@ -300,12 +323,14 @@ public sealed class AudioJitterBuffer : IDisposable
                 FramesDropped++;
                 _aboveReads = 0;
             }
-            else if (delay + Hysteresis < target && (!Has(_playTs) || delay + Frame <= target))
+            else if (delay + Hysteresis < target && (!Has(_playTs) || (delay + Frame <= target && ChangeNow())))
             {
                 // Below the target (the jitter grew, or the frame due is not here yet and may still come): play
-                // concealment and keep the play point, which lets the delay grow by a frame.
+                // concealment and keep the play point, which lets the delay grow by a frame. With the frame here,
+                // that waits for a pause (ChangeNow); a frame not here must be waited for whatever is playing.
                 _decoder.DecodeLost([], frame);
                 FramesStretched++;
+                _lastQuiet = Quiet(frame);
                 return true;
             }
 
@@ -329,8 +354,48 @@ public sealed class AudioJitterBuffer : IDisposable
                 FramesConcealed++;
             }
 
+            _lastQuiet = Quiet(frame);
             return true;
         }
+    }
+
+    /// <summary>
+    /// Whether a wanted delay change (a drop or a stretch) is made on this read: at once in a pause; in speech only
+    /// after it has waited <see cref="MaxDeferReads"/> reads for one, then every <see cref="SpeechChangeEvery"/>th read.
+    /// </summary>
+    private bool ChangeNow()
+    {
+        if (_lastWantedAt != _reads - 1 && _lastWantedAt != _reads)
+        {
+            _deferredReads = 0; // the last wish lapsed: the wait starts over
+        }
+
+        _lastWantedAt = _reads;
+        if (_lastQuiet)
+        {
+            _deferredReads = 0;
+            return true;
+        }
+
+        if (++_deferredReads < MaxDeferReads)
+        {
+            return false;
+        }
+
+        _deferredReads = MaxDeferReads - SpeechChangeEvery;
+        ChangesInSpeech++;
+        return true;
+    }
+
+    private static bool Quiet(ReadOnlySpan<short> frame)
+    {
+        long sum = 0;
+        foreach (var x in frame)
+        {
+            sum += x * x;
+        }
+
+        return sum < (long)QuietRms * QuietRms * frame.Length;
     }
 
     public void Dispose()

@@ -259,6 +259,89 @@ public sealed class AdaptiveJitterBufferTests(ITestOutputHelper log)
         Assert.True(run.Percentile(0.95, 100) < 30, $"p95 wait {run.Percentile(0.95, 100)} ms");
     }
 
+    /// <summary>An Opus packet of silence (what the encoder makes of a pause).</summary>
+    private static readonly byte[] QuietPacket = MakeQuietPacket();
+
+    /// <summary>An Opus packet of a vowel-like 220 Hz tone at -12 dBFS (speech, for the buffer's pause detection).</summary>
+    private static readonly byte[] LoudPacket = MakePacket(k => (short)(8000 * Math.Sin(2 * Math.PI * 220 * k / AudioFormat.SampleRate)));
+
+    private static byte[] MakeQuietPacket() => MakePacket(_ => 0);
+
+    private static byte[] MakePacket(Func<int, short> sample)
+    {
+        using var encoder = new OpusAudioEncoder(32000, dtx: false);
+        var pcm = Enumerable.Range(0, AudioFormat.FrameSamples).Select(sample).ToArray();
+        var packet = new byte[AudioFormat.MaxPacketSize];
+        return packet.AsSpan(0, encoder.Encode(pcm, packet)).ToArray();
+    }
+
+    /// <summary>
+    /// Talkspurts of <paramref name="loudFrames"/> frames, pauses of <paramref name="quietFrames"/> (0: speech without
+    /// pause): 500 frames with 0-80 ms of jitter, then 1000 without, one read per 20 ms. Per read that dropped a frame:
+    /// whether the frame played before it was a pause.
+    /// </summary>
+    private static (List<bool> DropsAfterPause, List<int> DropReads) Talk(AudioJitterBuffer jb, FakeTimeProvider time, int loudFrames, int quietFrames)
+    {
+        var rng = new Random(11);
+        var arrivals = Enumerable.Range(0, 1500).Select(k => (At: (k * FrameMs) + (k < 500 ? 20 + (rng.NextDouble() * 80) : 20), Frame: k)).OrderBy(a => a.At).ToList();
+        var pcm = new short[AudioFormat.FrameSamples];
+        var dropsAfterPause = new List<bool>();
+        var dropReads = new List<int>();
+        var lastWasPause = true;
+        var a = 0;
+        var reads = 0;
+        for (var read = 7.0; read < (1500 * FrameMs) + 200; read += FrameMs, reads++)
+        {
+            while (a < arrivals.Count && arrivals[a].At <= read)
+            {
+                time.Advance(TimeSpan.FromMilliseconds(arrivals[a].At) - (time.GetUtcNow() - time.Start));
+                var k = arrivals[a].Frame;
+                var loud = quietFrames == 0 || k % (loudFrames + quietFrames) < loudFrames;
+                jb.Insert((uint)(k * AudioFormat.FrameSamples), loud ? LoudPacket : QuietPacket);
+                a++;
+            }
+
+            time.Advance(TimeSpan.FromMilliseconds(read) - (time.GetUtcNow() - time.Start));
+            var dropped = jb.FramesDropped;
+            jb.ReadFrame(pcm);
+            if (jb.FramesDropped > dropped && read > 500 * FrameMs)
+            {
+                dropsAfterPause.Add(lastWasPause);
+                dropReads.Add(reads);
+            }
+
+            lastWasPause = Math.Sqrt(pcm.Average(x => (double)x * x)) < 328;
+        }
+
+        return (dropsAfterPause, dropReads);
+    }
+
+    [Fact]
+    public void The_delay_comes_down_in_the_pauses_between_talkspurts_not_inside_them()
+    {
+        var time = new FakeTimeProvider();
+        using var jb = new AudioJitterBuffer(timeProvider: time);
+        // 400 ms of speech, 200 ms of pause: no talkspurt is long enough to make a change go ahead in speech.
+        var (afterPause, _) = Talk(jb, time, 20, 10);
+        log.WriteLine($"drops after the jitter stopped: {afterPause.Count}, after a pause {afterPause.Count(p => p)}; target {jb.TargetDelay.TotalMilliseconds} ms, changes in speech {jb.ChangesInSpeech}");
+        Assert.True(afterPause.Count >= 3, $"only {afterPause.Count} frames dropped after the jitter stopped");
+        Assert.All(afterPause, Assert.True);
+        Assert.Equal(0, jb.ChangesInSpeech);
+    }
+
+    [Fact]
+    public void In_speech_without_a_pause_the_delay_still_comes_down_a_frame_per_100_ms_at_most()
+    {
+        var time = new FakeTimeProvider();
+        using var jb = new AudioJitterBuffer(timeProvider: time);
+        var (_, reads) = Talk(jb, time, 1, 0);
+        log.WriteLine($"drops after the jitter stopped at reads {string.Join(" ", reads)}; target {jb.TargetDelay.TotalMilliseconds} ms, changes in speech {jb.ChangesInSpeech}");
+        Assert.True(reads.Count >= 3, $"only {reads.Count} frames dropped after the jitter stopped");
+        Assert.True(jb.ChangesInSpeech >= reads.Count, $"{jb.ChangesInSpeech} changes in speech, {reads.Count} drops");
+        Assert.All(reads.Zip(reads.Skip(1), (x, y) => y - x), gap => Assert.True(gap >= 5, $"drops {gap} reads apart"));
+        Assert.True(jb.TargetDelay <= TimeSpan.FromMilliseconds(10), $"target {jb.TargetDelay}");
+    }
+
     [Theory]
     [InlineData(-1, 300, 40, 0.95, 0.995)]
     [InlineData(0, 700, 40, 0.95, 0.995)]

@@ -78,7 +78,7 @@ public sealed class RoomdChecks(Suite suite, bool inLab, IReadOnlyList<LabFault>
             using var client = await RoomBusClient.ConnectAsync(_address, ct).ConfigureAwait(false);
             try
             {
-                return await SpeechChecks.ThroughRoomdAsync(client, RoomdLog, ct).ConfigureAwait(false);
+                return await SpeechChecks.ThroughRoomdAsync(client, _roomd, RoomdLog, ct).ConfigureAwait(false);
             }
             finally
             {
