@@ -172,6 +172,154 @@ public static class SpeechChecks
         return best;
     }
 
+    /// <summary>Share of the voiced frames whose pitch must agree (unrelated speech agrees in 28-40 %).</summary>
+    public const double MinPitchAgreement = 0.7;
+
+    /// <summary>What <see cref="Judge"/> found.</summary>
+    /// <param name="Lags">The delay per 300 ms (envelope frames of 10 ms).</param>
+    /// <param name="Score">Envelope correlation under the tracked delay.</param>
+    /// <param name="Control">The same search over the recording played backwards (reported).</param>
+    /// <param name="SingleLagScore">Envelope correlation at one delay for the whole speech (reported).</param>
+    /// <param name="SingleLag">That delay.</param>
+    /// <param name="PitchShare">Share of the compared frames whose pitch agrees.</param>
+    /// <param name="PitchCompared">Frames voiced in both.</param>
+    /// <param name="SentVoiced">Frames voiced in the speech sent.</param>
+    public sealed record Verdict(int[] Lags, double Score, double Control, double SingleLagScore, int SingleLag, double PitchShare, int PitchCompared, int SentVoiced)
+    {
+        /// <summary>
+        /// The recording follows the speech: its syllables line up under a delay that may drift (envelope correlation
+        /// of at least <see cref="MinCorrelation"/>), and at that delay at least half the sent voiced frames are voiced
+        /// and <see cref="MinPitchAgreement"/> of them carry the sent pitch.
+        /// </summary>
+        public bool Follows => Score >= MinCorrelation && PitchCompared * 2 >= SentVoiced && PitchShare >= MinPitchAgreement;
+
+        public override string ToString() =>
+            $"syllable envelope (dB, 50 ms) correlation {Score:0.000} with the delay tracked, "
+            + (Lags.Length == 0 ? "no delay fits" : $"{Lags.Min() * 10}..{Lags.Max() * 10} ms (per 300 ms: {string.Join(" ", Lags.Select(l => l * 10))})")
+            + $" (time-reversed control {Control:0.000}; at one delay {SingleLagScore:0.000} at {SingleLag * 10} ms); "
+            + $"pitch agrees in {PitchShare:P0} of {PitchCompared} frames voiced in both ({SentVoiced} voiced sent)";
+    }
+
+    /// <summary>Compares what was sent with what was recorded (both mono, 48 kHz; the recording from when the speech began).</summary>
+    public static Verdict Judge(short[] sent, short[] recorded)
+    {
+        var sentLog = LogEnvelope(Envelope(sent));
+        var gotLog = LogEnvelope(Envelope(recorded));
+        var (lags, score) = TrackDelay(sentLog, gotLog, MaxLagFrames);
+        var (_, control) = TrackDelay(sentLog, [.. gotLog.Reverse()], MaxLagFrames);
+        var (lag, single) = gotLog.Length > sentLog.Length ? BestLag(sentLog, gotLog, gotLog.Length - sentLog.Length) : (0, 0);
+        var sentF0 = Pitch(sent);
+        var (share, compared) = PitchAgreement(sentF0, Pitch(recorded), lags);
+        return new Verdict(lags, score, control, single, lag, share, compared, sentF0.Count(f => f > 0));
+    }
+
+    /// <summary>Pitch estimates are compared within this ratio (6 %: a semitone).</summary>
+    public const double PitchTolerance = 0.06;
+
+    /// <summary>
+    /// The fundamental frequency per 10 ms frame (0: unvoiced or silent), for 90..260 Hz: the signal averaged down to
+    /// 8 kHz, then per frame the normalised autocorrelation of 20 ms over periods of 31..89 samples; the first peak
+    /// within 85 % of the highest wins (so a period's double is not taken for it), voiced from a peak of 0.6 up.
+    /// </summary>
+    public static double[] Pitch(ReadOnlySpan<short> mono)
+    {
+        const int Down = Rate / 8000, Low = 8000 / 260, High = 8000 / 90, Width = 160, Step = 80;
+        var x = new double[mono.Length / Down];
+        for (var i = 0; i < x.Length; i++)
+        {
+            double sum = 0;
+            for (var j = 0; j < Down; j++)
+            {
+                sum += mono[(i * Down) + j];
+            }
+
+            x[i] = sum / Down;
+        }
+
+        var f0 = new double[mono.Length / Block];
+        var r = new double[High + 1];
+        for (var frame = 0; frame < f0.Length; frame++)
+        {
+            var start = frame * Step;
+            if (start + Width + High > x.Length)
+            {
+                break;
+            }
+
+            double e0 = 0;
+            for (var n = 0; n < Width; n++)
+            {
+                e0 += x[start + n] * x[start + n];
+            }
+
+            if (e0 < Width * 50.0 * 50.0)
+            {
+                continue; // silence (the envelope's floor)
+            }
+
+            var best = 0.0;
+            for (var lag = Low; lag <= High; lag++)
+            {
+                double sxy = 0, eyy = 0;
+                for (var n = 0; n < Width; n++)
+                {
+                    sxy += x[start + n] * x[start + n + lag];
+                    eyy += x[start + n + lag] * x[start + n + lag];
+                }
+
+                r[lag] = eyy == 0 ? 0 : sxy / Math.Sqrt(e0 * eyy);
+                best = Math.Max(best, r[lag]);
+            }
+
+            if (best < 0.6)
+            {
+                continue;
+            }
+
+            for (var lag = Low + 1; lag < High; lag++)
+            {
+                if (r[lag] >= 0.85 * best && r[lag] >= r[lag - 1] && r[lag] >= r[lag + 1])
+                {
+                    f0[frame] = 8000.0 / lag;
+                    break;
+                }
+            }
+        }
+
+        return f0;
+    }
+
+    /// <summary>
+    /// Of the frames voiced in both the sent speech and the recording at the delay <see cref="TrackDelay"/> found for
+    /// them, the share whose pitch agrees within <see cref="PitchTolerance"/> (the recording's frame or one of its two
+    /// neighbours either side, for the windows' coarse delay). Unrelated speech agrees by chance only (random pitches of
+    /// 110..210 Hz): its envelope can be made to fit by the delay's freedom, its melody cannot.
+    /// </summary>
+    public static (double Share, int Compared) PitchAgreement(double[] sentF0, double[] gotF0, int[] lags)
+    {
+        int compared = 0, agreed = 0;
+        for (var i = 0; i < sentF0.Length && lags.Length > 0; i++)
+        {
+            var at = i + lags[Math.Min(i / TrackHop, lags.Length - 1)];
+            if (sentF0[i] == 0 || at >= gotF0.Length || gotF0[at] == 0)
+            {
+                continue;
+            }
+
+            compared++;
+            for (var j = Math.Max(0, at - 2); j <= Math.Min(gotF0.Length - 1, at + 2); j++)
+            {
+                if (gotF0[j] > 0 && Math.Abs(Math.Log(gotF0[j] / sentF0[i])) <= Math.Log(1 + PitchTolerance))
+                {
+                    agreed++;
+                    break;
+                }
+            }
+        }
+
+        return (compared == 0 ? 0 : (double)agreed / compared, compared);
+    }
+
     /// <summary>Envelope frames per window of <see cref="TrackDelay"/> (600 ms: two or three syllables).</summary>
     public const int TrackWindow = 60;
 
@@ -466,26 +614,19 @@ public static class SpeechChecks
                 mono[i] = recorded[(startFrame + i) * channels]; // channel 0 of what roomd played
             }
 
-            var sentEnv = Envelope(speech);
-            var gotEnv = Envelope(mono);
-            Expect.True(gotEnv.Length > sentEnv.Length, $"only {mono.Length} frames recorded while and after the suite spoke ({speech.Length} played)" + roomdLog());
-            var (linearLag, linear) = BestLag(sentEnv, gotEnv, gotEnv.Length - sentEnv.Length);
-            var sentLog = LogEnvelope(sentEnv);
-            var gotLog = LogEnvelope(gotEnv);
-            var (lag, single) = BestLag(sentLog, gotLog, gotLog.Length - sentLog.Length);
-            // The judgement: the syllables aligned under a delay that may drift (see TrackDelay), against the same
-            // search over the recording played backwards (same sound, no syllable order).
-            var (path, score) = TrackDelay(sentLog, gotLog, MaxLagFrames);
-            var (_, control) = TrackDelay(sentLog, [.. gotLog.Reverse()], MaxLagFrames);
+            Expect.True(mono.Length > speech.Length, $"only {mono.Length} frames recorded while and after the suite spoke ({speech.Length} played)" + roomdLog());
+            var verdict = Judge(speech, mono);
             void Dump()
             {
                 // Both envelopes on the console, for a look at a failure on the host.
-                Console.Error.WriteLine("[speech] sent dB: " + string.Join(",", sentLog.Select(v => ((int)v).ToString(System.Globalization.CultureInfo.InvariantCulture))));
-                Console.Error.WriteLine("[speech] got dB: " + string.Join(",", gotLog.Select(v => ((int)v).ToString(System.Globalization.CultureInfo.InvariantCulture))));
+                static string Row(double[] v) => string.Join(",", v.Select(x => ((int)x).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                Console.Error.WriteLine("[speech] sent dB: " + Row(LogEnvelope(Envelope(speech))));
+                Console.Error.WriteLine("[speech] got dB: " + Row(LogEnvelope(Envelope(mono))));
+                Console.Error.WriteLine("[speech] sent f0: " + Row(Pitch(speech)));
+                Console.Error.WriteLine("[speech] got f0: " + Row(Pitch(mono)));
             }
 
-            var follows = score >= MinCorrelation && score - control >= 0.2;
-            var delays = path.Length == 0 ? "none" : $"{path.Min() * 10}..{path.Max() * 10} ms (per 300 ms: {string.Join(" ", path.Select(l => l * 10))})";
+            var follows = verdict.Follows;
             var cpu = roomd is { HasExited: false } ? (roomd.TotalProcessorTime - cpuBefore).TotalSeconds / (DateTime.UtcNow - wallBefore).TotalSeconds : double.NaN;
             var reportAfter = JitterLine(await client.GetMediaReportAsync().ConfigureAwait(false));
             var busiest = ThreadTicks(roomd)
@@ -496,8 +637,7 @@ public static class SpeechChecks
             var peak = mono.Length == 0 ? 0 : mono.Max(s => Math.Abs((int)s));
             var band = SpeechBandShare(mono);
             var detail = $"{syllables} syllables ({speech.Length / (double)Rate:0.0} s) into {settings.Device} -> roomd ({media.Audio}; video: {media.VideoEncoder}) -> "
-                + $"{settings.Device} capture: syllable envelope (dB, 50 ms) correlation {score:0.000} with the delay tracked, {delays} (time-reversed control {control:0.000}; "
-                + $"at one lag {single:0.000} at {lag * 10} ms, linear RMS envelope {linear:0.000} at {linearLag * 10} ms), peak {peak}, {band:P0} of the energy in 80-4000 Hz; suite's xruns: mouth {mouth.Xruns}, ear {ear.Xruns} (stalls {mouth.Stalls}, {ear.Stalls}; rings {settings.BufferPeriods} x {periodTime.TotalMilliseconds} ms; {AudioThread.Describe()}); "
+                + $"{settings.Device} capture: {verdict}, peak {peak}, {band:P0} of the energy in 80-4000 Hz; suite's xruns: mouth {mouth.Xruns}, ear {ear.Xruns} (stalls {mouth.Stalls}, {ear.Stalls}; rings {settings.BufferPeriods} x {periodTime.TotalMilliseconds} ms; {AudioThread.Describe()}); "
                 + $"roomd's microphone {RoomdXruns("microphone")}, speaker {RoomdXruns("speaker")}, JIT settled {settled.TotalSeconds:0} s after the call's first 4 s, CPU {cpu:P0} of one core while the suite spoke (busiest threads: {string.Join(", ", busiest)}); {reportBefore} before speaking, {reportAfter} after; "
                 + $"{channels} channels; media after: active {after.Media.Active}, camera '{after.Media.Camera}', error '{after.Media.Error}'";
             if (peak <= 300 || !follows || band < 0.6)
@@ -512,7 +652,7 @@ public static class SpeechChecks
             Expect.True(clears || (mouth.Xruns == 0 && ear.Xruns == 0),
                 "the suite's own playback or recording had xruns and the speech did not come through, so this measurement says nothing about roomd: " + detail);
             Expect.True(peak > 300, "roomd played only silence: " + detail + roomdLog());
-            Expect.True(follows, $"what roomd played does not follow the speech (threshold {MinCorrelation}, and 0.2 above the control): " + detail);
+            Expect.True(follows, $"what roomd played does not follow the speech (envelope {MinCorrelation} with the delay tracked, pitch agreeing in {MinPitchAgreement:P0} of at least half the voiced frames): " + detail);
             Expect.True(band >= 0.6, "what roomd played is not speech-band: " + detail);
             return detail;
         }
