@@ -315,7 +315,7 @@ public sealed class LoopbackMedia(
                 _audioStatistics = () =>
                     $"call audio: {sendAudio.FramesSent} frames sent, {decrypt.Packets} packets decrypted, {decrypt.Rejected} rejected by SFrame; " +
                     $"jitter buffer: {jitter.FramesDecoded} decoded, {jitter.FramesConcealed} concealed, {jitter.FramesStretched} stretched, " +
-                    $"{jitter.FramesDropped} dropped, {jitter.LatePackets} late, {jitter.Underruns} underruns, target {jitter.TargetDelay.TotalMilliseconds:F0} ms";
+                    $"{jitter.FramesDropped} dropped, {jitter.ChangesInSpeech} of the drops and stretches in speech, {jitter.LatePackets} late, {jitter.Underruns} underruns, target {jitter.TargetDelay.TotalMilliseconds:F0} ms";
             }
 
             // Device reads and writes block and complete synchronously (ALSA): each stream gets a thread-pool thread

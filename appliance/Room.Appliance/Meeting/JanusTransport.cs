@@ -367,7 +367,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
                 lines.Add($"call audio from feed {a.Stream.Feed}: {a.Packets} packets, {j.FramesDecoded} decoded, {j.FramesRecoveredByFec} by FEC, " +
                     $"{j.FramesConcealed} concealed, {j.LatePackets} late, {j.MalformedPackets} malformed, {a.FramesRejected} rejected; " +
                     $"jitter buffer {j.TargetDelay.TotalMilliseconds:F0} ms target, {j.CurrentDelay.TotalMilliseconds:F0} ms now, jitter {j.Jitter.TotalMilliseconds:F1} ms, " +
-                    $"{j.FramesDropped} dropped, {j.FramesStretched} stretched");
+                    $"{j.FramesDropped} dropped, {j.FramesStretched} stretched, {j.ChangesInSpeech} of those in speech");
             }
 
             return string.Join('\n', lines);
