@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Room.Appliance.Administration.Network;
 using Room.Appliance.BusApi;
 using Room.Appliance.Camera;
 using Room.Bus;
@@ -50,6 +51,15 @@ public static class AdministrationRegistration
             { Power: "logind" } => new LogindSystemPower(sp.GetRequiredService<ILogger<LogindSystemPower>>()),
             { Power: "simulated" } o => new SimulatedSystemPower(o.SimulatedPowerLog, sp.GetRequiredService<ILogger<SimulatedSystemPower>>()),
             _ => new NoSystemPower(),
+        });
+        services.AddSingleton<INetworkService>(sp => sp.GetRequiredService<IOptions<AdminOptions>>().Value switch
+        {
+            { Network: "networkd" } o => new NetworkdService(
+                o.NetworkInterface,
+                o.NetworkConfigDirectory,
+                o.NetworkBus.Length > 0 ? o.NetworkBus : Tmds.DBus.Protocol.DBusAddress.System ?? "",
+                sp.GetRequiredService<ILogger<NetworkdService>>()),
+            _ => new NoNetworkService(),
         });
         services.AddSingleton<IBusInterface, AdminInterface>();
         return services;
