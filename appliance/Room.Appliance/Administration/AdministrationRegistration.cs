@@ -61,6 +61,7 @@ public static class AdministrationRegistration
                 sp.GetRequiredService<ILogger<NetworkdService>>()),
             _ => new NoNetworkService(),
         });
+        services.AddSingleton<System.Net.IWebProxy, AdminProxy>();
         services.AddSingleton<IBusInterface, AdminInterface>();
         return services;
     }

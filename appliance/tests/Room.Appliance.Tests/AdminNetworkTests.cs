@@ -35,6 +35,17 @@ public sealed class AdminNetworkTests
         await using (var roomd = await StartRoomdAsync(lab))
         {
             using var client = await RoomBusClient.ConnectAsync(lab.BusAddress);
+            var announced = new System.Collections.Concurrent.ConcurrentQueue<(string Name, string Value)>();
+            using var watch = await client.WatchAsync((iface, changed) =>
+            {
+                if (iface == BusNames.Admin)
+                {
+                    foreach (var (name, value) in changed)
+                    {
+                        announced.Enqueue((name, name is "NetworkAddresses" or "NetworkDns" ? string.Join(' ', value.GetArray<string>()) : value.ToString()));
+                    }
+                }
+            });
             var before = (await client.GetStatusAsync()).Admin.Network;
             Assert.Equal(("systemd-networkd", NetworkdLab.RoomInterface, ""), (before.Service, before.Interface, before.Mode));
 
@@ -47,6 +58,9 @@ public sealed class AdminNetworkTests
             Assert.Equal([lab.PeerAddress], set.Dns);
             Assert.Contains($"10.215.{n}.5/24", set.Addresses);
             Assert.Contains($"Address=10.215.{n}.5/24", await File.ReadAllTextAsync(file), StringComparison.Ordinal);
+            // Announced as PropertiesChanged: the setting at once, the kernel's address when it came.
+            await WaitAsync(() => announced.Any(a => a.Name == "NetworkMode") && announced.Any(a => a.Name == "NetworkAddresses" && a.Value.Contains($"10.215.{n}.5/24", StringComparison.Ordinal)),
+                () => "PropertiesChanged for NetworkMode and NetworkAddresses: " + string.Join("; ", announced));
 
             // Back to DHCP (dnsmasq in the peer namespace leases .100-.150): the static address goes, a lease comes.
             await client.SetNetworkAsync("dhcp", "", 0, "", []);
@@ -65,6 +79,16 @@ public sealed class AdminNetworkTests
         await using var again = await StartRoomdAsync(lab);
         using var c = await RoomBusClient.ConnectAsync(lab.BusAddress);
         Assert.Equal("dhcp", (await c.GetStatusAsync()).Admin.Network.Mode);
+    }
+
+    private static async Task WaitAsync(Func<bool> condition, Func<string> what)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), what());
+            await Task.Delay(20);
+        }
     }
 
     [Fact]
