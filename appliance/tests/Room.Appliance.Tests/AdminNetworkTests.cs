@@ -62,8 +62,12 @@ public sealed class AdminNetworkTests
             await WaitAsync(() => announced.Any(a => a.Name == "NetworkMode") && announced.Any(a => a.Name == "NetworkAddresses" && a.Value.Contains($"10.215.{n}.5/24", StringComparison.Ordinal)),
                 () => "PropertiesChanged for NetworkMode and NetworkAddresses: " + string.Join("; ", announced));
 
-            // Back to DHCP (dnsmasq in the peer namespace leases .100-.150): the static address goes, a lease comes.
-            await client.SetNetworkAsync("dhcp", "", 0, "", []);
+            var shown = await CliProcess.RunAsync(lab.BusAddress, "admin");
+            Assert.Contains($"network     {NetworkdLab.RoomInterface} via systemd-networkd: static 10.215.{n}.5/24 gateway {lab.PeerAddress} DNS {lab.PeerAddress}; kernel has 10.215.{n}.5/24", shown.Output, StringComparison.Ordinal);
+
+            // Back to DHCP, with roomctl (dnsmasq in the peer namespace leases .100-.150): the static address goes, a lease comes.
+            var dhcpSet = await CliProcess.RunAsync(lab.BusAddress, "admin", "network", "dhcp");
+            Assert.True(dhcpSet.ExitCode == 0, dhcpSet.Output + dhcpSet.Error);
             addresses = await lab.WaitForAddressesAsync(
                 a => a.Count == 1 && a[0].StartsWith($"10.215.{n}.1", StringComparison.Ordinal) && a[0] != $"10.215.{n}.1/24" && a[0].EndsWith("/24", StringComparison.Ordinal),
                 "DHCP lease");

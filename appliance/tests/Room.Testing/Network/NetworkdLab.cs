@@ -35,11 +35,15 @@ public sealed class NetworkdLab : IDisposable
         };
     }
 
+    private static int s_count;
+
     private NetworkdLab(int n)
     {
         Subnet = n;
-        RoomNamespace = $"rnwd{Environment.ProcessId}r{n}";
-        PeerNamespace = $"rnwd{Environment.ProcessId}p{n}";
+        // Unique per test host (PID) and per lab in it; the subnet lives only inside the two namespaces.
+        var id = Interlocked.Increment(ref s_count);
+        RoomNamespace = $"rnwd{Environment.ProcessId}r{id}";
+        PeerNamespace = $"rnwd{Environment.ProcessId}p{id}";
         Directory = System.IO.Directory.CreateTempSubdirectory("room-networkd-").FullName;
         // networkd drops to its own user (systemd-network): it must reach the bus socket and its state folder.
         File.SetUnixFileMode(Directory, (UnixFileMode)0b111_101_101);
