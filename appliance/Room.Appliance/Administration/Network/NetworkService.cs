@@ -139,13 +139,17 @@ public sealed class NetworkdService : INetworkService, IDisposable
 
     public void Forget()
     {
+        DeleteFile();
+        Volatile.Write(ref _current, null);
+    }
+
+    private void DeleteFile()
+    {
         if (File.Exists(FilePath))
         {
             File.Delete(FilePath);
             Fsync.Directory(Path.GetDirectoryName(FilePath)!);
         }
-
-        Volatile.Write(ref _current, null);
     }
 
     public IReadOnlyList<string> KernelAddresses()
@@ -221,8 +225,7 @@ public sealed class NetworkdService : INetworkService, IDisposable
         {
             if (previous is null)
             {
-                Forget();
-                Volatile.Write(ref _current, Load());
+                DeleteFile();
             }
             else
             {
