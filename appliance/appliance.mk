@@ -11,3 +11,7 @@ roomd-bench:
 
 # Auto-framing: OpenCV's trained face cascades; the OpenCV runtime package needs GTK 3's libraries.
 APT_PACKAGES += opencv-data libgtk-3-0
+
+# Network administration tests: systemd-networkd (in systemd) runs in a namespace of the test's own, dnsmasq (from
+# dnsmasq-base) serves DHCP from the peer namespace; unshare (util-linux, essential) gives networkd its own mounts.
+APT_PACKAGES += systemd dnsmasq-base iproute2

@@ -21,7 +21,8 @@ public static class CalendarServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<CalendarOptions>>().Value;
-            return new DavHttp(TimeSpan.FromSeconds(o.RequestTimeoutSeconds), o.MaxResponseBytes);
+            // The host's IWebProxy, when it registers one (roomd: the administrator's proxy setting).
+            return new DavHttp(TimeSpan.FromSeconds(o.RequestTimeoutSeconds), o.MaxResponseBytes, proxy: sp.GetService<System.Net.IWebProxy>());
         });
         services.AddSingleton<IEnumerable<ICalendarSource>>(sp =>
         {

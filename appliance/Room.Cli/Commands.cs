@@ -42,6 +42,9 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
           admin language de|en            the panel's language
           admin time ZONE [NTP-SERVER...] time zone (Europe/Berlin) and up to 5 NTP servers (stored only)
           admin maintenance HH:MM MINUTES | off
+          admin network dhcp [DNS...]     the wired interface by DHCP (DNS servers optional)
+          admin network static ADDRESS/PREFIX [GATEWAY|-] [DNS...]   static IPv4 address, gateway ("-": none), DNS
+          admin proxy URL | off           HTTP(S) proxy for roomd's own HTTP (http://HOST:PORT, no credentials)
           admin diagnostics [FILE]        support bundle (no secrets) to FILE or stdout
           admin reboot
           admin factory-reset --yes       forget settings, PIN and presets, then restart
@@ -243,6 +246,29 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
             case ["maintenance", var start, var minutes]:
                 await client.SetMaintenanceWindowAsync(start, Whole(minutes, "Minutes"));
                 return Done($"maintenance window {start} for {minutes} min");
+            case ["network", "dhcp", .. var dns]:
+                await client.SetNetworkAsync("dhcp", "", 0, "", dns);
+                return Done($"network: DHCP{(dns.Count == 0 ? "" : ", DNS " + string.Join(' ', dns))}");
+            case ["network", "static", var cidr, .. var rest]:
+            {
+                var slash = cidr.IndexOf('/', StringComparison.Ordinal);
+                if (slash < 0)
+                {
+                    throw new UsageException($"A static address is ADDRESS/PREFIX (192.0.2.10/24), not '{cidr}'.");
+                }
+
+                var gateway = rest.Count > 0 && rest[0] != "-" ? rest[0] : "";
+                var dns = rest.Skip(1).ToList();
+                await client.SetNetworkAsync("static", cidr[..slash], Whole(cidr[(slash + 1)..], "The prefix"), gateway, dns);
+                return Done($"network: {cidr}, gateway {(gateway.Length == 0 ? "-" : gateway)}{(dns.Count == 0 ? "" : ", DNS " + string.Join(' ', dns))}");
+            }
+
+            case ["proxy", "off"]:
+                await client.SetProxyAsync("");
+                return Done("no proxy");
+            case ["proxy", var url]:
+                await client.SetProxyAsync(url);
+                return Done($"proxy {url}");
             case ["diagnostics"]:
                 output.Write(await client.GetDiagnosticsAsync());
                 return 0;
@@ -333,10 +359,21 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
         volume      {a.DefaultVolume}
         language    {a.Language}
         time zone   {(a.TimeZone.Length == 0 ? "(system)" : a.TimeZone)}  NTP {(a.NtpServers.Count == 0 ? "-" : string.Join(' ', a.NtpServers))}{(a.TimeSettingsApplied ? "" : "  (stored, not applied)")}
+        network     {FormatNetwork(a.Network)}
+        proxy       {(a.Proxy.Length == 0 ? "none" : a.Proxy)}
         maintenance {(a.MaintenanceStart.Length == 0 ? "none" : $"{a.MaintenanceStart} for {a.MaintenanceMinutes} min")}
         enrolment   {a.EnrolmentStatus}
         admin PIN   {(a.PinSet ? "set" : "not set")}  (sessions last {a.SessionSeconds} s)
         """;
+
+    private static string FormatNetwork(NetworkStatus n) =>
+        n.Service.Length == 0
+            ? "not managed by roomd"
+            : $"{n.Interface} via {n.Service}: {(n.Mode.Length == 0 ? "image defaults" : n.Mode)}"
+              + (n.Address.Length > 0 ? $" {n.Address}" : "")
+              + (n.Gateway.Length > 0 ? $" gateway {n.Gateway}" : "")
+              + (n.Dns.Count > 0 ? $" DNS {string.Join(' ', n.Dns)}" : "")
+              + $"; kernel has {(n.Addresses.Count == 0 ? "no IPv4 address" : string.Join(' ', n.Addresses))}";
 
     private async Task<int> PositionAsync()
     {

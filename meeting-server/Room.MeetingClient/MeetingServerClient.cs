@@ -24,10 +24,12 @@ public sealed class MeetingServerClient : IDisposable
     private readonly HttpClient _http;
     private string? _token;
 
-    public MeetingServerClient(Uri server, X509Certificate2 organisationCa, X509Certificate2? clientCertificate = null)
+    /// <param name="proxy">An HTTP(S) proxy to reach the server through (the room's proxy setting); null: the environment's.</param>
+    public MeetingServerClient(Uri server, X509Certificate2 organisationCa, X509Certificate2? clientCertificate = null, System.Net.IWebProxy? proxy = null)
     {
         var handler = new SocketsHttpHandler
         {
+            Proxy = proxy,
             SslOptions = new SslClientAuthenticationOptions
             {
                 RemoteCertificateValidationCallback = (_, cert, _, errors) => cert is X509Certificate2 c && ChainsTo(c, organisationCa, errors),

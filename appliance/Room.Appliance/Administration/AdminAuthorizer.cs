@@ -17,7 +17,7 @@ public interface ICallerIdentity
     ValueTask<AdminCaller> IdentifyAsync(BusCaller? caller, CancellationToken cancellationToken);
 }
 
-public sealed class AdminOptions
+public sealed class AdminOptions : System.ComponentModel.DataAnnotations.IValidatableObject
 {
     public const string Section = "Admin";
 
@@ -31,6 +31,33 @@ public sealed class AdminOptions
     public string Power { get; set; } = "none";
 
     public string SimulatedPowerLog { get; set; } = "";
+
+    /// <summary>Who applies network settings: "none" (SetNetwork refused) or "networkd" (systemd-networkd over D-Bus).</summary>
+    [System.ComponentModel.DataAnnotations.RegularExpression("^(none|networkd)$", ErrorMessage = "Admin:Network must be none or networkd.")]
+    public string Network { get; set; } = "none";
+
+    /// <summary>The room's wired interface (e.g. enp1s0); needed with Admin:Network = networkd.</summary>
+    [System.ComponentModel.DataAnnotations.RegularExpression("^([A-Za-z0-9_.-]{1,15})?$", ErrorMessage = "Admin:NetworkInterface must be an interface name (1-15 letters, digits, _ . -).")]
+    public string NetworkInterface { get; set; } = "";
+
+    /// <summary>Where roomd writes its .network file (systemd-networkd reads /etc/systemd/network).</summary>
+    public string NetworkConfigDirectory { get; set; } = "/etc/systemd/network";
+
+    /// <summary>The bus systemd-networkd is on; empty: the system bus.</summary>
+    public string NetworkBus { get; set; } = "";
+
+    public IEnumerable<System.ComponentModel.DataAnnotations.ValidationResult> Validate(System.ComponentModel.DataAnnotations.ValidationContext validationContext)
+    {
+        if (Network == "networkd" && NetworkInterface.Length == 0)
+        {
+            yield return new("Admin:Network = networkd needs Admin:NetworkInterface (the room's wired interface).", [nameof(NetworkInterface)]);
+        }
+
+        if (Network == "networkd" && !Path.IsPathFullyQualified(NetworkConfigDirectory))
+        {
+            yield return new("Admin:NetworkConfigDirectory must be an absolute path.", [nameof(NetworkConfigDirectory)]);
+        }
+    }
 }
 
 /// <summary>

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Room.Appliance.Administration.Network;
 using Room.Appliance.Camera;
 using Room.Appliance.Inventory;
 using Room.Bus.Server;
@@ -21,6 +22,7 @@ public sealed class AdminService(
     PresetStore presets,
     DeviceInventory inventory,
     ISystemPower power,
+    INetworkService network,
     RecentLog recentLog,
     IOptions<RoomOptions> room,
     ILogger<AdminService> logger)
@@ -36,6 +38,9 @@ public sealed class AdminService(
     public bool PinSet => pins.IsSet;
 
     public TimeSpan SessionLength => authorizer.SessionLength;
+
+    /// <summary>The operating system's network service roomd hands network settings to.</summary>
+    public INetworkService Network => network;
 
     /// <summary>roomd's options as they applied at start (room.json, with the stored settings over it).</summary>
     public RoomOptions Configured => room.Value;
@@ -102,6 +107,28 @@ public sealed class AdminService(
             return s with { MaintenanceStart = st, MaintenanceMinutes = m };
         }, ct);
 
+    /// <summary>
+    /// Checks the network settings (refused with nothing changed), then hands them to the network service; on its refusal
+    /// the previous settings stay.
+    /// </summary>
+    public async Task SetNetworkAsync(BusCaller? caller, string mode, string address, uint prefix, string gateway, IReadOnlyList<string> dns, CancellationToken ct)
+    {
+        var who = await authorizer.RequireAdminAsync(caller, ct);
+        var config = NetworkRules.Validate(mode, address, prefix, gateway, dns);
+        if (network.Unavailable is { } why)
+        {
+            throw new AdminRefusedException(AdminRefusalKind.NotSupported, why);
+        }
+
+        await network.ApplyAsync(config, ct);
+        logger.LogInformation("Setting changed by Unix user {Uid}: network ({Mode} {Address})", who.Uid, config.ModeName, config.AddressText);
+        Changed?.Invoke(this, EventArgs.Empty);
+    }
+
+    /// <summary>The HTTP(S) proxy for roomd's own outgoing HTTP ("" for none); an http:// URL without credentials.</summary>
+    public Task SetProxyAsync(BusCaller? caller, string url, CancellationToken ct) =>
+        UpdateAsync(caller, "proxy", s => s with { Proxy = AdminSettingsRules.Proxy(url) }, ct);
+
     public async Task<string> GetDiagnosticsAsync(BusCaller? caller, CancellationToken ct)
     {
         await authorizer.RequireAdminAsync(caller, ct);
@@ -130,6 +157,7 @@ public sealed class AdminService(
 
         logger.LogWarning("Factory reset requested by Unix user {Uid}: forgetting settings, PIN and camera presets", who.Uid);
         settings.Reset();
+        network.Forget();
         pins.Delete();
         presets.DeleteAll();
         authorizer.EndAllSessions();
@@ -158,6 +186,9 @@ public sealed class AdminService(
         b.AppendLine(CultureInfo.InvariantCulture, $"default volume: {s.DefaultVolume ?? room.Value.InitialVolume}");
         b.AppendLine(CultureInfo.InvariantCulture, $"language: {s.Language ?? "de"}");
         b.AppendLine(CultureInfo.InvariantCulture, $"time zone: {s.TimeZone ?? "(system)"} ntp: {string.Join(' ', s.NtpServers ?? [])} (stored, not applied to the system clock)");
+        var net = network.Current;
+        b.AppendLine(CultureInfo.InvariantCulture, $"network: {(network.Name.Length == 0 ? "not managed by roomd" : $"{network.Name} on {network.InterfaceName}: {(net is null ? "image defaults" : $"{net.ModeName} {net.AddressText} gateway {net.Gateway?.ToString() ?? "-"} dns {string.Join(' ', net.Dns)}")}")} kernel: {string.Join(' ', network.KernelAddresses())}");
+        b.AppendLine(CultureInfo.InvariantCulture, $"proxy: {(s.Proxy is { Length: > 0 } proxy ? proxy : "none")}");
         b.AppendLine(CultureInfo.InvariantCulture, $"maintenance window: {(s.MaintenanceStart is { Length: > 0 } st ? $"{st} for {s.MaintenanceMinutes} min" : "none")}");
         b.AppendLine(CultureInfo.InvariantCulture, $"admin PIN set: {(pins.IsSet ? "yes" : "no")}");
         b.AppendLine(CultureInfo.InvariantCulture, $"enrolment: {EnrolmentStatus}");

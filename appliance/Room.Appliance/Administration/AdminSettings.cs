@@ -30,6 +30,9 @@ public sealed record AdminSettings
 
     public uint? MaintenanceMinutes { get; init; }
 
+    /// <summary>The HTTP(S) proxy for roomd's own outgoing HTTP, "http://host:port" (never with credentials); null or "" for none.</summary>
+    public string? Proxy { get; init; }
+
     /// <summary>A free-form counter that changes with each write (the atomic-write test tells versions apart by it).</summary>
     public long Revision { get; init; }
 }
@@ -172,6 +175,43 @@ public static partial class AdminSettingsRules
             : throw new AdminRefusedException(AdminRefusalKind.OutOfRange, $"A maintenance window lasts 1..720 minutes, not {minutes}.");
     }
 
+    /// <summary>
+    /// An HTTP proxy URL, normalised to "http://host:port" ("" clears it). Credentials in the URL are refused: they would
+    /// show in properties, logs and diagnostics.
+    /// </summary>
+    public static string Proxy(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        if (url.Length == 0)
+        {
+            return "";
+        }
+
+        if (url.Length > 300 || url.Any(c => char.IsControl(c) || char.IsWhiteSpace(c))
+            || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+        {
+            throw new AdminRefusedException(AdminRefusalKind.InvalidArgument, "A proxy is an http:// URL like http://proxy.example:3128.");
+        }
+
+        if (uri.UserInfo.Length > 0 || url.Contains('@', StringComparison.Ordinal))
+        {
+            throw new AdminRefusedException(AdminRefusalKind.InvalidArgument, "A proxy URL with credentials is not supported (they would be shown in properties and logs).");
+        }
+
+        if (uri.Host.Length == 0 || uri.HostNameType == UriHostNameType.Unknown || uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0
+            || url.EndsWith('#') || url.EndsWith('?'))
+        {
+            throw new AdminRefusedException(AdminRefusalKind.InvalidArgument, "A proxy URL is http://HOST:PORT, without a path, query or fragment.");
+        }
+
+        if (uri.Port is < 1 or > 65535)
+        {
+            throw new AdminRefusedException(AdminRefusalKind.OutOfRange, $"A proxy port is 1..65535, not {uri.Port}.");
+        }
+
+        return $"http://{uri.Authority}";
+    }
+
     /// <summary>The settings read from disk with every value that breaks a rule dropped (and named in <paramref name="dropped"/>).</summary>
     public static AdminSettings Sanitize(AdminSettings s, List<string> dropped)
     {
@@ -207,6 +247,7 @@ public static partial class AdminSettingsRules
             Language = Keep("Language", s.Language, v => Language(v)),
             TimeZone = Keep("TimeZone", s.TimeZone, v => TimeZone(v)),
             NtpServers = Keep("NtpServers", s.NtpServers, v => NtpServers(v)),
+            Proxy = Keep("Proxy", s.Proxy, v => Proxy(v)),
             MaintenanceStart = window,
             MaintenanceMinutes = window is null ? null : s.MaintenanceMinutes,
         };

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Room.Appliance.Administration.Network;
 using Room.Appliance.BusApi;
 using Room.Appliance.Camera;
 using Room.Bus;
@@ -51,6 +52,16 @@ public static class AdministrationRegistration
             { Power: "simulated" } o => new SimulatedSystemPower(o.SimulatedPowerLog, sp.GetRequiredService<ILogger<SimulatedSystemPower>>()),
             _ => new NoSystemPower(),
         });
+        services.AddSingleton<INetworkService>(sp => sp.GetRequiredService<IOptions<AdminOptions>>().Value switch
+        {
+            { Network: "networkd" } o => new NetworkdService(
+                o.NetworkInterface,
+                o.NetworkConfigDirectory,
+                o.NetworkBus.Length > 0 ? o.NetworkBus : Tmds.DBus.Protocol.DBusAddress.System ?? "",
+                sp.GetRequiredService<ILogger<NetworkdService>>()),
+            _ => new NoNetworkService(),
+        });
+        services.AddSingleton<System.Net.IWebProxy, AdminProxy>();
         services.AddSingleton<IBusInterface, AdminInterface>();
         return services;
     }

@@ -14,6 +14,7 @@ public sealed class AdminInterface : IBusInterface
     {
         _admin = admin;
         _admin.Changed += (_, _) => Changed?.Invoke(this, EventArgs.Empty);
+        _admin.Network.AddressesChanged += (_, _) => Changed?.Invoke(this, EventArgs.Empty);
     }
 
     public string Name => BusNames.Admin;
@@ -34,6 +35,14 @@ public sealed class AdminInterface : IBusInterface
             ["TimeZone"] = s.TimeZone ?? "",
             ["NtpServers"] = VariantValue.Array((s.NtpServers ?? []).ToArray()),
             ["TimeSettingsApplied"] = false,
+            ["NetworkService"] = _admin.Network.Name,
+            ["NetworkInterface"] = _admin.Network.InterfaceName,
+            ["NetworkMode"] = _admin.Network.Current?.ModeName ?? "",
+            ["NetworkAddress"] = _admin.Network.Current?.AddressText ?? "",
+            ["NetworkGateway"] = _admin.Network.Current?.Gateway?.ToString() ?? "",
+            ["NetworkDns"] = VariantValue.Array((_admin.Network.Current?.Dns ?? []).Select(d => d.ToString()).ToArray()),
+            ["NetworkAddresses"] = VariantValue.Array(_admin.Network.KernelAddresses().ToArray()),
+            ["Proxy"] = s.Proxy ?? "",
             ["MaintenanceWindow"] = Struct.Create(s.MaintenanceStart ?? "", s.MaintenanceMinutes ?? 0u),
             ["EnrolmentStatus"] = AdminService.EnrolmentStatus,
             ["PinSet"] = _admin.PinSet,
@@ -77,6 +86,12 @@ public sealed class AdminInterface : IBusInterface
                     return null;
                 case "SetMaintenanceWindow":
                     await _admin.SetMaintenanceWindowAsync(caller, (string)args[0], (uint)args[1], ct);
+                    return null;
+                case "SetNetwork":
+                    await _admin.SetNetworkAsync(caller, (string)args[0], (string)args[1], (uint)args[2], (string)args[3], (string[])args[4], ct);
+                    return null;
+                case "SetProxy":
+                    await _admin.SetProxyAsync(caller, (string)args[0], ct);
                     return null;
                 case "GetDiagnostics":
                     return await _admin.GetDiagnosticsAsync(caller, ct);

@@ -30,12 +30,12 @@ public sealed class MeetingServerCallOptions
 /// box's own tokens, and runs the Janus call with SFrame keys per sender from the MLS exporter (<see cref="MlsCallKeys"/>).
 /// Roster and security code come from the MLS group, not from Janus.
 /// </summary>
-public sealed class MeetingServerTransport(IOptions<MeetingServerCallOptions> options, TimeProvider time, ILoggerFactory loggers, IceServerSet? iceServers = null) : IMeetingTransport
+public sealed class MeetingServerTransport(IOptions<MeetingServerCallOptions> options, TimeProvider time, ILoggerFactory loggers, IceServerSet? iceServers = null, System.Net.IWebProxy? proxy = null) : IMeetingTransport
 {
     public async Task<IMeetingSession> ConnectAsync(Uri meeting, string roomName, bool microphoneMuted, CancellationToken cancellationToken)
     {
         var (server, meetingId) = MeetingUri.ParseMeetingServer(meeting);
-        var keying = await MlsKeying.JoinAsync(server, meetingId, options.Value, time, loggers.CreateLogger<MlsKeying>(), cancellationToken).ConfigureAwait(false);
+        var keying = await MlsKeying.JoinAsync(server, meetingId, options.Value, time, loggers.CreateLogger<MlsKeying>(), proxy, cancellationToken).ConfigureAwait(false);
         try
         {
             var access = await keying.JanusAccessAsync(cancellationToken).ConfigureAwait(false);
@@ -79,7 +79,7 @@ internal sealed class MlsKeying : ICallKeying
         _keys.Changed += OnKeysChanged;
     }
 
-    public static async Task<MlsKeying> JoinAsync(Uri server, string meetingId, MeetingServerCallOptions options, TimeProvider time, ILogger logger, CancellationToken ct)
+    public static async Task<MlsKeying> JoinAsync(Uri server, string meetingId, MeetingServerCallOptions options, TimeProvider time, ILogger logger, System.Net.IWebProxy? proxy, CancellationToken ct)
     {
         string dir = options.IdentityDirectory;
         if (!File.Exists(Path.Combine(dir, DeviceCredentials.CertificateFile)) || !File.Exists(Path.Combine(dir, DeviceCredentials.CaFile))
@@ -102,7 +102,7 @@ internal sealed class MlsKeying : ICallKeying
         MeetingMember? member = null;
         try
         {
-            client = new MeetingServerClient(server, credentials.OrganisationCa!, credentials.TlsCertificate());
+            client = new MeetingServerClient(server, credentials.OrganisationCa!, credentials.TlsCertificate(), proxy);
             string me = credentials.Identity;
             var participants = await client.ParticipantsAsync(meetingId, ct).ConfigureAwait(false);
             bool host = participants.Any(p => p.Identity == me && p.Role == "host");

@@ -97,6 +97,11 @@ public sealed class RoomBusClient : IDisposable
 
     public Task SetMaintenanceWindowAsync(string start, uint minutes) => CallAsync(BusNames.Admin, "SetMaintenanceWindow", "su", start, minutes);
 
+    public Task SetNetworkAsync(string mode, string address, uint prefix, string gateway, IReadOnlyList<string> dns) =>
+        CallAsync(BusNames.Admin, "SetNetwork", "ssusas", mode, address, prefix, gateway, dns.ToArray());
+
+    public Task SetProxyAsync(string url) => CallAsync(BusNames.Admin, "SetProxy", "s", url);
+
     public async Task<string> GetDiagnosticsAsync() => (string)(await CallAsync(BusNames.Admin, "GetDiagnostics", ""))!;
 
     public Task RebootAsync() => CallAsync(BusNames.Admin, "Reboot", "");

@@ -72,6 +72,24 @@ public sealed record AdminStatus(
     uint SessionSeconds)
 {
     public static AdminStatus Empty { get; } = new("", "", "", 0, 0, "", "", [], false, "", 0, "", false, 0);
+
+    /// <summary>The room's network settings and the kernel's addresses.</summary>
+    public NetworkStatus Network { get; init; } = NetworkStatus.Empty;
+
+    /// <summary>The HTTP(S) proxy for roomd's outgoing HTTP, "" for none.</summary>
+    public string Proxy { get; init; } = "";
+}
+
+/// <summary>The room's network (Admin.Network* properties): service, interface, what roomd set, what the kernel has.</summary>
+public sealed record NetworkStatus(string Service, string Interface, string Mode, string Address, string Gateway, IReadOnlyList<string> Dns, IReadOnlyList<string> Addresses)
+{
+    public static NetworkStatus Empty { get; } = new("", "", "", "", "", [], []);
+
+    public bool Equals(NetworkStatus? other) =>
+        other is not null && Service == other.Service && Interface == other.Interface && Mode == other.Mode && Address == other.Address
+        && Gateway == other.Gateway && Dns.SequenceEqual(other.Dns) && Addresses.SequenceEqual(other.Addresses);
+
+    public override int GetHashCode() => HashCode.Combine(Service, Interface, Mode, Address, Gateway);
 }
 
 public sealed record CalendarEntry(string Title, string Uri, DateTimeOffset Start, DateTimeOffset End);
@@ -195,7 +213,18 @@ public sealed record RoomStatus(
                 p.TryGetValue("MaintenanceWindow", out var mw2) ? mw2.GetItem(1).GetUInt32() : Admin.MaintenanceMinutes,
                 Str(p, "EnrolmentStatus", Admin.EnrolmentStatus),
                 Bool(p, "PinSet", Admin.PinSet),
-                p.TryGetValue("SessionSeconds", out var ss) ? ss.GetUInt32() : Admin.SessionSeconds),
+                p.TryGetValue("SessionSeconds", out var ss) ? ss.GetUInt32() : Admin.SessionSeconds)
+            {
+                Network = new NetworkStatus(
+                    Str(p, "NetworkService", Admin.Network.Service),
+                    Str(p, "NetworkInterface", Admin.Network.Interface),
+                    Str(p, "NetworkMode", Admin.Network.Mode),
+                    Str(p, "NetworkAddress", Admin.Network.Address),
+                    Str(p, "NetworkGateway", Admin.Network.Gateway),
+                    p.TryGetValue("NetworkDns", out var nd) ? nd.GetArray<string>() : Admin.Network.Dns,
+                    p.TryGetValue("NetworkAddresses", out var na) ? na.GetArray<string>() : Admin.Network.Addresses),
+                Proxy = Str(p, "Proxy", Admin.Proxy),
+            },
         },
         _ => this,
     };

@@ -30,10 +30,12 @@ public sealed class DavHttp : IDisposable
     private readonly TimeSpan _timeout;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _closesEachConnection = new(StringComparer.OrdinalIgnoreCase);
 
-    public DavHttp(TimeSpan timeout, long maxBytes, HttpMessageHandler? handler = null)
+    /// <param name="proxy">The room's HTTP(S) proxy (asked per request, so a change applies to the next one); null: the
+    /// environment's (HTTP_PROXY and friends), as .NET does by default.</param>
+    public DavHttp(TimeSpan timeout, long maxBytes, HttpMessageHandler? handler = null, IWebProxy? proxy = null)
     {
-        _client = new HttpClient(handler ?? Handler(timeout, pooled: true)) { Timeout = Timeout.InfiniteTimeSpan };
-        _oneShot = handler is null ? new HttpClient(Handler(timeout, pooled: false)) { Timeout = Timeout.InfiniteTimeSpan } : _client;
+        _client = new HttpClient(handler ?? Handler(timeout, pooled: true, proxy)) { Timeout = Timeout.InfiniteTimeSpan };
+        _oneShot = handler is null ? new HttpClient(Handler(timeout, pooled: false, proxy)) { Timeout = Timeout.InfiniteTimeSpan } : _client;
         _timeout = timeout;
         _maxBytes = maxBytes;
     }
@@ -52,8 +54,9 @@ public sealed class DavHttp : IDisposable
         return SendOnceAsync(method, url, credentialsFile, body, headers, cancellationToken);
     }
 
-    private static SocketsHttpHandler Handler(TimeSpan timeout, bool pooled) => new()
+    private static SocketsHttpHandler Handler(TimeSpan timeout, bool pooled, IWebProxy? proxy) => new()
     {
+        Proxy = proxy,
         AllowAutoRedirect = false,
         UseCookies = false,
         AutomaticDecompression = DecompressionMethods.None,

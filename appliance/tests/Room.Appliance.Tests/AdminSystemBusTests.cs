@@ -69,6 +69,8 @@ public sealed class AdminSystemBusTests : IAsyncLifetime, IDisposable
             ["admin", "language", "en"],
             ["admin", "time", "Europe/Berlin"],
             ["admin", "maintenance", "01:00", "30"],
+            ["admin", "network", "static", "192.0.2.10/24", "192.0.2.1"],
+            ["admin", "proxy", "http://proxy.example:3128"],
             ["admin", "diagnostics"],
             ["admin", "reboot"],
             ["admin", "factory-reset", "--yes"],
@@ -86,7 +88,7 @@ public sealed class AdminSystemBusTests : IAsyncLifetime, IDisposable
         Assert.Equal(before, (await RoomctlAs(null, null, "--json", "admin")).Out);
 
         // The contract lists the methods; every one except Unlock and Lock was refused above (SetPin too).
-        var refused = new[] { "SetRoomName", "SetDefaultCamera", "SetDisplayStandby", "SetDefaultVolume", "SetLanguage", "SetTime", "SetMaintenanceWindow", "GetDiagnostics", "Reboot", "FactoryReset", "SetPin" };
+        var refused = new[] { "SetRoomName", "SetDefaultCamera", "SetDisplayStandby", "SetDefaultVolume", "SetLanguage", "SetTime", "SetMaintenanceWindow", "SetNetwork", "SetProxy", "GetDiagnostics", "Reboot", "FactoryReset", "SetPin" };
         Assert.Equal(BusContract.Interfaces[BusNames.Admin].Methods.Keys.Except(["Unlock", "Lock"]).Order(), refused.Order());
     }
 

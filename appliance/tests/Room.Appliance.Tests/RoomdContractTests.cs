@@ -34,6 +34,13 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
         [(BusNames.Admin, "TimeSettingsApplied")] = "constant: time settings are stored, not applied",
         [(BusNames.Admin, "SessionSeconds")] = "configuration (Admin:SessionSeconds), fixed for the life of the process",
         [(BusNames.Admin, "PinSet")] = "AdminTests.Factory_reset_forgets_settings_pin_and_presets_and_reboots (this roomd keeps its PIN)",
+        [(BusNames.Admin, "NetworkService")] = "configuration (Admin:Network), fixed for the life of the process",
+        [(BusNames.Admin, "NetworkInterface")] = "configuration (Admin:NetworkInterface), fixed for the life of the process",
+        [(BusNames.Admin, "NetworkMode")] = "needs systemd-networkd in a network namespace (AdminNetworkTests)",
+        [(BusNames.Admin, "NetworkAddress")] = "needs systemd-networkd in a network namespace (AdminNetworkTests)",
+        [(BusNames.Admin, "NetworkGateway")] = "needs systemd-networkd in a network namespace (AdminNetworkTests)",
+        [(BusNames.Admin, "NetworkDns")] = "needs systemd-networkd in a network namespace (AdminNetworkTests)",
+        [(BusNames.Admin, "NetworkAddresses")] = "needs systemd-networkd in a network namespace (AdminNetworkTests)",
         [(BusNames.Calendar, "Today")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
         [(BusNames.Calendar, "Tomorrow")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
         [(BusNames.Calendar, "Next")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
@@ -122,6 +129,7 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
             await Client.StorePresetAsync("Mirror2");
             await Client.SetDefaultCameraAsync("", "Mirror2");
         });
+        await Step("SetProxy", () => Client.SetProxyAsync(before.Admin.Proxy == "http://proxy.example:3128" ? "http://proxy.example:8080" : "http://proxy.example:3128"));
         await Step("SetRoomName back", () => Client.SetRoomNameAsync(before.System.RoomName));
 
         var contract = BusContract.Interfaces.Values.SelectMany(i => i.Properties.Keys.Select(p => (i.Name, p))).ToHashSet();
@@ -194,6 +202,9 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
             ((BusNames.Admin, "SetLanguage"), ["admin", "language", "en"]),
             ((BusNames.Admin, "SetTime"), ["admin", "time", "Europe/Berlin", "ntp.example.org"]),
             ((BusNames.Admin, "SetMaintenanceWindow"), ["admin", "maintenance", "03:00", "60"]),
+            // No Admin:Network on this roomd: refused as NotSupported after the input was checked.
+            ((BusNames.Admin, "SetNetwork"), ["admin", "network", "static", "192.0.2.10/24", "192.0.2.1", "192.0.2.53"]),
+            ((BusNames.Admin, "SetProxy"), ["admin", "proxy", "http://proxy.example:3128"]),
             ((BusNames.Admin, "GetDiagnostics"), ["admin", "diagnostics", Path.Combine(room.Bus.Directory, "diagnostics.txt")]),
             // No Admin:Power on this roomd: refused as NotSupported (a test must never reboot the machine it runs on).
             ((BusNames.Admin, "Reboot"), ["admin", "reboot"]),
@@ -282,6 +293,7 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
         (BusNames.Devices, "Devices") => ["devices"],
         (BusNames.Calendar, "Upcoming") => ["upcoming"],
         (BusNames.Admin, "MaintenanceWindow") => ["admin", "maintenanceStart"],
+        (BusNames.Admin, var p) when p.StartsWith("Network", StringComparison.Ordinal) => ["admin", "network", JsonNamingPolicy.CamelCase.ConvertName(p["Network".Length..])],
         _ => [iface[(iface.LastIndexOf('.') + 1)..].ToLowerInvariant(), JsonNamingPolicy.CamelCase.ConvertName(property)],
     };
 

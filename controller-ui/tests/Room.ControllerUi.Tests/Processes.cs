@@ -169,6 +169,10 @@ public sealed class RoomdProcess : IDisposable
         var args = new List<string>
         {
             "--bus", _bus, "--Room:StateDirectory", _stateDir, "--Room:AdminPin", AdminPin, "--Room:Name", RoomName,
+            // Network settings go to systemd-networkd over this bus, where none runs: roomd checks them and, for valid
+            // ones, answers that networkd did not take them (the real networkd: Room.Appliance.Tests AdminNetworkTests).
+            "--Admin:Network", "networkd", "--Admin:NetworkInterface", "lan0",
+            "--Admin:NetworkConfigDirectory", Path.Combine(_stateDir, "network"), "--Admin:NetworkBus", _bus,
         };
         for (var i = 0; i < meetings.Length / 4; i++)
         {
