@@ -172,9 +172,18 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
         throw new TimeoutException("roomd never reached the expected state; last: " + status);
     }
 
-    /// <summary>Back to a known state between tests: no call, microphone on, German, normal contrast.</summary>
+    /// <summary>
+    /// Back to a known state between tests: roomd running, no call and the last call's media stopped, microphone on.
+    /// (A call's media stops a moment after the meeting is left: a test joining again before it has would see the
+    /// old call's media end and the new one's start on its page.)
+    /// </summary>
     public async Task ResetAsync()
     {
+        if (!Roomd.IsRunning)
+        {
+            Roomd.Start(); // a test that stopped roomd failed before starting it again
+        }
+
         await WaitForRoomdAsync();
         var s = await Remote.GetStatusAsync();
         if (s.Meeting.State is MeetingStates.InCall or MeetingStates.Joining)
@@ -182,11 +191,24 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
             await Remote.LeaveAsync();
         }
 
-        await WaitForStatusAsync(x => x.Meeting.State is MeetingStates.Idle or MeetingStates.Error);
+        await WaitForStatusAsync(x => x.Meeting.State is MeetingStates.Idle or MeetingStates.Error && !x.Media.Active);
         if (s.Meeting.MicrophoneMuted)
         {
             await Remote.SetMicrophoneMutedAsync(false);
         }
+    }
+
+    /// <summary>
+    /// Waits until roomd's call media runs and the page shows its first decoded picture (the loopback of the room's
+    /// own camera, 640x360) on the remote view, whose stream the page opened when the media started.
+    /// </summary>
+    public async Task WaitForRemotePictureAsync(IPage page)
+    {
+        await WaitForStatusAsync(s => s.Media.Active);
+        await Assertions.Expect(page.GetByTestId("remote-video")).ToBeVisibleAsync();
+        await page.WaitForFunctionAsync(
+            "() => { const i = document.querySelector('[data-testid=remote-video]'); return i && i.naturalWidth === 640; }",
+            null, new() { Timeout = (float)Patience.TotalMilliseconds });
     }
 
     /// <summary>Saves artifacts/screenshots/NAME-WxH.png, after checking the screen is usable by touch.</summary>

@@ -19,15 +19,10 @@ public static class Repo
 
     public static string Panel => Path.Combine(Root, "controller-ui", "Room.ControllerUi", "bin", Configuration, "net10.0", "Room.ControllerUi.dll");
 
-    public static string Screenshots
-    {
-        get
-        {
-            var dir = Path.Combine(Root, "artifacts", "screenshots");
-            Directory.CreateDirectory(dir);
-            return dir;
-        }
-    }
+    /// <summary>artifacts/ of the repository (created on first use: a test run alone has no `make` to make it).</summary>
+    public static string Artifacts => Directory.CreateDirectory(Path.Combine(Root, "artifacts")).FullName;
+
+    public static string Screenshots => Directory.CreateDirectory(Path.Combine(Artifacts, "screenshots")).FullName;
 
     public static int FreePort()
     {
@@ -152,6 +147,9 @@ public sealed class RoomdProcess : IDisposable
     }
 
     public string Output => _process?.Output ?? "";
+
+    /// <summary>Started and not stopped by <see cref="Kill"/> (it may still have exited by itself).</summary>
+    public bool IsRunning => _process is not null;
 
     public void Start()
     {
