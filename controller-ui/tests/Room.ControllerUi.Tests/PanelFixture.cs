@@ -15,7 +15,7 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
 
     private ChildProcess? _panel;
     private string[] _panelArgs = [];
-    private IPlaywright? _playwright;
+    private PanelBrowser? _chromium;
 
     public TestBus Bus { get; } = new();
 
@@ -24,7 +24,7 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
     /// <summary>Stands for roomctl: a second client on the bus, not the panel.</summary>
     public RoomBusClient Remote { get; private set; } = null!;
 
-    public IBrowser Browser { get; private set; } = null!;
+    public IBrowser Browser => _chromium!.Browser;
 
     public string Url { get; private set; } = "";
 
@@ -47,36 +47,23 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
         Url = $"http://127.0.0.1:{port}/";
         _panelArgs =
         [
-            "--urls", Url.TrimEnd('/'), "--bus", Bus.Address,
+            "--bus", Bus.Address,
             "--ControllerUi:Brand:Name", "Nordwind Meeting",
             "--ControllerUi:Brand:PrimaryColor", "#0b5cad",
             "--ControllerUi:Brand:LogoPath", logo,
             "--Logging:LogLevel:Default", "Warning",
         ];
         await StartPanelAsync();
-
-        Assertions.SetDefaultExpectTimeout((float)Patience.TotalMilliseconds);
-        _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--disable-quic", "--no-first-run",
-            ],
-        });
+        _chromium = await PanelBrowser.LaunchAsync();
     }
 
     public async Task DisposeAsync()
     {
-        if (Browser is not null)
+        if (_chromium is not null)
         {
-            await Browser.DisposeAsync();
+            await _chromium.DisposeAsync();
         }
 
-        _playwright?.Dispose();
         _panel?.Dispose();
         Remote?.Dispose();
         Roomd?.Dispose();
@@ -93,18 +80,7 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
 
     public async Task<IPage> OpenAsync(int width = 1280, int height = 800)
     {
-        var page = await Browser.NewPageAsync(new BrowserNewPageOptions
-        {
-            ViewportSize = new ViewportSize { Width = width, Height = height },
-            HasTouch = true,
-            Locale = "de-DE",
-        });
-        page.SetDefaultTimeout((float)Patience.TotalMilliseconds);
-        await page.GotoAsync(Url);
-
-        // Interactive once the circuit is up and the panel has roomd's state.
-        // (The prerendered page looks the same but ignores taps: wait for the live circuit.)
-        await page.Locator(".panel[data-link='Online'][data-interactive='true']").WaitForAsync();
+        var page = await _chromium!.OpenAsync(Url, width, height);
         await page.WaitForFunctionAsync("() => window.Blazor && document.querySelector('.panel') && !document.querySelector('[data-testid=link-state].bad')");
 
         // Language and contrast belong to the panel, not the page: put them back to the defaults.
@@ -130,11 +106,7 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
         await StartPanelAsync();
     }
 
-    private async Task StartPanelAsync()
-    {
-        _panel = new ChildProcess(Repo.Panel, _panelArgs);
-        await WaitForPanelAsync();
-    }
+    private async Task StartPanelAsync() => _panel = await PanelProcess.StartAsync(Url, _panelArgs);
 
     public async Task WaitForRoomdAsync()
     {
@@ -264,35 +236,6 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
         Assert.True(result.RootElement.GetProperty("rules").GetInt32() > 0, $"axe ran no rule on {screen}");
         var bad = result.RootElement.GetProperty("bad").EnumerateArray().Select(e => e.GetString()).ToList();
         Assert.True(bad.Count == 0, $"axe on {screen}:\n" + string.Join("\n", bad));
-    }
-
-    private async Task WaitForPanelAsync()
-    {
-        using var http = new HttpClient();
-        var until = DateTime.UtcNow + Patience;
-        while (DateTime.UtcNow < until)
-        {
-            if (_panel!.HasExited)
-            {
-                break;
-            }
-
-            try
-            {
-                using var r = await http.GetAsync(new Uri(new Uri(Url), "healthz"));
-                if (r.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException("The panel did not start:\n" + _panel!.Output);
     }
 }
 

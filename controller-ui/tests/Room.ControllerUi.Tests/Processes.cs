@@ -187,3 +187,41 @@ public sealed class RoomdProcess : IDisposable
 
     private static string Iso(DateTimeOffset t) => t.ToString("O", CultureInfo.InvariantCulture);
 }
+
+/// <summary>The real panel (Room.ControllerUi) as a process.</summary>
+public static class PanelProcess
+{
+    /// <summary>Starts the panel serving <paramref name="url"/> with <paramref name="args"/> and waits until it answers /healthz.</summary>
+    public static async Task<ChildProcess> StartAsync(string url, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var panel = new ChildProcess(Repo.Panel, ["--urls", url.TrimEnd('/'), .. args], environment);
+        try
+        {
+            using var http = new HttpClient();
+            var until = DateTime.UtcNow + PanelFixture.Patience;
+            while (DateTime.UtcNow < until && !panel.HasExited)
+            {
+                try
+                {
+                    using var r = await http.GetAsync(new Uri(new Uri(url), "healthz"));
+                    if (r.IsSuccessStatusCode)
+                    {
+                        return panel;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+
+                await Task.Delay(100);
+            }
+
+            throw new TimeoutException("The panel did not start:\n" + panel.Output);
+        }
+        catch
+        {
+            panel.Dispose();
+            throw;
+        }
+    }
+}
