@@ -46,24 +46,5 @@ public sealed class PrivateBus : IDisposable
     /// <summary>A scratch folder that lives as long as the bus.</summary>
     public string Directory { get; }
 
-    public void Dispose()
-    {
-        try
-        {
-            _daemon.Kill(entireProcessTree: true);
-            _daemon.WaitForExit(5000);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        _daemon.Dispose();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => ServerProcess.Stop(_daemon, Directory);
 }

@@ -92,24 +92,5 @@ public sealed class SystemTypeBus : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            _daemon.Kill(entireProcessTree: true);
-            _daemon.WaitForExit(5000);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        _daemon.Dispose();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => ServerProcess.Stop(_daemon, Directory);
 }
