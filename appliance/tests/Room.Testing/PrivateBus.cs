@@ -28,16 +28,29 @@ public sealed class PrivateBus : IDisposable
               </policy>
             </busconfig>
             """);
-        _daemon = Process.Start(new ProcessStartInfo("dbus-daemon", ["--config-file", config, "--nofork", "--print-address"])
+        (_daemon, Address) = StartDaemon(config);
+    }
+
+    /// <summary>Starts dbus-daemon in the foreground with <paramref name="config"/>; returns it and the address it printed.</summary>
+    internal static (Process Daemon, string Address) StartDaemon(string config)
+    {
+        var daemon = Process.Start(new ProcessStartInfo("dbus-daemon", ["--config-file", config, "--nofork", "--print-address"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         }) ?? throw new InvalidOperationException("dbus-daemon did not start.");
-        var line = _daemon.StandardOutput.ReadLine() ?? throw new InvalidOperationException("dbus-daemon printed no address: " + _daemon.StandardError.ReadToEnd());
-        Address = line.Trim();
-        _daemon.ErrorDataReceived += (_, _) => { };
-        _daemon.BeginErrorReadLine();
+        var line = daemon.StandardOutput.ReadLine();
+        if (line is null)
+        {
+            var error = daemon.StandardError.ReadToEnd();
+            ServerProcess.Stop(daemon);
+            throw new InvalidOperationException("dbus-daemon printed no address: " + error);
+        }
+
+        daemon.ErrorDataReceived += (_, _) => { };
+        daemon.BeginErrorReadLine();
+        return (daemon, line.Trim());
     }
 
     /// <summary>The bus address, for --bus and RoomBusClient.ConnectAsync.</summary>
@@ -46,24 +59,5 @@ public sealed class PrivateBus : IDisposable
     /// <summary>A scratch folder that lives as long as the bus.</summary>
     public string Directory { get; }
 
-    public void Dispose()
-    {
-        try
-        {
-            _daemon.Kill(entireProcessTree: true);
-            _daemon.WaitForExit(5000);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        _daemon.Dispose();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => ServerProcess.Stop(_daemon, Directory);
 }

@@ -41,15 +41,7 @@ public sealed class SystemTypeBus : IDisposable
               <include>{policy}</include>
             </busconfig>
             """);
-        _daemon = Process.Start(new ProcessStartInfo("dbus-daemon", ["--config-file", config, "--nofork", "--print-address"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        }) ?? throw new InvalidOperationException("dbus-daemon did not start.");
-        Address = (_daemon.StandardOutput.ReadLine() ?? throw new InvalidOperationException("dbus-daemon printed no address: " + _daemon.StandardError.ReadToEnd())).Trim();
-        _daemon.ErrorDataReceived += (_, _) => { };
-        _daemon.BeginErrorReadLine();
+        (_daemon, Address) = PrivateBus.StartDaemon(config);
         File.SetUnixFileMode(Path.Combine(Directory, "system_bus_socket"), (UnixFileMode)0b111_111_111);
     }
 
@@ -92,24 +84,5 @@ public sealed class SystemTypeBus : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            _daemon.Kill(entireProcessTree: true);
-            _daemon.WaitForExit(5000);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        _daemon.Dispose();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => ServerProcess.Stop(_daemon, Directory);
 }

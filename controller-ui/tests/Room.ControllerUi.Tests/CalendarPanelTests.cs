@@ -18,7 +18,7 @@ public sealed class CalendarPanelFixture : IAsyncLifetime, IDisposable
 
     private ChildProcess? _roomd;
     private ChildProcess? _panel;
-    private IPlaywright? _playwright;
+    private PanelBrowser? _chromium;
 
     public TestBus Bus { get; } = new();
 
@@ -26,7 +26,7 @@ public sealed class CalendarPanelFixture : IAsyncLifetime, IDisposable
 
     public RoomBusClient Remote { get; private set; } = null!;
 
-    public IBrowser Browser { get; private set; } = null!;
+    public IBrowser Browser => _chromium!.Browser;
 
     public string Url { get; private set; } = "";
 
@@ -68,39 +68,17 @@ public sealed class CalendarPanelFixture : IAsyncLifetime, IDisposable
 
         var port = Repo.FreePort();
         Url = $"http://127.0.0.1:{port}/";
-        _panel = new ChildProcess(Repo.Panel, ["--urls", Url.TrimEnd('/'), "--bus", Bus.Address, "--Logging:LogLevel:Default", "Warning"], env);
-        using var http = new HttpClient();
-        await WaitAsync(async () =>
-        {
-            try
-            {
-                using var r = await http.GetAsync(new Uri(new Uri(Url), "healthz"));
-                return r.IsSuccessStatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-        }, "the panel");
-
-        Assertions.SetDefaultExpectTimeout((float)PanelFixture.Patience.TotalMilliseconds);
-        _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
-        });
+        _panel = await PanelProcess.StartAsync(Url, ["--bus", Bus.Address, "--Logging:LogLevel:Default", "Warning"], env);
+        _chromium = await PanelBrowser.LaunchAsync();
     }
 
     public async Task DisposeAsync()
     {
-        if (Browser is not null)
+        if (_chromium is not null)
         {
-            await Browser.DisposeAsync();
+            await _chromium.DisposeAsync();
         }
 
-        _playwright?.Dispose();
         Dispose();
         if (Radicale is not null)
         {
@@ -118,10 +96,7 @@ public sealed class CalendarPanelFixture : IAsyncLifetime, IDisposable
 
     public async Task<IPage> OpenAsync(int width = 1280, int height = 800)
     {
-        var page = await Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height }, HasTouch = true, Locale = "de-DE" });
-        page.SetDefaultTimeout((float)PanelFixture.Patience.TotalMilliseconds);
-        await page.GotoAsync(Url);
-        await page.Locator(".panel[data-link='Online'][data-interactive='true']").WaitForAsync();
+        var page = await _chromium!.OpenAsync(Url, width, height);
         if (await page.GetByTestId("lang-de").GetAttributeAsync("aria-pressed") != "true")
         {
             await page.GetByTestId("lang-de").ClickAsync();

@@ -117,6 +117,7 @@ public sealed class EveryScreenTests(PanelFixture fx)
         await fx.Remote.JoinAsync("room://meet.nordwind.example/screens");
         await Assertions.Expect(Id("call-screen")).ToHaveAttributeAsync("data-state", MeetingStates.InCall);
         await Assertions.Expect(Id("security-code")).ToBeVisibleAsync();
+        await fx.WaitForRemotePictureAsync(page); // the call screen as it stays (the picture comes a moment after InCall)
         await Check("call");
         await Id("leave").TapAsync();
         await Assertions.Expect(Id("leave-dialog")).ToBeVisibleAsync();

@@ -13,13 +13,13 @@ namespace Room.ControllerUi.Tests;
 public sealed class LeavePromptFixture : IAsyncLifetime, IDisposable
 {
     private ChildProcess? _panel;
-    private IPlaywright? _playwright;
+    private PanelBrowser? _chromium;
 
     public TestBus Bus { get; } = new();
 
     public FakeRoomd Roomd { get; private set; } = null!;
 
-    public IBrowser Browser { get; private set; } = null!;
+    public PanelBrowser Chromium => _chromium!;
 
     public string Url { get; private set; } = "";
 
@@ -53,49 +53,17 @@ public sealed class LeavePromptFixture : IAsyncLifetime, IDisposable
         };
 
         Url = $"http://127.0.0.1:{Repo.FreePort()}/";
-        _panel = new ChildProcess(Repo.Panel, ["--urls", Url.TrimEnd('/'), "--bus", Bus.Address, "--Logging:LogLevel:Default", "Warning"]);
-        using var http = new HttpClient();
-        var until = DateTime.UtcNow + PanelFixture.Patience;
-        while (true)
-        {
-            try
-            {
-                using var r = await http.GetAsync(new Uri(new Uri(Url), "healthz"));
-                if (r.IsSuccessStatusCode)
-                {
-                    break;
-                }
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < until && !_panel.HasExited)
-            {
-            }
-
-            if (DateTime.UtcNow >= until || _panel.HasExited)
-            {
-                throw new TimeoutException("The panel did not start:\n" + _panel.Output);
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assertions.SetDefaultExpectTimeout((float)PanelFixture.Patience.TotalMilliseconds);
-        _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
-        });
+        _panel = await PanelProcess.StartAsync(Url, ["--bus", Bus.Address, "--Logging:LogLevel:Default", "Warning"]);
+        _chromium = await PanelBrowser.LaunchAsync();
     }
 
     public async Task DisposeAsync()
     {
-        if (Browser is not null)
+        if (_chromium is not null)
         {
-            await Browser.DisposeAsync();
+            await _chromium.DisposeAsync();
         }
 
-        _playwright?.Dispose();
         if (Roomd is not null)
         {
             await Roomd.DisposeAsync();
@@ -133,12 +101,9 @@ public sealed class LeavePromptTests(LeavePromptFixture fx)
     [Fact]
     public async Task The_question_shows_over_the_call_and_stay_and_leave_reach_roomd_by_touch_and_keyboard()
     {
-        var page = await fx.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 }, HasTouch = true, Locale = "de-DE" });
-        page.SetDefaultTimeout((float)PanelFixture.Patience.TotalMilliseconds);
+        var page = await fx.Chromium.OpenAsync(fx.Url);
         try
         {
-            await page.GotoAsync(fx.Url);
-            await page.Locator(".panel[data-link='Online'][data-interactive='true']").WaitForAsync();
             await Assertions.Expect(page.GetByTestId("call-screen")).ToBeVisibleAsync();
             await Assertions.Expect(page.GetByTestId("leave-prompt")).ToHaveCountAsync(0);
 

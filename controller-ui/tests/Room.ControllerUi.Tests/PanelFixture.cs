@@ -15,7 +15,7 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
 
     private ChildProcess? _panel;
     private string[] _panelArgs = [];
-    private IPlaywright? _playwright;
+    private PanelBrowser? _chromium;
 
     public TestBus Bus { get; } = new();
 
@@ -24,7 +24,7 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
     /// <summary>Stands for roomctl: a second client on the bus, not the panel.</summary>
     public RoomBusClient Remote { get; private set; } = null!;
 
-    public IBrowser Browser { get; private set; } = null!;
+    public IBrowser Browser => _chromium!.Browser;
 
     public string Url { get; private set; } = "";
 
@@ -47,36 +47,23 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
         Url = $"http://127.0.0.1:{port}/";
         _panelArgs =
         [
-            "--urls", Url.TrimEnd('/'), "--bus", Bus.Address,
+            "--bus", Bus.Address,
             "--ControllerUi:Brand:Name", "Nordwind Meeting",
             "--ControllerUi:Brand:PrimaryColor", "#0b5cad",
             "--ControllerUi:Brand:LogoPath", logo,
             "--Logging:LogLevel:Default", "Warning",
         ];
         await StartPanelAsync();
-
-        Assertions.SetDefaultExpectTimeout((float)Patience.TotalMilliseconds);
-        _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--disable-quic", "--no-first-run",
-            ],
-        });
+        _chromium = await PanelBrowser.LaunchAsync();
     }
 
     public async Task DisposeAsync()
     {
-        if (Browser is not null)
+        if (_chromium is not null)
         {
-            await Browser.DisposeAsync();
+            await _chromium.DisposeAsync();
         }
 
-        _playwright?.Dispose();
         _panel?.Dispose();
         Remote?.Dispose();
         Roomd?.Dispose();
@@ -93,18 +80,7 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
 
     public async Task<IPage> OpenAsync(int width = 1280, int height = 800)
     {
-        var page = await Browser.NewPageAsync(new BrowserNewPageOptions
-        {
-            ViewportSize = new ViewportSize { Width = width, Height = height },
-            HasTouch = true,
-            Locale = "de-DE",
-        });
-        page.SetDefaultTimeout((float)Patience.TotalMilliseconds);
-        await page.GotoAsync(Url);
-
-        // Interactive once the circuit is up and the panel has roomd's state.
-        // (The prerendered page looks the same but ignores taps: wait for the live circuit.)
-        await page.Locator(".panel[data-link='Online'][data-interactive='true']").WaitForAsync();
+        var page = await _chromium!.OpenAsync(Url, width, height);
         await page.WaitForFunctionAsync("() => window.Blazor && document.querySelector('.panel') && !document.querySelector('[data-testid=link-state].bad')");
 
         // Language and contrast belong to the panel, not the page: put them back to the defaults.
@@ -130,11 +106,7 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
         await StartPanelAsync();
     }
 
-    private async Task StartPanelAsync()
-    {
-        _panel = new ChildProcess(Repo.Panel, _panelArgs);
-        await WaitForPanelAsync();
-    }
+    private async Task StartPanelAsync() => _panel = await PanelProcess.StartAsync(Url, _panelArgs);
 
     public async Task WaitForRoomdAsync()
     {
@@ -172,9 +144,18 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
         throw new TimeoutException("roomd never reached the expected state; last: " + status);
     }
 
-    /// <summary>Back to a known state between tests: no call, microphone on, German, normal contrast.</summary>
+    /// <summary>
+    /// Back to a known state between tests: roomd running, no call and the last call's media stopped, microphone on.
+    /// (A call's media stops a moment after the meeting is left: a test joining again before it has would see the
+    /// old call's media end and the new one's start on its page.)
+    /// </summary>
     public async Task ResetAsync()
     {
+        if (!Roomd.IsRunning)
+        {
+            Roomd.Start(); // a test that stopped roomd failed before starting it again
+        }
+
         await WaitForRoomdAsync();
         var s = await Remote.GetStatusAsync();
         if (s.Meeting.State is MeetingStates.InCall or MeetingStates.Joining)
@@ -182,11 +163,24 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
             await Remote.LeaveAsync();
         }
 
-        await WaitForStatusAsync(x => x.Meeting.State is MeetingStates.Idle or MeetingStates.Error);
+        await WaitForStatusAsync(x => x.Meeting.State is MeetingStates.Idle or MeetingStates.Error && !x.Media.Active);
         if (s.Meeting.MicrophoneMuted)
         {
             await Remote.SetMicrophoneMutedAsync(false);
         }
+    }
+
+    /// <summary>
+    /// Waits until roomd's call media runs and the page shows its first decoded picture (the loopback of the room's
+    /// own camera, 640x360) on the remote view, whose stream the page opened when the media started.
+    /// </summary>
+    public async Task WaitForRemotePictureAsync(IPage page)
+    {
+        await WaitForStatusAsync(s => s.Media.Active);
+        await Assertions.Expect(page.GetByTestId("remote-video")).ToBeVisibleAsync();
+        await page.WaitForFunctionAsync(
+            "() => { const i = document.querySelector('[data-testid=remote-video]'); return i && i.naturalWidth === 640; }",
+            null, new() { Timeout = (float)Patience.TotalMilliseconds });
     }
 
     /// <summary>Saves artifacts/screenshots/NAME-WxH.png, after checking the screen is usable by touch.</summary>
@@ -242,35 +236,6 @@ public sealed class PanelFixture : IAsyncLifetime, IDisposable
         Assert.True(result.RootElement.GetProperty("rules").GetInt32() > 0, $"axe ran no rule on {screen}");
         var bad = result.RootElement.GetProperty("bad").EnumerateArray().Select(e => e.GetString()).ToList();
         Assert.True(bad.Count == 0, $"axe on {screen}:\n" + string.Join("\n", bad));
-    }
-
-    private async Task WaitForPanelAsync()
-    {
-        using var http = new HttpClient();
-        var until = DateTime.UtcNow + Patience;
-        while (DateTime.UtcNow < until)
-        {
-            if (_panel!.HasExited)
-            {
-                break;
-            }
-
-            try
-            {
-                using var r = await http.GetAsync(new Uri(new Uri(Url), "healthz"));
-                if (r.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException("The panel did not start:\n" + _panel!.Output);
     }
 }
 

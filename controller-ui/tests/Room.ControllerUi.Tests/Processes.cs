@@ -19,15 +19,10 @@ public static class Repo
 
     public static string Panel => Path.Combine(Root, "controller-ui", "Room.ControllerUi", "bin", Configuration, "net10.0", "Room.ControllerUi.dll");
 
-    public static string Screenshots
-    {
-        get
-        {
-            var dir = Path.Combine(Root, "artifacts", "screenshots");
-            Directory.CreateDirectory(dir);
-            return dir;
-        }
-    }
+    /// <summary>artifacts/ of the repository (created on first use: a test run alone has no `make` to make it).</summary>
+    public static string Artifacts => Directory.CreateDirectory(Path.Combine(Root, "artifacts")).FullName;
+
+    public static string Screenshots => Directory.CreateDirectory(Path.Combine(Artifacts, "screenshots")).FullName;
 
     public static int FreePort()
     {
@@ -153,6 +148,9 @@ public sealed class RoomdProcess : IDisposable
 
     public string Output => _process?.Output ?? "";
 
+    /// <summary>Started and not stopped by <see cref="Kill"/> (it may still have exited by itself).</summary>
+    public bool IsRunning => _process is not null;
+
     public void Start()
     {
         if (!File.Exists(Repo.Roomd))
@@ -192,4 +190,42 @@ public sealed class RoomdProcess : IDisposable
     public void Dispose() => Kill();
 
     private static string Iso(DateTimeOffset t) => t.ToString("O", CultureInfo.InvariantCulture);
+}
+
+/// <summary>The real panel (Room.ControllerUi) as a process.</summary>
+public static class PanelProcess
+{
+    /// <summary>Starts the panel serving <paramref name="url"/> with <paramref name="args"/> and waits until it answers /healthz.</summary>
+    public static async Task<ChildProcess> StartAsync(string url, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var panel = new ChildProcess(Repo.Panel, ["--urls", url.TrimEnd('/'), .. args], environment);
+        try
+        {
+            using var http = new HttpClient();
+            var until = DateTime.UtcNow + PanelFixture.Patience;
+            while (DateTime.UtcNow < until && !panel.HasExited)
+            {
+                try
+                {
+                    using var r = await http.GetAsync(new Uri(new Uri(url), "healthz"));
+                    if (r.IsSuccessStatusCode)
+                    {
+                        return panel;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+
+                await Task.Delay(100);
+            }
+
+            throw new TimeoutException("The panel did not start:\n" + panel.Output);
+        }
+        catch
+        {
+            panel.Dispose();
+            throw;
+        }
+    }
 }

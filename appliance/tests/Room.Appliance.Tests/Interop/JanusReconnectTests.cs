@@ -21,18 +21,6 @@ public sealed class JanusReconnectTests(ITestOutputHelper output)
 {
     private static async Task<MeetingStatus> MeetingAsync(JanusRig rig) => (await rig.Client.GetStatusAsync()).Meeting;
 
-    /// <summary>roomd in the call, the browser publishing and subscribed to roomd, both decoding; returns roomd's feed id.</summary>
-    private static async Task<string> BothDecodingAsync(JanusRig rig, string secret, CancellationToken ct)
-    {
-        await JanusRig.WaitUntilAsync(async () => (await MeetingAsync(rig)).State == MeetingStates.InCall, ct);
-        var roomdFeed = (await MeetingAsync(rig)).Participants[0].Id;
-        await rig.Browser.JoinAsync(rig.Janus.WebSocketUri, "k=" + secret, "chromium");
-        await rig.Browser.SubscribeAsync(long.Parse(roomdFeed, System.Globalization.CultureInfo.InvariantCulture));
-        long roomdBefore = (await rig.ReportAsync()).VideoDecoded;
-        await JanusRig.WaitUntilAsync(async () => (await rig.Browser.StatsAsync()).FramesDecoded >= 20 && (await rig.ReportAsync()).VideoDecoded >= roomdBefore + 20, ct);
-        return roomdFeed;
-    }
-
     /// <param name="mustDrop">The fault takes the signalling connection down too, so roomd must go through reconnecting, with its reason.</param>
     private async Task SurvivesAsync(string fault, Func<JanusRig, CancellationToken, Task> inflict, bool mustDrop)
     {
@@ -45,7 +33,7 @@ public sealed class JanusReconnectTests(ITestOutputHelper output)
         try
         {
             await rig.Client.JoinAsync(rig.Link(secret));
-            await BothDecodingAsync(rig, secret, ct);
+            await rig.BothDecodingAsync(secret, ct);
             var states = new ConcurrentQueue<(string State, string Error)>();
             using var watch = await rig.Client.WatchAsync((iface, changed) =>
             {
@@ -66,7 +54,7 @@ public sealed class JanusReconnectTests(ITestOutputHelper output)
 
             // Media decodes again both ways (the browser reloads: its connection went with the fault).
             await rig.RestartBrowserAsync();
-            await BothDecodingAsync(rig, secret, ct);
+            await rig.BothDecodingAsync(secret, ct);
             var meeting = await MeetingAsync(rig);
             Assert.Equal(MeetingStates.InCall, meeting.State);
             Assert.Equal((await rig.Browser.StatsAsync()).Code, meeting.SecurityCode);

@@ -1,3 +1,4 @@
+using Room.Bus;
 using Room.Bus.Client;
 using Room.Testing;
 using Room.Testing.Network;
@@ -17,6 +18,15 @@ internal sealed class JanusRig : IAsyncDisposable
     public required RoomBusClient Client { get; init; }
     public required E2eeBrowser Browser { get; set; }
 
+    /// <summary>In a rig without UDP (<see cref="StartWithoutUdpAsync"/>): roomd's own network, which drops all UDP.</summary>
+    public ClientNetNs? RoomdNet { get; init; }
+
+    /// <summary>In a rig without UDP: coturn beside Janus (UDP, TCP and TLS), relaying to it.</summary>
+    public Coturn? Turn { get; init; }
+
+    /// <summary>In a rig without UDP: the CA and coturn's certificate for the TURN server's name.</summary>
+    public TestCertificates? Pki { get; init; }
+
     /// <summary>Waits (no time limit of its own: the test's overall timeout) and names the step if that runs out.</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken ct, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
     {
@@ -29,29 +39,84 @@ internal sealed class JanusRig : IAsyncDisposable
 
     public string Link(string secret) => $"janus://{Ns.NsAddress}:8188/{JanusServer.Room}#k={secret}";
 
-    public static async Task<JanusRig> StartAsync(CancellationToken ct, TimeSpan? oneWayMediaDelay = null)
+    /// <summary>roomd, Janus and the browser on one link (media held <paramref name="oneWayMediaDelay"/> each way when given).</summary>
+    public static Task<JanusRig> StartAsync(CancellationToken ct, TimeSpan? oneWayMediaDelay = null) =>
+        StartAsync(NetNs.Create(oneWayMediaDelay), turnName: null, ct);
+
+    /// <summary>
+    /// roomd in a namespace of its own that lets no UDP out, configured (Room:IceServers) as a box would be for every
+    /// network: STUN, TURN over UDP and TURN over TLS at <paramref name="turnName"/>, which resolves to coturn beside
+    /// Janus. Only TLS gets through. The browser stays on the servers' side (UDP allowed).
+    /// </summary>
+    public static Task<JanusRig> StartWithoutUdpAsync(string turnName, CancellationToken ct) => StartAsync(NetNs.Create(), turnName, ct);
+
+    private static async Task<JanusRig> StartAsync(NetNs ns, string? turnName, CancellationToken ct)
     {
-        var ns = NetNs.Create(oneWayMediaDelay);
+        TestCertificates? pki = null;
         JanusServer? janus = null;
+        ClientNetNs? roomdNet = null;
+        Coturn? turn = null;
         PrivateBus? bus = null;
         RoomdProcess? roomd = null;
         try
         {
             janus = await JanusServer.StartAsync(ns, ct);
             bus = new PrivateBus();
-            roomd = await RoomdProcess.StartAsync(bus.Address, Path.Combine(bus.Directory, "state"), "--Room:Name", "Ratssaal");
+            var launch = new RoomdLaunch(bus.Address, Path.Combine(bus.Directory, "state")) { Args = ["--Room:Name", "Ratssaal"] };
+            if (turnName is not null)
+            {
+                pki = TestCertificates.Create(turnName);
+                // roomd's network: a link to the servers' namespace (TURN's name resolves to the servers' end of it), no UDP.
+                roomdNet = ClientNetNs.Create(ns);
+                roomdNet.AddHost(turnName, roomdNet.ServerSideAddress);
+                roomdNet.BlockUdp();
+                turn = await Coturn.StartAsync(ns, ct, tls: (pki.CertFile, pki.KeyFile), listen: [ns.NsAddress, roomdNet.ServerSideAddress]);
+                Directory.CreateDirectory(launch.StateDirectory);
+                await File.WriteAllTextAsync(Path.Combine(launch.StateDirectory, "turn-credential"), Coturn.Password + "\n", ct);
+                launch = launch with
+                {
+                    Prefix = roomdNet.Prefix,
+                    Args =
+                    [
+                        .. launch.Args,
+                        "--Room:IceServers:0:Urls:0", $"stun:{turnName}:3478",
+                        "--Room:IceServers:1:Urls:0", $"turn:{turnName}:3478?transport=udp",
+                        "--Room:IceServers:1:Urls:1", $"turns:{turnName}:{Coturn.TlsPort}",
+                        "--Room:IceServers:1:Username", Coturn.User,
+                        "--Room:IceServers:1:CredentialFile", "turn-credential",
+                        "--Room:IceServers:1:CaFile", pki.CaFile,
+                    ],
+                };
+            }
+
+            roomd = await RoomdProcess.StartAsync(launch);
             var client = await RoomBusClient.ConnectAsync(bus.Address, ct);
             var browser = await E2eeBrowser.StartAsync();
-            return new JanusRig { Ns = ns, Janus = janus, Bus = bus, Roomd = roomd, Client = client, Browser = browser };
+            return new JanusRig { Ns = ns, Janus = janus, Bus = bus, Roomd = roomd, Client = client, Browser = browser, RoomdNet = roomdNet, Turn = turn, Pki = pki };
         }
         catch
         {
             if (roomd is not null) await roomd.DisposeAsync();
             bus?.Dispose();
+            turn?.Dispose();
+            roomdNet?.Dispose();
             janus?.Dispose();
+            pki?.Dispose();
             ns.Dispose();
             throw;
         }
+    }
+
+    /// <summary>roomd in the call, the browser publishing and subscribed to roomd, both decoding; returns roomd's feed id.</summary>
+    public async Task<string> BothDecodingAsync(string secret, CancellationToken ct)
+    {
+        await WaitUntilAsync(async () => (await Client.GetStatusAsync()).Meeting.State == MeetingStates.InCall, ct);
+        var roomdFeed = (await Client.GetStatusAsync()).Meeting.Participants[0].Id;
+        await Browser.JoinAsync(Janus.WebSocketUri, "k=" + secret, "chromium");
+        await Browser.SubscribeAsync(long.Parse(roomdFeed, System.Globalization.CultureInfo.InvariantCulture));
+        long roomdBefore = (await ReportAsync()).VideoDecoded;
+        await WaitUntilAsync(async () => (await Browser.StatsAsync()).FramesDecoded >= 20 && (await ReportAsync()).VideoDecoded >= roomdBefore + 20, ct);
+        return roomdFeed;
     }
 
     public async Task<CallReport> ReportAsync() => CallReport.Parse(await Client.GetMediaReportAsync());
@@ -76,7 +141,10 @@ internal sealed class JanusRig : IAsyncDisposable
         Client.Dispose();
         await Roomd.DisposeAsync();
         Bus.Dispose();
+        Turn?.Dispose();
+        RoomdNet?.Dispose();
         Janus.Dispose();
+        Pki?.Dispose();
         Ns.Dispose();
     }
 }

@@ -106,26 +106,5 @@ public sealed class JanusServer : IDisposable
         throw new TimeoutException("janus did not listen");
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill();
-                _process.WaitForExit(5000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_directory, true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => ServerProcess.Stop(_process, _directory);
 }
