@@ -14,22 +14,28 @@ public sealed class PrivateBus : IDisposable
         Directory = System.IO.Directory.CreateTempSubdirectory("room-bus-").FullName;
         var socket = Path.Combine(Directory, "bus");
         var config = Path.Combine(Directory, "bus.conf");
-        File.WriteAllText(config, $"""
-            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-            <busconfig>
-              <type>session</type>
-              <listen>unix:path={socket}</listen>
-              <auth>EXTERNAL</auth>
-              <policy context="default">
-                <allow send_destination="*" eavesdrop="true"/>
-                <allow eavesdrop="true"/>
-                <allow own="*"/>
-              </policy>
-            </busconfig>
-            """);
+        File.WriteAllText(config, Config(socket));
         (_daemon, Address) = StartDaemon(config);
     }
+
+    /// <summary>
+    /// A session-type bus on <paramref name="socket"/> where every connection may own and call anything (a test's
+    /// own bus); <paramref name="anyUser"/> also lets other users connect (a service that drops its privileges).
+    /// </summary>
+    internal static string Config(string socket, bool anyUser = false) => $"""
+        <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+         "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+        <busconfig>
+          <type>session</type>
+          <listen>unix:path={socket}</listen>
+          <auth>EXTERNAL</auth>
+          <policy context="default">{(anyUser ? "\n    <allow user=\"*\"/>" : "")}
+            <allow send_destination="*" eavesdrop="true"/>
+            <allow eavesdrop="true"/>
+            <allow own="*"/>
+          </policy>
+        </busconfig>
+        """;
 
     /// <summary>Starts dbus-daemon in the foreground with <paramref name="config"/>; returns it and the address it printed.</summary>
     internal static (Process Daemon, string Address) StartDaemon(string config)

@@ -101,21 +101,7 @@ public sealed class NetworkdLab : IDisposable
 
         var socket = Path.Combine(Directory, "bus");
         var config = Path.Combine(Directory, "bus.conf");
-        await File.WriteAllTextAsync(config, $"""
-            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-            <busconfig>
-              <type>session</type>
-              <listen>unix:path={socket}</listen>
-              <auth>EXTERNAL</auth>
-              <policy context="default">
-                <allow user="*"/>
-                <allow send_destination="*" eavesdrop="true"/>
-                <allow eavesdrop="true"/>
-                <allow own="*"/>
-              </policy>
-            </busconfig>
-            """);
+        await File.WriteAllTextAsync(config, PrivateBus.Config(socket, anyUser: true));
         var bus = Start("dbus", "dbus-daemon", "--config-file", config, "--nofork", "--print-address");
         BusAddress = (await bus.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("dbus-daemon printed no address:\n" + Log)).Trim();
         Follow("dbus", bus, stdout: false);
@@ -230,19 +216,7 @@ public sealed class NetworkdLab : IDisposable
 
         foreach (var p in _processes)
         {
-            try
-            {
-                if (!p.HasExited)
-                {
-                    p.Kill(entireProcessTree: true);
-                    p.WaitForExit(5000);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
-            p.Dispose();
+            ServerProcess.Stop(p);
         }
 
         foreach (var ns in new[] { RoomNamespace, PeerNamespace })
