@@ -50,6 +50,11 @@ public sealed class LoopbackMedia(
     /// <summary>The latest decoded picture as JPEG, or null outside a call / before the first picture.</summary>
     public byte[]? Snapshot()
     {
+        if (meeting.Snapshot.State != MeetingStates.InCall)
+        {
+            return null; // left, or not yet in: the last call's picture is not shown while its media winds down
+        }
+
         lock (_gate)
         {
             if (_remote is not null)

@@ -88,6 +88,24 @@ public sealed class ChildProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>
+    /// Waits until the process has exited and everything it wrote has been read (HasExited turns true before the
+    /// last lines of output are delivered); false if it still runs after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<bool> ExitedAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     public string Output
     {
         get
