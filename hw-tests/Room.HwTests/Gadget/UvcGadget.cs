@@ -8,7 +8,7 @@ namespace Room.HwTests.Gadget;
 /// uvcvideo driver binds it. It answers the camera-terminal control requests (pan/tilt/zoom/focus/exposure)
 /// and streams YUYV frames over a bulk endpoint, painting its current pan/tilt/zoom into every frame.
 /// </summary>
-public sealed unsafe class UvcGadget : IDisposable
+public sealed unsafe class UvcGadget : IControlRequests, IDisposable
 {
     // UVC requests and selectors.
     private const byte SetCur = 0x01, GetCur = 0x81, GetMin = 0x82, GetMax = 0x83, GetRes = 0x84, GetLen = 0x85, GetInfo = 0x86, GetDef = 0x87;
@@ -23,12 +23,10 @@ public sealed unsafe class UvcGadget : IDisposable
     private readonly string _dir;
     private readonly Action<string> _log;
     private readonly object _gate = new();
-    private int _ep0 = -1;
+    private GadgetFsEp0? _ep0;
+    private ControlPipe? _pipe;
     private int _epIn = -1;
-    private const int EIDRM = 43;
     private volatile bool _streaming;
-    private int _lastDataErrno;
-    private byte[]? _stash;
     private volatile bool _stop;
     private Thread? _control;
     private Thread? _stream;
@@ -59,15 +57,10 @@ public sealed unsafe class UvcGadget : IDisposable
     {
         var ep0Path = Directory.GetFiles(_dir).FirstOrDefault(f => !Path.GetFileName(f).StartsWith("ep", StringComparison.Ordinal))
             ?? throw new IOException($"no controller file in {_dir}: is gadgetfs mounted and dummy_hcd loaded?");
-        _ep0 = Native.Open(ep0Path, Native.O_RDWR | Native.O_CLOEXEC);
-        if (_ep0 < 0)
-        {
-            throw new IOException($"open {ep0Path}: {Native.LastError()}");
-        }
-
+        _ep0 = new GadgetFsEp0(ep0Path);
+        _pipe = new ControlPipe(_ep0, this, _log) { Trace = Trace };
         Prewarm();
-        byte[] init = [0, 0, 0, 0, .. UvcDescriptors.Configuration(false), .. UvcDescriptors.Configuration(true), .. UvcDescriptors.Device()];
-        WriteAll(_ep0, init, "ep0 descriptors");
+        _ep0.Configure([0, 0, 0, 0, .. UvcDescriptors.Configuration(false), .. UvcDescriptors.Configuration(true), .. UvcDescriptors.Device()]);
         _control = new Thread(ControlLoop) { IsBackground = true, Name = "uvc-gadget-ep0" };
         _control.Start();
     }
@@ -94,7 +87,7 @@ public sealed unsafe class UvcGadget : IDisposable
     /// <summary>Compiles the request path before the host talks to us: under TCG a first-call JIT takes longer than the host waits.</summary>
     private static void Prewarm()
     {
-        foreach (var t in new[] { typeof(UvcGadget), typeof(FramePattern), typeof(UvcDescriptors), typeof(Native) })
+        foreach (var t in new[] { typeof(UvcGadget), typeof(ControlPipe), typeof(GadgetFsEp0), typeof(SetupPacket), typeof(FramePattern), typeof(UvcDescriptors), typeof(Native) })
         {
             foreach (var m in t.GetMethods(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.DeclaredOnly))
             {
@@ -110,52 +103,19 @@ public sealed unsafe class UvcGadget : IDisposable
     {
         // A real camera answers its control endpoint in real time; this one must too. gadgetfs (with dummy_hcd) lets
         // the host finish a SET_CUR's data stage before we have read it, and the host's next request can then
-        // overtake it if this thread is not scheduled in time (the guest's other processes, the suite and roomd, run
-        // alongside; under TCG on a loaded host the guest is starved). Seen in the lab: a reply to an overtaken
-        // request fails with EIDRM and the next read of ep0 then stalls the host's new request (EL2HLT), which
-        // uvcvideo reports as -32 (EPIPE), e.g. "Failed to query UVC probe control" while re-enumerating after a
-        // replug. Real-time priority for this thread (it only blocks on ep0 and answers from memory) closes the window.
+        // overtake it if this thread is not scheduled in time (under TCG on a loaded host the guest is starved).
+        // Real-time priority narrows that window; ControlPipe recovers when it is hit anyway.
         var param = new Native.SchedParam { Priority = 50 };
         if (Native.SchedSetScheduler(0, Native.SCHED_FIFO, &param) != 0)
         {
             _log("ep0 thread stays at normal priority: sched_setscheduler: " + Native.LastError());
         }
 
-        var events = new byte[12 * 4];
         try
         {
             while (!_stop)
             {
-                int n;
-                fixed (byte* p = events)
-                {
-                    n = (int)Native.Read(_ep0, p, (nuint)events.Length);
-                }
-
-                if (n < 0)
-                {
-                    if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() is Native.EINTR or Native.EAGAIN)
-                    {
-                        continue;
-                    }
-
-                    _log("ep0 read: " + Native.LastError());
-                    Thread.Sleep(50);
-                    continue;
-                }
-
-                for (var off = 0; off + 12 <= n; off += 12)
-                {
-                    var type = BinaryPrimitives.ReadInt32LittleEndian(events.AsSpan(off + 8));
-                    if (type == 3)
-                    {
-                        Setup(events.AsSpan(off, 8).ToArray());
-                    }
-                    else if (type == 2)
-                    {
-                        _streaming = false;
-                    }
-                }
+                _pipe!.Serve(100);
             }
         }
         catch (Exception e) when (!_stop)
@@ -164,65 +124,59 @@ public sealed unsafe class UvcGadget : IDisposable
         }
     }
 
-    private void Setup(byte[] setup)
+    /// <inheritdoc />
+    public byte[]? AnswerIn(SetupPacket setup)
     {
-        var requestType = setup[0];
-        var request = setup[1];
-        var value = BinaryPrimitives.ReadUInt16LittleEndian(setup.AsSpan(2));
-        var index = BinaryPrimitives.ReadUInt16LittleEndian(setup.AsSpan(4));
-        var length = BinaryPrimitives.ReadUInt16LittleEndian(setup.AsSpan(6));
-        var isIn = (requestType & 0x80) != 0;
-        var kind = (requestType >> 5) & 3;
-
-        // gadgetfs has already let the host finish an OUT data stage; collect it before the host's next
-        // request arrives (a later read would see that request instead). Nothing slow may come before this.
-        var data = !isIn && length > 0 ? (_stash ?? ReadData(length)) : null;
-        _stash = null;
-        if (Trace)
+        var selector = (byte)(setup.Value >> 8);
+        var entity = setup.Index >> 8;
+        var intf = setup.Index & 0xFF;
+        return setup.Kind switch
         {
-            _log($"{Environment.TickCount64 % 100000} setup {requestType:x2} {request:x2} v{value:x4} i{index:x4} l{length}{(data is null && !isIn && length > 0 ? " DATA LOST" : "")}");
-        }
+            0 when setup.Request == 6 && (setup.Value >> 8) == 3 => StringDescriptor(setup.Value & 0xFF), // GET_DESCRIPTOR(STRING)
+            1 when intf == 1 => StreamingGet(selector, setup.Request),
+            1 when entity == UvcDescriptors.CameraTerminalId => CameraGet(selector, setup.Request),
+            1 when entity == 0 && selector == 2 => [0], // request error code: none
+            _ => null,
+        };
+    }
 
-        if (kind == 0)
+    /// <inheritdoc />
+    public bool TakeOut(SetupPacket setup, byte[]? data)
+    {
+        if (setup.Kind == 0)
         {
-            Standard(request, value, length, isIn);
-            return;
-        }
-
-        if (kind != 1)
-        {
-            Stall(isIn);
-            return;
-        }
-
-        var entity = index >> 8;
-        var intf = index & 0xFF;
-        var selector = (byte)(value >> 8);
-        if (isIn)
-        {
-            var answer = intf == 1 ? StreamingGet(selector, request) : entity == UvcDescriptors.CameraTerminalId ? CameraGet(selector, request) : entity == 0 && selector == 2 ? [0] : null;
-            if (answer is null)
+            switch (setup.Request)
             {
-                Stall(true);
-                return;
+                case 9: // SET_CONFIGURATION: enable the streaming endpoint
+                    if ((setup.Value & 0xFF) != 0)
+                    {
+                        EnableStreamingEndpoint();
+                    }
+                    else
+                    {
+                        _streaming = false;
+                    }
+
+                    return true;
+                case 11: // SET_INTERFACE: alt 0 is all we have; a bulk stream stops with it
+                    if ((setup.Value & 0xFF) == 0)
+                    {
+                        _streaming = false;
+                    }
+
+                    return true;
+                default:
+                    return false;
             }
-
-            Reply(answer, length);
-            return;
         }
 
-        // Class OUT: SET_CUR with a data stage.
-        if (request != SetCur)
+        if (setup.Kind != 1 || setup.Request != SetCur)
         {
-            return;
+            return false;
         }
 
-        if (data is null && _lastDataErrno == EIDRM)
-        {
-            Recover(intf, entity, selector);
-        }
-
-        if (intf == 1)
+        var selector = (byte)(setup.Value >> 8);
+        if ((setup.Index & 0xFF) == 1)
         {
             if (selector == VsProbe)
             {
@@ -233,91 +187,33 @@ public sealed unsafe class UvcGadget : IDisposable
                 _streaming = true;
             }
 
-            return;
+            return true;
         }
 
-        if (data is null)
-        {
-            _log($"SET_CUR of control 0x{selector:x2} lost its data (errno {_lastDataErrno}); the host will see the old value");
-            return;
-        }
-
-        if (entity == UvcDescriptors.CameraTerminalId)
+        if (data is not null && setup.Index >> 8 == UvcDescriptors.CameraTerminalId)
         {
             CameraSet(selector, data);
         }
+
+        return true;
     }
 
-    /// <summary>
-    /// The race gadgetfs cannot avoid: dummy_hcd completed an OUT transfer by itself and the host's next request
-    /// arrived before we read the data. That request now owns ep0 but its event is out of reach until it is
-    /// answered. If it wants data from us (poll says writable), it is the read-back uvcvideo sends after a SET_CUR
-    /// (GET_CUR of the same control; for the probe control always): answer that; its stale event, read next, gets
-    /// a second answer the controller discards. If it brings data, take the data now and keep it for its event.
-    /// </summary>
-    private void Recover(int intf, int entity, byte selector)
+    /// <inheritdoc />
+    public byte[]? ReadBackAfter(SetupPacket setup)
     {
-        var pfd = new Native.PollFd { Fd = _ep0, Events = 4 /* POLLOUT */ };
-        var writable = Native.Poll(&pfd, 1, 0) > 0 && (pfd.Revents & 4) != 0;
-        if (writable)
+        if (setup.Kind != 1 || setup.Request != SetCur)
         {
-            var guess = intf == 1 ? (byte[])_probe.Clone() : entity == UvcDescriptors.CameraTerminalId ? CameraGet(selector, GetCur) : null;
-            if (guess is null)
-            {
-                Stall(true);
-            }
-            else
-            {
-                Reply(guess, guess.Length);
-            }
-
-            _log($"SET_CUR 0x{selector:x2} raced the host's next request: answered it as GET_CUR 0x{selector:x2}");
+            return null;
         }
-        else
-        {
-            var buf = new byte[64];
-            fixed (byte* p = buf)
-            {
-                var n = Native.Read(_ep0, p, (nuint)buf.Length);
-                _stash = n > 0 ? buf.AsSpan(0, (int)n).ToArray() : null;
-            }
 
-            _log($"SET_CUR 0x{selector:x2} raced the host's next SET_CUR: kept that one's data");
-        }
+        // uvcvideo reads the probe control back after every SET_CUR of it; a camera control's current value is
+        // what a V4L2 reader would ask for next.
+        return (setup.Index & 0xFF) == 1 ? (byte[])_probe.Clone()
+            : setup.Index >> 8 == UvcDescriptors.CameraTerminalId ? CameraGet((byte)(setup.Value >> 8), GetCur) : null;
     }
 
-    private void Standard(byte request, ushort value, ushort length, bool isIn)
-    {
-        switch (request)
-        {
-            case 6 when isIn && (value >> 8) == 3: // GET_DESCRIPTOR(STRING)
-                Reply(StringDescriptor(value & 0xFF), length);
-                return;
-            case 9 when !isIn: // SET_CONFIGURATION: enable the streaming endpoint, then ack
-                if ((value & 0xFF) != 0)
-                {
-                    EnableStreamingEndpoint();
-                }
-                else
-                {
-                    _streaming = false;
-                }
-
-                Ack();
-                return;
-            case 11 when !isIn: // SET_INTERFACE: alt 0 is all we have; a bulk stream stops with it
-                if ((value & 0xFF) == 0)
-                {
-                    _streaming = false;
-                }
-
-                Ack();
-                return;
-            default:
-                Stall(isIn);
-                return;
-        }
-    }
+    /// <inheritdoc />
+    public void Disconnected() => _streaming = false;
 
     private static byte[] StringDescriptor(int index)
     {
@@ -550,61 +446,6 @@ public sealed unsafe class UvcGadget : IDisposable
         }
     }
 
-    private void Reply(byte[] data, int wLength)
-    {
-        var n = Math.Min(data.Length, wLength);
-        fixed (byte* p = data)
-        {
-            if (Native.Write(_ep0, p, (nuint)n) < 0)
-            {
-                _log("ep0 reply: " + Native.LastError());
-            }
-        }
-    }
-
-    private byte[]? ReadData(int length)
-    {
-        var buf = new byte[Math.Max(length, 1)];
-        fixed (byte* p = buf)
-        {
-            var n = Native.Read(_ep0, p, (nuint)length);
-            if (n < 0)
-            {
-                _lastDataErrno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-                return null;
-            }
-
-            return buf.AsSpan(0, (int)n).ToArray();
-        }
-    }
-
-    private void Ack()
-    {
-        byte b = 0;
-        if (Native.Read(_ep0, &b, 0) < 0)
-        {
-            _log("ep0 ack: " + Native.LastError());
-        }
-    }
-
-    private void Stall(bool isIn)
-    {
-        byte b = 0;
-        // gadgetfs: reading during an IN setup, or writing during an OUT setup, stalls ep0.
-        _ = isIn ? Native.Read(_ep0, &b, 0) : Native.Write(_ep0, &b, 0);
-    }
-
-    private static void WriteAll(int fd, byte[] data, string what)
-    {
-        fixed (byte* p = data)
-        {
-            if (Native.Write(fd, p, (nuint)data.Length) != data.Length)
-            {
-                throw new IOException($"{what}: {Native.LastError()}");
-            }
-        }
-    }
-
     public void Dispose()
     {
         _stop = true;
@@ -613,9 +454,6 @@ public sealed unsafe class UvcGadget : IDisposable
             Native.Close(_epIn);
         }
 
-        if (_ep0 >= 0)
-        {
-            Native.Close(_ep0);
-        }
+        _ep0?.Dispose();
     }
 }

@@ -1,0 +1,140 @@
+using System.Buffers.Binary;
+using Room.HwTests.Gadget;
+
+namespace Room.HwTests.Tests;
+
+/// <summary>
+/// The lab camera's control endpoint when the host's next request overtakes a SET_CUR (gadgetfs over dummy_hcd lets
+/// it). Each race seen in the lab is replayed on a model of gadgetfs; the lab runs the same code on the real driver.
+/// </summary>
+public sealed class ControlPipeTests : IDisposable
+{
+    private const ushort CameraTerminal = UvcDescriptors.CameraTerminalId << 8;
+    private static readonly SetupPacket GetPanTilt = new(0xA1, 0x81, 0x0D00, CameraTerminal, 8);
+    private static readonly SetupPacket GetZoom = new(0xA1, 0x81, 0x0B00, CameraTerminal, 2);
+    private static readonly SetupPacket SetPanTilt = new(0x21, 0x01, 0x0D00, CameraTerminal, 8);
+    private static readonly SetupPacket SetProbe = new(0x21, 0x01, 0x0100, 0x0001, 34);
+    private static readonly SetupPacket GetProbe = new(0xA1, 0x81, 0x0100, 0x0001, 34);
+    private static readonly SetupPacket Unconfigure = new(0x00, 0x09, 0, 0, 0);
+    private static readonly SetupPacket Configure = new(0x00, 0x09, 1, 0, 0);
+
+    private readonly GadgetFsModel _usb = new();
+    private readonly List<string> _log = [];
+    private readonly UvcGadget _camera;
+    private readonly ControlPipe _pipe;
+
+    public ControlPipeTests()
+    {
+        _camera = new UvcGadget("/nonexistent-gadgetfs", _log.Add);
+        _pipe = new ControlPipe(_usb, _camera, _log.Add, pause: _ => { }, dataWaitMs: 50);
+    }
+
+    public void Dispose() => _camera.Dispose();
+
+    [Fact]
+    public void Without_a_race_the_host_reads_back_what_it_set()
+    {
+        Exchange(SetPanTilt, PanTilt(36000, -7200));
+        var answer = Exchange(GetPanTilt);
+
+        Assert.Equal(PanTilt(36000, -7200), answer);
+        Assert.Equal(0, _pipe.Overtaken);
+        Assert.Empty(_log);
+    }
+
+    [Fact]
+    public void A_read_back_that_overtakes_a_set_cur_gets_an_answer_and_later_requests_are_served()
+    {
+        _usb.AfterNextEventRead(() => _usb.Send(GetPanTilt));
+        Exchange(SetPanTilt, PanTilt(36000, 0));
+
+        Assert.Equal(("data", 8), (_usb.Host[^1].Outcome, _usb.Host[^1].Data!.Length));
+        Assert.Equal(PanTilt(0, 0), _usb.Host[^1].Data); // the SET_CUR's data never reached the device
+        Assert.Equal(1, _pipe.Overtaken);
+        Assert.Equal(1, _pipe.DataLost);
+        Assert.Equal([100, 0], Exchange(GetZoom));
+    }
+
+    [Fact]
+    public void A_probe_read_back_that_overtakes_its_set_cur_gets_the_probe()
+    {
+        _usb.AfterNextEventRead(() => _usb.Send(GetProbe));
+        Exchange(SetProbe, new byte[34]);
+
+        var answer = _usb.Host[^1];
+        Assert.Equal((GetProbe, "data"), (answer.Request, answer.Outcome));
+        Assert.Equal(Exchange(GetProbe), answer.Data);
+    }
+
+    [Fact]
+    public void A_set_cur_that_overtakes_another_leaves_the_device_with_the_second_value()
+    {
+        _usb.AfterNextEventRead(() => _usb.Send(SetPanTilt, PanTilt(72000, 3600)));
+        Exchange(SetPanTilt, PanTilt(36000, 0));
+
+        Assert.Equal((72000, 3600), (_camera.Position.Pan, _camera.Position.Tilt));
+        Assert.Equal(PanTilt(72000, 3600), Exchange(GetPanTilt));
+        Assert.Equal(1, _pipe.DataLost);
+    }
+
+    [Fact]
+    public void A_set_configuration_that_overtakes_a_set_cur_is_acked_instead_of_waited_on_forever()
+    {
+        // The CI failure: de-authorising the camera mid-SET_CUR left the ep0 thread blocked on a data stage that
+        // SET_CONFIGURATION does not have, and the host's write to `authorized` timed out.
+        _usb.AfterNextEventRead(() => _usb.Send(Unconfigure));
+        Exchange(SetPanTilt, PanTilt(36000, 0));
+
+        Assert.Equal((Unconfigure, "ack"), (_usb.Host[^1].Request, _usb.Host[^1].Outcome));
+        Assert.Contains(_log, l => l.Contains("SET_CONFIGURATION", StringComparison.Ordinal));
+
+        Exchange(Configure);
+        Assert.Equal((Configure, "ack"), (_usb.Host[^1].Request, _usb.Host[^1].Outcome));
+        Assert.Equal([100, 0], Exchange(GetZoom));
+    }
+
+    [Fact]
+    public void When_two_requests_overtake_a_set_cur_the_newest_is_answered_and_the_pipe_recovers()
+    {
+        _usb.AfterNextEventRead(() =>
+        {
+            _usb.Send(SetPanTilt, PanTilt(72000, 0));
+            _usb.Send(GetPanTilt);
+        });
+        Exchange(SetPanTilt, PanTilt(36000, 0));
+
+        Assert.Equal((GetPanTilt, "data"), (_usb.Host[^1].Request, _usb.Host[^1].Outcome));
+        Assert.Equal(PanTilt(0, 0), Exchange(GetPanTilt));
+        Exchange(SetPanTilt, PanTilt(-36000, 0));
+        Assert.Equal(PanTilt(-36000, 0), Exchange(GetPanTilt));
+    }
+
+    [Fact]
+    public void An_unknown_request_is_stalled_and_the_next_one_is_answered()
+    {
+        Exchange(new SetupPacket(0xA1, 0x81, 0x1F00, CameraTerminal, 4));
+        Assert.Equal("stall", _usb.Host[^1].Outcome);
+        Assert.Equal([100, 0], Exchange(GetZoom));
+    }
+
+    /// <summary>The host sends one request; the device serves until ep0 is idle. Returns the IN answer, if any.</summary>
+    private byte[]? Exchange(SetupPacket request, byte[]? outData = null)
+    {
+        _usb.Send(request, outData);
+        for (var i = 0; i < 20 && !_usb.Idle; i++)
+        {
+            _pipe.Serve(0);
+        }
+
+        Assert.True(_usb.Idle, "ep0 left holding a request: " + string.Join(" | ", _log));
+        return _usb.Host[^1].Data;
+    }
+
+    private static byte[] PanTilt(int pan, int tilt)
+    {
+        var b = new byte[8];
+        BinaryPrimitives.WriteInt32LittleEndian(b, pan);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(4), tilt);
+        return b;
+    }
+}
