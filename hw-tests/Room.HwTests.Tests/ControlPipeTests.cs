@@ -13,6 +13,7 @@ public sealed class ControlPipeTests : IDisposable
     private static readonly SetupPacket GetPanTilt = new(0xA1, 0x81, 0x0D00, CameraTerminal, 8);
     private static readonly SetupPacket GetZoom = new(0xA1, 0x81, 0x0B00, CameraTerminal, 2);
     private static readonly SetupPacket SetPanTilt = new(0x21, 0x01, 0x0D00, CameraTerminal, 8);
+    private static readonly SetupPacket SetZoom = new(0x21, 0x01, 0x0B00, CameraTerminal, 2);
     private static readonly SetupPacket SetProbe = new(0x21, 0x01, 0x0100, 0x0001, 34);
     private static readonly SetupPacket GetProbe = new(0xA1, 0x81, 0x0100, 0x0001, 34);
     private static readonly SetupPacket Unconfigure = new(0x00, 0x09, 0, 0, 0);
@@ -21,12 +22,20 @@ public sealed class ControlPipeTests : IDisposable
     private readonly GadgetFsModel _usb = new();
     private readonly List<string> _log = [];
     private readonly UvcGadget _camera;
-    private readonly ControlPipe _pipe;
+    private ControlPipe _pipe;
+    private int _pauses;
 
     public ControlPipeTests()
     {
         _camera = new UvcGadget("/nonexistent-gadgetfs", _log.Add);
-        _pipe = new ControlPipe(_usb, _camera, _log.Add, pause: _ => { }, dataWaitMs: 50);
+        _pipe = new ControlPipe(_usb, _camera, _log.Add, pause: _ => _pauses++, dataWaitMs: 50);
+    }
+
+    /// <summary>The lab's case: the device sees the host's side through usbmon.</summary>
+    private void SeeTheHost()
+    {
+        _usb.HostVisible = true;
+        _pipe = new ControlPipe(_usb, _camera, _log.Add, _usb, pause: _ => _pauses++, dataWaitMs: 50);
     }
 
     public void Dispose() => _camera.Dispose();
@@ -107,6 +116,91 @@ public sealed class ControlPipeTests : IDisposable
         Assert.Equal(PanTilt(0, 0), Exchange(GetPanTilt));
         Exchange(SetPanTilt, PanTilt(-36000, 0));
         Assert.Equal(PanTilt(-36000, 0), Exchange(GetPanTilt));
+    }
+
+    [Fact]
+    public void Seeing_the_host_a_read_of_another_control_that_overtakes_a_set_cur_gets_its_own_value_and_the_set_cur_counts()
+    {
+        SeeTheHost();
+        _usb.AfterNextEventRead(() => _usb.Send(GetZoom));
+        Exchange(SetPanTilt, PanTilt(36000, 3600));
+
+        Assert.Equal((GetZoom, "data"), (_usb.Host[^1].Request, _usb.Host[^1].Outcome));
+        Assert.Equal([100, 0], _usb.Host[^1].Data);
+        Assert.Equal((36000, 3600), (_camera.Position.Pan, _camera.Position.Tilt));
+        Assert.Equal(0, _pipe.DataLost);
+        Assert.Equal(PanTilt(36000, 3600), Exchange(GetPanTilt));
+    }
+
+    [Fact]
+    public void Without_seeing_the_host_a_read_of_another_control_that_overtakes_a_set_cur_gets_a_guess()
+    {
+        // The degraded mode the guess leaves (the lab logs it): the read-back of the SET_CUR's control, cut to length.
+        _usb.AfterNextEventRead(() => _usb.Send(GetZoom));
+        Exchange(SetPanTilt, PanTilt(36000, 3600));
+
+        Assert.Equal((GetZoom, "data"), (_usb.Host[^1].Request, _usb.Host[^1].Outcome));
+        Assert.Equal([0, 0], _usb.Host[^1].Data);
+        Assert.Equal(1, _pipe.DataLost);
+        Assert.Contains(_log, l => l.Contains("answered blind was a1 81 v0b00", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Seeing_the_host_a_set_configuration_that_overtakes_is_acked_without_waiting_for_data()
+    {
+        SeeTheHost();
+        _usb.AfterNextEventRead(() => _usb.Send(Unconfigure));
+        Exchange(SetPanTilt, PanTilt(36000, 0));
+
+        Assert.Equal((Unconfigure, "ack"), (_usb.Host[^1].Request, _usb.Host[^1].Outcome));
+        Assert.Equal(0, _pauses);
+        Assert.Equal(36000, _camera.Position.Pan);
+    }
+
+    [Fact]
+    public void Seeing_the_host_a_set_cur_that_overtakes_another_keeps_both_in_order()
+    {
+        SeeTheHost();
+        _usb.AfterNextEventRead(() => _usb.Send(SetPanTilt, PanTilt(72000, 0)));
+        Exchange(SetPanTilt, PanTilt(36000, 0));
+
+        Assert.Equal(PanTilt(72000, 0), Exchange(GetPanTilt));
+    }
+
+    [Fact]
+    public void Seeing_the_host_every_set_cur_of_a_chain_that_overtook_one_another_takes_effect_before_the_read_back()
+    {
+        // Seen in the lab: SET_CUR pan/tilt, overtaken by SET_CUR zoom, overtaken by GET_CUR zoom; gadgetfs kept
+        // only the last one's event and the zoom was lost.
+        SeeTheHost();
+        _usb.AfterNextEventRead(() =>
+        {
+            _usb.Send(SetZoom, [44, 1]);
+            _usb.Send(GetZoom);
+        });
+        Exchange(SetPanTilt, PanTilt(36000, 0));
+
+        Assert.Equal((GetZoom, "data"), (_usb.Host[^1].Request, _usb.Host[^1].Outcome));
+        Assert.Equal([44, 1], _usb.Host[^1].Data);
+        Assert.Equal((36000, 300), (_camera.Position.Pan, _camera.Position.Zoom));
+    }
+
+    [Fact]
+    public void Seeing_the_host_a_set_cur_that_overtook_and_whose_event_is_gone_still_takes_effect()
+    {
+        SeeTheHost();
+        _usb.AfterNextEventRead(() => _usb.Send(SetZoom, [44, 1]));
+        _usb.Send(SetPanTilt, PanTilt(36000, 0));
+        _pipe.Serve(0); // reads the pan/tilt event; the zoom overtakes; its data stage is read ahead
+        _usb.Send(GetPanTilt); // and the host's next request replaces the zoom's event before the device reads it
+        for (var i = 0; i < 20 && !_usb.Idle; i++)
+        {
+            _pipe.Serve(0);
+        }
+
+        Assert.True(_usb.Idle);
+        Assert.Equal(PanTilt(36000, 0), _usb.Host[^1].Data);
+        Assert.Equal(300, _camera.Position.Zoom);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ namespace Room.HwTests.Tests;
 /// gadgetfs_setup, next_event), and a host that sends a request whenever the test says, including in the window
 /// between the device reading a request's event and reading its data stage. The lab runs the real thing.
 /// </summary>
-internal sealed class GadgetFsModel : IGadgetEp0
+internal sealed class GadgetFsModel : IGadgetEp0, IHostSide
 {
     private readonly List<SetupPacket> _events = [];
     private bool _setupState;
@@ -28,6 +28,13 @@ internal sealed class GadgetFsModel : IGadgetEp0
 
     /// <summary>ep0 idle: no request owns it, none waits for the device, no event unread.</summary>
     public bool Idle => !_setupState && _waiting is null && _events.Count == 0 && !_abort;
+
+    /// <summary>Whether the device can see the host's side (usbmon in the lab).</summary>
+    public bool HostVisible { get; set; }
+
+    public HostView? Observe() => HostVisible
+        ? new HostView(_waiting, [.. Host.Select(h => (h.Request, h.Outcome == "done" ? h.Data : null))])
+        : null;
 
     /// <summary>Runs <paramref name="host"/> once, right after the device's next read of a request's event.</summary>
     public void AfterNextEventRead(Action host) => _afterEventRead = host;

@@ -129,7 +129,7 @@ stage=$OUT/root
 rm -rf "$stage" && mkdir -p "$stage"/{bin,proc,sys,dev,tmp,lib64,suite}
 cp /bin/busybox "$stage/bin/busybox"
 cp "$HERE/lab/init" "$stage/init"
-for m in vivid snd-aloop snd-dummy dummy_hcd gadgetfs uvcvideo virtio_pci virtio-gpu xhci-pci snd-usb-audio; do
+for m in vivid snd-aloop snd-dummy dummy_hcd gadgetfs usbmon uvcvideo virtio_pci virtio-gpu xhci-pci snd-usb-audio; do
   modprobe -d "$kdir/root" -S "$kver" --show-depends "$m" | awk '$1=="insmod" {print $2}'
 done | sort -u | while read -r ko; do
   rel=${ko#"$kdir/root"}

@@ -272,8 +272,7 @@ public sealed class AudioJitterBuffer : IDisposable
                 _decoder.DecodeLost([], frame);
                 FramesStretched++;
                 _aboveReads = 0;
-                _lastQuiet = Quiet(frame);
-                return true;
+                return Played(frame);
             }
 
             if ((int)(_newestTs - _playTs) < 0)
@@ -287,8 +286,7 @@ public sealed class AudioJitterBuffer : IDisposable
                 _decoder.DecodeLost([], frame);
                 FramesConcealed++;
                 Underruns++;
-                _lastQuiet = Quiet(frame);
-                return true;
+                return Played(frame);
             }
 
             // A frame can go when the delay stays at or above the target without it (stretching starts only below
@@ -330,8 +328,7 @@ public sealed class AudioJitterBuffer : IDisposable
                 // that waits for a pause (ChangeNow); a frame not here must be waited for whatever is playing.
                 _decoder.DecodeLost([], frame);
                 FramesStretched++;
-                _lastQuiet = Quiet(frame);
-                return true;
+                return Played(frame);
             }
 
             var ts = _playTs;
@@ -354,9 +351,15 @@ public sealed class AudioJitterBuffer : IDisposable
                 FramesConcealed++;
             }
 
-            _lastQuiet = Quiet(frame);
-            return true;
+            return Played(frame);
         }
+    }
+
+    /// <summary>Notes whether the frame just produced was quiet (where a delay change may go next) and returns true.</summary>
+    private bool Played(Span<short> frame)
+    {
+        _lastQuiet = Quiet(frame);
+        return true;
     }
 
     /// <summary>

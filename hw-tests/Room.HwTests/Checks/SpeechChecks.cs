@@ -22,54 +22,6 @@ public static class SpeechChecks
     /// <summary>The longest delay the alignment looks for (2 s: a call that lags more is broken anyway).</summary>
     public const int MaxLagFrames = 200;
 
-    /// <summary>Waits until <paramref name="process"/>'s tiered-compilation thread used no CPU for two seconds (at most 60 s); returns the wait.</summary>
-    private static async Task<TimeSpan> JitSettledAsync(System.Diagnostics.Process? process, CancellationToken ct)
-    {
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        long Jit() => ThreadTicks(process).Where(t => t.Key.Name.StartsWith(".NET Tiered", StringComparison.Ordinal)).Sum(t => t.Value);
-        var last = Jit();
-        var idle = 0;
-        while (idle < 2 && started.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
-            var now = Jit();
-            idle = now == last ? idle + 1 : 0;
-            last = now;
-        }
-
-        return started.Elapsed;
-    }
-
-    /// <summary>CPU time (clock ticks, 100 per second) of each of <paramref name="process"/>'s threads, by id and name (/proc/PID/task).</summary>
-    private static Dictionary<(int Id, string Name), long> ThreadTicks(System.Diagnostics.Process? process)
-    {
-        var ticks = new Dictionary<(int, string), long>();
-        if (process is null || process.HasExited)
-        {
-            return ticks;
-        }
-
-        foreach (var task in Directory.EnumerateDirectories($"/proc/{process.Id}/task"))
-        {
-            try
-            {
-                // "tid (comm) state ... utime stime": the name may hold spaces, so fields count from its ')'.
-                var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                var close = stat.LastIndexOf(')');
-                var name = stat[(stat.IndexOf('(', StringComparison.Ordinal) + 1)..close];
-                var fields = stat[(close + 2)..].Split(' ');
-                var id = int.Parse(Path.GetFileName(task), System.Globalization.CultureInfo.InvariantCulture);
-                ticks[(id, name)] = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
-            }
-            catch (IOException)
-            {
-                // The thread ended between the listing and the read.
-            }
-        }
-
-        return ticks;
-    }
-
     /// <summary>The jitter buffer's line of Media.GetReport (what it decoded, stretched, dropped, its target).</summary>
     private static string JitterLine(string report) =>
         report.Split('\n').FirstOrDefault(l => l.Contains("jitter buffer", StringComparison.Ordinal))?.Trim() ?? "no jitter buffer report";
@@ -184,13 +136,16 @@ public static class SpeechChecks
     /// <param name="PitchShare">Share of the compared frames whose pitch agrees.</param>
     /// <param name="PitchCompared">Frames voiced in both.</param>
     /// <param name="SentVoiced">Frames voiced in the speech sent.</param>
-    public sealed record Verdict(int[] Lags, double Score, double Control, double SingleLagScore, int SingleLag, double PitchShare, int PitchCompared, int SentVoiced)
+    public sealed record Verdict(int[] Lags, double Score, double Control, double SingleLagScore, int SingleLag, double PitchShare, int PitchCompared, int SentVoiced, Verdict.Tracks Measured)
     {
         /// <summary>
         /// The recording follows the speech: its syllables line up under a delay that may drift (envelope correlation
         /// of at least <see cref="MinCorrelation"/>), and at that delay at least half the sent voiced frames are voiced
         /// and <see cref="MinPitchAgreement"/> of them carry the sent pitch.
         /// </summary>
+        /// <summary>What the verdict was computed from: both loudness envelopes (dB per 10 ms) and pitch tracks (Hz, 0 unvoiced).</summary>
+        public sealed record Tracks(double[] SentDb, double[] RecordedDb, double[] SentF0, double[] RecordedF0);
+
         public bool Follows => Score >= MinCorrelation && PitchCompared * 2 >= SentVoiced && PitchShare >= MinPitchAgreement;
 
         public override string ToString() =>
@@ -209,8 +164,9 @@ public static class SpeechChecks
         var (_, control) = TrackDelay(sentLog, [.. gotLog.Reverse()], MaxLagFrames);
         var (lag, single) = gotLog.Length > sentLog.Length ? BestLag(sentLog, gotLog, gotLog.Length - sentLog.Length) : (0, 0);
         var sentF0 = Pitch(sent);
-        var (share, compared) = PitchAgreement(sentF0, Pitch(recorded), lags);
-        return new Verdict(lags, score, control, single, lag, share, compared, sentF0.Count(f => f > 0));
+        var gotF0 = Pitch(recorded);
+        var (share, compared) = PitchAgreement(sentF0, gotF0, lags);
+        return new Verdict(lags, score, control, single, lag, share, compared, sentF0.Count(f => f > 0), new Verdict.Tracks(sentLog, gotLog, sentF0, gotF0));
     }
 
     /// <summary>Pitch estimates are compared within this ratio (6 %: a semitone).</summary>
@@ -573,10 +529,10 @@ public static class SpeechChecks
             // And once roomd's JIT has compiled the call's code: under emulation its tiering thread took 13 s of CPU in
             // the call's first 18 s, starving the audio path (hundreds of jitter-buffer underruns) while on a room box
             // it is a second's work. The speech waits until that thread has been idle for two seconds (at most 60 s).
-            var settled = await JitSettledAsync(roomd, ct).ConfigureAwait(false);
+            var settled = await ProcessThreads.JitSettledAsync(roomd, ct).ConfigureAwait(false);
             var reportBefore = JitterLine(await client.GetMediaReportAsync().ConfigureAwait(false));
             var cpuBefore = roomd is { HasExited: false } ? roomd.TotalProcessorTime : TimeSpan.Zero;
-            var threadsBefore = ThreadTicks(roomd);
+            var threadsBefore = ProcessThreads.Ticks(roomd);
             var wallBefore = DateTime.UtcNow;
             Volatile.Write(ref keep, true);
             const int startFrame = 0;
@@ -620,16 +576,16 @@ public static class SpeechChecks
             {
                 // Both envelopes on the console, for a look at a failure on the host.
                 static string Row(double[] v) => string.Join(",", v.Select(x => ((int)x).ToString(System.Globalization.CultureInfo.InvariantCulture)));
-                Console.Error.WriteLine("[speech] sent dB: " + Row(LogEnvelope(Envelope(speech))));
-                Console.Error.WriteLine("[speech] got dB: " + Row(LogEnvelope(Envelope(mono))));
-                Console.Error.WriteLine("[speech] sent f0: " + Row(Pitch(speech)));
-                Console.Error.WriteLine("[speech] got f0: " + Row(Pitch(mono)));
+                Console.Error.WriteLine("[speech] sent dB: " + Row(verdict.Measured.SentDb));
+                Console.Error.WriteLine("[speech] got dB: " + Row(verdict.Measured.RecordedDb));
+                Console.Error.WriteLine("[speech] sent f0: " + Row(verdict.Measured.SentF0));
+                Console.Error.WriteLine("[speech] got f0: " + Row(verdict.Measured.RecordedF0));
             }
 
             var follows = verdict.Follows;
             var cpu = roomd is { HasExited: false } ? (roomd.TotalProcessorTime - cpuBefore).TotalSeconds / (DateTime.UtcNow - wallBefore).TotalSeconds : double.NaN;
             var reportAfter = JitterLine(await client.GetMediaReportAsync().ConfigureAwait(false));
-            var busiest = ThreadTicks(roomd)
+            var busiest = ProcessThreads.Ticks(roomd)
                 .Select(t => (t.Key.Name, Ticks: t.Value - threadsBefore.GetValueOrDefault(t.Key)))
                 .GroupBy(t => t.Name, (name, ts) => (Name: name, Ticks: ts.Sum(t => t.Ticks), Count: ts.Count()))
                 .OrderByDescending(t => t.Ticks).Take(6)

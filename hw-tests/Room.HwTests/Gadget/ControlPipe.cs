@@ -66,6 +66,7 @@ public sealed class ControlPipe
 
     private readonly IGadgetEp0 _ep0;
     private readonly IControlRequests _device;
+    private readonly IHostSide? _host;
     private readonly Action<string> _log;
     private readonly Action<int> _pause;
     private readonly int _dataWaitMs;
@@ -76,12 +77,15 @@ public sealed class ControlPipe
     // expected to be refused or discarded, so it is not an error.
     private string? _answeredBlind;
 
+    /// <param name="host">What the host sent, when it can be seen (usbmon in the lab): the request that overtook is
+    /// then answered as what it is, and the data it overwrote is found; without it, both are guessed.</param>
     /// <param name="pause">Sleeps the given milliseconds between polls for a data stage (a no-op in tests).</param>
     /// <param name="dataWaitMs">How long a data stage may take to arrive after its request (dummy_hcd: microseconds).</param>
-    public ControlPipe(IGadgetEp0 ep0, IControlRequests device, Action<string> log, Action<int>? pause = null, int dataWaitMs = 1000)
+    public ControlPipe(IGadgetEp0 ep0, IControlRequests device, Action<string> log, IHostSide? host = null, Action<int>? pause = null, int dataWaitMs = 1000)
     {
         _ep0 = ep0;
         _device = device;
+        _host = host;
         _log = log;
         _pause = pause ?? Thread.Sleep;
         _dataWaitMs = dataWaitMs;
@@ -173,7 +177,17 @@ public sealed class ControlPipe
         }
 
         // gadgetfs has let the host finish this data stage already: read it before the host's next request takes ep0.
+        Thread.Sleep(4); // EXPERIMENT: provoke the race
         var (data, overtaken) = CollectData(setup);
+        if (data is null && overtaken && _host?.Observe() is { } view)
+        {
+            data = view.Completed.LastOrDefault(c => c.Setup == setup && c.Data?.Length == setup.Length).Data;
+            if (data is not null)
+            {
+                _log($"{setup}: its data stage, lost to the host's next request, taken from what the host sent");
+            }
+        }
+
         if (data is null)
         {
             DataLost++;
@@ -240,6 +254,32 @@ public sealed class ControlPipe
                 continue; // yet another request overtook that one; the newest owns ep0
             }
 
+            var view = (revents & PollOut) != 0 ? _host?.Observe() : null;
+            if (view?.Waiting is { } next)
+            {
+                // The host shows which request it waits on: answer that one as itself, after what came before it.
+                ApplyCompletedAfter(overtaken, view);
+                int r;
+                if (next.IsIn)
+                {
+                    var answer = _device.AnswerIn(next);
+                    r = answer is null ? _ep0.Read(Span<byte>.Empty) : _ep0.Write(answer.AsSpan(0, Math.Min(answer.Length, next.Length)));
+                }
+                else
+                {
+                    r = _device.TakeOut(next, null) ? _ep0.Read(Span<byte>.Empty) : _ep0.Write(ReadOnlySpan<byte>.Empty);
+                }
+
+                if (r == -EIDRM)
+                {
+                    continue;
+                }
+
+                _answeredBlind = $"answered as {next}, the request the host waits on";
+                _log($"{what} was overtaken by the host's next request: {_answeredBlind}");
+                return;
+            }
+
             if ((revents & PollOut) != 0)
             {
                 // An IN request (or an OUT without data that may be stalled): after a SET_CUR, its read-back.
@@ -260,8 +300,26 @@ public sealed class ControlPipe
                 return; // ep0 is idle with events waiting: nothing left to answer
             }
 
+            if (_host?.Observe()?.Waiting is { Kind: 0, Request: SetConfiguration })
+            {
+                var configured = _ep0.Read(Span<byte>.Empty);
+                if (configured == -EIDRM)
+                {
+                    continue;
+                }
+
+                _answeredBlind = "acked: the host waits on SET_CONFIGURATION";
+                _log($"{what} was overtaken by the host's next request: {_answeredBlind}");
+                return;
+            }
+
             switch (ReadOvertakingData())
             {
+                case true when _host?.Observe() is { } seen:
+                    ApplyCompletedAfter(overtaken, seen);
+                    _answeredBlind = "its data stage read ahead; applied from what the host sent";
+                    _log($"{what} was overtaken by the host's next OUT request: {_answeredBlind}");
+                    return;
                 case true:
                     _answeredBlind = "its data stage read ahead; read again with its event";
                     _log($"{what} was overtaken by the host's next OUT request: {_answeredBlind}");
@@ -285,6 +343,38 @@ public sealed class ControlPipe
         }
 
         _log($"{what}: {MaxOvertakes} requests overtook one another; giving up on answering them blind");
+    }
+
+    /// <summary>
+    /// Applies the OUT requests the host finished after <paramref name="overtaken"/>: gadgetfs keeps only the newest
+    /// request's event, so when several overtook one another the older ones' events are gone (in the lab: SET_CUR of
+    /// pan/tilt overtaken by SET_CUR of zoom overtaken by its read-back; the zoom was lost). Applying one whose event
+    /// does come later applies it twice, which a SET_CUR does not mind.
+    /// </summary>
+    private void ApplyCompletedAfter(SetupPacket? overtaken, HostView view)
+    {
+        if (overtaken is not { } o)
+        {
+            return;
+        }
+
+        var last = -1;
+        for (var i = 0; i < view.Completed.Count; i++)
+        {
+            if (view.Completed[i].Setup == o)
+            {
+                last = i;
+            }
+        }
+
+        for (var i = last + 1; last >= 0 && i < view.Completed.Count; i++)
+        {
+            if (view.Completed[i] is { Data: { } data } done && !done.Setup.IsIn && data.Length == done.Setup.Length)
+            {
+                _device.TakeOut(done.Setup, data);
+                _log($"{done.Setup}, which overtook {o}, applied from what the host sent");
+            }
+        }
     }
 
     /// <summary>True when the overtaking request's data stage was read, false when none came, null when yet another

@@ -25,6 +25,7 @@ public sealed unsafe class UvcGadget : IControlRequests, IDisposable
     private readonly object _gate = new();
     private GadgetFsEp0? _ep0;
     private ControlPipe? _pipe;
+    private UsbMonitor? _usbmon;
     private int _epIn = -1;
     private volatile bool _streaming;
     private volatile bool _stop;
@@ -58,7 +59,8 @@ public sealed unsafe class UvcGadget : IControlRequests, IDisposable
         var ep0Path = Directory.GetFiles(_dir).FirstOrDefault(f => !Path.GetFileName(f).StartsWith("ep", StringComparison.Ordinal))
             ?? throw new IOException($"no controller file in {_dir}: is gadgetfs mounted and dummy_hcd loaded?");
         _ep0 = new GadgetFsEp0(ep0Path);
-        _pipe = new ControlPipe(_ep0, this, _log) { Trace = Trace };
+        _usbmon = UsbMonitor.OpenForDummyHcd(_log);
+        _pipe = new ControlPipe(_ep0, this, _log, _usbmon) { Trace = Trace };
         Prewarm();
         _ep0.Configure([0, 0, 0, 0, .. UvcDescriptors.Configuration(false), .. UvcDescriptors.Configuration(true), .. UvcDescriptors.Device()]);
         _control = new Thread(ControlLoop) { IsBackground = true, Name = "uvc-gadget-ep0" };
@@ -87,7 +89,7 @@ public sealed unsafe class UvcGadget : IControlRequests, IDisposable
     /// <summary>Compiles the request path before the host talks to us: under TCG a first-call JIT takes longer than the host waits.</summary>
     private static void Prewarm()
     {
-        foreach (var t in new[] { typeof(UvcGadget), typeof(ControlPipe), typeof(GadgetFsEp0), typeof(SetupPacket), typeof(FramePattern), typeof(UvcDescriptors), typeof(Native) })
+        foreach (var t in new[] { typeof(UvcGadget), typeof(ControlPipe), typeof(GadgetFsEp0), typeof(UsbMonitor), typeof(UsbMonRequests), typeof(SetupPacket), typeof(FramePattern), typeof(UvcDescriptors), typeof(Native) })
         {
             foreach (var m in t.GetMethods(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.DeclaredOnly))
             {
@@ -455,5 +457,6 @@ public sealed unsafe class UvcGadget : IControlRequests, IDisposable
         }
 
         _ep0?.Dispose();
+        _usbmon?.Dispose();
     }
 }
