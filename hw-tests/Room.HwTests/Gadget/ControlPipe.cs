@@ -177,7 +177,6 @@ public sealed class ControlPipe
         }
 
         // gadgetfs has let the host finish this data stage already: read it before the host's next request takes ep0.
-        Thread.Sleep(4); // EXPERIMENT: provoke the race
         var (data, overtaken) = CollectData(setup);
         if (data is null && overtaken && _host?.Observe() is { } view)
         {
