@@ -185,7 +185,7 @@ rm -f "$wav" "$qmp" "$screen" "$OUT/host-checks.log" "$OUT/.qemu-done" "$log"
 watcher=$!
 stamp "booting the lab (TCG, timeout ${TIMEOUT}s)${FAULT:+, FAULT INJECTED: $FAULT}"
 set +e
-timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu "${HWTEST_CPU:-max}" -smp 2 -m 1536 -M pc \
+timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1536 -M pc \
   -display none -vga none -monitor none -serial stdio -nic none -no-reboot \
   -kernel "$kdir/vmlinux" -initrd "$OUT/initramfs.cpio" \
   -append "console=ttyS0 panic=-1 quiet loglevel=3 no_timer_check cryptomgr.notests hwtest.fault=$FAULT hwtest.trace=${HWTEST_TRACE:-0}" \

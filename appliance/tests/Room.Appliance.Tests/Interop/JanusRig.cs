@@ -27,13 +27,20 @@ internal sealed class JanusRig : IAsyncDisposable
     /// <summary>In a rig without UDP: the CA and coturn's certificate for the TURN server's name.</summary>
     public TestCertificates? Pki { get; init; }
 
-    /// <summary>Waits (no time limit of its own: the test's overall timeout) and names the step if that runs out.</summary>
+    /// <summary>Waits (no time limit of its own: the test's overall timeout) and names the step if that runs out, also when
+    /// one evaluation of the condition never returns (a roomd that stopped answering on the bus fails the test, with its log).</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken ct, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
     {
-        while (!await condition())
+        try
         {
-            if (ct.IsCancellationRequested) throw new TimeoutException("timed out waiting for " + what);
-            await Task.Delay(250, CancellationToken.None);
+            while (!await condition().WaitAsync(ct))
+            {
+                await Task.Delay(250, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw new TimeoutException("timed out waiting for " + what);
         }
     }
 
@@ -112,8 +119,8 @@ internal sealed class JanusRig : IAsyncDisposable
     {
         await WaitUntilAsync(async () => (await Client.GetStatusAsync()).Meeting.State == MeetingStates.InCall, ct);
         var roomdFeed = (await Client.GetStatusAsync()).Meeting.Participants[0].Id;
-        await Browser.JoinAsync(Janus.WebSocketUri, "k=" + secret, "chromium");
-        await Browser.SubscribeAsync(long.Parse(roomdFeed, System.Globalization.CultureInfo.InvariantCulture));
+        await Browser.JoinAsync(Janus.WebSocketUri, "k=" + secret, "chromium").WaitAsync(ct);
+        await Browser.SubscribeAsync(long.Parse(roomdFeed, System.Globalization.CultureInfo.InvariantCulture)).WaitAsync(ct);
         long roomdBefore = (await ReportAsync()).VideoDecoded;
         await WaitUntilAsync(async () => (await Browser.StatsAsync()).FramesDecoded >= 20 && (await ReportAsync()).VideoDecoded >= roomdBefore + 20, ct);
         return roomdFeed;
