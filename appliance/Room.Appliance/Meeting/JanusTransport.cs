@@ -144,6 +144,10 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     private readonly HashSet<long> _subscribed = [];
     private readonly Lock _gate = new();
     private JanusHandle? _subscription;
+
+    // Janus takes "subscribe" only on a subscriber that has joined; a join that failed (a listed feed gone by the
+    // time it was asked for, as after a rejoin) leaves the handle unconfigured, and the next feed joins afresh.
+    private bool _subscriptionJoined;
     private bool _subscribeConnected;
     private CallPublisher? _publisher;
     private bool _muted;
@@ -456,7 +460,15 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
                     }
                     else if (joined && _subscribed.Add(feed))
                     {
-                        await SubscribeAsync([feed], ct).ConfigureAwait(false);
+                        try
+                        {
+                            await SubscribeAsync([feed], ct).ConfigureAwait(false);
+                        }
+                        catch
+                        {
+                            _subscribed.Remove(feed); // not subscribed: if it is published again, it is asked for again
+                            throw;
+                        }
                     }
                     else if (!joined)
                     {
@@ -586,6 +598,10 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         {
             _subscription = await _janus.AttachAsync(VideoRoomClient.Plugin, ct).ConfigureAwait(false);
             _watchSubscription = Task.Run(() => WatchSubscriptionAsync(_subscription), CancellationToken.None);
+        }
+
+        if (!_subscriptionJoined)
+        {
             var join = new JsonObject { ["request"] = "join", ["ptype"] = "subscriber", ["room"] = RoomId, ["streams"] = Feeds(add) };
             if (_room.Pin is not null) join["pin"] = _room.Pin;
             if (_room.RoomToken is not null) join["token"] = _room.RoomToken;
@@ -596,9 +612,14 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             reply = await _subscription.MessageAsync(new JsonObject { ["request"] = "subscribe", ["streams"] = Feeds(add) }, null, null, ct).ConfigureAwait(false);
         }
 
+        if (reply.Sdp is null && reply.Data?["error"] is { } error)
+        {
+            throw new MeetingFailedException($"Janus: {error}");
+        }
+
+        _subscriptionJoined = true;
         if (reply.Sdp is null)
         {
-            if (reply.Data?["error"] is { } error) throw new MeetingFailedException($"Janus: {error}");
             return; // nothing to renegotiate
         }
 
