@@ -60,8 +60,11 @@ public sealed class JanusTransport(ILoggerFactory loggers, IceServerSet? iceServ
     }
 }
 
-/// <summary>Where and how to enter a Janus VideoRoom: its WebSocket, the room, and (from a meeting server) the tokens and PIN.</summary>
-internal sealed record JanusRoomAccess(Uri WebSocket, long Room, string? SessionToken = null, string? Pin = null, string? RoomToken = null);
+/// <summary>
+/// Where and how to enter a Janus VideoRoom: its WebSocket, the room, and (from a meeting server) the tokens, PIN and
+/// the publisher id to join under (the server kicks it by that id).
+/// </summary>
+internal sealed record JanusRoomAccess(Uri WebSocket, long Room, string? SessionToken = null, string? Pin = null, string? RoomToken = null, long? PublisherId = null);
 
 /// <summary>
 /// How a Janus call is keyed and who is in it: the one seam between the link-keyed and the MLS-keyed call (both use
@@ -217,7 +220,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         VideoRoomClient room;
         try
         {
-            room = await VideoRoomClient.JoinAsync(janus, roomId, roomName, access.Pin, access.RoomToken, ct).ConfigureAwait(false);
+            room = await VideoRoomClient.JoinAsync(janus, roomId, roomName, access.Pin, access.RoomToken, access.PublisherId, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RtcFormatException or IOException)
         {
