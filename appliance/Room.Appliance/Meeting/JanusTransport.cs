@@ -592,6 +592,8 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             var join = new JsonObject { ["request"] = "join", ["ptype"] = "subscriber", ["room"] = RoomId, ["streams"] = Feeds(add) };
             if (_room.Pin is not null) join["pin"] = _room.Pin;
             if (_room.RoomToken is not null) join["token"] = _room.RoomToken;
+            // Tied to our publisher: a meeting server's room requires it, and a kick of our publisher ends this subscription too.
+            if (_room.PrivateId is { } pvt) join["private_id"] = pvt;
             reply = await _subscription.MessageAsync(join, null, null, ct).ConfigureAwait(false);
         }
         else
