@@ -24,6 +24,12 @@ public sealed class JanusOptions
 
     public int Publishers { get; set; } = 16;
 
+    /// <summary>
+    /// Janus records every meeting's VideoRoom into RecordDirectory/MEETING-ID (a folder on the Janus host; VideoRoom
+    /// "record"/"rec_dir"), for audits of what the media server sees: SFrame ciphertext only. Null: no recording.
+    /// </summary>
+    public string? RecordDirectory { get; set; }
+
     public int TokenLifetimeSeconds { get; set; } = 12 * 3600;
 }
 
@@ -77,7 +83,7 @@ public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, Ti
             if (!_rooms.TryGetValue(meetingId, out var room))
             {
                 room = (RandomNumberGenerator.GetInt32(1, int.MaxValue), Secret(), Secret());
-                await janus.MessageAsync(handle, new JsonObject
+                var create = new JsonObject
                 {
                     ["request"] = "create",
                     ["room"] = room.Room,
@@ -92,7 +98,14 @@ public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, Ti
                     ["is_private"] = true,
                     // Subscriptions name their publisher's private_id, so kicking a participant stops its subscriptions too.
                     ["require_pvtid"] = true,
-                }, asyncEvent: false, ct).ConfigureAwait(false);
+                };
+                if (O.RecordDirectory is { } records)
+                {
+                    create["record"] = true;
+                    create["rec_dir"] = Path.Combine(records, meetingId);
+                }
+
+                await janus.MessageAsync(handle, create, asyncEvent: false, ct).ConfigureAwait(false);
                 _rooms[meetingId] = room;
                 log.LogInformation("janus room {Room} made for meeting {Meeting}", room.Room, meetingId);
             }
