@@ -185,9 +185,19 @@ public sealed class MeetingMember : IDisposable
         return n;
     }
 
-    /// <summary>Adds an invited or admitted identity: claims its KeyPackage and commits, retrying on top after a lost race.</summary>
+    /// <summary>
+    /// Adds an invited or admitted identity: claims its KeyPackage and commits, retrying on top after a lost race. When
+    /// the server has proposed its Add already (a host admitted it), that proposal is committed instead.
+    /// </summary>
     public async Task AddAsync(string identity, CancellationToken ct = default)
     {
+        await SyncAsync(ct).ConfigureAwait(false);
+        if (Group.PendingProposals.Any(p => p.Proposal.Type == ProposalType.Add && CredentialIdentity.Of(p.Proposal.Add!.LeafNode.Credential) == identity))
+        {
+            await CommitPendingAsync(ct).ConfigureAwait(false);
+            return;
+        }
+
         var kp = MlsMessage.Decode(await _server.ClaimKeyPackageAsync(MeetingId, identity, ct).ConfigureAwait(false)).KeyPackage
             ?? throw new MeetingServerException("malformed", "the server sent no KeyPackage", 0, null);
         await CommitAsync(g => g.StageCommit(add: [kp]), ct).ConfigureAwait(false);

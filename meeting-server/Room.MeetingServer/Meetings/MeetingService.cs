@@ -285,6 +285,7 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
 
         await store.PutParticipantAsync(p with { State = ParticipantState.Admitted }, ct).ConfigureAwait(false);
         log.LogInformation("{Caller} admitted {Identity} to {Meeting}", caller.Identity, identity, meetingId);
+        await ProposeAddAsync(meetingId, identity, "admitted by " + caller.Identity, ct).ConfigureAwait(false);
     }
 
     /// <summary>Takes the identity out: it gets nothing more of this meeting. (Its MLS leaf goes with the next commit.)</summary>
@@ -465,6 +466,51 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
         }
     }
 
+    /// <summary>Marks the server's Add proposals in the proposals table (they name no leaf; the key says whom they add).</summary>
+    private const string AddKeyPrefix = "add:";
+
+    /// <summary>
+    /// An admitted identity that has a KeyPackage here and no leaf in the group: the server claims the KeyPackage and
+    /// proposes its Add as the group's external sender; the member who commits it sends the Welcome. Without a
+    /// KeyPackage nothing is proposed (the identity joins by external commit).
+    /// </summary>
+    private async Task ProposeAddAsync(string meetingId, string identity, string reason, CancellationToken ct)
+    {
+        await _order.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var m = await store.GetMeetingAsync(meetingId, ct).ConfigureAwait(false);
+            if (m is not { Epoch: { } epoch, GroupInfo: { } gi, Ended: false })
+            {
+                return;
+            }
+
+            var tree = TreeOf(gi);
+            if (tree.NonBlankLeaves().Any(l => CredentialIdentity.Of(tree.Leaf(l)!.Credential) == identity))
+            {
+                return;
+            }
+
+            byte[]? kpBytes = await store.ClaimKeyPackageAsync(identity, ct).ConfigureAwait(false);
+            if (kpBytes is null || MlsMessage.Decode(kpBytes).KeyPackage is not { } kp)
+            {
+                log.LogInformation("{Identity} has no KeyPackage: no Add proposed in {Meeting} (it joins by external commit)", identity, meetingId);
+                return;
+            }
+
+            await store.AddProposalsAsync(meetingId, [AddRecord(meetingId, epoch, identity, reason, kp)], ct).ConfigureAwait(false);
+            log.LogInformation("proposed the Add of {Identity} to {Meeting} in epoch {Epoch} ({Reason})", identity, meetingId, epoch, reason);
+        }
+        finally
+        {
+            _order.Release();
+        }
+    }
+
+    private ProposalRecord AddRecord(string meetingId, long epoch, string identity, string reason, KeyPackage kp) =>
+        new(epoch, -(long)RandomNumberGenerator.GetInt32(1, int.MaxValue), AddKeyPrefix + identity, reason,
+            externalSender.Propose(Suite, GroupIdOf(meetingId), (ulong)epoch, new Proposal { Type = ProposalType.Add, Add = kp }).ToBytes());
+
     private async Task ProposeAsync(string meetingId, long epoch, RatchetTree tree, List<uint> leaves, string reason, CancellationToken ct)
     {
         if (leaves.Count == 0)
@@ -610,11 +656,16 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
             try
             {
                 var tree = TreeOf(nextGroupInfo);
-                var still = proposals.Where(p => tree.Leaf((uint)p.Leaf) is { } leaf && Convert.ToHexString(leaf.EncryptionKey) == p.LeafKey).ToList();
+                var still = proposals.Where(p => p.Leaf >= 0 && tree.Leaf((uint)p.Leaf) is { } leaf && Convert.ToHexString(leaf.EncryptionKey) == p.LeafKey).ToList();
                 foreach (var group in still.GroupBy(p => p.Reason))
                 {
                     await ProposeAsync(meetingId, current + 1, tree, [.. group.Select(p => (uint)p.Leaf)], group.Key, ct).ConfigureAwait(false);
                 }
+
+                var members = tree.NonBlankLeaves().Select(l => CredentialIdentity.Of(tree.Leaf(l)!.Credential)).ToHashSet(StringComparer.Ordinal);
+                var adds = proposals.Where(p => p.Leaf < 0 && p.LeafKey.StartsWith(AddKeyPrefix, StringComparison.Ordinal) && !members.Contains(p.LeafKey[AddKeyPrefix.Length..]))
+                    .Select(p => AddRecord(meetingId, current + 1, p.LeafKey[AddKeyPrefix.Length..], p.Reason, MlsMessage.Decode(p.Message).PublicMessage!.Content.Proposal!.Add!)).ToList();
+                await store.AddProposalsAsync(meetingId, adds, ct).ConfigureAwait(false);
             }
             catch (RoomCryptoException e)
             {

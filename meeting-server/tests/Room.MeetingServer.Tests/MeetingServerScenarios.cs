@@ -382,10 +382,16 @@ public abstract class MeetingServerScenarios(ServerFixture f)
         Assert.Equal("waiting", await c.KnockAsync(meeting.Id));
         Assert.Equal("not-invited", (await Refused(() => c.GroupInfoAsync(meeting.Id))).Error);
         Assert.Equal("not-invited", (await Refused(() => c.AdmitAsync(meeting.Id, cCreds.Identity))).Error);
+        // Admitted: the server claims C's KeyPackage and proposes C's Add as the group's external sender; a member
+        // commits it and its Welcome goes to C.
         await a.AdmitAsync(meeting.Id, cCreds.Identity);
-        await ma.AddAsync(cCreds.Identity);
+        var add = Assert.Single(await a.HandshakesAsync(meeting.Id, 0));
+        Assert.Equal("server", add.Sender);
+        Assert.Equal(ProposalType.Add, MlsMessage.Decode(add.Message).PublicMessage!.Content.Proposal!.Type);
+        Assert.True(await ma.CommitPendingAsync());
         Assert.True(await mc.TryJoinFromWelcomeAsync());
         Assert.Equal(ma.SecurityCode, mc.SecurityCode);
+        Assert.Equal(new[] { aCreds.Identity, cCreds.Identity }.Order(StringComparer.Ordinal), mc.Roster);
 
         // Locked: nobody new knocks. Ended: nothing more for anyone.
         await a.LockAsync(meeting.Id, true);
