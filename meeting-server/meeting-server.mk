@@ -1,3 +1,5 @@
 # meeting-server (issue #13): organisation CA, enrolment, sign-in (local Argon2id accounts, LDAP), meetings, lobby and
 # the MLS delivery service. Its tests start Debian's slapd and PostgreSQL themselves (private temp dirs, loopback ports).
 APT_PACKAGES += slapd ldap-utils postgresql libldap-2.5-0
+# JanusRecordingTests: janus-pp-rec converts Janus's VideoRoom recordings, FFmpeg decodes them.
+APT_PACKAGES += janus-tools ffmpeg

@@ -59,10 +59,22 @@ public sealed class MeetingMember : IDisposable
 
     private static byte[] Wire(KeyPackageBundle b) => new MlsMessage { WireFormat = WireFormat.KeyPackage, KeyPackage = b.KeyPackage }.ToBytes();
 
-    /// <summary>The host makes the group (epoch 0) and publishes its GroupInfo.</summary>
+    /// <summary>The identity the meeting server's MLS credential (as external sender) must present.</summary>
+    public const string ServerIdentity = "server:meetings";
+
+    /// <summary>
+    /// The host makes the group (epoch 0), naming the meeting server as its external sender (RFC 9420 section
+    /// 12.1.8.1; its credential must chain to the organisation CA and name the server), and publishes its GroupInfo.
+    /// </summary>
     public async Task CreateGroupAsync(byte[] groupId, CancellationToken ct = default)
     {
-        _group = MlsGroup.Create(_me, groupId, _options);
+        var sender = MlsReader.DecodeAll(await _server.ExternalSenderAsync(ct).ConfigureAwait(false), ExternalSender.Read);
+        if (_options.CredentialValidator.Validate(sender.Credential, sender.SignatureKey) != ServerIdentity)
+        {
+            throw new MeetingServerException("malformed", "the server's external-sender credential does not name the meeting server", 0, null);
+        }
+
+        _group = MlsGroup.Create(_me, groupId, _options, [ExternalSender.ToExtension([sender])]);
         await _server.InitGroupAsync(MeetingId, new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = _group.CreateGroupInfo() }.ToBytes(), ct).ConfigureAwait(false);
     }
 
@@ -173,9 +185,19 @@ public sealed class MeetingMember : IDisposable
         return n;
     }
 
-    /// <summary>Adds an invited or admitted identity: claims its KeyPackage and commits, retrying on top after a lost race.</summary>
+    /// <summary>
+    /// Adds an invited or admitted identity: claims its KeyPackage and commits, retrying on top after a lost race. When
+    /// the server has proposed its Add already (a host admitted it), that proposal is committed instead.
+    /// </summary>
     public async Task AddAsync(string identity, CancellationToken ct = default)
     {
+        await SyncAsync(ct).ConfigureAwait(false);
+        if (Group.PendingProposals.Any(p => p.Proposal.Type == ProposalType.Add && CredentialIdentity.Of(p.Proposal.Add!.LeafNode.Credential) == identity))
+        {
+            await CommitPendingAsync(ct).ConfigureAwait(false);
+            return;
+        }
+
         var kp = MlsMessage.Decode(await _server.ClaimKeyPackageAsync(MeetingId, identity, ct).ConfigureAwait(false)).KeyPackage
             ?? throw new MeetingServerException("malformed", "the server sent no KeyPackage", 0, null);
         await CommitAsync(g => g.StageCommit(add: [kp]), ct).ConfigureAwait(false);
@@ -188,6 +210,56 @@ public sealed class MeetingMember : IDisposable
             var leaves = g.Members.Where(l => CredentialIdentity.Of(g.Tree.Leaf(l)!.Credential) == identity).ToList();
             return leaves.Count > 0 ? g.StageCommit(remove: leaves) : throw new MeetingServerException("not-found", $"{identity} is not in the group", 0, null);
         }, ct);
+
+    /// <summary>
+    /// Follows the server and commits the proposals it made as the group's external sender (removals on a host's
+    /// remove, a member's leave, a revoked device), by reference. A lost race is followed by the winner's commit,
+    /// which carried them already: then nothing is left to commit. Returns true when this member's commit took them.
+    /// Does nothing while this member's own removal is pending (another member commits it).
+    /// </summary>
+    public async Task<bool> CommitPendingAsync(CancellationToken ct = default)
+    {
+        await SyncAsync(ct).ConfigureAwait(false);
+        for (int i = 0; ; i++)
+        {
+            var g = Group;
+            if (g.Removed || g.RemovalPending || g.PendingProposals.Count == 0)
+            {
+                return false;
+            }
+
+            var output = g.StageCommit();
+            try
+            {
+                await _server.SubmitCommitAsync(MeetingId, output.Commit.ToBytes(),
+                    new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = output.GroupInfo }.ToBytes(), output.Welcome?.ToBytes(), ct).ConfigureAwait(false);
+                g.MergeStagedCommit();
+                return true;
+            }
+            catch (MeetingServerException e) when (IsStale(e) && i + 1 < MaxCommitAttempts)
+            {
+                g.DiscardStagedCommit();
+                await SyncAsync(ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                if (g.HasStagedCommit)
+                {
+                    g.DiscardStagedCommit();
+                }
+
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Leaves the meeting's group: a member cannot commit its own removal, so it asks the server, which proposes it
+    /// as external sender; a remaining member commits it. Returns how many leaves the server proposed to remove.
+    /// </summary>
+    public Task<int> LeaveAsync(CancellationToken ct = default) => _server.LeaveAsync(MeetingId, ct);
+
+    private static bool IsStale(MeetingServerException e) => e.Error is "epoch-conflict" or "proposals-missing";
 
     /// <summary>An update-only commit (fresh keys for everyone).</summary>
     public Task UpdateAsync(CancellationToken ct = default) => CommitAsync(g => g.StageCommit(), ct);
@@ -205,8 +277,9 @@ public sealed class MeetingMember : IDisposable
                 Group.MergeStagedCommit();
                 return epoch;
             }
-            catch (MeetingServerException e) when (e.Error == "epoch-conflict" && i + 1 < MaxCommitAttempts)
+            catch (MeetingServerException e) when (IsStale(e) && i + 1 < MaxCommitAttempts)
             {
+                // Another commit took the epoch, or the server made proposals this commit did not include: catch up, again on top.
                 Group.DiscardStagedCommit();
                 await SyncAsync(ct).ConfigureAwait(false);
             }

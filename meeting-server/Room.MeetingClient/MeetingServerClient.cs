@@ -11,8 +11,11 @@ public sealed record Handshake(long Epoch, string Sender, byte[] Message);
 public sealed record WelcomeMessage(long Epoch, byte[] Welcome);
 public sealed record CreatedMeeting(string Id, byte[] GroupId, ushort CipherSuite);
 
-/// <summary>The meeting's Janus VideoRoom: only members get it; the tokens are this participant's own.</summary>
-public sealed record JanusAccess(Uri Url, long Room, string Pin, string SessionToken, string RoomToken);
+/// <summary>
+/// The meeting's Janus VideoRoom: only members get it; the tokens are this participant's own, and
+/// <see cref="ParticipantId"/> the publisher id to join under (the server kicks that id when the participant goes).
+/// </summary>
+public sealed record JanusAccess(Uri Url, long Room, string Pin, string SessionToken, string RoomToken, long ParticipantId);
 
 /// <summary>
 /// The meeting server's API over HTTPS. The server's certificate must chain to the organisation CA (pinned at
@@ -132,6 +135,8 @@ public sealed class MeetingServerClient : IDisposable
     private sealed record GiResponse(long Epoch, byte[] GroupInfo);
     private sealed record EpochResponse(long Epoch);
     private sealed record LobbyResponse(string State);
+    private sealed record ExternalSenderResponse(byte[] ExternalSender);
+    private sealed record LeaveResponse(int Proposed);
     private sealed record ErrorBody(string? Error, string? Message, long? CurrentEpoch);
 
     public async Task<string> LoginAsync(string name, string password, CancellationToken ct = default)
@@ -167,6 +172,14 @@ public sealed class MeetingServerClient : IDisposable
 
     public Task RemoveAsync(string meeting, string identity, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Post, $"api/meetings/{meeting}/participants/{Uri.EscapeDataString(identity)}/remove", null, ct);
+
+    /// <summary>Tells the server this identity leaves the meeting's group: the server proposes the removal of its leaves.</summary>
+    public async Task<int> LeaveAsync(string meeting, CancellationToken ct = default) =>
+        (await SendAsync<LeaveResponse>(HttpMethod.Post, $"api/meetings/{meeting}/leave", null, ct).ConfigureAwait(false)).Proposed;
+
+    /// <summary>The server's MLS external sender (RFC 9420 ExternalSender: signature key and credential), as encoded.</summary>
+    public async Task<byte[]> ExternalSenderAsync(CancellationToken ct = default) =>
+        (await SendAsync<ExternalSenderResponse>(HttpMethod.Get, "api/mls/external-sender", null, ct).ConfigureAwait(false)).ExternalSender;
 
     public Task LockAsync(string meeting, bool locked, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Post, $"api/meetings/{meeting}/{(locked ? "lock" : "unlock")}", null, ct);

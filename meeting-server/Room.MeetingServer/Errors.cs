@@ -16,6 +16,9 @@ public enum Refusal
     NoKeyPackage,
     GroupExists,
     GroupMissing,
+
+    /// <summary>A member's commit leaves out proposals the server made for that epoch: sync, then commit again.</summary>
+    ProposalsMissing,
 }
 
 /// <summary>A refused request: nothing was changed.</summary>

@@ -14,6 +14,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<MeetingServerOptions>, ValidateMeetingServerOptions>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<OrganisationCa>();
+        services.AddSingleton<MlsExternalSender>();
         services.AddSingleton<PasswordHasher>();
         services.AddSingleton<LdapAuthenticator>();
         services.AddSingleton<TokenService>();

@@ -60,8 +60,11 @@ public sealed class JanusTransport(ILoggerFactory loggers, IceServerSet? iceServ
     }
 }
 
-/// <summary>Where and how to enter a Janus VideoRoom: its WebSocket, the room, and (from a meeting server) the tokens and PIN.</summary>
-internal sealed record JanusRoomAccess(Uri WebSocket, long Room, string? SessionToken = null, string? Pin = null, string? RoomToken = null);
+/// <summary>
+/// Where and how to enter a Janus VideoRoom: its WebSocket, the room, and (from a meeting server) the tokens, PIN and
+/// the publisher id to join under (the server kicks it by that id).
+/// </summary>
+internal sealed record JanusRoomAccess(Uri WebSocket, long Room, string? SessionToken = null, string? Pin = null, string? RoomToken = null, long? PublisherId = null);
 
 /// <summary>
 /// How a Janus call is keyed and who is in it: the one seam between the link-keyed and the MLS-keyed call (both use
@@ -221,7 +224,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         VideoRoomClient room;
         try
         {
-            room = await VideoRoomClient.JoinAsync(janus, roomId, roomName, access.Pin, access.RoomToken, ct).ConfigureAwait(false);
+            room = await VideoRoomClient.JoinAsync(janus, roomId, roomName, access.Pin, access.RoomToken, access.PublisherId, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RtcFormatException or IOException)
         {
@@ -605,6 +608,8 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             var join = new JsonObject { ["request"] = "join", ["ptype"] = "subscriber", ["room"] = RoomId, ["streams"] = Feeds(add) };
             if (_room.Pin is not null) join["pin"] = _room.Pin;
             if (_room.RoomToken is not null) join["token"] = _room.RoomToken;
+            // Tied to our publisher: a meeting server's room requires it, and a kick of our publisher ends this subscription too.
+            if (_room.PrivateId is { } pvt) join["private_id"] = pvt;
             reply = await _subscription.MessageAsync(join, null, null, ct).ConfigureAwait(false);
         }
         else

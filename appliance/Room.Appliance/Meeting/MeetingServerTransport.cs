@@ -167,7 +167,7 @@ internal sealed class MlsKeying : ICallKeying
             throw new MeetingFailedException(Explain(e, _member.MeetingId, _server), e);
         }
 
-        return new JanusRoomAccess(a.Url, a.Room, a.SessionToken, a.Pin, a.RoomToken);
+        return new JanusRoomAccess(a.Url, a.Room, a.SessionToken, a.Pin, a.RoomToken, a.ParticipantId);
     }
 
     public event EventHandler? Changed;
@@ -214,8 +214,9 @@ internal sealed class MlsKeying : ICallKeying
     }
 
     /// <summary>
-    /// Follows the delivery service: processes new commits in the server's order (each one a rekey), and removes from
-    /// the group the leaves of identities the meeting's hosts removed (standing in for the server as external sender).
+    /// Follows the delivery service: processes new commits in the server's order (each one a rekey), and commits the
+    /// proposals the server made as the group's external sender (the removal of a member a host removed, of one that
+    /// left, of a revoked device); when several members commit them at once, one wins and the others follow it.
     /// </summary>
     private async Task FollowAsync()
     {
@@ -232,7 +233,10 @@ internal sealed class MlsKeying : ICallKeying
                     return;
                 }
 
-                await RemoveDepartedAsync(ct).ConfigureAwait(false);
+                if (await _member.CommitPendingAsync(ct).ConfigureAwait(false))
+                {
+                    _logger.LogInformation("Meeting {Meeting}: committed the server's proposals (epoch {Epoch})", _member.MeetingId, _member.Epoch);
+                }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -271,46 +275,29 @@ internal sealed class MlsKeying : ICallKeying
         }
     }
 
-    /// <summary>Commits the removal of leaves whose identity the server lists as removed; a lost race is re-evaluated on top.</summary>
-    private async Task RemoveDepartedAsync(CancellationToken ct)
-    {
-        var participants = await _client.ParticipantsAsync(_member.MeetingId, ct).ConfigureAwait(false);
-        var mayStay = participants.Where(p => p.State != "removed").Select(p => p.Identity).ToHashSet(StringComparer.Ordinal);
-        for (int attempt = 0; attempt < MeetingMember.MaxCommitAttempts; attempt++)
-        {
-            var g = _member.Group;
-            var gone = g.Members.Where(l => l != g.MyLeaf && !mayStay.Contains(CredentialIdentity.Of(g.Tree.Leaf(l)!.Credential))).ToList();
-            if (gone.Count == 0)
-            {
-                return;
-            }
-
-            var output = g.StageCommit(remove: gone);
-            try
-            {
-                await _client.SubmitCommitAsync(_member.MeetingId, output.Commit.ToBytes(),
-                    new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = output.GroupInfo }.ToBytes(), null, ct).ConfigureAwait(false);
-                g.MergeStagedCommit();
-                _logger.LogInformation("Meeting {Meeting}: committed the removal of {Count} leaves of removed participants", _member.MeetingId, gone.Count);
-                return;
-            }
-            catch (MeetingServerException e) when (e.Error == "epoch-conflict")
-            {
-                g.DiscardStagedCommit();
-                await _member.SyncAsync(ct).ConfigureAwait(false);
-            }
-            catch
-            {
-                g.DiscardStagedCommit();
-                throw;
-            }
-        }
-    }
-
+    /// <summary>
+    /// Leaves the meeting: stops following the group, then tells the server, which proposes this box's removal as the
+    /// group's external sender (a remaining member commits it, so the others get new keys and a new security code).
+    /// </summary>
     public async Task LeaveAsync(CancellationToken cancellationToken)
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_member.Group.Removed)
+        {
+            return;
+        }
+
+        try
+        {
+            int proposed = await _member.LeaveAsync(cancellationToken).ConfigureAwait(false);
+            _logger.LogInformation("Meeting {Meeting}: left; the server proposed the removal of {Count} leaves", _member.MeetingId, proposed);
+        }
+        catch (Exception e) when (e is MeetingServerException or HttpRequestException or IOException or System.Text.Json.JsonException)
+        {
+            // The call ends anyway; the others keep this leaf until a host removes it.
+            _logger.LogWarning("Meeting {Meeting}: the server was not told of the leave: {Message}", _member.MeetingId, e.Message);
+        }
     }
 
     public async ValueTask DisposeAsync()

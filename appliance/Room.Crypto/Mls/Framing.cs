@@ -34,6 +34,28 @@ public static class Framing
         return pm;
     }
 
+    /// <summary>
+    /// A proposal from external sender <paramref name="senderIndex"/> of the group's external_senders (RFC 9420
+    /// section 12.1.8.1): a PublicMessage signed with that sender's key, without group context and membership tag.
+    /// </summary>
+    public static MlsMessage SignExternalProposal(MlsCipherSuite cs, byte[] groupId, ulong epoch, uint senderIndex, Proposal proposal, byte[] signaturePrivateKey)
+    {
+        var content = new FramedContent
+        {
+            GroupId = groupId,
+            Epoch = epoch,
+            Sender = new Sender(SenderType.External, senderIndex),
+            ContentType = ContentType.Proposal,
+            Proposal = proposal,
+        };
+        var ac = new AuthenticatedContent { WireFormat = WireFormat.PublicMessage, Content = content };
+        ac.Sign(cs, signaturePrivateKey, null);
+        return new MlsMessage { WireFormat = WireFormat.PublicMessage, PublicMessage = new PublicMessage { Content = content, Auth = ac.Auth } };
+    }
+
+    /// <summary>The reference (RFC 9420 section 5.2) a commit uses for the proposal carried by <paramref name="pm"/>.</summary>
+    public static byte[] ProposalRef(MlsCipherSuite cs, PublicMessage pm) => cs.ProposalRef(pm.ToAuthenticated().ToBytes());
+
     /// <summary>Checks the membership tag (member senders); the signature is checked by the caller, who knows the signer.</summary>
     public static AuthenticatedContent UnprotectPublic(MlsCipherSuite cs, PublicMessage pm, byte[] groupContext, byte[] membershipKey)
     {

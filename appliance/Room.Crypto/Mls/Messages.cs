@@ -104,6 +104,40 @@ public sealed class Credential
     }
 }
 
+/// <summary>
+/// RFC 9420 section 12.1.8.1: a party outside the group (e.g. the delivery service) allowed to send proposals. The
+/// group context's external_senders extension is a vector of these; a proposal's sender index points into it.
+/// </summary>
+public sealed class ExternalSender
+{
+    public byte[] SignatureKey { get; set; } = [];
+    public Credential Credential { get; set; } = new();
+
+    public void Write(MlsWriter w)
+    {
+        w.Opaque(SignatureKey);
+        Credential.Write(w);
+    }
+
+    public static ExternalSender Read(MlsReader r) => new() { SignatureKey = r.Opaque(), Credential = Credential.Read(r) };
+
+    public byte[] ToBytes() => MlsWriter.Encode(Write);
+
+    /// <summary>The external_senders extension holding <paramref name="senders"/>.</summary>
+    public static Extension ToExtension(IEnumerable<ExternalSender> senders)
+    {
+        var list = senders.ToList();
+        return new Extension(ExtensionType.ExternalSenders, MlsWriter.Encode(w => w.Vector(list, (w2, s) => s.Write(w2))));
+    }
+
+    /// <summary>The senders of an external_senders extension (malformed data throws <see cref="MlsDecodeException"/>).</summary>
+    public static List<ExternalSender> FromExtension(Extension extension) => MlsReader.DecodeAll(extension.Data, r => r.Vector(Read));
+
+    /// <summary>The external senders named by a group context (none without the extension).</summary>
+    public static List<ExternalSender> Of(GroupContext context) =>
+        context.Extensions.FirstOrDefault(e => e.Type == ExtensionType.ExternalSenders) is { } e ? FromExtension(e) : [];
+}
+
 public sealed class Capabilities
 {
     public List<ushort> Versions { get; set; } = [1];

@@ -115,6 +115,8 @@ public sealed class MlsGroup : IDisposable
     public static MlsGroup Create(MlsIdentity me, byte[] groupId, MlsGroupOptions? options = null, List<Extension>? extensions = null)
     {
         var cs = me.Suite;
+        options ??= new MlsGroupOptions();
+        ValidateExternalSenders(extensions ?? [], options.CredentialValidator);
         var (encSk, encPk) = cs.Hpke.Kem.GenerateKeyPair();
         var leaf = new LeafNode
         {
@@ -134,7 +136,7 @@ public sealed class MlsGroup : IDisposable
         CryptographicOperations.ZeroMemory(init);
         byte[] tag = cs.Mac(secrets.ConfirmationKey, ctx.ConfirmedTranscriptHash);
         byte[] interim = TranscriptHash.Interim(cs, ctx.ConfirmedTranscriptHash, tag);
-        return new MlsGroup(me, options ?? new MlsGroupOptions(), ctx, tree, new TreePrivateState(0, encSk), secrets, interim, tag);
+        return new MlsGroup(me, options, ctx, tree, new TreePrivateState(0, encSk), secrets, interim, tag);
     }
 
     /// <summary>Decrypts the GroupSecrets for <paramref name="kp"/> from a Welcome.</summary>
@@ -252,10 +254,28 @@ public sealed class MlsGroup : IDisposable
 
         tree.VerifyLeaves(cs, ctx.GroupId);
         CheckCredentialTypes(tree);
+        ValidateExternalSenders(ctx.Extensions, validator);
         foreach (uint l in tree.NonBlankLeaves())
         {
             var leaf = tree.Leaf(l)!;
             validator.Validate(leaf.Credential, leaf.SignatureKey);
+        }
+    }
+
+    /// <summary>
+    /// RFC 9420 section 12.1.8.1: every external sender a group context names (e.g. the delivery service, which may
+    /// propose removals) must hold a credential the members accept for its signature key.
+    /// </summary>
+    private static void ValidateExternalSenders(List<Extension> extensions, ICredentialValidator validator)
+    {
+        if (extensions.FirstOrDefault(e => e.Type == ExtensionType.ExternalSenders) is not { } ext)
+        {
+            return;
+        }
+
+        foreach (var sender in ExternalSender.FromExtension(ext))
+        {
+            validator.Validate(sender.Credential, sender.SignatureKey);
         }
     }
 
@@ -468,14 +488,20 @@ public sealed class MlsGroup : IDisposable
             throw new MlsException("a staged commit waits to be merged or discarded");
         }
 
+        if (RemovalPending)
+        {
+            throw new MlsException("a pending proposal removes this member: another member must commit it");
+        }
+
         var cs = Suite;
         var byValue = new List<Proposal>();
+        var pendingRemovals = _pending.Values.Where(x => x.Proposal.Type == ProposalType.Remove).Select(x => x.Proposal.Removed).ToHashSet();
         foreach (var kp in add ?? [])
         {
             byValue.Add(new Proposal { Type = ProposalType.Add, Add = kp });
         }
 
-        foreach (uint r in remove ?? [])
+        foreach (uint r in (remove ?? []).Where(r => !pendingRemovals.Contains(r)))
         {
             byValue.Add(new Proposal { Type = ProposalType.Remove, Removed = r });
         }
@@ -587,6 +613,7 @@ public sealed class MlsGroup : IDisposable
         var touched = new HashSet<uint>();
         foreach (var (p, s) in proposals.Where(x => x.P.Type == ProposalType.GroupContextExtensions))
         {
+            ValidateExternalSenders(p.Extensions, _options.CredentialValidator);
             ctx.Extensions = p.Extensions;
             needsPath = true;
         }
@@ -745,6 +772,11 @@ public sealed class MlsGroup : IDisposable
             return ProcessExternalCommit(ac);
         }
 
+        if (sender.Type == SenderType.External)
+        {
+            return ProcessExternalProposal(ac, gc);
+        }
+
         if (sender.Type != SenderType.Member)
         {
             throw new MlsException("unsupported sender type");
@@ -778,6 +810,57 @@ public sealed class MlsGroup : IDisposable
                 return new MlsReceived(ContentType.Commit, sender.Index, null, true);
         }
     }
+
+    /// <summary>
+    /// A proposal from one of the group context's external senders (RFC 9420 section 12.1.8.1): a PublicMessage signed
+    /// by that sender's key (no membership tag). Only Remove of a current member and Add with a valid KeyPackage are
+    /// accepted; it waits, like a member's proposal, for a member's commit to include it by reference.
+    /// </summary>
+    private MlsReceived ProcessExternalProposal(AuthenticatedContent ac, byte[] gc)
+    {
+        var sender = ac.Content.Sender;
+        if (ac.WireFormat != WireFormat.PublicMessage || ac.Content.ContentType != ContentType.Proposal)
+        {
+            throw new MlsException("an external sender sends only proposals, as PublicMessage");
+        }
+
+        var senders = ExternalSender.Of(_ctx);
+        if (sender.Index >= senders.Count)
+        {
+            throw new MlsException($"external sender index {sender.Index} is out of range ({senders.Count} external senders)");
+        }
+
+        if (!ac.Verify(Suite, senders[(int)sender.Index].SignatureKey, gc))
+        {
+            throw new MlsException("external proposal signature invalid");
+        }
+
+        var p = ac.Content.Proposal!;
+        switch (p.Type)
+        {
+            case ProposalType.Remove:
+                if (_tree.Leaf(p.Removed) == null)
+                {
+                    throw new MlsException($"external Remove of leaf {p.Removed}, which is no member");
+                }
+
+                break;
+            case ProposalType.Add:
+                ValidateKeyPackage(p.Add!);
+                break;
+            default:
+                throw new MlsException($"a {p.Type} proposal is not accepted from an external sender");
+        }
+
+        _pending[Convert.ToHexString(Suite.ProposalRef(ac.ToBytes()))] = (p, sender);
+        return new MlsReceived(ContentType.Proposal, sender.Index, null, false);
+    }
+
+    /// <summary>Proposals received in this epoch that the next commit (of any member) includes by reference.</summary>
+    public IReadOnlyList<(Proposal Proposal, Sender Sender)> PendingProposals => [.. _pending.Values];
+
+    /// <summary>True when a pending proposal removes this member: it must not commit; another member commits its removal.</summary>
+    public bool RemovalPending => _pending.Values.Any(x => x.Proposal.Type == ProposalType.Remove && x.Proposal.Removed == MyLeaf);
 
     private void CheckGroupEpoch(byte[] groupId, ulong epoch)
     {

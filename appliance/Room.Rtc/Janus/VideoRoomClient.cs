@@ -27,6 +27,9 @@ public sealed class VideoRoomClient : IDisposable
     public long Room { get; }
     public long PublisherId { get; private set; }
 
+    /// <summary>The private_id Janus gave this publisher; subscriptions name it (rooms with require_pvtid insist).</summary>
+    public long? PrivateId { get; private set; }
+
     /// <summary>The room's PIN, if it has one (subscriptions need it too).</summary>
     public string? Pin { get; private init; }
 
@@ -43,7 +46,15 @@ public sealed class VideoRoomClient : IDisposable
         JoinAsync(janus, room, display, null, null, cancellationToken);
 
     /// <summary>Joins as publisher; a room with a PIN and an allowed-token list needs <paramref name="pin"/> and <paramref name="roomToken"/>.</summary>
-    public static async Task<VideoRoomClient> JoinAsync(JanusClient janus, long room, string display, string? pin, string? roomToken, CancellationToken cancellationToken)
+    public static Task<VideoRoomClient> JoinAsync(JanusClient janus, long room, string display, string? pin, string? roomToken, CancellationToken cancellationToken) =>
+        JoinAsync(janus, room, display, pin, roomToken, null, cancellationToken);
+
+    /// <summary>
+    /// Joins as publisher under <paramref name="publisherId"/> when given (a meeting server hands it out and kicks the
+    /// participant by it); subscriptions then carry this publisher's private_id, so a kick ends them as well.
+    /// </summary>
+    public static async Task<VideoRoomClient> JoinAsync(JanusClient janus, long room, string display, string? pin, string? roomToken, long? publisherId,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(janus);
         var handle = await janus.AttachAsync(Plugin, cancellationToken).ConfigureAwait(false);
@@ -51,10 +62,12 @@ public sealed class VideoRoomClient : IDisposable
         var body = new JsonObject { ["request"] = "join", ["ptype"] = "publisher", ["room"] = room, ["display"] = display };
         if (pin is not null) body["pin"] = pin;
         if (roomToken is not null) body["token"] = roomToken;
+        if (publisherId is { } id) body["id"] = id;
         var joined = await handle.MessageAsync(body, null, null, cancellationToken).ConfigureAwait(false);
         if ((string?)joined.Data?["videoroom"] != "joined")
             throw new RtcFormatException(RtcError.Unsupported, "join failed: " + joined.Raw.ToJsonString());
         client.PublisherId = joined.Data!["id"]!.GetValue<long>();
+        client.PrivateId = joined.Data["private_id"] is JsonValue pv && pv.TryGetValue(out long pvt) ? pvt : null;
         client.Track(joined.Data);
         _ = Task.Run(client.EventLoop, CancellationToken.None);
         return client;
@@ -116,6 +129,7 @@ public sealed class VideoRoomClient : IDisposable
         var join = new JsonObject { ["request"] = "join", ["ptype"] = "subscriber", ["room"] = Room, ["streams"] = streams };
         if (Pin is not null) join["pin"] = Pin;
         if (RoomToken is not null) join["token"] = RoomToken;
+        if (PrivateId is { } pvt) join["private_id"] = pvt;
         var r = await handle.MessageAsync(join, null, null, cancellationToken).ConfigureAwait(false);
         return (handle, r.Sdp ?? throw new RtcFormatException(RtcError.Unsupported, "subscribe not offered: " + r.Raw.ToJsonString()));
     }

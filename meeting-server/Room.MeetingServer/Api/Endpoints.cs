@@ -27,6 +27,8 @@ public sealed record CommitRequest(byte[] Commit, byte[] GroupInfo, byte[]? Welc
 public sealed record CommitResponse(long Epoch);
 public sealed record HandshakeDto(long Epoch, string Sender, byte[] Message);
 public sealed record WelcomeDto(long Epoch, byte[] Welcome);
+public sealed record ExternalSenderResponse(byte[] ExternalSender);
+public sealed record LeaveResponse(int Proposed);
 public sealed record ErrorResponse(string Error, string Message, long? CurrentEpoch);
 
 /// <summary>The HTTP API (JSON; byte arrays are base64). Refusals are <see cref="ErrorResponse"/> with a stable error name.</summary>
@@ -49,6 +51,7 @@ public static class Endpoints
         Refusal.NoKeyPackage => "no-key-package",
         Refusal.GroupExists => "group-exists",
         Refusal.GroupMissing => "group-missing",
+        Refusal.ProposalsMissing => "proposals-missing",
         _ => "refused",
     };
 
@@ -57,7 +60,7 @@ public static class Endpoints
         Refusal.Unauthenticated or Refusal.CodeInvalid => StatusCodes.Status401Unauthorized,
         Refusal.Forbidden or Refusal.NotInvited or Refusal.MeetingLocked => StatusCodes.Status403Forbidden,
         Refusal.NotFound or Refusal.NoKeyPackage => StatusCodes.Status404NotFound,
-        Refusal.EpochConflict or Refusal.Duplicate or Refusal.GroupExists or Refusal.GroupMissing => StatusCodes.Status409Conflict,
+        Refusal.EpochConflict or Refusal.Duplicate or Refusal.GroupExists or Refusal.GroupMissing or Refusal.ProposalsMissing => StatusCodes.Status409Conflict,
         Refusal.MeetingEnded => StatusCodes.Status410Gone,
         _ => StatusCodes.Status400BadRequest,
     };
@@ -123,6 +126,11 @@ public static class Endpoints
             await s.RevokeDeviceAsync(Caller(ctx), name, ct);
             return Results.NoContent();
         });
+        api.MapGet("/mls/external-sender", (HttpContext ctx, MlsExternalSender sender) =>
+        {
+            _ = Caller(ctx);
+            return new ExternalSenderResponse(sender.Encoded);
+        });
         api.MapPost("/key-packages", async (HttpContext ctx, KeyPackagesRequest r, MeetingService s, CancellationToken ct) =>
             new KeyPackagesResponse(await s.UploadKeyPackagesAsync(Caller(ctx), r.KeyPackages ?? [], r.LastResort, ct)));
 
@@ -151,6 +159,8 @@ public static class Endpoints
             await s.RemoveAsync(Caller(ctx), id, identity, ct);
             return Results.NoContent();
         });
+        m.MapPost("/{id}/leave", async (HttpContext ctx, string id, MeetingService s, CancellationToken ct) =>
+            new LeaveResponse(await s.LeaveAsync(Caller(ctx), id, ct)));
         m.MapPost("/{id}/lock", async (HttpContext ctx, string id, MeetingService s, CancellationToken ct) =>
         {
             await s.SetLockedAsync(Caller(ctx), id, true, ct);

@@ -24,11 +24,21 @@ public sealed class JanusOptions
 
     public int Publishers { get; set; } = 16;
 
+    /// <summary>
+    /// Janus records every meeting's VideoRoom into RecordDirectory/MEETING-ID (a folder on the Janus host; VideoRoom
+    /// "record"/"rec_dir"), for audits of what the media server sees: SFrame ciphertext only. Null: no recording.
+    /// </summary>
+    public string? RecordDirectory { get; set; }
+
     public int TokenLifetimeSeconds { get; set; } = 12 * 3600;
 }
 
-/// <summary>What a participant needs to join the meeting's VideoRoom, handed out only to those who may join.</summary>
-public sealed record JanusAccess(Uri Url, long Room, string Pin, string SessionToken, string RoomToken);
+/// <summary>
+/// What a participant needs to join the meeting's VideoRoom, handed out only to those who may join.
+/// <see cref="ParticipantId"/>: the publisher id to join under (the server kicks it by this id when the participant
+/// is removed or leaves).
+/// </summary>
+public sealed record JanusAccess(Uri Url, long Room, string Pin, string SessionToken, string RoomToken, long ParticipantId);
 
 /// <summary>
 /// One VideoRoom per meeting, created with the admin key, a room secret and a PIN that only this server knows, and an
@@ -40,7 +50,7 @@ public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, Ti
     public void Dispose() => _gate.Dispose();
 
     private readonly Dictionary<string, (long Room, string Secret, string Pin)> _rooms = [];
-    private readonly Dictionary<(string Meeting, string Identity), List<string>> _tokens = [];
+    private readonly Dictionary<(string Meeting, string Identity), List<(string Token, long Participant)>> _tokens = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     private JanusOptions O => options.Value.Janus;
@@ -73,7 +83,7 @@ public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, Ti
             if (!_rooms.TryGetValue(meetingId, out var room))
             {
                 room = (RandomNumberGenerator.GetInt32(1, int.MaxValue), Secret(), Secret());
-                await janus.MessageAsync(handle, new JsonObject
+                var create = new JsonObject
                 {
                     ["request"] = "create",
                     ["room"] = room.Room,
@@ -86,7 +96,16 @@ public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, Ti
                     ["videocodec"] = "vp8",
                     ["allowed"] = new JsonArray(),
                     ["is_private"] = true,
-                }, asyncEvent: false, ct).ConfigureAwait(false);
+                    // Subscriptions name their publisher's private_id, so kicking a participant stops its subscriptions too.
+                    ["require_pvtid"] = true,
+                };
+                if (O.RecordDirectory is { } records)
+                {
+                    create["record"] = true;
+                    create["rec_dir"] = Path.Combine(records, meetingId);
+                }
+
+                await janus.MessageAsync(handle, create, asyncEvent: false, ct).ConfigureAwait(false);
                 _rooms[meetingId] = room;
                 log.LogInformation("janus room {Room} made for meeting {Meeting}", room.Room, meetingId);
             }
@@ -105,9 +124,11 @@ public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, Ti
                 _tokens[(meetingId, identity)] = mine = [];
             }
 
-            mine.Add(roomToken);
+            // A publisher id of 52 random bits (JSON numbers stay exact), one per access.
+            long participant = (long)(BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) & ((1UL << 52) - 1)) | 1;
+            mine.Add((roomToken, participant));
             log.LogInformation("janus token for {Identity} in meeting {Meeting}", identity, meetingId);
-            return new JanusAccess(O.PublicUrl ?? O.Url!, room.Room, room.Pin, SessionToken(), roomToken);
+            return new JanusAccess(O.PublicUrl ?? O.Url!, room.Room, room.Pin, SessionToken(), roomToken, participant);
         }
         catch (JanusException e)
         {
@@ -120,7 +141,11 @@ public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, Ti
         }
     }
 
-    /// <summary>Takes the identity's tokens off the room's allowed list: it cannot join the room again.</summary>
+    /// <summary>
+    /// Takes the identity's tokens off the room's allowed list (it cannot join the room again with them) and kicks the
+    /// participants that joined under the ids handed out with them (VideoRoom "kick" with the room secret): their
+    /// publisher connection is closed and their subscriptions get no more media.
+    /// </summary>
     public Task RevokeAsync(string meetingId, string identity, CancellationToken ct) => WithRoomAsync(meetingId, async (janus, handle, room) =>
     {
         if (_tokens.Remove((meetingId, identity), out var tokens) && tokens.Count > 0)
@@ -131,11 +156,27 @@ public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, Ti
                 ["room"] = room.Room,
                 ["secret"] = room.Secret,
                 ["action"] = "remove",
-                ["allowed"] = new JsonArray([.. tokens.Select(t => (JsonNode)t)]),
+                ["allowed"] = new JsonArray([.. tokens.Select(t => (JsonNode)t.Token)]),
             }, asyncEvent: false, ct).ConfigureAwait(false);
             log.LogInformation("janus tokens of {Identity} in meeting {Meeting} revoked", identity, meetingId);
+            foreach (var (_, participant) in tokens)
+            {
+                try
+                {
+                    await janus.MessageAsync(handle, new JsonObject { ["request"] = "kick", ["room"] = room.Room, ["secret"] = room.Secret, ["id"] = participant },
+                        asyncEvent: false, ct).ConfigureAwait(false);
+                    log.LogInformation("janus participant {Participant} of {Identity} kicked from meeting {Meeting}", participant, identity, meetingId);
+                }
+                catch (JanusException e) when (e.Code == NoSuchFeed)
+                {
+                    // That access was never used to join, or the participant has gone already.
+                }
+            }
         }
     }, ct);
+
+    /// <summary>JANUS_VIDEOROOM_ERROR_NO_SUCH_FEED.</summary>
+    private const int NoSuchFeed = 428;
 
     /// <summary>Destroys the meeting's room: everyone in it is out.</summary>
     public Task DestroyAsync(string meetingId, CancellationToken ct) => WithRoomAsync(meetingId, async (janus, handle, room) =>

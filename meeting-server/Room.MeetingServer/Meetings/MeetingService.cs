@@ -19,9 +19,17 @@ public sealed record EnrolResult(string Identity, byte[] Certificate, byte[] CaC
 /// <see cref="RefusedException"/> before anything is stored, and is logged with who asked and why.
 /// </summary>
 public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, PasswordHasher hasher, LdapAuthenticator ldap, TokenService tokens,
-    Janus.JanusOrchestrator janus, IOptions<MeetingServerOptions> options, TimeProvider time, ILogger<MeetingService> log)
+    Janus.JanusOrchestrator janus, MlsExternalSender externalSender, IOptions<MeetingServerOptions> options, TimeProvider time, ILogger<MeetingService> log) : IDisposable
 {
     private readonly MeetingServerOptions _o = options.Value;
+
+    /// <summary>
+    /// One order of the server's own proposals and the commits that take an epoch: a proposal is made for the epoch a
+    /// commit is checked against, and carried to the next epoch when that commit (an external join) left it out.
+    /// </summary>
+    private readonly SemaphoreSlim _order = new(1, 1);
+
+    public void Dispose() => _order.Dispose();
 
     private MlsCipherSuite Suite => MlsCipherSuite.Get(_o.CipherSuite);
 
@@ -131,6 +139,13 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
         }
 
         log.LogInformation("{Admin} revoked device:{Device}", caller.Identity, deviceName);
+        // Gone for good: its leaves leave every meeting it is in (a member commits the server's Remove), and its Janus sessions are kicked.
+        string identity = Identities.DevicePrefix + deviceName;
+        foreach (string meetingId in await store.ActiveMeetingsOfAsync(identity, ct).ConfigureAwait(false))
+        {
+            await ProposeRemovalAsync(meetingId, identity, "device revoked", ct).ConfigureAwait(false);
+            await janus.RevokeAsync(meetingId, identity, ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>A client certificate presented over TLS: the device identity if it is this CA's, current and not revoked.</summary>
@@ -270,6 +285,7 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
 
         await store.PutParticipantAsync(p with { State = ParticipantState.Admitted }, ct).ConfigureAwait(false);
         log.LogInformation("{Caller} admitted {Identity} to {Meeting}", caller.Identity, identity, meetingId);
+        await ProposeAddAsync(meetingId, identity, "admitted by " + caller.Identity, ct).ConfigureAwait(false);
     }
 
     /// <summary>Takes the identity out: it gets nothing more of this meeting. (Its MLS leaf goes with the next commit.)</summary>
@@ -280,7 +296,20 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
             ?? throw Refuse(Refusal.NotFound, caller.Identity, $"{identity} is not in the meeting");
         await store.PutParticipantAsync(p with { State = ParticipantState.Removed }, ct).ConfigureAwait(false);
         log.LogInformation("{Caller} removed {Identity} from {Meeting}", caller.Identity, identity, meetingId);
+        await ProposeRemovalAsync(meetingId, identity, "removed by " + caller.Identity, ct).ConfigureAwait(false);
         await janus.RevokeAsync(meetingId, identity, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The caller leaves the meeting's group: the server proposes the removal of its leaves (a remaining member commits
+    /// it). It stays invited and may join again (it leaves Janus itself). Returns how many leaves were proposed.
+    /// </summary>
+    public async Task<int> LeaveAsync(Caller caller, string meetingId, CancellationToken ct)
+    {
+        await RequireMemberAsync(caller, meetingId, ct).ConfigureAwait(false);
+        int n = await ProposeRemovalAsync(meetingId, caller.Identity, "left", ct).ConfigureAwait(false);
+        log.LogInformation("{Caller} left {Meeting} ({Count} leaves proposed for removal)", caller.Identity, meetingId, n);
+        return n;
     }
 
     public async Task SetLockedAsync(Caller caller, string meetingId, bool locked, CancellationToken ct)
@@ -389,6 +418,115 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
         }
     }
 
+    // ------------------------------------------------------------------ the server as external sender
+
+    /// <summary>The external_senders extension every meeting group must carry: this server, sender 0.</summary>
+    private Extension ExternalSendersExtension => ExternalSender.ToExtension([externalSender.Sender]);
+
+    /// <summary>The group context names this server (alone) as its external sender.</summary>
+    private void CheckExternalSenders(Caller caller, GroupContext ctx)
+    {
+        var ext = ctx.Extensions.FirstOrDefault(e => e.Type == ExtensionType.ExternalSenders);
+        if (ext is null || !ext.Data.AsSpan().SequenceEqual(ExternalSendersExtension.Data))
+        {
+            throw Refuse(Refusal.Malformed, caller.Identity, "the group must name this meeting server as its external sender (external_senders)");
+        }
+    }
+
+    private static RatchetTree TreeOf(byte[] groupInfo)
+    {
+        var gi = MlsMessage.Decode(groupInfo).GroupInfo ?? throw new MlsException("not a GroupInfo");
+        var ext = gi.Extensions.FirstOrDefault(e => e.Type == ExtensionType.RatchetTree) ?? throw new MlsException("the GroupInfo has no ratchet tree");
+        return RatchetTree.Decode(ext.Data);
+    }
+
+    /// <summary>
+    /// Signs a Remove proposal (as the group's external sender) for every leaf of <paramref name="identity"/> in the
+    /// current epoch's tree, unless proposed already; a member's next commit must include them. Returns how many leaves.
+    /// </summary>
+    public async Task<int> ProposeRemovalAsync(string meetingId, string identity, string reason, CancellationToken ct)
+    {
+        await _order.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var m = await store.GetMeetingAsync(meetingId, ct).ConfigureAwait(false);
+            if (m is not { Epoch: { } epoch, GroupInfo: { } gi, Ended: false })
+            {
+                return 0;
+            }
+
+            var tree = TreeOf(gi);
+            var leaves = tree.NonBlankLeaves().Where(l => CredentialIdentity.Of(tree.Leaf(l)!.Credential) == identity).ToList();
+            await ProposeAsync(meetingId, epoch, tree, leaves, reason, ct).ConfigureAwait(false);
+            return leaves.Count;
+        }
+        finally
+        {
+            _order.Release();
+        }
+    }
+
+    /// <summary>Marks the server's Add proposals in the proposals table (they name no leaf; the key says whom they add).</summary>
+    private const string AddKeyPrefix = "add:";
+
+    /// <summary>
+    /// An admitted identity that has a KeyPackage here and no leaf in the group: the server claims the KeyPackage and
+    /// proposes its Add as the group's external sender; the member who commits it sends the Welcome. Without a
+    /// KeyPackage nothing is proposed (the identity joins by external commit).
+    /// </summary>
+    private async Task ProposeAddAsync(string meetingId, string identity, string reason, CancellationToken ct)
+    {
+        await _order.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var m = await store.GetMeetingAsync(meetingId, ct).ConfigureAwait(false);
+            if (m is not { Epoch: { } epoch, GroupInfo: { } gi, Ended: false })
+            {
+                return;
+            }
+
+            var tree = TreeOf(gi);
+            if (tree.NonBlankLeaves().Any(l => CredentialIdentity.Of(tree.Leaf(l)!.Credential) == identity))
+            {
+                return;
+            }
+
+            byte[]? kpBytes = await store.ClaimKeyPackageAsync(identity, ct).ConfigureAwait(false);
+            if (kpBytes is null || MlsMessage.Decode(kpBytes).KeyPackage is not { } kp)
+            {
+                log.LogInformation("{Identity} has no KeyPackage: no Add proposed in {Meeting} (it joins by external commit)", identity, meetingId);
+                return;
+            }
+
+            await store.AddProposalsAsync(meetingId, [AddRecord(meetingId, epoch, identity, reason, kp)], ct).ConfigureAwait(false);
+            log.LogInformation("proposed the Add of {Identity} to {Meeting} in epoch {Epoch} ({Reason})", identity, meetingId, epoch, reason);
+        }
+        finally
+        {
+            _order.Release();
+        }
+    }
+
+    private ProposalRecord AddRecord(string meetingId, long epoch, string identity, string reason, KeyPackage kp) =>
+        new(epoch, -(long)RandomNumberGenerator.GetInt32(1, int.MaxValue), AddKeyPrefix + identity, reason,
+            externalSender.Propose(Suite, GroupIdOf(meetingId), (ulong)epoch, new Proposal { Type = ProposalType.Add, Add = kp }).ToBytes());
+
+    private async Task ProposeAsync(string meetingId, long epoch, RatchetTree tree, List<uint> leaves, string reason, CancellationToken ct)
+    {
+        if (leaves.Count == 0)
+        {
+            return;
+        }
+
+        var records = leaves.Select(l => new ProposalRecord(epoch, l, Convert.ToHexString(tree.Leaf(l)!.EncryptionKey), reason,
+            externalSender.Propose(Suite, GroupIdOf(meetingId), (ulong)epoch, new Proposal { Type = ProposalType.Remove, Removed = l }).ToBytes())).ToList();
+        await store.AddProposalsAsync(meetingId, records, ct).ConfigureAwait(false);
+        foreach (var r in records)
+        {
+            log.LogInformation("proposed the removal of leaf {Leaf} from {Meeting} in epoch {Epoch} ({Reason})", r.Leaf, meetingId, epoch, reason);
+        }
+    }
+
     /// <summary>The host publishes the new group's first GroupInfo (epoch 0).</summary>
     public async Task InitGroupAsync(Caller caller, string meetingId, byte[] groupInfo, CancellationToken ct)
     {
@@ -400,6 +538,7 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
         }
 
         CheckGroupInfoSignature(caller, gi);
+        CheckExternalSenders(caller, gi.GroupContext);
 
         if (!await store.InitGroupAsync(meetingId, 0, groupInfo, ct).ConfigureAwait(false))
         {
@@ -413,6 +552,20 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
     /// and changes nothing. A Welcome goes only to identities that may join, found by the KeyPackages it names.
     /// </summary>
     public async Task<long> SubmitCommitAsync(Caller caller, string meetingId, byte[] message, byte[] nextGroupInfo, byte[]? welcome, CancellationToken ct)
+    {
+        await RequireMemberAsync(caller, meetingId, ct).ConfigureAwait(false);
+        await _order.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            return await SubmitCommitInOrderAsync(caller, meetingId, message, nextGroupInfo, welcome, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _order.Release();
+        }
+    }
+
+    private async Task<long> SubmitCommitInOrderAsync(Caller caller, string meetingId, byte[] message, byte[] nextGroupInfo, byte[]? welcome, CancellationToken ct)
     {
         var (m, _) = await RequireMemberAsync(caller, meetingId, ct).ConfigureAwait(false);
         if (m.Epoch is not { } current)
@@ -457,6 +610,9 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
         }
 
         CheckGroupInfoSignature(caller, gi);
+        CheckExternalSenders(caller, gi.GroupContext);
+        var proposals = await store.GetProposalsAsync(meetingId, current, ct).ConfigureAwait(false);
+        CheckProposalReferences(caller, pm, proposals);
 
         var welcomes = new List<(string, byte[])>();
         if (welcome is not null)
@@ -492,7 +648,66 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
         }
 
         log.LogInformation("{Caller} committed epoch {Epoch} of {Meeting}", caller.Identity, current + 1, meetingId);
+
+        // A proposal this commit left out (an external join may not carry proposals by reference) is made again for
+        // the new epoch if its leaf is still there unchanged.
+        if (proposals.Count > 0)
+        {
+            try
+            {
+                var tree = TreeOf(nextGroupInfo);
+                var still = proposals.Where(p => p.Leaf >= 0 && tree.Leaf((uint)p.Leaf) is { } leaf && Convert.ToHexString(leaf.EncryptionKey) == p.LeafKey).ToList();
+                foreach (var group in still.GroupBy(p => p.Reason))
+                {
+                    await ProposeAsync(meetingId, current + 1, tree, [.. group.Select(p => (uint)p.Leaf)], group.Key, ct).ConfigureAwait(false);
+                }
+
+                var members = tree.NonBlankLeaves().Select(l => CredentialIdentity.Of(tree.Leaf(l)!.Credential)).ToHashSet(StringComparer.Ordinal);
+                var adds = proposals.Where(p => p.Leaf < 0 && p.LeafKey.StartsWith(AddKeyPrefix, StringComparison.Ordinal) && !members.Contains(p.LeafKey[AddKeyPrefix.Length..]))
+                    .Select(p => AddRecord(meetingId, current + 1, p.LeafKey[AddKeyPrefix.Length..], p.Reason, MlsMessage.Decode(p.Message).PublicMessage!.Content.Proposal!.Add!)).ToList();
+                await store.AddProposalsAsync(meetingId, adds, ct).ConfigureAwait(false);
+            }
+            catch (RoomCryptoException e)
+            {
+                log.LogError("could not carry the server's proposals of {Meeting} to epoch {Epoch}: {Message}", meetingId, current + 1, e.Message);
+            }
+        }
+
         return current + 1;
+    }
+
+    /// <summary>
+    /// Proposals by reference must be this server's for this epoch (members' own proposals are not relayed, so nobody
+    /// could resolve another reference); a member's commit must include every one of them (RFC 9420 section 12.4:
+    /// all valid proposals of the epoch). An external join carries none by reference; the server's proposals are
+    /// made again for the next epoch.
+    /// </summary>
+    private void CheckProposalReferences(Caller caller, PublicMessage pm, IReadOnlyList<ProposalRecord> proposals)
+    {
+        var known = new Dictionary<string, ProposalRecord>(StringComparer.Ordinal);
+        foreach (var p in proposals)
+        {
+            known[Convert.ToHexString(Framing.ProposalRef(Suite, MlsMessage.Decode(p.Message).PublicMessage!))] = p;
+        }
+
+        var referenced = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var por in pm.Content.Commit!.Proposals.Where(p => p.Reference is not null))
+        {
+            string r = Convert.ToHexString(por.Reference!);
+            if (!known.ContainsKey(r))
+            {
+                throw Refuse(Refusal.Malformed, caller.Identity, "the commit references a proposal this server did not make in this epoch");
+            }
+
+            referenced.Add(r);
+        }
+
+        if (pm.Content.Sender.Type == SenderType.Member && known.Keys.Any(k => !referenced.Contains(k)))
+        {
+            throw Refuse(Refusal.ProposalsMissing, caller.Identity,
+                $"the commit leaves out {known.Keys.Count(k => !referenced.Contains(k))} of the server's proposals of epoch {pm.Content.Epoch}: fetch them and commit again",
+                (long)pm.Content.Epoch);
+        }
     }
 
     /// <summary>

@@ -33,6 +33,12 @@ public sealed record HandshakeRecord(long Epoch, string Sender, byte[] Message);
 
 public sealed record WelcomeRecord(long Epoch, byte[] Message);
 
+/// <summary>
+/// A proposal the server signed as the group's external sender for one epoch: Remove of the leaf at
+/// <see cref="Leaf"/> whose encryption key was <see cref="LeafKey"/> (hex) when it was proposed.
+/// </summary>
+public sealed record ProposalRecord(long Epoch, long Leaf, string LeafKey, string Reason, byte[] Message);
+
 /// <summary>A commit the delivery service accepted, with what goes with it.</summary>
 public sealed record CommitAppend(string MeetingId, long Epoch, string Sender, byte[] Message, byte[] NextGroupInfo, IReadOnlyList<(string Identity, byte[] Welcome)> Welcomes);
 
@@ -89,6 +95,16 @@ public interface IMeetingStore
     /// </summary>
     Task<bool> AppendCommitAsync(CommitAppend commit, CancellationToken ct = default);
 
+    /// <summary>Stores the server's proposals for an epoch; one per leaf and epoch (a second one for the same leaf is left out).</summary>
+    Task AddProposalsAsync(string meetingId, IReadOnlyList<ProposalRecord> proposals, CancellationToken ct = default);
+
+    /// <summary>The server's proposals of one epoch, in the order they were made.</summary>
+    Task<IReadOnlyList<ProposalRecord>> GetProposalsAsync(string meetingId, long epoch, CancellationToken ct = default);
+
+    /// <summary>Meetings not ended, with a group, in which the identity is a participant.</summary>
+    Task<IReadOnlyList<string>> ActiveMeetingsOfAsync(string identity, CancellationToken ct = default);
+
+    /// <summary>Handshakes from <paramref name="fromEpoch"/> on: per epoch the server's proposals first, then the epoch's commit.</summary>
     Task<IReadOnlyList<HandshakeRecord>> GetHandshakesAsync(string meetingId, long fromEpoch, CancellationToken ct = default);
 
     Task<IReadOnlyList<WelcomeRecord>> GetWelcomesAsync(string meetingId, string identity, CancellationToken ct = default);

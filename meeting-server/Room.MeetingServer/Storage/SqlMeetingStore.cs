@@ -134,6 +134,7 @@ public sealed class SqlMeetingStore(SqlDialect dialect, string connectionString)
             "CREATE TABLE IF NOT EXISTS participants (meeting_id TEXT NOT NULL REFERENCES meetings(id), identity TEXT NOT NULL, role BIGINT NOT NULL, state BIGINT NOT NULL, PRIMARY KEY (meeting_id, identity))",
             $"CREATE TABLE IF NOT EXISTS key_packages (ref TEXT PRIMARY KEY, identity TEXT NOT NULL, data {b} NOT NULL, last_resort BIGINT NOT NULL, used BIGINT NOT NULL, seq BIGINT NOT NULL)",
             $"CREATE TABLE IF NOT EXISTS handshakes (meeting_id TEXT NOT NULL REFERENCES meetings(id), epoch BIGINT NOT NULL, sender TEXT NOT NULL, data {b} NOT NULL, PRIMARY KEY (meeting_id, epoch))",
+            $"CREATE TABLE IF NOT EXISTS proposals (meeting_id TEXT NOT NULL REFERENCES meetings(id), epoch BIGINT NOT NULL, leaf BIGINT NOT NULL, leaf_key TEXT NOT NULL, reason TEXT NOT NULL, seq BIGINT NOT NULL, data {b} NOT NULL, PRIMARY KEY (meeting_id, epoch, leaf))",
             $"CREATE TABLE IF NOT EXISTS welcomes (meeting_id TEXT NOT NULL REFERENCES meetings(id), identity TEXT NOT NULL, epoch BIGINT NOT NULL, data {b} NOT NULL, PRIMARY KEY (meeting_id, identity, epoch))",
         ];
         foreach (var s in ddl)
@@ -315,7 +316,38 @@ public sealed class SqlMeetingStore(SqlDialect dialect, string connectionString)
 
     public Task<IReadOnlyList<HandshakeRecord>> GetHandshakesAsync(string meetingId, long fromEpoch, CancellationToken ct = default) => RunAsync<IReadOnlyList<HandshakeRecord>>((c, tx) =>
         Query(c, tx, r => new HandshakeRecord(r.GetInt64(0), r.GetString(1), (byte[])r.GetValue(2)),
-            "SELECT epoch, sender, data FROM handshakes WHERE meeting_id = @m AND epoch >= @e ORDER BY epoch", ("@m", meetingId), ("@e", fromEpoch)), ct);
+            "SELECT epoch, sender, data FROM (" +
+            "SELECT epoch, 'server' AS sender, data, 0 AS kind, seq FROM proposals WHERE meeting_id = @m AND epoch >= @e " +
+            "UNION ALL SELECT epoch, sender, data, 1 AS kind, 0 AS seq FROM handshakes WHERE meeting_id = @m AND epoch >= @e) h ORDER BY epoch, kind, seq",
+            ("@m", meetingId), ("@e", fromEpoch)), ct);
+
+    public Task AddProposalsAsync(string meetingId, IReadOnlyList<ProposalRecord> proposals, CancellationToken ct = default) => RunAsync((c, tx) =>
+    {
+        foreach (var p in proposals)
+        {
+            bool known = Query(c, tx, r => r.GetInt64(0), "SELECT COUNT(*) FROM proposals WHERE meeting_id = @m AND epoch = @e AND leaf = @l",
+                ("@m", meetingId), ("@e", p.Epoch), ("@l", p.Leaf)).Single() > 0;
+            if (known)
+            {
+                continue;
+            }
+
+            long seq = Query(c, tx, r => r.IsDBNull(0) ? 0L : r.GetInt64(0), "SELECT MAX(seq) FROM proposals WHERE meeting_id = @m", ("@m", meetingId)).Single() + 1;
+            Exec(c, tx, "INSERT INTO proposals (meeting_id, epoch, leaf, leaf_key, reason, seq, data) VALUES (@m, @e, @l, @k, @r, @s, @d)",
+                ("@m", meetingId), ("@e", p.Epoch), ("@l", p.Leaf), ("@k", p.LeafKey), ("@r", p.Reason), ("@s", seq), ("@d", p.Message));
+        }
+
+        return 0;
+    }, ct);
+
+    public Task<IReadOnlyList<ProposalRecord>> GetProposalsAsync(string meetingId, long epoch, CancellationToken ct = default) => RunAsync<IReadOnlyList<ProposalRecord>>((c, tx) =>
+        Query(c, tx, r => new ProposalRecord(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3), (byte[])r.GetValue(4)),
+            "SELECT epoch, leaf, leaf_key, reason, data FROM proposals WHERE meeting_id = @m AND epoch = @e ORDER BY seq", ("@m", meetingId), ("@e", epoch)), ct);
+
+    public Task<IReadOnlyList<string>> ActiveMeetingsOfAsync(string identity, CancellationToken ct = default) => RunAsync<IReadOnlyList<string>>((c, tx) =>
+        Query(c, tx, r => r.GetString(0),
+            "SELECT m.id FROM meetings m JOIN participants p ON p.meeting_id = m.id WHERE p.identity = @i AND m.ended = 0 AND m.epoch IS NOT NULL ORDER BY m.id",
+            ("@i", identity)), ct);
 
     public Task<IReadOnlyList<WelcomeRecord>> GetWelcomesAsync(string meetingId, string identity, CancellationToken ct = default) => RunAsync<IReadOnlyList<WelcomeRecord>>((c, tx) =>
         Query(c, tx, r => new WelcomeRecord(r.GetInt64(0), (byte[])r.GetValue(1)),

@@ -41,10 +41,15 @@ public sealed class JanusOrchestrationTests : IAsyncLifetime
         return (creds, client);
     }
 
-    private static async Task<JsonObject> JoinAsync(JanusConnection janus, long room, string? pin, string? roomToken, string display)
+    private static async Task<JsonObject> JoinAsync(JanusConnection janus, long room, string? pin, string? roomToken, string display, long? id = null)
     {
         long handle = await janus.AttachAsync("janus.plugin.videoroom", CancellationToken.None);
         var body = new JsonObject { ["request"] = "join", ["ptype"] = "publisher", ["room"] = room, ["display"] = display };
+        if (id is not null)
+        {
+            body["id"] = id;
+        }
+
         if (pin is not null)
         {
             body["pin"] = pin;
@@ -56,6 +61,37 @@ public sealed class JanusOrchestrationTests : IAsyncLifetime
         }
 
         return await janus.MessageAsync(handle, body, asyncEvent: true, CancellationToken.None);
+    }
+
+    private static async Task<long[]> ParticipantIdsAsync(JanusConnection janus, long room)
+    {
+        long handle = await janus.AttachAsync("janus.plugin.videoroom", CancellationToken.None);
+        var r = await janus.MessageAsync(handle, new JsonObject { ["request"] = "listparticipants", ["room"] = room }, asyncEvent: false, CancellationToken.None);
+        return [.. r["participants"]!.AsArray().Select(p => p!["id"]!.GetValue<long>()).Order()];
+    }
+
+    [Fact]
+    public async Task Removing_a_member_kicks_its_participant_out_of_the_VideoRoom_while_the_others_stay()
+    {
+        var (aCreds, a) = await Device("kick-host");
+        var (bCreds, b) = await Device("kick-guest");
+        var meeting = await a.CreateMeetingAsync("kick", [bCreds.Identity]);
+        var accessA = await a.JanusAsync(meeting.Id);
+        var accessB = await b.JanusAsync(meeting.Id);
+        Assert.NotEqual(accessA.ParticipantId, accessB.ParticipantId);
+
+        await using var ja = await JanusConnection.OpenAsync(accessA.Url, accessA.SessionToken, CancellationToken.None);
+        await using var jb = await JanusConnection.OpenAsync(accessB.Url, accessB.SessionToken, CancellationToken.None);
+        var joinedA = await JoinAsync(ja, accessA.Room, accessA.Pin, accessA.RoomToken, aCreds.Identity, accessA.ParticipantId);
+        var joinedB = await JoinAsync(jb, accessB.Room, accessB.Pin, accessB.RoomToken, bCreds.Identity, accessB.ParticipantId);
+        Assert.Equal(accessA.ParticipantId, joinedA["id"]!.GetValue<long>());
+        Assert.Equal(accessB.ParticipantId, joinedB["id"]!.GetValue<long>());
+        Assert.Equal(new[] { accessA.ParticipantId, accessB.ParticipantId }.Order(), await ParticipantIdsAsync(ja, accessA.Room));
+
+        // B, removed while in the room, is kicked (its publisher and the subscriptions under its private_id end); A stays.
+        await a.RemoveAsync(meeting.Id, bCreds.Identity);
+        Assert.Equal([accessA.ParticipantId], await ParticipantIdsAsync(ja, accessA.Room));
+        await _server.WaitForLogAsync($"janus participant {accessB.ParticipantId} of {bCreds.Identity} kicked");
     }
 
     [Fact]

@@ -200,10 +200,12 @@ public abstract class MeetingServerScenarios(ServerFixture f)
         int n = mediaA.Encrypt([], frame, sealedFrame);
         Assert.Equal(frame, opened.AsSpan(0, mediaP.Decrypt([], sealedFrame.AsSpan(0, n), opened)).ToArray());
 
-        // The host removes the person: the server stops answering them; the others move to a new code.
+        // The host removes the person: the server stops answering them and, as the group's external sender, proposes
+        // the removal of their leaf; a remaining member (here B) commits it; the others move to a new code.
         await a.RemoveAsync(meeting.Id, pCreds.Identity);
-        await ma.RemoveAsync(pCreds.Identity);
-        await mb.SyncAsync();
+        Assert.True(await mb.CommitPendingAsync());
+        await ma.SyncAsync();
+        Assert.Equal(ma.Epoch, mb.Epoch);
         Assert.Equal(ma.SecurityCode, mb.SecurityCode);
         Assert.NotEqual(threeCode, ma.SecurityCode);
         Assert.Equal(2, mb.Roster.Count);
@@ -216,6 +218,146 @@ public abstract class MeetingServerScenarios(ServerFixture f)
         n = mediaA.Encrypt([], frame, sealedFrame);
         byte[] captured = sealedFrame.AsSpan(0, n).ToArray();
         Assert.ThrowsAny<Room.Crypto.RoomCryptoException>(() => mediaP.Decrypt([], captured, opened));
+    }
+
+    /// <summary>Host A, members B and C (C a person): C leaves by telling the server, which proposes C's removal.</summary>
+    [Fact]
+    public async Task A_member_that_leaves_is_taken_out_by_the_servers_Remove_proposal_which_a_remaining_member_commits()
+    {
+        var (aCreds, a, _) = await f.EnrolDeviceAsync(ServerFixture.NewName("la"));
+        var (bCreds, b, _) = await f.EnrolDeviceAsync(ServerFixture.NewName("lb"));
+        var (cCreds, c) = await f.PersonAsync(ServerFixture.NewName("lc"));
+        using var _1 = aCreds; using var _2 = a; using var _3 = bCreds; using var _4 = b; using var _5 = cCreds; using var _6 = c;
+        var meeting = await a.CreateMeetingAsync("leave", [bCreds.Identity, cCreds.Identity]);
+        using var ma = new MeetingMember(a, aCreds, meeting.Id, meeting.CipherSuite);
+        using var mb = new MeetingMember(b, bCreds, meeting.Id, meeting.CipherSuite);
+        using var mc = new MeetingMember(c, cCreds, meeting.Id, meeting.CipherSuite);
+        Assert.True(await ma.JoinExternalAsync(createIfMissing: true));
+        // The group names the server (and only it) as external sender, with a credential from the organisation CA.
+        var sender = Assert.Single(ExternalSender.Of(ma.Group.Context));
+        Assert.Equal(MeetingMember.ServerIdentity, CredentialIdentity.Of(sender.Credential));
+        Assert.False(await mb.JoinExternalAsync(createIfMissing: false));
+        Assert.False(await mc.JoinExternalAsync(createIfMissing: false));
+        await ma.SyncAsync();
+        await mb.SyncAsync();
+        Assert.Equal([aCreds.Identity, bCreds.Identity, cCreds.Identity], ma.Roster.Order(StringComparer.Ordinal));
+        string before = ma.SecurityCode;
+        Assert.Equal(before, mc.SecurityCode);
+
+        // C leaves: the server proposes its removal; C may not commit it itself (nor anything while it is pending).
+        Assert.Equal(1, await mc.LeaveAsync());
+        Assert.Equal(1, await mc.SyncAsync()); // the one handshake: the server's proposal
+        Assert.True(mc.Group.RemovalPending);
+        Assert.False(await mc.CommitPendingAsync());
+        await Assert.ThrowsAsync<Room.Crypto.MlsException>(() => mc.UpdateAsync());
+        var proposal = Assert.Single(await a.HandshakesAsync(meeting.Id, (long)ma.Epoch));
+        Assert.Equal("server", proposal.Sender);
+        Assert.Equal(SenderType.External, MlsMessage.Decode(proposal.Message).PublicMessage!.Content.Sender.Type);
+
+        // A commits an update without having fetched the proposal: the server refuses it (the epoch's proposals are
+        // left out); A catches up and commits again with the proposal by reference.
+        var stale = ma.Group.StageCommit();
+        var missing = await Refused(() => a.SubmitCommitAsync(meeting.Id, stale.Commit.ToBytes(), new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = stale.GroupInfo }.ToBytes(), null));
+        Assert.Equal("proposals-missing", missing.Error);
+        Assert.Equal(409, missing.Status);
+        ma.Group.DiscardStagedCommit();
+        // Both remaining members commit the proposal at once: one commit takes it, the other member follows that one.
+        var committed = await Task.WhenAll(Task.Run(() => ma.CommitPendingAsync()), Task.Run(() => mb.CommitPendingAsync()));
+        Assert.Single(committed, x => x);
+        await ma.SyncAsync();
+        await mb.SyncAsync();
+        await mc.SyncAsync();
+
+        // C is out of the tree: the roster and the security code change on every remaining member; C reads nothing after.
+        Assert.True(mc.Group.Removed);
+        Assert.Equal([aCreds.Identity, bCreds.Identity], ma.Roster.Order(StringComparer.Ordinal));
+        Assert.Equal([aCreds.Identity, bCreds.Identity], mb.Roster.Order(StringComparer.Ordinal));
+        Assert.Equal(ma.SecurityCode, mb.SecurityCode);
+        Assert.NotEqual(before, ma.SecurityCode);
+        var after = mb.Group.EncryptApplication("after the leave"u8).ToBytes();
+        Assert.Equal("after the leave"u8.ToArray(), ma.Group.Process(MlsMessage.Decode(after)).ApplicationData);
+        Assert.ThrowsAny<Room.Crypto.RoomCryptoException>(() => mc.Group.Process(MlsMessage.Decode(after)));
+        using (var mediaB = new Room.Crypto.Media.MlsSFrameBinding(mb.Group, sendSwitchDelay: TimeSpan.Zero))
+        using (var mediaC = new Room.Crypto.Media.MlsSFrameBinding(mc.Group, sendSwitchDelay: TimeSpan.Zero))
+        {
+            byte[] frame = new byte[800], sealedFrame = new byte[800 + mediaB.MaxOverhead], opened = new byte[sealedFrame.Length];
+            int n = mediaB.Encrypt([], frame, sealedFrame);
+            Assert.ThrowsAny<Room.Crypto.RoomCryptoException>(() => mediaC.Decrypt([], sealedFrame.AsSpan(0, n), opened));
+        }
+
+        // Leaving is not a removal: C is still invited and joins again (a new leaf, a new code for all).
+        using var again = new MeetingMember(c, cCreds, meeting.Id, meeting.CipherSuite);
+        Assert.False(await again.JoinExternalAsync(createIfMissing: false));
+        await ma.SyncAsync();
+        Assert.Equal(3, ma.Roster.Count);
+        Assert.Equal(again.SecurityCode, ma.SecurityCode);
+    }
+
+    [Fact]
+    public async Task A_revoked_device_is_taken_out_of_its_meetings_by_the_servers_Remove_proposal()
+    {
+        string gone = ServerFixture.NewName("gone");
+        var (aCreds, a, _) = await f.EnrolDeviceAsync(ServerFixture.NewName("ha"));
+        var (gCreds, g, _) = await f.EnrolDeviceAsync(gone);
+        using var _1 = aCreds; using var _2 = a; using var _3 = gCreds; using var _4 = g;
+        var meeting = await a.CreateMeetingAsync("revocation", [gCreds.Identity]);
+        using var ma = new MeetingMember(a, aCreds, meeting.Id, meeting.CipherSuite);
+        using var mg = new MeetingMember(g, gCreds, meeting.Id, meeting.CipherSuite);
+        Assert.True(await ma.JoinExternalAsync(createIfMissing: true));
+        Assert.False(await mg.JoinExternalAsync(createIfMissing: false));
+        await ma.SyncAsync();
+        string before = ma.SecurityCode;
+
+        await f.Admin.RevokeDeviceAsync(gone);
+        Assert.True(await ma.CommitPendingAsync());
+        Assert.Equal([aCreds.Identity], ma.Roster);
+        Assert.NotEqual(before, ma.SecurityCode);
+        Assert.Equal("unauthenticated", (await Refused(() => mg.SyncAsync())).Error);
+    }
+
+    [Fact]
+    public async Task The_delivery_service_refuses_groups_without_it_as_external_sender_and_references_to_proposals_it_did_not_make()
+    {
+        var (aCreds, a, _) = await f.EnrolDeviceAsync(ServerFixture.NewName("xa"));
+        using var _1 = aCreds; using var _2 = a;
+        var meeting = await a.CreateMeetingAsync("external senders", []);
+        var suite = MlsCipherSuite.Get(meeting.CipherSuite);
+        var opts = new MlsGroupOptions { HandshakeAsPublic = true };
+        byte[] Gi(GroupInfo gi) => new MlsMessage { WireFormat = WireFormat.GroupInfo, GroupInfo = gi }.ToBytes();
+
+        // A group without the server as external sender, or naming another sender, is refused.
+        using (var plain = MlsGroup.Create(aCreds.MlsIdentity(suite), meeting.GroupId, opts))
+        {
+            Assert.Contains("external sender", (await Refused(() => a.InitGroupAsync(meeting.Id, Gi(plain.CreateGroupInfo())))).Message, StringComparison.Ordinal);
+        }
+
+        var (_, otherPub) = suite.GenerateSignatureKeyPair();
+        var impostor = ExternalSender.ToExtension([new ExternalSender { SignatureKey = otherPub, Credential = Credential.Basic("server:meetings"u8.ToArray()) }]);
+        using (var wrong = MlsGroup.Create(aCreds.MlsIdentity(suite), meeting.GroupId, opts, [impostor]))
+        {
+            Assert.Contains("external sender", (await Refused(() => a.InitGroupAsync(meeting.Id, Gi(wrong.CreateGroupInfo())))).Message, StringComparison.Ordinal);
+        }
+
+        using var ma = new MeetingMember(a, aCreds, meeting.Id, meeting.CipherSuite);
+        await ma.CreateGroupAsync(meeting.GroupId);
+
+        // A commit that references a proposal the server did not make (a member's own, which the server does not relay)
+        // is refused: no other member could resolve it.
+        ma.Group.Propose(new Proposal { Type = ProposalType.GroupContextExtensions, Extensions = ma.Group.Context.Extensions });
+        var withRef = ma.Group.StageCommit();
+        Assert.NotNull(Assert.Single(withRef.Commit.PublicMessage!.Content.Commit!.Proposals).Reference);
+        Assert.Contains("did not make", (await Refused(() => a.SubmitCommitAsync(meeting.Id, withRef.Commit.ToBytes(), Gi(withRef.GroupInfo), null))).Message, StringComparison.Ordinal);
+        ma.Group.DiscardStagedCommit();
+        Assert.Equal(0, (await a.GroupInfoAsync(meeting.Id)).Epoch);
+
+        // A commit that takes the server out of the group context (GroupContextExtensions) is refused too.
+        using var mb = new MeetingMember(a, aCreds, meeting.Id, meeting.CipherSuite);
+        Assert.False(await mb.JoinExternalAsync(createIfMissing: false));
+        var dropped = mb.Group.StageCommit(other: [new Proposal { Type = ProposalType.GroupContextExtensions, Extensions = [] }]);
+        Assert.Empty(dropped.GroupInfo.GroupContext.Extensions);
+        Assert.Contains("external sender", (await Refused(() => a.SubmitCommitAsync(meeting.Id, dropped.Commit.ToBytes(), Gi(dropped.GroupInfo), null))).Message, StringComparison.Ordinal);
+        mb.Group.DiscardStagedCommit();
+        Assert.Equal(1, (await a.GroupInfoAsync(meeting.Id)).Epoch);
     }
 
     [Fact]
@@ -240,10 +382,16 @@ public abstract class MeetingServerScenarios(ServerFixture f)
         Assert.Equal("waiting", await c.KnockAsync(meeting.Id));
         Assert.Equal("not-invited", (await Refused(() => c.GroupInfoAsync(meeting.Id))).Error);
         Assert.Equal("not-invited", (await Refused(() => c.AdmitAsync(meeting.Id, cCreds.Identity))).Error);
+        // Admitted: the server claims C's KeyPackage and proposes C's Add as the group's external sender; a member
+        // commits it and its Welcome goes to C.
         await a.AdmitAsync(meeting.Id, cCreds.Identity);
-        await ma.AddAsync(cCreds.Identity);
+        var add = Assert.Single(await a.HandshakesAsync(meeting.Id, 0));
+        Assert.Equal("server", add.Sender);
+        Assert.Equal(ProposalType.Add, MlsMessage.Decode(add.Message).PublicMessage!.Content.Proposal!.Type);
+        Assert.True(await ma.CommitPendingAsync());
         Assert.True(await mc.TryJoinFromWelcomeAsync());
         Assert.Equal(ma.SecurityCode, mc.SecurityCode);
+        Assert.Equal(new[] { aCreds.Identity, cCreds.Identity }.Order(StringComparer.Ordinal), mc.Roster);
 
         // Locked: nobody new knocks. Ended: nothing more for anyone.
         await a.LockAsync(meeting.Id, true);
@@ -307,6 +455,55 @@ public abstract class MeetingServerScenarios(ServerFixture f)
                 return e;
             }
         }
+    }
+
+    [Fact]
+    public async Task Two_members_committing_at_once_both_land_the_loser_on_top_of_the_winner_in_one_epoch()
+    {
+        var (aCreds, a, _) = await f.EnrolDeviceAsync(ServerFixture.NewName("ca"));
+        var (bCreds, b, _) = await f.EnrolDeviceAsync(ServerFixture.NewName("cb"));
+        using var _1 = aCreds; using var _2 = a; using var _3 = bCreds; using var _4 = b;
+        var meeting = await a.CreateMeetingAsync("concurrent commits", [bCreds.Identity]);
+        using var ma = new MeetingMember(a, aCreds, meeting.Id, meeting.CipherSuite);
+        using var mb = new MeetingMember(b, bCreds, meeting.Id, meeting.CipherSuite);
+        Assert.True(await ma.JoinExternalAsync(createIfMissing: true));
+        Assert.False(await mb.JoinExternalAsync(createIfMissing: false));
+        await ma.SyncAsync();
+        Assert.Equal(1UL, ma.Epoch);
+        Assert.Equal(1UL, mb.Epoch);
+
+        // Each member stages its first attempt for epoch 1 and waits for the other's before sending: the two race.
+        using var bothStaged = new Barrier(2);
+        int attemptsA = 0, attemptsB = 0;
+        CommitOutput Stage(MlsGroup g, ref int attempts)
+        {
+            var o = g.StageCommit();
+            if (Interlocked.Increment(ref attempts) == 1)
+            {
+                Assert.Equal(2UL, o.GroupInfo.GroupContext.Epoch);
+                Assert.True(bothStaged.SignalAndWait(TimeSpan.FromMinutes(2)));
+            }
+
+            return o;
+        }
+
+        var epochs = await Task.WhenAll(
+            Task.Run(() => ma.CommitAsync(g => Stage(g, ref attemptsA))),
+            Task.Run(() => mb.CommitAsync(g => Stage(g, ref attemptsB))));
+
+        // Exactly one took epoch 1 at the first attempt; the loser was refused, processed the winner's commit and
+        // committed again on top (epoch 2). After following each other both are in epoch 3 with one authenticator.
+        Assert.Equal([2L, 3L], epochs.Order());
+        Assert.Equal([1, 2], new[] { attemptsA, attemptsB }.Order());
+        await ma.SyncAsync();
+        await mb.SyncAsync();
+        Assert.Equal(3UL, ma.Epoch);
+        Assert.Equal(3UL, mb.Epoch);
+        Assert.Equal(ma.Group.EpochAuthenticator, mb.Group.EpochAuthenticator);
+        Assert.Equal(ma.SecurityCode, mb.SecurityCode);
+        var commits = (await a.HandshakesAsync(meeting.Id, 1)).Select(h => h.Sender).ToList();
+        Assert.Equal([aCreds.Identity, bCreds.Identity], commits.Order(StringComparer.Ordinal));
+        await f.Server.WaitForLogAsync("refused EpochConflict");
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Room.Appliance.Meeting;
 using Room.Bus;
+using Room.Call;
 using Room.Call.E2ee;
 using Room.Bus.Client;
 using Room.MeetingClient;
@@ -95,10 +96,13 @@ public sealed class RoomdMeetingCallTests(JanusServerFixture fx) : IClassFixture
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(240));
         var ct = timeout.Token;
-        string nameA = ServerFixture.NewName("ra"), nameB = ServerFixture.NewName("rb"), nameC = ServerFixture.NewName("rc");
+        string nameA = ServerFixture.NewName("ra"), nameB = ServerFixture.NewName("rb"), nameC = ServerFixture.NewName("rc"), nameD = ServerFixture.NewName("rd");
         var (credsA, clientA, dirA) = await fx.EnrolDeviceAsync(nameA);
         var (credsB, clientB, dirB) = await fx.EnrolDeviceAsync(nameB);
         var (credsC, clientC, _) = await fx.EnrolDeviceAsync(nameC);
+        var (credsD, clientD, _) = await fx.EnrolDeviceAsync(nameD);
+        using var disposeD = credsD;
+        using var disposeClientD = clientD;
         using var disposeA = credsA;
         using var disposeB = credsB;
         using var disposeC = credsC;
@@ -107,7 +111,7 @@ public sealed class RoomdMeetingCallTests(JanusServerFixture fx) : IClassFixture
         using var disposeClientC = clientC;
 
         // Room A's identity is the meeting's host (as when an administrator books it for the room); B and C are invited.
-        var meeting = await clientA.CreateMeetingAsync("council", [credsB.Identity, credsC.Identity]);
+        var meeting = await clientA.CreateMeetingAsync("council", [credsB.Identity, credsC.Identity, credsD.Identity]);
         string address = $"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}";
 
         await using var a = await StartBoxAsync("Ratssaal", dirA, credsA.Identity);
@@ -141,18 +145,26 @@ public sealed class RoomdMeetingCallTests(JanusServerFixture fx) : IClassFixture
         // Media keeps flowing under the new epoch's keys (the counters go on rising after the rekey).
         await MediaFlowsAsync(a, b, Logs, ct);
 
-        // C also takes part in the Janus call (roomd's own Janus session, keyed from C's group): it reads both rooms.
+        // C also takes part in the Janus call (roomd's own Janus session, keyed from C's group, under the publisher id
+        // the server handed out): it reads both rooms. Beside it a tap: a session that D (invited, no MLS member)
+        // opens, holding C's keys as they are now: a captured copy of the traffic with what C knew.
         var access = await clientC.JanusAsync(meeting.Id);
         var keysC = new MlsCallKeys(c.Group);
-        await using var callC = await JanusSession.ConnectAsync(new JanusRoomAccess(access.Url, access.Room, access.SessionToken, access.Pin, access.RoomToken),
+        await using var callC = await JanusSession.ConnectAsync(new JanusRoomAccess(access.Url, access.Room, access.SessionToken, access.Pin, access.RoomToken, access.ParticipantId),
             new CapturedKeying(keysC), nameC, true, JanusTransport.LocalAddresses(), Room.Appliance.Meeting.CallIceServers.None, NullLogger.Instance, ct);
+        var accessD = await clientD.JanusAsync(meeting.Id);
+        await using var tap = await JanusSession.ConnectAsync(new JanusRoomAccess(accessD.Url, accessD.Room, accessD.SessionToken, accessD.Pin, accessD.RoomToken, accessD.ParticipantId),
+            new CapturedKeying(new MlsCallKeys(c.Group)), nameD, true, JanusTransport.LocalAddresses(), Room.Appliance.Meeting.CallIceServers.None, NullLogger.Instance, ct);
         using var stopC = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var runC = callC.Subscriber.RunAsync(null, null, stopC.Token);
-        var subC = callC.Subscriber;
-        string LogsC() => $"{Logs()}\n--- C ---\n{callC.Statistics}";
-        await WaitUntilAsync(() => Task.FromResult(subC.Videos.Count(v => v.FramesDecoded > 10) == 2 && subC.Audios.Count(x => x.FramesDecoded > 10) == 2), LogsC, ct);
+        var runTap = tap.Subscriber.RunAsync(null, null, stopC.Token);
+        var (subC, subTap) = (callC.Subscriber, tap.Subscriber);
+        string LogsC() => $"{Logs()}\n--- C ---\n{callC.Statistics}\n--- tap ---\n{tap.Statistics}";
+        await WaitUntilAsync(() => Task.FromResult(subC.Videos.Count(v => v.FramesDecoded > 10) == 2 && subC.Audios.Count(x => x.FramesDecoded > 10) == 2
+            && subTap.Videos.Count(v => v.FramesDecoded > 10) == 2 && subTap.Audios.Count(x => x.FramesDecoded > 10) == 2), LogsC, ct);
 
-        // The host removes C: the rooms commit the removal (C's leaf leaves the tree), and both show a third code.
+        // The host removes C: the server kicks C's Janus participant and, as the group's external sender, proposes the
+        // removal of C's leaf; a room commits it (C's leaf leaves the tree), and both show a third code.
         await clientA.RemoveAsync(meeting.Id, credsC.Identity);
         await WaitUntilAsync(async () =>
         {
@@ -164,28 +176,35 @@ public sealed class RoomdMeetingCallTests(JanusServerFixture fx) : IClassFixture
         Assert.NotEqual(code2, code3);
         await MediaFlowsAsync(a, b, Logs, ct);
 
-        // C, removed, keeps its Janus session and the keys it had (a captured copy of the traffic, no commit processed):
-        // packets keep arriving, but not one frame sent after the removal opens. (Once frames from before it have left
-        // the jitter buffers, the decoded counts stand still while the refused ones grow.)
-        long Rejected() => subC.VideoFramesRejected + subC.AudioFramesRejected;
-        long Packets() => subC.Videos.Sum(v => v.Packets) + subC.Audios.Sum(x => x.Packets);
+        // The captured copy (the tap, with C's keys and no commit processed) keeps receiving packets, but not one frame
+        // sent after the removal opens. (Once frames from before it have left the jitter buffers, the decoded counts
+        // stand still while the refused ones grow.) C's own Janus session was kicked: it receives nothing any more.
+        long Rejected() => subTap.VideoFramesRejected + subTap.AudioFramesRejected;
+        long Packets(CallSubscriber s) => s.Videos.Sum(v => v.Packets) + s.Audios.Sum(x => x.Packets);
         long r0 = Rejected();
         await WaitUntilAsync(() => Task.FromResult(Rejected() > r0 + 100), LogsC, ct);
-        var (v1, a1, p1, r1) = (subC.VideoFramesDecoded, subC.AudioFramesDecoded, Packets(), Rejected());
-        await WaitUntilAsync(() => Task.FromResult(Rejected() > r1 + 200 && Packets() > p1 + 200), LogsC, ct);
-        Assert.Equal(v1, subC.VideoFramesDecoded);
-        Assert.Equal(a1, subC.AudioFramesDecoded);
+        var (v1, a1, p1, r1, c1) = (subTap.VideoFramesDecoded, subTap.AudioFramesDecoded, Packets(subTap), Rejected(), Packets(subC));
+        await WaitUntilAsync(() => Task.FromResult(Rejected() > r1 + 200 && Packets(subTap) > p1 + 200), LogsC, ct);
+        Assert.Equal(v1, subTap.VideoFramesDecoded);
+        Assert.Equal(a1, subTap.AudioFramesDecoded);
+        Assert.True(Packets(subC) == c1, $"C's kicked session still received {Packets(subC) - c1} packets\n{LogsC()}");
         await stopC.CancelAsync();
-        try
+        foreach (var run in new[] { runC, runTap })
         {
-            await runC;
-        }
-        catch (OperationCanceledException)
-        {
+            try
+            {
+                await run;
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
 
-        await a.Client.LeaveAsync();
+        // B leaves (roomd Leave): B tells the server, the server proposes B's removal, A commits it: A alone in the
+        // roster with a fourth code.
         await b.Client.LeaveAsync();
+        await WaitUntilAsync(async () => (await a.MeetingAsync()) is { } m && !Others(m).Any() && m.SecurityCode.Length > 0 && m.SecurityCode != code3, Logs, ct);
+        await a.Client.LeaveAsync();
         Assert.Equal(MeetingStates.Idle, (await a.MeetingAsync()).State);
     }
 

@@ -19,6 +19,9 @@ public sealed class JanusInstance : IAsyncDisposable
 
     public string AdminKey { get; }
 
+    /// <summary>Where the meeting server has Janus record its rooms (null: no recording).</summary>
+    public string? RecordDirectory { get; private init; }
+
     public string Log => _janus.Log;
 
     private JanusInstance(ChildProcess janus, string dir, Uri url, string secret, string adminKey)
@@ -30,7 +33,7 @@ public sealed class JanusInstance : IAsyncDisposable
         AdminKey = adminKey;
     }
 
-    public static async Task<JanusInstance> StartAsync()
+    public static async Task<JanusInstance> StartAsync(bool record = false)
     {
         string dir = Repo.TempDir("room-ms-janus");
         string plugins = Directory.CreateDirectory(Path.Combine(dir, "plugins")).FullName;
@@ -89,7 +92,10 @@ public sealed class JanusInstance : IAsyncDisposable
             }
             """);
         var janus = new ChildProcess("/usr/bin/janus", ["-F", dir, "-C", Path.Combine(dir, "janus.jcfg")]);
-        var instance = new JanusInstance(janus, dir, new Uri($"ws://127.0.0.1:{port}/"), secret, adminKey);
+        var instance = new JanusInstance(janus, dir, new Uri($"ws://127.0.0.1:{port}/"), secret, adminKey)
+        {
+            RecordDirectory = record ? Directory.CreateDirectory(Path.Combine(dir, "recordings")).FullName : null,
+        };
         // Janus says nothing reliable when its WebSocket is up: wait until the port accepts (a Janus that exits fails here).
         for (int i = 0; ; i++)
         {

@@ -57,6 +57,10 @@ public sealed class MeetingServerProcess : IAsyncDisposable
             config.Add($"--MeetingServer:Janus:Url={janus.Url}");
             config.Add($"--MeetingServer:Janus:TokenSecret={janus.TokenSecret}");
             config.Add($"--MeetingServer:Janus:AdminKey={janus.AdminKey}");
+            if (janus.RecordDirectory is not null)
+            {
+                config.Add($"--MeetingServer:Janus:RecordDirectory={janus.RecordDirectory}");
+            }
         }
 
         var p = new ChildProcess("dotnet", [Repo.ServerDll, "serve", .. config]);
