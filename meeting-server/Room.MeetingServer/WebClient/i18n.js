@@ -1,0 +1,103 @@
+// The web client's words, German and English.
+export const TEXTS = {
+  de: {
+    'app.title': 'Room – Besprechungen',
+    'lang.label': 'Sprache',
+    'signin.title': 'Anmelden',
+    'signin.name': 'Benutzername',
+    'signin.password': 'Passwort',
+    'signin.submit': 'Anmelden',
+    'signin.busy': 'Anmeldung läuft …',
+    'signin.failed': 'Anmeldung fehlgeschlagen: {0}',
+    'signout': 'Abmelden',
+    'meetings.title': 'Meine Besprechungen',
+    'meetings.none': 'Sie sind zu keiner Besprechung eingeladen.',
+    'meetings.host': 'Gastgeber',
+    'meetings.participant': 'Teilnehmer',
+    'meetings.notStarted': 'noch nicht begonnen',
+    'meetings.started': 'läuft',
+    'meetings.ended': 'beendet',
+    'meetings.join': 'Teilnehmen: {0}',
+    'meetings.refresh': 'Aktualisieren',
+    'meetings.loadFailed': 'Besprechungen konnten nicht geladen werden: {0}',
+    'call.joining': 'Verbindung wird aufgebaut …',
+    'call.security': 'Sicherheitscode',
+    'call.security.hint': 'Vergleichen Sie den Code mit allen Teilnehmenden. Stimmt er überall überein, ist die Besprechung Ende-zu-Ende verschlüsselt.',
+    'call.security.pending': 'wird ermittelt …',
+    'call.roster': 'Teilnehmende',
+    'call.you': '(Sie)',
+    'kind.device': 'Raum',
+    'kind.person': 'Person',
+    'kind.guest': 'Gast',
+    'call.mute': 'Mikrofon aus',
+    'call.unmute': 'Mikrofon an',
+    'call.cameraOff': 'Kamera aus',
+    'call.cameraOn': 'Kamera an',
+    'call.leave': 'Verlassen',
+    'call.self': 'Ihr Bild',
+    'call.video': 'Video von {0}',
+    'call.noVideo': 'Noch kein Bild von anderen Teilnehmenden.',
+    'call.failed': 'Teilnahme fehlgeschlagen: {0}',
+    'call.removed': 'Sie wurden aus der Besprechung entfernt.',
+    'call.ended': 'Die Besprechung wurde beendet.',
+    'call.media': 'Medien: {0} Bilder entschlüsselt, {1} verworfen',
+    'back': 'Zurück zur Liste',
+  },
+  en: {
+    'app.title': 'Room – meetings',
+    'lang.label': 'Language',
+    'signin.title': 'Sign in',
+    'signin.name': 'User name',
+    'signin.password': 'Password',
+    'signin.submit': 'Sign in',
+    'signin.busy': 'Signing in …',
+    'signin.failed': 'Sign-in failed: {0}',
+    'signout': 'Sign out',
+    'meetings.title': 'My meetings',
+    'meetings.none': 'You are not invited to any meeting.',
+    'meetings.host': 'Host',
+    'meetings.participant': 'Participant',
+    'meetings.notStarted': 'not started yet',
+    'meetings.started': 'in progress',
+    'meetings.ended': 'ended',
+    'meetings.join': 'Join: {0}',
+    'meetings.refresh': 'Refresh',
+    'meetings.loadFailed': 'Meetings could not be loaded: {0}',
+    'call.joining': 'Connecting …',
+    'call.security': 'Security code',
+    'call.security.hint': 'Compare this code with everyone in the meeting. If it is the same everywhere, the meeting is end-to-end encrypted.',
+    'call.security.pending': 'being established …',
+    'call.roster': 'Participants',
+    'call.you': '(you)',
+    'kind.device': 'Room',
+    'kind.person': 'Person',
+    'kind.guest': 'Guest',
+    'call.mute': 'Mute microphone',
+    'call.unmute': 'Unmute microphone',
+    'call.cameraOff': 'Camera off',
+    'call.cameraOn': 'Camera on',
+    'call.leave': 'Leave',
+    'call.self': 'Your picture',
+    'call.video': 'Video of {0}',
+    'call.noVideo': 'No picture from others yet.',
+    'call.failed': 'Joining failed: {0}',
+    'call.removed': 'You were removed from the meeting.',
+    'call.ended': 'The meeting was ended.',
+    'call.media': 'Media: {0} frames decrypted, {1} dropped',
+    'back': 'Back to the list',
+  },
+};
+
+export function pickLanguage(stored, navigatorLanguages) {
+  if (stored === 'de' || stored === 'en') return stored;
+  for (const l of navigatorLanguages || []) {
+    const two = String(l).slice(0, 2).toLowerCase();
+    if (two === 'de' || two === 'en') return two;
+  }
+  return 'de';
+}
+
+export function t(lang, key, ...args) {
+  const s = TEXTS[lang]?.[key] ?? TEXTS.en[key] ?? key;
+  return s.replace(/\{(\d)\}/g, (_, i) => String(args[Number(i)] ?? ''));
+}
