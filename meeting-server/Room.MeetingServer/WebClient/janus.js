@@ -117,15 +117,19 @@ export class JanusRoom {
   }
 
   async stats() {
-    const out = { framesDecoded: 0, framesSent: 0, audioSamples: 0, width: 0 };
+    const out = { framesDecoded: 0, framesSent: 0, audioSamples: 0, width: 0, perFeed: [] };
     if (this.pub) (await this.pub.getStats()).forEach((s) => { if (s.type === 'outbound-rtp' && s.kind === 'video') out.framesSent += s.framesEncoded || 0; });
-    for (const f of this.feeds.values()) {
+    for (const [id, f] of this.feeds) {
       if (!f.pc) continue;
+      const feed = { id, framesDecoded: 0, audioSamples: 0 };
       (await f.pc.getStats()).forEach((s) => {
         if (s.type !== 'inbound-rtp') return;
-        if (s.kind === 'video') { out.framesDecoded += s.framesDecoded || 0; out.width = Math.max(out.width, s.frameWidth || 0); }
-        if (s.kind === 'audio') out.audioSamples += s.totalSamplesReceived || 0;
+        if (s.kind === 'video') { feed.framesDecoded += s.framesDecoded || 0; out.width = Math.max(out.width, s.frameWidth || 0); }
+        if (s.kind === 'audio') feed.audioSamples += s.totalSamplesReceived || 0;
       });
+      out.framesDecoded += feed.framesDecoded;
+      out.audioSamples += feed.audioSamples;
+      out.perFeed.push(feed);
     }
     return out;
   }

@@ -7,6 +7,7 @@ using Room.MeetingClient;
 using Room.MeetingServer.Tests.Support;
 using Room.Testing;
 using Room.Testing.Network;
+using Xunit.Abstractions;
 
 namespace Room.MeetingServer.Tests;
 
@@ -17,7 +18,7 @@ namespace Room.MeetingServer.Tests;
 /// call collection (Janus, roomd and Chromium beside the parallel classes would starve each other on two cores).
 /// </summary>
 [Collection("roomd-call")]
-public sealed class WebClientTests(JanusServerFixture fx) : IClassFixture<JanusServerFixture>, IAsyncLifetime
+public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper output) : IClassFixture<JanusServerFixture>, IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
     private IPlaywright? _playwright;
@@ -322,9 +323,32 @@ public sealed class WebClientTests(JanusServerFixture fx) : IClassFixture<JanusS
         Assert.True(stats.GetProperty("rejected").GetInt32() == rejected, await Context());
         Assert.True(stats.GetProperty("encrypted").GetInt32() > 10, await Context());
 
+        // A second person joins from another browser: a new epoch and one new code on all three; each browser decodes
+        // both others' video and hears both (one feed each), and the room decodes two streams.
+        string code1 = (await box.Client.GetStatusAsync()).Meeting.SecurityCode;
+        string second = ServerFixture.NewName("pn");
+        await fx.Server.AddUserAsync(second, password);
+        await client.InviteAsync(meeting.Id, "person:" + second);
+        var page2 = await OpenAsync("de-DE");
+        await SignInAsync(page2, second, password);
+        await page2.Locator($"#meetings-list li[data-meeting='{meeting.Id}'] button.join").ClickAsync();
+        async Task<string> Context3() => $"{await Context()}\n--- browser 2 ---\n{await ClientStatsAsync(page2)}\n{ConsoleOf(page2)}";
+        static bool BothFeedsDecode(JsonElement s) =>
+            s.TryGetProperty("perFeed", out var f) && f.GetArrayLength() == 2 && f.EnumerateArray().All(x => x.GetProperty("framesDecoded").GetInt32() > 10 && x.GetProperty("audioSamples").GetInt32() > 0);
+        await WaitUntilAsync(async () => BothFeedsDecode(await ClientStatsAsync(page)) && BothFeedsDecode(await ClientStatsAsync(page2)), Context3, ct);
+        await WaitUntilAsync(async () =>
+        {
+            string c = (await box.Client.GetStatusAsync()).Meeting.SecurityCode;
+            return c.Length > 0 && c != code1 && c == (await ClientStatsAsync(page)).GetProperty("securityCode").GetString() && c == (await ClientStatsAsync(page2)).GetProperty("securityCode").GetString();
+        }, Context3, ct);
+        await WaitUntilAsync(async () => (await box.Client.GetMediaReportAsync()).Contains("frames decoded from 2 streams", StringComparison.Ordinal), Context3, ct);
+        output.WriteLine($"browser 1: {await ClientStatsAsync(page)}\nbrowser 2: {await ClientStatsAsync(page2)}\nroomd: {await box.Client.GetMediaReportAsync()}");
+
         await page.Locator("#leave").ClickAsync();
         await page.Locator("#view-meetings:not([hidden])").WaitForAsync();
+        await page2.Locator("#leave").ClickAsync();
         await box.Client.LeaveAsync();
         await page.Context.CloseAsync();
+        await page2.Context.CloseAsync();
     }
 }
