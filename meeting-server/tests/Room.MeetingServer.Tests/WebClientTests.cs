@@ -352,3 +352,210 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
         await page2.Context.CloseAsync();
     }
 }
+
+/// <summary>
+/// The browser's SFrame (WebClient/sframe.js) against roomd's (Room.Call.E2ee) byte for byte, per
+/// meeting-server/docs/frame-format.md, and its refusals: a non-member's key, a replay, a tampered clear prefix, a
+/// removed member's old key. Also the client's DER reader on malformed certificates.
+/// </summary>
+[Collection("roomd-call")]
+public sealed class WebClientFrameFormatTests(JanusServerFixture fx) : IClassFixture<JanusServerFixture>, IAsyncLifetime
+{
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+    private IPage _page = null!;
+
+    public async Task InitializeAsync()
+    {
+        (_playwright, _browser) = await WebRtcChromium.LaunchAsync();
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { IgnoreHTTPSErrors = true });
+        _page = await context.NewPageAsync();
+        await _page.GotoAsync(new Uri(fx.Server.Url, "client/").ToString());
+        await _page.Locator("body[data-ready='true']").WaitForAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null) await _browser.DisposeAsync();
+        _playwright?.Dispose();
+    }
+
+    private static readonly byte[] BaseKey1 = [.. Enumerable.Range(1, 32).Select(i => (byte)i)];
+    private static readonly byte[] BaseKey2 = [.. Enumerable.Range(101, 32).Select(i => (byte)i)];
+    private static readonly byte[] Vp8Key = [0x50, 0x2a, 0x01, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01, .. Enumerable.Range(0, 200).Select(i => (byte)(i * 7))];
+    private static readonly byte[] Vp8Delta = [0x31, 0x10, 0x00, .. Enumerable.Range(0, 90).Select(i => (byte)(i * 13))];
+    private static readonly byte[] Opus = [0x78, .. Enumerable.Range(0, 60).Select(i => (byte)(i * 3))];
+
+    private sealed class Keys(ulong epoch, params (uint Leaf, byte[] Base)[] members) : Room.Call.E2ee.ISFrameKeySource
+    {
+        public int BaseKey(ulong keyId, Span<byte> baseKey)
+        {
+            foreach (var (leaf, b) in members)
+            {
+                for (uint stream = 0; stream < 2; stream++)
+                {
+                    if (Room.Call.E2ee.MlsCallKeys.KeyId(epoch, leaf, stream) == keyId)
+                    {
+                        b.CopyTo(baseKey);
+                        return b.Length;
+                    }
+                }
+            }
+
+            return 0;
+        }
+    }
+
+    private static byte[] RoomdEncrypt(Room.Call.E2ee.FrameKind kind, ulong kid, byte[] baseKey, byte[] frame, int count = 1)
+    {
+        using var enc = new Room.Call.E2ee.SFrameEncryptor(kind, kid, baseKey);
+        var output = new byte[frame.Length + enc.MaxExpansion];
+        int n = 0;
+        for (int i = 0; i < count; i++) n = enc.Transform(frame, false, output);
+        Assert.True(n > 0);
+        return output[..n];
+    }
+
+    private Task<JsonElement> RunAsync(string body, object? arg = null) => _page.EvaluateAsync<JsonElement>(
+        "async (arg) => { const S = await import('./sframe.js'); const D = await import('./der.js'); const hex = (b) => Array.from(b, x => x.toString(16).padStart(2, '0')).join(''); const unhex = (h) => Uint8Array.from(h.match(/../g) || [], x => parseInt(x, 16));\n" + body + "\n}", arg);
+
+    private const string Ring = """
+        const ring = new S.KeyRing();
+        ring.install(5n, arg.myLeaf, new Map([[1, unhex(arg.base1)], [3, unhex(arg.base2)]]));
+        """;
+
+    [Fact]
+    public async Task The_browser_opens_roomd_frames_and_roomd_opens_the_browsers_with_the_same_KIDs_keys_and_clear_prefix()
+    {
+        var arg = new Dictionary<string, object>
+        {
+            ["myLeaf"] = 3,
+            ["base1"] = Convert.ToHexString(BaseKey1),
+            ["base2"] = Convert.ToHexString(BaseKey2),
+            ["vp8Key"] = Convert.ToHexString(RoomdEncrypt(Room.Call.E2ee.FrameKind.Vp8, Room.Call.E2ee.MlsCallKeys.KeyId(5, 1, 0), BaseKey1, Vp8Key)),
+            ["vp8Delta"] = Convert.ToHexString(RoomdEncrypt(Room.Call.E2ee.FrameKind.Vp8, Room.Call.E2ee.MlsCallKeys.KeyId(5, 1, 0), BaseKey1, Vp8Delta, count: 9)),
+            ["opus"] = Convert.ToHexString(RoomdEncrypt(Room.Call.E2ee.FrameKind.Audio, Room.Call.E2ee.MlsCallKeys.KeyId(5, 1, 1), BaseKey1, Opus)),
+            ["plainKey"] = Convert.ToHexString(Vp8Key),
+            ["plainOpus"] = Convert.ToHexString(Opus),
+        };
+
+        // roomd -> browser: the browser's decryptor opens roomd's frames (leaf 1 is a member).
+        var opened = await RunAsync(Ring + """
+            const v = new S.Decryptor(ring, 'video'), a = new S.Decryptor(ring, 'audio');
+            const k = await v.decrypt(unhex(arg.vp8Key)), d = await v.decrypt(unhex(arg.vp8Delta)), o = await a.decrypt(unhex(arg.opus));
+            // The browser encrypts as leaf 3 for roomd to open.
+            const ev = new S.Encryptor(ring, 'video'), ea = new S.Encryptor(ring, 'audio');
+            const bk = await ev.encrypt(unhex(arg.plainKey)), bo = await ea.encrypt(unhex(arg.plainOpus));
+            return { k: k && hex(k), d: d && hex(d), o: o && hex(o), rejected: v.rejected + a.rejected, err: v.lastError + a.lastError,
+                     bk: hex(bk), bo: hex(bo), kid: S.keyId(5n, 3, 0).toString() };
+            """, arg);
+        Assert.True(opened.GetProperty("rejected").GetInt32() == 0, opened.ToString());
+        Assert.Equal(Convert.ToHexString(Vp8Key), opened.GetProperty("k").GetString(), ignoreCase: true);
+        Assert.Equal(Convert.ToHexString(Vp8Delta), opened.GetProperty("d").GetString(), ignoreCase: true);
+        Assert.Equal(Convert.ToHexString(Opus), opened.GetProperty("o").GetString(), ignoreCase: true);
+        Assert.Equal(Room.Call.E2ee.MlsCallKeys.KeyId(5, 3, 0).ToString(System.Globalization.CultureInfo.InvariantCulture), opened.GetProperty("kid").GetString());
+
+        // browser -> roomd: roomd's decryptor opens them; the keyframe's first 10 bytes went in clear.
+        var keys = new Keys(5, (1, BaseKey1), (3, BaseKey2));
+        byte[] bk = Convert.FromHexString(opened.GetProperty("bk").GetString()!), bo = Convert.FromHexString(opened.GetProperty("bo").GetString()!);
+        Assert.Equal(Vp8Key[..10], bk[..10]);
+        Assert.NotEqual(Vp8Key[10..20], bk[10..20]);
+        using var dv = new Room.Call.E2ee.SFrameDecryptor(Room.Call.E2ee.FrameKind.Vp8, keys);
+        using var da = new Room.Call.E2ee.SFrameDecryptor(Room.Call.E2ee.FrameKind.Audio, keys);
+        var outV = new byte[bk.Length];
+        var outA = new byte[bo.Length];
+        int nv = dv.Transform(bk, true, outV), na = da.Transform(bo, false, outA);
+        Assert.True(nv > 0, dv.LastError);
+        Assert.True(na > 0, da.LastError);
+        Assert.Equal(Vp8Key, outV[..nv]);
+        Assert.Equal(Opus, outA[..na]);
+    }
+
+    [Fact]
+    public async Task The_browser_drops_a_non_members_frames_replays_tampered_prefixes_and_a_removed_members_old_key()
+    {
+        byte[] strangerBase = [.. Enumerable.Range(7, 32).Select(i => (byte)i)];
+        var arg = new Dictionary<string, object>
+        {
+            ["myLeaf"] = 3,
+            ["base1"] = Convert.ToHexString(BaseKey1),
+            ["base2"] = Convert.ToHexString(BaseKey2),
+            // Leaf 2 is not a member of epoch 5 (its key is well formed, just nobody's in this group).
+            ["stranger"] = Convert.ToHexString(RoomdEncrypt(Room.Call.E2ee.FrameKind.Vp8, Room.Call.E2ee.MlsCallKeys.KeyId(5, 2, 0), strangerBase, Vp8Delta)),
+            // A member's key with the wrong stream (7): no key either.
+            ["stream7"] = Convert.ToHexString(RoomdEncrypt(Room.Call.E2ee.FrameKind.Vp8, Room.Call.E2ee.MlsCallKeys.KeyId(5, 1, 7), BaseKey1, Vp8Delta)),
+            ["good"] = Convert.ToHexString(RoomdEncrypt(Room.Call.E2ee.FrameKind.Vp8, Room.Call.E2ee.MlsCallKeys.KeyId(5, 1, 0), BaseKey1, Vp8Delta)),
+        };
+        var r = await RunAsync(Ring + """
+            const v = new S.Decryptor(ring, 'video');
+            const out = {};
+            const tryOpen = async (name, bytes) => { const before = v.rejected; const o = await v.decrypt(bytes); out[name] = o ? 'opened' : v.lastError; };
+            await tryOpen('stranger', unhex(arg.stranger));
+            await tryOpen('stream7', unhex(arg.stream7));
+            const good = unhex(arg.good);
+            const tampered = good.slice(); tampered[1] ^= 1; // the clear VP8 prefix is authenticated
+            await tryOpen('tampered', tampered);
+            await tryOpen('good', good);
+            await tryOpen('replay', good);
+            await tryOpen('short', good.subarray(0, 10));
+            await tryOpen('garbage', Uint8Array.from({ length: 40 }, (_, i) => 0xff));
+            // Epoch 6 without anyone leaving: epoch 5's keys still open (frames in flight).
+            ring.install(6n, 3, new Map([[1, unhex(arg.base1).map(x => x ^ 0x55)], [3, unhex(arg.base2).map(x => x ^ 0x55)]]));
+            const late = await (new S.Decryptor(ring, 'video')).decrypt(good);
+            out.previousEpochKept = late ? 'opened' : 'refused';
+            // Epoch 7 removes leaf 1: every older key goes at once.
+            ring.install(7n, 3, new Map([[3, unhex(arg.base2).map(x => x ^ 0x66)]]));
+            const fresh = new S.Decryptor(ring, 'video');
+            out.afterRemoval = (await fresh.decrypt(good)) ? 'opened' : fresh.lastError;
+            out.senderAfterRemoval = ring.sendKey(0) ? 'has key' : 'none';
+            ring.install(8n, 3, new Map(), true);
+            out.removedSelf = ring.sendKey(0) ? 'has key' : 'none';
+            out.rejected = v.rejected;
+            return out;
+            """, arg);
+        Assert.Contains("not a member", r.GetProperty("stranger").GetString(), StringComparison.Ordinal);
+        Assert.Contains("not a member", r.GetProperty("stream7").GetString(), StringComparison.Ordinal);
+        Assert.Equal("SFrame authentication failed", r.GetProperty("tampered").GetString());
+        Assert.Equal("opened", r.GetProperty("good").GetString());
+        Assert.Equal("SFrame counter replayed or too old", r.GetProperty("replay").GetString());
+        Assert.Equal("frame too short for SFrame", r.GetProperty("short").GetString());
+        Assert.NotEqual("opened", r.GetProperty("garbage").GetString());
+        Assert.Equal(6, r.GetProperty("rejected").GetInt32());
+        Assert.Equal("opened", r.GetProperty("previousEpochKept").GetString());
+        Assert.Contains("not a member", r.GetProperty("afterRemoval").GetString(), StringComparison.Ordinal);
+        Assert.Equal("has key", r.GetProperty("senderAfterRemoval").GetString());
+        Assert.Equal("none", r.GetProperty("removedSelf").GetString());
+    }
+
+    [Fact]
+    public async Task The_clients_certificate_reader_refuses_malformed_certificates_and_reads_the_organisation_CA()
+    {
+        var r = await RunAsync("""
+            const ca = D.pemToDer(arg.caPem);
+            const c = D.parseCertificate(ca);
+            const out = { cn: c.commonName, isCa: c.isCa, key: c.publicKey.length };
+            const bad = {
+              empty: new Uint8Array(0),
+              truncated: ca.subarray(0, ca.length - 1),
+              trailing: Uint8Array.of(...ca, 0),
+              wrongTag: Uint8Array.of(0x31, ...ca.subarray(1)),
+              hugeLength: Uint8Array.of(0x30, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x00),
+              garbage: Uint8Array.from({ length: 64 }, (_, i) => (i * 37) & 0xff),
+            };
+            out.refused = {};
+            for (const [name, bytes] of Object.entries(bad)) {
+              try { D.parseCertificate(bytes); out.refused[name] = 'accepted'; } catch (e) { out.refused[name] = e instanceof D.DerError ? 'DerError' : 'other: ' + e; }
+            }
+            try { D.pemToDer('not pem'); out.pem = 'accepted'; } catch (e) { out.pem = e instanceof D.DerError ? 'DerError' : 'other'; }
+            return out;
+            """, new Dictionary<string, object> { ["caPem"] = fx.Server.Ca.ExportCertificatePem() });
+        Assert.True(r.GetProperty("isCa").GetBoolean());
+        Assert.Equal(65, r.GetProperty("key").GetInt32());
+        foreach (var p in r.GetProperty("refused").EnumerateObject().Where(p => !p.Name.StartsWith('$')))
+        {
+            Assert.True(p.Value.GetString() == "DerError", $"{p.Name}: {p.Value}");
+        }
+
+        Assert.Equal("DerError", r.GetProperty("pem").GetString());
+    }
+}
