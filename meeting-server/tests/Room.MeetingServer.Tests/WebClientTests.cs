@@ -254,6 +254,8 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(200));
         var ct = timeout.Token;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Step(string what) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:F1} s  {what}");
         string room = ServerFixture.NewName("rm"), person = ServerFixture.NewName("pm");
         const string password = "web-password-2";
         await fx.Server.AddUserAsync(person, password);
@@ -279,6 +281,7 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
         await box.Client.JoinAsync($"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}");
         await WaitUntilAsync(async () => (await box.Client.GetStatusAsync()).Meeting.State is MeetingStates.InCall or MeetingStates.Error, () => Task.FromResult(roomd.Log), ct);
         Assert.Equal(MeetingStates.InCall, (await box.Client.GetStatusAsync()).Meeting.State);
+        Step("roomd in call");
 
         var page = await OpenAsync("en-GB");
         await SignInAsync(page, person, password);
@@ -295,6 +298,7 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
         var stats = await ClientStatsAsync(page);
         Assert.True(stats.GetProperty("error").GetString() is "", await Context());
         Assert.True(stats.GetProperty("width").GetInt32() > 0, await Context());
+        Step("browser 1 decodes roomd");
 
         // The room decodes the browser's video and audio, decrypted under the browser's MLS key.
         await WaitUntilAsync(async () =>
@@ -303,6 +307,7 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
             return System.Text.RegularExpressions.Regex.Match(r, @"video (\d+) frames decoded") is { Success: true } mv && long.Parse(mv.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 10
                 && System.Text.RegularExpressions.Regex.Match(r, @"audio (\d+) frames decoded") is { Success: true } ma && long.Parse(ma.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 10;
         }, Context, ct);
+        Step("roomd decodes browser 1");
 
         // One security code on both; each in the other's roster.
         await WaitUntilAsync(async () =>
@@ -332,10 +337,12 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
         var page2 = await OpenAsync("de-DE");
         await SignInAsync(page2, second, password);
         await page2.Locator($"#meetings-list li[data-meeting='{meeting.Id}'] button.join").ClickAsync();
+        Step("browser 2 joining");
         async Task<string> Context3() => $"{await Context()}\n--- browser 2 ---\n{await ClientStatsAsync(page2)}\n{ConsoleOf(page2)}";
         static bool BothFeedsDecode(JsonElement s) =>
             s.TryGetProperty("perFeed", out var f) && f.GetArrayLength() == 2 && f.EnumerateArray().All(x => x.GetProperty("framesDecoded").GetInt32() > 10 && x.GetProperty("audioSamples").GetInt32() > 0);
         await WaitUntilAsync(async () => BothFeedsDecode(await ClientStatsAsync(page)) && BothFeedsDecode(await ClientStatsAsync(page2)), Context3, ct);
+        Step("both browsers decode both feeds");
         await WaitUntilAsync(async () =>
         {
             string c = (await box.Client.GetStatusAsync()).Meeting.SecurityCode;
