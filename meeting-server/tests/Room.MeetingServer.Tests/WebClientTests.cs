@@ -235,6 +235,45 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
         await page.Context.CloseAsync();
     }
 
+    [Fact]
+    public async Task A_host_in_the_browser_creates_the_group_and_follows_a_rooms_external_commit_to_the_same_code()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var ct = timeout.Token;
+        string room = ServerFixture.NewName("rh"), person = ServerFixture.NewName("ph");
+        const string password = "web-password-3";
+        await fx.Server.AddUserAsync(person, password);
+        var (creds, client, _) = await fx.EnrolDeviceAsync(room);
+        using var d1 = creds;
+        using var d2 = client;
+        using var personClient = await fx.Server.SignInAsync(person, password);
+        var meeting = await personClient.CreateMeetingAsync("Bauausschuss", ["device:" + room]);
+
+        // The room cannot start the meeting: its host (the person) has not made the group yet.
+        using var member = new MeetingMember(client, creds, meeting.Id, meeting.CipherSuite);
+        var early = await Assert.ThrowsAsync<MeetingServerException>(() => member.JoinExternalAsync(createIfMissing: false, ct));
+        Assert.Equal("group-missing", early.Error);
+
+        var page = await OpenAsync("en-GB");
+        await SignInAsync(page, person, password);
+        var item = page.Locator($"#meetings-list li[data-meeting='{meeting.Id}']");
+        await Assertions.Expect(item).ToContainTextAsync("Host");
+        await Assertions.Expect(item).ToContainTextAsync("not started yet");
+        await item.Locator("button.join").ClickAsync();
+        await WaitUntilAsync(async () => (await ClientStatsAsync(page)).GetProperty("securityCode").GetString() is { Length: > 0 } || (await ClientStatsAsync(page)).GetProperty("error").GetString() is { Length: > 0 },
+            async () => ConsoleOf(page) + "\n" + await ClientStatsAsync(page), ct);
+        var stats = await ClientStatsAsync(page);
+        Assert.True(stats.GetProperty("error").GetString() is "" && stats.GetProperty("epoch").GetInt32() == 0, stats.ToString() + "\n" + ConsoleOf(page));
+
+        // The room joins by external commit from the GroupInfo the browser gave the server; the browser processes it.
+        Assert.False(await member.JoinExternalAsync(createIfMissing: false, ct));
+        await Assertions.Expect(page.Locator("#security-code")).ToHaveAttributeAsync("data-code", member.SecurityCode);
+        await Assertions.Expect(page.Locator($"#roster li[data-identity='device:{room}']")).ToContainTextAsync("Room");
+        Assert.Equal(2, member.Roster.Count);
+        await page.Locator("#leave").ClickAsync();
+        await page.Context.CloseAsync();
+    }
+
     private sealed class Box : IAsyncDisposable
     {
         public required PrivateBus Bus { get; init; }
