@@ -105,12 +105,13 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
         Assert.True(bad.Count == 0, $"axe on {screen}:\n" + string.Join("\n", bad));
     }
 
-    private async Task<(HttpStatusCode Status, string Body)> RawAsync(HttpMethod method, string path, string? bearer)
+    private async Task<(HttpStatusCode Status, string Body)> RawAsync(HttpMethod method, string path, string? bearer, string? json = null)
     {
         using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, cert, _, errors) => cert is not null && MeetingServerClient.ChainsTo(cert, fx.Server.Ca, errors) };
         using var http = new HttpClient(handler) { BaseAddress = fx.Server.Url };
         using var req = new HttpRequestMessage(method, path);
         if (bearer is not null) req.Headers.TryAddWithoutValidation("Authorization", "Bearer " + bearer);
+        if (json is not null) req.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
         using var resp = await http.SendAsync(req);
         return (resp.StatusCode, await resp.Content.ReadAsStringAsync());
     }
@@ -148,6 +149,52 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
             Assert.Equal(HttpStatusCode.Unauthorized, status);
             Assert.Equal("unauthenticated", JsonDocument.Parse(body).RootElement.GetProperty("error").GetString());
         }
+    }
+
+    [Fact]
+    public async Task A_person_certificate_is_issued_only_to_a_signed_in_person_for_a_well_formed_P256_request()
+    {
+        string name = ServerFixture.NewName("pc");
+        var (creds, client) = await fx.PersonAsync(name);
+        using var d1 = creds;
+        using var d2 = client;
+        Assert.Equal("person:" + name, creds.Identity);
+        string token = client.Token!;
+        static string Csr(byte[] der) => JsonSerializer.Serialize(new { csr = der });
+        using var p256 = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        byte[] good = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=x", p256, System.Security.Cryptography.HashAlgorithmName.SHA256).CreateSigningRequest();
+        using var p384 = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP384);
+        byte[] wrongCurve = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=x", p384, System.Security.Cryptography.HashAlgorithmName.SHA384).CreateSigningRequest();
+        byte[] badSignature = (byte[])good.Clone();
+        badSignature[^1] ^= 1;
+
+        var (ok, body) = await RawAsync(HttpMethod.Post, "api/person/certificate", token, Csr(good));
+        Assert.True(ok == HttpStatusCode.OK, body);
+
+        foreach (var (what, bearer, json, status, error) in new (string, string?, string, HttpStatusCode, string)[]
+        {
+            ("not signed in", null, Csr(good), HttpStatusCode.Unauthorized, "unauthenticated"),
+            ("a forged token", "forged", Csr(good), HttpStatusCode.Unauthorized, "unauthenticated"),
+            ("an empty request", token, Csr([]), HttpStatusCode.BadRequest, "malformed"),
+            ("garbage", token, Csr([1, 2, 3, 4]), HttpStatusCode.BadRequest, "malformed"),
+            ("trailing bytes", token, Csr([.. good, 0]), HttpStatusCode.BadRequest, "malformed"),
+            ("a bad signature", token, Csr(badSignature), HttpStatusCode.BadRequest, "malformed"),
+            ("a P-384 key", token, Csr(wrongCurve), HttpStatusCode.BadRequest, "malformed"),
+            ("not base64", token, "{\"csr\":\"***\"}", HttpStatusCode.BadRequest, "malformed"),
+            ("not JSON", token, "{csr:", HttpStatusCode.BadRequest, "malformed"),
+        })
+        {
+            var (got, text) = await RawAsync(HttpMethod.Post, "api/person/certificate", bearer, json);
+            Assert.True(got == status, $"{what}: {got} {text}");
+            Assert.True(JsonDocument.Parse(text).RootElement.GetProperty("error").GetString() == error, $"{what}: {text}");
+        }
+
+        // A device may not get a person certificate.
+        var (deviceCreds, deviceClient, _) = await fx.EnrolDeviceAsync(ServerFixture.NewName("dv"));
+        using var d3 = deviceCreds;
+        using var d4 = deviceClient;
+        var refused = await Assert.ThrowsAsync<MeetingServerException>(() => deviceClient.RequestPersonCertificateAsync(DeviceCredentials.CreateEphemeral()));
+        Assert.Equal("forbidden", refused.Error);
     }
 
     [Fact]
