@@ -239,8 +239,9 @@ function onWorkerEvent(m) {
     c.stats = m;
     if (state.view === 'call') $('media-status').textContent = t(state.lang, 'call.media', m.decrypted, m.rejected);
     return;
-  } else if (m.event === 'removed' || m.event === 'ended') {
+  } else if (m.event === 'removed' || m.event === 'ended' || m.event === 'signed-out') {
     c.phase = m.event;
+    if (m.event === 'signed-out') c.error = t(state.lang, 'call.signedOut');
     c.securityCode = '';
     c.roster = [];
     c.janus?.close();

@@ -223,7 +223,7 @@ async function poll() {
       if (e instanceof ApiError && (e.status === 403 || e.status === 410 || e.status === 401)) {
         session.stopped = true;
         ring.install(ring.epoch + 1n, -1, new Map(), true);
-        postMessage({ event: e.status === 410 ? 'ended' : 'removed', message: e.message });
+        postMessage({ event: e.status === 410 ? 'ended' : e.status === 401 ? 'signed-out' : 'removed', message: e.message });
         return;
       }
       postMessage({ event: 'error', message: String(e?.message || e) });

@@ -621,6 +621,24 @@ public sealed class WebClientFrameFormatTests(JanusServerFixture fx) : IClassFix
     }
 
     [Fact]
+    public async Task German_and_English_have_every_text_of_the_client_and_the_page_uses_only_known_texts()
+    {
+        var r = await _page.EvaluateAsync<JsonElement>("""
+            async () => {
+              const { TEXTS } = await import('./i18n.js');
+              const de = Object.keys(TEXTS.de).sort(), en = Object.keys(TEXTS.en).sort();
+              const used = [...document.querySelectorAll('[data-t]')].map(e => e.dataset.t);
+              return { onlyDe: de.filter(k => !en.includes(k)), onlyEn: en.filter(k => !de.includes(k)),
+                       unknown: used.filter(k => !de.includes(k)), empty: [...de.filter(k => !TEXTS.de[k]), ...en.filter(k => !TEXTS.en[k])] };
+            }
+            """);
+        foreach (var part in new[] { "onlyDe", "onlyEn", "unknown", "empty" })
+        {
+            Assert.True(r.GetProperty(part).GetArrayLength() == 0, $"{part}: {r.GetProperty(part)}");
+        }
+    }
+
+    [Fact]
     public async Task The_clients_certificate_reader_refuses_malformed_certificates_and_reads_the_organisation_CA()
     {
         var r = await RunAsync("""
