@@ -132,28 +132,35 @@ function renderCall() {
 function renderVideos() {
   const c = state.call;
   const box = $('videos');
-  for (const el of [...box.querySelectorAll('.tile.remote')]) el.remove();
+  const feeds = c?.janus?.feeds || new Map();
+  // Keep tiles of feeds still there (their video keeps playing), drop the others, add new ones.
+  for (const el of [...box.querySelectorAll('.tile.remote')]) {
+    const f = feeds.get(Number(el.dataset.feed));
+    if (!f || !f.video || el.dataset.track !== f.video.id) el.remove();
+  }
   let n = 0;
-  for (const [id, f] of c?.janus?.feeds || []) {
+  for (const [id, f] of feeds) {
     if (!f.video) continue;
     n++;
-    const fig = document.createElement('figure');
-    fig.className = 'tile remote';
-    fig.dataset.feed = String(id);
-    const v = document.createElement('video');
-    v.autoplay = true; v.playsInline = true; v.muted = true;
-    v.srcObject = new MediaStream([f.video]);
-    const cap = document.createElement('figcaption');
-    cap.textContent = t(state.lang, 'call.video', n);
-    fig.append(v, cap);
-    box.append(fig);
-    if (f.audio) {
+    let fig = box.querySelector(`.tile.remote[data-feed="${id}"]`);
+    if (!fig) {
+      fig = document.createElement('figure');
+      fig.className = 'tile remote';
+      fig.dataset.feed = String(id);
+      fig.dataset.track = f.video.id;
+      const v = document.createElement('video');
+      v.autoplay = true; v.playsInline = true; v.muted = true;
+      v.srcObject = new MediaStream([f.video]);
+      fig.append(v, document.createElement('figcaption'));
+      box.append(fig);
+    }
+    if (f.audio && !fig.querySelector('audio')) {
       const a = document.createElement('audio');
       a.autoplay = true;
       a.srcObject = new MediaStream([f.audio]);
-      a.muted = false;
       fig.append(a);
     }
+    fig.querySelector('figcaption').textContent = t(state.lang, 'call.video', n);
   }
 }
 

@@ -87,6 +87,14 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
         }
     }
 
+    /// <summary>Saves the page as artifacts/screenshots/NAME.png (beside the panel's screenshots).</summary>
+    private static async Task ScreenshotAsync(IPage page, string name)
+    {
+        string dir = Path.Combine(Repo.Root, "artifacts", "screenshots");
+        Directory.CreateDirectory(dir);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(dir, name + ".png"), FullPage = true });
+    }
+
     private static async Task CheckAxeAsync(IPage page, string screen)
     {
         Assert.True(File.Exists(AxeScript), $"{AxeScript} is missing: run `npm ci` in meeting-server/web-client (make deps does)");
@@ -231,6 +239,7 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
         var page = await OpenAsync("de-DE");
         Assert.Equal("de", await page.EvaluateAsync<string>("() => document.documentElement.lang"));
         await CheckAxeAsync(page, "sign-in (de)");
+        await ScreenshotAsync(page, "web-client-signin-de");
         // A wrong password: a clear refusal on the page, still on the sign-in screen.
         await page.Locator("#signin-name").FillAsync(person);
         await page.Locator("#signin-password").FillAsync("wrong-password");
@@ -246,6 +255,7 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
         await page.Locator("#lang").SelectOptionAsync("en");
         await Assertions.Expect(item).ToContainTextAsync("in progress");
         await CheckAxeAsync(page, "meetings (en)");
+        await ScreenshotAsync(page, "web-client-meetings-en");
 
         // Keyboard: Tab to the meeting's join button and press Enter.
         await item.Locator("button.join").FocusAsync();
@@ -429,6 +439,28 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
             s.TryGetProperty("perFeed", out var f) && f.GetArrayLength() == 2 && f.EnumerateArray().All(x => x.GetProperty("framesDecoded").GetInt32() > 10 && x.GetProperty("audioSamples").GetInt32() > 0);
         await WaitUntilAsync(async () => BothFeedsDecode(await ClientStatsAsync(page)) && BothFeedsDecode(await ClientStatsAsync(page2)), Context3, ct);
         Step("both browsers decode both feeds");
+
+        // What the person sees: both others' pictures on screen, not black (the room's test pattern, the browser's fake camera).
+        const string NonBlack = """
+            () => [...document.querySelectorAll('.tile.remote video')].map(v => {
+              if (!v.videoWidth) return 0;
+              const c = document.createElement('canvas');
+              c.width = v.videoWidth; c.height = v.videoHeight;
+              const g = c.getContext('2d');
+              g.drawImage(v, 0, 0);
+              const d = g.getImageData(0, 0, c.width, c.height).data;
+              let lit = 0;
+              for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 60) lit++;
+              return lit / (d.length / 4);
+            })
+            """;
+        foreach (var p in new[] { page, page2 })
+        {
+            await WaitUntilAsync(async () => await p.EvaluateAsync<double[]>(NonBlack) is { Length: 2 } lit && lit.All(x => x > 0.2), Context3, ct);
+        }
+
+        await ScreenshotAsync(page, "web-client-call-en");
+        await ScreenshotAsync(page2, "web-client-call-de");
         await WaitUntilAsync(async () =>
         {
             string c = (await box.Client.GetStatusAsync()).Meeting.SecurityCode;
