@@ -461,6 +461,8 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
 
         await ScreenshotAsync(page, "web-client-call-en");
         await ScreenshotAsync(page2, "web-client-call-de");
+        await CheckAxeAsync(page, "call with two pictures (en)");
+        await CheckAxeAsync(page2, "call with two pictures (de)");
         await WaitUntilAsync(async () =>
         {
             string c = (await box.Client.GetStatusAsync()).Meeting.SecurityCode;
