@@ -287,8 +287,17 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
         // Mute is a toggle button that says its state.
         await page.Locator("#mute").ClickAsync();
         await Assertions.Expect(page.Locator("#mute")).ToHaveAttributeAsync("aria-pressed", "true");
+
+        // The host removes the person (the server cuts them off, the room commits the removal): the browser says so,
+        // shows no code, and the meeting is gone from its list.
+        await client.RemoveAsync(meeting.Id, "person:" + person);
+        await host.RemoveAsync("person:" + person, ct);
+        await Assertions.Expect(page.Locator("#call-status")).ToContainTextAsync("Sie wurden aus der Besprechung entfernt");
+        await Assertions.Expect(page.Locator("#security-code")).Not.ToHaveAttributeAsync("data-code", new System.Text.RegularExpressions.Regex("."));
+        Assert.Single(host.Roster);
         await page.Locator("#leave").ClickAsync();
         await page.Locator("#view-meetings:not([hidden])").WaitForAsync();
+        await Assertions.Expect(page.Locator($"#meetings-list li[data-meeting='{meeting.Id}']")).ToHaveCountAsync(0);
         await page.Context.CloseAsync();
     }
 
