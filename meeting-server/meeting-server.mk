@@ -3,3 +3,6 @@
 APT_PACKAGES += slapd ldap-utils postgresql libldap-2.5-0
 # JanusRecordingTests: janus-pp-rec converts Janus's VideoRoom recordings, FFmpeg decodes them.
 APT_PACKAGES += janus-tools ffmpeg
+# The web client (issue 14): ts-mls bundled for its MLS worker (npm ci runs the bundler), axe-core for its tests.
+NPM_DIRS += meeting-server/web-client
+APT_PACKAGES += chromium npm

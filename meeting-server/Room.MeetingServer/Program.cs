@@ -60,6 +60,7 @@ builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true)
 var app = builder.Build();
 await app.Services.GetRequiredService<Room.MeetingServer.Storage.IMeetingStore>().InitializeAsync();
 app.UseMeetingServerApi();
+Room.MeetingServer.Web.WebClientHosting.UseWebClient(app);
 await app.StartAsync();
 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
 var opts = app.Services.GetRequiredService<IOptions<MeetingServerOptions>>().Value;

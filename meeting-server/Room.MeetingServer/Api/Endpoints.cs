@@ -29,6 +29,8 @@ public sealed record HandshakeDto(long Epoch, string Sender, byte[] Message);
 public sealed record WelcomeDto(long Epoch, byte[] Welcome);
 public sealed record ExternalSenderResponse(byte[] ExternalSender);
 public sealed record LeaveResponse(int Proposed);
+/// <summary>One of the caller's meetings: <c>started</c> once its host created the MLS group.</summary>
+public sealed record MeetingSummaryDto(string Id, string Title, string CreatedBy, long CreatedAt, string Role, bool Started, bool Locked, bool Ended);
 public sealed record ErrorResponse(string Error, string Message, long? CurrentEpoch);
 
 /// <summary>The HTTP API (JSON; byte arrays are base64). Refusals are <see cref="ErrorResponse"/> with a stable error name.</summary>
@@ -140,6 +142,9 @@ public static class Endpoints
             string id = await s.CreateMeetingAsync(Caller(ctx), r.Title ?? "", r.Invite ?? [], ct);
             return new CreateMeetingResponse(id, MeetingService.GroupIdOf(id), o.Value.CipherSuite);
         });
+        m.MapGet("/", async (HttpContext ctx, MeetingService s, CancellationToken ct) =>
+            (await s.MyMeetingsAsync(Caller(ctx), ct)).Select(x => new MeetingSummaryDto(x.Meeting.Id, x.Meeting.Title, x.Meeting.CreatedBy, x.Meeting.CreatedAt,
+                x.Me.Role.ToString().ToLowerInvariant(), x.Meeting.Epoch is not null, x.Meeting.Locked, x.Meeting.Ended)));
         m.MapGet("/{id}/participants", async (HttpContext ctx, string id, MeetingService s, CancellationToken ct) =>
             (await s.ParticipantsAsync(Caller(ctx), id, ct)).Select(p => new ParticipantDto(p.Identity, p.Role.ToString().ToLowerInvariant(), p.State.ToString().ToLowerInvariant())));
         m.MapPost("/{id}/invitations", async (HttpContext ctx, string id, InviteRequest r, MeetingService s, CancellationToken ct) =>

@@ -207,6 +207,10 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
         return id;
     }
 
+    /// <summary>The caller's meetings (invited or admitted; not those it was removed from or only knocked at), newest first.</summary>
+    public async Task<IReadOnlyList<(MeetingRecord Meeting, ParticipantRecord Me)>> MyMeetingsAsync(Caller caller, CancellationToken ct) =>
+        [.. (await store.ListMeetingsOfAsync(caller.Identity, ct).ConfigureAwait(false)).Where(x => x.Me.MayJoin)];
+
     /// <summary>The meeting and the caller's place in it, if the caller may take part; refused otherwise (uninvited callers learn nothing).</summary>
     public async Task<(MeetingRecord Meeting, ParticipantRecord Me)> RequireMemberAsync(Caller caller, string meetingId, CancellationToken ct, bool allowEnded = false)
     {

@@ -77,6 +77,9 @@ public interface IMeetingStore
 
     Task<IReadOnlyList<ParticipantRecord>> ListParticipantsAsync(string meetingId, CancellationToken ct = default);
 
+    /// <summary>The meetings in which <paramref name="identity"/> is a participant (any state), with its own record, newest first.</summary>
+    Task<IReadOnlyList<(MeetingRecord Meeting, ParticipantRecord Me)>> ListMeetingsOfAsync(string identity, CancellationToken ct = default);
+
     /// <summary>False when a KeyPackage with this reference was uploaded before (a replay).</summary>
     Task<bool> AddKeyPackageAsync(byte[] reference, string identity, byte[] keyPackage, bool lastResort, CancellationToken ct = default);
 

@@ -239,6 +239,12 @@ public sealed class SqlMeetingStore(SqlDialect dialect, string connectionString)
     public Task<IReadOnlyList<ParticipantRecord>> ListParticipantsAsync(string meetingId, CancellationToken ct = default) => RunAsync<IReadOnlyList<ParticipantRecord>>((c, tx) =>
         Query(c, tx, ReadParticipant, "SELECT meeting_id, identity, role, state FROM participants WHERE meeting_id = @m ORDER BY identity", ("@m", meetingId)), ct);
 
+    public Task<IReadOnlyList<(MeetingRecord Meeting, ParticipantRecord Me)>> ListMeetingsOfAsync(string identity, CancellationToken ct = default) =>
+        RunAsync<IReadOnlyList<(MeetingRecord, ParticipantRecord)>>((c, tx) =>
+            Query(c, tx, r => (ReadMeeting(r), new ParticipantRecord(r.GetString(0), r.GetString(8), (ParticipantRole)r.GetInt64(9), (ParticipantState)r.GetInt64(10))),
+                "SELECT m.id, m.title, m.created_by, m.created_at, m.locked, m.ended, m.epoch, NULL, p.identity, p.role, p.state FROM meetings m " +
+                "JOIN participants p ON p.meeting_id = m.id WHERE p.identity = @i ORDER BY m.created_at DESC, m.id", ("@i", identity)), ct);
+
     public async Task<bool> AddKeyPackageAsync(byte[] reference, string identity, byte[] keyPackage, bool lastResort, CancellationToken ct = default)
     {
         try

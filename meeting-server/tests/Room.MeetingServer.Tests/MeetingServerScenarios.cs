@@ -42,6 +42,29 @@ public abstract class MeetingServerScenarios(ServerFixture f)
     }
 
     [Fact]
+    public async Task My_meetings_are_the_ones_I_am_invited_to_with_my_role_and_whether_they_started()
+    {
+        var (aCreds, a) = await f.PersonAsync(ServerFixture.NewName("mya"));
+        var (bCreds, b) = await f.PersonAsync(ServerFixture.NewName("myb"));
+        using var d1 = aCreds;
+        using var d2 = bCreds;
+        using var d3 = a;
+        using var d4 = b;
+        var m = await a.CreateMeetingAsync("listed", [bCreds.Identity]);
+        await a.CreateMeetingAsync("not for b", []);
+        using var host = new MeetingMember(a, aCreds, m.Id, m.CipherSuite);
+        Assert.True(await host.JoinExternalAsync(createIfMissing: true));
+
+        var mine = await b.SendAsync<List<System.Text.Json.JsonElement>>(HttpMethod.Get, "api/meetings", null);
+        var only = Assert.Single(mine);
+        Assert.Equal(m.Id, only.GetProperty("id").GetString());
+        Assert.Equal("participant", only.GetProperty("role").GetString());
+        Assert.True(only.GetProperty("started").GetBoolean());
+        Assert.Equal(aCreds.Identity, only.GetProperty("createdBy").GetString());
+        Assert.Equal(2, (await a.SendAsync<List<System.Text.Json.JsonElement>>(HttpMethod.Get, "api/meetings", null)).Count);
+    }
+
+    [Fact]
     public async Task Roomctl_enroll_makes_the_key_on_the_box_and_stores_the_certificate_beside_it()
     {
         string name = ServerFixture.NewName("box");
