@@ -36,8 +36,41 @@ function roomExternalPubKey(data) {
   },
 };
 
+// ts-mls 1.6.4 also reads the group context's external_senders extension as one bare ExternalSender, while RFC 9420
+// (12.1.8.1, and Room.Crypto and the meeting server) writes ExternalSender external_senders<V>, a length-prefixed list:
+// ts-mls then refuses the group ("Could not decode external_senders"). Its decoder takes the list's first sender (the
+// meeting server, the only one) when the data is such a list, and the bare form otherwise.
+const externalSendersPatch = {
+  name: "rfc9420-external-senders",
+  setup(b) {
+    b.onLoad({ filter: /ts-mls[\/]dist[\/]src[\/]externalSender\.js$/ }, async (args) => {
+      const { readFile } = await import("node:fs/promises");
+      const src = await readFile(args.path, "utf8");
+      const from = "export const decodeExternalSender = mapDecoders(";
+      if (!src.includes(from)) throw new Error("ts-mls changed: the external_senders patch no longer applies (" + args.path + ")");
+      const wrapper = `
+export const decodeExternalSender = (b, offset) => {
+  if (offset === 0 && b.length > 0) {
+    const n = [1, 2, 4][b[0] >> 6];
+    if (n !== undefined && b.length > n) {
+      let len = b[0] & 0x3f;
+      for (let i = 1; i < n; i++) len = len * 256 + b[i];
+      if (len === b.length - n) {
+        const first = decodeExternalSenderBare(b, n);
+        if (first !== undefined) return [first[0], first[1] + n];
+      }
+    }
+  }
+  return decodeExternalSenderBare(b, offset);
+};
+`;
+      return { contents: src.replace(from, "const decodeExternalSenderBare = mapDecoders(") + wrapper, loader: "js" };
+    });
+  },
+};
+
 await build({
-  plugins: [externalPubPatch],
+  plugins: [externalPubPatch, externalSendersPatch],
   entryPoints: [join(here, "mls-entry.js")],
   outfile: out,
   bundle: true,

@@ -4,7 +4,7 @@
 
 export class JanusRoom {
   constructor(access, worker, display, onChange) {
-    this.access = access; // { url, room, pin, sessionToken, roomToken }
+    this.access = access; // { url, room, pin, sessionToken, roomToken, participantId }
     this.worker = worker;
     this.display = display;
     this.onChange = onChange;
@@ -63,8 +63,13 @@ export class JanusRoom {
     this.session = created.data.id;
     this.keepalive = setInterval(() => this.ws.send(JSON.stringify({ janus: 'keepalive', session_id: this.session, transaction: 'k' + (++this.tx), token: this.access.sessionToken })), 20000);
     this.pubHandle = (await this.send({ janus: 'attach', session_id: this.session, plugin: 'janus.plugin.videoroom' })).data.id;
-    const joined = await this.message(this.pubHandle, { request: 'join', ptype: 'publisher', room: this.access.room, pin: this.access.pin, token: this.access.roomToken, display: this.display });
+    // Under the id the meeting server handed out: it kicks this participant by it when the person is removed.
+    const join = { request: 'join', ptype: 'publisher', room: this.access.room, pin: this.access.pin, token: this.access.roomToken, display: this.display };
+    if (this.access.participantId) join.id = this.access.participantId;
+    const joined = await this.message(this.pubHandle, join);
     this.myId = joined.plugindata.data.id;
+    // The room requires it on subscriptions: a kick of this publisher ends them too.
+    this.privateId = joined.plugindata.data.private_id;
     const pc = new RTCPeerConnection(JanusRoom.pcConfig());
     this.pub = pc;
     this.stream = stream;
@@ -89,7 +94,7 @@ export class JanusRoom {
     const feed = { display: p.display || '', pc: null, handle: 0, video: null, audio: null };
     this.feeds.set(p.id, feed);
     feed.handle = (await this.send({ janus: 'attach', session_id: this.session, plugin: 'janus.plugin.videoroom' })).data.id;
-    const r = await this.message(feed.handle, { request: 'join', ptype: 'subscriber', room: this.access.room, pin: this.access.pin, token: this.access.roomToken, streams: [{ feed: p.id }] });
+    const r = await this.message(feed.handle, { request: 'join', ptype: 'subscriber', room: this.access.room, pin: this.access.pin, token: this.access.roomToken, private_id: this.privateId, streams: [{ feed: p.id }] });
     const pc = new RTCPeerConnection(JanusRoom.pcConfig());
     feed.pc = pc;
     pc.ontrack = (e) => {

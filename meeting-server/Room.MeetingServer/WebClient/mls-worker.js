@@ -13,6 +13,8 @@ import { KeyRing, Encryptor, Decryptor, baseKey } from './sframe.js';
 
 const SUITES = { 2: 'MLS_128_DHKEMP256_AES128GCM_SHA256_P256' };
 const IDENTITY = /^(device|person):[a-z0-9][a-z0-9._-]{0,62}$/;
+// The meeting server signs the Remove/Add proposals it makes as the group's external sender; it is never a member.
+const SERVER_IDENTITY = 'server:meetings';
 const MAX_COMMIT_ATTEMPTS = 5;
 const te = new TextEncoder();
 
@@ -50,7 +52,7 @@ async function validateCredential(credential, signaturePublicKey) {
     const c = parseCertificate(credential.certificates[0]);
     const now = Date.now();
     if (c.isCa || c.digitalSignature === false || now < c.notBefore || now > c.notAfter) return false;
-    if (!IDENTITY.test(c.commonName || '')) return false;
+    if (!IDENTITY.test(c.commonName || '') && c.commonName !== SERVER_IDENTITY) return false;
     if (hex(c.issuer) !== hex(session.ca.subjectDer)) return false;
     if (hex(c.publicKey) !== hex(signaturePublicKey)) return false;
     return M.p256.verify(c.signature, c.tbs, session.ca.publicKey, { prehash: true, format: 'der', lowS: false });
@@ -68,7 +70,11 @@ function identityOf(leafNode) {
 function members(state) {
   const out = [];
   state.ratchetTree.forEach((n, i) => {
-    if (i % 2 === 0 && n && n.nodeType === 'leaf') out.push({ leaf: i / 2, identity: identityOf(n.leaf) });
+    if (i % 2 === 0 && n && n.nodeType === 'leaf') {
+      const identity = identityOf(n.leaf);
+      if (identity === SERVER_IDENTITY) throw new Error('the meeting server holds a member leaf: refused');
+      out.push({ leaf: i / 2, identity });
+    }
   });
   return out;
 }
@@ -166,8 +172,12 @@ async function join({ server, token, meetingId, host }) {
   for (let attempt = 0; ; attempt++) {
     if (!gi) {
       // The host is first: it makes the group (epoch 0) and gives the server its GroupInfo.
+      // The meeting server is the group's external sender (RFC 9420 12.1.8.1): it proposes the removals of people
+      // who leave or are removed, which members then commit; it refuses a group that does not name it.
       const groupId = te.encode('room-meeting:' + meetingId);
-      session.state = await M.createGroup(groupId, kp.publicPackage, kp.privatePackage, [], cs, config);
+      const server = unb64((await api('GET', 'api/mls/external-sender')).externalSender);
+      const senders = { extensionType: 'external_senders', extensionData: concat(mlsVarint(server.length), server) };
+      session.state = await M.createGroup(groupId, kp.publicPackage, kp.privatePackage, [senders], cs, config);
       try {
         await api('PUT', `api/meetings/${encodeURIComponent(meetingId)}/group`, { groupInfo: b64(await groupInfoMessage()) });
         created = true;
@@ -283,3 +293,17 @@ self.onmessage = async (e) => {
     postMessage({ id, ok: false, error: String(err?.message || err), code: err instanceof ApiError ? err.error : undefined });
   }
 };
+
+/** The length prefix of an MLS vector (RFC 9420 2.1.2: a variable-length integer of 1, 2 or 4 bytes). */
+function mlsVarint(n) {
+  if (n < 0x40) return Uint8Array.of(n);
+  if (n < 0x4000) return Uint8Array.of(0x40 | (n >> 8), n & 0xff);
+  return Uint8Array.of(0x80 | (n >>> 24), (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+}
+
+function concat(a, b) {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
