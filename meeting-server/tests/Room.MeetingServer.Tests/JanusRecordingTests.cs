@@ -56,32 +56,6 @@ public sealed class JanusRecordingTests(Xunit.Abstractions.ITestOutputHelper out
         return (creds, client);
     }
 
-    /// <summary>The MLS group's keys for roomd's Janus call code (what <c>MlsKeying</c> gives it), without the server loop.</summary>
-    private sealed class GroupKeying(MlsCallKeys keys) : ICallKeying
-    {
-        public SFrameEncryptor CreateEncryptor(FrameKind kind, uint stream) => new(kind, keys, stream);
-
-        public ISFrameKeySource ReceiveKeys => keys;
-
-        public string SecurityCode => keys.SecurityCode;
-
-        public string Encryption => "MLS";
-
-        public IReadOnlyList<MeetingParticipant>? Others => null;
-
-        public event EventHandler? Changed { add { } remove { } }
-
-        public event EventHandler<CallEnd>? Ended { add { } remove { } }
-
-        public Task LeaveAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public ValueTask DisposeAsync()
-        {
-            keys.Dispose();
-            return ValueTask.CompletedTask;
-        }
-    }
-
     /// <summary>The sent picture: every row the same luma ramp, shifted by 4 per frame; the sent sound: a 440 Hz tone.</summary>
     private static async Task SendAsync(CallPublisher publisher, TimeSpan length)
     {
@@ -138,7 +112,7 @@ public sealed class JanusRecordingTests(Xunit.Abstractions.ITestOutputHelper out
             Assert.True(await member.JoinExternalAsync(createIfMissing: true, ct));
             var a = await e.JanusAsync(encrypted.Id, ct);
             await using var session = await JanusSession.ConnectAsync(new JanusRoomAccess(a.Url, a.Room, a.SessionToken, a.Pin, a.RoomToken, a.ParticipantId),
-                new GroupKeying(new MlsCallKeys(member.Group)), "recorded-room", false, JanusTransport.LocalAddresses(), CallIceServers.None, NullLogger.Instance, ct);
+                new StaticKeying(new MlsCallKeys(member.Group), "MLS"), "recorded-room", false, JanusTransport.LocalAddresses(), CallIceServers.None, NullLogger.Instance, ct);
             var publisher = session.StartPublishing(new VideoFormat(PixelFormat.I420, Width, Height, Fps), 1, null);
             await SendAsync(publisher, TimeSpan.FromSeconds(4));
             Assert.True(publisher.VideoFramesSent > 10 && publisher.AudioFramesSent > 50, $"sent {publisher.VideoFramesSent} video, {publisher.AudioFramesSent} audio frames");

@@ -151,10 +151,10 @@ public sealed class RoomdMeetingCallTests(JanusServerFixture fx) : IClassFixture
         var access = await clientC.JanusAsync(meeting.Id);
         var keysC = new MlsCallKeys(c.Group);
         await using var callC = await JanusSession.ConnectAsync(new JanusRoomAccess(access.Url, access.Room, access.SessionToken, access.Pin, access.RoomToken, access.ParticipantId),
-            new CapturedKeying(keysC), nameC, true, JanusTransport.LocalAddresses(), Room.Appliance.Meeting.CallIceServers.None, NullLogger.Instance, ct);
+            new StaticKeying(keysC, "captured"), nameC, true, JanusTransport.LocalAddresses(), Room.Appliance.Meeting.CallIceServers.None, NullLogger.Instance, ct);
         var accessD = await clientD.JanusAsync(meeting.Id);
         await using var tap = await JanusSession.ConnectAsync(new JanusRoomAccess(accessD.Url, accessD.Room, accessD.SessionToken, accessD.Pin, accessD.RoomToken, accessD.ParticipantId),
-            new CapturedKeying(new MlsCallKeys(c.Group)), nameD, true, JanusTransport.LocalAddresses(), Room.Appliance.Meeting.CallIceServers.None, NullLogger.Instance, ct);
+            new StaticKeying(new MlsCallKeys(c.Group), "captured"), nameD, true, JanusTransport.LocalAddresses(), Room.Appliance.Meeting.CallIceServers.None, NullLogger.Instance, ct);
         using var stopC = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var runC = callC.Subscriber.RunAsync(null, null, stopC.Token);
         var runTap = tap.Subscriber.RunAsync(null, null, stopC.Token);
@@ -206,32 +206,6 @@ public sealed class RoomdMeetingCallTests(JanusServerFixture fx) : IClassFixture
         await WaitUntilAsync(async () => (await a.MeetingAsync()) is { } m && !Others(m).Any() && m.SecurityCode.Length > 0 && m.SecurityCode != code3, Logs, ct);
         await a.Client.LeaveAsync();
         Assert.Equal(MeetingStates.Idle, (await a.MeetingAsync()).State);
-    }
-
-    /// <summary>A member that keeps the keys it had and processes no commit (what a removed room could keep doing).</summary>
-    private sealed class CapturedKeying(MlsCallKeys keys) : ICallKeying
-    {
-        public SFrameEncryptor CreateEncryptor(FrameKind kind, uint stream) => new(kind, keys, stream);
-
-        public ISFrameKeySource ReceiveKeys => keys;
-
-        public string SecurityCode => keys.SecurityCode;
-
-        public string Encryption => "captured";
-
-        public IReadOnlyList<MeetingParticipant>? Others => null;
-
-        public event EventHandler? Changed { add { } remove { } }
-
-        public event EventHandler<CallEnd>? Ended { add { } remove { } }
-
-        public Task LeaveAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public ValueTask DisposeAsync()
-        {
-            keys.Dispose();
-            return ValueTask.CompletedTask;
-        }
     }
 
     private static IEnumerable<string> Others(MeetingStatus m) => m.Participants.Skip(1).Select(p => p.Name).Order(StringComparer.Ordinal);
