@@ -92,7 +92,10 @@ public sealed class RoomAutomation(
             return;
         }
 
-        if (state == MeetingStates.Joining)
+        // Entering a call wakes the screens. The state is read when the handler runs, which may already be past
+        // "joining" (a quick join raised both changes before it ran): entering either counts, once.
+        if (state is MeetingStates.Joining or MeetingStates.InCall
+            && _lastState is not (MeetingStates.Joining or MeetingStates.InCall or MeetingStates.Reconnecting))
         {
             _ = Safe(WakeDisplaysAsync, "display wake");
         }
