@@ -18,7 +18,8 @@ for f in "${files[@]}"; do
 done
 skipped=$((total - passed - failed))
 if [ "$failed" -gt 0 ]; then
-  # CI shows only the tail of the log: name every failed test and the first line of its message here.
+  # CI shows only the tail of the log: name every failed test and the start of its message (an assertion's expected and
+  # actual values are on its second and third lines) here.
   python3 - "${files[@]}" <<'PY'
 import sys, xml.etree.ElementTree as ET
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
@@ -26,7 +27,8 @@ for path in sys.argv[1:]:
     for r in ET.parse(path).getroot().iterfind(".//t:UnitTestResult", ns):
         if r.get("outcome") in ("Failed", "Error", "Timeout", "Aborted"):
             msg = r.find(".//t:Message", ns)
-            first = (msg.text or "").strip().splitlines()[0][:300] if msg is not None and msg.text else ""
+            lines = [l.strip() for l in (msg.text or "").strip().splitlines() if l.strip()] if msg is not None and msg.text else []
+            first = " | ".join(lines[:4])[:600]
             print(f"FAILED {r.get('testName')}: {first}")
 PY
 fi

@@ -6,6 +6,7 @@ using Room.Media.Audio;
 using Room.Media.Rtp;
 using Room.Rtc;
 using Room.Rtc.Rtp;
+using Room.Testing;
 
 namespace Room.Call.Tests;
 
@@ -48,9 +49,9 @@ public sealed class CallAllocationTests
         }
 
         for (int i = 0; i < 60; i++) Frame(i);
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long before = ThreadAllocations.Start();
         for (int i = 60; i < 160; i++) Frame(i);
-        long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        long bytes = ThreadAllocations.Since(before);
         Assert.True(video.Frames >= 150, $"{video.Frames} frames encrypted");
         Assert.True(bytes == 0, $"{bytes} bytes allocated for 100 video and audio frames");
     }
@@ -82,9 +83,9 @@ public sealed class CallAllocationTests
         int half = recorder.Packets.Count / 2;
         for (int i = 0; i < half; i++) deliver(recorder.Packets[i]);
         long decoded = subscriber.VideoFramesDecoded;
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long before = ThreadAllocations.Start();
         for (int i = half; i < recorder.Packets.Count; i++) deliver(recorder.Packets[i]);
-        long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        long bytes = ThreadAllocations.Since(before);
         Assert.True(subscriber.VideoFramesDecoded - decoded >= 70, $"{subscriber.VideoFramesDecoded - decoded} frames decoded");
         Assert.Equal(0, dec.Rejected);
         Assert.True(bytes == 0, $"{bytes} bytes allocated for {recorder.Packets.Count - half} packets");

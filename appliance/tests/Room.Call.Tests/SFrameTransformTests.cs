@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Room.Call.E2ee;
 using Room.Crypto.SFrame;
+using Room.Testing;
 
 namespace Room.Call.Tests;
 
@@ -293,6 +294,7 @@ public sealed class SFrameAllocationTests
         for (int i = 0; i < 200; i++) dec.Transform(ct.AsSpan(0, enc.Transform(i % 2 == 0 ? key : delta, false, ct)), false, pt);
         int wrong = 0;
         long encBytes = 0, decBytes = 0;
+        ThreadAllocations.Start();
         for (int i = 0; i < 1000; i++)
         {
             var frame = i % 30 == 0 ? key : delta;

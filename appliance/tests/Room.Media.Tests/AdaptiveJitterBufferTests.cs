@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using Room.Media.Audio;
 using Xunit.Abstractions;
+using Room.Testing;
 
 namespace Room.Media.Tests;
 
@@ -378,7 +379,7 @@ public sealed class AdaptiveJitterBufferTests(ITestOutputHelper log)
             jb.ReadFrame(pcm);
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
+        var before = ThreadAllocations.Start();
         for (var k = 100; k < 600; k++)
         {
             jb.Insert((uint)(k * AudioFormat.FrameSamples), Packet);
@@ -386,7 +387,7 @@ public sealed class AdaptiveJitterBufferTests(ITestOutputHelper log)
             jb.ReadFrame(pcm);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, ThreadAllocations.Since(before));
         Assert.True(jb.FramesDecoded > 400);
     }
 }

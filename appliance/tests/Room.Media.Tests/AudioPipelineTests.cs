@@ -2,6 +2,7 @@ using Microsoft.Extensions.Time.Testing;
 using Room.Devices.Simulated;
 using Room.Media.Audio;
 using Room.Media.Rtp;
+using Room.Testing;
 
 namespace Room.Media.Tests;
 
@@ -178,13 +179,13 @@ public class AudioPipelineTests
             Step(f);
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
+        var before = ThreadAllocations.Start();
         for (var f = 50; f < 100; f++)
         {
             Step(f);
         }
 
-        var perFrame = (GC.GetAllocatedBytesForCurrentThread() - before) / 50.0;
+        var perFrame = (ThreadAllocations.Since(before)) / 50.0;
         Assert.True(receiver.JitterBuffer.FramesDecoded > 90);
         Assert.Equal(0, perFrame);
     }

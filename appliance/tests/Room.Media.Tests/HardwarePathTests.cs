@@ -1,5 +1,6 @@
 using Room.Media.Interop;
 using Xunit.Abstractions;
+using Room.Testing;
 
 namespace Room.Media.Tests;
 
@@ -324,12 +325,12 @@ public class HardwarePathTests(ITestOutputHelper log)
             pool!.Upload(i420);
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
+        var before = ThreadAllocations.Start();
         for (var i = 0; i < 50; i++)
         {
             pool!.Upload(i420);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, ThreadAllocations.Since(before));
     }
 }

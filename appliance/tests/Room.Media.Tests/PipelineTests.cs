@@ -1,6 +1,7 @@
 using Room.Devices;
 using Room.Devices.Simulated;
 using Room.Media.Rtp;
+using Room.Testing;
 
 namespace Room.Media.Tests;
 
@@ -64,13 +65,13 @@ public class PipelineTests
             send.ProcessFrame(frames[i % 8], TimeSpan.FromMilliseconds(i * 33));
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
+        var before = ThreadAllocations.Start();
         for (var i = 20; i < 50; i++)
         {
             send.ProcessFrame(frames[i % 8], TimeSpan.FromMilliseconds(i * 33));
         }
 
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        var allocated = ThreadAllocations.Since(before);
         Assert.Equal(50, loop.FramesDecoded);
         Assert.Equal(0, allocated);
     }

@@ -2,6 +2,7 @@ using Room.Devices;
 using Room.Media.Audio;
 using Room.Media.Rtp;
 using Xunit.Abstractions;
+using Room.Testing;
 
 namespace Room.Media.Tests;
 
@@ -298,13 +299,13 @@ public class ResamplerTests(ITestOutputHelper log)
         }
 
         counter[0] = 0;
-        var before = GC.GetAllocatedBytesForCurrentThread();
+        var before = ThreadAllocations.Start();
         for (var i = 0; i < 100; i++)
         {
             blocker.Push(input, count, counter);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, ThreadAllocations.Since(before));
         Assert.InRange(counter[0], 99, 101); // 100 reads of 20 ms at 44.1 kHz: 100 blocks of 20 ms at 48 kHz
     }
 }

@@ -8,6 +8,7 @@ using Room.Rtc.Rtp;
 using Room.Rtc.Sdp;
 using Room.Rtc.Srtp;
 using Room.Rtc.Stun;
+using Room.Testing;
 
 namespace Room.Rtc.Tests;
 
@@ -147,10 +148,10 @@ public class FloodTests
         // Warm the refusal path, then measure it.
         Assert.Equal(RtcError.TooLarge, receiver.UnprotectRtp(protectedPackets[SrtpSession.MaxStreams], protectedPackets[SrtpSession.MaxStreams].Length, out _));
         int refused = 0;
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long before = ThreadAllocations.Start();
         for (int i = SrtpSession.MaxStreams + 1; i < protectedPackets.Count; i++)
             if (receiver.UnprotectRtp(protectedPackets[i], protectedPackets[i].Length, out _) == RtcError.TooLarge) refused++;
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = ThreadAllocations.Since(before);
         Assert.Equal(999, refused);
         Assert.Equal(0, allocated);
     }

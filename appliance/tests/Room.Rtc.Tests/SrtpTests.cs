@@ -1,5 +1,6 @@
 using Room.Rtc.Rtp;
 using Room.Rtc.Srtp;
+using Room.Testing;
 
 namespace Room.Rtc.Tests;
 
@@ -225,9 +226,9 @@ public class SrtpTests
                 if (rx.UnprotectRtp(buffer, pl, out _) != RtcError.None) failures++;
             }
             for (ushort s = 0; s < 100; s++) One(s); // warm up, create stream state
-            long before = GC.GetAllocatedBytesForCurrentThread();
+            long before = ThreadAllocations.Start();
             for (ushort s = 100; s < 2100; s++) One(s);
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            long allocated = ThreadAllocations.Since(before);
             Assert.Equal(0, failures);
             Assert.Equal(0, allocated);
         }
