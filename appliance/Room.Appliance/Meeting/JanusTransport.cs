@@ -645,14 +645,6 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         }
 
         var answer = SdpBuilder.CreateReceiveAnswer(offer, _subscribe.Ice, _subscribe.Certificate, ["VP8", "opus"]);
-        if (!answer.Media.Any(m => m.Has("ice-ufrag")))
-        {
-            // Every stream is gone (all sections rejected): Janus still wants our ICE and DTLS parameters.
-            answer.Attributes.Add(new SdpLine("ice-ufrag", _subscribe.Ice.LocalUfrag));
-            answer.Attributes.Add(new SdpLine("ice-pwd", _subscribe.Ice.LocalPassword));
-            answer.Attributes.Add(new SdpLine("fingerprint", "sha-256 " + _subscribe.Certificate.Fingerprint));
-            answer.Attributes.Add(new SdpLine("setup", "active"));
-        }
 
         Subscriber.SetStreams(RemoteTrack.FromOffer(offer, feedsByMid));
         if (!_subscribeConnected) _subscribe.ApplyRemote(offer);

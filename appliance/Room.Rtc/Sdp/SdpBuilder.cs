@@ -177,6 +177,16 @@ public static class SdpBuilder
             _ = codec;
             sd.Media.Add(m);
         }
+        if (sd.Media.Count == 0 || sd.Media[0].Port == 0)
+        {
+            // The first section is rejected (its feed left, or nothing is accepted). Janus reads the ICE credentials and
+            // the DTLS fingerprint by the first m-line and refuses an answer without them there (469 "Error processing
+            // SDP"); at session level they hold for every section (RFC 8839 5.4, RFC 8122 5).
+            sd.Attributes.Add(new SdpLine("ice-ufrag", ice.LocalUfrag));
+            sd.Attributes.Add(new SdpLine("ice-pwd", ice.LocalPassword));
+            sd.Attributes.Add(new SdpLine("fingerprint", "sha-256 " + certificate.Fingerprint));
+            sd.Attributes.Add(new SdpLine("setup", "active"));
+        }
         if (accepted.Count > 0) sd.Attributes.Insert(0, new SdpLine("group", "BUNDLE " + string.Join(' ', accepted)));
         return sd;
     }

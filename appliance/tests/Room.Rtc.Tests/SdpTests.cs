@@ -17,6 +17,28 @@ public class SdpTests
         "m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\n";
 
     [Fact]
+    public void A_receive_answer_whose_first_section_is_rejected_carries_ice_and_dtls_at_session_level()
+    {
+        // The first subscribed feed left: Janus's update takes its section out (port 0). Janus reads the credentials by
+        // the first m-line, so they must be at session level then.
+        var offer = SessionDescription.Parse(JanusLikeOffer.Replace("m=audio 9 ", "m=audio 0 ", StringComparison.Ordinal));
+        using var agent = new Ice.IceAgent([System.Net.IPAddress.Loopback], controlling: false);
+        var cert = Dtls.DtlsCertificate.CreateSelfSigned();
+        var answer = SessionDescription.Parse(SdpBuilder.CreateReceiveAnswer(offer, agent, cert, ["VP8", "opus"]).ToString());
+        Assert.Equal(0, answer.Media[0].Port);
+        Assert.Null(answer.Media[0].Get("ice-ufrag"));
+        Assert.Equal(agent.LocalUfrag, answer.Attributes.Single(a => a.Name == "ice-ufrag").Value);
+        Assert.Equal(agent.LocalPassword, answer.Attributes.Single(a => a.Name == "ice-pwd").Value);
+        Assert.Equal("sha-256 " + cert.Fingerprint, answer.Attributes.Single(a => a.Name == "fingerprint").Value);
+        Assert.Equal(["1"], answer.BundleMids());
+        Assert.Equal(agent.LocalUfrag, answer.Media[1].Get("ice-ufrag"));
+
+        // With the first section accepted, the parameters stay in the sections only.
+        var usual = SessionDescription.Parse(SdpBuilder.CreateReceiveAnswer(SessionDescription.Parse(JanusLikeOffer), agent, cert, ["VP8", "opus"]).ToString());
+        Assert.DoesNotContain(usual.Attributes, a => a.Name == "ice-ufrag");
+    }
+
+    [Fact]
     public void Janus_style_offer_parses_and_a_receive_answer_mirrors_it()
     {
         var offer = SessionDescription.Parse(JanusLikeOffer);

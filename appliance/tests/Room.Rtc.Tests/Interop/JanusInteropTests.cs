@@ -131,6 +131,47 @@ public sealed class JanusInteropTests(ITestOutputHelper output)
             throw;
         }
     }
+
+    [Fact]
+    public async Task When_the_first_of_two_subscribed_feeds_leaves_janus_takes_our_answer_to_its_update_and_the_other_keeps_decoding()
+    {
+        // Janus reads ICE credentials and the fingerprint by the first m-line; when that section is rejected (its feed
+        // left) the answer must still carry them there or at session level, else Janus refuses it (469).
+        Assert.True(JanusServer.IsInstalled, "janus is not installed (make deps)");
+        using var ns = NetNs.Create();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var ct = timeout.Token;
+        using var janus = await JanusServer.StartAsync(ns, ct);
+        try
+        {
+            await using var alice = await RoomParticipant.JoinAsync(janus.WebSocketUri, "alice", ct);
+            await using var carol = await RoomParticipant.JoinAsync(janus.WebSocketUri, "carol", ct);
+            await using var bob = await RoomParticipant.JoinAsync(janus.WebSocketUri, "bob", ct);
+            await alice.PublishAsync(ns.HostAddress, new VideoLayer(320, 240, 15, 300_000), ct);
+            await carol.PublishAsync(ns.HostAddress, new VideoLayer(320, 240, 15, 300_000), ct);
+
+            await bob.SubscribeAsync(ns.HostAddress, [alice.Room.PublisherId, carol.Room.PublisherId], ct);
+            await WaitUntil(() => bob.Receiver!.VideoFramesDecoded >= 40, ct);
+
+            await alice.DisposeAsync();
+            JanusEvent update;
+            do update = await bob.Subscription!.Events.ReadAsync(ct);
+            while (update.JsepType != "offer" || update.Raw["transaction"] is not null);
+            var offer = SessionDescription.Parse(update.Sdp!);
+            Assert.True(offer.Media[0].IsRejected || offer.Media[0].Direction == "inactive", "alice's first section is taken out");
+            var answer = SdpBuilder.CreateReceiveAnswer(offer, bob.SubscribeTransport!.Ice, bob.SubscribeTransport.Certificate, ["VP8", "opus"]);
+            await VideoRoomClient.StartAsync(bob.Subscription, answer.ToString(), ct);
+
+            long before = bob.Receiver!.VideoFramesDecoded;
+            await WaitUntil(() => bob.Receiver.VideoFramesDecoded >= before + 20, ct);
+            output.WriteLine($"after alice left: bob decoded {bob.Receiver.VideoFramesDecoded - before} more frames of carol's");
+        }
+        catch
+        {
+            output.WriteLine(File.Exists(janus.LogFile) ? string.Join('\n', File.ReadLines(janus.LogFile).TakeLast(60)) : "no janus log");
+            throw;
+        }
+    }
 }
 
 [Collection("interop")]
