@@ -160,19 +160,10 @@ public sealed class ControlPipe
             _log($"{Environment.TickCount64 % 100000} setup {setup}");
         }
 
-        if (setup.IsIn)
+        if (setup.IsIn || setup.Length == 0)
         {
-            var answer = _device.AnswerIn(setup);
-            var r = answer is null ? _ep0.Read(Span<byte>.Empty) : _ep0.Write(answer.AsSpan(0, Math.Min(answer.Length, setup.Length)));
-            Answered(setup, r, answer is null ? -EL2HLT : 0, blind, answer is null ? "stall" : "reply");
-            return;
-        }
-
-        if (setup.Length == 0)
-        {
-            var ok = _device.TakeOut(setup, null);
-            var r = ok ? _ep0.Read(Span<byte>.Empty) : _ep0.Write(ReadOnlySpan<byte>.Empty);
-            Answered(setup, r, ok ? 0 : -EL2HLT, blind, ok ? "ack" : "stall");
+            var (r, stalled) = Answer(setup);
+            Answered(setup, r, stalled ? -EL2HLT : 0, blind, stalled ? "stall" : setup.IsIn ? "reply" : "ack");
             return;
         }
 
@@ -198,6 +189,21 @@ public sealed class ControlPipe
         {
             Recover(setup);
         }
+    }
+
+    /// <summary>Answers a request whose data (if any) the device sends, or an OUT taken without data, as the device
+    /// would: the reply, an ack, or a stall. Returns ep0's result and whether it was a stall.</summary>
+    private (int Result, bool Stalled) Answer(SetupPacket setup)
+    {
+        if (setup.IsIn)
+        {
+            var answer = _device.AnswerIn(setup);
+            return answer is null
+                ? (_ep0.Read(Span<byte>.Empty), true)
+                : (_ep0.Write(answer.AsSpan(0, Math.Min(answer.Length, setup.Length))), false);
+        }
+
+        return _device.TakeOut(setup, null) ? (_ep0.Read(Span<byte>.Empty), false) : (_ep0.Write(ReadOnlySpan<byte>.Empty), true);
     }
 
     private void Answered(SetupPacket setup, int result, int expected, string? blind, string what)
@@ -258,17 +264,7 @@ public sealed class ControlPipe
             {
                 // The host shows which request it waits on: answer that one as itself, after what came before it.
                 ApplyCompletedAfter(overtaken, view);
-                int r;
-                if (next.IsIn)
-                {
-                    var answer = _device.AnswerIn(next);
-                    r = answer is null ? _ep0.Read(Span<byte>.Empty) : _ep0.Write(answer.AsSpan(0, Math.Min(answer.Length, next.Length)));
-                }
-                else
-                {
-                    r = _device.TakeOut(next, null) ? _ep0.Read(Span<byte>.Empty) : _ep0.Write(ReadOnlySpan<byte>.Empty);
-                }
-
+                var (r, _) = Answer(next);
                 if (r == -EIDRM)
                 {
                     continue;
