@@ -17,10 +17,10 @@ public sealed class RoomdCallGroup;
 
 /// <summary>
 /// Two roomd processes (private buses, simulated camera and microphones, each with its own enrolled device identity)
-/// in one meeting of a real meeting server with Debian's Janus: the MLS-keyed call (issue 13, "one call path").
+/// in one meeting of a real meeting server with Debian's Janus: the MLS-keyed call (issue 13, "one call path"), with the
+/// server on SQLite and on PostgreSQL.
 /// </summary>
-[Collection("roomd-call")]
-public sealed class RoomdMeetingCallTests(JanusServerFixture fx) : IClassFixture<JanusServerFixture>
+public abstract class RoomdMeetingCallTests(ServerFixture fx)
 {
     private sealed record Report(long VideoDecoded, long AudioDecoded, long Rejected, string Text)
     {
@@ -233,3 +233,9 @@ public sealed class RoomdMeetingCallTests(JanusServerFixture fx) : IClassFixture
         }, () => $"{logs()}\n--- reports ---\n{a0.Text}\n{b0.Text}", ct);
     }
 }
+
+[Collection("roomd-call")]
+public sealed class SqliteRoomdMeetingCallTests(JanusServerFixture fx) : RoomdMeetingCallTests(fx), IClassFixture<JanusServerFixture>;
+
+[Collection("roomd-call")]
+public sealed class PostgresRoomdMeetingCallTests(PostgresJanusServerFixture fx) : RoomdMeetingCallTests(fx), IClassFixture<PostgresJanusServerFixture>;

@@ -84,21 +84,27 @@ public sealed class JanusServerFixture : ServerFixture
     protected override async Task<JanusInstance?> StartJanusAsync() => await JanusInstance.StartAsync();
 }
 
-public sealed class PostgresServerFixture : ServerFixture
+public class PostgresServerFixture : ServerFixture
 {
     private PostgresInstance? _pg;
 
-    protected override async Task<string?> StartStorageAsync()
+    protected sealed override async Task<string?> StartStorageAsync()
     {
         _pg = await PostgresInstance.StartAsync();
         return _pg.ConnectionString;
     }
 
-    protected override async Task StopStorageAsync()
+    protected sealed override async Task StopStorageAsync()
     {
         if (_pg is not null)
         {
             await _pg.DisposeAsync();
         }
     }
+}
+
+/// <summary>Debian's PostgreSQL (started by the test) and Debian's Janus beside the server.</summary>
+public sealed class PostgresJanusServerFixture : PostgresServerFixture
+{
+    protected override async Task<JanusInstance?> StartJanusAsync() => await JanusInstance.StartAsync();
 }
