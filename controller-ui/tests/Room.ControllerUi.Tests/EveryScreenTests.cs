@@ -21,14 +21,16 @@ public sealed class EveryScreenTests(PanelFixture fx)
         var page = await fx.OpenAsync(width, height);
         try
         {
-            foreach (var language in new[] { "de", "en" })
+            // Screens reached by tapping are visited in each look in turn; the call and the offline banner, which take a
+            // call and a roomd restart to reach, are reached once and shown in every look there.
+            foreach (var (language, highContrast) in Looks)
             {
-                foreach (var highContrast in new[] { false, true })
-                {
-                    await SetLookAsync(page, language, highContrast);
-                    await CheckEveryScreenAsync(page, $"{language}{(highContrast ? "-hc" : "")}");
-                }
+                await SetLookAsync(page, language, highContrast);
+                await CheckTappedScreensAsync(page, LookName(language, highContrast));
             }
+
+            await CheckCallScreensAsync(page);
+            await CheckOfflineScreenAsync(page);
         }
         finally
         {
@@ -36,6 +38,10 @@ public sealed class EveryScreenTests(PanelFixture fx)
             await page.CloseAsync();
         }
     }
+
+    private static readonly (string Language, bool HighContrast)[] Looks = [("de", false), ("de", true), ("en", false), ("en", true)];
+
+    private static string LookName(string language, bool highContrast) => $"{language}{(highContrast ? "-hc" : "")}";
 
     [Fact]
     public async Task Nothing_on_the_panel_depends_on_hover()
@@ -82,27 +88,28 @@ public sealed class EveryScreenTests(PanelFixture fx)
         }
     }
 
-    private async Task CheckEveryScreenAsync(IPage page, string look)
+    private static async Task CheckAsync(IPage page, string screen, string look)
     {
-        async Task Check(string screen)
-        {
-            await PanelFixture.ScreenshotAsync(page, $"{screen}-{look}");
-            await PanelFixture.AssertAccessibleAsync(page, $"{screen} ({look}, {page.ViewportSize!.Width}x{page.ViewportSize.Height})");
-        }
+        await PanelFixture.ScreenshotAsync(page, $"{screen}-{look}");
+        await PanelFixture.AssertAccessibleAsync(page, $"{screen} ({look}, {page.ViewportSize!.Width}x{page.ViewportSize.Height})");
+    }
 
+    /// <summary>Home, the address keyboard, the PIN gate and the settings, in the look that is set.</summary>
+    private static async Task CheckTappedScreensAsync(IPage page, string look)
+    {
         ILocator Id(string id) => page.GetByTestId(id);
 
         await Assertions.Expect(Id("join-featured")).ToBeVisibleAsync();
-        await Check("home");
+        await CheckAsync(page, "home", look);
 
         await Id("open-address").TapAsync();
         await Assertions.Expect(Id("address-dialog")).ToBeVisibleAsync();
-        await Check("address");
+        await CheckAsync(page, "address", look);
         await Id("address-cancel").TapAsync();
 
         await Id("nav-settings").TapAsync();
         await Assertions.Expect(Id("pin-gate")).ToBeVisibleAsync();
-        await Check("settings-pin");
+        await CheckAsync(page, "settings-pin", look);
         foreach (var d in RoomdProcess.AdminPin)
         {
             await Id($"pin-{d}").TapAsync();
@@ -110,25 +117,50 @@ public sealed class EveryScreenTests(PanelFixture fx)
 
         await Id("pin-ok").TapAsync();
         await Assertions.Expect(Id("settings")).ToBeVisibleAsync();
-        await Check("settings");
+        await CheckAsync(page, "settings", look);
         await Id("settings-lock").TapAsync();
         await Id("nav-home").TapAsync();
+    }
+
+    /// <summary>One call: its screen and the leave question in every look.</summary>
+    private async Task CheckCallScreensAsync(IPage page)
+    {
+        ILocator Id(string id) => page.GetByTestId(id);
 
         await fx.Remote.JoinAsync("room://meet.nordwind.example/screens");
         await Assertions.Expect(Id("call-screen")).ToHaveAttributeAsync("data-state", MeetingStates.InCall);
         await Assertions.Expect(Id("security-code")).ToBeVisibleAsync();
         await fx.WaitForRemotePictureAsync(page); // the call screen as it stays (the picture comes a moment after InCall)
-        await Check("call");
-        await Id("leave").TapAsync();
-        await Assertions.Expect(Id("leave-dialog")).ToBeVisibleAsync();
-        await Check("call-leave");
-        await Id("leave-no").TapAsync();
+        foreach (var (language, highContrast) in Looks)
+        {
+            await SetLookAsync(page, language, highContrast);
+            await Assertions.Expect(Id("call-screen")).ToHaveAttributeAsync("data-state", MeetingStates.InCall);
+            await CheckAsync(page, "call", LookName(language, highContrast));
+            await Id("leave").TapAsync();
+            await Assertions.Expect(Id("leave-dialog")).ToBeVisibleAsync();
+            await CheckAsync(page, "call-leave", LookName(language, highContrast));
+            await Id("leave-no").TapAsync();
+            await Assertions.Expect(Id("leave-dialog")).ToHaveCountAsync(0);
+        }
+
         await fx.Remote.LeaveAsync();
         await Assertions.Expect(Id("join-featured")).ToBeVisibleAsync();
+    }
+
+    /// <summary>roomd gone: the panel's offline banner in every look, and the panel back when roomd is.</summary>
+    private async Task CheckOfflineScreenAsync(IPage page)
+    {
+        ILocator Id(string id) => page.GetByTestId(id);
 
         fx.Roomd.Kill();
         await Assertions.Expect(Id("offline")).ToBeVisibleAsync();
-        await Check("offline");
+        foreach (var (language, highContrast) in Looks)
+        {
+            await SetLookAsync(page, language, highContrast);
+            await Assertions.Expect(Id("offline")).ToBeVisibleAsync();
+            await CheckAsync(page, "offline", LookName(language, highContrast));
+        }
+
         fx.Roomd.Start();
         await fx.WaitForRoomdAsync();
         await Assertions.Expect(Id("offline")).ToHaveCountAsync(0);

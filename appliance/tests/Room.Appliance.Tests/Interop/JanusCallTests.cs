@@ -10,8 +10,8 @@ using Xunit.Abstractions;
 
 namespace Room.Appliance.Tests.Interop;
 
-/// <summary>Interop tests with real peers (Janus, Chromium) in network namespaces: one at a time.</summary>
-[CollectionDefinition("janus-call", DisableParallelization = true)]
+/// <summary>Interop tests with real peers (Janus, Chromium) in network namespaces: one at a time, beside the other classes.</summary>
+[CollectionDefinition("janus-call")]
 public sealed class JanusCallGroup;
 
 /// <summary>Headless Debian Chromium (fake camera and microphone) running browser/janus-e2ee.html.</summary>
