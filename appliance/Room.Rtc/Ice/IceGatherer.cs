@@ -79,7 +79,7 @@ internal sealed class IceGatherer(object gate, IceSockets sockets, IIceSocketRec
             }
             if (!tcs.Task.IsCompleted || await tcs.Task.ConfigureAwait(false) is not { } mapped)
             {
-                logger.LogInformation("No server-reflexive candidate for {Host}: STUN server {Server} did not answer", host.Candidate.EndPoint, stunServer);
+                logger.LogInformation("No server-reflexive candidate for {Host}: STUN server {Server} did not answer with a mapped address", host.Candidate.EndPoint, stunServer);
                 continue;
             }
             var candidate = new IceCandidate("s" + host.Candidate.Foundation, 1, "udp",
