@@ -27,14 +27,14 @@ public sealed class RtcTransport : IDisposable
     private readonly TaskCompletionSource _iceConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public RtcTransport(IEnumerable<IPAddress> localAddresses, bool controlling, DtlsCertificate? certificate = null,
-        Microsoft.Extensions.Logging.ILogger? logger = null)
+        Microsoft.Extensions.Logging.ILogger? logger = null, TimeProvider? timeProvider = null)
     {
         Certificate = certificate ?? DtlsCertificate.CreateSelfSigned();
-        Ice = new IceAgent(localAddresses, controlling, logger);
+        Ice = new IceAgent(localAddresses, controlling, logger, timeProvider);
         Ice.StateChanged += s =>
         {
             if (s == IceState.Connected) _iceConnected.TrySetResult();
-            if (s == IceState.Failed) _iceConnected.TrySetException(new RtcFormatException(RtcError.Unsupported, "ICE failed"));
+            if (s == IceState.Failed) _iceConnected.TrySetException(new RtcFormatException(RtcError.Unsupported, "ICE failed: " + (Ice.FailureReason ?? "unknown")));
         };
         Ice.DataReceived = OnDatagram;
     }

@@ -20,7 +20,7 @@ public sealed class IceNetworkWatcher : IDisposable
     private readonly bool _ownsMonitor;
     private readonly HashSet<int> _interfaces = [];
     private readonly object _gate = new();
-    private readonly Timer _settle;
+    private readonly ITimer _settle;
     private bool _disposed;
     private int _restarts;
 
@@ -32,7 +32,7 @@ public sealed class IceNetworkWatcher : IDisposable
         _agent = agent;
         foreach (var c in agent.LocalCandidates)
             if (c.Type == Sdp.CandidateType.Host && InterfaceOf(c.Address) is int index) _interfaces.Add(index);
-        _settle = new Timer(_ => Settled(), null, Timeout.Infinite, Timeout.Infinite);
+        _settle = agent.TimeProvider.CreateTimer(_ => Settled(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _ownsMonitor = monitor is null;
         _monitor = monitor ?? AddressMonitor.Start();
         _monitor.Changed += OnChanged;

@@ -44,6 +44,9 @@ internal sealed class TurnClient : IDisposable
     private readonly Stream? _stream;
     private readonly object _writeLock = new();
 
+    /// <summary>The clock for retransmissions and refreshes (the agent's).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     public TurnClient(Socket socket, IPEndPoint server, string username, string password)
     {
         _socket = socket;
@@ -223,7 +226,7 @@ internal sealed class TurnClient : IDisposable
                 // A reliable transport: sent once (RFC 8489 6.2.2), answered or given up after the UDP schedule's total.
                 if (StreamClosed) throw new TimeoutException("the connection to the TURN server is closed");
                 SendToServer(message);
-                var done = await Task.WhenAny(tcs.Task, Task.Delay(9750, ct)).ConfigureAwait(false);
+                var done = await Task.WhenAny(tcs.Task, Task.Delay(TimeSpan.FromMilliseconds(9750), Time, ct)).ConfigureAwait(false);
                 if (done == tcs.Task) return await tcs.Task.ConfigureAwait(false);
                 ct.ThrowIfCancellationRequested();
                 throw new TimeoutException("TURN server did not answer");
@@ -232,7 +235,7 @@ internal sealed class TurnClient : IDisposable
             for (int attempt = 0; attempt < 7; attempt++)
             {
                 SendToServer(message);
-                var done = await Task.WhenAny(tcs.Task, Task.Delay(250 << Math.Min(attempt, 3), ct)).ConfigureAwait(false);
+                var done = await Task.WhenAny(tcs.Task, Task.Delay(TimeSpan.FromMilliseconds(250 << Math.Min(attempt, 3)), Time, ct)).ConfigureAwait(false);
                 if (done == tcs.Task) return await tcs.Task.ConfigureAwait(false);
             }
             throw new TimeoutException("TURN server did not answer");
@@ -354,7 +357,7 @@ internal sealed class TurnClient : IDisposable
     /// </summary>
     private async Task MaintainAsync(CancellationToken ct)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long start = Time.GetTimestamp();
         var nextRefresh = RefreshDelay();
         var nextPermissions = PermissionRefreshInterval;
         var nextChannels = ChannelRefreshInterval;
@@ -364,39 +367,39 @@ internal sealed class TurnClient : IDisposable
             {
                 var due = nextRefresh < nextPermissions ? nextRefresh : nextPermissions;
                 if (nextChannels < due) due = nextChannels;
-                var wait = due - clock.Elapsed;
-                if (wait > TimeSpan.Zero) await Task.Delay(wait, ct).ConfigureAwait(false);
-                if (clock.Elapsed >= nextRefresh)
+                var wait = due - Time.GetElapsedTime(start);
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, Time, ct).ConfigureAwait(false);
+                if (Time.GetElapsedTime(start) >= nextRefresh)
                 {
                     if (await RefreshAsync(RequestedLifetimeSeconds, ct).ConfigureAwait(false))
                     {
                         Interlocked.Increment(ref _refreshes);
-                        nextRefresh = clock.Elapsed + RefreshDelay();
+                        nextRefresh = Time.GetElapsedTime(start) + RefreshDelay();
                     }
-                    else if (clock.Elapsed >= nextRefresh + Lifetime / 2)
+                    else if (Time.GetElapsedTime(start) >= nextRefresh + Lifetime / 2)
                     {
                         Failed = true; // the allocation has expired on the server by now
                         return;
                     }
                     else
                     {
-                        nextRefresh = clock.Elapsed + TimeSpan.FromSeconds(1);
+                        nextRefresh = Time.GetElapsedTime(start) + TimeSpan.FromSeconds(1);
                     }
                 }
-                if (clock.Elapsed >= nextPermissions)
+                if (Time.GetElapsedTime(start) >= nextPermissions)
                 {
                     foreach (var peer in _permitted.Keys)
                         if (await CreatePermissionAsync(peer, ct).ConfigureAwait(false)) Interlocked.Increment(ref _permissionRefreshes);
-                    nextPermissions = clock.Elapsed + PermissionRefreshInterval;
+                    nextPermissions = Time.GetElapsedTime(start) + PermissionRefreshInterval;
                 }
-                if (clock.Elapsed >= nextChannels)
+                if (Time.GetElapsedTime(start) >= nextChannels)
                 {
                     // A ChannelBind for a bound channel refreshes it (and its permission).
                     List<(ushort Channel, IPEndPoint Peer)> bound;
                     lock (_sendLock) bound = _channelOf.Select(kv => (kv.Value, kv.Key)).ToList();
                     foreach (var (channel, peer) in bound)
                         if (await ChannelBindAsync(channel, peer, ct).ConfigureAwait(false)) Interlocked.Increment(ref _channelRefreshes);
-                    nextChannels = clock.Elapsed + ChannelRefreshInterval;
+                    nextChannels = Time.GetElapsedTime(start) + ChannelRefreshInterval;
                 }
             }
         }
