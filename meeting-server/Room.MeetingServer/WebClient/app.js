@@ -384,6 +384,7 @@ function renderLobby() {
   const list = $('lobby');
   const waiting = c?.lobby || [];
   // Rebuilt only when someone came or went (or the language changed): a button keeps its keyboard focus meanwhile.
+  if (!c?.lobbyError) $('lobby-status').textContent = c?.lobby && !waiting.length ? t(state.lang, 'host.lobbyEmpty') : '';
   const key = state.lang + '|' + waiting.map((w) => w.identity).join(',');
   if (list.dataset.key === key) return;
   list.dataset.key = key;
@@ -407,7 +408,6 @@ function renderLobby() {
     li.append(name, admit);
     return li;
   }));
-  if (!c?.lobbyError) $('lobby-status').textContent = c?.lobby && !waiting.length ? t(state.lang, 'host.lobbyEmpty') : '';
 }
 
 async function refreshLobby(c) {
