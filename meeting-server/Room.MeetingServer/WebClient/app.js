@@ -485,10 +485,17 @@ $('camera').addEventListener('click', () => {
 });
 
 applyTexts();
-const invitation = /^#guest=([A-Za-z0-9_-]{1,100})$/.exec(location.hash);
-if (location.hash.startsWith('#guest=')) {
+/** An invitation link in the address (on load, or pasted into a tab that has the client open already). */
+function invitationInAddress() {
+  if (!location.hash.startsWith('#guest=')) return false;
+  const invitation = /^#guest=([A-Za-z0-9_-]{1,100})$/.exec(location.hash);
   if (invitation) openInvitation(invitation[1]);
   else { history.replaceState(null, '', location.pathname); show('guest'); guestSays('guest.error.invitation-invalid'); }
+  return true;
+}
+window.addEventListener('hashchange', invitationInAddress);
+if (invitationInAddress()) {
+  // the guest's page
 } else if (state.guest && state.token) {
   waitInLobby();
 } else if (state.token) {
