@@ -247,6 +247,32 @@ async function sync() {
     if (session.state.groupActiveState?.kind === 'removedFromGroup') break;
   }
   if (changed) await installEpoch();
+  if (!session.stopped && session.state.groupActiveState?.kind !== 'removedFromGroup') await commitPending();
+}
+
+/**
+ * Commits the proposals the server made as the group's external sender (the Remove of someone a host removed or whose
+ * invitation was revoked, or who left; the Add of someone admitted), by reference, as MeetingMember.CommitPendingAsync
+ * does: with only browsers in a meeting, the removed member is out at this commit. Not when one of them removes this
+ * member (the server refuses that). Another member's commit first: 409, and the next round follows that one.
+ */
+async function commitPending() {
+  const pending = Object.values(session.state.unappliedProposals || {});
+  if (!pending.length) return;
+  const me = session.state.privatePath.leafIndex;
+  if (pending.some((p) => p.proposal.proposalType === 'remove' && p.proposal.remove.removed === me)) return;
+  const r = await M.createCommit({ state: session.state, cipherSuite: session.cs }, { wireAsPublicMessage: true });
+  const next = Object.assign({}, r.newState, { clientConfig: session.state.clientConfig });
+  const groupInfo = M.encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo: await M.createGroupInfoWithExternalPubAndRatchetTree(next, [], session.cs) });
+  const welcome = r.welcome ? b64(M.encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: r.welcome })) : null;
+  try {
+    await api('POST', `api/meetings/${encodeURIComponent(session.meetingId)}/commits`, { commit: b64(M.encodeMlsMessage(r.commit)), groupInfo: b64(groupInfo), welcome });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409) return;
+    throw e;
+  }
+  session.state = next;
+  await installEpoch();
 }
 
 async function poll() {

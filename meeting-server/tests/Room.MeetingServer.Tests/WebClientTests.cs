@@ -421,11 +421,17 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
         await Assertions.Expect(again.Locator("#view-call")).ToBeHiddenAsync();
         await again.Context.CloseAsync();
 
-        // The host revokes the invitation: the guest is out, and its browser says so.
+        // The host revokes the invitation: the guest's page says it was removed, and the host's browser commits the
+        // server's Remove: the guest is off its roster and the code is new (keys the guest never gets).
         var invitation = Assert.Single(await hostClient.GuestInvitationsAsync(meeting.Id));
         await hostClient.RevokeGuestAsync(meeting.Id, invitation.Id);
         await Assertions.Expect(guest.Locator("#call-status")).ToHaveTextAsync("Sie wurden aus der Besprechung entfernt.");
-        Step("revoked");
+        await Assertions.Expect(page.Locator($"#roster li[data-identity='{guestIdentity}']")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("#roster li")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("#security-code")).Not.ToHaveAttributeAsync("data-code", code);
+        var (epochAfter, _) = await hostClient.GroupInfoAsync(meeting.Id);
+        Assert.Equal((await ClientStatsAsync(page)).GetProperty("epoch").GetInt32(), (int)epochAfter);
+        Step("revoked: the guest is out of the group");
         await page.Locator("#leave").ClickAsync();
         await page.Context.CloseAsync();
         await guest.Context.CloseAsync();
