@@ -131,7 +131,8 @@ function renderCall() {
   $('mute').setAttribute('aria-pressed', String(!!c.muted));
   $('camera').textContent = t(state.lang, c.cameraOff ? 'call.cameraOn' : 'call.cameraOff');
   $('camera').setAttribute('aria-pressed', String(!!c.cameraOff));
-  $('guests-panel').hidden = c.meeting.role !== 'host' || c.phase !== 'in-call';
+  // Inviting and admitting need the host in the group, not its media.
+  $('guests-panel').hidden = c.meeting.role !== 'host' || !c.identity || ['failed', 'removed', 'ended', 'signed-out'].includes(c.phase);
   renderLobby();
   if (c.stats) $('media-status').textContent = t(state.lang, 'call.media', c.stats.decrypted, c.stats.rejected);
   renderVideos();
@@ -280,6 +281,8 @@ async function joinMeeting(meeting) {
     c.worker = worker();
     const joined = await c.worker.call('join', { server: location.origin + '/', token: state.token, meetingId: meeting.id, host: meeting.role === 'host', guest: !!state.guest });
     c.identity = joined.identity;
+    if (meeting.role === 'host') watchLobby(c);
+    renderCall();
     const access = await api('GET', `api/meetings/${encodeURIComponent(meeting.id)}/janus`);
     const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480, frameRate: 15 } });
     $('self-video').srcObject = media;
@@ -289,7 +292,6 @@ async function joinMeeting(meeting) {
     });
     await c.janus.start(media);
     if (c.phase === 'joining') c.phase = 'in-call';
-    if (meeting.role === 'host') watchLobby(c);
   } catch (e) {
     c.error = e.code === 'group-missing' ? t(state.lang, 'meetings.notStarted') : String(e.message || e);
     c.phase = 'failed';

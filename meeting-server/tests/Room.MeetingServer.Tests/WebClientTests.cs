@@ -362,6 +362,8 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
         var page = await OpenAsync("en-GB");
         await SignInAsync(page, host, password);
         await page.Locator($"#meetings-list li[data-meeting='{meeting.Id}'] button.join").ClickAsync();
+        await WaitUntilAsync(async () => (await ClientStatsAsync(page)).GetProperty("phase").GetString() is "in-call" or "failed", async () => ConsoleOf(page), ct);
+        Assert.True((await ClientStatsAsync(page)).GetProperty("phase").GetString() == "in-call", $"{await ClientStatsAsync(page)}\n{ConsoleOf(page)}");
         await Assertions.Expect(page.Locator("#guests-panel")).ToBeVisibleAsync();
         Step("host in the call");
 
