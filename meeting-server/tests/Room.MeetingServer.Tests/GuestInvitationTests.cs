@@ -122,6 +122,44 @@ public sealed class GuestInvitationUnitTests : IDisposable
     }
 
     [Fact]
+    public async Task A_server_whose_CA_was_made_before_guests_has_no_guest_CA_and_refuses_guest_invitations_saying_why()
+    {
+        // An organisation CA of path length 0 (as made before guests) may certify no subordinate CA.
+        string dir = Repo.TempDir("room-ms-oldca");
+        try
+        {
+            using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+            {
+                var req = new CertificateRequest("CN=Old Room CA, O=Old", key, HashAlgorithmName.SHA256);
+                req.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+                req.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
+                req.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(req.PublicKey, false));
+                using var old = req.CreateSelfSigned(_time.GetUtcNow().AddDays(-1), _time.GetUtcNow().AddYears(5));
+                File.WriteAllText(Path.Combine(dir, "ca.pem"), old.ExportCertificatePem());
+                File.WriteAllText(Path.Combine(dir, "ca.key"), key.ExportPkcs8PrivateKeyPem());
+            }
+
+            var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["MeetingServer:DataDirectory"] = dir }).Build();
+            var services = new ServiceCollection().AddLogging().AddMeetingServer(config);
+            services.AddSingleton<TimeProvider>(_time);
+            using var sp = services.BuildServiceProvider();
+            await sp.GetRequiredService<IMeetingStore>().InitializeAsync();
+            Assert.False(sp.GetRequiredService<OrganisationCa>().AllowsSubordinateCa);
+            Assert.Null(sp.GetRequiredService<GuestCa>().Certificate);
+            Assert.False(File.Exists(Path.Combine(dir, "guest-ca.key")));
+            string meeting = await sp.GetRequiredService<MeetingService>().CreateMeetingAsync(_host, "old", [], default);
+            var e = await Refused(() => sp.GetRequiredService<GuestService>().InviteAsync(_host, meeting, "Guest", default));
+            Assert.Equal(Refusal.Forbidden, e.Refusal);
+            Assert.Contains("path length 0", e.Message, StringComparison.Ordinal);
+            Assert.Empty(await sp.GetRequiredService<IMeetingStore>().ListGuestInvitationsAsync(meeting));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public async Task The_guest_CA_issues_short_lived_guest_certificates_only_after_admission()
     {
         string meeting = await _meetings.CreateMeetingAsync(_host, "certs", [], default);
