@@ -65,7 +65,10 @@ public sealed class DeviceCredentials : IDisposable
     public byte[] CreateSigningRequest() =>
         new CertificateRequest("CN=room-enrolment", Key, HashAlgorithmName.SHA256).CreateSigningRequest();
 
-    public void SetCertificate(byte[] certificate, byte[] ca)
+    /// <summary>The CA between the certificate and the organisation CA (a guest's: the guest CA), sent in the MLS credential; usually none.</summary>
+    public byte[]? Intermediate { get; private set; }
+
+    public void SetCertificate(byte[] certificate, byte[] ca, byte[]? intermediate = null)
     {
         var cert = X509CertificateLoader.LoadCertificate(certificate);
         using var pub = cert.GetECDsaPublicKey();
@@ -78,6 +81,7 @@ public sealed class DeviceCredentials : IDisposable
         OrganisationCa?.Dispose();
         Certificate = cert;
         OrganisationCa = X509CertificateLoader.LoadCertificate(ca);
+        Intermediate = intermediate;
     }
 
     /// <summary>The identity (certificate subject CN), e.g. "device:boardroom".</summary>
@@ -94,7 +98,7 @@ public sealed class DeviceCredentials : IDisposable
     public MlsIdentity MlsIdentity(MlsCipherSuite suite)
     {
         var p = Key.ExportParameters(true);
-        return new MlsIdentity(suite, Credential.X509([Certificate!.RawData]), p.D!, [0x04, .. p.Q.X!, .. p.Q.Y!]);
+        return new MlsIdentity(suite, Credential.X509(Intermediate is null ? [Certificate!.RawData] : [Certificate!.RawData, Intermediate]), p.D!, [0x04, .. p.Q.X!, .. p.Q.Y!]);
     }
 
     public void Dispose()

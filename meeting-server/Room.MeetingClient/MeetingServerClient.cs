@@ -9,6 +9,8 @@ namespace Room.MeetingClient;
 public sealed record Participant(string Identity, string Role, string State);
 public sealed record Handshake(long Epoch, string Sender, byte[] Message);
 public sealed record WelcomeMessage(long Epoch, byte[] Welcome);
+public sealed record GuestInvitationInfo(string Id, string Identity, string Name, string InvitedBy, long ExpiresAt, string State, string? Link);
+public sealed record GuestSessionInfo(string Identity, string Token, string MeetingId, string Title, string Name, string InvitedBy, long ExpiresAt);
 public sealed record CreatedMeeting(string Id, byte[] GroupId, ushort CipherSuite);
 
 /// <summary>
@@ -156,6 +158,33 @@ public sealed class MeetingServerClient : IDisposable
     {
         var r = await SendAsync<CertResponse>(HttpMethod.Post, "api/person/certificate", new { csr = credentials.CreateSigningRequest() }, ct).ConfigureAwait(false);
         credentials.SetCertificate(r.Certificate, r.CaCertificate);
+    }
+
+    /// <summary>A host invites a guest by name; the answer's link carries the one-time token.</summary>
+    public Task<GuestInvitationInfo> InviteGuestAsync(string meeting, string name, CancellationToken ct = default) =>
+        SendAsync<GuestInvitationInfo>(HttpMethod.Post, $"api/meetings/{meeting}/guests", new { name }, ct);
+
+    public Task<List<GuestInvitationInfo>> GuestInvitationsAsync(string meeting, CancellationToken ct = default) =>
+        SendAsync<List<GuestInvitationInfo>>(HttpMethod.Get, $"api/meetings/{meeting}/guests", null, ct);
+
+    public Task RevokeGuestAsync(string meeting, string invitationId, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, $"api/meetings/{meeting}/guests/{invitationId}/revoke", null, ct);
+
+    /// <summary>A guest spends its invitation token; this client then acts as the guest (its session token).</summary>
+    public async Task<GuestSessionInfo> RedeemGuestInvitationAsync(string token, CancellationToken ct = default)
+    {
+        var r = await SendAsync<GuestSessionInfo>(HttpMethod.Post, "api/guest/redeem", new { token }, ct).ConfigureAwait(false);
+        Token = r.Token;
+        return r;
+    }
+
+    private sealed record GuestCertResponse(byte[] Certificate, byte[] GuestCaCertificate, byte[] CaCertificate);
+
+    /// <summary>An admitted guest's certificate from the guest CA; its MLS credential is [certificate, guest CA].</summary>
+    public async Task RequestGuestCertificateAsync(DeviceCredentials credentials, CancellationToken ct = default)
+    {
+        var r = await SendAsync<GuestCertResponse>(HttpMethod.Post, "api/guest/certificate", new { csr = credentials.CreateSigningRequest() }, ct).ConfigureAwait(false);
+        credentials.SetCertificate(r.Certificate, r.CaCertificate, r.GuestCaCertificate);
     }
 
     public Task<CreatedMeeting> CreateMeetingAsync(string title, IEnumerable<string> invite, CancellationToken ct = default) =>

@@ -19,6 +19,16 @@ public enum Refusal
 
     /// <summary>A member's commit leaves out proposals the server made for that epoch: sync, then commit again.</summary>
     ProposalsMissing,
+
+    /// <summary>A guest invitation token that is unknown: forged, mistyped or never issued.</summary>
+    InvitationInvalid,
+
+    /// <summary>A guest invitation used before (each works once).</summary>
+    InvitationUsed,
+
+    InvitationExpired,
+
+    InvitationRevoked,
 }
 
 /// <summary>A refused request: nothing was changed.</summary>

@@ -49,6 +49,14 @@ public sealed class MeetingServerOptions : IValidatableObject
     [Range(1, 720)]
     public int PersonCertificateHours { get; set; } = 12;
 
+    /// <summary>How long a guest invitation link works (it works once).</summary>
+    [Range(60, 30 * 24 * 3600)]
+    public int GuestInvitationLifetimeSeconds { get; set; } = 24 * 3600;
+
+    /// <summary>Lifetime of a guest's certificate (guest CA) and of its session token.</summary>
+    [Range(1, 24)]
+    public int GuestCertificateHours { get; set; } = 4;
+
     /// <summary>Argon2id memory in KiB and passes for local accounts.</summary>
     [Range(8192, 4 * 1024 * 1024)]
     public int Argon2MemoryKiB { get; set; } = 19 * 1024;

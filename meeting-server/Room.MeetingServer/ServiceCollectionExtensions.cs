@@ -14,6 +14,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<MeetingServerOptions>, ValidateMeetingServerOptions>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<OrganisationCa>();
+        services.AddSingleton<GuestCa>();
         services.AddSingleton<MlsExternalSender>();
         services.AddSingleton<PasswordHasher>();
         services.AddSingleton<LdapAuthenticator>();
@@ -31,6 +32,7 @@ public static class ServiceCollectionExtensions
         });
         services.AddSingleton<Janus.JanusOrchestrator>();
         services.AddSingleton<MeetingService>();
+        services.AddSingleton<GuestService>();
         return services;
     }
 }

@@ -31,6 +31,12 @@ public sealed record ExternalSenderResponse(byte[] ExternalSender);
 public sealed record LeaveResponse(int Proposed);
 /// <summary>One of the caller's meetings: <c>started</c> once its host created the MLS group.</summary>
 public sealed record MeetingSummaryDto(string Id, string Title, string CreatedBy, long CreatedAt, string Role, bool Started, bool Locked, bool Ended);
+public sealed record GuestInviteRequest(string Name);
+/// <summary>A guest invitation; <c>link</c> (with the one-time token in its fragment) only in the answer that made it.</summary>
+public sealed record GuestInvitationDto(string Id, string Identity, string Name, string InvitedBy, long ExpiresAt, string State, string? Link);
+public sealed record GuestRedeemRequest(string Token);
+public sealed record GuestSessionResponse(string Identity, string Token, string MeetingId, string Title, string Name, string InvitedBy, long ExpiresAt);
+public sealed record GuestCertificateResponse(byte[] Certificate, byte[] GuestCaCertificate, byte[] CaCertificate);
 public sealed record ErrorResponse(string Error, string Message, long? CurrentEpoch);
 
 /// <summary>The HTTP API (JSON; byte arrays are base64). Refusals are <see cref="ErrorResponse"/> with a stable error name.</summary>
@@ -54,12 +60,17 @@ public static class Endpoints
         Refusal.GroupExists => "group-exists",
         Refusal.GroupMissing => "group-missing",
         Refusal.ProposalsMissing => "proposals-missing",
+        Refusal.InvitationInvalid => "invitation-invalid",
+        Refusal.InvitationUsed => "invitation-used",
+        Refusal.InvitationExpired => "invitation-expired",
+        Refusal.InvitationRevoked => "invitation-revoked",
         _ => "refused",
     };
 
     public static int Status(Refusal r) => r switch
     {
-        Refusal.Unauthenticated or Refusal.CodeInvalid => StatusCodes.Status401Unauthorized,
+        Refusal.Unauthenticated or Refusal.CodeInvalid or Refusal.InvitationInvalid => StatusCodes.Status401Unauthorized,
+        Refusal.InvitationUsed or Refusal.InvitationExpired or Refusal.InvitationRevoked => StatusCodes.Status410Gone,
         Refusal.Forbidden or Refusal.NotInvited or Refusal.MeetingLocked => StatusCodes.Status403Forbidden,
         Refusal.NotFound or Refusal.NoKeyPackage => StatusCodes.Status404NotFound,
         Refusal.EpochConflict or Refusal.Duplicate or Refusal.GroupExists or Refusal.GroupMissing or Refusal.ProposalsMissing => StatusCodes.Status409Conflict,
@@ -203,9 +214,36 @@ public static class Endpoints
             await s.RequireMemberAsync(caller, id, ct);
             return await janus.AccessAsync(id, caller.Identity, ct);
         });
+        m.MapPost("/{id}/guests", async (HttpContext ctx, string id, GuestInviteRequest r, GuestService g, CancellationToken ct) =>
+        {
+            var i = await g.InviteAsync(Caller(ctx), id, r.Name, ct);
+            // The token goes in the fragment: browsers do not send it to the server with the page request, so no access log keeps it.
+            string link = $"{ctx.Request.Scheme}://{ctx.Request.Host}/client/#guest={i.Token}";
+            return Dto(i, link);
+        });
+        m.MapGet("/{id}/guests", async (HttpContext ctx, string id, GuestService g, CancellationToken ct) =>
+            (await g.ListAsync(Caller(ctx), id, ct)).Select(i => Dto(i, null)));
+        m.MapPost("/{id}/guests/{invitation}/revoke", async (HttpContext ctx, string id, string invitation, GuestService g, CancellationToken ct) =>
+        {
+            await g.RevokeAsync(Caller(ctx), id, invitation, ct);
+            return Results.NoContent();
+        });
+        api.MapPost("/guest/redeem", async (GuestRedeemRequest r, GuestService g, CancellationToken ct) =>
+        {
+            var s = await g.RedeemAsync(r.Token, ct);
+            return new GuestSessionResponse(s.Identity, s.Token, s.MeetingId, s.Title, s.Name, s.InvitedBy, s.ExpiresAt);
+        });
+        api.MapPost("/guest/certificate", async (HttpContext ctx, CsrRequest r, GuestService g, CancellationToken ct) =>
+        {
+            var c = await g.IssueCertificateAsync(Caller(ctx), r.Csr ?? [], ct);
+            return new GuestCertificateResponse(c.Certificate, c.GuestCaCertificate, c.CaCertificate);
+        });
         m.MapGet("/{id}/welcomes", async (HttpContext ctx, string id, MeetingService s, CancellationToken ct) =>
             (await s.WelcomesAsync(Caller(ctx), id, ct)).Select(w => new WelcomeDto(w.Epoch, w.Message)));
     }
+
+    private static GuestInvitationDto Dto(GuestInvitation i, string? link) =>
+        new(i.Record.Id, i.Identity, i.Record.Name, i.Record.InvitedBy, i.Record.ExpiresAt, i.State, link);
 
     private static Caller Caller(HttpContext ctx) =>
         ctx.Items.TryGetValue(CallerKey, out var c) && c is Caller caller ? caller : throw new RefusedException(Refusal.Unauthenticated, "sign in or present a device certificate");

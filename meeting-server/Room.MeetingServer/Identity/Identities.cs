@@ -11,6 +11,9 @@ public static partial class Identities
     public const string DevicePrefix = "device:";
     public const string PersonPrefix = "person:";
 
+    /// <summary>A guest: "guest:ID" with the ID of the invitation it came in by (only from the guest CA).</summary>
+    public const string GuestPrefix = "guest:";
+
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$")]
     private static partial Regex NamePattern();
 
@@ -24,6 +27,9 @@ public static partial class Identities
         identity is not null
         && ((identity.StartsWith(DevicePrefix, StringComparison.Ordinal) && IsValidName(identity[DevicePrefix.Length..]))
             || (identity.StartsWith(PersonPrefix, StringComparison.Ordinal) && IsValidName(identity[PersonPrefix.Length..])));
+
+    public static bool IsGuest(string? identity) =>
+        identity is not null && identity.StartsWith(GuestPrefix, StringComparison.Ordinal) && IsValidName(identity[GuestPrefix.Length..]);
 
     private static string Check(string name) =>
         IsValidName(name) ? name : throw new RefusedException(Refusal.Malformed, "a name is 1-63 of a-z 0-9 . _ - and starts with a letter or digit");

@@ -33,7 +33,8 @@ public sealed class OrganisationCa : IDisposable
 
         _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var req = new CertificateRequest($"CN={Escape(o.Organisation)} Room CA, O={Escape(o.Organisation)}", _key, HashAlgorithmName.SHA256);
-        req.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+        // Path length 1: the guest CA (GuestCa) is the one subordinate CA under it.
+        req.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 1, true));
         req.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         req.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(req.PublicKey, false));
         var now = time.GetUtcNow();
@@ -61,6 +62,14 @@ public sealed class OrganisationCa : IDisposable
     /// </summary>
     public X509Certificate2 Issue(byte[] csrDer, string identity, TimeSpan lifetime)
     {
+        var req = new CertificateRequest(new X500DistinguishedName("CN=" + identity), LoadRequest(csrDer).PublicKey, HashAlgorithmName.SHA256);
+        AddLeafExtensions(req, Certificate);
+        return Sign(req, lifetime);
+    }
+
+    /// <summary>A PKCS#10 request whose signature verifies, for a P-256 key; refused (malformed) otherwise.</summary>
+    internal static CertificateRequest LoadRequest(byte[] csrDer)
+    {
         CertificateRequest csr;
         try
         {
@@ -81,11 +90,29 @@ public sealed class OrganisationCa : IDisposable
             throw new RefusedException(Refusal.Malformed, "the key must be ECDSA P-256");
         }
 
-        var req = new CertificateRequest(new X500DistinguishedName("CN=" + identity), csr.PublicKey, HashAlgorithmName.SHA256);
+        return csr;
+    }
+
+    /// <summary>A member certificate: no CA, for signing (MLS) and client authentication.</summary>
+    internal static void AddLeafExtensions(CertificateRequest req, X509Certificate2 issuer)
+    {
         req.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         req.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         req.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
         req.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(req.PublicKey, false));
+        req.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, true, false));
+    }
+
+    /// <summary>
+    /// True when this CA may have a subordinate CA (path length 1 or more). A CA made before guests (path length 0) may not:
+    /// guest invitations are refused on such a server.
+    /// </summary>
+    public bool AllowsSubordinateCa => Certificate.Extensions.OfType<X509BasicConstraintsExtension>()
+        .Any(b => b.CertificateAuthority && (!b.HasPathLengthConstraint || b.PathLengthConstraint >= 1));
+
+    /// <summary>Signs a subordinate CA's request (the guest CA), bounded by this CA's own lifetime.</summary>
+    internal X509Certificate2 SignSubordinate(CertificateRequest req, TimeSpan lifetime)
+    {
         req.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, true, false));
         return Sign(req, lifetime);
     }

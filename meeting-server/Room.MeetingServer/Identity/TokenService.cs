@@ -32,9 +32,9 @@ public sealed class TokenService
         _key = File.ReadAllBytes(path);
     }
 
-    public string Issue(string identity, bool admin)
+    public string Issue(string identity, bool admin, TimeSpan? lifetime = null)
     {
-        long exp = _time.GetUtcNow().ToUnixTimeSeconds() + _options.TokenLifetimeSeconds;
+        long exp = _time.GetUtcNow().ToUnixTimeSeconds() + (long)(lifetime?.TotalSeconds ?? _options.TokenLifetimeSeconds);
         byte[] payload = JsonSerializer.SerializeToUtf8Bytes(new Payload(identity, admin, exp));
         return OrganisationCa.Base64Url(payload) + "." + OrganisationCa.Base64Url(HMACSHA256.HashData(_key, payload));
     }
@@ -57,7 +57,7 @@ public sealed class TokenService
         try
         {
             var p = JsonSerializer.Deserialize<Payload>(payload);
-            return p is null || p.Exp <= _time.GetUtcNow().ToUnixTimeSeconds() || !Identities.IsValid(p.Sub) ? null : (p.Sub, p.Adm);
+            return p is null || p.Exp <= _time.GetUtcNow().ToUnixTimeSeconds() || !(Identities.IsValid(p.Sub) || Identities.IsGuest(p.Sub)) ? null : (p.Sub, p.Adm);
         }
         catch (JsonException)
         {

@@ -18,7 +18,7 @@ public sealed record EnrolResult(string Identity, byte[] Certificate, byte[] CaC
 /// Accounts, enrolment, meetings, invitations, the lobby and the MLS delivery service. Every refusal throws
 /// <see cref="RefusedException"/> before anything is stored, and is logged with who asked and why.
 /// </summary>
-public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, PasswordHasher hasher, LdapAuthenticator ldap, TokenService tokens,
+public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, GuestCa guestCa, PasswordHasher hasher, LdapAuthenticator ldap, TokenService tokens,
     Janus.JanusOrchestrator janus, MlsExternalSender externalSender, IOptions<MeetingServerOptions> options, TimeProvider time, ILogger<MeetingService> log) : IDisposable
 {
     private readonly MeetingServerOptions _o = options.Value;
@@ -193,6 +193,11 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
 
     public async Task<string> CreateMeetingAsync(Caller caller, string title, IReadOnlyList<string> invite, CancellationToken ct)
     {
+        if (Identities.IsGuest(caller.Identity))
+        {
+            throw Refuse(Refusal.Forbidden, caller.Identity, "guests do not create meetings");
+        }
+
         if (title.Length is 0 or > 200 || invite.Any(i => !Identities.IsValid(i)))
         {
             throw Refuse(Refusal.Malformed, caller.Identity, "a meeting needs a title (1-200 characters) and valid identities to invite");
@@ -260,6 +265,12 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
         if (me is not null)
         {
             return me.State;
+        }
+
+        if (Identities.IsGuest(caller.Identity))
+        {
+            // A guest waits only in the meeting its invitation is for (it was put in that lobby when it redeemed it).
+            throw Refuse(Refusal.NotFound, caller.Identity, "no such meeting");
         }
 
         if (m.Locked)
@@ -335,7 +346,8 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Passw
     /// <summary>The meeting's MLS group id: the UTF-8 of "room-meeting:" + id.</summary>
     public static byte[] GroupIdOf(string meetingId) => Encoding.UTF8.GetBytes("room-meeting:" + meetingId);
 
-    private X509CredentialValidator Validator => new([ca.Certificate], allowBasic: false, clock: () => time.GetUtcNow().UtcDateTime);
+    private MemberCredentialValidator Validator =>
+        new(new X509CredentialValidator([ca.Certificate], allowBasic: false, clock: () => time.GetUtcNow().UtcDateTime), ca.Certificate, guestCa.Certificate);
 
     /// <summary>
     /// Stores KeyPackages of the caller: each must be this suite's, signed by its leaf key, with an X.509 credential

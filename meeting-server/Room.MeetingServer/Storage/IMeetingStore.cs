@@ -39,6 +39,21 @@ public sealed record WelcomeRecord(long Epoch, byte[] Message);
 /// </summary>
 public sealed record ProposalRecord(long Epoch, long Leaf, string LeafKey, string Reason, byte[] Message);
 
+/// <summary>
+/// A guest invitation: the host <see cref="InvitedBy"/> invited <see cref="Name"/> to a meeting. Only the SHA-256 of
+/// its token is kept. The guest's identity is "guest:" + <see cref="Id"/>.
+/// </summary>
+public sealed record GuestInvitationRecord(string Id, string MeetingId, string Name, string InvitedBy, string TokenHash, long CreatedAt, long ExpiresAt, long? UsedAt, long? RevokedAt);
+
+public enum RedeemOutcome
+{
+    Redeemed,
+    Unknown,
+    Used,
+    Expired,
+    Revoked,
+}
+
 /// <summary>A commit the delivery service accepted, with what goes with it.</summary>
 public sealed record CommitAppend(string MeetingId, long Epoch, string Sender, byte[] Message, byte[] NextGroupInfo, IReadOnlyList<(string Identity, byte[] Welcome)> Welcomes);
 
@@ -109,6 +124,21 @@ public interface IMeetingStore
 
     /// <summary>Handshakes from <paramref name="fromEpoch"/> on: per epoch the server's proposals first, then the epoch's commit.</summary>
     Task<IReadOnlyList<HandshakeRecord>> GetHandshakesAsync(string meetingId, long fromEpoch, CancellationToken ct = default);
+
+    Task AddGuestInvitationAsync(GuestInvitationRecord invitation, CancellationToken ct = default);
+
+    /// <summary>
+    /// Spends the invitation with this token hash if it is open (not used, not revoked, not expired at <paramref name="now"/>)
+    /// and puts its guest in the meeting's lobby, in one transaction; otherwise says why and changes nothing.
+    /// </summary>
+    Task<(RedeemOutcome Outcome, GuestInvitationRecord? Invitation)> RedeemGuestInvitationAsync(string tokenHash, long now, CancellationToken ct = default);
+
+    Task<GuestInvitationRecord?> GetGuestInvitationAsync(string id, CancellationToken ct = default);
+
+    Task<IReadOnlyList<GuestInvitationRecord>> ListGuestInvitationsAsync(string meetingId, CancellationToken ct = default);
+
+    /// <summary>Marks the invitation revoked (if not already); false if there is no such invitation.</summary>
+    Task<bool> RevokeGuestInvitationAsync(string id, long now, CancellationToken ct = default);
 
     Task<IReadOnlyList<WelcomeRecord>> GetWelcomesAsync(string meetingId, string identity, CancellationToken ct = default);
 }

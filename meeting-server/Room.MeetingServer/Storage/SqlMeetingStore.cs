@@ -135,6 +135,7 @@ public sealed class SqlMeetingStore(SqlDialect dialect, string connectionString)
             $"CREATE TABLE IF NOT EXISTS key_packages (ref TEXT PRIMARY KEY, identity TEXT NOT NULL, data {b} NOT NULL, last_resort BIGINT NOT NULL, used BIGINT NOT NULL, seq BIGINT NOT NULL)",
             $"CREATE TABLE IF NOT EXISTS handshakes (meeting_id TEXT NOT NULL REFERENCES meetings(id), epoch BIGINT NOT NULL, sender TEXT NOT NULL, data {b} NOT NULL, PRIMARY KEY (meeting_id, epoch))",
             $"CREATE TABLE IF NOT EXISTS proposals (meeting_id TEXT NOT NULL REFERENCES meetings(id), epoch BIGINT NOT NULL, leaf BIGINT NOT NULL, leaf_key TEXT NOT NULL, reason TEXT NOT NULL, seq BIGINT NOT NULL, data {b} NOT NULL, PRIMARY KEY (meeting_id, epoch, leaf))",
+            "CREATE TABLE IF NOT EXISTS guest_invitations (id TEXT PRIMARY KEY, meeting_id TEXT NOT NULL REFERENCES meetings(id), name TEXT NOT NULL, invited_by TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT, revoked_at BIGINT)",
             $"CREATE TABLE IF NOT EXISTS welcomes (meeting_id TEXT NOT NULL REFERENCES meetings(id), identity TEXT NOT NULL, epoch BIGINT NOT NULL, data {b} NOT NULL, PRIMARY KEY (meeting_id, identity, epoch))",
         ];
         foreach (var s in ddl)
@@ -358,4 +359,58 @@ public sealed class SqlMeetingStore(SqlDialect dialect, string connectionString)
     public Task<IReadOnlyList<WelcomeRecord>> GetWelcomesAsync(string meetingId, string identity, CancellationToken ct = default) => RunAsync<IReadOnlyList<WelcomeRecord>>((c, tx) =>
         Query(c, tx, r => new WelcomeRecord(r.GetInt64(0), (byte[])r.GetValue(1)),
             "SELECT epoch, data FROM welcomes WHERE meeting_id = @m AND identity = @i ORDER BY epoch", ("@m", meetingId), ("@i", identity)), ct);
+
+    private const string InvitationColumns = "id, meeting_id, name, invited_by, token_hash, created_at, expires_at, used_at, revoked_at";
+
+    private static GuestInvitationRecord ReadInvitation(DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4),
+        r.GetInt64(5), r.GetInt64(6), r.IsDBNull(7) ? null : r.GetInt64(7), r.IsDBNull(8) ? null : r.GetInt64(8));
+
+    public Task AddGuestInvitationAsync(GuestInvitationRecord invitation, CancellationToken ct = default) => RunAsync((c, tx) =>
+        Exec(c, tx, $"INSERT INTO guest_invitations ({InvitationColumns}) VALUES (@id, @m, @n, @b, @h, @c, @e, NULL, NULL)",
+            ("@id", invitation.Id), ("@m", invitation.MeetingId), ("@n", invitation.Name), ("@b", invitation.InvitedBy), ("@h", invitation.TokenHash), ("@c", invitation.CreatedAt), ("@e", invitation.ExpiresAt)), ct);
+
+    public Task<(RedeemOutcome Outcome, GuestInvitationRecord? Invitation)> RedeemGuestInvitationAsync(string tokenHash, long now, CancellationToken ct = default) => RunAsync((c, tx) =>
+    {
+        var i = Query(c, tx, ReadInvitation, $"SELECT {InvitationColumns} FROM guest_invitations WHERE token_hash = @h", ("@h", tokenHash)).FirstOrDefault();
+        if (i is null)
+        {
+            return (RedeemOutcome.Unknown, (GuestInvitationRecord?)null);
+        }
+
+        if (i.RevokedAt is not null)
+        {
+            return (RedeemOutcome.Revoked, i);
+        }
+
+        if (i.UsedAt is not null)
+        {
+            return (RedeemOutcome.Used, i);
+        }
+
+        if (i.ExpiresAt <= now)
+        {
+            return (RedeemOutcome.Expired, i);
+        }
+
+        // The condition again in the UPDATE: of two redemptions at once only one changes the row.
+        if (Exec(c, tx, "UPDATE guest_invitations SET used_at = @now WHERE id = @id AND used_at IS NULL AND revoked_at IS NULL", ("@id", i.Id), ("@now", now)) != 1)
+        {
+            return (RedeemOutcome.Used, i);
+        }
+
+        PutParticipant(c, tx, new ParticipantRecord(i.MeetingId, "guest:" + i.Id, ParticipantRole.Participant, ParticipantState.Waiting));
+        return (RedeemOutcome.Redeemed, i with { UsedAt = now });
+    }, ct);
+
+    public Task<GuestInvitationRecord?> GetGuestInvitationAsync(string id, CancellationToken ct = default) => RunAsync((c, tx) =>
+        Query(c, tx, ReadInvitation, $"SELECT {InvitationColumns} FROM guest_invitations WHERE id = @id", ("@id", id)).FirstOrDefault(), ct);
+
+    public Task<IReadOnlyList<GuestInvitationRecord>> ListGuestInvitationsAsync(string meetingId, CancellationToken ct = default) => RunAsync<IReadOnlyList<GuestInvitationRecord>>((c, tx) =>
+        Query(c, tx, ReadInvitation, $"SELECT {InvitationColumns} FROM guest_invitations WHERE meeting_id = @m ORDER BY created_at, id", ("@m", meetingId)), ct);
+
+    public Task<bool> RevokeGuestInvitationAsync(string id, long now, CancellationToken ct = default) => RunAsync((c, tx) =>
+    {
+        Exec(c, tx, "UPDATE guest_invitations SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL", ("@id", id), ("@now", now));
+        return Query(c, tx, r => r.GetString(0), "SELECT id FROM guest_invitations WHERE id = @id", ("@id", id)).Count == 1;
+    }, ct);
 }

@@ -8,6 +8,9 @@ const state = {
   lang: pickLanguage(localStorage.getItem('room.lang'), navigator.languages),
   token: sessionStorage.getItem('room.token'),
   identity: sessionStorage.getItem('room.identity'),
+  // A guest's session: { meetingId, title, name, invitedBy } after it opened its invitation link; null for people.
+  guest: JSON.parse(sessionStorage.getItem('room.guest') || 'null'),
+  guestMessage: null, // [key, ...args] shown on the guest view
   view: 'signin',
   meetings: [],
   call: null, // { meeting, worker, janus, epoch, securityCode, roster, myLeaf, stats, phase, error, muted, cameraOff }
@@ -38,7 +41,7 @@ async function api(method, path, body) {
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
   if (!r.ok) {
-    if (r.status === 401 && path !== 'api/login') signOut();
+    if (r.status === 401 && path !== 'api/login' && path !== 'api/guest/redeem') signOut();
     throw new ApiError(r.status, json?.error || 'http-' + r.status, json?.message || r.statusText);
   }
   return json;
@@ -48,14 +51,15 @@ async function api(method, path, body) {
 
 function show(view) {
   state.view = view;
-  for (const v of ['signin', 'meetings', 'call']) $('view-' + v).hidden = v !== view;
-  $('signout').hidden = view === 'signin';
-  const focus = { signin: 'signin-name', meetings: 'meetings-title', call: 'call-title' }[view];
+  for (const v of ['signin', 'meetings', 'call', 'guest']) $('view-' + v).hidden = v !== view;
+  $('signout').hidden = view === 'signin' || (view === 'guest' && !state.token);
+  const focus = { signin: 'signin-name', meetings: 'meetings-title', call: 'call-title', guest: 'guest-title' }[view];
   const el = $(focus);
   if (el) { if (!el.matches('input,button')) el.tabIndex = -1; el.focus(); }
 }
 
 function render() {
+  if (state.view === 'guest') renderGuest();
   if (state.view === 'meetings') renderMeetings();
   if (state.view === 'call') renderCall();
 }
@@ -108,10 +112,12 @@ function renderCall() {
     const li = document.createElement('li');
     li.dataset.identity = m.identity || '';
     const name = document.createElement('span');
-    name.textContent = String(m.identity || '?').replace(/^[a-z]+:/, '') + (m.leaf === c.myLeaf ? ' ' + t(state.lang, 'call.you') : '');
+    // A guest is named as its guest certificate names it, with the host who invited it (checked in the worker).
+    const shown = m.guestName ? m.guestName : String(m.identity || '?').replace(/^[a-z]+:/, '');
+    name.textContent = shown + (m.leaf === c.myLeaf ? ' ' + t(state.lang, 'call.you') : '');
     const kind = document.createElement('span');
     kind.className = 'kind';
-    kind.textContent = t(state.lang, 'kind.' + kindOf(m.identity));
+    kind.textContent = m.guestName ? t(state.lang, 'kind.guestBy', String(m.invitedBy || '').replace(/^[a-z]+:/, '')) : t(state.lang, 'kind.' + kindOf(m.identity));
     li.append(name, kind);
     return li;
   }));
@@ -125,6 +131,9 @@ function renderCall() {
   $('mute').setAttribute('aria-pressed', String(!!c.muted));
   $('camera').textContent = t(state.lang, c.cameraOff ? 'call.cameraOn' : 'call.cameraOff');
   $('camera').setAttribute('aria-pressed', String(!!c.cameraOff));
+  // Inviting and admitting need the host in the group, not its media.
+  $('guests-panel').hidden = c.meeting.role !== 'host' || !c.identity || ['failed', 'removed', 'ended', 'signed-out'].includes(c.phase);
+  renderLobby();
   if (c.stats) $('media-status').textContent = t(state.lang, 'call.media', c.stats.decrypted, c.stats.rejected);
   renderVideos();
 }
@@ -191,8 +200,10 @@ async function signIn(ev) {
 function signOut() {
   state.token = null;
   state.identity = null;
+  state.guest = null;
   sessionStorage.removeItem('room.token');
   sessionStorage.removeItem('room.identity');
+  sessionStorage.removeItem('room.guest');
   if (state.call) leave();
   show('signin');
 }
@@ -268,8 +279,10 @@ async function joinMeeting(meeting) {
   try {
     if (!('RTCRtpScriptTransform' in window)) throw new Error('this browser has no RTCRtpScriptTransform (end-to-end encryption of media)');
     c.worker = worker();
-    const joined = await c.worker.call('join', { server: location.origin + '/', token: state.token, meetingId: meeting.id, host: meeting.role === 'host' });
+    const joined = await c.worker.call('join', { server: location.origin + '/', token: state.token, meetingId: meeting.id, host: meeting.role === 'host', guest: !!state.guest });
     c.identity = joined.identity;
+    if (meeting.role === 'host') watchLobby(c);
+    renderCall();
     const access = await api('GET', `api/meetings/${encodeURIComponent(meeting.id)}/janus`);
     const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480, frameRate: 15 } });
     $('self-video').srcObject = media;
@@ -294,7 +307,11 @@ async function leave() {
   try { await c.worker?.call('leave', {}); } catch { /* leaving */ }
   c.worker?.terminate();
   $('self-video').srcObject = null;
-  if (state.token) {
+  if (state.guest) {
+    state.guestMessage = ['guest.left'];
+    show('guest');
+    renderGuest();
+  } else if (state.token) {
     await loadMeetings();
     show('meetings');
   }
@@ -307,6 +324,145 @@ async function mediaStats() {
     roster: (c?.roster || []).map((m) => m.identity), feeds: c?.janus?.feeds.size ?? 0 }, c?.stats || {}, janus);
 }
 
+// ---- guests
+
+function renderGuest() {
+  const status = $('guest-status');
+  const [key, ...args] = state.guestMessage || ['guest.opening'];
+  status.textContent = t(state.lang, key, ...args);
+  status.classList.toggle('error', key.startsWith('guest.error'));
+}
+
+function guestSays(key, ...args) {
+  state.guestMessage = [key, ...args];
+  if (state.view === 'guest') renderGuest();
+}
+
+/** The guest opened its link: the token leaves the address bar, is spent once at the server, and the guest waits. */
+async function openInvitation(token) {
+  history.replaceState(null, '', location.pathname);
+  signOut();
+  show('guest');
+  guestSays('guest.opening');
+  try {
+    const r = await api('POST', 'api/guest/redeem', { token });
+    state.token = r.token;
+    state.identity = r.identity;
+    state.guest = { meetingId: r.meetingId, title: r.title, name: r.name, invitedBy: r.invitedBy };
+    sessionStorage.setItem('room.token', r.token);
+    sessionStorage.setItem('room.identity', r.identity);
+    sessionStorage.setItem('room.guest', JSON.stringify(state.guest));
+    waitInLobby();
+  } catch (e) {
+    if (['invitation-used', 'invitation-expired', 'invitation-revoked', 'invitation-invalid'].includes(e.error)) guestSays('guest.error.' + e.error);
+    else guestSays('guest.error.other', e.message);
+  }
+}
+
+/** Asks the server every second whether a host let this guest in; then joins like anyone else (guest certificate). */
+async function waitInLobby() {
+  const g = state.guest;
+  show('guest');
+  guestSays('guest.waiting', g.name, String(g.invitedBy).replace(/^[a-z]+:/, ''), g.title);
+  while (state.guest === g && !state.call) {
+    try {
+      const r = await api('POST', `api/meetings/${encodeURIComponent(g.meetingId)}/lobby`);
+      if (r.state === 'admitted') {
+        await joinMeeting({ id: g.meetingId, title: g.title, role: 'participant' });
+        return;
+      }
+      if (r.state === 'removed') { guestSays('call.removed'); return; }
+    } catch (e) {
+      if (state.guest === g) guestSays('guest.error.other', e.message);
+      return;
+    }
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+}
+
+// A host in the call sees who waits in the lobby (guests by the name they were invited under) and admits them.
+function renderLobby() {
+  const c = state.call;
+  const list = $('lobby');
+  const waiting = c?.lobby || [];
+  // Rebuilt only when someone came or went (or the language changed): a button keeps its keyboard focus meanwhile.
+  if (!c?.lobbyError) $('lobby-status').textContent = c?.lobby && !waiting.length ? t(state.lang, 'host.lobbyEmpty') : '';
+  const key = state.lang + '|' + waiting.map((w) => w.identity).join(',');
+  if (list.dataset.key === key) return;
+  list.dataset.key = key;
+  list.replaceChildren(...waiting.map((w) => {
+    const li = document.createElement('li');
+    li.className = 'waiting';
+    li.dataset.identity = w.identity;
+    const name = document.createElement('span');
+    name.textContent = w.name;
+    if (w.invitedBy) {
+      const kind = document.createElement('span');
+      kind.className = 'kind';
+      kind.textContent = t(state.lang, 'kind.guestBy', w.invitedBy.replace(/^[a-z]+:/, ''));
+      name.append(kind);
+    }
+    const admit = document.createElement('button');
+    admit.type = 'button';
+    admit.className = 'admit';
+    admit.textContent = t(state.lang, 'host.admit', w.name);
+    admit.addEventListener('click', () => admitFromLobby(w.identity));
+    li.append(name, admit);
+    return li;
+  }));
+}
+
+async function refreshLobby(c) {
+  const id = encodeURIComponent(c.meeting.id);
+  const [people, guests] = await Promise.all([api('GET', `api/meetings/${id}/participants`), api('GET', `api/meetings/${id}/guests`)]);
+  const byIdentity = new Map(guests.map((g) => [g.identity, g]));
+  c.lobby = people.filter((p) => p.state === 'waiting').map((p) => {
+    const g = byIdentity.get(p.identity);
+    return g ? { identity: p.identity, name: g.name, invitedBy: g.invitedBy } : { identity: p.identity, name: p.identity.replace(/^[a-z]+:/, '') };
+  });
+  if (state.call === c) renderLobby();
+}
+
+async function watchLobby(c) {
+  while (state.call === c && !['removed', 'ended', 'signed-out', 'failed'].includes(c.phase)) {
+    try { await refreshLobby(c); } catch { /* the next round says it again */ }
+    await new Promise((res) => setTimeout(res, 1500));
+  }
+}
+
+async function admitFromLobby(identity) {
+  const c = state.call;
+  if (!c) return;
+  c.lobbyError = '';
+  try {
+    await api('POST', `api/meetings/${encodeURIComponent(c.meeting.id)}/lobby/${encodeURIComponent(identity)}/admit`);
+    await refreshLobby(c);
+  } catch (e) {
+    c.lobbyError = e.message;
+    $('lobby-status').textContent = t(state.lang, 'host.admitFailed', e.message);
+  }
+}
+
+async function inviteGuest(ev) {
+  ev.preventDefault();
+  const c = state.call;
+  if (!c) return;
+  const status = $('guest-invite-status');
+  status.classList.remove('error');
+  try {
+    const r = await api('POST', `api/meetings/${encodeURIComponent(c.meeting.id)}/guests`, { name: $('guest-name').value });
+    $('guest-link').value = r.link;
+    $('guest-link-box').hidden = false;
+    $('guest-name').value = '';
+    status.textContent = t(state.lang, 'host.linkMade', r.name, new Date(r.expiresAt * 1000).toLocaleString(state.lang));
+    $('guest-link').focus();
+    $('guest-link').select();
+  } catch (e) {
+    status.classList.add('error');
+    status.textContent = t(state.lang, 'host.inviteFailed', e.message);
+  }
+}
+
 // ---- wiring
 
 $('lang').addEventListener('change', () => { state.lang = $('lang').value; localStorage.setItem('room.lang', state.lang); applyTexts(); });
@@ -314,6 +470,7 @@ $('signin-form').addEventListener('submit', signIn);
 $('signout').addEventListener('click', signOut);
 $('meetings-refresh').addEventListener('click', loadMeetings);
 $('leave').addEventListener('click', leave);
+$('guest-form').addEventListener('submit', inviteGuest);
 $('mute').addEventListener('click', () => {
   const c = state.call;
   if (!c) return;
@@ -330,7 +487,20 @@ $('camera').addEventListener('click', () => {
 });
 
 applyTexts();
-if (state.token) {
+/** An invitation link in the address (on load, or pasted into a tab that has the client open already). */
+function invitationInAddress() {
+  if (!location.hash.startsWith('#guest=')) return false;
+  const invitation = /^#guest=([A-Za-z0-9_-]{1,100})$/.exec(location.hash);
+  if (invitation) openInvitation(invitation[1]);
+  else { history.replaceState(null, '', location.pathname); show('guest'); guestSays('guest.error.invitation-invalid'); }
+  return true;
+}
+window.addEventListener('hashchange', invitationInAddress);
+if (invitationInAddress()) {
+  // the guest's page
+} else if (state.guest && state.token) {
+  waitInLobby();
+} else if (state.token) {
   loadMeetings().then(() => { if (state.token) show('meetings'); });
 } else {
   show('signin');

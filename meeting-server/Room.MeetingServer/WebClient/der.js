@@ -6,6 +6,9 @@ const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 const OID_P256 = '1.2.840.10045.3.1.7';
 const OID_ECDSA_SHA256 = '1.2.840.10045.4.3.2';
 const OID_CN = '2.5.4.3';
+// A guest certificate (the organisation's guest CA) names the guest as pseudonym and its host as description.
+const OID_PSEUDONYM = '2.5.4.65';
+const OID_DESCRIPTION = '2.5.4.13';
 const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 const OID_KEY_USAGE = '2.5.29.15';
 
@@ -106,15 +109,17 @@ function time(el) {
   if (el.tag === 0x18 && (m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s))) return Date.UTC(m[1], m[2] - 1, m[3], m[4], m[5], m[6]);
   throw new DerError('bad certificate time');
 }
-function commonName(nameEl) {
-  let cn = null;
+function nameParts(nameEl) {
+  const out = { cn: null, pseudonym: null, description: null };
+  const key = { [OID_CN]: 'cn', [OID_PSEUDONYM]: 'pseudonym', [OID_DESCRIPTION]: 'description' };
   for (const rdn of children(expect(nameEl, 0x30, 'name'))) {
     for (const atv of children(expect(rdn, 0x31, 'RDN'))) {
       const [type, value] = children(atv);
-      if (oidText(type) === OID_CN) cn = new TextDecoder('utf-8', { fatal: true }).decode(content(value));
+      const k = key[oidText(type)];
+      if (k) out[k] = new TextDecoder('utf-8', { fatal: true }).decode(content(value));
     }
   }
-  return cn;
+  return out;
 }
 
 /**
@@ -158,12 +163,15 @@ export function parseCertificate(der) {
       }
     }
   }
+  const subjectParts = nameParts(subject);
   return {
     tbs: whole(tbs),
     signature: sigBits.subarray(1),
     issuer: whole(issuer),
     subjectDer: whole(subject),
-    commonName: commonName(subject),
+    commonName: subjectParts.cn,
+    pseudonym: subjectParts.pseudonym,
+    description: subjectParts.description,
     notBefore: time(validity[0]),
     notAfter: time(validity[1]),
     publicKey: keyBits.subarray(1),

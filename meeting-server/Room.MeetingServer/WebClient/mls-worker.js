@@ -6,13 +6,15 @@
 // It joins a meeting as Room.MeetingClient's MeetingMember does: a P-256 key made here, a person certificate for it from
 // the server (PKCS#10, the server sets the subject), then an external commit from the GroupInfo the delivery service
 // holds (replacing a leaf this person left behind), retried on top when another commit took the epoch. Every credential
-// must be an X.509 certificate of the organisation CA naming device:NAME or person:NAME for the member's key.
+// must be an X.509 certificate of the organisation CA naming device:NAME or person:NAME for the member's key, or a
+// guest's: [certificate naming guest:ID, the guest CA's certificate], the guest CA signed by the organisation CA.
 import * as M from './vendor/mls.js';
 import { certificationRequest, parseCertificate, pemToDer } from './der.js';
 import { KeyRing, Encryptor, Decryptor, baseKey } from './sframe.js';
 
 const SUITES = { 2: 'MLS_128_DHKEMP256_AES128GCM_SHA256_P256' };
 const IDENTITY = /^(device|person):[a-z0-9][a-z0-9._-]{0,62}$/;
+const GUEST = /^guest:[a-z0-9][a-z0-9._-]{0,62}$/;
 // The meeting server signs the Remove/Add proposals it makes as the group's external sender; it is never a member.
 const SERVER_IDENTITY = 'server:meetings';
 const MAX_COMMIT_ATTEMPTS = 5;
@@ -45,17 +47,29 @@ async function api(method, path, body) {
 
 // ---- credentials
 
-/** Checks an MLS credential: an X.509 certificate of the organisation CA, in date, for signing, for this key. */
+const verify = (cert, issuerKey) => M.p256.verify(cert.signature, cert.tbs, issuerKey, { prehash: true, format: 'der', lowS: false });
+
+/**
+ * Checks an MLS credential: an X.509 certificate of the organisation CA, in date, for signing, for this key; a guest's
+ * only from the guest CA (a CA the organisation CA signed, not the organisation CA itself) with its name and host.
+ */
 async function validateCredential(credential, signaturePublicKey) {
   try {
     if (credential.credentialType !== 'x509' || credential.certificates.length < 1) return false;
     const c = parseCertificate(credential.certificates[0]);
     const now = Date.now();
     if (c.isCa || c.digitalSignature === false || now < c.notBefore || now > c.notAfter) return false;
+    if (hex(c.publicKey) !== hex(signaturePublicKey)) return false;
+    if (GUEST.test(c.commonName || '')) {
+      if (credential.certificates.length !== 2 || !c.pseudonym || !/^invited by (person|device):/.test(c.description || '')) return false;
+      const g = parseCertificate(credential.certificates[1]);
+      if (!g.isCa || now < g.notBefore || now > g.notAfter || hex(g.subjectDer) === hex(session.ca.subjectDer)) return false;
+      if (hex(g.issuer) !== hex(session.ca.subjectDer) || hex(c.issuer) !== hex(g.subjectDer)) return false;
+      return verify(g, session.ca.publicKey) && verify(c, g.publicKey);
+    }
     if (!IDENTITY.test(c.commonName || '') && c.commonName !== SERVER_IDENTITY) return false;
     if (hex(c.issuer) !== hex(session.ca.subjectDer)) return false;
-    if (hex(c.publicKey) !== hex(signaturePublicKey)) return false;
-    return M.p256.verify(c.signature, c.tbs, session.ca.publicKey, { prehash: true, format: 'der', lowS: false });
+    return verify(c, session.ca.publicKey);
   } catch {
     return false;
   }
@@ -63,6 +77,14 @@ async function validateCredential(credential, signaturePublicKey) {
 
 function identityOf(leafNode) {
   try { return parseCertificate(leafNode.credential.certificates[0]).commonName; } catch { return null; }
+}
+
+/** A guest's name and host as its (validated) certificate states them; null for members who are no guest. */
+function guestOf(leafNode) {
+  try {
+    const c = parseCertificate(leafNode.credential.certificates[0]);
+    return GUEST.test(c.commonName || '') ? { name: c.pseudonym, invitedBy: (c.description || '').replace(/^invited by /, '') } : null;
+  } catch { return null; }
 }
 
 // ---- the group
@@ -73,7 +95,8 @@ function members(state) {
     if (i % 2 === 0 && n && n.nodeType === 'leaf') {
       const identity = identityOf(n.leaf);
       if (identity === SERVER_IDENTITY) throw new Error('the meeting server holds a member leaf: refused');
-      out.push({ leaf: i / 2, identity });
+      const guest = guestOf(n.leaf);
+      out.push(guest ? { leaf: i / 2, identity, guestName: guest.name, invitedBy: guest.invitedBy } : { leaf: i / 2, identity });
     }
   });
   return out;
@@ -118,7 +141,7 @@ async function installEpoch() {
 const groupInfoMessage = async () =>
   M.encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo: await M.createGroupInfoWithExternalPubAndRatchetTree(session.state, [], session.cs) });
 
-async function join({ server, token, meetingId, host }) {
+async function join({ server, token, meetingId, host, guest }) {
   if (session && !session.stopped) throw new Error('already in a meeting');
   session = { server, token, meetingId, stopped: false };
   const caPem = await (await fetch(new URL('api/ca', server))).text();
@@ -143,13 +166,14 @@ async function join({ server, token, meetingId, host }) {
   const signKey = M.p256.utils.randomSecretKey();
   const publicKey = M.p256.getPublicKey(signKey, false);
   const csr = await certificationRequest(publicKey, async (tbs) => M.p256.sign(tbs, signKey, { prehash: true, format: 'der', lowS: false }));
-  const issued = await api('POST', 'api/person/certificate', { csr: b64(csr) });
+  // A guest's certificate is from the guest CA, and only once a host admitted it; the chain goes in its credential.
+  const issued = await api('POST', guest ? 'api/guest/certificate' : 'api/person/certificate', { csr: b64(csr) });
   const certificate = unb64(issued.certificate);
   if (hex(unb64(issued.caCertificate)) !== hex(caDer)) throw new Error('the certificate came with another CA');
   const mine = parseCertificate(certificate);
   if (hex(mine.publicKey) !== hex(publicKey)) throw new Error('the certificate is not for this key');
   session.identity = mine.commonName;
-  const credential = { credentialType: 'x509', certificates: [certificate] };
+  const credential = { credentialType: 'x509', certificates: guest ? [certificate, unb64(issued.guestCaCertificate)] : [certificate] };
   if (!(await validateCredential(credential, publicKey))) throw new Error('the server issued a certificate this client does not accept');
 
   const config = {
@@ -223,6 +247,32 @@ async function sync() {
     if (session.state.groupActiveState?.kind === 'removedFromGroup') break;
   }
   if (changed) await installEpoch();
+  if (!session.stopped && session.state.groupActiveState?.kind !== 'removedFromGroup') await commitPending();
+}
+
+/**
+ * Commits the proposals the server made as the group's external sender (the Remove of someone a host removed or whose
+ * invitation was revoked, or who left; the Add of someone admitted), by reference, as MeetingMember.CommitPendingAsync
+ * does: with only browsers in a meeting, the removed member is out at this commit. Not when one of them removes this
+ * member (the server refuses that). Another member's commit first: 409, and the next round follows that one.
+ */
+async function commitPending() {
+  const pending = Object.values(session.state.unappliedProposals || {});
+  if (!pending.length) return;
+  const me = session.state.privatePath.leafIndex;
+  if (pending.some((p) => p.proposal.proposalType === 'remove' && p.proposal.remove.removed === me)) return;
+  const r = await M.createCommit({ state: session.state, cipherSuite: session.cs }, { wireAsPublicMessage: true });
+  const next = Object.assign({}, r.newState, { clientConfig: session.state.clientConfig });
+  const groupInfo = M.encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo: await M.createGroupInfoWithExternalPubAndRatchetTree(next, [], session.cs) });
+  const welcome = r.welcome ? b64(M.encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: r.welcome })) : null;
+  try {
+    await api('POST', `api/meetings/${encodeURIComponent(session.meetingId)}/commits`, { commit: b64(M.encodeMlsMessage(r.commit)), groupInfo: b64(groupInfo), welcome });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409) return;
+    throw e;
+  }
+  session.state = next;
+  await installEpoch();
 }
 
 async function poll() {

@@ -340,6 +340,105 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
         await page.Context.CloseAsync();
     }
 
+    /// <summary>
+    /// Guests, end to end in two browsers: the host (in the call) invites a guest by name and gets a one-time link; the
+    /// guest opens it, waits in the lobby, the host admits them from the lobby; the guest joins the MLS group with a
+    /// guest CA certificate, both see one security code and each other's media, and both rosters mark the guest
+    /// "Guest, invited by HOST". The used link is refused in a third browser; revoking the invitation removes the guest.
+    /// </summary>
+    [Fact]
+    public async Task A_host_invites_a_guest_who_is_admitted_from_the_lobby_and_appears_as_a_guest_on_both_rosters()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
+        var ct = timeout.Token;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Step(string what) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:F1} s  {what}");
+        string host = ServerFixture.NewName("gh");
+        const string password = "web-password-4";
+        await fx.Server.AddUserAsync(host, password);
+        using var hostClient = await fx.Server.SignInAsync(host, password);
+        var meeting = await hostClient.CreateMeetingAsync("Bürgersprechstunde", []);
+
+        var page = await OpenAsync("en-GB");
+        await SignInAsync(page, host, password);
+        await page.Locator($"#meetings-list li[data-meeting='{meeting.Id}'] button.join").ClickAsync();
+        await WaitUntilAsync(async () => (await ClientStatsAsync(page)).GetProperty("phase").GetString() is "in-call" or "failed", async () => ConsoleOf(page), ct);
+        Assert.True((await ClientStatsAsync(page)).GetProperty("phase").GetString() == "in-call", $"{await ClientStatsAsync(page)}\n{ConsoleOf(page)}");
+        await Assertions.Expect(page.Locator("#guests-panel")).ToBeVisibleAsync();
+        Step("host in the call");
+
+        // The host invites by name (keyboard: type, Enter); the link shows, with the token in its fragment only.
+        await page.Locator("#guest-name").FillAsync("Erika Mustermann");
+        await page.Locator("#guest-name").PressAsync("Enter");
+        await Assertions.Expect(page.Locator("#guest-link-box")).ToBeVisibleAsync();
+        string link = await page.Locator("#guest-link").InputValueAsync();
+        Assert.Matches(@"^https://[^/]+/client/#guest=[A-Za-z0-9_-]{43}$", link);
+        await Assertions.Expect(page.Locator("#guest-invite-status")).ToContainTextAsync("Erika Mustermann");
+
+        // The guest opens the link: the token leaves the address bar; the guest waits for a host.
+        var guest = await OpenAsync("de-DE");
+        await guest.GotoAsync(link);
+        await Assertions.Expect(guest.Locator("#guest-status")).ToContainTextAsync("Erika Mustermann, " + host + " hat Sie zu „Bürgersprechstunde“ eingeladen");
+        Assert.DoesNotContain("#guest=", guest.Url, StringComparison.Ordinal);
+        await CheckAxeAsync(guest, "guest lobby (de)");
+        Step("guest waits in the lobby");
+
+        // The host sees the guest waiting, by name and who invited them, and admits them.
+        var waiting = page.Locator("#lobby li[data-identity^='guest:']");
+        await Assertions.Expect(waiting).ToContainTextAsync("Erika Mustermann");
+        await Assertions.Expect(waiting).ToContainTextAsync("Guest, invited by " + host);
+        string guestIdentity = (await waiting.GetAttributeAsync("data-identity"))!;
+        await CheckAxeAsync(page, "host call with lobby (en)");
+        await waiting.Locator("button.admit").ClickAsync();
+        Step("admitted");
+
+        // The guest joins by external commit with a guest CA certificate: one code, and the guest on both rosters as a guest.
+        async Task<string> Context() => $"--- host ---\n{await ClientStatsAsync(page)}\n{ConsoleOf(page)}\n--- guest ---\n{await ClientStatsAsync(guest)}\n{ConsoleOf(guest)}";
+        await WaitUntilAsync(async () => (await ClientStatsAsync(guest)).GetProperty("roster").GetArrayLength() == 2
+            && (await ClientStatsAsync(page)).GetProperty("roster").GetArrayLength() == 2, Context, ct);
+        string code = (await ClientStatsAsync(guest)).GetProperty("securityCode").GetString()!;
+        await Assertions.Expect(page.Locator("#security-code")).ToHaveAttributeAsync("data-code", code);
+        var onHost = page.Locator($"#roster li[data-identity='{guestIdentity}']");
+        await Assertions.Expect(onHost).ToContainTextAsync("Erika Mustermann");
+        await Assertions.Expect(onHost).ToContainTextAsync("Guest, invited by " + host);
+        var onGuest = guest.Locator($"#roster li[data-identity='{guestIdentity}']");
+        await Assertions.Expect(onGuest).ToContainTextAsync("Erika Mustermann (Sie)");
+        await Assertions.Expect(onGuest).ToContainTextAsync("Gast, eingeladen von " + host);
+        await Assertions.Expect(guest.Locator($"#roster li[data-identity='person:{host}']")).ToContainTextAsync("Person");
+        await Assertions.Expect(page.Locator("#lobby li")).ToHaveCountAsync(0);
+        Step("one code, guest on both rosters");
+
+        // They meet: each decodes the other's picture and sound (SFrame under the group's keys).
+        static bool OneFeedDecodes(JsonElement s) =>
+            s.TryGetProperty("perFeed", out var f) && f.GetArrayLength() == 1 && f.EnumerateArray().All(x => x.GetProperty("framesDecoded").GetInt32() > 10 && x.GetProperty("audioSamples").GetInt32() > 0);
+        await WaitUntilAsync(async () => OneFeedDecodes(await ClientStatsAsync(page)) && OneFeedDecodes(await ClientStatsAsync(guest)), Context, ct);
+        await ScreenshotAsync(page, "web-client-guest-host");
+        await ScreenshotAsync(guest, "web-client-guest");
+        Step("media both ways");
+
+        // The link worked once: opened again (another browser), it is refused with a clear reason.
+        var again = await OpenAsync("en-GB");
+        await again.GotoAsync(link);
+        await Assertions.Expect(again.Locator("#guest-status")).ToHaveTextAsync("This invitation link was used already. Ask the host for a new one.");
+        await Assertions.Expect(again.Locator("#view-call")).ToBeHiddenAsync();
+        await again.Context.CloseAsync();
+
+        // The host revokes the invitation: the guest's page says it was removed, and the host's browser commits the
+        // server's Remove: the guest is off its roster and the code is new (keys the guest never gets).
+        var invitation = Assert.Single(await hostClient.GuestInvitationsAsync(meeting.Id));
+        await hostClient.RevokeGuestAsync(meeting.Id, invitation.Id);
+        await Assertions.Expect(guest.Locator("#call-status")).ToHaveTextAsync("Sie wurden aus der Besprechung entfernt.");
+        await Assertions.Expect(page.Locator($"#roster li[data-identity='{guestIdentity}']")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("#roster li")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("#security-code")).Not.ToHaveAttributeAsync("data-code", code);
+        var (epochAfter, _) = await hostClient.GroupInfoAsync(meeting.Id);
+        Assert.Equal((await ClientStatsAsync(page)).GetProperty("epoch").GetInt32(), (int)epochAfter);
+        Step("revoked: the guest is out of the group");
+        await page.Locator("#leave").ClickAsync();
+        await page.Context.CloseAsync();
+        await guest.Context.CloseAsync();
+    }
+
     private sealed class Box : IAsyncDisposable
     {
         public required PrivateBus Bus { get; init; }
