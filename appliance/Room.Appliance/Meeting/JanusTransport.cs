@@ -342,6 +342,13 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         }
     }
 
+    private string RejectionReasons()
+    {
+        var reasons = new[] { ("video", _videoIn.Rejected, _videoIn.LastError), ("audio", _audioIn.Rejected, _audioIn.LastError) }
+            .Where(r => r.Item2 > 0).Select(r => $"{r.Item1}: {r.Item3}").ToList();
+        return reasons.Count == 0 ? "" : $" (last {string.Join(", ", reasons)})";
+    }
+
     public string Statistics
     {
         get
@@ -356,7 +363,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
                 $"{_videoOut.Frames + _audioOut.Frames} frames encrypted, rtp {_publish.RtpPacketsSent}",
                 $"call received: video {Subscriber.VideoFramesDecoded} frames decoded from {Subscriber.Videos.Count} streams, " +
                 $"audio {Subscriber.AudioFramesDecoded} frames decoded from {Subscriber.Audios.Count} streams, " +
-                $"{_videoIn.Rejected + _audioIn.Rejected} frames rejected by SFrame, rtp {_subscribe.RtpPacketsReceived}, NACKs {Subscriber.NacksSent}, PLIs {Subscriber.PlisSent}",
+                $"{_videoIn.Rejected + _audioIn.Rejected} frames rejected by SFrame{RejectionReasons()}, rtp {_subscribe.RtpPacketsReceived}, NACKs {Subscriber.NacksSent}, PLIs {Subscriber.PlisSent}",
             };
             lines.Add($"call ice: sending {_publish.Ice.State} (consent refreshed {_publish.Ice.ConsentRefreshes} times), receiving {_subscribe.Ice.State} (consent refreshed {_subscribe.Ice.ConsentRefreshes} times)");
             lines.Add($"call path: sending {Path(_publish.Ice)}, receiving {Path(_subscribe.Ice)}");

@@ -55,7 +55,8 @@ public sealed class JanusReconnectTests(ITestOutputHelper output)
             var meeting = await MeetingAsync(rig).WaitAsync(ct);
             Assert.Equal(MeetingStates.InCall, meeting.State);
             Assert.Equal((await rig.Browser.StatsAsync().WaitAsync(ct)).Code, meeting.SecurityCode);
-            Assert.Equal(0, (await rig.ReportAsync().WaitAsync(ct)).Rejected);
+            var report = await rig.ReportAsync().WaitAsync(ct);
+            Assert.True(report.Rejected == 0, report.Text);
             var seen = states.ToList();
             Assert.All(seen, s => Assert.NotEqual(MeetingStates.Error, s.State));
             var reconnecting = seen.Where(s => s.State == MeetingStates.Reconnecting).ToList();
