@@ -70,7 +70,7 @@ internal static class IcsSamples
         CLASS:PRIVATE
         SUMMARY:Personalgespräch Müller
         ATTENDEE;CN=Erika Müller:mailto:mueller@example.org
-        DESCRIPTION:Join: room://ratssaal.example.org/personal
+        DESCRIPTION:Join: test-loopback://ratssaal.example.org/personal
         END:VEVENT
         """);
 
