@@ -50,6 +50,7 @@ public sealed class MakeRunTests
             using var demo = await RoomBusClient.ConnectAsync($"unix:path={Path.Combine(run, "bus")}");
             var entry = Assert.Single((await demo.GetStatusAsync()).Upcoming, e => e.Title == "Demo meeting");
             Assert.Equal(link, entry.Uri);
+            Assert.StartsWith("enrolled as device:demo-room", (await demo.GetStatusAsync()).Admin.EnrolmentStatus, StringComparison.Ordinal);
             await demo.JoinAsync(entry.Uri);
 
             // A second room joins the same meeting: enrolled by the administrator's code, invited by the demo person.
