@@ -6,3 +6,5 @@ APT_PACKAGES += janus-tools ffmpeg
 # The web client (issue 14): ts-mls bundled for its MLS worker (npm ci runs the bundler), axe-core for its tests.
 NPM_DIRS += meeting-server/web-client
 APT_PACKAGES += chromium npm
+# make run (scripts/run-room.sh) starts Janus and the meeting-server beside roomd and provisions the demo with curl + jq.
+APT_PACKAGES += janus curl jq iproute2 util-linux

@@ -72,7 +72,7 @@ builder.Services.AddSingleton<IDeviceProvider>(sp => new SharedCaptureDeviceProv
     "simulated" => new SimulatedDeviceProvider(builder.Configuration.GetSection("Devices:Simulated").Get<SimulatedDeviceOptions>()),
     var other => throw new OptionsValidationException(RoomOptions.Section, typeof(RoomOptions), [$"Device provider '{other}' is not available in this build."]),
 }));
-// Meetings: meeting:// to a meeting server (below), janus:// goes to a Janus VideoRoom (WebRTC, link-keyed SFrame), room:// and https:// to the loopback.
+// Meetings: meeting:// to a meeting server (below); for tests only, test-janus-linkkey:// to a bare Janus VideoRoom (link-keyed SFrame) and test-loopback:// to a simulated peer.
 builder.Services.AddSingleton(sp => new LoopbackTransport(sp.GetRequiredService<TimeProvider>())
 {
     RekeyInterval = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<RoomOptions>>().Value.RekeySeconds),

@@ -15,7 +15,8 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
 
         meeting
           status                          everything roomd publishes
-          join URI                        join a meeting (https://server/meeting or room://server/meeting)
+          join URI                        join a meeting: meeting://server:8443/ID (or https://server:8443/meetings/ID);
+                                          test-loopback://NAME/call is a test call with a simulated peer in roomd
           leave                           leave the current meeting
           mute on|off|toggle              microphones
           volume 0..100                   speaker volume
@@ -454,7 +455,8 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
         sb.AppendLine($"network     {(s.System.Addresses.Count == 0 ? "no addresses" : string.Join(", ", s.System.Addresses))}");
         sb.AppendLine($"update      {s.System.UpdateStatus}");
         sb.AppendLine($"enrolment   {s.Admin.EnrolmentStatus}  admin PIN {(s.Admin.PinSet ? "set" : "not set")}");
-        sb.AppendLine($"meeting     {s.Meeting.State}{(s.Meeting.Uri.Length > 0 ? "  " + s.Meeting.Uri : "")}");
+        sb.AppendLine($"meeting     {s.Meeting.State}{(s.Meeting.Uri.Length > 0 ? "  " + s.Meeting.Uri : "")}"
+            + (s.Meeting.Uri.StartsWith("test-", StringComparison.Ordinal) ? "  (a test call, not a meeting)" : ""));
         if (s.Meeting.StartedAt is { } started)
         {
             sb.AppendLine($"since       {started:yyyy-MM-dd HH:mm:ss}Z");

@@ -25,10 +25,34 @@ public sealed class AdminService(
     INetworkService network,
     RecentLog recentLog,
     IOptions<RoomOptions> room,
-    ILogger<AdminService> logger)
+    ILogger<AdminService> logger,
+    IOptions<Meeting.MeetingServerCallOptions>? meetingServer = null)
 {
-    /// <summary>"not enrolled" until a meeting-server enrolment exists to report (there is none in this build).</summary>
-    public const string EnrolmentStatus = "not enrolled";
+    /// <summary>
+    /// The box's meeting-server enrolment as <c>roomctl enroll</c> left it in the identity folder, read now:
+    /// "enrolled as device:NAME (certificate valid until DATE)", "not enrolled", or why the identity cannot be read.
+    /// </summary>
+    public string EnrolmentStatus => DescribeEnrolment((meetingServer?.Value ?? new Meeting.MeetingServerCallOptions()).IdentityDirectory);
+
+    internal static string DescribeEnrolment(string dir)
+    {
+        string cert = Path.Combine(dir, Room.MeetingClient.DeviceCredentials.CertificateFile);
+        try
+        {
+            if (!File.Exists(cert) || !File.Exists(Path.Combine(dir, Room.MeetingClient.DeviceCredentials.KeyFile)))
+            {
+                return "not enrolled";
+            }
+
+            using var c = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(cert));
+            return string.Create(CultureInfo.InvariantCulture,
+                $"enrolled as {c.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, false)} (certificate valid until {c.NotAfter.ToUniversalTime():yyyy-MM-dd})");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            return $"identity in {dir} unreadable: {e.Message}";
+        }
+    }
 
     /// <summary>Raised when anything the Admin interface publishes may have changed.</summary>
     public event EventHandler? Changed;

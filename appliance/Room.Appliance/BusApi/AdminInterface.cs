@@ -44,7 +44,7 @@ public sealed class AdminInterface : IBusInterface
             ["NetworkAddresses"] = VariantValue.Array(_admin.Network.KernelAddresses().ToArray()),
             ["Proxy"] = s.Proxy ?? "",
             ["MaintenanceWindow"] = Struct.Create(s.MaintenanceStart ?? "", s.MaintenanceMinutes ?? 0u),
-            ["EnrolmentStatus"] = AdminService.EnrolmentStatus,
+            ["EnrolmentStatus"] = _admin.EnrolmentStatus,
             ["PinSet"] = _admin.PinSet,
             ["SessionSeconds"] = (uint)_admin.SessionLength.TotalSeconds,
         };

@@ -17,7 +17,7 @@ using Room.Rtc.Sdp;
 namespace Room.Appliance.Meeting;
 
 /// <summary>
-/// A bare Janus VideoRoom meeting (<c>janus://host:8188/ROOM#k=KEY</c>): joins the room over Janus's WebSocket API,
+/// For tests only: a bare Janus VideoRoom (<c>test-janus-linkkey://host:8188/ROOM#k=KEY</c>): joins the room over Janus's WebSocket API,
 /// publishes the room's camera and microphones (VP8 + Opus through Room.Call, over our WebRTC stack), subscribes to
 /// every other publisher in one multistream subscription and follows them joining and leaving. Every frame is
 /// SFrame-encrypted with keys from the link's meeting secret (interim keying: MLS through the meeting-server is the
@@ -788,8 +788,9 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
 }
 
 /// <summary>
-/// Chooses the transport by the meeting address: meeting:// to the meeting server (MLS-keyed Janus call), janus:// to a
-/// bare Janus room (link-keyed), everything else to the loopback.
+/// Chooses the transport by the meeting address: meeting:// (and https://server/meetings/ID) to the meeting server
+/// (MLS-keyed Janus call); the test schemes test-janus-linkkey:// (bare Janus room, link-keyed) and test-loopback://
+/// (simulated peer) to theirs. Nothing else reaches a transport (MeetingUri refuses it).
 /// </summary>
 public sealed class MeetingTransportRouter(LoopbackTransport loopback, JanusTransport janus, MeetingServerTransport meetingServer) : IMeetingTransport
 {
@@ -797,8 +798,8 @@ public sealed class MeetingTransportRouter(LoopbackTransport loopback, JanusTran
     {
         ArgumentNullException.ThrowIfNull(meeting);
         if (MeetingUri.IsMeetingServer(meeting)) return meetingServer.ConnectAsync(meeting, roomName, microphoneMuted, cancellationToken);
-        return MeetingUri.IsJanus(meeting)
-            ? janus.ConnectAsync(meeting, roomName, microphoneMuted, cancellationToken)
-            : loopback.ConnectAsync(meeting, roomName, microphoneMuted, cancellationToken);
+        if (MeetingUri.IsJanus(meeting)) return janus.ConnectAsync(meeting, roomName, microphoneMuted, cancellationToken);
+        if (MeetingUri.IsTestLoopback(meeting)) return loopback.ConnectAsync(meeting, roomName, microphoneMuted, cancellationToken);
+        throw new MeetingFailedException($"'{MeetingUri.Display(meeting)}' is not a meeting roomd can join.");
     }
 }

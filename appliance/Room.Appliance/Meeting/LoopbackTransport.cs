@@ -5,7 +5,7 @@ using Room.Crypto.Mls;
 namespace Room.Appliance.Meeting;
 
 /// <summary>
-/// A meeting without a server: the room and one simulated remote participant form a real MLS group (RFC 9420,
+/// The test loopback (<c>test-loopback://NAME/call</c>, tests and demos only; it is no meeting): the room and one simulated remote participant form a real MLS group (RFC 9420,
 /// suite 0x0001): the room creates it, adds the peer's KeyPackage, and the peer joins from the Welcome as it
 /// arrives off the wire. Both derive the security code from their own epoch authenticator; a mismatch fails the
 /// join, as it would with a meddling server. Hosts under the reserved .invalid domain fail like an unreachable
@@ -86,7 +86,7 @@ public sealed class LoopbackTransport(TimeProvider time) : IMeetingTransport
         public IReadOnlyList<MeetingParticipant> Participants =>
         [
             new("local", _roomName, _muted),
-            new("loopback-peer", "Loopback peer", false),
+            new("loopback-peer", "Test loopback (simulated peer)", false),
         ];
 
         public string SecurityCode

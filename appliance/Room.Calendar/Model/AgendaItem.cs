@@ -6,10 +6,10 @@ public enum MeetingProvider
     /// <summary>No meeting address was found.</summary>
     None,
 
-    /// <summary>A meeting on the configured meeting-server (https://server/meetings/...): joinable.</summary>
+    /// <summary>A meeting-server meeting (meeting://server:8443/ID, or https://server/meetings/... of the configured one): joinable.</summary>
     MeetingServer,
 
-    /// <summary>A room:// meeting: joinable.</summary>
+    /// <summary>roomd's test call (test-loopback://, a simulated peer; tests and demos only): joinable.</summary>
     Room,
     Teams,
     Zoom,

@@ -4,7 +4,7 @@ namespace Room.Calendar.Model;
 
 /// <summary>
 /// Finds the meeting address in the texts of a calendar entry (URL, LOCATION, X- properties, DESCRIPTION, in that
-/// order). A meeting-server or room:// address wins (the room can join it); otherwise the first address of a known
+/// order). A meeting-server (meeting:// or https://SERVER/meetings/...) or test-loopback:// address wins (the room can join it); otherwise the first address of a known
 /// provider (Teams, Zoom, Webex, Jitsi, SIP) so that it is shown as such; otherwise the first web address.
 /// </summary>
 public static partial class MeetingLinks
@@ -84,9 +84,10 @@ public static partial class MeetingLinks
             return null;
         }
 
-        if (scheme == "room")
+        if (scheme is "meeting" or "test-loopback")
         {
-            return uri.AbsolutePath.Trim('/').Length > 0 ? new MeetingLink(MeetingProvider.Room, text) : null;
+            // meeting://server:8443/ID is a meeting-server meeting; test-loopback:// roomd's test call (tests and demos).
+            return uri.AbsolutePath.Trim('/').Length > 0 ? new MeetingLink(scheme == "meeting" ? MeetingProvider.MeetingServer : MeetingProvider.Room, text) : null;
         }
 
         if (scheme is not ("https" or "http"))
@@ -118,6 +119,6 @@ public static partial class MeetingLinks
         return new MeetingLink(provider, text);
     }
 
-    [GeneratedRegex(@"(?:\b(?:https?|room)://[^\s<>""'\\\[\]{}|^`]+)|(?:\bsips?:[^\s<>""'\\@:;,/]+@[A-Za-z0-9.\-\[\]:]+)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 500)]
+    [GeneratedRegex(@"(?:\b(?:https?|meeting|test-loopback)://[^\s<>""'\\\[\]{}|^`]+)|(?:\bsips?:[^\s<>""'\\@:;,/]+@[A-Za-z0-9.\-\[\]:]+)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 500)]
     private static partial Regex UriPattern();
 }

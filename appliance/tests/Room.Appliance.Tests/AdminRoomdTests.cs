@@ -146,7 +146,7 @@ public sealed class AdminRoomdTests : IDisposable
         await client.SetPinAsync(pin);
         var key = LinkKey.NewSecretText();
         // Port 9 (discard) on loopback: nothing listens, the join fails and is logged, the key with it if anything leaked.
-        await client.JoinAsync($"janus://127.0.0.1:9/4242#k={key}");
+        await client.JoinAsync($"test-janus-linkkey://127.0.0.1:9/4242#k={key}");
         var until = Stopwatch.StartNew();
         while ((await client.GetStatusAsync()).Meeting is { State: not MeetingStates.Error, LastError.Length: 0 })
         {

@@ -216,7 +216,7 @@ public sealed class AdminStorageTests : IDisposable
     [Fact]
     public void Log_lines_lose_uri_fragments_that_may_hold_meeting_keys()
     {
-        Assert.Equal("joining janus://h:8188/1234#[redacted] now", RecentLog.Redact("joining janus://h:8188/1234#k=AAECAwQFBgcICQ now"));
+        Assert.Equal("joining test-janus-linkkey://h:8188/1234#[redacted] now", RecentLog.Redact("joining test-janus-linkkey://h:8188/1234#k=AAECAwQFBgcICQ now"));
     }
 
     private sealed class ListLogger : ILogger

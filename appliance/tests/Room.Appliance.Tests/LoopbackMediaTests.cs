@@ -53,7 +53,7 @@ public sealed class LoopbackMediaTests : IAsyncDisposable
     public async Task Unplugging_the_camera_mid_call_switches_to_another_and_the_call_goes_on()
     {
         await _media.StartAsync(CancellationToken.None);
-        await _meeting.JoinAsync("https://meet.example.org/m/1");
+        await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
         await WaitForAsync(s => s.Active && s.Camera == "sim:camera-front");
         await WaitForAsync(_ => _media.Snapshot() is not null);
 
@@ -67,7 +67,7 @@ public sealed class LoopbackMediaTests : IAsyncDisposable
     public async Task With_no_camera_left_the_call_goes_on_audio_only_and_video_returns_when_one_is_plugged_back()
     {
         await _media.StartAsync(CancellationToken.None);
-        await _meeting.JoinAsync("https://meet.example.org/m/1");
+        await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
         await WaitForAsync(s => s.Active);
 
         _devices.SetCameraPresent("sim:camera-front", false);
@@ -94,7 +94,7 @@ public sealed class LoopbackMediaTests : IAsyncDisposable
         await media.StartAsync(CancellationToken.None);
         try
         {
-            await _meeting.JoinAsync("https://meet.example.org/m/1");
+            await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (!media.Status.Active)
             {
@@ -125,7 +125,7 @@ public sealed class LoopbackMediaTests : IAsyncDisposable
         _devices.SetCameraPresent("sim:camera-front", false);
         _devices.SetCameraPresent("sim:camera-wide", false);
         await _media.StartAsync(CancellationToken.None);
-        await _meeting.JoinAsync("https://meet.example.org/m/1");
+        await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
 
         var audioOnly = await WaitForAsync(s => s.Active && s.Camera == "");
         Assert.StartsWith("Opus", audioOnly.Audio, StringComparison.Ordinal);

@@ -19,7 +19,7 @@ public sealed partial class LoopbackRekeyTests(ITestOutputHelper output)
 {
     private static async Task<LoopbackTransport.Session> JoinAsync(TimeProvider time, TimeSpan rekeyInterval) =>
         (LoopbackTransport.Session)await new LoopbackTransport(time) { JoinDelay = TimeSpan.Zero, RekeyInterval = rekeyInterval }
-            .ConnectAsync(new Uri("https://meet.example.org/m/1"), "Ratssaal", false, CancellationToken.None);
+            .ConnectAsync(new Uri("test-loopback://meet.example.org/m/1"), "Ratssaal", false, CancellationToken.None);
 
     [Fact]
     public async Task A_rekey_moves_both_members_to_a_new_epoch_and_a_new_code_they_agree_on()
@@ -128,7 +128,7 @@ public sealed partial class LoopbackRekeyTests(ITestOutputHelper output)
         try
         {
             await media.StartAsync(CancellationToken.None);
-            await meeting.JoinAsync("https://meet.example.org/m/1");
+            await meeting.JoinAsync("test-loopback://meet.example.org/m/1");
 
             // Wait (no timing asserted) for three rekeys, then for the picture to go on after the last one.
             var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -184,7 +184,7 @@ public sealed partial class LoopbackRekeyTests(ITestOutputHelper output)
             }
         });
 
-        await client.JoinAsync("room://rathaus.example/ratssaal");
+        await client.JoinAsync("test-loopback://rathaus.example/ratssaal");
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {

@@ -6,7 +6,7 @@ public class LoopbackTransportTests
 {
     private static async Task<LoopbackTransport.Session> JoinAsync() =>
         (LoopbackTransport.Session)await new LoopbackTransport(TimeProvider.System) { JoinDelay = TimeSpan.Zero }
-            .ConnectAsync(new Uri("https://meet.example.org/m/1"), "Ratssaal", false, CancellationToken.None);
+            .ConnectAsync(new Uri("test-loopback://meet.example.org/m/1"), "Ratssaal", false, CancellationToken.None);
 
     [Fact]
     public async Task Room_and_peer_form_an_MLS_group_and_derive_the_same_security_code()
@@ -30,7 +30,7 @@ public class LoopbackTransportTests
     {
         var transport = new LoopbackTransport(TimeProvider.System) { JoinDelay = TimeSpan.Zero };
         var ex = await Assert.ThrowsAsync<MeetingFailedException>(() =>
-            transport.ConnectAsync(new Uri("https://nowhere.invalid/m/1"), "Ratssaal", false, CancellationToken.None));
+            transport.ConnectAsync(new Uri("test-loopback://nowhere.invalid/m/1"), "Ratssaal", false, CancellationToken.None));
         Assert.Contains("nowhere.invalid", ex.Message, StringComparison.Ordinal);
     }
 }

@@ -36,7 +36,7 @@ public sealed class MeetingReconnectTests : IAsyncDisposable
         }
     }
 
-    private static readonly string Link = "janus://10.0.0.1:8188/1234#k=" + Room.Call.E2ee.LinkKey.NewSecretText();
+    private static readonly string Link = "test-janus-linkkey://10.0.0.1:8188/1234#k=" + Room.Call.E2ee.LinkKey.NewSecretText();
 
     private async Task<ScriptedSession> InCallAsync()
     {
@@ -143,10 +143,10 @@ public sealed class MeetingReconnectTests : IAsyncDisposable
         var first = await InCallAsync();
         _transport.FailAlways = true;
         first.Drop("lost", canRejoin: true);
-        var e = await Assert.ThrowsAsync<RoomBusException>(() => _meeting.JoinAsync("janus://10.0.0.2:8188/9#k=" + Room.Call.E2ee.LinkKey.NewSecretText()));
+        var e = await Assert.ThrowsAsync<RoomBusException>(() => _meeting.JoinAsync("test-janus-linkkey://10.0.0.2:8188/9#k=" + Room.Call.E2ee.LinkKey.NewSecretText()));
         Assert.Equal(BusErrors.WrongState, e.ErrorName);
         Assert.Equal(MeetingStates.Reconnecting, _meeting.Snapshot.State);
-        Assert.Equal("janus://10.0.0.1:8188/1234", _meeting.Snapshot.Uri);
+        Assert.Equal("test-janus-linkkey://10.0.0.1:8188/1234", _meeting.Snapshot.Uri);
     }
 
     [Fact]

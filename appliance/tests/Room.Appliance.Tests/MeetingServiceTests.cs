@@ -39,12 +39,12 @@ public sealed class MeetingServiceTests : IAsyncDisposable
     {
         var states = new List<string>();
         _meeting.Changed += (_, _) => states.Add(_meeting.Snapshot.State);
-        await _meeting.JoinAsync("https://meet.example.org/m/1");
+        await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
         await WaitForStateAsync(MeetingStates.InCall);
 
         var s = _meeting.Snapshot;
         Assert.Equal(MeetingStates.Joining, states[0]);
-        Assert.Equal("https://meet.example.org/m/1", s.Uri);
+        Assert.Equal("test-loopback://meet.example.org/m/1", s.Uri);
         Assert.Contains(s.Participants, p => p.Name == "Ratssaal");
         Assert.Contains(s.Participants, p => p.Id == "loopback-peer");
         Assert.Matches("^[0-9]{5}( [0-9]{5}){11}$", s.SecurityCode);
@@ -54,7 +54,7 @@ public sealed class MeetingServiceTests : IAsyncDisposable
     [Fact]
     public async Task Leave_returns_to_idle_and_clears_the_call()
     {
-        await _meeting.JoinAsync("https://meet.example.org/m/1");
+        await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
         await WaitForStateAsync(MeetingStates.InCall);
         await _meeting.LeaveAsync();
         var s = _meeting.Snapshot;
@@ -67,10 +67,10 @@ public sealed class MeetingServiceTests : IAsyncDisposable
     [Fact]
     public async Task Join_while_in_a_call_is_refused_and_the_call_continues()
     {
-        await _meeting.JoinAsync("https://meet.example.org/m/1");
+        await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
         await WaitForStateAsync(MeetingStates.InCall);
         var before = _meeting.Snapshot;
-        var ex = await Assert.ThrowsAsync<RoomBusException>(() => _meeting.JoinAsync("https://meet.example.org/m/2"));
+        var ex = await Assert.ThrowsAsync<RoomBusException>(() => _meeting.JoinAsync("test-loopback://meet.example.org/m/2"));
         Assert.Equal(BusErrors.WrongState, ex.ErrorName);
         var after = _meeting.Snapshot;
         Assert.Equal(before with { Participants = [] }, after with { Participants = [] });
@@ -99,12 +99,12 @@ public sealed class MeetingServiceTests : IAsyncDisposable
     {
         var reasons = new List<string>();
         _meeting.Failed += (_, r) => reasons.Add(r);
-        await _meeting.JoinAsync("https://server.invalid/m/1");
+        await _meeting.JoinAsync("test-loopback://server.invalid/m/1");
         await WaitForStateAsync(MeetingStates.Error);
         Assert.Contains("server.invalid", Assert.Single(reasons), StringComparison.Ordinal);
         Assert.Contains("not found", _meeting.Snapshot.LastError, StringComparison.Ordinal);
 
-        await _meeting.JoinAsync("https://meet.example.org/m/1");
+        await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
         await WaitForStateAsync(MeetingStates.InCall);
         Assert.Equal("", _meeting.Snapshot.LastError);
     }
@@ -118,7 +118,7 @@ public sealed class MeetingServiceTests : IAsyncDisposable
             Options.Create(new RoomOptions()),
             TimeProvider.System,
             NullLogger<MeetingService>.Instance);
-        await slow.JoinAsync("https://meet.example.org/m/1");
+        await slow.JoinAsync("test-loopback://meet.example.org/m/1");
         Assert.Equal(MeetingStates.Joining, slow.Snapshot.State);
         await slow.LeaveAsync();
         Assert.Equal(MeetingStates.Idle, slow.Snapshot.State);
@@ -128,7 +128,7 @@ public sealed class MeetingServiceTests : IAsyncDisposable
     public async Task Mute_is_kept_before_joining_and_applies_to_the_call()
     {
         await _meeting.SetMicrophoneMutedAsync(true);
-        await _meeting.JoinAsync("https://meet.example.org/m/1");
+        await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
         await WaitForStateAsync(MeetingStates.InCall);
         Assert.True(_meeting.Snapshot.MicrophoneMuted);
         Assert.True(_meeting.Snapshot.Participants.Single(p => p.Id == "local").Muted);

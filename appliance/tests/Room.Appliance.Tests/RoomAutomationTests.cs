@@ -58,7 +58,7 @@ public sealed class RoomAutomationTests : IAsyncDisposable
         await _automation.StartAsync(CancellationToken.None);
         Assert.Equal(DisplayPower.Standby, await SettledPowerAsync());
 
-        await _meeting.JoinAsync("https://meet.example.org/m/1");
+        await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
 
         Assert.Equal(DisplayPower.On, await SettledPowerAsync());
         Assert.Equal(1, _room.Broken.WakeAttempts);
@@ -83,7 +83,7 @@ public sealed class RoomAutomationTests : IAsyncDisposable
     public async Task The_display_stays_on_through_a_long_call()
     {
         await _automation.StartAsync(CancellationToken.None);
-        await _meeting.JoinAsync("https://meet.example.org/m/1");
+        await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
         await WaitForStateAsync(MeetingStates.InCall);
 
         _time.Advance(TimeSpan.FromHours(3));
@@ -144,7 +144,7 @@ public sealed class RoomAutomationTests : IAsyncDisposable
         Assert.True(_room.Controls.IsLit(Indicator.Muted));
         Assert.False(_room.Controls.IsLit(Indicator.InCall));
 
-        await _meeting.JoinAsync("https://meet.example.org/m/1");
+        await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
         await WaitForStateAsync(MeetingStates.InCall);
         Assert.True(_room.Controls.IsLit(Indicator.InCall));
 

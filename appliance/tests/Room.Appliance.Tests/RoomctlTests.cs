@@ -27,7 +27,7 @@ public sealed class RoomctlTests(RoomdFixture room) : IClassFixture<RoomdFixture
     [Fact]
     public async Task Join_mute_volume_and_leave_work_from_the_command_line()
     {
-        Assert.Equal(0, (await Run("join", "https://meet.example.org/m/cli")).ExitCode);
+        Assert.Equal(0, (await Run("join", "test-loopback://meet.example.org/m/cli")).ExitCode);
         var sw = Stopwatch.StartNew();
         while ((await room.Client.GetStatusAsync()).Meeting.State != MeetingStates.InCall)
         {

@@ -53,9 +53,9 @@ public sealed class RoomdBusTests(RoomdFixture room) : IClassFixture<RoomdFixtur
     [Fact]
     public async Task Join_then_leave_round_trips_through_the_bus()
     {
-        await Client.JoinAsync("https://meet.example.org/m/7");
+        await Client.JoinAsync("test-loopback://meet.example.org/m/7");
         var inCall = await WaitForAsync(s => s.Meeting.State == MeetingStates.InCall);
-        Assert.Equal("https://meet.example.org/m/7", inCall.Meeting.Uri);
+        Assert.Equal("test-loopback://meet.example.org/m/7", inCall.Meeting.Uri);
         Assert.Equal(2, inCall.Meeting.Participants.Count);
         Assert.NotEmpty(inCall.Meeting.SecurityCode);
         Assert.NotNull(inCall.Meeting.StartedAt);
@@ -118,7 +118,7 @@ public sealed class RoomdBusTests(RoomdFixture room) : IClassFixture<RoomdFixtur
                 reasons.Add(r);
             }
         });
-        await Client.JoinAsync("https://nowhere.invalid/m/1");
+        await Client.JoinAsync("test-loopback://nowhere.invalid/m/1");
         var s = await WaitForAsync(s => s.Meeting.State == MeetingStates.Error);
         Assert.Contains("nowhere.invalid", s.Meeting.LastError, StringComparison.Ordinal);
         var sw = Stopwatch.StartNew();
@@ -189,11 +189,11 @@ public sealed class RoomdBusTests(RoomdFixture room) : IClassFixture<RoomdFixtur
     [Fact]
     public async Task Join_during_a_call_is_WrongState()
     {
-        await Client.JoinAsync("https://meet.example.org/m/1");
+        await Client.JoinAsync("test-loopback://meet.example.org/m/1");
         await WaitForAsync(s => s.Meeting.State == MeetingStates.InCall);
-        var ex = await Assert.ThrowsAsync<RoomBusException>(() => Client.JoinAsync("https://meet.example.org/m/2"));
+        var ex = await Assert.ThrowsAsync<RoomBusException>(() => Client.JoinAsync("test-loopback://meet.example.org/m/2"));
         Assert.Equal(BusErrors.WrongState, ex.ErrorName);
-        Assert.Equal("https://meet.example.org/m/1", (await Client.GetStatusAsync()).Meeting.Uri);
+        Assert.Equal("test-loopback://meet.example.org/m/1", (await Client.GetStatusAsync()).Meeting.Uri);
     }
 
     [Theory]
@@ -264,7 +264,7 @@ public sealed class RoomdBusTests(RoomdFixture room) : IClassFixture<RoomdFixtur
         var outside = await Assert.ThrowsAsync<RoomBusException>(Client.SnapshotAsync);
         Assert.Equal(BusErrors.WrongState, outside.ErrorName);
 
-        await Client.JoinAsync("https://meet.example.org/m/media");
+        await Client.JoinAsync("test-loopback://meet.example.org/m/media");
         var active = await WaitForAsync(s => s.Media.Active);
         Assert.Contains("H264", active.Media.VideoEncoder, StringComparison.Ordinal);
         Assert.Contains("Opus", active.Media.Audio, StringComparison.Ordinal);

@@ -30,7 +30,7 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
         [(BusNames.Devices, "Devices")] = "changes on hot-plug or health changes only (RoomdHotplugTests)",
         [(BusNames.Calendar, "Upcoming")] = "changes as meetings end (ScheduleServiceTests, minute clock)",
         [(BusNames.Media, "Error")] = "set when a device fails mid-call (RoomdHotplugTests)",
-        [(BusNames.Admin, "EnrolmentStatus")] = "constant until a meeting-server enrolment exists",
+        [(BusNames.Admin, "EnrolmentStatus")] = "changes by roomctl enroll outside roomd, read on each GetAll (MakeRunTests in Room.MeetingServer.Tests)",
         [(BusNames.Admin, "TimeSettingsApplied")] = "constant: time settings are stored, not applied",
         [(BusNames.Admin, "SessionSeconds")] = "configuration (Admin:SessionSeconds), fixed for the life of the process",
         [(BusNames.Admin, "PinSet")] = "AdminTests.Factory_reset_forgets_settings_pin_and_presets_and_reboots (this roomd keeps its PIN)",
@@ -103,13 +103,13 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
         await Step("Select back", () => Client.SelectCameraAsync(before.Camera.Selected));
         await Step("Join", async () =>
         {
-            await Client.JoinAsync("https://meet.example.org/m/mirror");
+            await Client.JoinAsync("test-loopback://meet.example.org/m/mirror");
             await WaitForAsync(s => s.Meeting.State == MeetingStates.InCall && s.Media.Active);
         });
         await Step("Leave", () => Client.LeaveAsync());
         await Step("a join that fails", async () =>
         {
-            await Client.JoinAsync("https://nowhere.invalid/m/mirror");
+            await Client.JoinAsync("test-loopback://nowhere.invalid/m/mirror");
             await WaitForAsync(s => s.Meeting.State == MeetingStates.Error);
         });
         await Step("DeletePreset", () => Client.DeletePresetAsync("Mirror"));
@@ -215,7 +215,7 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
             ((BusNames.Calendar, "Sync"), ["calendar", "sync"]),
             ((BusNames.Calendar, "Join"), ["calendar", "join", "no-such-entry"]),
             ((BusNames.Calendar, "AnswerLeavePrompt"), ["calendar", "stay"]),
-            ((BusNames.Meeting, "Join"), ["join", "https://meet.example.org/m/coverage"]),
+            ((BusNames.Meeting, "Join"), ["join", "test-loopback://meet.example.org/m/coverage"]),
             ((BusNames.Media, "Snapshot"), ["media", "snapshot", snapshot]),
             ((BusNames.Meeting, "Leave"), ["leave"]),
         };

@@ -21,7 +21,7 @@ public sealed class RoomdFixture : IAsyncLifetime
             "--Room:Name", "Ratssaal",
             "--Room:AdminPin", "4711",
             "--Room:Calendar:0:Title", "Bauausschuss",
-            "--Room:Calendar:0:Uri", "https://meet.example.org/m/bau",
+            "--Room:Calendar:0:Uri", "test-loopback://meet.example.org/m/bau",
             "--Room:Calendar:0:Start", start.ToString("O"),
             "--Room:Calendar:0:End", start.AddHours(1).ToString("O"));
         Client = await RoomBusClient.ConnectAsync(Bus.Address);

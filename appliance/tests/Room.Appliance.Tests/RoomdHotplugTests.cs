@@ -66,7 +66,7 @@ public sealed class RoomdHotplugTests : IAsyncLifetime, IDisposable
 
     private async Task JoinAsync()
     {
-        await _client.JoinAsync("https://meet.example.org/m/hotplug");
+        await _client.JoinAsync("test-loopback://meet.example.org/m/hotplug");
         await WaitForAsync("call with camera and sound", s => s.Meeting.State == MeetingStates.InCall && s.Media.Active
             && s.Media.Camera == "sim:camera-front" && s.Media.Audio.StartsWith("Opus", StringComparison.Ordinal));
     }

@@ -10,7 +10,7 @@ public class ScheduleServiceTests
     private ScheduleService Create(params ScheduledMeeting[] meetings) =>
         new(Options.Create(new RoomOptions { Calendar = [.. meetings] }), _time);
 
-    private ScheduledMeeting At(string title, double startHours, double hours = 1, string uri = "https://meet.example.org/m/1") => new()
+    private ScheduledMeeting At(string title, double startHours, double hours = 1, string uri = "test-loopback://meet.example.org/m/1") => new()
     {
         Title = title,
         Uri = uri,

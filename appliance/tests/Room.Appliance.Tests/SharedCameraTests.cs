@@ -62,7 +62,7 @@ public sealed class SharedCameraTests : IAsyncDisposable
         Assert.NotNull(_support.Detector);
         await _media.StartAsync(CancellationToken.None);
         await _framer.StartAsync(CancellationToken.None);
-        await _meeting.JoinAsync("https://meet.example.org/m/1");
+        await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
         await WaitFor(() => _media.Status.Active, "call media never started: " + _media.Status);
         await _cameras.MoveToAsync(60, 40, 0.7); // nobody in view: the framer has work to do
 

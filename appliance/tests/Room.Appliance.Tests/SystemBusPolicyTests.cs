@@ -123,7 +123,7 @@ public sealed class SystemBusPolicyTests : IAsyncLifetime
     public async Task Other_users_are_denied_calls_and_introspection()
     {
         Skip.If(Environment.UserName != "root", "needs root to run a system bus and switch users");
-        var call = await CallAs("nobody", "nogroup", "org.room.Appliance1.Meeting.Join", "https://meet.example.org/m/1");
+        var call = await CallAs("nobody", "nogroup", "org.room.Appliance1.Meeting.Join", "test-loopback://meet.example.org/m/1");
         Assert.NotEqual(0, call.Code);
         Assert.Contains("AccessDenied", call.Err, StringComparison.Ordinal);
 

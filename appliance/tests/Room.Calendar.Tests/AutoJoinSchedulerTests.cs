@@ -111,7 +111,7 @@ public sealed class AutoJoinSchedulerTests : IDisposable
     public async Task A_call_started_by_hand_is_never_interrupted()
     {
         await Book("bau", s_start, TimeSpan.FromHours(1), Bau, "Bauausschuss");
-        _call.StartByHand("room://ratssaal/ad-hoc");
+        _call.StartByHand("test-loopback://ratssaal/ad-hoc");
 
         await At(s_start.AddSeconds(-60));
         await At(s_start.AddMinutes(30));

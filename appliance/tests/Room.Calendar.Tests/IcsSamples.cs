@@ -39,7 +39,7 @@ internal static class IcsSamples
         EXDATE;TZID=Europe/Berlin:20261024T{startTime}
         SUMMARY:{title}
         LOCATION:Ratssaal
-        URL:https://meet.example.org/meetings/bau-2026
+        URL:https://meet.example.org/meetings/bau2026
         END:VEVENT
         BEGIN:VEVENT
         UID:{uid}
@@ -48,7 +48,7 @@ internal static class IcsSamples
         DTSTART;TZID=Europe/Berlin:20261026T110000
         DTEND;TZID=Europe/Berlin:20261026T120000
         SUMMARY:{title} (verlegt)
-        URL:https://meet.example.org/meetings/bau-2026
+        URL:https://meet.example.org/meetings/bau2026
         END:VEVENT
         BEGIN:VEVENT
         UID:{uid}
@@ -70,7 +70,7 @@ internal static class IcsSamples
         CLASS:PRIVATE
         SUMMARY:Personalgespräch Müller
         ATTENDEE;CN=Erika Müller:mailto:mueller@example.org
-        DESCRIPTION:Join: room://ratssaal.example.org/personal
+        DESCRIPTION:Join: test-loopback://ratssaal.example.org/personal
         END:VEVENT
         """);
 
@@ -109,7 +109,7 @@ internal static class IcsSamples
 /// <summary>The series of the roomd tests: four times a day (08, 10, 12, 14 Berlin) from Saturday 24 October (summer time) to Monday 26th (winter time).</summary>
 internal static class RoomdSeries
 {
-    public const string Url = "https://meet.example.org/meetings/bau-2026";
+    public const string Url = "https://meet.example.org/meetings/bau2026";
 
     /// <param name="firstMovedTo">When set, Sunday's 08:00 instance is moved to this local time (HHmmss), an hour long.</param>
     public static string Ics(string? firstMovedTo = null) => IcsSamples.Cal($"""

@@ -8,7 +8,7 @@ public sealed class MeetingLinksTests
 
     [Theory]
     [InlineData("https://meet.example.org/meetings/abc-123", MeetingProvider.MeetingServer)]
-    [InlineData("room://ratssaal.example.org/weekly", MeetingProvider.Room)]
+    [InlineData("test-loopback://ratssaal.example.org/weekly", MeetingProvider.Room)]
     [InlineData("https://teams.microsoft.com/l/meetup-join/19%3ameeting", MeetingProvider.Teams)]
     [InlineData("https://example.zoom.us/j/123456789?pwd=abc", MeetingProvider.Zoom)]
     [InlineData("https://acme.webex.com/meet/someone", MeetingProvider.Webex)]
@@ -43,6 +43,6 @@ public sealed class MeetingLinksTests
     [Fact]
     public void Addresses_with_credentials_and_texts_without_addresses_give_nothing()
     {
-        Assert.Equal(MeetingProvider.None, MeetingLinks.Find(["room://user:pw@host/m", "Raum 3", ""], s_server).Provider);
+        Assert.Equal(MeetingProvider.None, MeetingLinks.Find(["test-loopback://user:pw@host/m", "Raum 3", ""], s_server).Provider);
     }
 }

@@ -244,7 +244,7 @@ public sealed class RoomdCalendarTests : IAsyncLifetime, IDisposable
     {
         await StartRoomdAsync();
         await WaitForAsync(s => s.Calendar.SyncState == "ok", "the first sync");
-        const string adHoc = "room://ratssaal.example.org/ad-hoc";
+        const string adHoc = "test-loopback://ratssaal.example.org/ad-hoc";
         await _client.JoinAsync(adHoc);
         await WaitForAsync(s => s.Meeting.State == MeetingStates.InCall, "the hand-started call");
 

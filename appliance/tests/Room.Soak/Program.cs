@@ -83,7 +83,7 @@ internal static partial class Program
         using var a = await RoomBusClient.ConnectAsync(busA.Address, stop.Token);
         using var b = await RoomBusClient.ConnectAsync(busB.Address, stop.Token);
         var parties = new[] { new Party("A", roomA, a), new Party("B", roomB, b) };
-        var link = $"janus://{ns.NsAddress}:8188/{JanusServer.Room}#k={LinkKey.NewSecretText()}";
+        var link = $"test-janus-linkkey://{ns.NsAddress}:8188/{JanusServer.Room}#k={LinkKey.NewSecretText()}";
         var failures = new List<string>();
         try
         {

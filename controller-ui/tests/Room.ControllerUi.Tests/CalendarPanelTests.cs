@@ -13,8 +13,8 @@ namespace Room.ControllerUi.Tests;
 /// </summary>
 public sealed class CalendarPanelFixture : IAsyncLifetime, IDisposable
 {
-    public const string Haushalt = "room://meet.nordwind.example/haushalt";
-    public const string Bau = "room://meet.nordwind.example/bau";
+    public const string Haushalt = "test-loopback://meet.nordwind.example/haushalt";
+    public const string Bau = "test-loopback://meet.nordwind.example/bau";
 
     private ChildProcess? _roomd;
     private ChildProcess? _panel;

@@ -127,7 +127,7 @@ public sealed class EveryScreenTests(PanelFixture fx)
     {
         ILocator Id(string id) => page.GetByTestId(id);
 
-        await fx.Remote.JoinAsync("room://meet.nordwind.example/screens");
+        await fx.Remote.JoinAsync("test-loopback://meet.nordwind.example/screens");
         await Assertions.Expect(Id("call-screen")).ToHaveAttributeAsync("data-state", MeetingStates.InCall);
         await Assertions.Expect(Id("security-code")).ToBeVisibleAsync();
         await fx.WaitForRemotePictureAsync(page); // the call screen as it stays (the picture comes a moment after InCall)

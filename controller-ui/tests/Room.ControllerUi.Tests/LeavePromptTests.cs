@@ -32,7 +32,7 @@ public sealed class LeavePromptFixture : IAsyncLifetime, IDisposable
     {
         Roomd = await FakeRoomd.StartAsync(Bus.Address, "Ratssaal");
         Roomd.Meeting.Set("State", MeetingStates.InCall);
-        Roomd.Meeting.Set("Uri", "room://meet.nordwind.example/bau");
+        Roomd.Meeting.Set("Uri", "test-loopback://meet.nordwind.example/bau");
         Calendar.Set("SyncState", "ok");
         Calendar.Set("LastSync", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         Calendar.Set("LeavePrompt", Struct.Create("", ""));
@@ -84,7 +84,7 @@ public sealed class LeavePromptFixture : IAsyncLifetime, IDisposable
         var start = DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeSeconds();
         var end = DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeSeconds();
         Calendar.Set("Today", new Array<Struct<string, string, long, long, bool, bool, string, string, bool>>(
-            [Struct.Create(id, title, start, end, false, privateEntry, "room", "room://meet.nordwind.example/bau", true)]));
+            [Struct.Create(id, title, start, end, false, privateEntry, "room", "test-loopback://meet.nordwind.example/bau", true)]));
         Calendar.Set("LeavePrompt", Struct.Create(id, title));
     }
 }

@@ -8,7 +8,7 @@ namespace Room.ControllerUi.Tests;
 [Collection(PanelGroup.Name)]
 public sealed class PanelBrowserTests(PanelFixture fx, ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string Nordlicht = "room://meet.nordwind.example/nordlicht";
+    private const string Nordlicht = "test-loopback://meet.nordwind.example/nordlicht";
 
     private IPage _page = null!;
 
@@ -204,27 +204,29 @@ public sealed class PanelBrowserTests(PanelFixture fx, ITestOutputHelper output)
     {
         await Id("open-address").TapAsync();
         await Assertions.Expect(Id("address-dialog")).ToBeVisibleAsync();
-        await _page.GetByRole(AriaRole.Button, new() { Name = "room://", Exact = true }).TapAsync();
-        foreach (var key in "kaffee.example/team")
+        await Assertions.Expect(_page.GetByRole(AriaRole.Button, new() { Name = "meeting://", Exact = true })).ToBeVisibleAsync();
+        foreach (var key in "test-loopback://kaffee.example/team")
         {
             await _page.Locator($".key[data-key='{key}']").TapAsync();
         }
 
-        await Assertions.Expect(Id("address-input")).ToHaveValueAsync("room://kaffee.example/team");
+        await Assertions.Expect(Id("address-input")).ToHaveValueAsync("test-loopback://kaffee.example/team");
         await PanelFixture.ScreenshotAsync(_page, "home-address-keyboard");
         await PanelFixture.AssertAccessibleAsync(_page, "address keyboard");
 
         await Id("address-join").TapAsync();
 
         var status = await fx.WaitForStatusAsync(s => s.Meeting.State == MeetingStates.InCall);
-        Assert.Equal("room://kaffee.example/team", status.Meeting.Uri);
+        Assert.Equal("test-loopback://kaffee.example/team", status.Meeting.Uri);
         await Assertions.Expect(Id("call-screen")).ToBeVisibleAsync();
+        // The test scheme is no meeting, and the call screen says so.
+        await Assertions.Expect(Id("test-call")).ToContainTextAsync("Testanruf");
     }
 
     [Fact]
     public async Task A_failed_join_is_explained_on_the_home_screen()
     {
-        await fx.Remote.JoinAsync("https://meet.nowhere.invalid/m/x");
+        await fx.Remote.JoinAsync("test-loopback://meet.nowhere.invalid/m/x");
 
         await fx.WaitForStatusAsync(s => s.Meeting.State == MeetingStates.Error);
         await Assertions.Expect(Id("last-error")).ToContainTextAsync("Die letzte Besprechung ist fehlgeschlagen");

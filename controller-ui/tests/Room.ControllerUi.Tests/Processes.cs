@@ -178,9 +178,9 @@ public sealed class RoomdProcess : IDisposable
 
         string[] meetings =
         [
-            "Projekt Nordlicht – Statusrunde", "room://meet.nordwind.example/nordlicht", Iso(_now.AddMinutes(-10)), Iso(_now.AddMinutes(50)),
-            "Kundentermin Stadtwerke", "https://meet.example.org/stadtwerke", Iso(_now.AddMinutes(90)), Iso(_now.AddMinutes(150)),
-            "Team-Retro", "room://meet.nordwind.example/retro", Iso(_now.AddHours(4)), Iso(_now.AddHours(5)),
+            "Projekt Nordlicht – Statusrunde", "test-loopback://meet.nordwind.example/nordlicht", Iso(_now.AddMinutes(-10)), Iso(_now.AddMinutes(50)),
+            "Kundentermin Stadtwerke", "test-loopback://meet.example.org/stadtwerke", Iso(_now.AddMinutes(90)), Iso(_now.AddMinutes(150)),
+            "Team-Retro", "test-loopback://meet.nordwind.example/retro", Iso(_now.AddHours(4)), Iso(_now.AddHours(5)),
         ];
         var args = new List<string>
         {

@@ -509,7 +509,7 @@ public static class SpeechChecks
                 await reader.ConfigureAwait(false);
             }
 
-            await client.JoinAsync("room://hwtest.lab/speech").ConfigureAwait(false);
+            await client.JoinAsync("test-loopback://hwtest.lab/speech").ConfigureAwait(false);
             MediaState media;
             try
             {

@@ -44,7 +44,7 @@ internal sealed class JanusRig : IAsyncDisposable
         }
     }
 
-    public string Link(string secret) => $"janus://{Ns.NsAddress}:8188/{JanusServer.Room}#k={secret}";
+    public string Link(string secret) => $"test-janus-linkkey://{Ns.NsAddress}:8188/{JanusServer.Room}#k={secret}";
 
     /// <summary>roomd, Janus and the browser on one link (media held <paramref name="oneWayMediaDelay"/> each way when given).</summary>
     public static Task<JanusRig> StartAsync(CancellationToken ct, TimeSpan? oneWayMediaDelay = null) =>

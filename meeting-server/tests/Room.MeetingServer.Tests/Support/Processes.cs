@@ -51,9 +51,14 @@ public sealed class ChildProcess : IDisposable
     private readonly StringBuilder _log = new();
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Done)> _waiters = [];
 
-    public ChildProcess(string file, IEnumerable<string> args, string? stdin = null)
+    public ChildProcess(string file, IEnumerable<string> args, string? stdin = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
+        }
+
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
@@ -137,6 +142,10 @@ public sealed class ChildProcess : IDisposable
             return tcs.Task.WaitAsync(TimeSpan.FromMinutes(2));
         }
     }
+
+    public int Id => _p.Id;
+
+    public bool HasExited => _p.HasExited;
 
     public async Task<int> WaitForExitAsync()
     {
