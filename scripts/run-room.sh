@@ -86,65 +86,12 @@ wait_for $! '[ -S "$RUN/bus" ]' "dbus-daemon"
 BUS="unix:path=$RUN/bus"
 echo "$BUS" > "$RUN/bus.address"
 
-# Debian's Janus with the meeting server's settings (as meeting-server's tests start it): sessions only with tokens the
-# server signs, VideoRooms only with the admin key, WebSocket and media on loopback only.
-JANUS_LIB=$(ls -d /usr/lib/*/janus | head -1)
+# Debian's Janus with the meeting server's settings (meeting-server/janus/write-config.sh, which its tests use too):
+# sessions only with tokens the server signs, VideoRooms only with the admin key, WebSocket and media on loopback only.
 J=$RUN/janus
-mkdir -p "$J/plugins" "$J/transports" "$J/empty"
-ln -sf "$JANUS_LIB/plugins/libjanus_videoroom.so" "$J/plugins/"
-ln -sf "$JANUS_LIB/transports/libjanus_websockets.so" "$J/transports/"
 JANUS_TOKEN_SECRET=$(random_hex 16)
 JANUS_ADMIN_KEY=$(random_hex 16)
-(umask 077
-cat > "$J/janus.jcfg" <<CONF
-general: {
-    configs_folder = "$J"
-    plugins_folder = "$J/plugins"
-    transports_folder = "$J/transports"
-    events_folder = "$J/empty"
-    loggers_folder = "$J/empty"
-    debug_level = 4
-    token_auth = true
-    token_auth_secret = "$JANUS_TOKEN_SECRET"
-    admin_secret = "$(random_hex 16)"
-}
-certificates: {
-}
-media: {
-}
-nat: {
-    nice_debug = false
-    ice_enforce_list = "lo"
-}
-plugins: {
-}
-transports: {
-}
-loggers: {
-}
-events: {
-}
-CONF
-cat > "$J/janus.transport.websockets.jcfg" <<CONF
-general: {
-    json = "compact"
-    ws = true
-    ws_port = $JANUS_PORT
-    ws_ip = "127.0.0.1"
-    wss = false
-}
-admin: {
-    admin_ws = false
-    admin_wss = false
-}
-CONF
-cat > "$J/janus.plugin.videoroom.jcfg" <<CONF
-general: {
-    admin_key = "$JANUS_ADMIN_KEY"
-    lock_rtp_forward = true
-}
-CONF
-)
+meeting-server/janus/write-config.sh "$J" "$JANUS_PORT" "$JANUS_TOKEN_SECRET" "$JANUS_ADMIN_KEY"
 janus -F "$J" -C "$J/janus.jcfg" > "$LOGS/janus.log" 2>&1 &
 pids+=($!)
 wait_for $! 'listening $JANUS_PORT' "Janus"

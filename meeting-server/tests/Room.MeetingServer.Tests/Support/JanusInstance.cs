@@ -5,11 +5,11 @@ namespace Room.MeetingServer.Tests.Support;
 
 /// <summary>
 /// Debian's Janus (installed by make deps) on a loopback port with the meeting server's settings: signed-token auth
-/// (token_auth_secret) and a VideoRoom admin_key, no static rooms. Its own config folder in a temp directory.
+/// (token_auth_secret) and a VideoRoom admin_key, no static rooms (meeting-server/janus/write-config.sh, as `make run`).
+/// Its own config folder in a temp directory.
 /// </summary>
 public sealed class JanusInstance : IAsyncDisposable
 {
-    private const string LibDir = "/usr/lib/x86_64-linux-gnu/janus";
     private readonly ChildProcess _janus;
     private readonly string _dir;
 
@@ -36,61 +36,16 @@ public sealed class JanusInstance : IAsyncDisposable
     public static async Task<JanusInstance> StartAsync(bool record = false)
     {
         string dir = Repo.TempDir("room-ms-janus");
-        string plugins = Directory.CreateDirectory(Path.Combine(dir, "plugins")).FullName;
-        string transports = Directory.CreateDirectory(Path.Combine(dir, "transports")).FullName;
-        string empty = Directory.CreateDirectory(Path.Combine(dir, "empty")).FullName;
-        File.CreateSymbolicLink(Path.Combine(plugins, "libjanus_videoroom.so"), Path.Combine(LibDir, "plugins", "libjanus_videoroom.so"));
-        File.CreateSymbolicLink(Path.Combine(transports, "libjanus_websockets.so"), Path.Combine(LibDir, "transports", "libjanus_websockets.so"));
         string secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)), adminKey = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         int port = Repo.FreePort();
-        await File.WriteAllTextAsync(Path.Combine(dir, "janus.jcfg"), $$"""
-            general: {
-                configs_folder = "{{dir}}"
-                plugins_folder = "{{plugins}}"
-                transports_folder = "{{transports}}"
-                events_folder = "{{empty}}"
-                loggers_folder = "{{empty}}"
-                debug_level = 4
-                token_auth = true
-                token_auth_secret = "{{secret}}"
-                admin_secret = "{{Convert.ToHexString(RandomNumberGenerator.GetBytes(16))}}"
-            }
-            certificates: {
-            }
-            media: {
-            }
-            nat: {
-                nice_debug = false
-                ice_enforce_list = "lo"
-            }
-            plugins: {
-            }
-            transports: {
-            }
-            loggers: {
-            }
-            events: {
-            }
-            """);
-        await File.WriteAllTextAsync(Path.Combine(dir, "janus.transport.websockets.jcfg"), $$"""
-            general: {
-                json = "compact"
-                ws = true
-                ws_port = {{port}}
-                ws_ip = "127.0.0.1"
-                wss = false
-            }
-            admin: {
-                admin_ws = false
-                admin_wss = false
-            }
-            """);
-        await File.WriteAllTextAsync(Path.Combine(dir, "janus.plugin.videoroom.jcfg"), $$"""
-            general: {
-                admin_key = "{{adminKey}}"
-                lock_rtp_forward = true
-            }
-            """);
+        // The same settings `make run` gives its Janus: one script writes them for both.
+        var (code, log) = await ChildProcess.RunAsync(Path.Combine(Repo.Root, "meeting-server", "janus", "write-config.sh"),
+            [dir, port.ToString(System.Globalization.CultureInfo.InvariantCulture), secret, adminKey]);
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"write-config.sh failed ({code}): {log}");
+        }
+
         var janus = new ChildProcess("/usr/bin/janus", ["-F", dir, "-C", Path.Combine(dir, "janus.jcfg")]);
         var instance = new JanusInstance(janus, dir, new Uri($"ws://127.0.0.1:{port}/"), secret, adminKey)
         {
