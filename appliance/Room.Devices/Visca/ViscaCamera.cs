@@ -57,10 +57,11 @@ public sealed class ViscaCamera : ICamera, IPtzDrive, IDisposable
     private DeviceHealth _health = DeviceHealth.Ok;
     private string _detail = "";
 
-    public ViscaCamera(ViscaCameraOptions options)
+    /// <param name="time">The clock of reply timeouts (tests drive it).</param>
+    public ViscaCamera(ViscaCameraOptions options, TimeProvider? time = null)
     {
         _options = options;
-        _client = new ViscaClient(options.Endpoint, options.ReplyTimeout, options.CompletionTimeout, options.Retries);
+        _client = new ViscaClient(options.Endpoint, options.ReplyTimeout, options.CompletionTimeout, options.Retries, time);
     }
 
     public string Id => _options.Id;
@@ -174,6 +175,9 @@ public sealed class ViscaCamera : ICamera, IPtzDrive, IDisposable
 
     public ValueTask<IVideoCapture> OpenCaptureAsync(VideoFormat format, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException($"Camera {Id} is controlled over VISCA and has no video here.");
+
+    /// <summary>The VISCA client (tests read its counters).</summary>
+    internal ViscaClient Client => _client;
 
     public void Dispose() => _client.Dispose();
 

@@ -31,11 +31,15 @@ public sealed class ViscaClient : IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly byte[] _tx = new byte[ViscaProtocol.HeaderSize + 16];
     private readonly byte[] _rx = new byte[256];
+    private readonly TimeProvider _time;
     private uint _sequence;
     private bool _needReset = true;
+    private long _garbageReceived;
+    private long _waitsTimedOut;
 
-    public ViscaClient(IPEndPoint camera, TimeSpan replyTimeout, TimeSpan completionTimeout, int retries)
+    public ViscaClient(IPEndPoint camera, TimeSpan replyTimeout, TimeSpan completionTimeout, int retries, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         Camera = camera;
         ReplyTimeout = replyTimeout;
         CompletionTimeout = completionTimeout;
@@ -51,6 +55,12 @@ public sealed class ViscaClient : IDisposable
     public TimeSpan CompletionTimeout { get; }
 
     public int Retries { get; }
+
+    /// <summary>Datagrams that were not a usable reply (for tests that drive the clock: the client is then waiting out its timeout).</summary>
+    internal long GarbageReceived => Interlocked.Read(ref _garbageReceived);
+
+    /// <summary>Waits for a reply that ended with the timeout.</summary>
+    internal long WaitsTimedOut => Interlocked.Read(ref _waitsTimedOut);
 
     /// <summary>Sends a command (81 01 ...) and waits for ACK and completion.</summary>
     public Task<ViscaResult> CommandAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
@@ -112,8 +122,8 @@ public sealed class ViscaClient : IDisposable
             var deadline = ReplyTimeout;
             while (true)
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(deadline);
+                using var timer = new CancellationTokenSource(deadline, _time);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
                 int n;
                 try
                 {
@@ -121,6 +131,7 @@ public sealed class ViscaClient : IDisposable
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
+                    Interlocked.Increment(ref _waitsTimedOut);
                     break; // this attempt timed out
                 }
                 catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
@@ -131,6 +142,7 @@ public sealed class ViscaClient : IDisposable
 
                 if (!ViscaProtocol.TryParseDatagram(_rx.AsSpan(0, n), out var rtype, out var rseq, out var rpayload))
                 {
+                    Interlocked.Increment(ref _garbageReceived);
                     garbage = $"malformed datagram {Convert.ToHexString(_rx, 0, Math.Min(n, 24))}";
                     continue;
                 }
@@ -158,12 +170,14 @@ public sealed class ViscaClient : IDisposable
                         return new ViscaResult(ViscaFailure.Refused, $"camera reported control error 0x{rpayload[1]:x2}", []);
                     }
 
+                    Interlocked.Increment(ref _garbageReceived);
                     garbage = $"unexpected payload type 0x{(ushort)rtype:x4}";
                     continue;
                 }
 
                 if (!ViscaProtocol.TryParseReply(_rx.AsMemory(ViscaProtocol.HeaderSize, n - ViscaProtocol.HeaderSize), out var reply))
                 {
+                    Interlocked.Increment(ref _garbageReceived);
                     garbage = $"malformed reply {Convert.ToHexString(rpayload)}";
                     continue;
                 }

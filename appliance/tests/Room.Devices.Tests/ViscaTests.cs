@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Net;
 using Room.Devices.Visca;
 
@@ -165,11 +166,27 @@ public class ViscaCameraTests
     public async Task Camera_answering_garbage_is_degraded()
     {
         await using var server = new SimulatedViscaServer { Fault = ViscaServerFault.Garbage };
-        // The client waits out its timeout (a good reply may still follow stray datagrams) and then reports the garbage
-        // it got; the garbage must arrive within it, on any machine: 600 ms was too short under load (the camera then
-        // reported a plain timeout). The test takes the timeout's length.
-        using var cam = Camera(server, retries: 0, timeoutMs: 30_000);
-        await Assert.ThrowsAsync<DeviceUnavailableException>(async () => await cam.GetPositionAsync());
+        var clock = new FakeTimeProvider();
+        var timeout = TimeSpan.FromMilliseconds(300);
+        using var cam = new ViscaCamera(new ViscaCameraOptions { Id = "visca:test", Endpoint = server.Endpoint, ReplyTimeout = timeout, Retries = 0 }, clock);
+        var position = cam.GetPositionAsync();
+
+        // The server answers each request with one garbage datagram. The client then waits out its timeout (a good
+        // reply may still follow stray datagrams): the clock moves past it only once the garbage was read, so a loaded
+        // machine cannot turn the garbage into a plain timeout.
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!position.IsCompleted)
+        {
+            if (cam.Client.GarbageReceived > cam.Client.WaitsTimedOut)
+            {
+                clock.Advance(timeout);
+            }
+
+            await Task.Delay(5, bound.Token);
+        }
+
+        await Assert.ThrowsAsync<DeviceUnavailableException>(async () => await position);
+        Assert.True(cam.Client.GarbageReceived >= 1);
         var info = cam.Describe();
         Assert.Equal(DeviceHealth.Degraded, info.Health);
         Assert.Contains("garbage", info.HealthDetail);
