@@ -8,7 +8,7 @@ using Tmds.DBus.Protocol;
 namespace Room.Cli;
 
 /// <summary>Every roomctl command: each maps to one D-Bus call or property read of roomd.</summary>
-internal sealed class Commands(RoomBusClient client, TextWriter output, bool json)
+internal sealed class Commands(RoomBusClient client, TextWriter output, bool json, TextReader input)
 {
     public const string Usage = """
         usage: roomctl [--bus ADDRESS] [--json] COMMAND
@@ -167,14 +167,14 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
             case ["pin", "check", ..] when w.Count <= 3:
             {
                 // From stdin without the argument: a PIN on the command line is visible to every local user (ps).
-                var pin = w.Count == 3 ? w[2] : await ReadSecretAsync(Console.In, "admin PIN");
+                var pin = w.Count == 3 ? w[2] : await ReadSecretAsync(input, "admin PIN");
                 var ok = await client.CheckAdminPinAsync(pin);
                 Print(new { valid = ok }, _ => ok ? "PIN accepted" : "PIN refused");
                 return ok ? 0 : 1;
             }
 
             case ["admin", ..]:
-                return await AdminAsync(w.Skip(1).ToList(), Console.In, cancellationToken);
+                return await AdminAsync(w.Skip(1).ToList(), input, cancellationToken);
 
             case ["calendar"]:
                 Print((await client.GetStatusAsync()).Calendar, FormatCalendar);
@@ -322,7 +322,7 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
                 else
                 {
                     var buffer = new StringWriter();
-                    var one = new Commands(client, buffer, json: false);
+                    var one = new Commands(client, buffer, json: false, input);
                     await one.AdminAsync(words, input, cancellationToken);
                     output.WriteLine("ok " + buffer.ToString().Trim().Replace('\n', ' '));
                 }
@@ -385,46 +385,52 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
 
     private async Task<int> WatchAsync(CancellationToken cancellationToken)
     {
+        // The banner comes first and means "from here on nothing is missed": it is printed once both subscriptions
+        // are in place, and a change that arrives before it (roomd's addresses change at any time) waits behind it.
         var gate = new Lock();
-        using var watch = await client.WatchAsync(
-            (iface, changed) =>
-            {
-                lock (gate)
-                {
-                    if (json)
-                    {
-                        output.WriteLine(JsonSerializer.Serialize(new { @interface = iface, changed = changed.ToDictionary(kv => kv.Key, kv => ToPlain(kv.Value)) }));
-                    }
-                    else
-                    {
-                        foreach (var (name, value) in changed)
-                        {
-                            output.WriteLine($"{iface[(iface.LastIndexOf('.') + 1)..]}.{name} = {Render(value)}");
-                        }
-                    }
-
-                    output.Flush();
-                }
-            },
-            reason =>
-            {
-                lock (gate)
-                {
-                    output.WriteLine(json ? JsonSerializer.Serialize(new { signal = "Failed", reason }) : $"Meeting.Failed: {reason}");
-                    output.Flush();
-                }
-            });
-        using var presence = await client.WatchPresenceAsync(up =>
+        List<string>? early = [];
+        void Emit(string line)
         {
             lock (gate)
             {
-                output.WriteLine(json ? JsonSerializer.Serialize(new { roomd = up ? "up" : "down" }) : $"roomd {(up ? "is back" : "went away")}");
+                if (early is not null)
+                {
+                    early.Add(line);
+                    return;
+                }
+
+                output.WriteLine(line);
                 output.Flush();
             }
-        });
+        }
+
+        using var watch = await client.WatchAsync(
+            (iface, changed) =>
+            {
+                if (json)
+                {
+                    Emit(JsonSerializer.Serialize(new { @interface = iface, changed = changed.ToDictionary(kv => kv.Key, kv => ToPlain(kv.Value)) }));
+                }
+                else
+                {
+                    foreach (var (name, value) in changed)
+                    {
+                        Emit($"{iface[(iface.LastIndexOf('.') + 1)..]}.{name} = {Render(value)}");
+                    }
+                }
+            },
+            reason => Emit(json ? JsonSerializer.Serialize(new { signal = "Failed", reason }) : $"Meeting.Failed: {reason}"));
+        using var presence = await client.WatchPresenceAsync(up =>
+            Emit(json ? JsonSerializer.Serialize(new { roomd = up ? "up" : "down" }) : $"roomd {(up ? "is back" : "went away")}"));
         lock (gate)
         {
             output.WriteLine(json ? JsonSerializer.Serialize(new { watching = true }) : "watching roomd (Ctrl+C to stop)");
+            foreach (var line in early)
+            {
+                output.WriteLine(line);
+            }
+
+            early = null;
             output.Flush();
         }
 

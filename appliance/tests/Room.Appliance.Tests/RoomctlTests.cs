@@ -5,10 +5,29 @@ using Room.Testing;
 
 namespace Room.Appliance.Tests;
 
-/// <summary>roomctl as a real process against a real roomd on a private bus.</summary>
+/// <summary>
+/// roomctl against a real roomd on a private bus: its commands run in-process (a process per command made these tests
+/// slow), the executable itself (each exit code, streaming output) as a real process.
+/// </summary>
 public sealed class RoomctlTests(RoomdFixture room) : IClassFixture<RoomdFixture>
 {
-    private Task<CliResult> Run(params string[] args) => CliProcess.RunAsync(room.Bus.Address, args);
+    private Task<CliResult> Run(params string[] args) => InProcessRoomctl.RunAsync(room.Bus.Address, args);
+
+    [Fact]
+    public async Task The_executable_exits_0_1_and_2_and_prints_to_its_own_streams()
+    {
+        var status = await CliProcess.RunAsync(room.Bus.Address, "status");
+        Assert.Equal(0, status.ExitCode);
+        Assert.Contains("Ratssaal", status.Output, StringComparison.Ordinal);
+
+        var refused = await CliProcess.RunAsync(room.Bus.Address, "volume", "101");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("org.room.Error.OutOfRange", refused.Error, StringComparison.Ordinal);
+
+        var usage = await CliProcess.RunAsync(room.Bus.Address, "frobnicate");
+        Assert.Equal(2, usage.ExitCode);
+        Assert.Contains("usage: roomctl", usage.Error, StringComparison.Ordinal);
+    }
 
     [Fact]
     public async Task Status_shows_the_room_in_words_and_as_json()

@@ -232,9 +232,9 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
 
             var r = method.Method switch
             {
-                "Unlock" => await CliProcess.RunWithInputAsync(room.Bus.Address, "unlock\n4711\nname Ratssaal\n", args),
-                "SetPin" => await CliProcess.RunWithInputAsync(room.Bus.Address, "4711\n", args),
-                _ => await CliProcess.RunAsync(room.Bus.Address, args),
+                "Unlock" => await InProcessRoomctl.RunWithInputAsync(room.Bus.Address, "unlock\n4711\nname Ratssaal\n", args),
+                "SetPin" => await InProcessRoomctl.RunWithInputAsync(room.Bus.Address, "4711\n", args),
+                _ => await InProcessRoomctl.RunAsync(room.Bus.Address, args),
             };
             if (method.Method == "Unlock")
             {

@@ -69,6 +69,12 @@ internal sealed class E2eeBrowser : IAsyncDisposable
 /// <summary>What roomd's Media.GetReport says about the call (its frame counters).</summary>
 internal sealed record CallReport(long VideoSent, long VideoDecoded, long AudioDecoded, long Rejected, long Plis, long Nacks, string Text)
 {
+    /// <summary>Consent checks (RFC 7675) answered on the sending and on the receiving leg; -1 when not reported.</summary>
+    public (long Sending, long Receiving) ConsentRefreshes =>
+        Regex.Match(Text, @"sending \w+ \(consent refreshed (\d+) times\), receiving \w+ \(consent refreshed (\d+) times\)") is { Success: true } m
+            ? (long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), long.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture))
+            : (-1, -1);
+
     public static CallReport Parse(string report)
     {
         static long Number(string text, string pattern) => Regex.Match(text, pattern) is { Success: true } m ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
@@ -234,8 +240,11 @@ public sealed class JanusCallTests(ITestOutputHelper output)
                 report = await rig.ReportAsync();
                 return stats.VideoPackets >= 100 && stats.AudioPackets >= 100 && stats.Rejected >= 50 && report.Rejected >= 50;
             }, ct);
-            // Long enough for consent freshness (RFC 7675, 30 s expiry) to matter: the call stays up.
-            await Task.Delay(TimeSpan.FromSeconds(40), ct);
+            // Consent freshness (RFC 7675): Janus answers roomd's consent checks on both legs again and again (the
+            // sending leg's once went unanswered and the call expired after 30 s), so consent cannot expire: the call
+            // stays up. Four answers each is about 20 s of consent; its 30 s expiry itself is tested on a clock
+            // (ConsentFreshnessTests, IceAgentClockTests).
+            await WaitUntilAsync(async () => (await rig.ReportAsync()).ConsentRefreshes is { Sending: >= 4, Receiving: >= 4 }, ct);
             report = await rig.ReportAsync();
             output.WriteLine(report.Text[report.Text.IndexOf("call:", StringComparison.Ordinal)..]);
             Assert.Equal(MeetingStates.InCall, (await rig.Client.GetStatusAsync()).Meeting.State);
