@@ -42,6 +42,8 @@ report() { # $1 = log with marker lines, $2 = title, $3 = the judge (a Room.HwTe
   local known=$HERE/lab/known-failures name=hw-test
   # With a fault injected every failure counts: the known-failures list is for the code as it is.
   [ -z "$FAULT" ] || { known=/dev/null; name=hw-test-fault; }
+  # A board's results beside the lab's, not over them (make test runs both: the lab, then the ssh path).
+  [[ "$TARGET" != ssh://* ]] || name=$name-board
   mkdir -p "$RESULTS"
   "$judge" judge --log "$log" --title "$title" --known "$known" --trx "$RESULTS/$name.trx" ${FAULT:+--faults "$FAULT"} "$@"
   local rc=$?
