@@ -75,6 +75,7 @@ public sealed class IcsReader
         var perSeries = new Dictionary<string, int>(StringComparer.Ordinal);
         try
         {
+            CapLongSeries(calendar, start, to, options);
             foreach (var occurrence in calendar.GetOccurrences<CalendarEvent>(start, options))
             {
                 var period = occurrence.Period;
@@ -119,6 +120,43 @@ public sealed class IcsReader
 
         items.Sort(static (a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : string.CompareOrdinal(a.Id, b.Id));
         return items;
+    }
+
+    /// <summary>
+    /// A series with more occurrences in the window than one series may contribute (FREQ=SECONDLY gives a million in
+    /// twelve days) ends after that many: the merged expansion of all events below would otherwise walk every one of
+    /// them (22 s for one such event on a loaded CI machine, minutes on a Raspberry Pi). Each series is counted alone,
+    /// up to the limit, and a rule that goes on is cut short with an UNTIL just before its first surplus occurrence.
+    /// </summary>
+    private void CapLongSeries(Ical.Net.Calendar calendar, CalDateTime start, DateTimeOffset to, EvaluationOptions options)
+    {
+        foreach (var ev in calendar.Events)
+        {
+#pragma warning disable CS0618 // a calendar may still hold several RRULEs (RFC 5545 deprecates, not forbids, them): cap each
+            var rules = ev.RecurrenceRules;
+#pragma warning restore CS0618
+            if (rules.Count == 0 || ev.RecurrenceIdentifier is not null)
+            {
+                continue;
+            }
+
+            var surplus = ev.GetOccurrences(start, options)
+                .Select(o => o.Period.StartTime)
+                .TakeWhile(t => ToInstant(t) < to)
+                .Skip(_limits.MaxOccurrencesPerSeries)
+                .FirstOrDefault();
+            if (surplus is null)
+            {
+                continue;
+            }
+
+            var until = surplus.AddSeconds(-1);
+            foreach (var rule in rules)
+            {
+                rule.Count = null;
+                rule.Until = until;
+            }
+        }
     }
 
     private AgendaItem? ToItem(CalendarEvent ev, Period period, DateTimeOffset begin)

@@ -147,6 +147,35 @@ public sealed class IcsReaderTests
     }
 
     [Fact]
+    public void A_series_over_the_limit_keeps_its_first_occurrences_and_the_other_events_stay()
+    {
+        var ics = IcsSamples.Cal("""
+            BEGIN:VEVENT
+            UID:often
+            DTSTAMP:20261001T000000Z
+            DTSTART:20261020T090000Z
+            DTEND:20261020T090100Z
+            RRULE:FREQ=MINUTELY;COUNT=100000
+            SUMMARY:Every minute
+            END:VEVENT
+            BEGIN:VEVENT
+            UID:board
+            DTSTAMP:20261001T000000Z
+            DTSTART:20261030T140000Z
+            DTEND:20261030T150000Z
+            SUMMARY:Board
+            END:VEVENT
+            """);
+        var reader = Reader(IcsLimits.Default with { MaxOccurrencesPerSeries = 10 });
+
+        var items = reader.Read(ics, s_from, s_to);
+
+        var often = items.Where(i => i.Title == "Every minute").Select(i => i.Start).ToList();
+        Assert.Equal(Enumerable.Range(0, 10).Select(m => new DateTimeOffset(2026, 10, 20, 9, m, 0, TimeSpan.Zero)), often);
+        Assert.Equal(["Board"], items.Where(i => i.Title != "Every minute").Select(i => i.Title));
+    }
+
+    [Fact]
     public void An_event_that_ends_before_it_starts_is_left_out_and_the_others_stay()
     {
         var backwards = IcsSamples.Single("backwards", s_from.AddDays(2), s_from.AddDays(1), "Backwards", "test-loopback://x/y");
