@@ -34,6 +34,9 @@ public sealed record PublisherOptions
 
     /// <summary>The encoder never goes below this, whatever the congestion controller says.</summary>
     public int MinVideoBitrate { get; init; } = 50_000;
+
+    /// <summary>The clock of keyframe spacing and sender reports.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }
 
 /// <summary>The SSRCs and payload types one published transport sends with (what the offer announces).</summary>
@@ -104,10 +107,10 @@ public sealed class CallPublisher : IDisposable
     private readonly AudioSendPipeline _audio;
     private readonly PublisherOptions _options;
     private readonly CongestionController? _congestion;
-    private readonly long _keyframeSpacingMs;
-    private long _lastKeyframe = long.MinValue / 2;
-    private int _keyframePending;
+    private readonly KeyframePacer _keyframes;
+    private readonly TimeProvider _time;
     private long _lastReport;
+    private bool _reported;
     private int _bitrate;
     private readonly int _microphoneChannels;
     private readonly short[] _silence;
@@ -124,7 +127,8 @@ public sealed class CallPublisher : IDisposable
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(streams);
         _options = options ?? new PublisherOptions();
-        _keyframeSpacingMs = (long)_options.MinKeyframeSpacing.TotalMilliseconds;
+        _time = _options.TimeProvider;
+        _keyframes = new KeyframePacer(_options.MinKeyframeSpacing, _time);
         _microphoneChannels = microphoneChannels;
         _minFrameGap = TimeSpan.FromSeconds(0.9 / Math.Max(1, _options.Video.FramesPerSecond));
         _silence = new short[AudioFormat.FrameSamples * Math.Max(1, microphoneChannels)];
@@ -179,8 +183,8 @@ public sealed class CallPublisher : IDisposable
     /// <summary>The bitrate last given to the video encoder.</summary>
     public int VideoBitrate => Volatile.Read(ref _bitrate);
 
-    /// <summary>Keyframe requests answered (the rest were within the minimum spacing).</summary>
-    public long KeyframesRequested { get; private set; }
+    /// <summary>Keyframes made for receivers' requests (PLI/FIR), at once or when the spacing ended.</summary>
+    public long KeyframesRequested => _keyframes.Served + _keyframes.Deferred;
 
     /// <summary>Sets the video encoder's bitrate (the congestion controller does this when the transport has one).</summary>
     public void SetVideoBitrate(int bitsPerSecond)
@@ -193,39 +197,29 @@ public sealed class CallPublisher : IDisposable
     private void OnTargetBitrate(int bps) => SetVideoBitrate(bps - _options.AudioBitrate - 8_000); // audio and its RTP overhead
 
     /// <summary>Requests that arrived inside the minimum spacing and were served at its end.</summary>
-    public long KeyframesDeferred { get; private set; }
+    public long KeyframesDeferred => _keyframes.Deferred;
+
+    /// <summary>Keyframes the encoder made, for any reason (requests, forced, its periodic interval, the first frame).</summary>
+    public long KeyframesSent => _video.KeyframesSent;
+
+    /// <summary>Keyframes forced by <see cref="RequestKeyframe"/> (a new key, a new subscriber).</summary>
+    public long KeyframesForced => _keyframes.ForcedCount;
 
     private void OnKeyframeRequested()
     {
-        long now = Environment.TickCount64;
-        if (now - Interlocked.Read(ref _lastKeyframe) < _keyframeSpacingMs)
-        {
-            Volatile.Write(ref _keyframePending, 1);
-            return;
-        }
-
-        Interlocked.Exchange(ref _lastKeyframe, now);
-        KeyframesRequested++;
-        _video.RequestKeyframe();
+        if (_keyframes.OnRequest()) _video.RequestKeyframe();
     }
 
     /// <summary>Serves a request deferred by the spacing once the spacing has passed (called per frame).</summary>
     private void ServeDeferredKeyframe()
     {
-        if (Volatile.Read(ref _keyframePending) == 0) return;
-        long now = Environment.TickCount64;
-        if (now - Interlocked.Read(ref _lastKeyframe) < _keyframeSpacingMs) return;
-        if (Interlocked.Exchange(ref _keyframePending, 0) == 0) return;
-        Interlocked.Exchange(ref _lastKeyframe, now);
-        KeyframesRequested++;
-        KeyframesDeferred++;
-        _video.RequestKeyframe();
+        if (_keyframes.TakeDeferred()) _video.RequestKeyframe();
     }
 
     /// <summary>Forces the next frame to be a keyframe now (a new key, a new subscriber).</summary>
     public void RequestKeyframe()
     {
-        Interlocked.Exchange(ref _lastKeyframe, Environment.TickCount64);
+        _keyframes.Forced();
         _video.RequestKeyframe();
     }
 
@@ -287,8 +281,9 @@ public sealed class CallPublisher : IDisposable
 
     private void MaybeReport()
     {
-        long now = Environment.TickCount64;
-        if (now - _lastReport < 1000) return;
+        long now = _time.GetTimestamp();
+        if (_reported && _time.GetElapsedTime(_lastReport, now) < TimeSpan.FromSeconds(1)) return;
+        _reported = true;
         _lastReport = now;
         Video.SendSenderReport();
         Audio.SendSenderReport();

@@ -33,12 +33,13 @@ public sealed class SimulcastVideoPublisher : IDisposable
     private readonly int[] _allocated;
     private readonly Lock _gate = new();
     private readonly CongestionController? _congestion;
+    private readonly TimeProvider _time;
     private long _lastReport;
-    private readonly long[] _lastKeyframe = [long.MinValue / 2, long.MinValue / 2, long.MinValue / 2];
-    private readonly int[] _keyframePending = new int[3];
+    private bool _reported;
+    private readonly KeyframePacer[] _keyframes;
 
     /// <summary>At most one requested keyframe per layer per 300 ms (libwebrtc's spacing); one asked for inside it is served when it ends.</summary>
-    public const int MinKeyframeSpacingMs = 300;
+    public static readonly TimeSpan MinKeyframeSpacing = TimeSpan.FromMilliseconds(300);
 
     /// <param name="transport">The connected publishing transport (its RTCP goes to the layers' senders).</param>
     /// <param name="answer">The SFU's answer: the MID / rid / repaired-rid a=extmap ids come from it.</param>
@@ -47,7 +48,7 @@ public sealed class SimulcastVideoPublisher : IDisposable
     /// <param name="layers">Highest first, as offered (<see cref="CreateTrack"/>); null: <see cref="DefaultLayers"/>.</param>
     public SimulcastVideoPublisher(RtcTransport transport, SessionDescription answer, IReadOnlyList<(uint Ssrc, uint RtxSsrc)> ssrcs,
         VideoFormat captureFormat, IReadOnlyList<SimulcastLayer>? layers = null, EncoderPreference encoder = EncoderPreference.Auto,
-        int encoderThreads = 0, int keyframeIntervalSeconds = 3, byte payloadType = 96, byte rtxPayloadType = 97)
+        int encoderThreads = 0, int keyframeIntervalSeconds = 3, byte payloadType = 96, byte rtxPayloadType = 97, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(answer);
@@ -59,6 +60,8 @@ public sealed class SimulcastVideoPublisher : IDisposable
         int repairedId = Math.Max(0, video.ExtensionId(SdpBuilder.RepairedRidUri));
         if (midId <= 0 || ridId <= 0 || video.Mid is null) throw new ArgumentException("the answer did not accept the MID and rid extensions", nameof(answer));
         Layers = layers;
+        _time = time ?? TimeProvider.System;
+        _keyframes = [.. layers.Select(_ => new KeyframePacer(MinKeyframeSpacing, _time))];
         var senders = new RtpSender[layers.Count];
         Senders = senders;
         var sendLayers = new VideoSendLayer[layers.Count];
@@ -119,26 +122,14 @@ public sealed class SimulcastVideoPublisher : IDisposable
 
     private void OnKeyframeRequested(int layer)
     {
-        long now = Environment.TickCount64;
-        if (now - Interlocked.Read(ref _lastKeyframe[layer]) < MinKeyframeSpacingMs)
-        {
-            Volatile.Write(ref _keyframePending[layer], 1);
-            return;
-        }
-
-        Interlocked.Exchange(ref _lastKeyframe[layer], now);
-        _pipeline.RequestKeyframe(layer);
+        if (_keyframes[layer].OnRequest()) _pipeline.RequestKeyframe(layer);
     }
 
     private void ServeDeferredKeyframes()
     {
-        long now = Environment.TickCount64;
-        for (int layer = 0; layer < Senders.Count; layer++)
+        for (int layer = 0; layer < _keyframes.Length; layer++)
         {
-            if (Volatile.Read(ref _keyframePending[layer]) == 0 || now - Interlocked.Read(ref _lastKeyframe[layer]) < MinKeyframeSpacingMs) continue;
-            if (Interlocked.Exchange(ref _keyframePending[layer], 0) == 0) continue;
-            Interlocked.Exchange(ref _lastKeyframe[layer], now);
-            _pipeline.RequestKeyframe(layer);
+            if (_keyframes[layer].TakeDeferred()) _pipeline.RequestKeyframe(layer);
         }
     }
 
@@ -152,8 +143,9 @@ public sealed class SimulcastVideoPublisher : IDisposable
     {
         ServeDeferredKeyframes();
         _pipeline.ProcessFrame(frame, captureTime);
-        long now = Environment.TickCount64;
-        if (now - _lastReport < 1000) return;
+        long now = _time.GetTimestamp();
+        if (_reported && _time.GetElapsedTime(_lastReport, now) < TimeSpan.FromSeconds(1)) return;
+        _reported = true;
         _lastReport = now;
         foreach (var s in Senders) s.SendSenderReport();
     }

@@ -359,7 +359,9 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
                 $"call: {Transport}, {Subscriber.Videos.Count + Subscriber.Audios.Count} remote tracks subscribed",
                 $"call encryption: {Encryption}{(_keying.KeyState is { } keys ? "; " + keys : "")}",
                 $"call sent: video {p?.VideoFramesSent ?? 0} frames ({p?.VideoFramesSkipped ?? 0} skipped for the frame rate, last took {p?.LastCaptureToPacket.TotalMilliseconds ?? 0:F1} ms, " +
-                $"{p?.VideoBitrate ?? 0} bit/s target), audio {p?.AudioFramesSent ?? 0} frames, " +
+                $"{p?.VideoBitrate ?? 0} bit/s target; keyframes {p?.KeyframesSent ?? 0}: {p?.KeyframesRequested ?? 0} asked for by PLI/FIR " +
+                $"({p?.KeyframesDeferred ?? 0} of them after the spacing), {p?.KeyframesForced ?? 0} for a new key or subscriber, the rest periodic or the first), " +
+                $"audio {p?.AudioFramesSent ?? 0} frames, " +
                 $"{_videoOut.Frames + _audioOut.Frames} frames encrypted, rtp {_publish.RtpPacketsSent}",
                 $"call received: video {Subscriber.VideoFramesDecoded} frames decoded from {Subscriber.Videos.Count} streams, " +
                 $"audio {Subscriber.AudioFramesDecoded} frames decoded from {Subscriber.Audios.Count} streams, " +
