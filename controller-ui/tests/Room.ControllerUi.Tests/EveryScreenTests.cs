@@ -8,7 +8,7 @@ namespace Room.ControllerUi.Tests;
 /// in normal and high contrast, on both panel sizes: axe-core finds no serious or critical violation, every control is a
 /// touch target of at least 48 px, nothing scrolls sideways, and each is saved as artifacts/screenshots/NAME-WxH.png.
 /// </summary>
-[Collection(PanelGroup.Name)]
+[Collection(ScreensGroup.Name)]
 public sealed class EveryScreenTests(PanelFixture fx)
 {
     public static TheoryData<int, int> Sizes => new() { { 1280, 800 }, { 1920, 1080 } };

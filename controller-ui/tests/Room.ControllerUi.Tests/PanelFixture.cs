@@ -244,3 +244,10 @@ public sealed class PanelGroup : ICollectionFixture<PanelFixture>
 {
     public const string Name = "panel in a browser";
 }
+
+/// <summary>The screen-by-screen check has a panel of its own: it is the longest, and runs beside the other panel tests.</summary>
+[CollectionDefinition(Name)]
+public sealed class ScreensGroup : ICollectionFixture<PanelFixture>
+{
+    public const string Name = "every screen of the panel";
+}
