@@ -380,6 +380,54 @@ public sealed class IceAgent : IDisposable, IIceSocketReceiver
         return _gatherer.AddTurnRelayAsync(server, cancellationToken);
     }
 
+    /// <summary>
+    /// Allocates every TURN relay again from the current host addresses, then drops the old allocation (make before
+    /// break: an old relay stays when its new one cannot be made). An allocation belongs to the 5-tuple it was made on
+    /// (RFC 8656 2.2): once the box's address changed, the server no longer hears it on the old one. A relay made
+    /// from an address that went away is made from a current address of the same family. Returns the new relay
+    /// candidates, for the renegotiated offer.
+    /// </summary>
+    public async Task<IReadOnlyList<IceCandidate>> ReallocateRelaysAsync(CancellationToken cancellationToken)
+    {
+        List<IceSocket> old;
+        List<IPAddress> hosts;
+        lock (_gate)
+        {
+            old = _sockets.Relays.ToList();
+            hosts = _sockets.Hosts.Select(h => h.Candidate.Address).ToList();
+        }
+
+        var made = new List<IceCandidate>();
+        foreach (var relay in old)
+        {
+            var server = relay.Relay!;
+            if (server.LocalAddress is { } from && !hosts.Contains(from))
+            {
+                server = server with { LocalAddress = hosts.FirstOrDefault(h => h.AddressFamily == server.EndPoint.AddressFamily) };
+            }
+
+            try
+            {
+                made.Add(await _gatherer.AddTurnRelayAsync(server, cancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception e) when (e is RtcFormatException or TimeoutException or System.Net.Sockets.SocketException or IOException)
+            {
+                _logger.LogWarning("TURN relay {Server} not allocated again after a network change, the old one stays: {Error}", server, e.Message);
+                continue;
+            }
+
+            lock (_gate)
+            {
+                _sockets.RemoveRelay(relay);
+                _checks.RemoveLocal(relay);
+            }
+
+            relay.Dispose();
+        }
+
+        return made;
+    }
+
     /// <summary>An allocated relay joins the sockets and is paired with the known remote candidates.</summary>
     private void RegisterRelay(IceSocket relay)
     {

@@ -10,7 +10,8 @@ namespace Room.Rtc.Ice;
 /// uses, rebinds the agent's host candidates (<see cref="IceAgent.RemoveHostAddress"/>,
 /// <see cref="IceAgent.AddHostAddress"/>) and restarts ICE (<see cref="IceAgent.Restart"/>: new ufrag/pwd). Changes
 /// that come together (an address added and the old one deleted) give one restart once they have settled.
-/// The owner renegotiates on <see cref="Restarted"/>: a new offer with the new credentials and candidates
+/// TURN relays are allocated again from the new address (<see cref="IceAgent.ReallocateRelaysAsync"/>) before
+/// the owner renegotiates on <see cref="Restarted"/>: a new offer with the new credentials and candidates
 /// (for Janus: <see cref="Janus.VideoRoomClient.RenegotiateAsync"/>), then applies the answer; DTLS-SRTP state stays.
 /// </summary>
 public sealed class IceNetworkWatcher : IDisposable
@@ -101,7 +102,9 @@ public sealed class IceNetworkWatcher : IDisposable
         }
     }
 
-    private void Settled()
+    private void Settled() => _ = SettledAsync();
+
+    private async Task SettledAsync()
     {
         lock (_gate)
         {
@@ -109,8 +112,26 @@ public sealed class IceNetworkWatcher : IDisposable
             _agent.Restart();
             _restarts++;
         }
+
+        // TURN allocations were made on the old path: new ones first, so that the renegotiated offer carries them.
+        if (_agent.LocalCandidates.Any(c => c.Type == Sdp.CandidateType.Relay))
+        {
+            using var timeout = new CancellationTokenSource(RelayTimeout);
+            try
+            {
+                await _agent.ReallocateRelaysAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The old relays stay; the restart goes on with what there is.
+            }
+        }
+
         Restarted?.Invoke();
     }
+
+    /// <summary>How long relays may take to be allocated again before the restart goes on without them.</summary>
+    public TimeSpan RelayTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     public void Dispose()
     {

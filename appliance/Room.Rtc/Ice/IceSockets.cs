@@ -106,6 +106,9 @@ internal sealed class IceSockets(IIceSocketReceiver receiver)
         return gone;
     }
 
+    /// <summary>Takes one relay's socket out of the set; the caller disposes it.</summary>
+    public bool RemoveRelay(IceSocket relay) => relay.Turn is not null && _all.Remove(relay);
+
     public void DisposeAll()
     {
         foreach (var s in _all) s.Dispose();

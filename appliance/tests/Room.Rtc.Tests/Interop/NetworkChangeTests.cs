@@ -40,10 +40,13 @@ public sealed class NetworkChangeTests(ITestOutputHelper output)
         Assert.Equal(0, monitor.Rejected);
     }
 
-    [Fact]
-    public async Task Moving_our_media_address_mid_call_restarts_ice_with_janus_and_media_resumes_on_the_same_keys()
+    /// <param name="relayed">With a TURN relay allocated from the address that moves: it is allocated again from the new one.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Moving_our_media_address_mid_call_restarts_ice_with_janus_and_media_resumes_on_the_same_keys(bool relayed)
     {
-        Assert.True(JanusServer.IsInstalled, "janus not installed (make deps)");
+        Assert.True(JanusServer.IsInstalled && (!relayed || Coturn.IsInstalled), "janus/coturn not installed (make deps)");
         using var ns = NetNs.Create();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var ct = timeout.Token;
@@ -52,6 +55,7 @@ public sealed class NetworkChangeTests(ITestOutputHelper output)
         var after = Beside(ns, 11);
         NetNs.Run("ip", $"addr add {before}/24 dev {ns.HostInterface}");
         using var janus = await JanusServer.StartAsync(ns, ct);
+        using var turn = relayed ? await Coturn.StartAsync(ns, ct) : null;
         await using var alice = await RoomParticipant.JoinAsync(janus.WebSocketUri, "alice", ct);
         await using var bob = await RoomParticipant.JoinAsync(janus.WebSocketUri, "bob", ct);
         var joined = new TaskCompletionSource<JanusPublisher>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -59,6 +63,7 @@ public sealed class NetworkChangeTests(ITestOutputHelper output)
 
         var t = new RtcTransport([before], controlling: true);
         alice.PublishTransport = t;
+        var relay = turn is null ? null : await t.Ice.AddTurnRelayAsync(before, turn.EndPoint, Coturn.User, Coturn.Password, ct);
         uint videoSsrc = (uint)Random.Shared.Next(1, int.MaxValue);
         SendTrack[] tracks = [new SendTrack("video", "VP8", 90000, 1, 96, videoSsrc, "room", "room-video")];
         var answer = SessionDescription.Parse(await alice.Room.PublishAsync(SdpBuilder.CreateSendOffer(t.Ice, t.Certificate, tracks).ToString(), ct));
@@ -70,11 +75,12 @@ public sealed class NetworkChangeTests(ITestOutputHelper output)
         // On a restart: a new offer with the new credentials and candidates through VideoRoom configure.
         using var watcher = new IceNetworkWatcher(t.Ice);
         var renegotiated = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        string? restartOffer = null;
         watcher.Restarted += () => _ = Task.Run(async () =>
         {
             try
             {
-                var offer = SdpBuilder.CreateSendOffer(t.Ice, t.Certificate, tracks).ToString();
+                var offer = restartOffer = SdpBuilder.CreateSendOffer(t.Ice, t.Certificate, tracks).ToString();
                 t.ApplyRemote(SessionDescription.Parse(await alice.Room.RenegotiateAsync(offer, ct)));
                 renegotiated.TrySetResult();
             }
@@ -121,6 +127,16 @@ public sealed class NetworkChangeTests(ITestOutputHelper output)
             Assert.DoesNotContain(t.Ice.LocalCandidates, c => c.Address.Equals(before));
             Assert.Same(keys, t.Keys); // DTLS-SRTP was not redone
             Assert.Equal(0, bob.SubscribeTransport.PacketsRejected);
+            if (relay is not null)
+            {
+                // The relay was allocated again from the new address (the server maps it there) and offered; the old one is gone.
+                var relays = t.Ice.LocalCandidates.Where(c => c.Type == CandidateType.Relay).ToList();
+                output.WriteLine($"relay before {relay}, after {string.Join(", ", relays)}");
+                var now = Assert.Single(relays);
+                Assert.Equal(before, relay.RelatedAddress);
+                Assert.Equal(after, now.RelatedAddress);
+                Assert.Contains($"{now.Address} {now.Port} typ relay", restartOffer, StringComparison.Ordinal);
+            }
         }
         catch
         {
