@@ -167,7 +167,7 @@ internal sealed class MlsKeying : ICallKeying
             throw new MeetingFailedException(Explain(e, _member.MeetingId, _server), e);
         }
 
-        return new JanusRoomAccess(a.Url, a.Room, a.SessionToken, a.Pin, a.RoomToken, a.ParticipantId);
+        return new JanusRoomAccess(a.Url, a.Room, a.SessionToken, a.Pin, a.RoomToken, a.ParticipantId, _credentials.OrganisationCa);
     }
 
     public event EventHandler? Changed;
