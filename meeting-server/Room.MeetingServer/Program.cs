@@ -69,6 +69,7 @@ var app = builder.Build();
 await app.Services.GetRequiredService<Room.MeetingServer.Storage.IMeetingStore>().InitializeAsync();
 app.UseMeetingServerApi();
 Room.MeetingServer.Janus.JanusProxy.MapJanusProxy(app);
+Room.MeetingServer.Web.MeetingLinks.MapMeetingLinks(app);
 Room.MeetingServer.Web.WebClientHosting.UseWebClient(app);
 await app.StartAsync();
 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
