@@ -476,7 +476,7 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
         sb.AppendLine($"volume      {s.Meeting.Volume}");
         foreach (var p in s.Meeting.Participants)
         {
-            sb.AppendLine($"  - {p.Name}{(p.Muted ? " (muted)" : "")}");
+            sb.AppendLine($"  - {p.Name}{(p.Kind == "guest" ? $" (guest, invited by {p.InvitedBy})" : "")}{(p.Muted ? " (muted)" : "")}");
         }
 
         var c = s.Camera;

@@ -29,6 +29,7 @@ public sealed class MeetingInterface : IBusInterface
             ["State"] = s.State,
             ["Uri"] = s.Uri,
             ["Participants"] = participants,
+            ["ParticipantKinds"] = new Array<Struct<string, string, string>>(s.Participants.Select(p => Struct.Create(p.Id, p.Kind, p.InvitedBy))),
             ["MicrophoneMuted"] = s.MicrophoneMuted,
             ["Volume"] = s.Volume,
             ["SecurityCode"] = s.SecurityCode,

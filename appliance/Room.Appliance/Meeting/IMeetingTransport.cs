@@ -1,6 +1,8 @@
 namespace Room.Appliance.Meeting;
 
-public sealed record MeetingParticipant(string Id, string Name, bool Muted);
+/// <param name="Kind">"room", "person" or "guest" when the member's credential says (MLS meetings); empty otherwise.</param>
+/// <param name="InvitedBy">For a guest: the name of the host who invited it, from its certificate; empty otherwise.</param>
+public sealed record MeetingParticipant(string Id, string Name, bool Muted, string Kind = "", string InvitedBy = "");
 
 /// <summary>Why a call ended without us leaving, and whether joining the same meeting again can bring it back.</summary>
 /// <param name="Reason">For people: what happened.</param>

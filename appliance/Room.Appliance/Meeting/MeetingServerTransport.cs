@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Room.Call.E2ee;
 using Room.Crypto;
+using Room.Crypto.Certificates;
 using Room.Crypto.Mls;
 using Room.MeetingClient;
 
@@ -195,16 +196,24 @@ internal sealed class MlsKeying : ICallKeying
         get
         {
             uint me = _keys.MyLeaf;
-            return [.. _keys.Members.Where(m => m.Leaf != me).Select(m => new MeetingParticipant(m.Identity, DisplayName(m.Identity), false))];
+            return [.. _keys.Members.Where(m => m.Leaf != me).Select(Participant)];
         }
     }
 
-    /// <summary>"device:boardroom" shows as "boardroom", "person:alice" as "alice".</summary>
-    internal static string DisplayName(string identity)
-    {
-        int colon = identity.IndexOf(':', StringComparison.Ordinal);
-        return colon >= 0 ? identity[(colon + 1)..] : identity;
-    }
+    /// <summary>
+    /// A member as the roster shows it, from its certificate (Room.Crypto's MemberCertificate): "device:boardroom" as the
+    /// room "boardroom", "person:alice" as the person "alice", a guest by the name its certificate carries and the host
+    /// who invited it.
+    /// </summary>
+    internal static MeetingParticipant Participant(MlsCallMember m) => m.Member is { } who
+        ? new MeetingParticipant(m.Identity, who.Name, false, who.Kind switch
+        {
+            MemberKind.Room => "room",
+            MemberKind.Person => "person",
+            MemberKind.Guest => "guest",
+            _ => "",
+        }, who.InvitedByName ?? "")
+        : new MeetingParticipant(m.Identity, MemberCertificate.NameOf(m.Identity), false);
 
     private void OnKeysChanged(object? sender, EventArgs e)
     {

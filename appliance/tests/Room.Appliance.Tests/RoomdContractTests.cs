@@ -290,6 +290,7 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
     private static string[] JsonPath(string iface, string property) => (iface, property) switch
     {
         (BusNames.Camera, "Limits") => ["camera", "panMin"],
+        (BusNames.Meeting, "ParticipantKinds") => ["meeting", "participants"], // each participant's kind and invitedBy
         (BusNames.Devices, "Devices") => ["devices"],
         (BusNames.Calendar, "Upcoming") => ["upcoming"],
         (BusNames.Admin, "MaintenanceWindow") => ["admin", "maintenanceStart"],

@@ -70,6 +70,7 @@ public sealed class Texts
         ("call.reconnecting", "Verbindung unterbrochen – wird wiederhergestellt …", "Connection lost – reconnecting …"),
         ("call.duration", "Dauer", "Duration"),
         ("call.participants", "Teilnehmende", "Participants"),
+        ("call.guest", "Gast, eingeladen von {0}", "Guest, invited by {0}"),
         ("call.video", "Bild der Gegenstelle", "Remote video"),
         ("call.thisroom", "dieser Raum", "this room"),
         ("call.muted", "stumm", "muted"),
