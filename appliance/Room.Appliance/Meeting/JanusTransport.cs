@@ -335,6 +335,8 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
 
     public string SecurityCode => _keying.SecurityCode;
 
+    public IMeetingLobby? Lobby => _keying is IMeetingLobby { IsHost: true } lobby ? lobby : null;
+
     public MediaKeys? Keys => null;
 
     public ICallMedia? CallMedia => this;

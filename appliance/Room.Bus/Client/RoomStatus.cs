@@ -6,6 +6,9 @@ namespace Room.Bus.Client;
 /// <param name="InvitedBy">For a guest: the name of the host who invited it; empty otherwise.</param>
 public sealed record Participant(string Id, string Name, bool Muted, string Kind = "", string InvitedBy = "");
 
+/// <summary>Someone waiting in the meeting's lobby (Meeting.Lobby): kind as in ParticipantKinds; a guest's inviting host.</summary>
+public sealed record LobbyEntry(string Id, string Name, string Kind, string InvitedBy);
+
 public sealed record MeetingStatus(
     string State,
     string Uri,
@@ -17,6 +20,9 @@ public sealed record MeetingStatus(
     string LastError)
 {
     public static MeetingStatus Empty { get; } = new(MeetingStates.Idle, "", [], false, 0, "", null, "");
+
+    /// <summary>Who waits in the lobby, while this room hosts a meeting-server meeting (Meeting.Lobby); empty otherwise.</summary>
+    public IReadOnlyList<LobbyEntry> Lobby { get; init; } = [];
 }
 
 public sealed record CameraEntry(string Id, string Name);
@@ -147,7 +153,10 @@ public sealed record RoomStatus(
                 p.TryGetValue("Volume", out var v) ? v.GetUInt32() : Meeting.Volume,
                 Str(p, "SecurityCode", Meeting.SecurityCode),
                 p.TryGetValue("StartedAt", out var s) ? (s.GetInt64() == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(s.GetInt64())) : Meeting.StartedAt,
-                Str(p, "LastError", Meeting.LastError)),
+                Str(p, "LastError", Meeting.LastError))
+            {
+                Lobby = p.TryGetValue("Lobby", out var lobby) ? ReadLobby(lobby) : Meeting.Lobby,
+            },
         },
         BusNames.Camera => this with
         {
@@ -244,6 +253,10 @@ public sealed record RoomStatus(
     private static Participant[] ReadParticipants(VariantValue v) =>
         Enumerable.Range(0, v.Count).Select(i => v.GetItem(i))
             .Select(s => new Participant(s.GetItem(0).GetString(), s.GetItem(1).GetString(), s.GetItem(2).GetBool())).ToArray();
+
+    private static LobbyEntry[] ReadLobby(VariantValue v) =>
+        Enumerable.Range(0, v.Count).Select(i => v.GetItem(i))
+            .Select(s => new LobbyEntry(s.GetItem(0).GetString(), s.GetItem(1).GetString(), s.GetItem(2).GetString(), s.GetItem(3).GetString())).ToArray();
 
     private static Dictionary<string, (string Kind, string InvitedBy)> ReadKinds(VariantValue v)
     {

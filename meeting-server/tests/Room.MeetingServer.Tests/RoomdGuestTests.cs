@@ -125,5 +125,60 @@ public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixtu
         Assert.Contains($"Erika Mustermann (guest, invited by {hostName})", status, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_host_room_shows_its_lobby_on_D_Bus_and_admits_a_guest_and_denies_a_person_from_there()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(150));
+        var ct = timeout.Token;
+        string roomName = ServerFixture.NewName("host-room"), strangerName = ServerFixture.NewName("knock");
+        var (rCreds, r, rDir) = await fx.EnrolDeviceAsync(roomName);
+        var (sCreds, s) = await fx.PersonAsync(strangerName);
+        using var d1 = rCreds; using var d2 = r; using var d3 = sCreds; using var d4 = s;
+        // The room is the meeting's host (as when it is booked for the room).
+        var meeting = await r.CreateMeetingAsync("Ratssitzung", []);
+
+        await using var box = await StartRoomdAsync(rDir);
+        // Outside a meeting there is no lobby: a clear refusal.
+        var idle = await Assert.ThrowsAsync<RoomBusException>(() => box.Client.AdmitAsync("guest:nobody"));
+        Assert.Equal(BusErrors.WrongState, idle.ErrorName);
+
+        await box.Client.JoinAsync($"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}");
+        await InCallAsync(box, ct);
+        Assert.Empty((await box.MeetingAsync()).Lobby);
+
+        // A guest invited by the room opens its link, and someone uninvited knocks: both wait, shown on D-Bus.
+        var (session, g) = await GuestKnocksAsync(r, meeting.Id, "Erika Mustermann");
+        using var disposeG = g;
+        Assert.Equal("waiting", await s.KnockAsync(meeting.Id, ct));
+        await WaitUntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 2, () => box.Roomd.Log, ct);
+        var lobby = (await box.MeetingAsync()).Lobby;
+        Assert.Contains(new LobbyEntry(session.Identity, "Erika Mustermann", "guest", roomName), lobby);
+        Assert.Contains(new LobbyEntry(sCreds.Identity, strangerName, "person", ""), lobby);
+        var (exit, printed) = await ChildProcess.RunAsync("dotnet", [Roomctl, "--bus", box.BusAddress, "lobby"]);
+        Assert.True(exit == 0, printed);
+        Assert.Contains($"Erika Mustermann (guest, invited by {roomName})  [{session.Identity}]", printed, StringComparison.Ordinal);
+
+        // Someone who does not wait cannot be admitted: a clear refusal, nothing changes.
+        var notWaiting = await Assert.ThrowsAsync<RoomBusException>(() => box.Client.AdmitAsync("person:nobody"));
+        Assert.Equal(BusErrors.InvalidArgument, notWaiting.ErrorName);
+        Assert.Equal(2, (await box.MeetingAsync()).Lobby.Count);
+
+        // Admit the guest from the room (roomctl, as the panel does over D-Bus): the server lets it in, it joins the
+        // group with its guest certificate and the room shows it as a guest of the room.
+        (exit, printed) = await ChildProcess.RunAsync("dotnet", [Roomctl, "--bus", box.BusAddress, "admit", session.Identity]);
+        Assert.True(exit == 0, printed);
+        using var gCreds = DeviceCredentials.CreateEphemeral();
+        using var gm = await GuestJoinsAsync(g, gCreds, meeting, ct);
+        await WaitUntilAsync(async () => (await box.MeetingAsync()).Participants.Any(p => p.Id == session.Identity), () => box.Roomd.Log, ct);
+        var guest = (await box.MeetingAsync()).Participants.Single(p => p.Id == session.Identity);
+        Assert.Equal(("Erika Mustermann", "guest", roomName), (guest.Name, guest.Kind, guest.InvitedBy));
+        await WaitUntilAsync(async () => (await box.MeetingAsync()).SecurityCode == gm.SecurityCode, () => box.Roomd.Log, ct);
+
+        // Deny the person over D-Bus: out of the lobby, and the server keeps them out.
+        await box.Client.DenyAsync(sCreds.Identity);
+        Assert.Equal("removed", await s.KnockAsync(meeting.Id, ct));
+        await WaitUntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 0, () => box.Roomd.Log, ct);
+    }
+
     private static string Roomctl => Path.Combine(Repo.Root, "appliance", "Room.Cli", "bin", Repo.Configuration, "net10.0", "roomctl.dll");
 }
