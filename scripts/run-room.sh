@@ -86,24 +86,26 @@ wait_for $! '[ -S "$RUN/bus" ]' "dbus-daemon"
 BUS="unix:path=$RUN/bus"
 echo "$BUS" > "$RUN/bus.address"
 
-# Debian's Janus with the meeting server's settings (meeting-server/janus/write-config.sh, which its tests use too):
-# sessions only with tokens the server signs, VideoRooms only with the admin key, WebSocket and media on loopback only.
 J=$RUN/janus
 JANUS_TOKEN_SECRET=$(random_hex 16)
 JANUS_ADMIN_KEY=$(random_hex 16)
-meeting-server/janus/write-config.sh "$J" "$JANUS_PORT" "$JANUS_TOKEN_SECRET" "$JANUS_ADMIN_KEY"
-janus -F "$J" -C "$J/janus.jcfg" > "$LOGS/janus.log" 2>&1 &
-pids+=($!)
-wait_for $! 'listening $JANUS_PORT' "Janus"
-
 # The meeting server: its own CA, SQLite in $RUN/meeting-server/meetings.db, Janus beside it.
 MS_DIR=$RUN/meeting-server
 MS_URL=https://127.0.0.1:$MEETING_PORT
 MS_ARGS=(--MeetingServer:DataDirectory="$MS_DIR" --MeetingServer:Listen=127.0.0.1:$MEETING_PORT
   --MeetingServer:HostNames:0=127.0.0.1 --MeetingServer:Organisation="Demo organisation"
-  --MeetingServer:Janus:Url=ws://127.0.0.1:$JANUS_PORT/ --MeetingServer:Janus:TokenSecret=$JANUS_TOKEN_SECRET
+  --MeetingServer:Janus:Url=wss://127.0.0.1:$JANUS_PORT/ --MeetingServer:Janus:TokenSecret=$JANUS_TOKEN_SECRET
   --MeetingServer:Janus:AdminKey=$JANUS_ADMIN_KEY)
 mkdir -p "$MS_DIR"
+# Debian's Janus with the meeting server's settings (meeting-server/janus/write-config.sh, which its tests use too):
+# sessions only with tokens the server signs, VideoRooms only with the admin key, WebSocket (wss:// only, a certificate
+# from the organisation CA, which roomd and the meeting server check) and media on loopback only.
+dotnet "$MS_DLL" janus-certificate "$J" 127.0.0.1 "${MS_ARGS[@]}" > "$LOGS/janus-certificate.log" 2>&1 || die "could not issue Janus's certificate (see $LOGS/janus-certificate.log)"
+meeting-server/janus/write-config.sh "$J" "$JANUS_PORT" "$JANUS_TOKEN_SECRET" "$JANUS_ADMIN_KEY" "$J/janus.pem" "$J/janus.key"
+janus -F "$J" -C "$J/janus.jcfg" > "$LOGS/janus.log" 2>&1 &
+pids+=($!)
+wait_for $! 'listening $JANUS_PORT' "Janus"
+
 ADMIN_PASSWORD=$(random_hex 12)
 DEMO_PASSWORD=$(random_hex 6)
 (umask 077; echo "$ADMIN_PASSWORD" > "$MS_DIR/admin-password"; echo "$DEMO_PASSWORD" > "$MS_DIR/demo-password")

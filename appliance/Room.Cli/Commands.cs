@@ -21,6 +21,8 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
           mute on|off|toggle              microphones
           volume 0..100                   speaker volume
           watch                           print every change as it happens (Ctrl+C to stop)
+          lobby                           who waits in the lobby of a meeting this room hosts
+          admit ID | deny ID              let someone in from the lobby, or keep them out
         camera
           camera list                     cameras, the selected one marked
           camera select ID
@@ -80,6 +82,15 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
             case ["leave"]:
                 await client.LeaveAsync();
                 return Done("left");
+            case ["lobby"]:
+                Print((await client.GetStatusAsync()).Meeting.Lobby, FormatLobby);
+                return 0;
+            case ["admit", var id]:
+                await client.AdmitAsync(id);
+                return Done($"admitted {id}");
+            case ["deny", var id]:
+                await client.DenyAsync(id);
+                return Done($"denied {id}");
             case ["mute", "toggle"]:
             {
                 var muted = (await client.GetStatusAsync()).Meeting.MicrophoneMuted;
@@ -454,6 +465,18 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
     private void Print<T>(T value, Func<T, string> human) =>
         output.WriteLine(json ? JsonSerializer.Serialize(value, s_json) : human(value));
 
+    private static string FormatLobby(IReadOnlyList<LobbyEntry> lobby)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine(lobby.Count == 0 ? "lobby       nobody waiting" : "lobby       waiting:");
+        foreach (var w in lobby)
+        {
+            sb.AppendLine($"  - {w.Name}{(w.Kind == "guest" ? $" (guest, invited by {w.InvitedBy})" : "")}  [{w.Id}]");
+        }
+
+        return sb.ToString();
+    }
+
     private static string FormatStatus(RoomStatus s)
     {
         var sb = new StringBuilder();
@@ -482,7 +505,12 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
         sb.AppendLine($"volume      {s.Meeting.Volume}");
         foreach (var p in s.Meeting.Participants)
         {
-            sb.AppendLine($"  - {p.Name}{(p.Muted ? " (muted)" : "")}");
+            sb.AppendLine($"  - {p.Name}{(p.Kind == "guest" ? $" (guest, invited by {p.InvitedBy})" : "")}{(p.Muted ? " (muted)" : "")}");
+        }
+
+        if (s.Meeting.Lobby.Count > 0)
+        {
+            sb.Append(FormatLobby(s.Meeting.Lobby));
         }
 
         var c = s.Camera;

@@ -29,7 +29,9 @@ public sealed class MeetingMember : IDisposable
         _options = new MlsGroupOptions
         {
             HandshakeAsPublic = true,
-            CredentialValidator = new X509CredentialValidator(new X509Certificate2Collection(credentials.OrganisationCa!), allowBasic: false),
+            // A chain to the organisation CA, and the kind matching the issuer (guests only from the guest CA): the
+            // names and hosts read from guests' certificates (MemberCertificate) are then the guest CA's word.
+            CredentialValidator = new Room.Crypto.Certificates.OrganisationCredentialValidator(credentials.OrganisationCa!),
         };
     }
 

@@ -85,6 +85,19 @@ public sealed class MeetingServerOptions : IValidatableObject
             yield return new ValidationResult("Janus needs TokenSecret (token_auth_secret) and AdminKey (videoroom admin_key)", [nameof(Janus)]);
         }
 
+        foreach (var (url, key) in new[] { (Janus.Url, "Url"), (Janus.PublicUrl, "PublicUrl") })
+        {
+            if (url is not null && url.Scheme != "wss")
+            {
+                yield return new ValidationResult($"Janus.{key} '{url}' must be wss:// (Janus's WebSocket with TLS, its certificate from the organisation CA)", [nameof(Janus)]);
+            }
+        }
+
+        if (Janus.CaCertificateFile is { } caFile && !File.Exists(caFile))
+        {
+            yield return new ValidationResult($"Janus.CaCertificateFile '{caFile}' does not exist", [nameof(Janus)]);
+        }
+
         if (Ldap.Host is not null && !Ldap.UserDnTemplate.Contains("{0}", StringComparison.Ordinal))
         {
             yield return new ValidationResult("Ldap.UserDnTemplate must contain {0}", [nameof(Ldap)]);

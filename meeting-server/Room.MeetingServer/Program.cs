@@ -10,6 +10,7 @@ using Room.MeetingServer.Meetings;
 
 // room-meeting-server [serve]                    the service (configuration: appsettings, env ROOM_MS_*, --MeetingServer:Key=value)
 // room-meeting-server user add NAME [--admin]    adds a local account; the password is read from standard input
+// room-meeting-server janus-certificate DIR HOST...  Janus's wss:// certificate from the organisation CA (Janus/JanusCertificateCommand.cs)
 var command = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
 var configArgs = args.Where(a => a.StartsWith("--MeetingServer:", StringComparison.Ordinal) || a.StartsWith("--Logging:", StringComparison.Ordinal)).ToArray();
 
@@ -38,9 +39,16 @@ if (command is ["user", "add", var name])
     return 0;
 }
 
+if (command is ["janus-certificate", var janusDir, .. var janusHosts])
+{
+    builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+    using var cli = builder.Build();
+    return Room.MeetingServer.Janus.JanusCertificateCommand.Run(cli.Services, janusDir, janusHosts);
+}
+
 if (command.Length > 0 && command is not ["serve"])
 {
-    await Console.Error.WriteLineAsync("usage: room-meeting-server [serve] | user add NAME [--admin]  (password on standard input)");
+    await Console.Error.WriteLineAsync("usage: room-meeting-server [serve] | user add NAME [--admin]  (password on standard input) | janus-certificate DIR HOST...");
     return 64;
 }
 
@@ -60,6 +68,8 @@ builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true)
 var app = builder.Build();
 await app.Services.GetRequiredService<Room.MeetingServer.Storage.IMeetingStore>().InitializeAsync();
 app.UseMeetingServerApi();
+Room.MeetingServer.Janus.JanusProxy.MapJanusProxy(app);
+Room.MeetingServer.Web.MeetingLinks.MapMeetingLinks(app);
 Room.MeetingServer.Web.WebClientHosting.UseWebClient(app);
 await app.StartAsync();
 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];

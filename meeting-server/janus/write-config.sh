@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Writes a config folder for Debian's Janus with the meeting server's settings: sessions only with tokens the server
-# signs (token_auth_secret), VideoRooms only with its admin key, WebSocket and media on loopback only, no static
-# rooms. The one place these settings live: `make run` (scripts/run-room.sh) and meeting-server's tests
+# signs (token_auth_secret), VideoRooms only with its admin key, WebSocket with TLS only (wss://, the certificate
+# and key CERT_PEM/KEY_PEM: `room-meeting-server janus-certificate` issues them from the organisation CA) and media on
+# loopback only, no static rooms. The one place these settings live: `make run` (scripts/run-room.sh) and meeting-server's tests
 # (Support/JanusInstance.cs) both use it. Start Janus with: janus -F DIR -C DIR/janus.jcfg
-# Usage: write-config.sh DIR PORT TOKEN_SECRET ADMIN_KEY
+# Usage: write-config.sh DIR PORT TOKEN_SECRET ADMIN_KEY CERT_PEM KEY_PEM
 set -euo pipefail
-if [ $# -ne 4 ]; then
-  echo "usage: $0 DIR PORT TOKEN_SECRET ADMIN_KEY" >&2
+if [ $# -ne 6 ]; then
+  echo "usage: $0 DIR PORT TOKEN_SECRET ADMIN_KEY CERT_PEM KEY_PEM" >&2
   exit 2
 fi
-dir=$1 port=$2 secret=$3 admin_key=$4
+dir=$1 port=$2 secret=$3 admin_key=$4 cert=$5 key=$6
+for f in "$cert" "$key"; do
+  [ -r "$f" ] || { echo "$f is not readable (room-meeting-server janus-certificate DIR HOST issues Janus's certificate)" >&2; exit 1; }
+done
 lib=$(ls -d /usr/lib/*/janus 2>/dev/null | head -1)
 if [ -z "$lib" ]; then
   echo "Debian's janus is not installed (make deps)" >&2
@@ -51,10 +55,14 @@ CONF
 cat > "$dir/janus.transport.websockets.jcfg" <<CONF
 general: {
     json = "compact"
-    ws = true
-    ws_port = $port
-    ws_ip = "127.0.0.1"
-    wss = false
+    ws = false
+    wss = true
+    wss_port = $port
+    wss_ip = "127.0.0.1"
+}
+certificates: {
+    cert_pem = "$cert"
+    cert_key = "$key"
 }
 admin: {
     admin_ws = false

@@ -29,11 +29,13 @@ public sealed class MeetingInterface : IBusInterface
             ["State"] = s.State,
             ["Uri"] = s.Uri,
             ["Participants"] = participants,
+            ["ParticipantKinds"] = new Array<Struct<string, string, string>>(s.Participants.Select(p => Struct.Create(p.Id, p.Kind, p.InvitedBy))),
             ["MicrophoneMuted"] = s.MicrophoneMuted,
             ["Volume"] = s.Volume,
             ["SecurityCode"] = s.SecurityCode,
             ["StartedAt"] = s.StartedAt?.ToUnixTimeSeconds() ?? 0L,
             ["LastError"] = s.LastError,
+            ["Lobby"] = new Array<Struct<string, string, string, string>>(s.Lobby.Select(w => Struct.Create(w.Id, w.Name, w.Kind, w.InvitedBy))),
         };
     }
 
@@ -45,6 +47,22 @@ public sealed class MeetingInterface : IBusInterface
             case "Leave": await _meeting.LeaveAsync(); break;
             case "SetMicrophoneMuted": await _meeting.SetMicrophoneMutedAsync((bool)args[0]); break;
             case "SetVolume": await _meeting.SetVolumeAsync((uint)args[0]); break;
+            case "Admit" or "Deny":
+                try
+                {
+                    await (member == "Admit" ? _meeting.AdmitAsync((string)args[0]) : _meeting.DenyAsync((string)args[0]));
+                }
+                catch (LobbyRefusedException e)
+                {
+                    throw new RoomBusException(e.Reason switch
+                    {
+                        LobbyRefusal.NoLobby => BusErrors.WrongState,
+                        LobbyRefusal.NotWaiting => BusErrors.InvalidArgument,
+                        _ => BusErrors.Failed,
+                    }, e.Message);
+                }
+
+                break;
             default: throw new RoomBusException(BusErrors.NotSupported, $"Meeting.{member} is not implemented.");
         }
 

@@ -1,6 +1,8 @@
 namespace Room.Appliance.Meeting;
 
-public sealed record MeetingParticipant(string Id, string Name, bool Muted);
+/// <param name="Kind">"room", "person" or "guest" when the member's credential says (MLS meetings); empty otherwise.</param>
+/// <param name="InvitedBy">For a guest: the name of the host who invited it, from its certificate; empty otherwise.</param>
+public sealed record MeetingParticipant(string Id, string Name, bool Muted, string Kind = "", string InvitedBy = "");
 
 /// <summary>Why a call ended without us leaving, and whether joining the same meeting again can bring it back.</summary>
 /// <param name="Reason">For people: what happened.</param>
@@ -47,6 +49,9 @@ public interface IMeetingSession : IAsyncDisposable
     void SetMicrophoneMuted(bool muted);
 
     Task LeaveAsync(CancellationToken cancellationToken);
+
+    /// <summary>The meeting's lobby when this room is a host of a meeting-server meeting; null otherwise.</summary>
+    IMeetingLobby? Lobby => null;
 }
 
 /// <summary>Media of a call that goes over the network: roomd's devices in, remote participants' media out.</summary>
@@ -89,4 +94,43 @@ public sealed class MeetingFailedException : Exception
     public MeetingFailedException()
     {
     }
+}
+
+/// <summary>Someone waiting in a meeting's lobby: identity, the name to show, kind ("guest", "person", "room") and for a guest who invited it.</summary>
+public sealed record LobbyEntry(string Id, string Name, string Kind, string InvitedBy);
+
+/// <summary>Why an admission or denial was refused.</summary>
+public enum LobbyRefusal
+{
+    /// <summary>Not in a meeting whose lobby this room sees (no call, or not a host of a meeting-server meeting).</summary>
+    NoLobby,
+
+    /// <summary>The identity is not waiting in the lobby (admitted, denied or gone meanwhile, or never there).</summary>
+    NotWaiting,
+
+    /// <summary>The meeting server refused or could not be reached; the message says which.</summary>
+    ServerRefused,
+}
+
+public sealed class LobbyRefusedException(LobbyRefusal reason, string message) : Exception(message)
+{
+    public LobbyRefusal Reason { get; } = reason;
+}
+
+/// <summary>A meeting's lobby as a host room sees it: who waits, and admitting or denying them.</summary>
+public interface IMeetingLobby
+{
+    /// <summary>True when this room is a host of the meeting (only hosts see and manage the lobby).</summary>
+    bool IsHost { get; }
+
+    IReadOnlyList<LobbyEntry> Waiting { get; }
+
+    /// <summary><see cref="Waiting"/> changed.</summary>
+    event EventHandler? LobbyChanged;
+
+    /// <summary>Lets <paramref name="id"/> in; throws <see cref="LobbyRefusedException"/> saying why not.</summary>
+    Task AdmitAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Keeps <paramref name="id"/> out (a guest's invitation is revoked, anyone else removed from the meeting).</summary>
+    Task DenyAsync(string id, CancellationToken cancellationToken);
 }

@@ -64,7 +64,10 @@ public sealed class JanusTransport(ILoggerFactory loggers, IceServerSet? iceServ
 /// Where and how to enter a Janus VideoRoom: its WebSocket, the room, and (from a meeting server) the tokens, PIN and
 /// the publisher id to join under (the server kicks it by that id).
 /// </summary>
-internal sealed record JanusRoomAccess(Uri WebSocket, long Room, string? SessionToken = null, string? Pin = null, string? RoomToken = null, long? PublisherId = null);
+/// <see cref="TrustedCa"/> (a meeting server's organisation CA): Janus must be reached over <c>wss://</c> with a certificate
+/// from that CA for the host of <see cref="WebSocket"/>.
+internal sealed record JanusRoomAccess(Uri WebSocket, long Room, string? SessionToken = null, string? Pin = null, string? RoomToken = null, long? PublisherId = null,
+    System.Security.Cryptography.X509Certificates.X509Certificate2? TrustedCa = null);
 
 /// <summary>
 /// How a Janus call is keyed and who is in it: the one seam between the link-keyed and the MLS-keyed call (both use
@@ -212,9 +215,24 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         var server = access.WebSocket;
         long roomId = access.Room;
         JanusClient janus;
+        JanusCertificateCheck? check = null;
+        if (access.TrustedCa is { } ca)
+        {
+            if (server.Scheme != "wss")
+            {
+                throw new MeetingFailedException($"The meeting server handed out its media server as {server.Scheme}://{server.Authority}: this room talks to Janus only over wss:// with a certificate from the organisation CA.");
+            }
+
+            check = new JanusCertificateCheck(ca);
+        }
+
         try
         {
-            janus = await JanusClient.ConnectAsync(server, access.SessionToken, ct).ConfigureAwait(false);
+            janus = await JanusClient.ConnectAsync(server, access.SessionToken, check is null ? null : check.Validate, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (check?.Refusal is { } refusal && ex is System.Net.WebSockets.WebSocketException or IOException or HttpRequestException)
+        {
+            throw new MeetingFailedException($"The media server (Janus) at {server.Authority} is not trusted: {refusal}.", ex);
         }
         catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or IOException or RtcFormatException or HttpRequestException)
         {
@@ -316,6 +334,8 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     public string Encryption => _keying.Encryption;
 
     public string SecurityCode => _keying.SecurityCode;
+
+    public IMeetingLobby? Lobby => _keying is IMeetingLobby { IsHost: true } lobby ? lobby : null;
 
     public MediaKeys? Keys => null;
 

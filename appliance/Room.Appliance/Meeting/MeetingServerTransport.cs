@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Room.Call.E2ee;
 using Room.Crypto;
+using Room.Crypto.Certificates;
 using Room.Crypto.Mls;
 using Room.MeetingClient;
 
@@ -52,8 +53,12 @@ public sealed class MeetingServerTransport(IOptions<MeetingServerCallOptions> op
 }
 
 /// <summary>The MLS side of a meeting-server call: the group, its keys for the media, and the loop that follows the delivery service.</summary>
-internal sealed class MlsKeying : ICallKeying
+internal sealed class MlsKeying : ICallKeying, IMeetingLobby
 {
+    private readonly bool _host;
+    private readonly Lock _lobbyGate = new();
+    private IReadOnlyList<LobbyEntry> _waiting = [];
+    private Dictionary<string, GuestInvitationInfo> _guests = [];
     private readonly DeviceCredentials _credentials;
     private readonly MeetingServerClient _client;
     private readonly MeetingMember _member;
@@ -66,8 +71,9 @@ internal sealed class MlsKeying : ICallKeying
     private Task _loop = Task.CompletedTask;
     private int _disposed;
 
-    private MlsKeying(DeviceCredentials credentials, MeetingServerClient client, MeetingMember member, Uri server, TimeProvider time, TimeSpan poll, ILogger logger)
+    private MlsKeying(DeviceCredentials credentials, MeetingServerClient client, MeetingMember member, Uri server, TimeProvider time, TimeSpan poll, ILogger logger, bool host)
     {
+        _host = host;
         _credentials = credentials;
         _client = client;
         _member = member;
@@ -124,7 +130,7 @@ internal sealed class MlsKeying : ICallKeying
             bool created = await member.JoinExternalAsync(createIfMissing: host, ct).ConfigureAwait(false);
             logger.LogInformation("{Identity} {How} the MLS group of meeting {Meeting} at {Server}: epoch {Epoch}, {Members} members",
                 me, created ? "created" : "joined (external commit)", meetingId, server, member.Epoch, member.Roster.Count);
-            var keying = new MlsKeying(credentials, client, member, server, time, TimeSpan.FromMilliseconds(options.PollMilliseconds), logger);
+            var keying = new MlsKeying(credentials, client, member, server, time, TimeSpan.FromMilliseconds(options.PollMilliseconds), logger, host);
             keying._loop = Task.Run(keying.FollowAsync, CancellationToken.None);
             return keying;
         }
@@ -167,7 +173,7 @@ internal sealed class MlsKeying : ICallKeying
             throw new MeetingFailedException(Explain(e, _member.MeetingId, _server), e);
         }
 
-        return new JanusRoomAccess(a.Url, a.Room, a.SessionToken, a.Pin, a.RoomToken, a.ParticipantId);
+        return new JanusRoomAccess(a.Url, a.Room, a.SessionToken, a.Pin, a.RoomToken, a.ParticipantId, _credentials.OrganisationCa);
     }
 
     public event EventHandler? Changed;
@@ -195,16 +201,24 @@ internal sealed class MlsKeying : ICallKeying
         get
         {
             uint me = _keys.MyLeaf;
-            return [.. _keys.Members.Where(m => m.Leaf != me).Select(m => new MeetingParticipant(m.Identity, DisplayName(m.Identity), false))];
+            return [.. _keys.Members.Where(m => m.Leaf != me).Select(Participant)];
         }
     }
 
-    /// <summary>"device:boardroom" shows as "boardroom", "person:alice" as "alice".</summary>
-    internal static string DisplayName(string identity)
-    {
-        int colon = identity.IndexOf(':', StringComparison.Ordinal);
-        return colon >= 0 ? identity[(colon + 1)..] : identity;
-    }
+    /// <summary>
+    /// A member as the roster shows it, from its certificate (Room.Crypto's MemberCertificate): "device:boardroom" as the
+    /// room "boardroom", "person:alice" as the person "alice", a guest by the name its certificate carries and the host
+    /// who invited it.
+    /// </summary>
+    internal static MeetingParticipant Participant(MlsCallMember m) => m.Member is { } who
+        ? new MeetingParticipant(m.Identity, who.Name, false, who.Kind switch
+        {
+            MemberKind.Room => "room",
+            MemberKind.Person => "person",
+            MemberKind.Guest => "guest",
+            _ => "",
+        }, who.InvitedByName ?? "")
+        : new MeetingParticipant(m.Identity, MemberCertificate.NameOf(m.Identity), false);
 
     private void OnKeysChanged(object? sender, EventArgs e)
     {
@@ -236,6 +250,11 @@ internal sealed class MlsKeying : ICallKeying
                 if (await _member.CommitPendingAsync(ct).ConfigureAwait(false))
                 {
                     _logger.LogInformation("Meeting {Meeting}: committed the server's proposals (epoch {Epoch})", _member.MeetingId, _member.Epoch);
+                }
+
+                if (_host)
+                {
+                    await RefreshLobbyAsync(ct).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -272,6 +291,107 @@ internal sealed class MlsKeying : ICallKeying
             {
                 return;
             }
+        }
+    }
+
+    public bool IsHost => _host;
+
+    public IReadOnlyList<LobbyEntry> Waiting
+    {
+        get
+        {
+            lock (_lobbyGate) return _waiting;
+        }
+    }
+
+    public event EventHandler? LobbyChanged;
+
+    /// <summary>
+    /// Who waits in the lobby (participants in state "waiting"): guests by the name and host of their invitation
+    /// (asked again only when a guest appears that is not known yet), others by their identity's kind and name.
+    /// </summary>
+    private async Task RefreshLobbyAsync(CancellationToken ct)
+    {
+        var waiting = (await _client.ParticipantsAsync(_member.MeetingId, ct).ConfigureAwait(false))
+            .Where(p => p.State == "waiting").Select(p => p.Identity).Order(StringComparer.Ordinal).ToList();
+        if (waiting.Any(id => MemberCertificate.KindOf(id) == MemberKind.Guest && !_guests.ContainsKey(id)))
+        {
+            _guests = (await _client.GuestInvitationsAsync(_member.MeetingId, ct).ConfigureAwait(false)).ToDictionary(g => g.Identity, StringComparer.Ordinal);
+        }
+
+        List<LobbyEntry> entries = [.. waiting.Select(id => _guests.TryGetValue(id, out var g)
+            ? new LobbyEntry(id, g.Name, "guest", MemberCertificate.NameOf(g.InvitedBy))
+            : new LobbyEntry(id, MemberCertificate.NameOf(id), MemberCertificate.KindOf(id) switch
+            {
+                MemberKind.Room => "room",
+                MemberKind.Person => "person",
+                MemberKind.Guest => "guest",
+                _ => "",
+            }, ""))];
+        lock (_lobbyGate)
+        {
+            if (entries.SequenceEqual(_waiting))
+            {
+                return;
+            }
+
+            _waiting = entries;
+        }
+
+        _logger.LogInformation("Meeting {Meeting}: lobby {Waiting}", _member.MeetingId, string.Join(", ", entries.Select(e => e.Id)));
+        LobbyChanged?.Invoke(this, EventArgs.Empty);
+    }
+
+    public Task AdmitAsync(string id, CancellationToken cancellationToken) => DecideAsync(id, admit: true, cancellationToken);
+
+    public Task DenyAsync(string id, CancellationToken cancellationToken) => DecideAsync(id, admit: false, cancellationToken);
+
+    private async Task DecideAsync(string id, bool admit, CancellationToken ct)
+    {
+        if (!_host)
+        {
+            throw new LobbyRefusedException(LobbyRefusal.NoLobby, "This room is not a host of the meeting: only hosts admit from the lobby.");
+        }
+
+        if (!Waiting.Any(e => e.Id == id))
+        {
+            throw new LobbyRefusedException(LobbyRefusal.NotWaiting, $"'{id}' is not waiting in the lobby.");
+        }
+
+        try
+        {
+            if (admit)
+            {
+                await _client.AdmitAsync(_member.MeetingId, id, ct).ConfigureAwait(false);
+            }
+            else if (_guests.TryGetValue(id, out var invitation))
+            {
+                // A guest's one-time invitation is revoked: it cannot come back with it.
+                await _client.RevokeGuestAsync(_member.MeetingId, invitation.Id, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await _client.RemoveAsync(_member.MeetingId, id, ct).ConfigureAwait(false);
+            }
+        }
+        catch (MeetingServerException e) when (e.Error == "not-found")
+        {
+            throw new LobbyRefusedException(LobbyRefusal.NotWaiting, $"'{id}' is no longer waiting in the lobby ({e.Message}).");
+        }
+        catch (Exception e) when (e is MeetingServerException or HttpRequestException or IOException or System.Text.Json.JsonException)
+        {
+            throw new LobbyRefusedException(LobbyRefusal.ServerRefused, $"The meeting server did not take it: {e.Message}");
+        }
+
+        _logger.LogInformation("Meeting {Meeting}: {Decision} {Identity} from the lobby", _member.MeetingId, admit ? "admitted" : "denied", id);
+        try
+        {
+            await RefreshLobbyAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is MeetingServerException or HttpRequestException or IOException or System.Text.Json.JsonException)
+        {
+            // Done all the same; the follow loop asks again.
+            _logger.LogWarning("Meeting {Meeting}: the lobby could not be read again: {Message}", _member.MeetingId, e.Message);
         }
     }
 

@@ -66,7 +66,8 @@ public sealed class MeetingService : IAsyncDisposable
             {
                 IReadOnlyList<MeetingParticipant> participants = _session?.Participants ?? [];
                 return new MeetingSnapshot(_state, MeetingUri.Display(_uri), participants, _muted, _volume,
-                    _state == MeetingStates.InCall ? _session?.SecurityCode ?? "" : "", _startedAt, _lastError);
+                    _state == MeetingStates.InCall ? _session?.SecurityCode ?? "" : "", _startedAt, _lastError,
+                    _state == MeetingStates.InCall ? _session?.Lobby?.Waiting ?? [] : []);
             }
         }
     }
@@ -345,6 +346,10 @@ public sealed class MeetingService : IAsyncDisposable
         session.SetMicrophoneMuted(_muted);
         session.Changed += OnSessionChanged;
         session.Ended += OnSessionEnded;
+        if (session.Lobby is { } lobby)
+        {
+            lobby.LobbyChanged += OnSessionChanged;
+        }
     }
 
     /// <summary>A call that connected after the room stopped wanting it (left, or gave up): leave it at once.</summary>
@@ -355,6 +360,30 @@ public sealed class MeetingService : IAsyncDisposable
     }
 
     private void OnSessionChanged(object? sender, EventArgs e) => RaiseChanged();
+
+    /// <summary>Admits someone waiting in the current meeting's lobby (this room a host); <see cref="LobbyRefusedException"/> says why not.</summary>
+    public Task AdmitAsync(string id) => DecideAsync(id, admit: true);
+
+    /// <summary>Keeps someone waiting in the lobby out.</summary>
+    public Task DenyAsync(string id) => DecideAsync(id, admit: false);
+
+    private async Task DecideAsync(string id, bool admit)
+    {
+        IMeetingLobby? lobby;
+        lock (_gate)
+        {
+            lobby = _state == MeetingStates.InCall ? _session?.Lobby : null;
+        }
+
+        if (lobby is null)
+        {
+            throw new LobbyRefusedException(LobbyRefusal.NoLobby, "This room sees no lobby: it is not in a meeting-server meeting it hosts.");
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), _time);
+        await (admit ? lobby.AdmitAsync(id, timeout.Token) : lobby.DenyAsync(id, timeout.Token));
+        RaiseChanged();
+    }
 
     private void OnSessionEnded(object? sender, CallEnd end)
     {
@@ -521,4 +550,5 @@ public sealed record MeetingSnapshot(
     uint Volume,
     string SecurityCode,
     DateTimeOffset? StartedAt,
-    string LastError);
+    string LastError,
+    IReadOnlyList<LobbyEntry> Lobby);

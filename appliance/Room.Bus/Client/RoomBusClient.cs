@@ -46,6 +46,12 @@ public sealed class RoomBusClient : IDisposable
 
     public Task SetVolumeAsync(uint volume) => CallAsync(BusNames.Meeting, "SetVolume", "u", volume);
 
+    /// <summary>Lets someone waiting in the lobby in (an id from <see cref="MeetingStatus.Lobby"/>).</summary>
+    public Task AdmitAsync(string id) => CallAsync(BusNames.Meeting, "Admit", "s", id);
+
+    /// <summary>Keeps someone waiting in the lobby out.</summary>
+    public Task DenyAsync(string id) => CallAsync(BusNames.Meeting, "Deny", "s", id);
+
     // Camera
     public Task SelectCameraAsync(string id) => CallAsync(BusNames.Camera, "Select", "s", id);
 

@@ -2,7 +2,12 @@ using Tmds.DBus.Protocol;
 
 namespace Room.Bus.Client;
 
-public sealed record Participant(string Id, string Name, bool Muted);
+/// <param name="Kind">"room", "person", "guest" (Meeting.ParticipantKinds), or empty when roomd does not know.</param>
+/// <param name="InvitedBy">For a guest: the name of the host who invited it; empty otherwise.</param>
+public sealed record Participant(string Id, string Name, bool Muted, string Kind = "", string InvitedBy = "");
+
+/// <summary>Someone waiting in the meeting's lobby (Meeting.Lobby): kind as in ParticipantKinds; a guest's inviting host.</summary>
+public sealed record LobbyEntry(string Id, string Name, string Kind, string InvitedBy);
 
 public sealed record MeetingStatus(
     string State,
@@ -15,6 +20,9 @@ public sealed record MeetingStatus(
     string LastError)
 {
     public static MeetingStatus Empty { get; } = new(MeetingStates.Idle, "", [], false, 0, "", null, "");
+
+    /// <summary>Who waits in the lobby, while this room hosts a meeting-server meeting (Meeting.Lobby); empty otherwise.</summary>
+    public IReadOnlyList<LobbyEntry> Lobby { get; init; } = [];
 }
 
 public sealed record CameraEntry(string Id, string Name);
@@ -139,12 +147,16 @@ public sealed record RoomStatus(
             Meeting = new MeetingStatus(
                 Str(p, "State", Meeting.State),
                 Str(p, "Uri", Meeting.Uri),
-                p.TryGetValue("Participants", out var ps) ? ReadParticipants(ps) : Meeting.Participants,
+                WithKinds(p.TryGetValue("Participants", out var ps) ? ReadParticipants(ps) : Meeting.Participants,
+                    p.TryGetValue("ParticipantKinds", out var pk) ? ReadKinds(pk) : Meeting.Participants.ToDictionary(x => x.Id, x => (x.Kind, x.InvitedBy))),
                 Bool(p, "MicrophoneMuted", Meeting.MicrophoneMuted),
                 p.TryGetValue("Volume", out var v) ? v.GetUInt32() : Meeting.Volume,
                 Str(p, "SecurityCode", Meeting.SecurityCode),
                 p.TryGetValue("StartedAt", out var s) ? (s.GetInt64() == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(s.GetInt64())) : Meeting.StartedAt,
-                Str(p, "LastError", Meeting.LastError)),
+                Str(p, "LastError", Meeting.LastError))
+            {
+                Lobby = p.TryGetValue("Lobby", out var lobby) ? ReadLobby(lobby) : Meeting.Lobby,
+            },
         },
         BusNames.Camera => this with
         {
@@ -241,6 +253,25 @@ public sealed record RoomStatus(
     private static Participant[] ReadParticipants(VariantValue v) =>
         Enumerable.Range(0, v.Count).Select(i => v.GetItem(i))
             .Select(s => new Participant(s.GetItem(0).GetString(), s.GetItem(1).GetString(), s.GetItem(2).GetBool())).ToArray();
+
+    private static LobbyEntry[] ReadLobby(VariantValue v) =>
+        Enumerable.Range(0, v.Count).Select(i => v.GetItem(i))
+            .Select(s => new LobbyEntry(s.GetItem(0).GetString(), s.GetItem(1).GetString(), s.GetItem(2).GetString(), s.GetItem(3).GetString())).ToArray();
+
+    private static Dictionary<string, (string Kind, string InvitedBy)> ReadKinds(VariantValue v)
+    {
+        var kinds = new Dictionary<string, (string, string)>();
+        for (int i = 0; i < v.Count; i++)
+        {
+            var s = v.GetItem(i);
+            kinds[s.GetItem(0).GetString()] = (s.GetItem(1).GetString(), s.GetItem(2).GetString());
+        }
+
+        return kinds;
+    }
+
+    private static Participant[] WithKinds(IReadOnlyList<Participant> participants, Dictionary<string, (string Kind, string InvitedBy)> kinds) =>
+        [.. participants.Select(x => kinds.TryGetValue(x.Id, out var k) ? x with { Kind = k.Kind, InvitedBy = k.InvitedBy } : x with { Kind = "", InvitedBy = "" })];
 
     private static CameraEntry[] ReadCameras(VariantValue v) =>
         Enumerable.Range(0, v.Count).Select(i => v.GetItem(i))

@@ -6,7 +6,8 @@ using Room.Crypto.SFrame;
 namespace Room.Call.E2ee;
 
 /// <summary>One member of the MLS group as the call shows it: its leaf and the identity its X.509 certificate names.</summary>
-public sealed record MlsCallMember(uint Leaf, string Identity);
+/// <param name="Member">Who the member is by its credential (kind, name to show, a guest's inviting host); null when unreadable.</param>
+public sealed record MlsCallMember(uint Leaf, string Identity, Room.Crypto.Certificates.MemberInfo? Member = null);
 
 /// <summary>
 /// The SFrame keys of a call keyed by an MLS group (RFC 9605 section 5.2), for <see cref="SFrameEncryptor"/> and
@@ -174,12 +175,25 @@ public sealed class MlsCallKeys : ISFrameKeySource, ISFrameSendKeys, IDisposable
         Changed?.Invoke(this, EventArgs.Empty);
     }
 
+    private static MlsCallMember Member(uint leaf, Credential credential)
+    {
+        string identity = CredentialIdentity.Of(credential);
+        try
+        {
+            return new MlsCallMember(leaf, identity, Room.Crypto.Certificates.MemberCertificate.Read(credential));
+        }
+        catch (Room.Crypto.MlsException)
+        {
+            return new MlsCallMember(leaf, identity);
+        }
+    }
+
     /// <summary>Under the lock: the group's current epoch becomes the call's.</summary>
     private void Install()
     {
         var previous = _members;
         ulong previousEpoch = _epoch;
-        List<MlsCallMember> members = _group.Removed ? [] : [.. _group.Members.Select(l => new MlsCallMember(l, CredentialIdentity.Of(_group.Tree.Leaf(l)!.Credential))).OrderBy(m => m.Leaf)];
+        List<MlsCallMember> members = _group.Removed ? [] : [.. _group.Members.Select(l => Member(l, _group.Tree.Leaf(l)!.Credential)).OrderBy(m => m.Leaf)];
         bool someoneLeft = previous.Any(p => !members.Contains(p)) || _group.Removed;
         long generation = _generation + 1;
 

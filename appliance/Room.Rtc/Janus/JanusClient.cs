@@ -58,13 +58,34 @@ public sealed class JanusClient : IAsyncDisposable
     public static Task<JanusClient> ConnectAsync(Uri uri, string? token, CancellationToken cancellationToken) =>
         ConnectAsync(uri, token, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), cancellationToken);
 
-    public static async Task<JanusClient> ConnectAsync(Uri uri, string? token, TimeSpan keepaliveInterval, TimeSpan keepaliveAckTimeout, CancellationToken cancellationToken)
+    public static Task<JanusClient> ConnectAsync(Uri uri, string? token, TimeSpan keepaliveInterval, TimeSpan keepaliveAckTimeout, CancellationToken cancellationToken) =>
+        ConnectAsync(uri, token, null, keepaliveInterval, keepaliveAckTimeout, cancellationToken);
+
+    /// <summary>
+    /// Connects over <c>wss://</c> checking Janus's TLS certificate with <paramref name="certificateValidation"/> (null: the
+    /// system's trust); a certificate it refuses fails the connection.
+    /// </summary>
+    public static Task<JanusClient> ConnectAsync(Uri uri, string? token, System.Net.Security.RemoteCertificateValidationCallback? certificateValidation, CancellationToken cancellationToken) =>
+        ConnectAsync(uri, token, certificateValidation, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), cancellationToken);
+
+    public static async Task<JanusClient> ConnectAsync(Uri uri, string? token, System.Net.Security.RemoteCertificateValidationCallback? certificateValidation,
+        TimeSpan keepaliveInterval, TimeSpan keepaliveAckTimeout, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(keepaliveInterval, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(keepaliveAckTimeout, TimeSpan.Zero);
         var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol("janus-protocol");
-        await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
+        if (certificateValidation is not null) socket.Options.RemoteCertificateValidationCallback = certificateValidation;
+        try
+        {
+            await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
         var client = new JanusClient(socket) { KeepaliveInterval = keepaliveInterval, KeepaliveAckTimeout = keepaliveAckTimeout, _token = token };
         client._reader = Task.Run(client.ReadLoop, CancellationToken.None);
         var created = await client.RequestAsync(new JsonObject { ["janus"] = "create" }, cancellationToken).ConfigureAwait(false);

@@ -30,6 +30,7 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
         [(BusNames.Devices, "Devices")] = "changes on hot-plug or health changes only (RoomdHotplugTests)",
         [(BusNames.Calendar, "Upcoming")] = "changes as meetings end (ScheduleServiceTests, minute clock)",
         [(BusNames.Media, "Error")] = "set when a device fails mid-call (RoomdHotplugTests)",
+        [(BusNames.Meeting, "Lobby")] = "needs a meeting server with people waiting (RoomdGuestTests in Room.MeetingServer.Tests)",
         [(BusNames.Admin, "EnrolmentStatus")] = "changes by roomctl enroll outside roomd, read on each GetAll (MakeRunTests in Room.MeetingServer.Tests)",
         [(BusNames.Admin, "TimeSettingsApplied")] = "constant: time settings are stored, not applied",
         [(BusNames.Admin, "SessionSeconds")] = "configuration (Admin:SessionSeconds), fixed for the life of the process",
@@ -215,6 +216,9 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
             ((BusNames.Calendar, "Sync"), ["calendar", "sync"]),
             ((BusNames.Calendar, "Join"), ["calendar", "join", "no-such-entry"]),
             ((BusNames.Calendar, "AnswerLeavePrompt"), ["calendar", "stay"]),
+            // Not in a meeting it hosts: refused as WrongState (RoomdGuestTests in Room.MeetingServer.Tests admit for real).
+            ((BusNames.Meeting, "Admit"), ["admit", "guest:nobody"]),
+            ((BusNames.Meeting, "Deny"), ["deny", "guest:nobody"]),
             ((BusNames.Meeting, "Join"), ["join", "test-loopback://meet.example.org/m/coverage"]),
             ((BusNames.Media, "Snapshot"), ["media", "snapshot", snapshot]),
             ((BusNames.Meeting, "Leave"), ["leave"]),
@@ -290,6 +294,7 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
     private static string[] JsonPath(string iface, string property) => (iface, property) switch
     {
         (BusNames.Camera, "Limits") => ["camera", "panMin"],
+        (BusNames.Meeting, "ParticipantKinds") => ["meeting", "participants"], // each participant's kind and invitedBy
         (BusNames.Devices, "Devices") => ["devices"],
         (BusNames.Calendar, "Upcoming") => ["upcoming"],
         (BusNames.Admin, "MaintenanceWindow") => ["admin", "maintenanceStart"],

@@ -13,8 +13,8 @@ namespace Room.MeetingServer.Identity;
 /// </summary>
 public sealed class GuestCa : IDisposable
 {
-    public const string PseudonymOid = "2.5.4.65";
-    public const string DescriptionOid = "2.5.4.13";
+    public const string PseudonymOid = Room.Crypto.Certificates.MemberCertificate.PseudonymOid;
+    public const string DescriptionOid = Room.Crypto.Certificates.MemberCertificate.DescriptionOid;
 
     private readonly ECDsa _key;
     private readonly TimeProvider _time;
@@ -77,17 +77,9 @@ public sealed class GuestCa : IDisposable
     /// <summary>The guest's name and inviter as a guest certificate states them; null if it is no guest certificate.</summary>
     public static (string Name, string InvitedBy)? GuestOf(X509Certificate2 cert)
     {
-        string? name = null, by = null;
-        foreach (var rdn in cert.SubjectName.EnumerateRelativeDistinguishedNames())
-        {
-            switch (rdn.GetSingleElementType().Value)
-            {
-                case PseudonymOid: name = rdn.GetSingleElementValue(); break;
-                case DescriptionOid: by = rdn.GetSingleElementValue(); break;
-            }
-        }
-
-        return name is null || by is null || !by.StartsWith("invited by ", StringComparison.Ordinal) ? null : (name, by["invited by ".Length..]);
+        // The one reader of members' certificates (Room.Crypto), as roomd reads them.
+        var (name, by) = Room.Crypto.Certificates.MemberCertificate.GuestAttributes(cert);
+        return name is null || by is null ? null : (name, by);
     }
 
     public void Dispose()

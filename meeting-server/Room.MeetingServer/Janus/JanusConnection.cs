@@ -1,7 +1,9 @@
 using System.Net.WebSockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Room.Crypto.Certificates;
 
 namespace Room.MeetingServer.Janus;
 
@@ -24,14 +26,33 @@ public sealed class JanusConnection : IAsyncDisposable
 
     private JanusConnection(string? token) => _token = token;
 
-    /// <summary>Connects and creates a session; a refused token throws <see cref="JanusException"/>.</summary>
-    public static async Task<JanusConnection> OpenAsync(Uri url, string? token, CancellationToken ct)
+    /// <summary>
+    /// Connects over <c>wss://</c> (Janus's certificate must chain to <paramref name="trustedCa"/> and be for the host)
+    /// and creates a session; a refused certificate or token throws <see cref="JanusException"/> saying why.
+    /// </summary>
+    public static async Task<JanusConnection> OpenAsync(Uri url, string? token, X509Certificate2 trustedCa, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(url);
+        if (url.Scheme != "wss")
+        {
+            throw new JanusException(0, $"janus at {url} is not wss://: the meeting server talks to Janus only over TLS");
+        }
+
         var c = new JanusConnection(token);
         c._ws.Options.AddSubProtocol("janus-protocol");
+        string? refused = null;
+        c._ws.Options.RemoteCertificateValidationCallback = ServerCertificateTrust.Callback(trustedCa, why => refused = why);
         try
         {
-            await c._ws.ConnectAsync(url, ct).ConfigureAwait(false);
+            try
+            {
+                await c._ws.ConnectAsync(url, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is WebSocketException or IOException or HttpRequestException)
+            {
+                throw new JanusException(0, refused is null ? $"janus at {url.Authority} is not reachable: {e.Message}" : $"janus at {url.Authority} is not trusted: {refused}");
+            }
+
             var r = await c.CallAsync(new JsonObject { ["janus"] = "create" }, asyncEvent: false, ct).ConfigureAwait(false);
             c._session = r["data"]!["id"]!.GetValue<long>();
             return c;

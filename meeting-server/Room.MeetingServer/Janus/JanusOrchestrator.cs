@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
@@ -15,6 +16,13 @@ public sealed class JanusOptions
 
     /// <summary>Janus's WebSocket API as participants reach it (wss:// in production); defaults to Url.</summary>
     public Uri? PublicUrl { get; set; }
+
+    /// <summary>
+    /// The CA that issued Janus's TLS certificate, for the meeting server's own connection (PEM file). Null: the
+    /// organisation CA (rooms check Janus against the organisation CA only: issue Janus's certificate from it with
+    /// <c>room-meeting-server janus-certificate</c>).
+    /// </summary>
+    public string? CaCertificateFile { get; set; }
 
     /// <summary>janus.jcfg token_auth_secret: only tokens signed with it open a Janus session.</summary>
     public string? TokenSecret { get; set; }
@@ -45,9 +53,21 @@ public sealed record JanusAccess(Uri Url, long Room, string Pin, string SessionT
 /// allowed-list of per-participant tokens (VideoRoom "allowed"). Janus itself only opens sessions for HMAC-signed
 /// tokens (token_auth_secret) that this server issues: joining Janus without the server is refused.
 /// </summary>
-public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, TimeProvider time, ILogger<JanusOrchestrator> log) : IDisposable
+public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, OrganisationCa ca, TimeProvider time, ILogger<JanusOrchestrator> log) : IDisposable
 {
-    public void Dispose() => _gate.Dispose();
+    public void Dispose()
+    {
+        _gate.Dispose();
+        if (_trust.IsValueCreated)
+        {
+            _trust.Value?.Dispose();
+        }
+    }
+
+    private readonly Lazy<X509Certificate2?> _trust = new(() => options.Value.Janus.CaCertificateFile is { } file ? X509Certificate2.CreateFromPem(File.ReadAllText(file)) : null);
+
+    /// <summary>What Janus's certificate must chain to: <see cref="JanusOptions.CaCertificateFile"/> or the organisation CA.</summary>
+    public X509Certificate2 Trust => _trust.Value ?? ca.Certificate;
 
     private readonly Dictionary<string, (long Room, string Secret, string Pin)> _rooms = [];
     private readonly Dictionary<(string Meeting, string Identity), List<(string Token, long Participant)>> _tokens = [];
@@ -56,6 +76,9 @@ public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, Ti
     private JanusOptions O => options.Value.Janus;
 
     public bool Configured => O.Url is not null;
+
+    /// <summary>Janus's WebSocket as this server reaches it (wss://), for the browsers' proxy.</summary>
+    public Uri? Url => O.Url;
 
     /// <summary>A Janus core token (token_auth_secret): "expiry,janus,janus.plugin.videoroom:base64(HMAC-SHA1)".</summary>
     public string SessionToken()
@@ -78,7 +101,7 @@ public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, Ti
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            await using var janus = await JanusConnection.OpenAsync(O.Url!, SessionToken(), ct).ConfigureAwait(false);
+            await using var janus = await JanusConnection.OpenAsync(O.Url!, SessionToken(), Trust, ct).ConfigureAwait(false);
             long handle = await janus.AttachAsync("janus.plugin.videoroom", ct).ConfigureAwait(false);
             if (!_rooms.TryGetValue(meetingId, out var room))
             {
@@ -206,7 +229,7 @@ public sealed class JanusOrchestrator(IOptions<MeetingServerOptions> options, Ti
                 return;
             }
 
-            await using var janus = await JanusConnection.OpenAsync(O.Url!, SessionToken(), ct).ConfigureAwait(false);
+            await using var janus = await JanusConnection.OpenAsync(O.Url!, SessionToken(), Trust, ct).ConfigureAwait(false);
             long handle = await janus.AttachAsync("janus.plugin.videoroom", ct).ConfigureAwait(false);
             await work(janus, handle, room).ConfigureAwait(false);
         }

@@ -5,7 +5,7 @@ namespace Room.MeetingServer.Web;
 
 /// <summary>
 /// Serves the web client (plain ES modules beside the server: <c>WebClient/</c> in the output folder) at <c>/client/</c>,
-/// with a content security policy that allows only this server's scripts and workers, and WebSocket connections (Janus).
+/// with a content security policy that allows only this server's scripts and workers, and WebSocket connections to itself (Janus through Janus/JanusProxy.cs).
 /// <c>/</c> sends a browser to the client.
 /// </summary>
 public static class WebClientHosting
@@ -37,7 +37,7 @@ public static class WebClientHosting
             if (ctx.Request.Path.StartsWithSegments(Path, StringComparison.Ordinal))
             {
                 var h = ctx.Response.Headers;
-                h.ContentSecurityPolicy = "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src 'self' ws: wss:; media-src 'self' blob: mediastream:; img-src 'self' data: blob:; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+                h.ContentSecurityPolicy = "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src 'self'; media-src 'self' blob: mediastream:; img-src 'self' data: blob:; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
                 h.XContentTypeOptions = "nosniff";
                 h["Referrer-Policy"] = "no-referrer";
                 h.CacheControl = "no-cache";

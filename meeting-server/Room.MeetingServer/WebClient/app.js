@@ -13,6 +13,8 @@ const state = {
   guestMessage: null, // [key, ...args] shown on the guest view
   view: 'signin',
   meetings: [],
+  // The meeting of a meeting link (https://SERVER/meetings/ID, sent here as #meeting=ID): its join page after sign-in.
+  linkMeeting: null,
   call: null, // { meeting, worker, janus, epoch, securityCode, roster, myLeaf, stats, phase, error, muted, cameraOff }
 };
 window.roomClient = { state, stats: () => mediaStats() };
@@ -51,9 +53,10 @@ async function api(method, path, body) {
 
 function show(view) {
   state.view = view;
-  for (const v of ['signin', 'meetings', 'call', 'guest']) $('view-' + v).hidden = v !== view;
+  for (const v of ['signin', 'meetings', 'call', 'guest', 'link']) $('view-' + v).hidden = v !== view;
+  $('signin-link-hint').hidden = !(view === 'signin' && state.linkMeeting);
   $('signout').hidden = view === 'signin' || (view === 'guest' && !state.token);
-  const focus = { signin: 'signin-name', meetings: 'meetings-title', call: 'call-title', guest: 'guest-title' }[view];
+  const focus = { signin: 'signin-name', meetings: 'meetings-title', call: 'call-title', guest: 'guest-title', link: 'link-title' }[view];
   const el = $(focus);
   if (el) { if (!el.matches('input,button')) el.tabIndex = -1; el.focus(); }
 }
@@ -62,6 +65,7 @@ function render() {
   if (state.view === 'guest') renderGuest();
   if (state.view === 'meetings') renderMeetings();
   if (state.view === 'call') renderCall();
+  if (state.view === 'link') renderLink();
 }
 
 function renderMeetings() {
@@ -190,7 +194,7 @@ async function signIn(ev) {
     $('signin-password').value = '';
     status.textContent = '';
     await loadMeetings();
-    show('meetings');
+    showHome();
   } catch (e) {
     status.classList.add('error');
     status.textContent = t(state.lang, 'signin.failed', e.message);
@@ -313,8 +317,43 @@ async function leave() {
     renderGuest();
   } else if (state.token) {
     await loadMeetings();
-    show('meetings');
+    showHome();
   }
+}
+
+// ---- a meeting link: https://SERVER/meetings/ID (the server sends a browser to /client/#meeting=ID)
+
+/** After sign-in: the join page of the linked meeting, or the list of my meetings. */
+function showHome() {
+  if (state.linkMeeting) { renderLink(); show('link'); } else show('meetings');
+}
+
+function renderLink() {
+  const m = state.meetings.find((x) => x.id === state.linkMeeting);
+  const status = $('link-status'), join = $('link-join');
+  $('link-title').textContent = m ? m.title : t(state.lang, 'link.unknown');
+  $('link-meta').textContent = m ? `${t(state.lang, m.role === 'host' ? 'meetings.host' : 'meetings.participant')} · ${t(state.lang, m.ended ? 'meetings.ended' : m.started ? 'meetings.started' : 'meetings.notStarted')}` : '';
+  status.classList.toggle('error', !m || m.ended);
+  status.textContent = !m ? t(state.lang, 'link.notInvited') : m.ended ? t(state.lang, 'link.ended') : '';
+  join.hidden = !m;
+  join.disabled = !m || m.ended;
+  join.textContent = m ? t(state.lang, 'meetings.join', m.title) : '';
+}
+
+/** A meeting link in the address (on load, or a new one in a tab that has the client open). */
+function meetingLinkInAddress() {
+  const link = /^#meeting=([a-z0-9]{1,64})$/.exec(location.hash);
+  if (!link) return false;
+  state.linkMeeting = link[1];
+  if (state.token && !state.guest && !state.call) loadMeetings().then(() => { if (state.token) showHome(); });
+  else if (!state.token) show('signin');
+  return true;
+}
+
+function allMeetings() {
+  state.linkMeeting = null;
+  history.replaceState(null, '', location.pathname);
+  show('meetings');
 }
 
 async function mediaStats() {
@@ -469,6 +508,11 @@ $('lang').addEventListener('change', () => { state.lang = $('lang').value; local
 $('signin-form').addEventListener('submit', signIn);
 $('signout').addEventListener('click', signOut);
 $('meetings-refresh').addEventListener('click', loadMeetings);
+$('link-join').addEventListener('click', () => {
+  const m = state.meetings.find((x) => x.id === state.linkMeeting);
+  if (m && !m.ended) joinMeeting(m);
+});
+$('link-all').addEventListener('click', allMeetings);
 $('leave').addEventListener('click', leave);
 $('guest-form').addEventListener('submit', inviteGuest);
 $('mute').addEventListener('click', () => {
@@ -496,12 +540,15 @@ function invitationInAddress() {
   return true;
 }
 window.addEventListener('hashchange', invitationInAddress);
+window.addEventListener('hashchange', meetingLinkInAddress);
 if (invitationInAddress()) {
   // the guest's page
+} else if (meetingLinkInAddress()) {
+  // the linked meeting's join page (after sign-in)
 } else if (state.guest && state.token) {
   waitInLobby();
 } else if (state.token) {
-  loadMeetings().then(() => { if (state.token) show('meetings'); });
+  loadMeetings().then(() => { if (state.token) showHome(); });
 } else {
   show('signin');
 }

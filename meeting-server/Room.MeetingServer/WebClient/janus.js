@@ -1,4 +1,4 @@
-// Janus's WebSocket API (protocol 'janus-protocol'), directly: a session opened with the token the meeting server
+// Janus's WebSocket API (protocol 'janus-protocol'), through the meeting server's relay: a session opened with the token the meeting server
 // handed out, the VideoRoom joined with the room's PIN and this participant's room token. Every published frame goes
 // through the MLS worker's SFrame transform; every received one too, and what does not open is dropped there.
 
@@ -54,7 +54,9 @@ export class JanusRoom {
   }
 
   async start(stream) {
-    this.ws = new WebSocket(this.access.url, 'janus-protocol');
+    // Through the meeting server's relay (/janus, Janus/JanusProxy.cs): the browser trusts only the server it came
+    // from; the server checks Janus's wss:// certificate against the organisation CA. access.url is for rooms.
+    this.ws = new WebSocket(new URL('/janus', location.href).href.replace(/^http/, 'ws'), 'janus-protocol');
     this.ws.onmessage = (ev) => this.onMessage(ev);
     this.ws.onclose = () => { if (!this.closed) this.fail(new Error('the media server closed the connection')); };
     await new Promise((res, rej) => { this.ws.onopen = res; this.ws.onerror = () => rej(new Error('the media server cannot be reached')); });

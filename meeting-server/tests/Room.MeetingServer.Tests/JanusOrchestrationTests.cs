@@ -17,8 +17,9 @@ public sealed class JanusOrchestrationTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _janus = await JanusInstance.StartAsync();
-        _server = await MeetingServerProcess.StartAsync(janus: _janus);
+        string data = MeetingServerProcess.NewDataDirectory();
+        _janus = await JanusInstance.StartAsync(data);
+        _server = await MeetingServerProcess.StartAsync(janus: _janus, dataDirectory: data);
         await _server.AddUserAsync("admin", ServerFixture.AdminPassword, admin: true);
         _admin = await _server.SignInAsync("admin", ServerFixture.AdminPassword);
     }
@@ -80,8 +81,8 @@ public sealed class JanusOrchestrationTests : IAsyncLifetime
         var accessB = await b.JanusAsync(meeting.Id);
         Assert.NotEqual(accessA.ParticipantId, accessB.ParticipantId);
 
-        await using var ja = await JanusConnection.OpenAsync(accessA.Url, accessA.SessionToken, CancellationToken.None);
-        await using var jb = await JanusConnection.OpenAsync(accessB.Url, accessB.SessionToken, CancellationToken.None);
+        await using var ja = await JanusConnection.OpenAsync(accessA.Url, accessA.SessionToken, _server.Ca, CancellationToken.None);
+        await using var jb = await JanusConnection.OpenAsync(accessB.Url, accessB.SessionToken, _server.Ca, CancellationToken.None);
         var joinedA = await JoinAsync(ja, accessA.Room, accessA.Pin, accessA.RoomToken, aCreds.Identity, accessA.ParticipantId);
         var joinedB = await JoinAsync(jb, accessB.Room, accessB.Pin, accessB.RoomToken, bCreds.Identity, accessB.ParticipantId);
         Assert.Equal(accessA.ParticipantId, joinedA["id"]!.GetValue<long>());
@@ -109,8 +110,8 @@ public sealed class JanusOrchestrationTests : IAsyncLifetime
         Assert.Equal("not-invited", (await Assert.ThrowsAsync<MeetingServerException>(() => c.JanusAsync(meeting.Id))).Error);
 
         // With the server's tokens: both join the room.
-        await using (var ja = await JanusConnection.OpenAsync(accessA.Url, accessA.SessionToken, CancellationToken.None))
-        await using (var jb = await JanusConnection.OpenAsync(accessB.Url, accessB.SessionToken, CancellationToken.None))
+        await using (var ja = await JanusConnection.OpenAsync(accessA.Url, accessA.SessionToken, _server.Ca, CancellationToken.None))
+        await using (var jb = await JanusConnection.OpenAsync(accessB.Url, accessB.SessionToken, _server.Ca, CancellationToken.None))
         {
             Assert.Equal("joined", (await JoinAsync(ja, accessA.Room, accessA.Pin, accessA.RoomToken, aCreds.Identity))["videoroom"]!.GetValue<string>());
             Assert.Equal("joined", (await JoinAsync(jb, accessB.Room, accessB.Pin, accessB.RoomToken, bCreds.Identity))["videoroom"]!.GetValue<string>());
@@ -128,23 +129,23 @@ public sealed class JanusOrchestrationTests : IAsyncLifetime
         // A removed member's token no longer opens the room; when the host ends the meeting, the room is gone for all.
         await a.RemoveAsync(meeting.Id, bCreds.Identity);
         Assert.Equal("not-invited", (await Assert.ThrowsAsync<MeetingServerException>(() => b.JanusAsync(meeting.Id))).Error);
-        await using (var jb = await JanusConnection.OpenAsync(accessB.Url, accessB.SessionToken, CancellationToken.None))
+        await using (var jb = await JanusConnection.OpenAsync(accessB.Url, accessB.SessionToken, _server.Ca, CancellationToken.None))
         {
             Assert.Equal(433, (await Assert.ThrowsAsync<JanusException>(() => JoinAsync(jb, accessB.Room, accessB.Pin, accessB.RoomToken, bCreds.Identity))).Code);
         }
 
         await a.EndAsync(meeting.Id);
-        await using (var ja = await JanusConnection.OpenAsync(accessA.Url, accessA.SessionToken, CancellationToken.None))
+        await using (var ja = await JanusConnection.OpenAsync(accessA.Url, accessA.SessionToken, _server.Ca, CancellationToken.None))
         {
             Assert.Equal(426, (await Assert.ThrowsAsync<JanusException>(() => JoinAsync(ja, accessA.Room, accessA.Pin, accessA.RoomToken, aCreds.Identity))).Code); // no such room
         }
 
         // Without a token, or with one not signed by the server, Janus opens no session at all.
-        Assert.Equal(403, (await Assert.ThrowsAsync<JanusException>(() => JanusConnection.OpenAsync(_janus.Url, null, CancellationToken.None))).Code);
+        Assert.Equal(403, (await Assert.ThrowsAsync<JanusException>(() => JanusConnection.OpenAsync(_janus.Url, null, _server.Ca, CancellationToken.None))).Code);
         string data = $"{DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3600},janus,janus.plugin.videoroom";
 #pragma warning disable CA5350 // Janus's token format
         string forged = data + ":" + Convert.ToBase64String(HMACSHA1.HashData("not the secret"u8, Encoding.UTF8.GetBytes(data)));
 #pragma warning restore CA5350
-        Assert.Equal(403, (await Assert.ThrowsAsync<JanusException>(() => JanusConnection.OpenAsync(_janus.Url, forged, CancellationToken.None))).Code);
+        Assert.Equal(403, (await Assert.ThrowsAsync<JanusException>(() => JanusConnection.OpenAsync(_janus.Url, forged, _server.Ca, CancellationToken.None))).Code);
     }
 }

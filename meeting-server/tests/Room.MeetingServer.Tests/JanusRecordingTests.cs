@@ -31,8 +31,9 @@ public sealed class JanusRecordingTests(Xunit.Abstractions.ITestOutputHelper out
 
     public async Task InitializeAsync()
     {
-        _janus = await JanusInstance.StartAsync(record: true);
-        _server = await MeetingServerProcess.StartAsync(janus: _janus);
+        string data = MeetingServerProcess.NewDataDirectory();
+        _janus = await JanusInstance.StartAsync(data, record: true);
+        _server = await MeetingServerProcess.StartAsync(janus: _janus, dataDirectory: data);
         await _server.AddUserAsync("admin", ServerFixture.AdminPassword, admin: true);
         _admin = await _server.SignInAsync("admin", ServerFixture.AdminPassword);
     }
@@ -111,7 +112,7 @@ public sealed class JanusRecordingTests(Xunit.Abstractions.ITestOutputHelper out
         {
             Assert.True(await member.JoinExternalAsync(createIfMissing: true, ct));
             var a = await e.JanusAsync(encrypted.Id, ct);
-            await using var session = await JanusSession.ConnectAsync(new JanusRoomAccess(a.Url, a.Room, a.SessionToken, a.Pin, a.RoomToken, a.ParticipantId),
+            await using var session = await JanusSession.ConnectAsync(new JanusRoomAccess(a.Url, a.Room, a.SessionToken, a.Pin, a.RoomToken, a.ParticipantId, eCreds.OrganisationCa),
                 new StaticKeying(new MlsCallKeys(member.Group), "MLS"), "recorded-room", false, JanusTransport.LocalAddresses(), CallIceServers.None, NullLogger.Instance, ct);
             var publisher = session.StartPublishing(new VideoFormat(PixelFormat.I420, Width, Height, Fps), 1, null);
             await SendAsync(publisher, TimeSpan.FromSeconds(4));
@@ -120,7 +121,7 @@ public sealed class JanusRecordingTests(Xunit.Abstractions.ITestOutputHelper out
 
         // The control: the same source through Room.Call's publisher with no SFrame transform.
         var c = await p.JanusAsync(control.Id, ct);
-        await using (var janus = await JanusClient.ConnectAsync(c.Url, c.SessionToken, ct))
+        await using (var janus = await JanusClient.ConnectAsync(c.Url, c.SessionToken, Room.Crypto.Certificates.ServerCertificateTrust.Callback(_server.Ca, _ => { }), ct))
         {
             using var room = await VideoRoomClient.JoinAsync(janus, c.Room, "control-room", c.Pin, c.RoomToken, c.ParticipantId, ct);
             using var transport = new RtcTransport(JanusTransport.LocalAddresses(), controlling: true);

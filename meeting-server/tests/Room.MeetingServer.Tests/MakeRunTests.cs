@@ -40,6 +40,11 @@ public sealed class MakeRunTests
             Assert.Equal((await File.ReadAllTextAsync(Path.Combine(run, "meeting-server", "demo-password"), ct)).Trim(), demoPassword);
             Assert.True(File.Exists(Path.Combine(run, "meeting-server", "meetings.db")), "the meeting server keeps its SQLite file under the run folder");
 
+            // Janus speaks wss:// only, with a certificate from the organisation CA (roomd and the server check it).
+            string wsConfig = await File.ReadAllTextAsync(Path.Combine(run, "janus", "janus.transport.websockets.jcfg"), ct);
+            Assert.Contains("ws = false", wsConfig, StringComparison.Ordinal);
+            Assert.Contains("wss = true", wsConfig, StringComparison.Ordinal);
+
             // The demo room was enrolled with a one-time code: its identity folder holds its device certificate.
             using var ca = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(
                 await File.ReadAllTextAsync(Path.Combine(run, "meeting-server", "ca.pem"), ct));

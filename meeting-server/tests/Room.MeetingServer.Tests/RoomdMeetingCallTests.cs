@@ -150,10 +150,10 @@ public abstract class RoomdMeetingCallTests(ServerFixture fx)
         // opens, holding C's keys as they are now: a captured copy of the traffic with what C knew.
         var access = await clientC.JanusAsync(meeting.Id);
         var keysC = new MlsCallKeys(c.Group);
-        await using var callC = await JanusSession.ConnectAsync(new JanusRoomAccess(access.Url, access.Room, access.SessionToken, access.Pin, access.RoomToken, access.ParticipantId),
+        await using var callC = await JanusSession.ConnectAsync(new JanusRoomAccess(access.Url, access.Room, access.SessionToken, access.Pin, access.RoomToken, access.ParticipantId, fx.Server.Ca),
             new StaticKeying(keysC, "captured"), nameC, true, JanusTransport.LocalAddresses(), Room.Appliance.Meeting.CallIceServers.None, NullLogger.Instance, ct);
         var accessD = await clientD.JanusAsync(meeting.Id);
-        await using var tap = await JanusSession.ConnectAsync(new JanusRoomAccess(accessD.Url, accessD.Room, accessD.SessionToken, accessD.Pin, accessD.RoomToken, accessD.ParticipantId),
+        await using var tap = await JanusSession.ConnectAsync(new JanusRoomAccess(accessD.Url, accessD.Room, accessD.SessionToken, accessD.Pin, accessD.RoomToken, accessD.ParticipantId, fx.Server.Ca),
             new StaticKeying(new MlsCallKeys(c.Group), "captured"), nameD, true, JanusTransport.LocalAddresses(), Room.Appliance.Meeting.CallIceServers.None, NullLogger.Instance, ct);
         using var stopC = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var runC = callC.Subscriber.RunAsync(null, null, stopC.Token);

@@ -18,7 +18,7 @@ namespace Room.MeetingServer.Tests;
 /// call collection (Janus, roomd and Chromium beside the parallel classes would starve each other on two cores).
 /// </summary>
 [Collection("roomd-call")]
-public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper output) : IClassFixture<JanusServerFixture>, IAsyncLifetime
+public sealed partial class WebClientTests(JanusServerFixture fx, ITestOutputHelper output) : IClassFixture<JanusServerFixture>, IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
     private IPlaywright? _playwright;
@@ -39,7 +39,7 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
     private static string AxeScript => Path.Combine(Repo.Root, "meeting-server", "web-client", "node_modules", "axe-core", "axe.min.js");
 
     /// <summary>A fresh browser context (its own storage) on the client, in <paramref name="locale"/>.</summary>
-    private async Task<IPage> OpenAsync(string locale = "de-DE")
+    private async Task<IPage> OpenAsync(string locale = "de-DE", string path = "client/")
     {
         var context = await _browser!.NewContextAsync(new BrowserNewContextOptions
         {
@@ -55,7 +55,7 @@ public sealed class WebClientTests(JanusServerFixture fx, ITestOutputHelper outp
         page.Console += (_, m) => { lock (console) console.Add($"{m.Type}: {m.Text}"); };
         page.PageError += (_, e) => { lock (console) console.Add("pageerror: " + e); };
         _consoles[page] = console;
-        await page.GotoAsync(new Uri(fx.Server.Url, "client/").ToString());
+        await page.GotoAsync(new Uri(fx.Server.Url, path).ToString());
         await page.Locator("body[data-ready='true']").WaitForAsync();
         return page;
     }

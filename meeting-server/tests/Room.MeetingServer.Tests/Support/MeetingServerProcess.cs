@@ -26,9 +26,13 @@ public sealed class MeetingServerProcess : IAsyncDisposable
         Ca = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(dataDir, "ca.pem")));
     }
 
-    public static async Task<MeetingServerProcess> StartAsync(string? postgres = null, (string Host, int Port)? ldap = null, JanusInstance? janus = null)
+    /// <summary>A fresh data directory for <see cref="StartAsync"/> (a Janus may get its certificate from its CA first).</summary>
+    public static string NewDataDirectory() => Repo.TempDir("room-ms");
+
+    public static async Task<MeetingServerProcess> StartAsync(string? postgres = null, (string Host, int Port)? ldap = null, JanusInstance? janus = null,
+        string? dataDirectory = null, IEnumerable<string>? extraConfig = null)
     {
-        string dir = Repo.TempDir("room-ms");
+        string dir = dataDirectory ?? NewDataDirectory();
         var config = new List<string>
         {
             $"--MeetingServer:DataDirectory={dir}",
@@ -63,6 +67,7 @@ public sealed class MeetingServerProcess : IAsyncDisposable
             }
         }
 
+        config.AddRange(extraConfig ?? []);
         var p = new ChildProcess("dotnet", [Repo.ServerDll, "serve", .. config]);
         try
         {

@@ -17,15 +17,16 @@ public abstract class ServerFixture : IAsyncLifetime
 
     protected virtual Task StopStorageAsync() => Task.CompletedTask;
 
-    /// <summary>Debian's Janus for the server's VideoRooms, or null: no Janus.</summary>
-    protected virtual Task<JanusInstance?> StartJanusAsync() => Task.FromResult<JanusInstance?>(null);
+    /// <summary>Debian's Janus for the server's VideoRooms (its certificate from the CA in the server's data directory), or null: no Janus.</summary>
+    protected virtual Task<JanusInstance?> StartJanusAsync(string serverDataDirectory) => Task.FromResult<JanusInstance?>(null);
 
     public JanusInstance? Janus { get; private set; }
 
     public async Task InitializeAsync()
     {
-        Janus = await StartJanusAsync();
-        Server = await MeetingServerProcess.StartAsync(await StartStorageAsync(), janus: Janus);
+        string dataDirectory = MeetingServerProcess.NewDataDirectory();
+        Janus = await StartJanusAsync(dataDirectory);
+        Server = await MeetingServerProcess.StartAsync(await StartStorageAsync(), janus: Janus, dataDirectory: dataDirectory);
         await Server.AddUserAsync("admin", AdminPassword, admin: true);
         Admin = await Server.SignInAsync("admin", AdminPassword);
     }
@@ -81,7 +82,7 @@ public sealed class JanusServerFixture : ServerFixture
 {
     protected override Task<string?> StartStorageAsync() => Task.FromResult<string?>(null);
 
-    protected override async Task<JanusInstance?> StartJanusAsync() => await JanusInstance.StartAsync();
+    protected override async Task<JanusInstance?> StartJanusAsync(string serverDataDirectory) => await JanusInstance.StartAsync(serverDataDirectory);
 }
 
 public class PostgresServerFixture : ServerFixture
@@ -106,5 +107,5 @@ public class PostgresServerFixture : ServerFixture
 /// <summary>Debian's PostgreSQL (started by the test) and Debian's Janus beside the server.</summary>
 public sealed class PostgresJanusServerFixture : PostgresServerFixture
 {
-    protected override async Task<JanusInstance?> StartJanusAsync() => await JanusInstance.StartAsync();
+    protected override async Task<JanusInstance?> StartJanusAsync(string serverDataDirectory) => await JanusInstance.StartAsync(serverDataDirectory);
 }

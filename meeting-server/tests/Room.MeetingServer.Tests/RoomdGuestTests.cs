@@ -1,0 +1,184 @@
+using Room.Bus;
+using Room.Bus.Client;
+using Room.MeetingClient;
+using Room.MeetingServer.Tests.Support;
+using Room.Testing;
+
+namespace Room.MeetingServer.Tests;
+
+/// <summary>
+/// Guests and a roomd room in one meeting (issue 14): a real server with Janus, a real roomd on a private bus, a guest
+/// who redeems its link, waits in the lobby, is admitted and joins the MLS group with a guest CA certificate. The
+/// room's roster on D-Bus shows the guest by the name and host its certificate carries.
+/// </summary>
+[Collection("roomd-call")]
+public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixture<JanusServerFixture>
+{
+    private sealed class Box(PrivateBus bus, RoomdProcess roomd, RoomBusClient client) : IAsyncDisposable
+    {
+        public RoomdProcess Roomd => roomd;
+        public RoomBusClient Client => client;
+        public string BusAddress => bus.Address;
+
+        public async Task<MeetingStatus> MeetingAsync() => (await client.GetStatusAsync()).Meeting;
+
+        public async ValueTask DisposeAsync()
+        {
+            client.Dispose();
+            await roomd.DisposeAsync();
+            bus.Dispose();
+        }
+    }
+
+    private static async Task<Box> StartRoomdAsync(string keyDir)
+    {
+        var bus = new PrivateBus();
+        try
+        {
+            var roomd = await RoomdProcess.StartAsync(bus.Address, Path.Combine(bus.Directory, "state"),
+                "--Room:Name", "Ratssaal", "--MeetingServer:IdentityDirectory", keyDir, "--MeetingServer:PollMilliseconds", "200");
+            return new Box(bus, roomd, await RoomBusClient.ConnectAsync(bus.Address));
+        }
+        catch
+        {
+            bus.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, Func<string> context, CancellationToken ct,
+        [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
+    {
+        while (!await condition())
+        {
+            if (ct.IsCancellationRequested)
+            {
+                throw new TimeoutException($"timed out waiting for {what}\n{context()}");
+            }
+
+            await Task.Delay(200, CancellationToken.None);
+        }
+    }
+
+    private static async Task InCallAsync(Box box, CancellationToken ct)
+    {
+        await WaitUntilAsync(async () => (await box.MeetingAsync()).State is MeetingStates.InCall or MeetingStates.Error, () => box.Roomd.Log, ct);
+        var m = await box.MeetingAsync();
+        Assert.True(m.State == MeetingStates.InCall, $"{m.State}: {m.LastError}\n{box.Roomd.Log}");
+    }
+
+    /// <summary>A guest opens its invitation link, waits in the lobby; returns its session and a client for it.</summary>
+    private async Task<(GuestSessionInfo Session, MeetingServerClient Client)> GuestKnocksAsync(MeetingServerClient host, string meetingId, string name)
+    {
+        var inv = await host.InviteGuestAsync(meetingId, name);
+        var g = new MeetingServerClient(fx.Server.Url, fx.Server.Ca);
+        var session = await g.RedeemGuestInvitationAsync(new Uri(inv.Link!).Fragment["#guest=".Length..]);
+        Assert.Equal("waiting", await g.KnockAsync(meetingId));
+        return (session, g);
+    }
+
+    /// <summary>Once admitted: the guest's certificate from the guest CA and its external join.</summary>
+    private static async Task<MeetingMember> GuestJoinsAsync(MeetingServerClient g, DeviceCredentials creds, CreatedMeeting meeting, CancellationToken ct)
+    {
+        Assert.Equal("admitted", await g.KnockAsync(meeting.Id, ct));
+        await g.RequestGuestCertificateAsync(creds, ct);
+        var member = new MeetingMember(g, creds, meeting.Id, meeting.CipherSuite);
+        Assert.False(await member.JoinExternalAsync(createIfMissing: false, ct));
+        return member;
+    }
+
+    [Fact]
+    public async Task A_guest_admitted_into_a_meeting_shows_on_the_rooms_roster_by_its_name_and_inviting_host()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(150));
+        var ct = timeout.Token;
+        string hostName = ServerFixture.NewName("host");
+        var (hCreds, h) = await fx.PersonAsync(hostName);
+        var (rCreds, r, rDir) = await fx.EnrolDeviceAsync(ServerFixture.NewName("room"));
+        using var d1 = hCreds; using var d2 = h; using var d3 = rCreds; using var d4 = r;
+        var meeting = await h.CreateMeetingAsync("Bürgersprechstunde", [rCreds.Identity]);
+        using var hm = new MeetingMember(h, hCreds, meeting.Id, meeting.CipherSuite);
+        Assert.True(await hm.JoinExternalAsync(createIfMissing: true, ct));
+
+        await using var box = await StartRoomdAsync(rDir);
+        await box.Client.JoinAsync($"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}");
+        await InCallAsync(box, ct);
+
+        var (session, g) = await GuestKnocksAsync(h, meeting.Id, "Erika Mustermann");
+        using var disposeG = g;
+        await h.AdmitAsync(meeting.Id, session.Identity, ct);
+        using var gCreds = DeviceCredentials.CreateEphemeral();
+        using var gm = await GuestJoinsAsync(g, gCreds, meeting, ct);
+
+        // The room follows the guest's external join: the guest by its certificate's name, as a guest, and its host.
+        await WaitUntilAsync(async () => (await box.MeetingAsync()).Participants.Any(p => p.Id == session.Identity), () => box.Roomd.Log, ct);
+        var m = await box.MeetingAsync();
+        var guest = m.Participants.Single(p => p.Id == session.Identity);
+        Assert.Equal(("Erika Mustermann", "guest", hostName), (guest.Name, guest.Kind, guest.InvitedBy));
+        var host = m.Participants.Single(p => p.Id == hCreds.Identity);
+        Assert.Equal((hostName, "person", ""), (host.Name, host.Kind, host.InvitedBy));
+        await WaitUntilAsync(async () => (await box.MeetingAsync()).SecurityCode == gm.SecurityCode, () => box.Roomd.Log, ct);
+
+        // roomctl says the same.
+        var (exit, status) = await ChildProcess.RunAsync("dotnet", [Roomctl, "--bus", box.BusAddress, "status"]);
+        Assert.True(exit == 0, status);
+        Assert.Contains($"Erika Mustermann (guest, invited by {hostName})", status, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_host_room_shows_its_lobby_on_D_Bus_and_admits_a_guest_and_denies_a_person_from_there()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(150));
+        var ct = timeout.Token;
+        string roomName = ServerFixture.NewName("host-room"), strangerName = ServerFixture.NewName("knock");
+        var (rCreds, r, rDir) = await fx.EnrolDeviceAsync(roomName);
+        var (sCreds, s) = await fx.PersonAsync(strangerName);
+        using var d1 = rCreds; using var d2 = r; using var d3 = sCreds; using var d4 = s;
+        // The room is the meeting's host (as when it is booked for the room).
+        var meeting = await r.CreateMeetingAsync("Ratssitzung", []);
+
+        await using var box = await StartRoomdAsync(rDir);
+        // Outside a meeting there is no lobby: a clear refusal.
+        var idle = await Assert.ThrowsAsync<RoomBusException>(() => box.Client.AdmitAsync("guest:nobody"));
+        Assert.Equal(BusErrors.WrongState, idle.ErrorName);
+
+        await box.Client.JoinAsync($"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}");
+        await InCallAsync(box, ct);
+        Assert.Empty((await box.MeetingAsync()).Lobby);
+
+        // A guest invited by the room opens its link, and someone uninvited knocks: both wait, shown on D-Bus.
+        var (session, g) = await GuestKnocksAsync(r, meeting.Id, "Erika Mustermann");
+        using var disposeG = g;
+        Assert.Equal("waiting", await s.KnockAsync(meeting.Id, ct));
+        await WaitUntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 2, () => box.Roomd.Log, ct);
+        var lobby = (await box.MeetingAsync()).Lobby;
+        Assert.Contains(new LobbyEntry(session.Identity, "Erika Mustermann", "guest", roomName), lobby);
+        Assert.Contains(new LobbyEntry(sCreds.Identity, strangerName, "person", ""), lobby);
+        var (exit, printed) = await ChildProcess.RunAsync("dotnet", [Roomctl, "--bus", box.BusAddress, "lobby"]);
+        Assert.True(exit == 0, printed);
+        Assert.Contains($"Erika Mustermann (guest, invited by {roomName})  [{session.Identity}]", printed, StringComparison.Ordinal);
+
+        // Someone who does not wait cannot be admitted: a clear refusal, nothing changes.
+        var notWaiting = await Assert.ThrowsAsync<RoomBusException>(() => box.Client.AdmitAsync("person:nobody"));
+        Assert.Equal(BusErrors.InvalidArgument, notWaiting.ErrorName);
+        Assert.Equal(2, (await box.MeetingAsync()).Lobby.Count);
+
+        // Admit the guest from the room (roomctl, as the panel does over D-Bus): the server lets it in, it joins the
+        // group with its guest certificate and the room shows it as a guest of the room.
+        (exit, printed) = await ChildProcess.RunAsync("dotnet", [Roomctl, "--bus", box.BusAddress, "admit", session.Identity]);
+        Assert.True(exit == 0, printed);
+        using var gCreds = DeviceCredentials.CreateEphemeral();
+        using var gm = await GuestJoinsAsync(g, gCreds, meeting, ct);
+        await WaitUntilAsync(async () => (await box.MeetingAsync()).Participants.Any(p => p.Id == session.Identity), () => box.Roomd.Log, ct);
+        var guest = (await box.MeetingAsync()).Participants.Single(p => p.Id == session.Identity);
+        Assert.Equal(("Erika Mustermann", "guest", roomName), (guest.Name, guest.Kind, guest.InvitedBy));
+        await WaitUntilAsync(async () => (await box.MeetingAsync()).SecurityCode == gm.SecurityCode, () => box.Roomd.Log, ct);
+
+        // Deny the person over D-Bus: out of the lobby, and the server keeps them out.
+        await box.Client.DenyAsync(sCreds.Identity);
+        Assert.Equal("removed", await s.KnockAsync(meeting.Id, ct));
+        await WaitUntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 0, () => box.Roomd.Log, ct);
+    }
+
+    private static string Roomctl => Path.Combine(Repo.Root, "appliance", "Room.Cli", "bin", Repo.Configuration, "net10.0", "roomctl.dll");
+}
