@@ -163,6 +163,24 @@ public abstract class TenantScenarios(ServerFixture f)
                 Assert.Equal("unauthenticated", (await Refused(() => room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null))).Error);
             }
 
+            // roomctl enroll (the real command) into B keeps B's branding and logo beside the key, for the panel.
+            byte[] logo = TestPng.Make(24, 24, (123, 31, 162), (255, 255, 255));
+            using (var content = new ByteArrayContent(logo))
+            {
+                content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+                await b.Admin.SendAsync<JsonElement>(HttpMethod.Put, "api/admin/branding/logo", content);
+            }
+
+            string roomDir = Path.Combine(keyDir, "roomctl");
+            Directory.CreateDirectory(roomDir);
+            string roomctl = Path.Combine(Repo.Root, "appliance", "Room.Cli", "bin", Repo.Configuration, "net10.0", "roomctl.dll");
+            var (exit, log) = await ChildProcess.RunAsync("env", ["ROOM_MEETING_KEY_DIR=" + roomDir, "dotnet", roomctl, "enroll", bByName.ToString(), await b.Admin.CreateEnrolmentCodeAsync("lobby")]);
+            Assert.True(exit == 0, log);
+            Assert.Contains("enrolled as device:lobby", log, StringComparison.Ordinal);
+            var stored = TenantBranding.Load(roomDir);
+            Assert.Equal(new TenantBranding(b.Slug, "Gemeinde Bedorf", "#7b1fa2", "#8e24aa", "image/png"), stored);
+            Assert.Equal(logo, File.ReadAllBytes(Path.Combine(roomDir, TenantBranding.LogoFile)));
+
             // A's code is still good at A, unspent by the try at B.
             using var raw = TenantOperator.Http(f.Server, a.Url);
             using var box2 = DeviceCredentials.CreateEphemeral();

@@ -142,6 +142,30 @@ public sealed class TenantUnitTests : IDisposable
     ];
 
     [Fact]
+    public void A_box_keeps_only_checked_branding_and_reads_a_broken_file_as_none()
+    {
+        string box = Path.Combine(_dir, "box");
+        Directory.CreateDirectory(box);
+        Assert.Null(Room.MeetingClient.TenantBranding.Load(box));
+        byte[] png = TestPng.Make(8, 8, (0, 0, 0), (255, 255, 255));
+        Assert.Equal("image/png", Room.MeetingClient.TenantBranding.ImageType(png));
+        Assert.Equal("image/jpeg", Room.MeetingClient.TenantBranding.ImageType(Jpeg(4, 4)));
+        Assert.Null(Room.MeetingClient.TenantBranding.ImageType("<svg/>"u8));
+        Assert.Null(Room.MeetingClient.TenantBranding.ImageType(png.AsSpan(0, 10)));
+        var b = new Room.MeetingClient.TenantBranding("town-a", "Stadt Aheim", "#1b5e20", "#2e7d32", "image/png");
+        b.Save(box, png);
+        Assert.Equal(b, Room.MeetingClient.TenantBranding.Load(box));
+        Assert.Equal(png, File.ReadAllBytes(Path.Combine(box, Room.MeetingClient.TenantBranding.LogoFile)));
+        (b with { LogoType = null }).Save(box, null);
+        Assert.False(File.Exists(Path.Combine(box, Room.MeetingClient.TenantBranding.LogoFile)));
+        foreach (var broken in new[] { "", "{", "null", "{\"tenant\":\"x\",\"primaryColor\":\"red\",\"accentColor\":\"#000000\"}" })
+        {
+            File.WriteAllText(Path.Combine(box, Room.MeetingClient.TenantBranding.File), broken);
+            Assert.Null(Room.MeetingClient.TenantBranding.Load(box));
+        }
+    }
+
+    [Fact]
     public void Host_names_are_checked()
     {
         Assert.Equal(["meet.aheim.example", "10.0.0.5"], OperatorService.CheckHostNames(["Meet.Aheim.Example", "10.0.0.5", "meet.aheim.example"]));
