@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Room.MeetingClient;
 using Room.MeetingServer.Tests.Support;
+using Room.Testing;
 
 namespace Room.MeetingServer.Tests;
 

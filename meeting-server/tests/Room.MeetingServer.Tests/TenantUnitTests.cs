@@ -9,6 +9,7 @@ using Room.MeetingServer.Meetings;
 using Room.MeetingServer.Storage;
 using Room.MeetingServer.Tenants;
 using Room.MeetingServer.Tests.Support;
+using Room.Testing;
 
 namespace Room.MeetingServer.Tests;
 

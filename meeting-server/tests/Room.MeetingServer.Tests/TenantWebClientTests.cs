@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Playwright;
 using Room.MeetingClient;
 using Room.MeetingServer.Tests.Support;
+using Room.Testing;
 using Room.Testing.Network;
 
 namespace Room.MeetingServer.Tests;
