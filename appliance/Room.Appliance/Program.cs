@@ -95,6 +95,7 @@ builder.Services.AddRoomAdministration(builder.Configuration);
 builder.Services.AddSingleton<IBusInterface, MeetingInterface>();
 builder.Services.AddSingleton<IBusInterface, CameraInterface>();
 builder.Services.AddSingleton<IBusInterface, DevicesInterface>();
+builder.Services.AddSingleton<Room.Appliance.Administration.TenantBrandingSource>();
 builder.Services.AddSingleton<IBusInterface, SystemInterface>();
 builder.Services.AddSingleton<IBusInterface, MediaInterface>();
 builder.Services.AddSingleton<IBusInterface, CalendarInterface>();

@@ -25,12 +25,29 @@ internal static class Enroll
             string identity = await MeetingServerClient.EnrolAsync(server, code.Trim(), creds);
             creds.Save(dir);
             await output.WriteLineAsync($"enrolled as {identity}; certificate valid until {creds.Certificate!.NotAfter:u} (key and certificate in {dir})");
+            await SaveBrandingAsync(server, creds, dir, output, error);
             return 0;
         }
         catch (MeetingServerException e)
         {
             await error.WriteLineAsync($"roomctl: not enrolled: {e.Error}: {e.Message}");
             return e.Error is "unreachable" ? 3 : 1;
+        }
+    }
+
+    /// <summary>The tenant's branding (name, colours, logo) beside the key, for the panel; enrolled without it if the server has none to give.</summary>
+    private static async Task SaveBrandingAsync(Uri server, DeviceCredentials creds, string dir, TextWriter output, TextWriter error)
+    {
+        try
+        {
+            using var client = new MeetingServerClient(server, creds.OrganisationCa!, creds.TlsCertificate());
+            var (branding, logo) = await TenantBranding.FetchAsync(client);
+            branding.Save(dir, logo);
+            await output.WriteLineAsync($"branding of {branding.DisplayName ?? branding.Tenant} stored in {Path.Combine(dir, TenantBranding.File)}");
+        }
+        catch (MeetingServerException e)
+        {
+            await error.WriteLineAsync($"roomctl: enrolled, but no branding stored: {e.Error}: {e.Message}");
         }
     }
 }

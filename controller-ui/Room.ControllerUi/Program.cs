@@ -63,6 +63,16 @@ app.MapGet("/brand/logo", (IOptions<ControllerUiOptions> options) =>
     return Results.File(path, type);
 });
 
+// The enrolled tenant's logo, as roomd offers it (System.BrandingLogo: PNG or JPEG, checked by roomd and here).
+app.MapGet("/brand/tenant-logo", (RoomState state) =>
+{
+    byte[] logo = state.Status.System.BrandingLogo;
+    string? type = logo.AsSpan().StartsWith((ReadOnlySpan<byte>)[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) ? "image/png"
+        : logo.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF]) ? "image/jpeg"
+        : null;
+    return type is null ? Results.NotFound() : Results.Bytes(logo, type);
+});
+
 // The call's decoded remote picture as a multipart JPEG stream for an <img>: fetched from roomd over the bus
 // at about 5 frames a second, only while someone is watching.
 app.MapGet("/media/remote.mjpeg", async (HttpContext http, RoomState state) =>

@@ -245,6 +245,32 @@ public sealed class MeetingServerClient : IDisposable
     public Task<List<WelcomeMessage>> WelcomesAsync(string meeting, CancellationToken ct = default) =>
         SendAsync<List<WelcomeMessage>>(HttpMethod.Get, $"api/meetings/{meeting}/welcomes", null, ct);
 
+    /// <summary>A binary answer of at most <paramref name="max"/> bytes (a larger one is refused as malformed).</summary>
+    public async Task<byte[]> GetBytesAsync(string path, int max, CancellationToken ct = default)
+    {
+        using var resp = await SendRawAsync(HttpMethod.Get, path, null, ct).ConfigureAwait(false);
+        if (resp.Content.Headers.ContentLength > max)
+        {
+            throw new MeetingServerException("malformed", $"answer larger than {max} bytes", (int)resp.StatusCode, null);
+        }
+
+        await using var s = await resp.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        using var ms = new MemoryStream();
+        byte[] buf = new byte[8192];
+        int n;
+        while ((n = await s.ReadAsync(buf, ct).ConfigureAwait(false)) > 0)
+        {
+            if (ms.Length + n > max)
+            {
+                throw new MeetingServerException("malformed", $"answer larger than {max} bytes", (int)resp.StatusCode, null);
+            }
+
+            ms.Write(buf, 0, n);
+        }
+
+        return ms.ToArray();
+    }
+
     /// <summary>A raw request (tests of malformed input use it); refusals throw <see cref="MeetingServerException"/>.</summary>
     public async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct = default)
     {

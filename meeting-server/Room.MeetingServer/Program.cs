@@ -19,6 +19,11 @@ builder.Configuration.AddEnvironmentVariables("ROOM_MS_");
 builder.Services.AddMeetingServer(builder.Configuration);
 builder.Host.UseSystemd();
 
+if (await Room.MeetingServer.Tenants.TenantCommands.TryRunAsync(command, args, builder) is { } tenantCommand)
+{
+    return tenantCommand;
+}
+
 if (command is ["user", "add", var name])
 {
     builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
@@ -57,7 +62,10 @@ builder.WebHost.UseKestrel((ctx, k) =>
     var o = ctx.Configuration.GetSection(MeetingServerOptions.Section).Get<MeetingServerOptions>() ?? new MeetingServerOptions();
     k.Listen(IPEndPoint.Parse(o.Listen), l => l.UseHttps(https =>
     {
-        https.ServerCertificate = k.ApplicationServices.GetRequiredService<OrganisationCa>().IssueServerCertificate(o.HostNames);
+        var serverCertificate = k.ApplicationServices.GetRequiredService<OrganisationCa>().IssueServerCertificate(o.HostNames);
+        // A tenant's own host names get a certificate from the tenant's CA (SNI), so its rooms can check it against their CA.
+        var tenants = k.ApplicationServices.GetRequiredService<Room.MeetingServer.Tenants.TenantRegistry>();
+        https.ServerCertificateSelector = (_, name) => tenants.CertificateFor(name) ?? serverCertificate;
         // A device may present its certificate; the API decides (and refuses a bad one, with a reason in the log).
         https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
         https.AllowAnyClientCertificate();
@@ -67,6 +75,8 @@ builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true)
 
 var app = builder.Build();
 await app.Services.GetRequiredService<Room.MeetingServer.Storage.IMeetingStore>().InitializeAsync();
+await app.Services.GetRequiredService<Room.MeetingServer.Tenants.TenantRegistry>().InitializeAsync();
+Room.MeetingServer.Tenants.TenantEndpoints.UseTenants(app);
 app.UseMeetingServerApi();
 Room.MeetingServer.Janus.JanusProxy.MapJanusProxy(app);
 Room.MeetingServer.Web.MeetingLinks.MapMeetingLinks(app);

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Room.MeetingServer.Identity;
 using Room.MeetingServer.Meetings;
 using Room.MeetingServer.Storage;
+using Room.MeetingServer.Tenants;
 
 namespace Room.MeetingServer;
 
@@ -33,6 +34,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Janus.JanusOrchestrator>();
         services.AddSingleton<MeetingService>();
         services.AddSingleton<GuestService>();
+        services.AddTenants();
         return services;
     }
 }

@@ -17,11 +17,18 @@ public sealed class SystemInterface : IBusInterface, IDisposable
     private readonly SystemInfo _info;
     private readonly AdminPinVerifier _pins;
     private readonly ITimer _recheck;
+    private readonly TenantBrandingSource? _branding;
 
-    public SystemInterface(SystemInfo info, AdminPinVerifier pins, TimeProvider time)
+    public SystemInterface(SystemInfo info, AdminPinVerifier pins, TimeProvider time, TenantBrandingSource? branding = null)
     {
         _info = info;
         _pins = pins;
+        _branding = branding;
+        if (branding is not null)
+        {
+            branding.Changed += OnAddressChanged;
+        }
+
         _info.Changed += OnAddressChanged;
         NetworkChange.NetworkAddressChanged += OnAddressChanged;
         _recheck = time.CreateTimer(_ => Changed?.Invoke(this, EventArgs.Empty), null, Recheck, Recheck);
@@ -40,7 +47,16 @@ public sealed class SystemInterface : IBusInterface, IDisposable
         ["Hostname"] = SystemInfo.Hostname,
         ["Addresses"] = VariantValue.Array(SystemInfo.Addresses().ToArray()),
         ["UpdateStatus"] = SystemInfo.UpdateStatus,
+        ["Branding"] = Branding(),
+        ["BrandingLogo"] = VariantValue.Array(_branding?.Current.Logo ?? []),
     };
+
+    /// <summary>(name, header colour, accent colour, logo type) of the enrolled tenant; all empty when there is none. Its files are looked at with the host name.</summary>
+    private VariantValue Branding()
+    {
+        var b = _branding?.Current.Branding;
+        return Struct.Create(b?.DisplayName ?? "", b?.PrimaryColor ?? "", b?.AccentColor ?? "", b?.LogoType ?? "");
+    }
 
     public async Task<object?> InvokeAsync(string member, IReadOnlyList<object> args, CancellationToken cancellationToken)
     {
@@ -62,6 +78,11 @@ public sealed class SystemInterface : IBusInterface, IDisposable
     {
         NetworkChange.NetworkAddressChanged -= OnAddressChanged;
         _info.Changed -= OnAddressChanged;
+        if (_branding is not null)
+        {
+            _branding.Changed -= OnAddressChanged;
+        }
+
         _recheck.Dispose();
     }
 

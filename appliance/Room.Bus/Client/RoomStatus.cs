@@ -55,7 +55,16 @@ public sealed record DeviceEntry(
 public sealed record SystemStatus(string RoomName, string Version, string Hostname, IReadOnlyList<string> Addresses, string UpdateStatus)
 {
     public static SystemStatus Empty { get; } = new("", "", "", [], "");
+
+    /// <summary>The enrolled tenant's branding (System.Branding); null when there is none.</summary>
+    public TenantBrandingStatus? Branding { get; init; }
+
+    /// <summary>The tenant's logo (System.BrandingLogo); empty without one.</summary>
+    public byte[] BrandingLogo { get; init; } = [];
 }
+
+/// <summary>A tenant's name and colours (#rrggbb) and its logo's type ("" without one), as roomd offers them.</summary>
+public sealed record TenantBrandingStatus(string Name, string PrimaryColor, string AccentColor, string LogoType);
 
 public sealed record MediaState(bool Active, string Camera, string VideoEncoder, string VideoDecoder, string Audio, string Encryption, string Error, string Transport = "")
 {
@@ -181,7 +190,15 @@ public sealed record RoomStatus(
                 Str(p, "Version", System.Version),
                 Str(p, "Hostname", System.Hostname),
                 p.TryGetValue("Addresses", out var a) ? a.GetArray<string>() : System.Addresses,
-                Str(p, "UpdateStatus", System.UpdateStatus)),
+                Str(p, "UpdateStatus", System.UpdateStatus))
+            {
+                Branding = p.TryGetValue("Branding", out var br)
+                    ? (br.GetItem(1).GetString() is { Length: > 0 } primary
+                        ? new TenantBrandingStatus(br.GetItem(0).GetString(), primary, br.GetItem(2).GetString(), br.GetItem(3).GetString())
+                        : null)
+                    : System.Branding,
+                BrandingLogo = p.TryGetValue("BrandingLogo", out var bl) ? bl.GetArray<byte>() : System.BrandingLogo,
+            },
         },
         BusNames.Media => this with
         {

@@ -31,6 +31,8 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
         [(BusNames.Calendar, "Upcoming")] = "changes as meetings end (ScheduleServiceTests, minute clock)",
         [(BusNames.Media, "Error")] = "set when a device fails mid-call (RoomdHotplugTests)",
         [(BusNames.Meeting, "Lobby")] = "needs a meeting server with people waiting (RoomdGuestTests in Room.MeetingServer.Tests)",
+        [(BusNames.System, "Branding")] = "changes by roomctl enroll outside roomd (Room.ControllerUi.Tests TenantBrandingPanelTests)",
+        [(BusNames.System, "BrandingLogo")] = "changes by roomctl enroll outside roomd (Room.ControllerUi.Tests TenantBrandingPanelTests)",
         [(BusNames.Admin, "EnrolmentStatus")] = "changes by roomctl enroll outside roomd, read on each GetAll (MakeRunTests in Room.MeetingServer.Tests)",
         [(BusNames.Admin, "TimeSettingsApplied")] = "constant: time settings are stored, not applied",
         [(BusNames.Admin, "SessionSeconds")] = "configuration (Admin:SessionSeconds), fixed for the life of the process",

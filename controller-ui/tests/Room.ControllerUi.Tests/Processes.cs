@@ -166,6 +166,9 @@ public sealed class RoomdProcess : IDisposable
 
     public string Output => _process?.Output ?? "";
 
+    /// <summary>roomd's meeting identity folder (as roomctl enroll fills it: key, certificate, the tenant's branding).</summary>
+    public string IdentityDirectory => Path.Combine(_stateDir, "meeting-identity");
+
     /// <summary>Started and not stopped by <see cref="Kill"/> (it may still have exited by itself).</summary>
     public bool IsRunning => _process is not null;
 
@@ -189,7 +192,9 @@ public sealed class RoomdProcess : IDisposable
             // ones, answers that networkd did not take them (the real networkd: Room.Appliance.Tests AdminNetworkTests).
             "--Admin:Network", "networkd", "--Admin:NetworkInterface", "lan0",
             "--Admin:NetworkConfigDirectory", Path.Combine(_stateDir, "network"), "--Admin:NetworkBus", _bus,
+            "--MeetingServer:IdentityDirectory", IdentityDirectory,
         };
+        Directory.CreateDirectory(IdentityDirectory);
         for (var i = 0; i < meetings.Length / 4; i++)
         {
             args.AddRange([$"--Room:Calendar:{i}:Title", meetings[i * 4], $"--Room:Calendar:{i}:Uri", meetings[(i * 4) + 1],

@@ -218,7 +218,7 @@ public static class Endpoints
         {
             var i = await g.InviteAsync(Caller(ctx), id, r.Name, ct);
             // The token goes in the fragment: browsers do not send it to the server with the page request, so no access log keeps it.
-            string link = $"{ctx.Request.Scheme}://{ctx.Request.Host}/client/#guest={i.Token}";
+            string link = $"{ctx.Request.Scheme}://{ctx.Request.Host}{ctx.Request.PathBase}/client/#guest={i.Token}";
             return Dto(i, link);
         });
         m.MapGet("/{id}/guests", async (HttpContext ctx, string id, GuestService g, CancellationToken ct) =>
@@ -244,6 +244,9 @@ public static class Endpoints
 
     private static GuestInvitationDto Dto(GuestInvitation i, string? link) =>
         new(i.Record.Id, i.Identity, i.Record.Name, i.Record.InvitedBy, i.Record.ExpiresAt, i.State, link);
+
+    /// <summary>The request's caller (device or person), refused when there is none.</summary>
+    internal static Caller CallerOf(HttpContext ctx) => Caller(ctx);
 
     private static Caller Caller(HttpContext ctx) =>
         ctx.Items.TryGetValue(CallerKey, out var c) && c is Caller caller ? caller : throw new RefusedException(Refusal.Unauthenticated, "sign in or present a device certificate");

@@ -31,7 +31,7 @@ public static class WebClientHosting
         var types = new FileExtensionContentTypeProvider();
         types.Mappings[".js"] = "text/javascript";
         types.Mappings[".mjs"] = "text/javascript";
-        app.MapGet("/", () => Results.Redirect(Path + "/"));
+        app.MapGet("/", (HttpContext ctx) => Results.Redirect(ctx.Request.PathBase + Path + "/"));
         app.Use(async (ctx, next) =>
         {
             if (ctx.Request.Path.StartsWithSegments(Path, StringComparison.Ordinal))

@@ -2,6 +2,9 @@
 // mls-worker.js (keys never reach this page); Janus is spoken directly (janus.js). State for tests: window.roomClient.
 import { t, pickLanguage } from './i18n.js';
 import { JanusRoom } from './janus.js';
+import { serverBase, loadBranding, applyBranding } from './branding.js';
+
+const brand = await loadBranding();
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -26,6 +29,7 @@ function applyTexts() {
   $('lang').value = state.lang;
   document.title = t(state.lang, 'app.title');
   for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(state.lang, el.dataset.t);
+  applyBranding(brand);
   render();
 }
 
@@ -38,7 +42,7 @@ async function api(method, path, body) {
   const headers = {};
   if (state.token) headers.Authorization = 'Bearer ' + state.token;
   if (body) headers['Content-Type'] = 'application/json';
-  const r = await fetch(new URL(path, location.origin + '/'), { method, headers, body: body ? JSON.stringify(body) : undefined });
+  const r = await fetch(new URL(path, serverBase), { method, headers, body: body ? JSON.stringify(body) : undefined });
   const text = await r.text();
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
@@ -283,7 +287,7 @@ async function joinMeeting(meeting) {
   try {
     if (!('RTCRtpScriptTransform' in window)) throw new Error('this browser has no RTCRtpScriptTransform (end-to-end encryption of media)');
     c.worker = worker();
-    const joined = await c.worker.call('join', { server: location.origin + '/', token: state.token, meetingId: meeting.id, host: meeting.role === 'host', guest: !!state.guest });
+    const joined = await c.worker.call('join', { server: serverBase, token: state.token, meetingId: meeting.id, host: meeting.role === 'host', guest: !!state.guest });
     c.identity = joined.identity;
     if (meeting.role === 'host') watchLobby(c);
     renderCall();

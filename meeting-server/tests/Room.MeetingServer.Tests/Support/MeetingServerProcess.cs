@@ -93,6 +93,10 @@ public sealed class MeetingServerProcess : IAsyncDisposable
     public Task<(int Code, string Log)> TryAddUserAsync(string name, string password, bool admin = false) =>
         ChildProcess.RunAsync("dotnet", [Repo.ServerDll, "user", "add", name, .. admin ? new[] { "--admin" } : [], .. _config], password);
 
+    /// <summary>Runs one of the server's commands (e.g. <c>operator add NAME</c>) on its configuration, with <paramref name="stdin"/>.</summary>
+    public Task<(int Code, string Log)> RunCommandAsync(IEnumerable<string> command, string stdin) =>
+        ChildProcess.RunAsync("dotnet", [Repo.ServerDll, .. command, .. _config], stdin);
+
     /// <summary>A client that signs in as a person (token).</summary>
     public async Task<MeetingServerClient> SignInAsync(string name, string password)
     {

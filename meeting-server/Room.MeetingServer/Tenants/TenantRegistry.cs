@@ -1,0 +1,251 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Room.MeetingServer.Identity;
+using Room.MeetingServer.Meetings;
+using Room.MeetingServer.Storage;
+
+namespace Room.MeetingServer.Tenants;
+
+/// <summary>
+/// One tenant's own parts: its CA and guest CA, token key, directory, storage, and the meeting and guest services on
+/// them. The default tenant's are the server's own services (today's single organisation, unchanged); another tenant's
+/// live in <c>DataDirectory/tenants/SLUG/</c> (keys, and its SQLite file) or its own PostgreSQL schema <c>tenant_SLUG</c>.
+/// </summary>
+public sealed class TenantContext : IDisposable
+{
+    private readonly bool _owned;
+
+    public string Slug { get; }
+
+    public bool IsDefault => Slug == Branding.DefaultSlug;
+
+    public MeetingServerOptions Options { get; }
+
+    public OrganisationCa Ca { get; }
+
+    public GuestCa GuestCa { get; }
+
+    public MeetingService Meetings { get; }
+
+    public GuestService Guests { get; }
+
+    /// <summary>The row (branding, directory); null for the default tenant until its branding is first set.</summary>
+    public TenantRecord? Record { get; set; }
+
+    /// <summary>This tenant's TLS certificate for its own host names (SNI), from its CA; null: the server's.</summary>
+    public X509Certificate2? TlsCertificate { get; set; }
+
+    /// <summary>The services a request to this tenant gets in place of the default tenant's (empty for the default tenant).</summary>
+    public IReadOnlyDictionary<Type, object> Services { get; }
+
+    internal TenantContext(string slug, MeetingServerOptions options, OrganisationCa ca, GuestCa guestCa, MeetingService meetings, GuestService guests,
+        IReadOnlyDictionary<Type, object> services, bool owned)
+    {
+        Slug = slug;
+        Options = options;
+        Ca = ca;
+        GuestCa = guestCa;
+        Meetings = meetings;
+        Guests = guests;
+        Services = services;
+        _owned = owned;
+    }
+
+    public void Dispose()
+    {
+        TlsCertificate?.Dispose();
+        if (!_owned)
+        {
+            return;
+        }
+
+        foreach (var s in Services.Values.Distinct())
+        {
+            (s as IDisposable)?.Dispose();
+        }
+    }
+}
+
+/// <summary>The tenants this server hosts: the default tenant (always) and those an operator created.</summary>
+public sealed class TenantRegistry(IServiceProvider services, TenantStore store, IOptions<MeetingServerOptions> options, TimeProvider time, ILogger<TenantRegistry> log)
+    : IDisposable
+{
+    public const string ItemKey = "room.tenant";
+
+    private readonly ConcurrentDictionary<string, TenantContext> _tenants = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _create = new(1, 1);
+    private TenantContext? _default;
+
+    public TenantStore Store => store;
+
+    public TenantContext Default => _default ?? throw new InvalidOperationException("tenants not initialised");
+
+    /// <summary>The tenant of a request (set by the tenant middleware from the path); the default tenant otherwise.</summary>
+    public TenantContext Of(HttpContext ctx) => ctx.Items.TryGetValue(ItemKey, out var t) && t is TenantContext c ? c : Default;
+
+    public TenantContext? Find(string slug) => _tenants.GetValueOrDefault(slug);
+
+    public IEnumerable<TenantContext> All => _tenants.Values;
+
+    /// <summary>Creates the tables (added beside the default tenant's) and opens every stored tenant.</summary>
+    public async Task InitializeAsync(CancellationToken ct = default)
+    {
+        await store.InitializeAsync(ct).ConfigureAwait(false);
+        var rows = await store.ListAsync(ct).ConfigureAwait(false);
+        _default = new TenantContext(Branding.DefaultSlug, options.Value, services.GetRequiredService<OrganisationCa>(), services.GetRequiredService<GuestCa>(),
+            services.GetRequiredService<MeetingService>(), services.GetRequiredService<GuestService>(), new Dictionary<Type, object>(), owned: false)
+        {
+            Record = rows.FirstOrDefault(r => r.Slug == Branding.DefaultSlug),
+        };
+        _tenants[Branding.DefaultSlug] = _default;
+        foreach (var r in rows.Where(r => r.Slug != Branding.DefaultSlug))
+        {
+            _tenants[r.Slug] = await OpenAsync(r, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A new tenant with its own CA, guest CA, storage and first administrator. Refused (nothing kept) for a bad or taken
+    /// short name, bad branding, or a bad administrator account.
+    /// </summary>
+    public async Task<TenantContext> CreateAsync(TenantRecord record, string adminName, string adminPassword, CancellationToken ct)
+    {
+        if (!Identities.IsValidName(adminName) || adminPassword.Length < 8)
+        {
+            throw new RefusedException(Refusal.Malformed, "the tenant's first administrator needs a valid name and a password of 8 characters or more");
+        }
+
+        await _create.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (!await store.AddAsync(record, ct).ConfigureAwait(false))
+            {
+                throw new RefusedException(Refusal.Duplicate, $"tenant {record.Slug} exists");
+            }
+
+            TenantContext? t = null;
+            try
+            {
+                t = await OpenAsync(record, ct).ConfigureAwait(false);
+                await t.Meetings.AddLocalUserAsync(adminName, adminPassword, true, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                t?.Dispose();
+                await store.DeleteAsync(record.Slug, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+
+            _tenants[record.Slug] = t;
+            log.LogInformation("tenant {Slug} ({Name}) created with administrator person:{Admin}", record.Slug, record.DisplayName, adminName);
+            return t;
+        }
+        finally
+        {
+            _create.Release();
+        }
+    }
+
+    /// <summary>Stores a tenant's new branding or directory settings; the client and the directory use them from the next request on.</summary>
+    public async Task UpdateAsync(TenantContext tenant, TenantRecord record, CancellationToken ct)
+    {
+        await store.PutAsync(record, ct).ConfigureAwait(false);
+        tenant.Record = record;
+        tenant.Options.Ldap = new LdapOptions
+        {
+            Host = record.LdapHost,
+            Port = record.LdapPort,
+            UserDnTemplate = record.LdapUserDnTemplate ?? new LdapOptions().UserDnTemplate,
+        };
+    }
+
+    /// <summary>The record to change for a tenant (the default tenant's is made from the configuration the first time).</summary>
+    public TenantRecord RecordOf(TenantContext t) => t.Record ?? new TenantRecord(t.Slug, t.Options.Organisation, Branding.DefaultPrimary, Branding.DefaultAccent,
+        t.Options.Ldap.Host, t.Options.Ldap.Port, t.Options.Ldap.Host is null ? null : t.Options.Ldap.UserDnTemplate, [], time.GetUtcNow().ToUnixTimeSeconds());
+
+    /// <summary>The TLS certificate for a host name a tenant claims (SNI); null: the server's own.</summary>
+    public X509Certificate2? CertificateFor(string? hostName) =>
+        hostName is null ? null : _tenants.Values.FirstOrDefault(t => t.Record?.HostNames.Contains(hostName, StringComparer.OrdinalIgnoreCase) == true && !t.IsDefault)?.TlsCertificate;
+
+    private async Task<TenantContext> OpenAsync(TenantRecord r, CancellationToken ct)
+    {
+        var root = options.Value;
+        var o = JsonSerializer.Deserialize<MeetingServerOptions>(JsonSerializer.Serialize(root))!;
+        o.DataDirectory = Path.Combine(root.DataDirectory, "tenants", r.Slug);
+        o.Organisation = r.Slug;
+        o.Ldap = new LdapOptions { Host = r.LdapHost, Port = r.LdapPort, UserDnTemplate = r.LdapUserDnTemplate ?? new LdapOptions().UserDnTemplate };
+        Directory.CreateDirectory(o.DataDirectory);
+        var io = Microsoft.Extensions.Options.Options.Create(o);
+        SqlMeetingStore tenantStore;
+        if (root.Storage == StorageKind.Postgres)
+        {
+            string schema = "tenant_" + r.Slug.Replace('-', '_');
+            await using (var c = new NpgsqlConnection(root.PostgresConnectionString))
+            {
+                await c.OpenAsync(ct).ConfigureAwait(false);
+                await using var cmd = c.CreateCommand();
+#pragma warning disable CA2100 // the schema name is made of a checked slug (a-z 0-9 _)
+                cmd.CommandText = $"CREATE SCHEMA IF NOT EXISTS {schema}";
+#pragma warning restore CA2100
+                await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+
+            tenantStore = new SqlMeetingStore(new PostgresDialect(), new NpgsqlConnectionStringBuilder(root.PostgresConnectionString) { SearchPath = schema }.ConnectionString);
+        }
+        else
+        {
+            tenantStore = new SqlMeetingStore(new SqliteDialect(), $"Data Source={Path.Combine(o.DataDirectory, "meetings.db")};Pooling=False");
+        }
+
+        await tenantStore.InitializeAsync(ct).ConfigureAwait(false);
+        var ca = new OrganisationCa(io, time);
+        var guestCa = new GuestCa(ca, io, time);
+        var sender = new MlsExternalSender(io, ca, time);
+        var tokens = new TokenService(io, time);
+        var ldap = new LdapAuthenticator(io, services.GetRequiredService<ILogger<LdapAuthenticator>>());
+        var meetings = ActivatorUtilities.CreateInstance<MeetingService>(services, tenantStore, ca, guestCa, ldap, tokens, sender, io);
+        var guests = ActivatorUtilities.CreateInstance<GuestService>(services, tenantStore, meetings, guestCa, ca, tokens, io);
+        var map = new Dictionary<Type, object>
+        {
+            [typeof(IMeetingStore)] = tenantStore,
+            [typeof(OrganisationCa)] = ca,
+            [typeof(GuestCa)] = guestCa,
+            [typeof(MlsExternalSender)] = sender,
+            [typeof(TokenService)] = tokens,
+            [typeof(LdapAuthenticator)] = ldap,
+            [typeof(MeetingService)] = meetings,
+            [typeof(GuestService)] = guests,
+            [typeof(IOptions<MeetingServerOptions>)] = io,
+        };
+        return new TenantContext(r.Slug, o, ca, guestCa, meetings, guests, map, owned: true)
+        {
+            Record = r,
+            TlsCertificate = r.HostNames.Count == 0 ? null : ca.IssueServerCertificate(r.HostNames),
+        };
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _tenants.Values)
+        {
+            t.Dispose();
+        }
+
+        _create.Dispose();
+    }
+}
+
+/// <summary>A request's services with its tenant's in place of the default tenant's; everything else from the request's own scope.</summary>
+internal sealed class TenantServiceProvider(IServiceProvider inner, IReadOnlyDictionary<Type, object> overrides) : IServiceProvider, ISupportRequiredService, IKeyedServiceProvider
+{
+    public object? GetService(Type serviceType) => overrides.TryGetValue(serviceType, out var o) ? o : inner.GetService(serviceType);
+
+    public object GetRequiredService(Type serviceType) => overrides.TryGetValue(serviceType, out var o) ? o : inner.GetRequiredService(serviceType);
+
+    public object? GetKeyedService(Type serviceType, object? serviceKey) => ((IKeyedServiceProvider)inner).GetKeyedService(serviceType, serviceKey);
+
+    public object GetRequiredKeyedService(Type serviceType, object? serviceKey) => ((IKeyedServiceProvider)inner).GetRequiredKeyedService(serviceType, serviceKey);
+}
