@@ -212,7 +212,13 @@ public static class Endpoints
         {
             var caller = Caller(ctx);
             await s.RequireMemberAsync(caller, id, ct);
-            return await janus.AccessAsync(id, caller.Identity, ct);
+            var access = await janus.AccessAsync(id, caller.Identity, ct);
+            // A tenant's rooms trust only their tenant's CA, which did not issue Janus's certificate: they reach Janus's
+            // signalling through this server's relay under the tenant's path and host name (whose certificate is the
+            // tenant's). Media still goes to Janus directly.
+            return ctx.Items.ContainsKey(Tenants.TenantRegistry.ItemKey)
+                ? access with { Url = new Uri($"wss://{ctx.Request.Host}{ctx.Request.PathBase}{Janus.JanusProxy.Path}") }
+                : access;
         });
         m.MapPost("/{id}/guests", async (HttpContext ctx, string id, GuestInviteRequest r, GuestService g, CancellationToken ct) =>
         {

@@ -16,7 +16,7 @@ public static partial class MeetingLinks
     private static partial Regex MeetingId();
 
     public static void MapMeetingLinks(this WebApplication app) =>
-        app.MapGet(Path + "/{id}", (string id) => MeetingId().IsMatch(id)
-            ? Results.Redirect($"{WebClientHosting.Path}/#meeting={id}")
+        app.MapGet(Path + "/{id}", (HttpContext ctx, string id) => MeetingId().IsMatch(id)
+            ? Results.Redirect($"{ctx.Request.PathBase}{WebClientHosting.Path}/#meeting={id}") // a tenant's link stays in its client
             : Results.Json(new { error = "malformed", message = "a meeting link is https://SERVER/meetings/ID (ID: 1-64 of a-z and 0-9)" }, statusCode: StatusCodes.Status404NotFound));
 }

@@ -49,6 +49,13 @@ public abstract class TenantScenarios(ServerFixture f)
         Assert.Equal($"/t/{a.Slug}/client/", new Uri(inv.Link!).AbsolutePath);
         string guestToken = new Uri(inv.Link!).Fragment["#guest=".Length..];
 
+        // A's meeting link opened in a browser stays in A's web client.
+        using (var browser = TenantOperator.Http(f.Server, a.Url))
+        using (var page = await browser.GetAsync(new Uri($"meetings/{meeting.Id}", UriKind.Relative)))
+        {
+            Assert.Equal($"/t/{a.Slug}/client/", page.RequestMessage!.RequestUri!.AbsolutePath);
+        }
+
         // B's admin and B's "alice": A's meeting is not theirs to list, read, knock at or join.
         foreach (var c in new[] { b.Admin, bAlice })
         {
