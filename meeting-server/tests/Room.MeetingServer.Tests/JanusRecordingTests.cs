@@ -57,15 +57,21 @@ public sealed class JanusRecordingTests(Xunit.Abstractions.ITestOutputHelper out
         return (creds, client);
     }
 
-    /// <summary>The sent picture: every row the same luma ramp, shifted by 4 per frame; the sent sound: a 440 Hz tone.</summary>
-    private static async Task SendAsync(CallPublisher publisher, TimeSpan length)
+    /// <summary>
+    /// The sent picture: every row the same luma ramp, shifted by 4 per frame; the sent sound: a 440 Hz tone. Paced in
+    /// real time until four seconds' worth of frames were sent (a count, not a duration: a starved machine sent fewer
+    /// frames in four seconds, and its recording came out smaller than the check wants).
+    /// </summary>
+    private static async Task SendAsync(CallPublisher publisher, CancellationToken ct)
     {
+        const int seconds = 4;
         var i420 = new byte[Width * Height * 3 / 2];
         var pcm = new short[AudioFormat.FrameSamples];
         var start = DateTime.UtcNow;
         int video = 0, audio = 0;
-        while (DateTime.UtcNow - start < length)
+        while (publisher.VideoFramesSent < seconds * Fps || publisher.AudioFramesSent < seconds * 1000 / AudioFormat.FrameMilliseconds)
         {
+            ct.ThrowIfCancellationRequested();
             var now = DateTime.UtcNow - start;
             if (now >= TimeSpan.FromSeconds(video / (double)Fps))
             {
@@ -93,7 +99,7 @@ public sealed class JanusRecordingTests(Xunit.Abstractions.ITestOutputHelper out
                 audio++;
             }
 
-            await Task.Delay(5); // pacing of the synthetic source, not a synchronisation
+            await Task.Delay(5, ct); // pacing of the synthetic source, not a synchronisation
         }
     }
 
@@ -115,7 +121,7 @@ public sealed class JanusRecordingTests(Xunit.Abstractions.ITestOutputHelper out
             await using var session = await JanusSession.ConnectAsync(new JanusRoomAccess(a.Url, a.Room, a.SessionToken, a.Pin, a.RoomToken, a.ParticipantId, eCreds.OrganisationCa),
                 new StaticKeying(new MlsCallKeys(member.Group), "MLS"), "recorded-room", false, JanusTransport.LocalAddresses(), CallIceServers.None, NullLogger.Instance, ct);
             var publisher = session.StartPublishing(new VideoFormat(PixelFormat.I420, Width, Height, Fps), 1, null);
-            await SendAsync(publisher, TimeSpan.FromSeconds(4));
+            await SendAsync(publisher, ct);
             Assert.True(publisher.VideoFramesSent > 10 && publisher.AudioFramesSent > 50, $"sent {publisher.VideoFramesSent} video, {publisher.AudioFramesSent} audio frames");
         }
 
@@ -132,7 +138,7 @@ public sealed class JanusRecordingTests(Xunit.Abstractions.ITestOutputHelper out
             using var plain = new CallPublisher(transport, streams, new VideoFormat(PixelFormat.I420, Width, Height, Fps),
                 new PublisherOptions { Video = new VideoLayer(Width, Height, Fps, 800_000), Encoder = EncoderPreference.SoftwareOnly });
             plain.RequestKeyframe();
-            await SendAsync(plain, TimeSpan.FromSeconds(4));
+            await SendAsync(plain, ct);
         }
 
         // Ending the meetings destroys the rooms: Janus closes the recordings.
