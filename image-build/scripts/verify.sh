@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# make image-verify: two complete builds of the root file system from the same inputs (same commit, packages.lock,
+# SOURCE_DATE_EPOCH and keyring; .NET published afresh each time, mmdebstrap afresh) must give the same squashfs bytes.
+# On a difference it names the files that differ.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+base=${OUT:-$HERE/out}/verify
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$ROOT" log -1 --format=%ct)}
+"$HERE/scripts/make-dev-keys.sh" "${base%/verify}/dev-keys" dev
+export ROOM_KEYRING=${ROOM_KEYRING:-${base%/verify}/dev-keys/dev-ca.cert.pem}
+t0=$(date +%s)
+for n in 1 2; do
+  echo "image-verify: build $n"
+  OUT=$base/$n ROOM_IMAGE_STEPS=rootfs "$HERE/scripts/build.sh" | sed "s/^/  /"
+done
+a=$(cat "$base/1/rootfs.sha256") b=$(cat "$base/2/rootfs.sha256")
+if [ "$a" = "$b" ]; then
+  echo "image-verify: PASSED: both builds give root file system sha256 $a ($(( $(date +%s) - t0 )) s for two builds)"
+  rm -rf "$base"
+  exit 0
+fi
+echo "image-verify: FAILED: build 1 gives $a, build 2 gives $b; files that differ:"
+diff -rq --no-dereference "$base/1/rootfs" "$base/2/rootfs" | head -50 || true
+exit 1
