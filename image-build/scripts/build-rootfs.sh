@@ -54,7 +54,8 @@ if [ "${ROOM_IMAGE_UNLOCKED:-0}" != 1 ]; then
 fi
 
 # squashfs: read-only by nature; every time stamp is SOURCE_DATE_EPOCH, entries sorted, so equal trees give equal bytes.
-mksquashfs "$OUT/rootfs" "$OUT/rootfs.img" -noappend -comp gzip -b 256K -no-progress -quiet \
+# (mksquashfs refuses SOURCE_DATE_EPOCH together with explicit times: the explicit ones set every inode, not only newer ones.)
+env -u SOURCE_DATE_EPOCH mksquashfs "$OUT/rootfs" "$OUT/rootfs.img" -noappend -comp gzip -b 256K -no-progress -quiet \
   -mkfs-time "$SOURCE_DATE_EPOCH" -all-time "$SOURCE_DATE_EPOCH" -processors "$(nproc)" >/dev/null
 sha256sum "$OUT/rootfs.img" | cut -d' ' -f1 >"$OUT/rootfs.sha256"
 echo "build-rootfs: $(du -m --apparent-size "$OUT/rootfs.img" | cut -f1) MB squashfs, $(wc -l <"$OUT/packages.installed") packages, sha256 $(cat "$OUT/rootfs.sha256")"

@@ -37,6 +37,7 @@ if [[ " $steps " == *" rootfs "* ]]; then
     || { tail -40 "$OUT/rootfs.log" >&2; echo "image: the root file system did not build (see $OUT/rootfs.log)" >&2; exit 1; }
   tail -1 "$OUT/rootfs.log"
   python3 "$HERE/scripts/sbom.py" "$OUT/rootfs" "$version" "$OUT/room-box.sbom.cdx.json"
+  "$HERE/scripts/inputs.sh" "$ROOM_KEYRING" >"$OUT/build-inputs.txt"
   took[rootfs]=$(( $(date +%s) - s ))
 fi
 
