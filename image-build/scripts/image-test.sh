@@ -36,7 +36,7 @@ sign() { # out payload key compatible
     "$HERE/scripts/sign-bundle.sh" "$2" "$1" >/dev/null
 }
 stamp "making the bad bundles and the broken slot's bundle"
-mkdir -p "$W/tiny" && echo "not a root file system" >"$W/tiny/README"
+mkdir -p "$W/tiny" && echo "not a root file system" >"$W/tiny/README" && head -c 65536 /dev/urandom >"$W/tiny/random"
 mksquashfs "$W/tiny" "$W/tiny.img" -noappend -quiet -no-progress >/dev/null
 sign "$W/foreign.raucb" "$W/tiny.img" "$W/keys/foreign" room-box-amd64
 sign "$W/other-compatible.raucb" "$W/tiny.img" "$OUT/dev-keys/dev" room-box-arm64-rpi4

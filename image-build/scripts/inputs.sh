@@ -4,7 +4,11 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-echo "commit $(git -C "$ROOT" rev-parse HEAD) changes $(git -C "$ROOT" diff HEAD | sha256sum | cut -c1-16)"
+# The committed files and uncommitted changes, except files no build reads (docs, tests, the test and verify scripts).
+skip=(':!*.md' ':!*/tests/*' ':!*.Tests/*' ':!image-build/scripts/image-test.sh' ':!image-build/scripts/verify.sh'
+  ':!image-build/scripts/inputs.sh')
+echo "sources $(git -C "$ROOT" ls-tree -r HEAD -- . "${skip[@]}" | sha256sum | cut -c1-16)" \
+  "changes $(git -C "$ROOT" diff HEAD -- . "${skip[@]}" | sha256sum | cut -c1-16)"
 echo "SOURCE_DATE_EPOCH ${SOURCE_DATE_EPOCH:?}"
 echo "packages.lock $(sha256sum <"$HERE/packages.lock" | cut -c1-16)"
 echo "keyring $(sha256sum <"${1:?usage: inputs.sh KEYRING}" | cut -c1-16)"
