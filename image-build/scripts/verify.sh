@@ -6,6 +6,10 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 base=${OUT:-$HERE/out}/verify
+# The time of make image's build when there is one (a later commit of docs or tests must not change it), else the
+# last commit's.
+made=${base%/verify}/build-inputs.txt
+[ -n "${SOURCE_DATE_EPOCH:-}" ] || [ ! -f "$made" ] || SOURCE_DATE_EPOCH=$(awk '$1 == "SOURCE_DATE_EPOCH" { print $2 }' "$made")
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$ROOT" log -1 --format=%ct)}
 "$HERE/scripts/make-dev-keys.sh" "${base%/verify}/dev-keys" dev
 export ROOM_KEYRING=${ROOM_KEYRING:-${base%/verify}/dev-keys/dev-ca.cert.pem}
