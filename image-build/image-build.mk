@@ -4,7 +4,7 @@
 # dosfstools assemble; OVMF and QEMU boot it (make image-test); rauc and dbus run the host tests (Room.ImageBuild.Tests,
 # part of the .NET tests of `make test`: bundle refusals with file-backed slots, the RAUC bus policy, the tryboot backend).
 APT_PACKAGES += mmdebstrap rauc squashfs-tools grub-efi-amd64-bin grub-common mtools dosfstools fdisk e2fsprogs openssl \
-  systemd python3 dbus util-linux ovmf qemu-system-x86 openssh-client
+  systemd python3 dbus util-linux ovmf qemu-system-x86 openssh-client openssh-server nftables
 
 .PHONY: image image-bundle image-verify image-test image-lock
 
