@@ -7,7 +7,9 @@
 #   OUT/build-report.txt         build time, sizes, hash
 # Environment: OUT (image-build/out), SOURCE_DATE_EPOCH (the last commit's time), ROOM_KEYRING (the CA the image trusts;
 # default: throw-away development keys in OUT/dev-keys), ROOM_SIGNING_CERT/ROOM_SIGNING_KEY (the signing step's key;
-# default the development signer), ROOM_IMAGE_SKIP_PUBLISH=1 (reuse OUT/publish), ROOM_IMAGE_STEPS (rootfs image bundle).
+# default the development signer), ROOM_IMAGE_SKIP_PUBLISH=1 (reuse OUT/publish: a shortcut while working on the image;
+# the programs carry the commit they were published from, so such a build is not one image-verify can reproduce),
+# ROOM_IMAGE_STEPS (rootfs image bundle).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 ROOT=$(cd "$HERE/.." && pwd)

@@ -4,7 +4,9 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-# The committed files and uncommitted changes, except files no build reads (docs, tests, the test and verify scripts).
+# The commit (the published programs carry it in their informational version), and the uncommitted changes except in
+# files no build reads (docs, tests, the test and verify scripts).
+echo "commit $(git -C "$ROOT" rev-parse HEAD)"
 skip=(':!*.md' ':!*/tests/*' ':!*.Tests/*' ':!image-build/scripts/image-test.sh' ':!image-build/scripts/verify.sh'
   ':!image-build/scripts/inputs.sh')
 echo "sources $(git -C "$ROOT" ls-tree -r HEAD | grep -vE '\.md$|/tests/|\.Tests/|image-build/scripts/(image-test|verify|inputs)\.sh$' | sha256sum | cut -c1-16)" \
