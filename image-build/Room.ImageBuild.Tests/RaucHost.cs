@@ -76,6 +76,7 @@ public sealed class RaucHost : IAsyncLifetime, IDisposable
 
             [handlers]
             bootloader-custom-backend={Tool.ImageBuild("rpi/rauc-tryboot-backend")}
+            pre-install={Tool.ImageBuild("rootfs/usr/lib/room/rauc-pre-install.sh")}
 
             [slot.rootfs.0]
             device={SlotA}
