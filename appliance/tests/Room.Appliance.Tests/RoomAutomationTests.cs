@@ -60,6 +60,13 @@ public sealed class RoomAutomationTests : IAsyncDisposable
 
         await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
 
+        // The automation wakes the displays in the background of the state change: the clock moves on only once both
+        // wakes were asked for (moved before, the screen's transition started after it and still read standby).
+        for (var i = 0; i < 3000 && (_room.Broken.WakeAttempts == 0 || await _room.Screen.GetPowerAsync() == DisplayPower.Standby); i++)
+        {
+            await Task.Delay(10);
+        }
+
         Assert.Equal(DisplayPower.On, await SettledPowerAsync());
         Assert.Equal(1, _room.Broken.WakeAttempts);
     }
