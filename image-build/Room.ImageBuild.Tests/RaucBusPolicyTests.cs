@@ -10,57 +10,29 @@ namespace Room.ImageBuild.Tests;
 /// </summary>
 public sealed class RaucBusPolicyTests : IAsyncLifetime, IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("room-raucbus-").FullName;
-    private Process? _daemon;
+    private SystemTypeBus? _bus;
     private Process? _rauc;
-    private string _address = "";
 
-    private Dictionary<string, string> Env => new() { ["DBUS_SYSTEM_BUS_ADDRESS"] = _address };
+    private string Dir => _bus!.Directory;
+
+    private Dictionary<string, string> Env => new() { ["DBUS_SYSTEM_BUS_ADDRESS"] = _bus!.Address };
 
     public async Task InitializeAsync()
     {
         await SystemTypeBus.EnsureUserAsync("room", "room");
         // The panel's user, which must not reach RAUC (any user but root and room).
         await SystemTypeBus.EnsureUserAsync("room-panel", "room-panel");
-        File.SetUnixFileMode(_dir, (UnixFileMode)0b111_101_101);
-        var policy = Tool.ImageBuild("dbus/de.pengutronix.rauc.conf");
-        var config = Path.Combine(_dir, "system.conf");
-        File.WriteAllText(config, $"""
-            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-            <busconfig>
-              <type>system</type>
-              <listen>unix:path={_dir}/system_bus_socket</listen>
-              <auth>EXTERNAL</auth>
-              <policy context="default">
-                <allow user="*"/>
-                <deny own="*"/>
-                <deny send_type="method_call"/>
-                <allow send_type="signal"/>
-                <allow send_requested_reply="true" send_type="method_return"/>
-                <allow send_requested_reply="true" send_type="error"/>
-                <allow receive_type="method_call"/>
-                <allow receive_type="method_return"/>
-                <allow receive_type="error"/>
-                <allow receive_type="signal"/>
-                <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-                <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-              </policy>
-              <include>{policy}</include>
-            </busconfig>
-            """);
-        _daemon = Start("dbus-daemon", ["--config-file", config, "--nofork", "--print-address"], null, readAddress: true);
-        File.SetUnixFileMode(Path.Combine(_dir, "system_bus_socket"), (UnixFileMode)0b111_111_111);
+        _bus = new SystemTypeBus(Tool.ImageBuild("dbus/de.pengutronix.rauc.conf"));
 
-        var slot = Path.Combine(_dir, "slot-a.img");
+        var slot = Path.Combine(Dir, "slot-a.img");
         File.WriteAllBytes(slot, new byte[4096]);
-        File.WriteAllBytes(Path.Combine(_dir, "slot-b.img"), new byte[4096]);
-        var conf = Path.Combine(_dir, "rauc.conf");
+        File.WriteAllBytes(Path.Combine(Dir, "slot-b.img"), new byte[4096]);
+        var conf = Path.Combine(Dir, "rauc.conf");
         File.WriteAllText(conf, $"""
             [system]
             compatible=room-box-amd64
             bootloader=noop
-            mountprefix={_dir}/mnt
+            mountprefix={Dir}/mnt
 
             [slot.rootfs.0]
             device={slot}
@@ -68,11 +40,11 @@ public sealed class RaucBusPolicyTests : IAsyncLifetime, IDisposable
             bootname=A
 
             [slot.rootfs.1]
-            device={_dir}/slot-b.img
+            device={Dir}/slot-b.img
             type=raw
             bootname=B
             """);
-        _rauc = Start("rauc", ["--conf", conf, "--override-boot-slot=A", "service"], Env, readAddress: false);
+        _rauc = Start("rauc", ["--conf", conf, "--override-boot-slot=A", "service"], Env);
         for (var i = 0; (await Tool.RunAsync("rauc", ["status"], Env)).Code != 0; i++)
         {
             if (_rauc.HasExited || i > 600)
@@ -84,27 +56,18 @@ public sealed class RaucBusPolicyTests : IAsyncLifetime, IDisposable
         }
     }
 
-    private Process Start(string exe, string[] args, Dictionary<string, string>? env, bool readAddress)
+    private static Process Start(string exe, string[] args, Dictionary<string, string> env)
     {
         var psi = new ProcessStartInfo(exe, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var (k, v) in env ?? [])
+        foreach (var (k, v) in env)
         {
             psi.Environment[k] = v;
         }
 
         var p = Process.Start(psi) ?? throw new InvalidOperationException($"{exe} did not start");
-        if (readAddress)
-        {
-            _address = p.StandardOutput.ReadLine()?.Trim() ?? throw new InvalidOperationException("dbus-daemon printed no address");
-        }
-
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };
-        if (!readAddress)
-        {
-            p.BeginOutputReadLine();
-        }
-
+        p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         return p;
     }
@@ -149,15 +112,7 @@ public sealed class RaucBusPolicyTests : IAsyncLifetime, IDisposable
             _rauc = null;
         }
 
-        if (_daemon is not null)
-        {
-            ServerProcess.Stop(_daemon);
-            _daemon = null;
-        }
-
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
+        _bus?.Dispose(); // the daemon and its folder (the slots and RAUC's configuration in it)
+        _bus = null;
     }
 }

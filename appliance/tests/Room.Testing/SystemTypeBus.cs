@@ -3,19 +3,20 @@ using System.Diagnostics;
 namespace Room.Testing;
 
 /// <summary>
-/// A dbus-daemon run as a system bus (type system, the machine's default-deny rules) with roomd's shipped policy
-/// (deploy/org.room.Appliance1.conf) included; its socket is open to every local user so that tests (as root) can call it
-/// as other users through setpriv.
+/// A dbus-daemon run as a system bus (type system, the machine's default-deny rules) with a shipped policy included
+/// (roomd's deploy/org.room.Appliance1.conf unless another is named); its socket is open to every local user so that
+/// tests (as root) can call it as other users through setpriv.
 /// </summary>
 public sealed class SystemTypeBus : IDisposable
 {
     private readonly Process _daemon;
 
-    public SystemTypeBus()
+    /// <param name="policyFile">The policy under test; null: roomd's.</param>
+    public SystemTypeBus(string? policyFile = null)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("room-sysbus-").FullName;
         File.SetUnixFileMode(Directory, (UnixFileMode)0b111_101_101);
-        var policy = Path.Combine(RepoPaths.Root, "appliance/Room.Appliance/deploy/org.room.Appliance1.conf");
+        var policy = policyFile ?? Path.Combine(RepoPaths.Root, "appliance/Room.Appliance/deploy/org.room.Appliance1.conf");
         var config = Path.Combine(Directory, "system.conf");
         File.WriteAllText(config, $"""
             <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
