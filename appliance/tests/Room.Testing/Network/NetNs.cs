@@ -60,8 +60,7 @@ public sealed class NetNs : IDisposable
         // Other test processes (test assemblies run in parallel) make namespaces too: two with the same subnet would
         // route one test's traffic into the other's namespace (seen: a rejoin reaching another test's server, 404).
         // Under a machine-wide lock, take a subnet no interface uses yet.
-        using var creating = new FileStream(Path.Combine(Path.GetTempPath(), "room-netns.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
-        LockFile(creating);
+        using var creating = new MachineLock(Path.Combine(Path.GetTempPath(), "room-netns.lock"));
         RemoveStale();
         // Test subnets never leave the machine: without this, a packet to a namespace that is gone (or to a subnet
         // whose route went with an address) would follow the default route out of the machine. The /24 of each live
@@ -113,18 +112,47 @@ public sealed class NetNs : IDisposable
         return created;
     }
 
-    /// <summary>Blocks until this process holds an exclusive lock on the file (flock; released when the stream closes).</summary>
-    private static void LockFile(FileStream file)
+    /// <summary>
+    /// A lock among the test processes of this machine: flock(LOCK_EX) on a file opened with libc's open(2). A
+    /// FileStream takes a shared flock of its own when it opens (non-blocking), which fails at once with "being used by
+    /// another process" while another test process holds the exclusive one (seen: six Janus tests failed so).
+    /// </summary>
+    private sealed class MachineLock : IDisposable
     {
-        while (Flock(file.SafeFileHandle.DangerousGetHandle().ToInt32(), 2 /* LOCK_EX */) != 0)
-        {
-            if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != 4 /* EINTR */)
-                throw new IOException("flock failed: errno " + System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
-        }
-    }
+        private const int ReadWrite = 2, Create = 0x40, CloseOnExec = 0x80000, Exclusive = 2, Interrupted = 4;
+        private readonly int _fd;
 
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "flock", SetLastError = true)]
-    private static extern int Flock(int fd, int operation);
+        public MachineLock(string path)
+        {
+            _fd = Open(path, ReadWrite | Create | CloseOnExec, 0b110_110_110);
+            if (_fd < 0)
+            {
+                throw new IOException($"open {path}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+            }
+
+            while (Flock(_fd, Exclusive) != 0)
+            {
+                int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                if (errno != Interrupted)
+                {
+                    _ = Close(_fd);
+                    throw new IOException($"flock {path}: errno {errno}");
+                }
+            }
+        }
+
+        /// <summary>Closing the descriptor releases the lock (a failed close of a lock file leaves nothing to do).</summary>
+        public void Dispose() => _ = Close(_fd);
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "open", SetLastError = true)]
+        private static extern int Open([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "close", SetLastError = true)]
+        private static extern int Close(int fd);
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "flock", SetLastError = true)]
+        private static extern int Flock(int fd, int operation);
+    }
 
     private const string LossTable = "roomloss";
 
