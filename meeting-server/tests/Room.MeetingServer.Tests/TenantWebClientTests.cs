@@ -75,6 +75,8 @@ public abstract class TenantWebClientScenarios(ServerFixture fx, string storage)
     /// <summary>The header's name, the bar's colour, the primary button's colour and whether the logo is a loaded image.</summary>
     private static async Task<(string Name, string Title, string Bar, string Button, bool Logo)> LookAsync(IPage page)
     {
+        // The logo's image loads after the page is ready (CI once read it mid-load); wait until it has loaded or failed.
+        await page.WaitForFunctionAsync("() => { const l = document.getElementById('brand-logo'); return l.hidden || l.complete; }");
         var e = await page.EvaluateAsync<JsonElement>("""
             () => {
               const logo = document.getElementById('brand-logo');
