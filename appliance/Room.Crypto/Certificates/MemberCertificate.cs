@@ -131,9 +131,11 @@ public static class MemberCertificate
 /// <see cref="X509CredentialValidator"/>), and then by kind: a <c>guest:</c> identity only as [guest certificate, CA
 /// certificate] issued by a subordinate CA of the organisation CA (its guest CA) and never by the organisation CA
 /// itself; every other identity issued by the organisation CA itself, never by a subordinate. With
-/// <paramref name="guestCa"/> given, the subordinate must be exactly that one.
+/// <paramref name="guestCa"/> given, the subordinate must be exactly that one; with <paramref name="requireGuestCa"/>
+/// (the meeting server, which knows its guest CA) and none given, no guest is accepted.
 /// </summary>
-public sealed class OrganisationCredentialValidator(X509Certificate2 organisationCa, X509Certificate2? guestCa = null, Func<DateTime>? clock = null) : ICredentialValidator
+public sealed class OrganisationCredentialValidator(X509Certificate2 organisationCa, X509Certificate2? guestCa = null, Func<DateTime>? clock = null,
+    bool requireGuestCa = false) : ICredentialValidator
 {
     private readonly X509CredentialValidator _chain = new(new X509Certificate2Collection(organisationCa), allowBasic: false, clock);
 
@@ -155,7 +157,7 @@ public sealed class OrganisationCredentialValidator(X509Certificate2 organisatio
         bool byOrganisation = issuer.RawData.AsSpan().SequenceEqual(organisationCa.SubjectName.RawData);
         if (MemberCertificate.KindOf(identity) == MemberKind.Guest)
         {
-            if (byOrganisation || credential.Certificates.Count != 2
+            if (byOrganisation || credential.Certificates.Count != 2 || (requireGuestCa && guestCa is null)
                 || (guestCa is not null && !credential.Certificates[1].AsSpan().SequenceEqual(guestCa.RawData)))
             {
                 throw new MlsException($"{identity} is not certified by the organisation's guest CA");

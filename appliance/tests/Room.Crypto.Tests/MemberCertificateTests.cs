@@ -120,6 +120,10 @@ public sealed class MemberCertificateTests
         Assert.Contains("organisation CA itself", Assert.Throws<MlsException>(() => validator.Validate(Credential.X509([fakePerson.RawData, guests.RawData]), fakePersonPk)).Message, StringComparison.Ordinal);
         var (otherGuest, _, otherGuestPk) = Member(otherSub, "guest:g3", "Eve", "invited by person:alice");
         Assert.Throws<MlsException>(() => pinned.Validate(Credential.X509([otherGuest.RawData, otherSub.RawData]), otherGuestPk));
+        // A server that must know its guest CA and has none takes no guest at all, while rooms still pass.
+        var noGuests = new OrganisationCredentialValidator(org, requireGuestCa: true);
+        Assert.Contains("guest CA", Assert.Throws<MlsException>(() => noGuests.Validate(Credential.X509([guest.RawData, guests.RawData]), guestPk)).Message, StringComparison.Ordinal);
+        Assert.Equal("device:ratssaal", noGuests.Validate(Credential.X509([room.RawData]), roomPk));
 
         // Another organisation's certificate: refused by the chain check.
         using var foreign = Ca("Foreign CA");

@@ -13,16 +13,22 @@ public sealed class TokenService
 {
     private readonly byte[] _key;
     private readonly TimeProvider _time;
-    private readonly MeetingServerOptions _options;
+    private readonly TimeSpan _lifetime;
 
     private sealed record Payload(string Sub, bool Adm, long Exp);
 
     public TokenService(IOptions<MeetingServerOptions> options, TimeProvider time)
+        : this(options.Value.DataDirectory, TimeSpan.FromSeconds(options.Value.TokenLifetimeSeconds), time)
     {
-        _options = options.Value;
+    }
+
+    /// <summary>Tokens signed with the key in <paramref name="keyDirectory"/> (token.key, made on first use, owner-only).</summary>
+    public TokenService(string keyDirectory, TimeSpan lifetime, TimeProvider time)
+    {
         _time = time;
-        string path = Path.Combine(_options.DataDirectory, "token.key");
-        Directory.CreateDirectory(_options.DataDirectory);
+        _lifetime = lifetime;
+        string path = Path.Combine(keyDirectory, "token.key");
+        Directory.CreateDirectory(keyDirectory);
         if (!File.Exists(path))
         {
             using var f = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
@@ -34,7 +40,7 @@ public sealed class TokenService
 
     public string Issue(string identity, bool admin, TimeSpan? lifetime = null)
     {
-        long exp = _time.GetUtcNow().ToUnixTimeSeconds() + (long)(lifetime?.TotalSeconds ?? _options.TokenLifetimeSeconds);
+        long exp = _time.GetUtcNow().ToUnixTimeSeconds() + (long)(lifetime ?? _lifetime).TotalSeconds;
         byte[] payload = JsonSerializer.SerializeToUtf8Bytes(new Payload(identity, admin, exp));
         return OrganisationCa.Base64Url(payload) + "." + OrganisationCa.Base64Url(HMACSHA256.HashData(_key, payload));
     }

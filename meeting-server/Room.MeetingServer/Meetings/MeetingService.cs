@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Room.Crypto;
+using Room.Crypto.Certificates;
 using Room.Crypto.Mls;
 using Room.MeetingServer.Identity;
 using Room.MeetingServer.Storage;
@@ -346,8 +347,8 @@ public sealed class MeetingService(IMeetingStore store, OrganisationCa ca, Guest
     /// <summary>The meeting's MLS group id: the UTF-8 of "room-meeting:" + id.</summary>
     public static byte[] GroupIdOf(string meetingId) => Encoding.UTF8.GetBytes("room-meeting:" + meetingId);
 
-    private MemberCredentialValidator Validator =>
-        new(new X509CredentialValidator([ca.Certificate], allowBasic: false, clock: () => time.GetUtcNow().UtcDateTime), ca.Certificate, guestCa.Certificate);
+    private OrganisationCredentialValidator Validator =>
+        new(ca.Certificate, guestCa.Certificate, () => time.GetUtcNow().UtcDateTime, requireGuestCa: true);
 
     /// <summary>
     /// Stores KeyPackages of the caller: each must be this suite's, signed by its leaf key, with an X.509 credential

@@ -2,125 +2,18 @@ using System.Data;
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using static Room.MeetingServer.Storage.SqlRunner;
 
 namespace Room.MeetingServer.Storage;
-
-/// <summary>What differs between the SQL databases the store runs on.</summary>
-public abstract class SqlDialect
-{
-    public abstract string Blob { get; }
-
-    public abstract DbConnection Open(string connectionString);
-
-    public abstract bool IsUniqueViolation(DbException e);
-
-    /// <summary>Run once per connection before use (SQLite: busy timeout, foreign keys).</summary>
-    public virtual void Prepare(DbConnection connection)
-    {
-    }
-}
-
-public sealed class SqliteDialect : SqlDialect
-{
-    public override string Blob => "BLOB";
-
-    public override DbConnection Open(string connectionString)
-    {
-        var c = new SqliteConnection(connectionString);
-        c.Open();
-        return c;
-    }
-
-    // SQLITE_CONSTRAINT (19): a primary key or unique index refused the row.
-    public override bool IsUniqueViolation(DbException e) => e is SqliteException { SqliteErrorCode: 19 };
-
-    public override void Prepare(DbConnection connection)
-    {
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
-        cmd.ExecuteNonQuery();
-    }
-}
-
-public sealed class PostgresDialect : SqlDialect
-{
-    public override string Blob => "BYTEA";
-
-    public override DbConnection Open(string connectionString)
-    {
-        var c = new NpgsqlConnection(connectionString);
-        c.Open();
-        return c;
-    }
-
-    public override bool IsUniqueViolation(DbException e) => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
-}
 
 /// <summary><see cref="IMeetingStore"/> on SQLite or PostgreSQL (plain ADO.NET; one SQL text, the dialect differs).</summary>
 public sealed class SqlMeetingStore(SqlDialect dialect, string connectionString) : IMeetingStore, IDisposable
 {
-    public void Dispose() => _gate.Dispose();
+    public void Dispose() => _sql.Dispose();
 
-    // SQLite allows one writer: a process-wide gate keeps this process's writers from meeting SQLITE_BUSY in a loop.
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SqlRunner _sql = new(dialect, connectionString);
 
-    private async Task<T> RunAsync<T>(Func<DbConnection, DbTransaction, T> work, CancellationToken ct)
-    {
-        await _gate.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            return await Task.Run(() =>
-            {
-                using var c = dialect.Open(connectionString);
-                dialect.Prepare(c);
-                using var tx = c.BeginTransaction(IsolationLevel.Serializable);
-                var result = work(c, tx);
-                tx.Commit();
-                return result;
-            }, ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    private static DbCommand Cmd(DbConnection c, DbTransaction tx, string sql, params (string Name, object? Value)[] args)
-    {
-        var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-#pragma warning disable CA2100 // every SQL text is a constant of this class; values go in parameters
-        cmd.CommandText = sql;
-#pragma warning restore CA2100
-        foreach (var (name, value) in args)
-        {
-            var p = cmd.CreateParameter();
-            p.ParameterName = name;
-            p.Value = value ?? DBNull.Value;
-            cmd.Parameters.Add(p);
-        }
-
-        return cmd;
-    }
-
-    private static int Exec(DbConnection c, DbTransaction tx, string sql, params (string, object?)[] args)
-    {
-        using var cmd = Cmd(c, tx, sql, args);
-        return cmd.ExecuteNonQuery();
-    }
-
-    private static List<T> Query<T>(DbConnection c, DbTransaction tx, Func<DbDataReader, T> row, string sql, params (string, object?)[] args)
-    {
-        using var cmd = Cmd(c, tx, sql, args);
-        using var r = cmd.ExecuteReader();
-        var list = new List<T>();
-        while (r.Read())
-        {
-            list.Add(row(r));
-        }
-
-        return list;
-    }
+    private Task<T> RunAsync<T>(Func<DbConnection, DbTransaction, T> work, CancellationToken ct) => _sql.RunAsync(work, ct);
 
     public Task InitializeAsync(CancellationToken ct = default) => RunAsync((c, tx) =>
     {

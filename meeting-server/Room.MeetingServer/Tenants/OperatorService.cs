@@ -27,9 +27,7 @@ public sealed partial class OperatorService
         _hasher = hasher;
         _time = time;
         _log = log;
-        var o = System.Text.Json.JsonSerializer.Deserialize<MeetingServerOptions>(System.Text.Json.JsonSerializer.Serialize(options.Value))!;
-        o.DataDirectory = Path.Combine(options.Value.DataDirectory, "operator");
-        _tokens = new TokenService(Microsoft.Extensions.Options.Options.Create(o), time);
+        _tokens = new TokenService(Path.Combine(options.Value.DataDirectory, "operator"), TimeSpan.FromSeconds(options.Value.TokenLifetimeSeconds), time);
     }
 
     [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")]

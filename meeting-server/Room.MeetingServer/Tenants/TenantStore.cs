@@ -1,6 +1,7 @@
 using System.Data;
 using System.Data.Common;
 using Room.MeetingServer.Storage;
+using static Room.MeetingServer.Storage.SqlRunner;
 
 namespace Room.MeetingServer.Tenants;
 
@@ -18,67 +19,11 @@ public sealed record OperatorRecord(string Name, string PasswordHash);
 /// </summary>
 public sealed class TenantStore(SqlDialect dialect, string connectionString) : IDisposable
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SqlRunner _sql = new(dialect, connectionString);
 
-    public void Dispose() => _gate.Dispose();
+    public void Dispose() => _sql.Dispose();
 
-    private async Task<T> RunAsync<T>(Func<DbConnection, DbTransaction, T> work, CancellationToken ct)
-    {
-        await _gate.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            return await Task.Run(() =>
-            {
-                using var c = dialect.Open(connectionString);
-                dialect.Prepare(c);
-                using var tx = c.BeginTransaction(IsolationLevel.Serializable);
-                var result = work(c, tx);
-                tx.Commit();
-                return result;
-            }, ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    private static DbCommand Cmd(DbConnection c, DbTransaction tx, string sql, params (string Name, object? Value)[] args)
-    {
-        var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-#pragma warning disable CA2100 // every SQL text is a constant of this class; values go in parameters
-        cmd.CommandText = sql;
-#pragma warning restore CA2100
-        foreach (var (name, value) in args)
-        {
-            var p = cmd.CreateParameter();
-            p.ParameterName = name;
-            p.Value = value ?? DBNull.Value;
-            cmd.Parameters.Add(p);
-        }
-
-        return cmd;
-    }
-
-    private static int Exec(DbConnection c, DbTransaction tx, string sql, params (string, object?)[] args)
-    {
-        using var cmd = Cmd(c, tx, sql, args);
-        return cmd.ExecuteNonQuery();
-    }
-
-    private static List<T> Query<T>(DbConnection c, DbTransaction tx, Func<DbDataReader, T> row, string sql, params (string, object?)[] args)
-    {
-        using var cmd = Cmd(c, tx, sql, args);
-        using var r = cmd.ExecuteReader();
-        var list = new List<T>();
-        while (r.Read())
-        {
-            list.Add(row(r));
-        }
-
-        return list;
-    }
+    private Task<T> RunAsync<T>(Func<DbConnection, DbTransaction, T> work, CancellationToken ct) => _sql.RunAsync(work, ct);
 
     public Task InitializeAsync(CancellationToken ct = default) => RunAsync((c, tx) =>
     {

@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Room.Crypto.Certificates;
 using Room.Crypto.Mls;
 using Room.MeetingClient;
 using Room.MeetingServer.Identity;
@@ -191,8 +192,7 @@ public sealed class GuestInvitationUnitTests : IDisposable
         // a guest only, and refuses a person's name from the guest CA and a guest's from the organisation CA.
         var p = key.ExportParameters(true);
         byte[] pub = [0x04, .. p.Q.X!, .. p.Q.Y!];
-        var inner = new X509CredentialValidator([org], clock: () => _time.GetUtcNow().UtcDateTime);
-        var validator = new MemberCredentialValidator(inner, org, _sp.GetRequiredService<GuestCa>().Certificate);
+        var validator = new OrganisationCredentialValidator(org, _sp.GetRequiredService<GuestCa>().Certificate, () => _time.GetUtcNow().UtcDateTime, requireGuestCa: true);
         Assert.Equal(s.Identity, validator.Validate(Credential.X509([c.Certificate, c.GuestCaCertificate]), pub));
         Assert.Throws<Room.Crypto.MlsException>(() => validator.Validate(Credential.X509([c.Certificate]), pub));
         var ca = _sp.GetRequiredService<GuestCa>();

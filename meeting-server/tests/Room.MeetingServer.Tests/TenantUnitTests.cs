@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Room.Crypto.Certificates;
 using Room.Crypto.Mls;
 using Room.MeetingServer.Identity;
 using Room.MeetingServer.Meetings;
@@ -197,8 +198,8 @@ public sealed class TenantUnitTests : IDisposable
         byte[] csr = new CertificateRequest("CN=x", key, HashAlgorithmName.SHA256).CreateSigningRequest();
         var p = key.ExportParameters(false);
         byte[] pub = [0x04, .. p.Q.X!, .. p.Q.Y!];
-        MemberCredentialValidator Validator(TenantContext t) =>
-            new(new X509CredentialValidator([t.Ca.Certificate], allowBasic: false, clock: () => _time.GetUtcNow().UtcDateTime), t.Ca.Certificate, t.GuestCa.Certificate);
+        OrganisationCredentialValidator Validator(TenantContext t) =>
+            new(t.Ca.Certificate, t.GuestCa.Certificate, () => _time.GetUtcNow().UtcDateTime, requireGuestCa: true);
 
         using var person = a.Ca.Issue(csr, "person:alice", TimeSpan.FromHours(1));
         using var guest = a.GuestCa.Issue(csr, "guest:0011223344556677", "Gast", "person:alice", TimeSpan.FromHours(1));
