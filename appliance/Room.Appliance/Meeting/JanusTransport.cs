@@ -397,6 +397,14 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
                 }
             }
 
+            foreach (var v in Subscriber.Videos)
+            {
+                var j = v.Pipeline.JitterBuffer;
+                lines.Add($"call video from feed {v.Stream.Feed}: {v.Packets} packets, {v.Retransmissions} retransmitted, {j.Duplicates} duplicate, {j.LatePackets} late, " +
+                    $"{j.MalformedPackets} malformed; frames {j.FramesDelivered} whole, {v.FramesDecoded} decoded, {v.FramesRejected} rejected, {j.FramesExpired} given up " +
+                    $"({j.JumpsToKeyframe} for a keyframe ahead), {j.FramesCutOff} cut off before their last packet, {j.FramesSkippedForKeyframe} skipped until a keyframe");
+            }
+
             foreach (var a in Subscriber.Audios)
             {
                 var j = a.JitterBuffer;

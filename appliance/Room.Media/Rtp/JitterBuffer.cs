@@ -152,6 +152,13 @@ public sealed class JitterBuffer
     /// <summary>Complete frames discarded because the buffer was waiting for a keyframe (their references were lost).</summary>
     public long FramesSkippedForKeyframe { get; private set; }
 
+    /// <summary>
+    /// Frames given up because the next frame followed them with no gap in the sequence numbers while their last
+    /// (marker) packet never came: an SFU that renumbers across a source switch or a resumed stream (Janus does) makes
+    /// a cut-off frame look whole; delivered, it would fail end-to-end authentication or corrupt the decoder.
+    /// </summary>
+    public long FramesCutOff { get; private set; }
+
     /// <summary>Times a complete keyframe was delivered ahead of older frames still missing packets (which it makes moot).</summary>
     public long JumpsToKeyframe { get; private set; }
 
@@ -300,6 +307,19 @@ public sealed class JitterBuffer
         while (_initialized && _head <= _highest)
         {
             var state = FrameAtHead(out var end);
+            if (state == HeadState.CutOff)
+            {
+                Release(_head, end);
+                _head = end + 1;
+                _boundaryKnown = true;
+                _delivered = true;
+                _earlyKeyframeAsked = false;
+                FramesDropped++;
+                FramesCutOff++;
+                LoseSync();
+                continue;
+            }
+
             if (state == HeadState.Complete)
             {
                 var firstSlot = (int)(_head & _mask);
@@ -416,6 +436,9 @@ public sealed class JitterBuffer
         Complete,
         Missing,
         NotAStart,
+
+        /// <summary>All packets up to <c>end</c> are here, but the next one starts another frame: the marker packet is lost for good.</summary>
+        CutOff,
     }
 
     private HeadState FrameAtHead(out long end)
@@ -443,8 +466,9 @@ public sealed class JitterBuffer
             var s = (int)(ext & _mask);
             if (_ts[s] != ts)
             {
-                end = ext - 1; // timestamp changed: the frame ended (its marker packet was not the last one seen)
-                return HeadState.Complete;
+                // Another frame began before this one's marker packet (RFC 7741 and RFC 6184 senders always set it).
+                end = ext - 1;
+                return HeadState.CutOff;
             }
 
             if (_marker[s])
@@ -476,7 +500,12 @@ public sealed class JitterBuffer
                 }
 
                 var s = (int)(e & _mask);
-                if (_ts[s] != ts || _marker[s])
+                if (_ts[s] != ts)
+                {
+                    break; // cut off before its marker packet: not complete
+                }
+
+                if (_marker[s])
                 {
                     return ext;
                 }

@@ -119,4 +119,72 @@ public class JitterBufferRecoveryTests
         Assert.True(jb.WaitingForKeyframe);
         Assert.Equal(0, jb.EarlyKeyframeRequests);
     }
+
+    /// <summary>The stream without the <paramref name="dropped"/> packets, numbered on without a gap from the first (wrapping as RTP does).</summary>
+    private static List<RtpTests.Packet> RunOn(List<RtpTests.Packet> packets, Func<RtpTests.Packet, bool> dropped)
+    {
+        ushort seq = packets[0].Seq;
+        return [.. packets.Where(p => !dropped(p)).Select(p => p with { Seq = seq++ })];
+    }
+
+    [Theory]
+    [InlineData(VideoCodec.H264)]
+    [InlineData(VideoCodec.Vp8)]
+    public void A_frame_cut_off_before_its_marker_packet_is_not_delivered_even_when_the_sequence_numbers_run_on(VideoCodec codec)
+    {
+        // What Janus forwards when it switches a subscription to another source or resumes a stream: the new packets
+        // continue the old sequence numbers, so the cut-off frame has no gap, only no marker packet.
+        var (packets, depack) = Stream(codec, 12, 6);
+        var cut = packets.Where(p => p.Frame == 2).ToList();
+        Assert.True(cut.Count >= 2, "frame 2 needs two packets or more at this MTU");
+        var lastOfCut = cut[^1];
+        var renumbered = RunOn(packets, p => p == lastOfCut);
+
+        var jb = new JitterBuffer(depack, new JitterBufferOptions { MaxWait = TimeSpan.FromSeconds(10) });
+        using var dec = VideoDecoder.Create(codec, preferHardware: false);
+        long now = 0;
+        var decoded = new List<int>();
+        foreach (var p in renumbered)
+        {
+            now += 3 * Ms;
+            jb.Insert(p.Seq, p.Ts, p.Marker, p.Payload, now);
+            while (jb.TryReadFrame(now, out var f))
+            {
+                Assert.True(dec.Decode(f.Data));
+                decoded.Add((int)(f.Timestamp / 3000));
+            }
+        }
+
+        // Frames 0 and 1 play; 2 (cut off) and the frames after it that need it do not; the next keyframe (6) does.
+        Assert.Equal([0, 1, 6, 7, 8, 9, 10, 11], decoded);
+        Assert.Equal(1, jb.FramesCutOff);
+        Assert.True(jb.ConsumeKeyframeRequest());
+        Assert.Equal(0, dec.Errors);
+    }
+
+    [Fact]
+    public void A_keyframe_cut_off_before_its_marker_packet_is_not_jumped_to()
+    {
+        var (packets, depack) = Stream(VideoCodec.Vp8, 14, 6);
+        var lost = packets.First(p => p.Frame == 4).Seq; // holds the head at frame 4
+        var key = packets.Where(p => p.Frame == 6).ToList();
+        Assert.True(key.Count >= 2);
+        var lastOfKey = key[^1];
+        var jb = new JitterBuffer(depack, new JitterBufferOptions { MaxWait = TimeSpan.FromSeconds(10) });
+        long now = 0;
+        var delivered = new List<(int Frame, bool Key)>();
+        foreach (var p in RunOn(packets, p => p == lastOfKey).Where(p => p.Seq != lost))
+        {
+            now += 3 * Ms;
+            jb.Insert(p.Seq, p.Ts, p.Marker, p.Payload, now);
+            while (jb.TryReadFrame(now, out var f))
+            {
+                delivered.Add(((int)(f.Timestamp / 3000), f.Keyframe));
+            }
+        }
+
+        // Frames 0-3 play; the cut-off keyframe 6 is never taken for a whole one; the keyframe 12 is jumped to.
+        Assert.Equal([0, 1, 2, 3, 12, 13], delivered.Select(d => d.Frame));
+        Assert.Equal(1, jb.JumpsToKeyframe);
+    }
 }

@@ -56,7 +56,7 @@ public sealed class JanusReconnectTests(ITestOutputHelper output)
             Assert.Equal(MeetingStates.InCall, meeting.State);
             Assert.Equal((await rig.Browser.StatsAsync().WaitAsync(ct)).Code, meeting.SecurityCode);
             var report = await rig.ReportAsync().WaitAsync(ct);
-            Assert.True(report.Rejected == 0, report.Text);
+            Assert.True(report.Rejected == 0, report.Received);
             var seen = states.ToList();
             Assert.All(seen, s => Assert.NotEqual(MeetingStates.Error, s.State));
             var reconnecting = seen.Where(s => s.State == MeetingStates.Reconnecting).ToList();
