@@ -74,9 +74,6 @@ public sealed record SubscriberOptions
     /// </summary>
     public AudioJitterBufferSettings AudioJitter { get; init; } = new();
 
-    /// <summary>The clock the audio jitter buffers time arrivals and reads with.</summary>
-    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
-
     /// <summary>Shortest time between two PLIs for one stream.</summary>
     public TimeSpan MinPliSpacing { get; init; } = TimeSpan.FromMilliseconds(200);
 
@@ -91,20 +88,20 @@ public sealed class RemoteVideo : IDisposable
     private bool _disposed;
     internal long LastPli = long.MinValue / 2;
 
-    internal RemoteVideo(RemoteTrack stream, SubscriberOptions options, IFrameTransform? transform, RtpReceiver feedback)
+    internal RemoteVideo(RemoteTrack stream, SubscriberOptions options, IFrameTransform? transform, RtpReceiver feedback, TimeProvider time)
     {
         Stream = stream;
         Feedback = feedback;
-        Pipeline = new VideoReceivePipeline(VideoCodec.Vp8, options.Jitter, options.PreferHardwareDecoder, transform);
+        Pipeline = new VideoReceivePipeline(VideoCodec.Vp8, options.Jitter, options.PreferHardwareDecoder, transform, time);
         Pipeline.KeyframeNeeded += () => _keyframeWanted = true;
         Pipeline.PictureDecoded += (_, width, _, _) =>
         {
             Width = width;
-            LastDecodeTicks = Environment.TickCount64;
+            LastDecodeTicks = time.GetTimestamp();
         };
     }
 
-    /// <summary><see cref="Environment.TickCount64"/> when the last picture was decoded.</summary>
+    /// <summary>When the last picture was decoded: a timestamp of the subscription's transport's <see cref="RtcTransport.TimeProvider"/>.</summary>
     public long LastDecodeTicks { get; private set; }
 
     private bool _keyframeWanted;
@@ -151,7 +148,7 @@ public sealed class RemoteVideo : IDisposable
     /// <summary>Missing packets to NACK now, and whether to send a PLI now (asked for, or still waiting and due again).</summary>
     private long _decodedSeen, _rejectedAtLastDecode, _pliBackoffTicks;
 
-    internal int CollectFeedback(Span<ushort> nacks, long now, long minPliTicks, long pliRepeatTicks, out bool pli)
+    internal int CollectFeedback(Span<ushort> nacks, long now, long minPliTicks, long pliRepeatTicks, long maxPliBackoffTicks, out bool pli)
     {
         lock (_gate)
         {
@@ -175,7 +172,7 @@ public sealed class RemoteVideo : IDisposable
                 pli = true;
                 _keyframeWanted = false;
                 LastPli = now;
-                _pliBackoffTicks = refusing ? Math.Min(Math.Max(_pliBackoffTicks, minPliTicks) * 2, 8 * System.Diagnostics.Stopwatch.Frequency) : 0;
+                _pliBackoffTicks = refusing ? Math.Min(Math.Max(_pliBackoffTicks, minPliTicks) * 2, maxPliBackoffTicks) : 0;
             }
 
             return Pipeline.CollectNacks(nacks, now);
@@ -197,16 +194,18 @@ public sealed class RemoteVideo : IDisposable
 public sealed class RemoteAudio : IDisposable
 {
     private readonly IFrameTransform? _transform;
+    private readonly TimeProvider _time;
     private readonly byte[] _clear = new byte[2048];
     private readonly Lock _gate = new();
     private bool _disposed;
 
-    internal RemoteAudio(RemoteTrack stream, SubscriberOptions options, IFrameTransform? transform, RtpReceiver feedback)
+    internal RemoteAudio(RemoteTrack stream, SubscriberOptions options, IFrameTransform? transform, RtpReceiver feedback, TimeProvider time)
     {
         Stream = stream;
         Feedback = feedback;
         _transform = transform;
-        JitterBuffer = new AudioJitterBuffer(options.AudioJitter, options.TimeProvider);
+        _time = time;
+        JitterBuffer = new AudioJitterBuffer(options.AudioJitter, time);
     }
 
     public RemoteTrack Stream { get; }
@@ -230,7 +229,7 @@ public sealed class RemoteAudio : IDisposable
         {
             if (_disposed) return;
             Packets++;
-            Feedback.OnPacket(Stream.Ssrc, sequence, timestamp, Stopwatch.GetTimestamp());
+            Feedback.OnPacket(Stream.Ssrc, sequence, timestamp, _time.GetTimestamp());
             if (_transform is not null)
             {
                 if (payload.Length + _transform.MaxExpansion > _clear.Length)
@@ -298,7 +297,8 @@ public sealed class CallSubscriber : IDisposable
     private readonly short[] _mono = new short[AudioFormat.FrameSamples];
     private volatile Routes _routes = Routes.Empty;
     private long _retiredVideoFrames, _retiredAudioFrames;
-    private readonly long _minPliTicks, _pliRepeatTicks;
+    private readonly TimeProvider _time;
+    private readonly long _minPliTicks, _pliRepeatTicks, _maxPliBackoffTicks;
     private bool _disposed;
 
     private sealed record Route(RemoteVideo? Video, RemoteAudio? Audio, bool Rtx);
@@ -314,8 +314,11 @@ public sealed class CallSubscriber : IDisposable
         _options = options ?? new SubscriberOptions();
         _videoTransform = videoTransform;
         _audioTransform = audioTransform;
-        _minPliTicks = (long)(_options.MinPliSpacing.TotalSeconds * Stopwatch.Frequency);
-        _pliRepeatTicks = (long)(_options.PliRepeat.TotalSeconds * Stopwatch.Frequency);
+        // One clock for the whole subscription: the transport's (its RTCP feedback is timed on it too).
+        _time = transport.TimeProvider;
+        _minPliTicks = (long)(_options.MinPliSpacing.TotalSeconds * _time.TimestampFrequency);
+        _pliRepeatTicks = (long)(_options.PliRepeat.TotalSeconds * _time.TimestampFrequency);
+        _maxPliBackoffTicks = 8 * _time.TimestampFrequency;
         transport.RtpReceived = OnRtp;
         transport.RtcpReceived = OnRtcp;
     }
@@ -354,14 +357,14 @@ public sealed class CallSubscriber : IDisposable
             if (s.Ssrc == 0) continue;
             if (s.Kind == "video")
             {
-                var v = old.Videos.FirstOrDefault(x => x.Stream == s) ?? new RemoteVideo(s, _options, _videoTransform, new RtpReceiver(_transport, _localSsrc, 90000, s.Ssrc));
+                var v = old.Videos.FirstOrDefault(x => x.Stream == s) ?? new RemoteVideo(s, _options, _videoTransform, new RtpReceiver(_transport, _localSsrc, 90000, s.Ssrc), _time);
                 videos.Add(v);
                 byssrc[s.Ssrc] = new Route(v, null, false);
                 if (s.RtxSsrc != 0) byssrc[s.RtxSsrc] = new Route(v, null, true);
             }
             else if (s.Kind == "audio")
             {
-                var a = old.Audios.FirstOrDefault(x => x.Stream == s) ?? new RemoteAudio(s, _options, _audioTransform, new RtpReceiver(_transport, _localSsrc, 48000, s.Ssrc));
+                var a = old.Audios.FirstOrDefault(x => x.Stream == s) ?? new RemoteAudio(s, _options, _audioTransform, new RtpReceiver(_transport, _localSsrc, 48000, s.Ssrc), _time);
                 audios.Add(a);
                 byssrc[s.Ssrc] = new Route(null, a, false);
             }
@@ -398,7 +401,7 @@ public sealed class CallSubscriber : IDisposable
         }
 
         var video = route.Video!;
-        long now = Stopwatch.GetTimestamp();
+        long now = _time.GetTimestamp();
         if (route.Rtx)
         {
             if (h.PayloadType != video.Stream.RtxPayloadType || payload.Length <= 2) return;
@@ -417,7 +420,7 @@ public sealed class CallSubscriber : IDisposable
     /// <summary>The senders' SRs: each stream's receiver reports echo them (LSR/DLSR), which is how the SFU measures the round trip.</summary>
     private void OnRtcp(ReadOnlySpan<byte> compound)
     {
-        long now = Stopwatch.GetTimestamp();
+        long now = _time.GetTimestamp();
         var routes = _routes;
         foreach (var v in routes.Videos) v.Feedback.OnRtcp(compound, now);
         foreach (var a in routes.Audios) a.Feedback.OnRtcp(compound, now);
@@ -426,7 +429,7 @@ public sealed class CallSubscriber : IDisposable
     /// <summary>Delivers frames whose wait expired and sends due NACKs/PLIs; <see cref="RunAsync"/> calls it every 10 ms.</summary>
     public void Poll()
     {
-        long now = Stopwatch.GetTimestamp();
+        long now = _time.GetTimestamp();
         foreach (var v in _routes.Videos)
         {
             v.Poll(now);
@@ -439,7 +442,7 @@ public sealed class CallSubscriber : IDisposable
         lock (_rtcpGate)
         {
             if (_disposed) return;
-            int n = video.CollectFeedback(_nacks, now, _minPliTicks, _pliRepeatTicks, out bool pli);
+            int n = video.CollectFeedback(_nacks, now, _minPliTicks, _pliRepeatTicks, _maxPliBackoffTicks, out bool pli);
             // Feedback goes out behind a receiver report (RFC 4585 compound): Janus drops a bare PLI from an SSRC it
             // does not know, and only retransmits to a receiver whose reports gave it a round trip.
             if (n > 0 && video.Feedback.SendNack(_nacks.AsSpan(0, n), now) == RtcError.None) NacksSent++;

@@ -325,13 +325,17 @@ public sealed class VideoReceivePipeline : IRtpPacketSink, IDisposable
     private int _latestHeight;
 
     private readonly IFrameTransform? _transform;
+    private readonly TimeProvider _time;
     private byte[] _transformed = [];
 
     /// <param name="transform">Applied to each reassembled frame before decoding (end-to-end decryption); a frame
     /// it refuses counts as lost: the pipeline waits for (and asks for) a keyframe.</param>
-    public VideoReceivePipeline(VideoCodec codec, JitterBufferOptions? options = null, bool preferHardwareDecoder = true, IFrameTransform? transform = null)
+    /// <param name="time">The clock packets are timed by (the jitter buffer's waits); default the system's.</param>
+    public VideoReceivePipeline(VideoCodec codec, JitterBufferOptions? options = null, bool preferHardwareDecoder = true, IFrameTransform? transform = null,
+        TimeProvider? time = null)
     {
         Codec = codec;
+        _time = time ?? TimeProvider.System;
         _transform = transform;
         if (transform is not null)
         {
@@ -339,7 +343,7 @@ public sealed class VideoReceivePipeline : IRtpPacketSink, IDisposable
         }
 
         _decoder = VideoDecoder.Create(codec, preferHardwareDecoder);
-        _jitter = new JitterBuffer(codec == VideoCodec.H264 ? new H264Depacketizer() : new Vp8Depacketizer(), options);
+        _jitter = new JitterBuffer(codec == VideoCodec.H264 ? new H264Depacketizer() : new Vp8Depacketizer(), options, _time);
     }
 
     public VideoCodec Codec { get; }
@@ -361,7 +365,7 @@ public sealed class VideoReceivePipeline : IRtpPacketSink, IDisposable
     /// <summary>Raised (on the packet thread) after each decoded picture; the span is valid during the call only.</summary>
     public event DecodedPictureHandler? PictureDecoded;
 
-    public void OnPacket(in RtpPacketView packet) => OnPacket(packet, Stopwatch.GetTimestamp());
+    public void OnPacket(in RtpPacketView packet) => OnPacket(packet, _time.GetTimestamp());
 
     public void OnPacket(in RtpPacketView packet, long nowTicks)
     {

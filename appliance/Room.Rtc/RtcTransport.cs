@@ -29,8 +29,10 @@ public sealed class RtcTransport : IDisposable
     public RtcTransport(IEnumerable<IPAddress> localAddresses, bool controlling, DtlsCertificate? certificate = null,
         Microsoft.Extensions.Logging.ILogger? logger = null, TimeProvider? timeProvider = null)
     {
-        Certificate = certificate ?? DtlsCertificate.CreateSelfSigned();
-        Ice = new IceAgent(localAddresses, controlling, logger, timeProvider);
+        TimeProvider = timeProvider ?? TimeProvider.System;
+        _epoch = TimeProvider.GetTimestamp();
+        Certificate = certificate ?? DtlsCertificate.CreateSelfSigned(TimeProvider);
+        Ice = new IceAgent(localAddresses, controlling, logger, TimeProvider);
         Ice.StateChanged += s =>
         {
             if (s == IceState.Connected) _iceConnected.TrySetResult();
@@ -40,6 +42,15 @@ public sealed class RtcTransport : IDisposable
     }
 
     public IceAgent Ice { get; }
+
+    /// <summary>The clock of everything on this transport: ICE, the RTP senders and receivers on it, congestion control.</summary>
+    public TimeProvider TimeProvider { get; }
+
+    private readonly long _epoch;
+
+    /// <summary>Milliseconds since the transport was made, on <see cref="TimeProvider"/> (congestion control's clock).</summary>
+    public long ElapsedMilliseconds => (long)TimeProvider.GetElapsedTime(_epoch).TotalMilliseconds;
+
     public DtlsCertificate Certificate { get; }
     public SrtpKeys? Keys { get; private set; }
 
@@ -130,9 +141,9 @@ public sealed class RtcTransport : IDisposable
         {
             if (FeedbackMessage.TryParse(packet, out var fb) != RtcError.None) continue;
             if (fb.IsTransportCc && TransportFeedback.TryParse(fb.Fci, _feedback, out int count, out _) == RtcError.None)
-                lock (cc) cc.OnFeedback(_feedback.AsSpan(0, count), Environment.TickCount64);
+                lock (cc) cc.OnFeedback(_feedback.AsSpan(0, count), ElapsedMilliseconds);
             else if (fb.IsRemb && fb.TryReadRemb(out ulong bps, out _) == RtcError.None)
-                lock (cc) cc.OnRemb(bps, Environment.TickCount64);
+                lock (cc) cc.OnRemb(bps, ElapsedMilliseconds);
         }
     }
 

@@ -68,7 +68,7 @@ public readonly ref struct AssembledFrame
 /// packet), assembles whole frames in order through an <see cref="IDepacketizer"/>, reports missing packets for
 /// NACK, gives a frame up after <see cref="JitterBufferOptions.MaxWait"/>, and after any loss or corrupt frame
 /// asks for a keyframe and waits for one. Single-threaded: call it from one receive loop.
-/// Times are <see cref="Stopwatch.GetTimestamp"/> ticks.
+/// Times are timestamps of the <see cref="TimeProvider"/> it was made with (<see cref="Stopwatch.GetTimestamp"/> by default).
 /// </summary>
 public sealed class JitterBuffer
 {
@@ -102,8 +102,10 @@ public sealed class JitterBuffer
     /// <summary>Consecutive packets older than the play-out point after which the stream is taken as restarted.</summary>
     private const int RestartAfterLatePackets = 16;
 
-    public JitterBuffer(IDepacketizer depacketizer, JitterBufferOptions? options = null)
+    /// <param name="time">Whose timestamps the <c>nowTicks</c> arguments are (its frequency times the waits); default the system's.</param>
+    public JitterBuffer(IDepacketizer depacketizer, JitterBufferOptions? options = null, TimeProvider? time = null)
     {
+        long frequency = (time ?? TimeProvider.System).TimestampFrequency;
         _depacketizer = depacketizer ?? throw new ArgumentNullException(nameof(depacketizer));
         _options = options ?? new JitterBufferOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.Capacity, 16);
@@ -122,9 +124,9 @@ public sealed class JitterBuffer
         _nackCount = new int[cap];
         _nackLast = new long[cap];
         Array.Fill(_nackSeq, -1);
-        _maxWaitTicks = (long)(_options.MaxWait.TotalSeconds * Stopwatch.Frequency);
-        _nackIntervalTicks = (long)(_options.NackInterval.TotalSeconds * Stopwatch.Frequency);
-        _earlyKeyframeTicks = (long)(_options.KeyframeRequestAfter.TotalSeconds * Stopwatch.Frequency);
+        _maxWaitTicks = (long)(_options.MaxWait.TotalSeconds * frequency);
+        _nackIntervalTicks = (long)(_options.NackInterval.TotalSeconds * frequency);
+        _earlyKeyframeTicks = (long)(_options.KeyframeRequestAfter.TotalSeconds * frequency);
         RequireKeyframeAfterLoss = _options.RequireKeyframeAfterLoss;
         _needKeyframe = RequireKeyframeAfterLoss;
     }

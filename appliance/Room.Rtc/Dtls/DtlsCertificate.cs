@@ -32,8 +32,13 @@ public sealed class DtlsCertificate
     /// <summary>SHA-256 fingerprint as SDP carries it: upper-case hex pairs joined by colons.</summary>
     public string Fingerprint { get; }
 
-    public static DtlsCertificate CreateSelfSigned(string commonName = "room")
+    public static DtlsCertificate CreateSelfSigned(string commonName = "room") => CreateSelfSigned(TimeProvider.System, commonName);
+
+    /// <summary>A fresh key and certificate, valid from a day before <paramref name="time"/>'s now for 30 days.</summary>
+    public static DtlsCertificate CreateSelfSigned(TimeProvider time, string commonName = "room")
     {
+        ArgumentNullException.ThrowIfNull(time);
+        var now = time.GetUtcNow().UtcDateTime;
         var random = new SecureRandom();
         var generator = new ECKeyPairGenerator();
         generator.Init(new ECKeyGenerationParameters(SecObjectIdentifiers.SecP256r1, random));
@@ -43,8 +48,8 @@ public sealed class DtlsCertificate
         cert.SetSerialNumber(BigInteger.ProbablePrime(64, random));
         cert.SetIssuerDN(name);
         cert.SetSubjectDN(name);
-        cert.SetNotBefore(DateTime.UtcNow.AddDays(-1));
-        cert.SetNotAfter(DateTime.UtcNow.AddDays(30));
+        cert.SetNotBefore(now.AddDays(-1));
+        cert.SetNotAfter(now.AddDays(30));
         cert.SetPublicKey(pair.Public);
         var signed = cert.Generate(new Asn1SignatureFactory("SHA256WITHECDSA", pair.Private, random));
         return new DtlsCertificate(signed.GetEncoded(), pair.Private);

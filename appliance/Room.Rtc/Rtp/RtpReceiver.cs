@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Room.Rtc.Rtcp;
 
 namespace Room.Rtc.Rtp;
@@ -15,6 +14,7 @@ namespace Room.Rtc.Rtp;
 /// a bare PLI from a receive-only endpoint (whose SSRC Janus does not know) is dropped, a PLI behind an RR is not.
 /// </para>
 /// Nothing is allocated per packet; <see cref="OnPacket"/> and the senders may be called from different threads.
+/// Every <c>nowTicks</c> is a timestamp of the transport's <see cref="RtcTransport.TimeProvider"/>.
 /// </summary>
 public sealed class RtpReceiver
 {
@@ -22,6 +22,7 @@ public sealed class RtpReceiver
     private readonly object _gate = new();
     private readonly byte[] _rtcp = new byte[1200];
     private readonly long _reportIntervalTicks;
+    private readonly long _frequency;
     private bool _started;
     private ushort _baseSeq;
     private uint _cycles;      // sequence number cycles << 16
@@ -45,7 +46,8 @@ public sealed class RtpReceiver
         LocalSsrc = localSsrc;
         ClockRate = clockRate;
         RemoteSsrc = remoteSsrc;
-        _reportIntervalTicks = (long)((reportInterval ?? TimeSpan.FromSeconds(1)).TotalSeconds * Stopwatch.Frequency);
+        _frequency = transport.TimeProvider.TimestampFrequency;
+        _reportIntervalTicks = (long)((reportInterval ?? TimeSpan.FromSeconds(1)).TotalSeconds * _frequency);
     }
 
     public uint LocalSsrc { get; }
@@ -95,7 +97,7 @@ public sealed class RtpReceiver
             }
             _received++;
             // Interarrival jitter (RFC 3550 A.8), arrival in RTP units. Out-of-order packets count too, as there.
-            long arrival = (long)(nowTicks * (double)ClockRate / Stopwatch.Frequency);
+            long arrival = (long)(nowTicks * (double)ClockRate / _frequency);
             long transit = arrival - timestamp;
             if (_received > 1)
             {
@@ -183,7 +185,7 @@ public sealed class RtpReceiver
         if (_lastSrTicks != 0)
         {
             // Delay since the last SR in units of 1/65536 s.
-            double seconds = (nowTicks - _lastSrTicks) / (double)Stopwatch.Frequency;
+            double seconds = (nowTicks - _lastSrTicks) / (double)_frequency;
             dlsr = (uint)Math.Clamp(seconds * 65536, 0, uint.MaxValue);
         }
         var block = new ReportBlock(RemoteSsrc, fraction, (int)Math.Clamp(lost, -0x800000, 0x7FFFFF),

@@ -31,7 +31,7 @@ public sealed class RtpSender
     private const long MaxRetransmitCredit = 512 * 1024;
     private long _retransmitCredit;
     private uint _lastTimestamp;
-    private long _lastTimestampTicks;
+    private long _lastTimestampMs;
 
     public RtpSender(RtcTransport transport, uint ssrc, byte payloadType, int clockRate, uint rtxSsrc = 0, byte rtxPayloadType = 0)
     {
@@ -119,10 +119,10 @@ public sealed class RtpSender
             PacketsSent++;
             OctetsSent += payload.Length;
             _lastTimestamp = timestamp;
-            _lastTimestampTicks = Environment.TickCount64;
+            _lastTimestampMs = _transport.ElapsedMilliseconds;
             var cc = _transport.Congestion;
             if (cc is not null && extensionId is > 0 and < 15)
-                lock (cc) cc.OnPacketSent(transportSeq, n + SrtpOverheadEstimate, _lastTimestampTicks);
+                lock (cc) cc.OnPacketSent(transportSeq, n + SrtpOverheadEstimate, _lastTimestampMs);
             return _transport.SendRtp(_packet.AsSpan(0, n));
         }
     }
@@ -196,9 +196,8 @@ public sealed class RtpSender
     {
         lock (_gate)
         {
-            var now = DateTime.UtcNow;
-            ulong ntp = NtpTimestamp(now);
-            uint rtp = _lastTimestamp + (uint)((Environment.TickCount64 - _lastTimestampTicks) * ClockRate / 1000);
+            ulong ntp = NtpTimestamp(_transport.TimeProvider.GetUtcNow().UtcDateTime);
+            uint rtp = _lastTimestamp + (uint)((_transport.ElapsedMilliseconds - _lastTimestampMs) * ClockRate / 1000);
             var sr = new SenderReport(Ssrc, ntp, rtp, (uint)PacketsSent, (uint)OctetsSent, 0);
             int n = sr.Write(_rtcp, []);
             return _transport.SendRtcp(_rtcp.AsSpan(0, n));

@@ -93,4 +93,24 @@ public sealed class RtpReceiverTests
         Assert.Equal(0, rr.PlisSent);
         Assert.Throws<ArgumentOutOfRangeException>(() => new RtpReceiver(transport, 1, 0));
     }
+
+    [Fact]
+    public void Interarrival_jitter_is_measured_on_the_transports_clock()
+    {
+        // A fake clock on the transport: packets exactly 20 ms apart with 20 ms of RTP time between them show no
+        // jitter; one packet 10 ms late adds |D| / 16 (RFC 3550 A.8): 480 units at 48 kHz, so 30.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var transport = new RtcTransport([IPAddress.Loopback], controlling: false, timeProvider: clock);
+        var rr = new RtpReceiver(transport, 1, 48000, 0xA0D10, reportInterval: TimeSpan.FromHours(1));
+        for (ushort seq = 0; seq < 10; seq++)
+        {
+            rr.OnPacket(0xA0D10, seq, 960u * seq, clock.GetTimestamp());
+            clock.Advance(TimeSpan.FromMilliseconds(20));
+        }
+
+        Assert.Equal(0u, rr.Jitter);
+        clock.Advance(TimeSpan.FromMilliseconds(10));
+        rr.OnPacket(0xA0D10, 10, 9600, clock.GetTimestamp());
+        Assert.Equal(30u, rr.Jitter);
+    }
 }

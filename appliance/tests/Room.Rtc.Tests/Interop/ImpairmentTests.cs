@@ -97,11 +97,11 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         Assert.True(retransmitted > 0, "no retransmission under 5 % loss");
 
         ns.RemoveUdpLoss();
-        long stopped = Environment.TickCount64;
+        long stopped = Stopwatch.GetTimestamp(); // the transports run on the system clock
         long at = r.VideoFramesDecoded;
         // Recovery: time from the end of loss until frames decode steadily again (5 in a row).
         await JanusInteropTests.WaitUntil(() => r.VideoFramesDecoded >= at + 5, ct);
-        long recovered = r.LastDecodeTicks - stopped;
+        long recovered = (long)Stopwatch.GetElapsedTime(stopped, r.LastDecodeTicks).TotalMilliseconds;
         Report($"loss stopped: 5 more frames decoded {recovered} ms later");
         Assert.Equal(0, call.Bob.SubscribeTransport!.PacketsRejected);
     }
@@ -194,13 +194,13 @@ public sealed class ImpairmentTests(ITestOutputHelper output)
         Assert.True(retransmitted > 0, "no retransmission under 5 % loss");
 
         ns.RemoveUdpLoss();
-        long stopped = Environment.TickCount64;
+        long stopped = Stopwatch.GetTimestamp(); // the transports run on the system clock
         long at = r.VideoFramesDecoded;
         await JanusInteropTests.WaitUntil(() => r.VideoFramesDecoded >= at + 1, ct);
-        long first = r.LastDecodeTicks - stopped;
+        long first = (long)Stopwatch.GetElapsedTime(stopped, r.LastDecodeTicks).TotalMilliseconds;
         // Recovered: frames decode steadily again (5 in a row after the loss stopped).
         await JanusInteropTests.WaitUntil(() => r.VideoFramesDecoded >= at + 5, ct);
-        long recovered = r.LastDecodeTicks - stopped;
+        long recovered = (long)Stopwatch.GetElapsedTime(stopped, r.LastDecodeTicks).TotalMilliseconds;
         long after = await Hold(r, 3000, ct);
         output.WriteLine("after: " + counters.Take());
         Report($"100 ms RTT, loss stopped: first frame decoded after {first} ms, 5 frames after {recovered} ms, " +
