@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Room.Devices;
 using Room.Media;
 using Room.Media.Audio;
@@ -87,6 +89,7 @@ public sealed class RemoteVideo : IDisposable
     private readonly Lock _gate = new();
     private bool _disposed;
     internal long LastPli = long.MinValue / 2;
+    internal long RefusedReported;
 
     internal RemoteVideo(RemoteTrack stream, SubscriberOptions options, IFrameTransform? transform, RtpReceiver feedback, TimeProvider time)
     {
@@ -196,6 +199,7 @@ public sealed class RemoteAudio : IDisposable
     private readonly IFrameTransform? _transform;
     private readonly TimeProvider _time;
     private readonly byte[] _clear = new byte[2048];
+    internal long RefusedReported;
     private readonly Lock _gate = new();
     private bool _disposed;
 
@@ -298,6 +302,7 @@ public sealed class CallSubscriber : IDisposable
     private volatile Routes _routes = Routes.Empty;
     private long _retiredVideoFrames, _retiredAudioFrames;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
     private readonly long _minPliTicks, _pliRepeatTicks, _maxPliBackoffTicks;
     private bool _disposed;
 
@@ -308,9 +313,12 @@ public sealed class CallSubscriber : IDisposable
         public static Routes Empty { get; } = new([], [], []);
     }
 
-    public CallSubscriber(RtcTransport transport, SubscriberOptions? options = null, IFrameTransform? videoTransform = null, IFrameTransform? audioTransform = null)
+    /// <param name="logger">Streams starting and stopping, and frames end-to-end decryption refused (why a picture or voice is missing).</param>
+    public CallSubscriber(RtcTransport transport, SubscriberOptions? options = null, IFrameTransform? videoTransform = null, IFrameTransform? audioTransform = null,
+        ILogger? logger = null)
     {
         _transport = transport ?? throw new ArgumentNullException(nameof(transport));
+        _logger = logger ?? NullLogger.Instance;
         _options = options ?? new SubscriberOptions();
         _videoTransform = videoTransform;
         _audioTransform = audioTransform;
@@ -371,14 +379,19 @@ public sealed class CallSubscriber : IDisposable
         }
 
         _routes = new Routes(byssrc, [.. videos], [.. audios]);
+        foreach (var t in videos.Select(v => v.Stream).Concat(audios.Select(a => a.Stream)).Except(old.Videos.Select(v => v.Stream).Concat(old.Audios.Select(a => a.Stream))))
+            _logger.LogInformation("receiving {Kind} of feed {Feed} (mid {Mid}, SSRC {Ssrc})", t.Kind, t.Feed, t.Mid, t.Ssrc);
+
         foreach (var v in old.Videos.Except(videos))
         {
+            _logger.LogInformation("no longer receiving video of feed {Feed} (mid {Mid}): {Decoded} frames decoded, {Rejected} refused", v.Stream.Feed, v.Stream.Mid, v.FramesDecoded, v.FramesRejected);
             Interlocked.Add(ref _retiredVideoFrames, v.FramesDecoded);
             v.Dispose();
         }
 
         foreach (var a in old.Audios.Except(audios))
         {
+            _logger.LogInformation("no longer receiving audio of feed {Feed} (mid {Mid}): {Decoded} frames decoded, {Rejected} refused", a.Stream.Feed, a.Stream.Mid, a.FramesDecoded, a.FramesRejected);
             Interlocked.Add(ref _retiredAudioFrames, a.FramesDecoded);
             a.Dispose();
         }
@@ -430,11 +443,26 @@ public sealed class CallSubscriber : IDisposable
     public void Poll()
     {
         long now = _time.GetTimestamp();
-        foreach (var v in _routes.Videos)
+        var routes = _routes;
+        foreach (var v in routes.Videos)
         {
             v.Poll(now);
             Feedback(v, now);
+            ReportRefused("video", v.Stream, v.FramesRejected, ref v.RefusedReported, now);
         }
+
+        foreach (var a in routes.Audios) ReportRefused("audio", a.Stream, a.FramesRejected, ref a.RefusedReported, now);
+    }
+
+    private long _lastRefusalLog = long.MinValue / 2;
+
+    /// <summary>Refused frames are logged as they happen, at most once in 5 s for the whole subscription (a sender with another key refuses every frame).</summary>
+    private void ReportRefused(string kind, RemoteTrack stream, long refused, ref long reported, long now)
+    {
+        if (refused == reported || now - _lastRefusalLog < 5 * _time.TimestampFrequency) return;
+        _logger.LogWarning("{Count} {Kind} frames of feed {Feed} refused by end-to-end decryption ({Total} so far)", refused - reported, kind, stream.Feed, refused);
+        reported = refused;
+        _lastRefusalLog = now;
     }
 
     private void Feedback(RemoteVideo video, long now)

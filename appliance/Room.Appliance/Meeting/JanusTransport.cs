@@ -180,7 +180,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         _audioOut = keying.CreateEncryptor(FrameKind.Audio, 1);
         _videoIn = new SFrameDecryptor(FrameKind.Vp8, keying.ReceiveKeys);
         _audioIn = new SFrameDecryptor(FrameKind.Audio, keying.ReceiveKeys);
-        Subscriber = new CallSubscriber(_subscribe, new SubscriberOptions(), _videoIn, _audioIn);
+        Subscriber = new CallSubscriber(_subscribe, new SubscriberOptions(), _videoIn, _audioIn, logger);
         _publish.Ice.StateChanged += s =>
         {
             if (s == Rtc.Ice.IceState.Connected) TransportChanged?.Invoke(this, EventArgs.Empty);
