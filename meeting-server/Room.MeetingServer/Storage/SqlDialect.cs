@@ -9,7 +9,23 @@ public abstract class SqlDialect
 {
     public abstract string Blob { get; }
 
-    public abstract DbConnection Open(string connectionString);
+    /// <summary>An open connection.</summary>
+    public DbConnection Open(string connectionString)
+    {
+        var c = Create(connectionString);
+        try
+        {
+            c.Open();
+            return c;
+        }
+        catch
+        {
+            c.Dispose();
+            throw;
+        }
+    }
+
+    protected abstract DbConnection Create(string connectionString);
 
     public abstract bool IsUniqueViolation(DbException e);
 
@@ -23,12 +39,7 @@ public sealed class SqliteDialect : SqlDialect
 {
     public override string Blob => "BLOB";
 
-    public override DbConnection Open(string connectionString)
-    {
-        var c = new SqliteConnection(connectionString);
-        c.Open();
-        return c;
-    }
+    protected override DbConnection Create(string connectionString) => new SqliteConnection(connectionString);
 
     // SQLITE_CONSTRAINT (19): a primary key or unique index refused the row.
     public override bool IsUniqueViolation(DbException e) => e is SqliteException { SqliteErrorCode: 19 };
@@ -45,12 +56,7 @@ public sealed class PostgresDialect : SqlDialect
 {
     public override string Blob => "BYTEA";
 
-    public override DbConnection Open(string connectionString)
-    {
-        var c = new NpgsqlConnection(connectionString);
-        c.Open();
-        return c;
-    }
+    protected override DbConnection Create(string connectionString) => new NpgsqlConnection(connectionString);
 
     public override bool IsUniqueViolation(DbException e) => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 }
