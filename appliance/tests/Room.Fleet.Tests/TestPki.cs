@@ -22,7 +22,7 @@ public sealed class TestPki : IDisposable
         req.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         req.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(req.PublicKey, false));
         var now = DateTimeOffset.UtcNow;
-        Ca = req.CreateSelfSigned(now.AddDays(-1), now.AddYears(5));
+        Ca = req.CreateSelfSigned(now.AddYears(-2), now.AddYears(5));
         CaFile = Path.Combine(dir, SafeName(name) + "-ca.pem");
         File.WriteAllText(CaFile, Ca.ExportCertificatePem());
     }
