@@ -41,8 +41,8 @@ public enum JobRefusalReason
     RollbackNeedsAdmin,
 }
 
-/// <summary>A refusal: the reason and a sentence for people.</summary>
-public sealed record JobRefusal(JobRefusalReason Reason, string Message)
+/// <summary>A refusal: the reason, a sentence for people, and the job's id once its signature was checked (null before).</summary>
+public sealed record JobRefusal(JobRefusalReason Reason, string Message, string? JobId = null)
 {
     /// <summary>The kebab-case name published on the fleet channel (<c>not-newer</c>).</summary>
     public string Code => string.Concat(Reason.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
@@ -178,17 +178,17 @@ public sealed class JobVerifier(X509Certificate2Collection trustAnchors, TimePro
 
         if (now < job!.IssuedAt - TimeSpan.FromMinutes(5) || now >= job.ExpiresAt)
         {
-            return Refuse(JobRefusalReason.Expired, $"the job is valid from {job.IssuedAt:u} to {job.ExpiresAt:u}, not at {now:u}");
+            return RefuseJob(job, JobRefusalReason.Expired, $"the job is valid from {job.IssuedAt:u} to {job.ExpiresAt:u}, not at {now:u}");
         }
 
         if (!job.Rooms.Contains(room.Room, StringComparer.Ordinal) && !job.Groups.Any(g => room.Groups.Contains(g)))
         {
-            return Refuse(JobRefusalReason.NotForThisRoom, $"the job is for neither {room.Room} nor its groups");
+            return RefuseJob(job, JobRefusalReason.NotForThisRoom, $"the job is for neither {room.Room} nor its groups");
         }
 
         if (!string.Equals(job.Bundle.Compatible, room.Compatible, StringComparison.Ordinal))
         {
-            return Refuse(JobRefusalReason.WrongCompatible, $"the bundle is for '{job.Bundle.Compatible}', this room is '{room.Compatible}'");
+            return RefuseJob(job, JobRefusalReason.WrongCompatible, $"the bundle is for '{job.Bundle.Compatible}', this room is '{room.Compatible}'");
         }
 
         var version = BundleVersion.Parse(job.Bundle.Version);
@@ -196,12 +196,12 @@ public sealed class JobVerifier(X509Certificate2Collection trustAnchors, TimePro
         {
             if (!job.Rollback)
             {
-                return Refuse(JobRefusalReason.NotNewer, $"version {version} is not newer than {room.Floor}, the lowest this room installs");
+                return RefuseJob(job, JobRefusalReason.NotNewer, $"version {version} is not newer than {room.Floor}, the lowest this room installs");
             }
 
             if (role != SignerRole.Admin)
             {
-                return Refuse(JobRefusalReason.RollbackNeedsAdmin, $"a rollback to {version} must be signed by a fleet admin, not {cn}");
+                return RefuseJob(job, JobRefusalReason.RollbackNeedsAdmin, $"a rollback to {version} must be signed by a fleet admin, not {cn}");
             }
         }
 
@@ -228,4 +228,6 @@ public sealed class JobVerifier(X509Certificate2Collection trustAnchors, TimePro
     };
 
     private static (VerifiedJob?, JobRefusal?) Refuse(JobRefusalReason reason, string message) => (null, new JobRefusal(reason, message));
+
+    private static (VerifiedJob?, JobRefusal?) RefuseJob(UpdateJob job, JobRefusalReason reason, string message) => (null, new JobRefusal(reason, message, job.Id));
 }
