@@ -535,6 +535,8 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
         }
 
         sb.AppendLine($"calendar    {s.Calendar.SyncState}{(s.Calendar.LastSync is { } ls ? $", last sync {ls.ToLocalTime():yyyy-MM-dd HH:mm}" : "")}{(s.Calendar.SyncError.Length > 0 ? " - " + s.Calendar.SyncError : "")}");
+        var up = s.Update;
+        sb.AppendLine($"update      {up.State}{(up.JobId.Length > 0 ? " " + up.JobId : "")}{(up.State is "downloading" or "installing" ? $" {up.Progress}%" : "")}{(up.Message.Length > 0 ? " - " + up.Message : "")}");
 
         return sb.ToString().TrimEnd();
     }

@@ -28,12 +28,14 @@ public sealed class UpdateAgent : IDisposable
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _busy = new(1, 1);
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    private readonly UpdateStatusBoard? _board;
     private FleetChannel? _channel;
     private int _lastPublishedPercent = -1;
 
     public UpdateAgent(AgentRoom room, JobVerifier verifier, BundleDownloader downloader, RaucClient rauc, VersionFloor floor,
-        UpdateJournal journal, ILogger<UpdateAgent>? logger = null)
+        UpdateJournal journal, ILogger<UpdateAgent>? logger = null, UpdateStatusBoard? board = null)
     {
+        _board = board;
         _room = room;
         _verifier = verifier;
         _downloader = downloader;
@@ -152,6 +154,7 @@ public sealed class UpdateAgent : IDisposable
         _lastPublishedPercent = progress.Percent;
         Current = progress;
         Changed?.Invoke(progress);
+        _board?.Post(progress);
         if (_channel is { IsConnected: true } channel)
         {
             try
