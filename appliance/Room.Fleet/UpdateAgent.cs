@@ -4,6 +4,7 @@ using Room.Fleet.Channel;
 using Room.Fleet.Download;
 using Room.Fleet.Install;
 using Room.Fleet.Jobs;
+using Room.Fleet.Reboot;
 
 namespace Room.Fleet;
 
@@ -141,6 +142,38 @@ public sealed class UpdateAgent : IDisposable
         {
             _busy.Release();
         }
+    }
+
+    /// <summary>
+    /// With an installed update pending: waits until the reboot policy allows it (reporting why it waits), writes
+    /// "rebooting" to the journal, and reboots. Returns at once when nothing is pending.
+    /// </summary>
+    public async Task RebootWhenAllowedAsync(RebootScheduler scheduler, Func<Task> reboot, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(scheduler);
+        ArgumentNullException.ThrowIfNull(reboot);
+        if (_journal.Read() is not { Phase: JournalPhase.Installed } entry)
+        {
+            return;
+        }
+
+        await scheduler.WaitForSlotAsync(d =>
+        {
+            if (d is RebootDecision.Wait w)
+            {
+                var why = w.Reason switch
+                {
+                    RebootBlock.InMeeting => "waiting for the call to end",
+                    RebootBlock.CalendarMeetingNear => "a calendar meeting is near",
+                    _ => "waiting for the maintenance window",
+                };
+                _ = ReportAsync(new UpdateProgress(entry.JobId, UpdatePhase.WaitingForReboot, 100,
+                    w.NotBefore is { } t ? $"{why}; reboots at {t:u} at the earliest" : why));
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        _journal.Write(entry with { Phase = JournalPhase.Rebooting });
+        await ReportAsync(new UpdateProgress(entry.JobId, UpdatePhase.Rebooting, 100, $"rebooting into version {entry.Version}")).ConfigureAwait(false);
+        await reboot().ConfigureAwait(false);
     }
 
     /// <summary>Publishes <paramref name="progress"/> (throttled ones only at 10 % steps) and returns it.</summary>

@@ -130,14 +130,57 @@ public class RaucService : IDisposable
     }
 
     /// <summary>
-    /// "Reboots" into <paramref name="slot"/>: stops the service and starts it again as booted from that slot, with the
-    /// firmware files as a tryboot into it would leave them (a power cut looks the same to the slots and status file).
+    /// Reboots as the Raspberry Pi firmware would (RAUC's service is stopped and started again, as booted from the
+    /// slot the firmware picks): after a reboot asked with "0 tryboot" it boots [tryboot] boot_partition once, otherwise
+    /// [all] boot_partition; the device-tree files say which and whether it was a tryboot; /run's reboot parameter is
+    /// gone. A power cut and a reboot look the same here. Returns the slot booted (A or B).
     /// </summary>
-    public async Task RebootIntoAsync(string slot)
+    public async Task<string> RebootAsync()
     {
         StopService();
-        BootedSlot = slot;
+        var (all, tryboot) = ReadAutoboot();
+        var tried = File.Exists(RebootParam) && File.ReadAllText(RebootParam).Contains("tryboot", StringComparison.Ordinal) && tryboot is not null;
+        var partition = tried ? tryboot!.Value : all;
+        File.Delete(RebootParam);
+        File.WriteAllBytes(Path.Combine(Dir, "dt", "partition"), [0, 0, 0, (byte)partition]);
+        File.WriteAllBytes(Path.Combine(Dir, "dt", "tryboot"), [0, 0, 0, (byte)(tried ? 1 : 0)]);
+        BootedSlot = partition switch
+        {
+            2 => "A",
+            3 => "B",
+            _ => throw new InvalidOperationException($"autoboot.txt names partition {partition}, no slot's"),
+        };
         await StartServiceAsync();
+        return BootedSlot;
+    }
+
+    /// <summary>[all] and [tryboot] boot_partition of autoboot.txt.</summary>
+    private (int All, int? Tryboot) ReadAutoboot()
+    {
+        string section = "";
+        int? all = null, tryboot = null;
+        foreach (var raw in File.ReadAllLines(Autoboot))
+        {
+            var line = raw.Trim();
+            if (line.StartsWith('['))
+            {
+                section = line.Trim('[', ']');
+            }
+            else if (line.StartsWith("boot_partition=", StringComparison.Ordinal))
+            {
+                var n = int.Parse(line["boot_partition=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+                if (section == "all")
+                {
+                    all = n;
+                }
+                else if (section == "tryboot")
+                {
+                    tryboot = n;
+                }
+            }
+        }
+
+        return (all ?? throw new InvalidOperationException("autoboot.txt has no [all] boot_partition"), tryboot);
     }
 
     private async Task StartServiceAsync()
