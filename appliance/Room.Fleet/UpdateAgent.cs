@@ -86,18 +86,27 @@ public sealed class UpdateAgent : IDisposable
         {
             var floor = _floor.Current(_room.Running);
             var (verified, refusal) = _verifier.Verify(document, new RoomIdentity(_room.Room, _room.Groups, _room.Compatible, _room.Running, floor));
+            // A retained job delivered again (a reconnect, the boot after its install): it was handled already, and
+            // checking it again (now against the raised floor) must not overwrite its outcome.
+            var id = verified?.Job.Id ?? refusal!.JobId;
+            if (id is not null && (_seen.Contains(id) || _journal.Read()?.JobId == id))
+            {
+                return Current ?? new UpdateProgress(id, UpdatePhase.Accepted, 0, "already handled");
+            }
+
             if (refusal is not null)
             {
+                if (refusal.JobId is not null)
+                {
+                    _seen.Add(refusal.JobId);
+                }
+
                 _logger.LogWarning("Update job refused: {Refusal}", refusal);
                 return await ReportAsync(new UpdateProgress(refusal.JobId ?? "", UpdatePhase.Refused, 0, refusal.ToString())).ConfigureAwait(false);
             }
 
             var job = verified!.Job;
-            if (!_seen.Add(job.Id) || _journal.Read()?.JobId == job.Id)
-            {
-                // A retained job delivered again (a reconnect, a restart): it was handled already.
-                return Current ?? new UpdateProgress(job.Id, UpdatePhase.Accepted, 0, "already handled");
-            }
+            _seen.Add(job.Id);
 
             _logger.LogInformation("Update job {Job} from {Signer}: {Version} from {Url}", job.Id, verified.Signer, job.Bundle.Version, job.Bundle.Url);
             await ReportAsync(new UpdateProgress(job.Id, UpdatePhase.Accepted, 0, $"version {job.Bundle.Version} signed by {verified.Signer}")).ConfigureAwait(false);
@@ -175,6 +184,9 @@ public sealed class UpdateAgent : IDisposable
         await ReportAsync(new UpdateProgress(entry.JobId, UpdatePhase.Rebooting, 100, $"rebooting into version {entry.Version}")).ConfigureAwait(false);
         await reboot().ConfigureAwait(false);
     }
+
+    /// <summary>Reports an outcome found outside a job (the boot check's after a reboot).</summary>
+    public Task<UpdateProgress> ReportOutcomeAsync(UpdateProgress progress) => ReportAsync(progress);
 
     /// <summary>Publishes <paramref name="progress"/> (throttled ones only at 10 % steps) and returns it.</summary>
     private async Task<UpdateProgress> ReportAsync(UpdateProgress progress, bool throttle = false)

@@ -53,7 +53,7 @@ public sealed class FleetChannel : IAsyncDisposable
     public async Task ConnectAsync(FleetStatus status, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(status);
-        var will = (status with { Room = Room, Online = false, Update = null }).ToJson();
+        var will = (status with { Room = Room, Online = false, Update = null, Groups = [.. _options.Groups] }).ToJson();
         await _connection.ConnectAsync((FleetTopics.Status(Room), will), cancellationToken).ConfigureAwait(false);
         await PublishStatusAsync(status, cancellationToken).ConfigureAwait(false);
         await _connection.SubscribeAsync(JobTopics, cancellationToken).ConfigureAwait(false);
@@ -64,7 +64,7 @@ public sealed class FleetChannel : IAsyncDisposable
     public Task PublishStatusAsync(FleetStatus status, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(status);
-        return _connection.PublishAsync(FleetTopics.Status(Room), (status with { Room = Room, Online = true }).ToJson(), retain: true, cancellationToken);
+        return _connection.PublishAsync(FleetTopics.Status(Room), (status with { Room = Room, Online = true, Groups = [.. _options.Groups] }).ToJson(), retain: true, cancellationToken);
     }
 
     /// <summary>Any publish (tests show that the broker refuses topics other than the room's own).</summary>
@@ -97,7 +97,7 @@ public sealed class FleetChannel : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(status);
         if (_connection.IsConnected)
         {
-            await _connection.PublishAsync(FleetTopics.Status(Room), (status with { Room = Room, Online = false, Update = null }).ToJson(), retain: true, cancellationToken).ConfigureAwait(false);
+            await _connection.PublishAsync(FleetTopics.Status(Room), (status with { Room = Room, Online = false, Update = null, Groups = [.. _options.Groups] }).ToJson(), retain: true, cancellationToken).ConfigureAwait(false);
         }
 
         await _connection.DisconnectAsync(cancellationToken).ConfigureAwait(false);

@@ -38,6 +38,7 @@ public enum UpdatePhase
 /// <summary>
 /// What a room publishes (retained) on its status topic: identity, version, slots, health and update progress. The
 /// broker publishes the same document with <see cref="Online"/> false as the room's last will when it drops away.
+/// <see cref="Groups"/> are the groups the room reads jobs for (roomctl fleet finds a group's rooms by them).
 /// </summary>
 public sealed record FleetStatus(
     string Room,
@@ -48,7 +49,8 @@ public sealed record FleetStatus(
     IReadOnlyList<SlotState>? Slots = null,
     string? Health = null,
     UpdateProgress? Update = null,
-    DateTimeOffset? At = null)
+    DateTimeOffset? At = null,
+    IReadOnlyList<string>? Groups = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {

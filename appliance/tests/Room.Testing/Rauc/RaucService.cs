@@ -29,8 +29,15 @@ public class RaucService : IDisposable
     private Process? _service;
     private PrivateBus? _bus;
 
+    private readonly string? _keysFrom;
+
     /// <param name="bundles">Bundles to sign at start; null: <see cref="ImageBuildBundles"/>. A "good" one also gives "tampered" and "truncated".</param>
-    public RaucService(IReadOnlyList<RaucBundleSpec>? bundles = null) => _bundles = bundles ?? ImageBuildBundles;
+    /// <param name="keysFrom">Another service's <see cref="Keys"/> to trust (several simulated rooms, one bundle); null: make new keys.</param>
+    public RaucService(IReadOnlyList<RaucBundleSpec>? bundles = null, string? keysFrom = null)
+    {
+        _bundles = bundles ?? ImageBuildBundles;
+        _keysFrom = keysFrom;
+    }
 
     public string Dir { get; } = Directory.CreateTempSubdirectory("room-rauc-").FullName;
 
@@ -67,7 +74,19 @@ public class RaucService : IDisposable
 
     public async Task StartAsync()
     {
-        await RunOkAsync(ImageBuild("scripts/make-dev-keys.sh"), [Keys, "dev"]);
+        if (_keysFrom is not null)
+        {
+            Directory.CreateDirectory(Keys);
+            foreach (var f in Directory.GetFiles(_keysFrom))
+            {
+                File.Copy(f, Path.Combine(Keys, Path.GetFileName(f)));
+            }
+        }
+        else
+        {
+            await RunOkAsync(ImageBuild("scripts/make-dev-keys.sh"), [Keys, "dev"]);
+        }
+
         if (_bundles.Any(b => b.Key == "foreign"))
         {
             await RunOkAsync(ImageBuild("scripts/make-dev-keys.sh"), [Keys, "foreign"]);
