@@ -10,7 +10,7 @@ namespace Room.Cli;
 /// <summary>Every roomctl command: each maps to one D-Bus call or property read of roomd.</summary>
 internal sealed class Commands(RoomBusClient client, TextWriter output, bool json, TextReader input)
 {
-    public const string Usage = """
+    private const string CoreUsage = """
         usage: roomctl [--bus ADDRESS] [--json] COMMAND
 
         meeting
@@ -66,6 +66,8 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
         --json         machine-readable output
         --pin-stdin    (admin) read the admin PIN from the first line of stdin and unlock before the command
         """;
+
+    public const string Usage = CoreUsage + "\n" + Fleet.Usage;
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 

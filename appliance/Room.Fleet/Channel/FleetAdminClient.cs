@@ -32,6 +32,16 @@ public sealed class FleetAdminClient : IAsyncDisposable
                 return Task.CompletedTask;
             }
 
+            if (topic == SyncTopic)
+            {
+                if (_syncs.TryGetValue(System.Text.Encoding.ASCII.GetString(payload), out var sync))
+                {
+                    sync.TrySetResult();
+                }
+
+                return Task.CompletedTask;
+            }
+
             var handler = MessageReceived;
             return handler is null ? Task.CompletedTask : handler(topic, payload);
         };
@@ -45,10 +55,36 @@ public sealed class FleetAdminClient : IAsyncDisposable
     /// <summary>A room's status arrived.</summary>
     public event Action<FleetStatus>? StatusReceived;
 
+    /// <summary>Connects and reads every room's retained status: <see cref="Rooms"/> is complete when it returns.</summary>
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
         await _connection.ConnectAsync(null, cancellationToken).ConfigureAwait(false);
-        await _connection.SubscribeAsync([FleetTopics.AllStatus], cancellationToken).ConfigureAwait(false);
+        await _connection.SubscribeAsync([FleetTopics.AllStatus, SyncTopic], cancellationToken).ConfigureAwait(false);
+        await SyncAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private string SyncTopic => $"{FleetTopics.Root}/admin/{_connection.Identity}/sync";
+
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _syncs = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Returns once everything the broker queued for this client before now has arrived: a marker published to this
+    /// admin's own topic comes back after the retained messages sent for earlier subscriptions (one connection is ordered).
+    /// </summary>
+    public async Task SyncAsync(CancellationToken cancellationToken)
+    {
+        var nonce = Guid.NewGuid().ToString("N");
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _syncs[nonce] = tcs;
+        try
+        {
+            await _connection.PublishAsync(SyncTopic, System.Text.Encoding.ASCII.GetBytes(nonce), retain: false, cancellationToken).ConfigureAwait(false);
+            await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _syncs.TryRemove(nonce, out _);
+        }
     }
 
     /// <summary>Publishes a signed job document (retained: a room that is offline gets it when it connects).</summary>

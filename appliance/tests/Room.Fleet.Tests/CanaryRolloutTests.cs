@@ -94,26 +94,69 @@ public sealed class CanaryRolloutTests : IAsyncLifetime, IDisposable
         }
     }
 
+    /// <summary>roomctl fleet with the admin's and the signer's certificates in its environment.</summary>
+    private async Task<(int Code, string Output, string Error)> RoomctlFleetAsync(params string[] words)
+    {
+        var admin = _broker.Options("fleet-admin:ops");
+        using var signer = _broker.Pki.IssueSigner("fleet-operator:alice");
+        string signerCert = Path.Combine(_broker.Dir, "signer.pem"), signerKey = Path.Combine(_broker.Dir, "signer.key");
+        await File.WriteAllTextAsync(signerCert, signer.ExportCertificatePem());
+        using (var key = signer.GetECDsaPrivateKey()!)
+        {
+            await File.WriteAllTextAsync(signerKey, key.ExportPkcs8PrivateKeyPem());
+        }
+
+        var env = new Dictionary<string, string>
+        {
+            ["ROOM_FLEET_BROKER"] = $"127.0.0.1:{_broker.Port}",
+            ["ROOM_FLEET_CA"] = admin.CaFile,
+            ["ROOM_FLEET_CERT"] = admin.CertificateFile,
+            ["ROOM_FLEET_KEY"] = admin.KeyFile,
+            ["ROOM_FLEET_SIGNER_CERT"] = signerCert,
+            ["ROOM_FLEET_SIGNER_KEY"] = signerKey,
+        };
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await global::Room.Cli.Fleet.RunAsync(words, false, n => env.GetValueOrDefault(n), TextWriter.Synchronized(output), error, CancellationToken.None)
+            .WaitAsync(Patience);
+        return (code, output.ToString(), error.ToString());
+    }
+
     [Fact]
     public async Task A_canary_that_fails_its_health_check_halts_the_rollout_and_ends_on_its_old_slot()
     {
         _rooms[0].HealthProblem = "no camera";
         var others = _rooms.Skip(1).Select(r => (Hash(r.Rauc.SlotA), Hash(r.Rauc.SlotB))).ToList();
+        await using (var admin = new FleetAdminClient(_broker.Options("fleet-admin:ops")))
+        {
+            await admin.ConnectAsync(CancellationToken.None);
+            await WaitForGroupAsync(admin, "floor-2", 3);
+        }
 
-        var (result, _) = await RollOutAsync("rollout-2");
+        // roomctl fleet push BUNDLE --url URL --version 1.6.0 --compatible room-box-amd64 --to floor-2 --canary 33%
+        var bundle = _signer.Bundle("good");
+        var (code, output, error) = await RoomctlFleetAsync("push", bundle, "--url", _server.Bundle().Url.ToString(), "--version", "1.6.0",
+            "--compatible", "room-box-amd64", "--to", "floor-2", "--canary", "33%");
 
-        Assert.True(result.Halted);
-        Assert.Contains("1 of 1 canaries failed", result.HaltReason, StringComparison.Ordinal);
-        Assert.Equal(RoomOutcome.Failed, result.Rooms["device:room-1"]);
-        Assert.Equal(RoomOutcome.NotStarted, result.Rooms["device:room-2"]);
-        Assert.Equal(RoomOutcome.NotStarted, result.Rooms["device:room-3"]);
+        Assert.True(code == 1, $"roomctl fleet push exited {code}: {error}{output}");
+        Assert.Contains("canary: device:room-1\n", output, StringComparison.Ordinal);
+        Assert.Contains("devices: no camera", output, StringComparison.Ordinal);
+        Assert.Contains("halted: 1 of 1 canaries failed; the other 2 rooms were not updated", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("rest:", output, StringComparison.Ordinal);
         // The canary went back to its old slot (booted B, failed, marked bad, rebooted into A) ...
         await _rooms[0].BootFinishedAsync(3).WaitAsync(Patience);
         Assert.Equal("A", _rooms[0].BootedSlot);
-        Assert.Equal(3, _rooms[0].Boots);
         // ... and the others were never touched.
         Assert.Equal(others, _rooms.Skip(1).Select(r => (Hash(r.Rauc.SlotA), Hash(r.Rauc.SlotB))).ToList());
         Assert.All(_rooms.Skip(1), r => Assert.Equal(1, r.Boots));
+
+        // roomctl fleet list: the canary online on its old version with the failure; the others untouched.
+        var list = await RoomctlFleetAsync("list");
+        Assert.Equal(0, list.Code);
+        var lines = list.Output.Split('\n');
+        Assert.Contains(lines, l => l.StartsWith("device:room-1 ", StringComparison.Ordinal) && l.Contains("online", StringComparison.Ordinal)
+            && l.Contains("1.4.0", StringComparison.Ordinal) && l.Contains("slot A", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("device:room-2 ", StringComparison.Ordinal) && l.Contains("1.4.0", StringComparison.Ordinal) && !l.Contains("rollout", StringComparison.Ordinal));
     }
 
     public async Task DisposeAsync()

@@ -250,4 +250,62 @@ public sealed class FleetChannelTests(MosquittoBroker broker) : IClassFixture<Mo
         await Assert.ThrowsAnyAsync<Exception>(() => room.ConnectAsync(new FleetStatus("device:room-1", true, "9.9.9-mitm"), CancellationToken.None));
         Assert.False(room.IsConnected);
     }
+
+    private static async Task<(int Code, string Output, string Error)> RoomctlFleetAsync(IReadOnlyDictionary<string, string> env, params string[] words)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await global::Room.Cli.Fleet.RunAsync(words, false, n => env.GetValueOrDefault(n), output, error, CancellationToken.None).WaitAsync(Patience);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private Dictionary<string, string> AdminEnv()
+    {
+        var admin = broker.Options("fleet-admin:ops");
+        return new()
+        {
+            ["ROOM_FLEET_BROKER"] = $"127.0.0.1:{broker.Port}",
+            ["ROOM_FLEET_CA"] = admin.CaFile,
+            ["ROOM_FLEET_CERT"] = admin.CertificateFile,
+            ["ROOM_FLEET_KEY"] = admin.KeyFile,
+        };
+    }
+
+    [Fact]
+    public async Task Roomctl_fleet_list_shows_each_rooms_retained_status()
+    {
+        await using (var room = Room("device:room-3", groups: ["lab"]))
+        {
+            await room.ConnectAsync(new FleetStatus("device:room-3", true, "3.1.4", "room-box-amd64", "B"), CancellationToken.None);
+        }
+
+        var (code, output, error) = await RoomctlFleetAsync(AdminEnv(), "list");
+        Assert.True(code == 0, error);
+        Assert.Contains(output.Split('\n'), l => l.StartsWith("device:room-3 ", StringComparison.Ordinal) && l.Contains("3.1.4", StringComparison.Ordinal)
+            && l.Contains("slot B", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("push", "b.raucb", "--url", "http://plain.test/b", "--version", "1.6.0", "--compatible", "c", "--to", "g")]
+    [InlineData("push", "b.raucb", "--url", "https://a.test/b", "--version", "one", "--compatible", "c", "--to", "g")]
+    [InlineData("push", "b.raucb", "--url", "https://a.test/b", "--version", "1.6.0", "--compatible", "c", "--to", "g", "--canary", "0%")]
+    [InlineData("push", "b.raucb", "--url", "https://a.test/b", "--version", "1.6.0", "--compatible", "c")]
+    [InlineData("push", "b.raucb", "--url", "https://a.test/b", "--version", "1.6.0", "--compatible", "c", "--to", "a/b")]
+    [InlineData("push", "b.raucb", "--frobnicate")]
+    [InlineData("rollback")]
+    public async Task Roomctl_fleet_refuses_bad_usage_with_exit_2_and_publishes_nothing(params string[] words)
+    {
+        var (code, output, error) = await RoomctlFleetAsync(AdminEnv(), words);
+        Assert.Equal(2, code);
+        Assert.StartsWith("roomctl: ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("rollout-", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Roomctl_fleet_without_its_environment_says_what_is_missing()
+    {
+        var (code, _, error) = await RoomctlFleetAsync(new Dictionary<string, string>(), "list");
+        Assert.Equal(2, code);
+        Assert.Contains("ROOM_FLEET_BROKER", error, StringComparison.Ordinal);
+    }
 }
