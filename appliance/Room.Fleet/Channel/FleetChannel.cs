@@ -30,6 +30,7 @@ public sealed class FleetChannel : IAsyncDisposable
         _connection.Disconnected += reason =>
         {
             _logger.LogWarning("Fleet channel lost: {Reason}", reason);
+            Volatile.Read(ref _lost)?.TrySetResult();
             return Task.CompletedTask;
         };
     }
@@ -58,6 +59,54 @@ public sealed class FleetChannel : IAsyncDisposable
         await PublishStatusAsync(status, cancellationToken).ConfigureAwait(false);
         await _connection.SubscribeAsync(JobTopics, cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Fleet channel up as {Room}; jobs from {Topics}", Room, string.Join(", ", JobTopics));
+    }
+
+    private TaskCompletionSource? _lost;
+
+    /// <summary>A connection attempt failed; the next is in <c>Delay</c> (its timer already runs).</summary>
+    public event Action<TimeSpan, string>? Retrying;
+
+    /// <summary>
+    /// Keeps the channel up until cancelled: connects (publishing <paramref name="status"/>'s current value), and when
+    /// the broker goes away reconnects at once and then with exponential back-off (2 s doubling to 5 min, jittered
+    /// to ½-1) on <paramref name="time"/>. The broker publishes the room's last will (offline) meanwhile.
+    /// </summary>
+    public async Task RunAsync(Func<Task<FleetStatus>> status, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        ArgumentNullException.ThrowIfNull(time);
+        var failures = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _lost, lost);
+            if (!IsConnected)
+            {
+                try
+                {
+                    await ConnectAsync(await status().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                    failures = 0;
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    failures++;
+                    var ceiling = TimeSpan.FromSeconds(2 * Math.Pow(2, Math.Min(failures - 1, 20)));
+                    if (ceiling > TimeSpan.FromMinutes(5))
+                    {
+                        ceiling = TimeSpan.FromMinutes(5);
+                    }
+
+                    var delay = ceiling * (0.5 + (0.5 * Random.Shared.NextDouble()));
+                    _logger.LogWarning("Fleet broker not reachable ({Error}); next try in {Delay}", e.Message, delay);
+                    var wait = Task.Delay(delay, time, cancellationToken);
+                    Retrying?.Invoke(delay, e.Message);
+                    await wait.ConfigureAwait(false);
+                    continue;
+                }
+            }
+
+            await lost.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Publishes the room's status (retained, online).</summary>

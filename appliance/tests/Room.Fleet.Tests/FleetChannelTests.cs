@@ -86,6 +86,49 @@ public sealed class FleetChannelTests(MosquittoBroker broker) : IClassFixture<Mo
     }
 
     [Fact]
+    public async Task A_room_whose_broker_disappears_reports_offline_then_comes_back_by_itself()
+    {
+        await using var admin = await AdminAsync();
+        using var relay = new TcpRelay(broker.Port);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var room = Room("device:room-2", relay.Port);
+        var retries = new List<TimeSpan>();
+        var retrying = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        room.Retrying += (delay, _) =>
+        {
+            lock (retries)
+            {
+                retries.Add(delay);
+            }
+
+            retrying.TrySetResult();
+        };
+        using var stop = new CancellationTokenSource();
+        var run = room.RunAsync(() => Task.FromResult(new FleetStatus("device:room-2", true, "2.2.0-back")), time, stop.Token);
+        await StatusAsync(admin, "device:room-2", s => s.Version == "2.2.0-back" && s.Online);
+
+        relay.Refusing = true; // the broker is gone: the connection drops and new ones fail
+        relay.CutAll();
+        await StatusAsync(admin, "device:room-2", s => s.Version == "2.2.0-back" && !s.Online);
+        await retrying.Task.WaitAsync(Patience);
+
+        relay.Refusing = false; // back
+        lock (retries)
+        {
+            time.Advance(retries[^1]);
+        }
+
+        await StatusAsync(admin, "device:room-2", s => s.Version == "2.2.0-back" && s.Online);
+        lock (retries)
+        {
+            Assert.InRange(retries[0], TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+        }
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+    }
+
+    [Fact]
     public async Task A_room_cannot_publish_under_another_rooms_topics()
     {
         await using var admin = await AdminAsync();

@@ -22,6 +22,9 @@ public sealed class TcpRelay : IDisposable
 
     public int Port { get; }
 
+    /// <summary>While true, new connections are closed at once (the broker is gone).</summary>
+    public bool Refusing { get; set; }
+
     private async Task AcceptLoopAsync(int targetPort)
     {
         try
@@ -29,6 +32,13 @@ public sealed class TcpRelay : IDisposable
             while (!_stop.IsCancellationRequested)
             {
                 var inbound = await _listener.AcceptTcpClientAsync(_stop.Token);
+                if (Refusing)
+                {
+                    inbound.Client.LingerState = new LingerOption(true, 0);
+                    inbound.Close();
+                    continue;
+                }
+
                 var outbound = new TcpClient();
                 await outbound.ConnectAsync(IPAddress.Loopback, targetPort, _stop.Token);
                 lock (_pairs)
