@@ -117,6 +117,11 @@ public sealed class UpdateAgent : IDisposable
                 {
                     if (e is DownloadEvent.Progress p)
                     {
+                        if (p.Bytes * 2 >= p.Total)
+                        {
+                            StepHook?.Invoke(UpdatePhase.Downloading); // tests: killed half-way through the download
+                        }
+
                         _ = ReportAsync(new UpdateProgress(job.Id, UpdatePhase.Downloading, (int)(p.Bytes * 100 / p.Total)), throttle: true);
                     }
                 }, cancellationToken).ConfigureAwait(false);
@@ -188,12 +193,20 @@ public sealed class UpdateAgent : IDisposable
     /// <summary>Reports an outcome found outside a job (the boot check's after a reboot).</summary>
     public Task<UpdateProgress> ReportOutcomeAsync(UpdateProgress progress) => ReportAsync(progress);
 
+    /// <summary>Called at each reported step (and once half of the download is in); tests throw from it to kill the agent there.</summary>
+    internal Action<UpdatePhase>? StepHook { get; set; }
+
     /// <summary>Publishes <paramref name="progress"/> (throttled ones only at 10 % steps) and returns it.</summary>
     private async Task<UpdateProgress> ReportAsync(UpdateProgress progress, bool throttle = false)
     {
         if (throttle && progress.Percent / 10 == _lastPublishedPercent / 10 && Current?.Phase == progress.Phase)
         {
             return progress;
+        }
+
+        if (!throttle)
+        {
+            StepHook?.Invoke(progress.Phase);
         }
 
         _lastPublishedPercent = progress.Percent;

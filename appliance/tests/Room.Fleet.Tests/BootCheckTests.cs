@@ -181,6 +181,86 @@ public sealed class BootCheckTests : IAsyncLifetime, IDisposable
         Assert.Equal(UpdatePhase.Succeeded, outcome!.Phase);
     }
 
+    private sealed class Killed : Exception
+    {
+    }
+
+    [Fact]
+    public async Task An_agent_killed_at_any_step_of_an_install_leaves_the_room_on_its_old_version_reporting_truthfully()
+    {
+        using var pki = new TestPki(Path.Combine(_data, "pki"));
+        await using var server = await BundleServer.StartAsync(pki);
+        server.Content = await File.ReadAllBytesAsync(_rauc.Bundle("good"));
+        using var signer = pki.IssueSigner("fleet-operator:alice");
+        using var http = BundleDownloader.CreateHttpClient(new X509Certificate2Collection(pki.Ca));
+        UpdatePhase[] steps = [UpdatePhase.Accepted, UpdatePhase.Downloading, UpdatePhase.Installing, UpdatePhase.WaitingForReboot, UpdatePhase.Rebooting];
+        var idle = new RebootPolicy(new MaintenanceWindow(new TimeOnly(0, 0), TimeSpan.FromHours(24)), TimeZoneInfo.Utc);
+        for (var i = 0; i < steps.Length; i++)
+        {
+            var step = steps[i];
+            var data = Path.Combine(_data, "kill-" + step);
+            var journal = new UpdateJournal(Path.Combine(data, "journal"));
+            var floor = new VersionFloor(Path.Combine(data, "floor"));
+            UpdateAgent NewAgent() => new(new AgentRoom("device:room-1", [], "room-box-amd64", BundleVersion.Parse("1.4.0")),
+                new JobVerifier(new X509Certificate2Collection(pki.Ca), TimeProvider.System),
+                new BundleDownloader(http, new DownloadOptions { Directory = Path.Combine(data, "downloads"), ReserveBytes = 0 }, TimeProvider.System),
+                _client, floor, journal);
+            var now = DateTimeOffset.UtcNow;
+            var job = SignedJob.Create(new UpdateJob($"job-kill-{i}", now.AddMinutes(-1), now.AddHours(1), ["device:room-1"], [], server.Bundle("1.6.0")), signer);
+
+            using (var agent = NewAgent())
+            {
+                agent.StepHook = phase =>
+                {
+                    if (phase == step)
+                    {
+                        throw new Killed();
+                    }
+                };
+                await Assert.ThrowsAsync<Killed>(async () =>
+                {
+                    await agent.HandleAsync(job, CancellationToken.None);
+                    await agent.RebootWhenAllowedAsync(new RebootScheduler(idle, new NoActivity(), TimeProvider.System), () => Task.CompletedTask, CancellationToken.None);
+                });
+            }
+
+            // The power goes (a killed roomd is restarted the same way): /run's reboot parameter is gone, RAUC restarts.
+            File.Delete(_rauc.RebootParam);
+            await RebootAsync();
+
+            Assert.Equal("A", await _client.GetBootSlotAsync());
+            var outcome = await Check(Healthy("roomd")).RunAsync(CancellationToken.None);
+            Assert.Null(floor.Stored); // nothing claims the new version
+            Assert.True(outcome is null || outcome.Phase is UpdatePhase.WaitingForReboot or UpdatePhase.Failed,
+                $"killed at {step}: reported {outcome}");
+            if (outcome is { Phase: UpdatePhase.Failed })
+            {
+                Assert.Contains("runs its old version", outcome.Message, StringComparison.Ordinal);
+            }
+
+            // The restarted agent gets the retained job again: it does what a kill before the install interrupted
+            // (the download resumes), and leaves a job the journal already holds as it is.
+            var pending = journal.Read();
+            using var again = NewAgent();
+            var second = await again.HandleAsync(job, CancellationToken.None);
+            Assert.Equal(pending is null ? UpdatePhase.WaitingForReboot : UpdatePhase.Accepted, second.Phase);
+            Assert.Equal("A", await _client.GetBootSlotAsync());
+        }
+    }
+
+    private sealed class NoActivity : IRoomActivity
+    {
+        public bool InMeeting => false;
+
+        public IReadOnlyList<CalendarMeeting> Calendar => [];
+
+        public event EventHandler? Changed
+        {
+            add { }
+            remove { }
+        }
+    }
+
     public Task DisposeAsync()
     {
         _client.Dispose();
