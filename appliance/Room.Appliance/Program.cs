@@ -99,6 +99,9 @@ builder.Services.AddSingleton<Room.Appliance.Administration.TenantBrandingSource
 builder.Services.AddSingleton<IBusInterface, SystemInterface>();
 builder.Services.AddSingleton<IBusInterface, MediaInterface>();
 builder.Services.AddSingleton<IBusInterface, CalendarInterface>();
+// The update agent's progress (Room.Fleet), shown on org.room.Appliance1.Update.
+builder.Services.AddSingleton<Room.Fleet.UpdateStatusBoard>();
+builder.Services.AddSingleton<IBusInterface, UpdateInterface>();
 builder.Services.AddSingleton<LoopbackMedia>();
 builder.Services.AddSingleton<BusHost>();
 

@@ -12,10 +12,11 @@ public static class BusNames
     public const string Calendar = "org.room.Appliance1.Calendar";
     public const string Media = "org.room.Appliance1.Media";
     public const string Admin = "org.room.Appliance1.Admin";
+    public const string Update = "org.room.Appliance1.Update";
     public const string Properties = "org.freedesktop.DBus.Properties";
 
     /// <summary>Every roomd interface, in contract order.</summary>
-    public static IReadOnlyList<string> Interfaces { get; } = [Meeting, Camera, Devices, System, Media, Calendar, Admin];
+    public static IReadOnlyList<string> Interfaces { get; } = [Meeting, Camera, Devices, System, Media, Calendar, Admin, Update];
 }
 
 /// <summary>Named errors roomd returns. Each comes with a message meant for people.</summary>

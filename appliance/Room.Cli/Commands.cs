@@ -10,7 +10,7 @@ namespace Room.Cli;
 /// <summary>Every roomctl command: each maps to one D-Bus call or property read of roomd.</summary>
 internal sealed class Commands(RoomBusClient client, TextWriter output, bool json, TextReader input)
 {
-    public const string Usage = """
+    private const string CoreUsage = """
         usage: roomctl [--bus ADDRESS] [--json] COMMAND
 
         meeting
@@ -66,6 +66,8 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
         --json         machine-readable output
         --pin-stdin    (admin) read the admin PIN from the first line of stdin and unlock before the command
         """;
+
+    public const string Usage = CoreUsage + "\n" + Fleet.Usage;
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
@@ -535,6 +537,8 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
         }
 
         sb.AppendLine($"calendar    {s.Calendar.SyncState}{(s.Calendar.LastSync is { } ls ? $", last sync {ls.ToLocalTime():yyyy-MM-dd HH:mm}" : "")}{(s.Calendar.SyncError.Length > 0 ? " - " + s.Calendar.SyncError : "")}");
+        var up = s.Update;
+        sb.AppendLine($"update      {up.State}{(up.JobId.Length > 0 ? " " + up.JobId : "")}{(up.State is "downloading" or "installing" ? $" {up.Progress}%" : "")}{(up.Message.Length > 0 ? " - " + up.Message : "")}");
 
         return sb.ToString().TrimEnd();
     }

@@ -28,6 +28,12 @@ internal static class Roomctl
                 return await Enroll.RunAsync(enrollUrl, enrollCode, output, error);
             }
 
+            if (line.Words is ["fleet", ..])
+            {
+                // Talks to the fleet broker, not to roomd: no bus needed.
+                return await Fleet.RunAsync([.. line.Words.Skip(1)], line.Json, Environment.GetEnvironmentVariable, output, error, cancellationToken);
+            }
+
             using var client = await RoomBusClient.ConnectAsync(line.BusAddress ?? RoomBusClient.DefaultAddress, cancellationToken);
             return await new Commands(client, output, line.Json, input) { PinFromStdin = line.PinFromStdin }.RunAsync(line.Words, cancellationToken);
         }

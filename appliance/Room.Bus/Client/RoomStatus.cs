@@ -52,6 +52,12 @@ public sealed record DeviceEntry(
     string HealthDetail,
     IReadOnlyDictionary<string, string> Capabilities);
 
+/// <summary>The update agent's last job: state (idle, downloading, failed, ...), job id, progress 0..100, message.</summary>
+public sealed record UpdateStatus(string State, string JobId, uint Progress, string Message)
+{
+    public static UpdateStatus Empty { get; } = new("idle", "", 0, "");
+}
+
 public sealed record SystemStatus(string RoomName, string Version, string Hostname, IReadOnlyList<string> Addresses, string UpdateStatus)
 {
     public static SystemStatus Empty { get; } = new("", "", "", [], "");
@@ -148,6 +154,9 @@ public sealed record RoomStatus(
     /// <summary>The synced calendar (from org.room.Appliance1.Calendar).</summary>
     public CalendarStatus Calendar { get; init; } = CalendarStatus.Empty;
 
+    /// <summary>The update agent's last job (from org.room.Appliance1.Update).</summary>
+    public UpdateStatus Update { get; init; } = UpdateStatus.Empty;
+
     /// <summary>Applies (changed) properties of one interface.</summary>
     public RoomStatus Apply(string interfaceName, IReadOnlyDictionary<string, VariantValue> p) => interfaceName switch
     {
@@ -181,6 +190,11 @@ public sealed record RoomStatus(
                 p.TryGetValue("Limits", out l) ? l.GetItem(3).GetDouble() : Camera.TiltMax,
                 p.TryGetValue("Presets", out var pr) ? pr.GetArray<string>() : Camera.Presets,
                 Bool(p, "AutoFraming", Camera.AutoFraming)),
+        },
+        BusNames.Update => this with
+        {
+            Update = new UpdateStatus(Str(p, "State", Update.State), Str(p, "JobId", Update.JobId),
+                p.TryGetValue("Progress", out var up) ? up.GetUInt32() : Update.Progress, Str(p, "Message", Update.Message)),
         },
         BusNames.Devices => this with { Devices = p.TryGetValue("Devices", out var d) ? ReadDevices(d) : Devices },
         BusNames.System => this with

@@ -51,6 +51,10 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
         [(BusNames.Calendar, "SyncState")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
         [(BusNames.Calendar, "SyncError")] = "needs a calendar server (Room.Calendar.Tests RoomdCalendarTests, Radicale)",
         [(BusNames.Calendar, "LeavePrompt")] = "needs a calendar server and a call (Room.Calendar.Tests RoomdCalendarTests)",
+        [(BusNames.Update, "State")] = "changes with update jobs only (UpdateInterfaceTests; the agent: Room.Fleet.Tests)",
+        [(BusNames.Update, "JobId")] = "changes with update jobs only (UpdateInterfaceTests; the agent: Room.Fleet.Tests)",
+        [(BusNames.Update, "Progress")] = "changes with update jobs only (UpdateInterfaceTests; the agent: Room.Fleet.Tests)",
+        [(BusNames.Update, "Message")] = "changes with update jobs only (UpdateInterfaceTests; the agent: Room.Fleet.Tests)",
     };
 
     private RoomBusClient Client => room.Client;
