@@ -99,8 +99,11 @@ public sealed class GpioChecks(Suite suite, bool inLab, string? address, Func<Pr
             {
                 var got = await Expect.Eventually(() => Task.FromResult((sim.Value(GpioSim.MutedLed), sim.Value(GpioSim.InCallLed))), v => v == (muted, inCall),
                     TimeSpan.FromSeconds(30), $"LED lines (muted, in-call) after {after}, want ({muted}, {inCall})", ct).ConfigureAwait(false);
-                var entry = await EntryAsync(client).ConfigureAwait(false);
-                steps.Add($"{after}: muted LED {got.Item1}, in-call LED {got.Item2} (Devices: {entry?.Capabilities.GetValueOrDefault("led-muted")}/{entry?.Capabilities.GetValueOrDefault("led-in-call")})");
+                // What roomd tells the panel (Devices, refreshed every few seconds) must agree with the lines.
+                var want = (muted == 1 ? "on" : "off", inCall == 1 ? "on" : "off");
+                await Expect.Eventually(async () => await EntryAsync(client).ConfigureAwait(false) is { } e ? (e.Capabilities.GetValueOrDefault("led-muted"), e.Capabilities.GetValueOrDefault("led-in-call")) : default,
+                    v => v == want, TimeSpan.FromSeconds(20), $"{Id} led-muted/led-in-call after {after}, want {want}", ct).ConfigureAwait(false);
+                steps.Add($"{after}: muted LED {got.Item1}, in-call LED {got.Item2} (Devices {want.Item1}/{want.Item2})");
             }
 
             await client.SetMicrophoneMutedAsync(false).ConfigureAwait(false);

@@ -276,6 +276,10 @@ public sealed class RoomdChecks(Suite suite, bool inLab, IReadOnlyList<LabFault>
         if (GpioSim.Find() is not null)
         {
             args = [.. args, .. GpioSim.RoomdArguments];
+            if (faults.Any(f => f.Name == "gpio-pir-inverted"))
+            {
+                args = [.. args, "--Devices:Linux:Gpio:OccupancyActiveLow", "true"];
+            }
         }
 
         // HWTEST_FAULT=roomd-mixer-ioctl: roomd runs under a seccomp filter that fails the ALSA control write ioctl
