@@ -61,6 +61,7 @@ public sealed class GpioRoomControls : IRoomControls, IDisposable
     private IGpioPins? _pins;
     private TimeSpan _retryAt;
     private int _reconnects;
+    private bool _opened;
     private Thread? _thread;
     private volatile bool _stopping;
     private DeviceHealth _health = DeviceHealth.Ok;
@@ -281,7 +282,7 @@ public sealed class GpioRoomControls : IRoomControls, IDisposable
                 }
             }
 
-            var first = _button is null && _occupancy is null;
+            var first = !_opened;
             if (_buttonLine is not null)
             {
                 _button = new Debouncer(_options.ButtonDebounce, initial: levels[GpioFunction.MuteButton]);
@@ -306,6 +307,7 @@ public sealed class GpioRoomControls : IRoomControls, IDisposable
             }
 
             _pins = pins;
+            _opened = true;
             _health = DeviceHealth.Ok;
             _detail = "";
             return true;

@@ -293,6 +293,24 @@ public class GpioChipLossTests
     }
 
     [Fact]
+    public void An_led_only_room_also_picks_its_chip_up_again()
+    {
+        var chip = new FakeChip();
+        using var c = new GpioRoomControls(chip.Open, new GpioControlsOptions { ChipLabel = "room", InCallLedPin = 3 });
+        c.SetIndicator(Indicator.InCall, true);
+        chip.Unplug();
+        c.SetIndicator(Indicator.InCall, false); // the write fails: lines closed, looked for on the next poll
+        Assert.Equal(DeviceHealth.Degraded, c.Describe().Health);
+        c.Poll(Ms(0));
+        Assert.Equal(DeviceHealth.Missing, c.Describe().Health);
+        chip.Present = true;
+        c.Poll(Ms(1000));
+        Assert.Equal(DeviceHealth.Ok, c.Describe().Health);
+        Assert.Equal(1, c.Reconnects);
+        Assert.False(chip.Pins.Levels[3]);
+    }
+
+    [Fact]
     public void A_chip_absent_at_start_is_missing_then_found()
     {
         var chip = new FakeChip { Present = false };

@@ -140,15 +140,15 @@ public sealed class GpioChecks(Suite suite, bool inLab, string? address, Func<Pr
         var (sim, client) = await PrepareAsync(ct).ConfigureAwait(false);
         using (client)
         {
+            var state = (await client.GetStatusAsync().ConfigureAwait(false)).Meeting.State;
+            Expect.True(state == MeetingStates.Idle, $"meeting is {state}: a call would wake the display by itself");
+            var before = await EntryAsync(client).ConfigureAwait(false);
+            Expect.True(before?.Capabilities.GetValueOrDefault("occupied") == "no", $"{Id} says occupied={before?.Capabilities.GetValueOrDefault("occupied")} before any motion (PIR line {GpioSim.Pir} is {sim.Value(GpioSim.Pir)})");
             if (tv is null)
             {
                 return inLab ? throw new InvalidOperationException("no emulated TV (see lab.cec.tv-follower)") : throw new SkipException("no emulated CEC TV on this box");
             }
 
-            var state = (await client.GetStatusAsync().ConfigureAwait(false)).Meeting.State;
-            Expect.True(state == MeetingStates.Idle, $"meeting is {state}: a call would wake the display by itself");
-            var before = await EntryAsync(client).ConfigureAwait(false);
-            Expect.True(before?.Capabilities.GetValueOrDefault("occupied") == "no", $"{Id} says occupied={before?.Capabilities.GetValueOrDefault("occupied")} before any motion");
             tv.SwitchOffByRemote();
             Expect.True(tv.Power == "standby", $"the emulated TV is {tv.Power} after switching it off");
             var sw = Stopwatch.StartNew();

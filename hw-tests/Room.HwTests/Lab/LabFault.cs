@@ -30,7 +30,7 @@ public sealed record LabFault(string Name, FaultSite Site, string Breaks, IReadO
             ["audio.usb-speaker"], ["host.usb-speaker.tone"]),
         new("vivid-no-hdmi-output", FaultSite.Kernel,
             "vivid is loaded with output_types=0: its output is S-Video, so the playback-side CEC adapter the room drives the screen through is gone",
-            ["display.cec.wake"], ["lab.cec.adapters", "lab.cec.tv-follower", "display.cec.standby", "display.cec.wake-again"]),
+            ["display.cec.wake"], ["lab.cec.adapters", "lab.cec.tv-follower", "display.cec.standby", "display.cec.wake-again", "roomd.gpio.occupancy-wake"]),
         new("roomd-mixer-ioctl", FaultSite.Roomd,
             "inside roomd's process the ALSA control write ioctl (SNDRV_CTL_IOCTL_ELEM_WRITE) fails with EIO (seccomp filter)",
             ["audio.mixer-roomd"], []),
