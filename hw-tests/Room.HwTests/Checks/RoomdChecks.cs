@@ -276,9 +276,9 @@ public sealed class RoomdChecks(Suite suite, bool inLab, IReadOnlyList<LabFault>
         if (GpioSim.Find() is not null)
         {
             args = [.. args, .. GpioSim.RoomdArguments];
-            if (faults.Any(f => f.Name == "gpio-pir-inverted"))
+            if (faults.Any(f => f.Name == "gpio-leds-swapped"))
             {
-                args = [.. args, "--Devices:Linux:Gpio:OccupancyActiveLow", "true"];
+                args = [.. args, "--Devices:Linux:Gpio:MutedLedPin", $"{GpioSim.InCallLed}", "--Devices:Linux:Gpio:InCallLedPin", $"{GpioSim.MutedLed}"];
             }
         }
 

@@ -37,9 +37,9 @@ public sealed record LabFault(string Name, FaultSite Site, string Breaks, IReadO
         new("ptz-offset", FaultSite.DeviceCode,
             "Room.Devices' camera driver sends every pan 10 degrees off",
             ["camera.ptz.absolute"], ["camera.ptz.relative"]),
-        new("gpio-pir-inverted", FaultSite.Roomd,
-            "roomd is told the PIR sensor is active-low (OccupancyActiveLow): a miswired room, an empty room reads occupied and motion reads empty",
-            ["roomd.gpio.occupancy-wake"], []),
+        new("gpio-leds-swapped", FaultSite.Roomd,
+            "roomd is told the muted LED is on the in-call LED's line and the other way round (a miswired room)",
+            ["roomd.gpio.leds"], ["roomd.gpio.chip-removed"]),
     ];
 
     /// <summary>Parses HWTEST_FAULT: fault names separated by commas, or <c>all</c> (empty: none). Unknown names are refused.</summary>
