@@ -38,7 +38,7 @@ public sealed class ControllerPins(GpioController controller) : IGpioPins
 
 /// <summary>
 /// Mute button (debounced, one event per press), mute and in-call LEDs and an optional PIR occupancy sensor on GPIO.
-/// Inputs are sampled on a background thread (every 5 ms by default); <see cref="Poll"/> is public so tests and
+/// Inputs are sampled on a background thread (every 10 ms by default); <see cref="Poll"/> is public so tests and
 /// the hardware-lab suite can drive it with their own clock.
 /// A chip that goes away (a hat unplugged, a driver unbound) is reported Missing, not fatal: the controls look for it
 /// again every <see cref="GpioControlsOptions.RetryInterval"/>, and when it is back they set the LEDs to the current
