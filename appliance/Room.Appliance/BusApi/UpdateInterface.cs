@@ -21,15 +21,20 @@ public sealed class UpdateInterface : IBusInterface
 
     public event EventHandler? Changed;
 
+    public const string NoAgentState = "off";
+
+    public const string NoAgentMessage = "no update agent runs in this roomd (no fleet channel configured)";
+
     public IReadOnlyDictionary<string, VariantValue> GetProperties()
     {
         var p = _board.Current;
         return new Dictionary<string, VariantValue>
         {
-            ["State"] = p is null ? "idle" : StateName(p.Phase),
+            // Until an agent posts here, none runs: roomd does not start the fleet agent yet, so say so rather than "idle".
+            ["State"] = p is null ? NoAgentState : StateName(p.Phase),
             ["JobId"] = p?.JobId ?? "",
             ["Progress"] = (uint)Math.Clamp(p?.Percent ?? 0, 0, 100),
-            ["Message"] = p?.Message ?? "",
+            ["Message"] = p?.Message ?? NoAgentMessage,
         };
     }
 

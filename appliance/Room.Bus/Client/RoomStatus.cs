@@ -55,7 +55,7 @@ public sealed record DeviceEntry(
 /// <summary>The update agent's last job: state (idle, downloading, failed, ...), job id, progress 0..100, message.</summary>
 public sealed record UpdateStatus(string State, string JobId, uint Progress, string Message)
 {
-    public static UpdateStatus Empty { get; } = new("idle", "", 0, "");
+    public static UpdateStatus Empty { get; } = new("off", "", 0, "");
 }
 
 public sealed record SystemStatus(string RoomName, string Version, string Hostname, IReadOnlyList<string> Addresses, string UpdateStatus)

@@ -26,8 +26,9 @@ public sealed class UpdateInterfaceTests
         Assert.True(await connection.TryRequestNameAsync(BusNames.Service, RequestNameOptions.None));
 
         using var client = await RoomBusClient.ConnectAsync(bus.Address);
-        var idle = RoomStatus.Empty.Apply(BusNames.Update, await client.GetAllAsync(BusNames.Update)).Update;
-        Assert.Equal(new UpdateStatus("idle", "", 0, ""), idle);
+        // Before any agent posts, the interface says none runs (roomd does not start one yet), not that one is idle.
+        var off = RoomStatus.Empty.Apply(BusNames.Update, await client.GetAllAsync(BusNames.Update)).Update;
+        Assert.Equal(new UpdateStatus("off", "", 0, UpdateInterface.NoAgentMessage), off);
 
         var changes = new List<IReadOnlyDictionary<string, VariantValue>>();
         var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
