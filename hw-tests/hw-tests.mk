@@ -3,8 +3,6 @@
 APT_PACKAGES += qemu-system-x86 python3 busybox-static cpio kmod xz-utils openssh-client libasound2 dbus libssl3
 # hw-test-ssh: a throw-away OpenSSH server in a network namespace (the package's own service is not used).
 APT_PACKAGES += openssh-server iproute2 procps
-# gpio-sim built for the lab's kernel (lab/gpio-sim.sh): Debian's kernel compiler; libgpiod for roomd in the guest.
-APT_PACKAGES += gcc-12 make binutils libgpiod2
 
 .PHONY: hw-test hw-test-fault hw-test-ssh hw-lab-unit
 

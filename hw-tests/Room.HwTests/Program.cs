@@ -107,7 +107,7 @@ try
 
     using var devices = new DeviceChecks(suite, inLab, faults);
     await devices.RunAsync().ConfigureAwait(false);
-    using var roomd = new RoomdChecks(suite, inLab, faults) { Tv = tv };
+    using var roomd = new RoomdChecks(suite, inLab, faults);
     await roomd.RunAsync().ConfigureAwait(false);
 }
 finally

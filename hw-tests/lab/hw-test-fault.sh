@@ -5,7 +5,6 @@
 #   vivid-no-hdmi-output  vivid loaded with output_types=0 (a module parameter changed: no CEC source adapter)
 #   roomd-mixer-ioctl     SNDRV_CTL_IOCTL_ELEM_WRITE fails with EIO inside roomd's own process (seccomp filter)
 #   ptz-offset            Room.Devices' camera driver sends every pan 10 degrees off (a driver bug)
-#   gpio-leds-swapped     roomd is told its muted and in-call LEDs are on each other's lines (a miswired room)
 # The run passes only when each fault made the check that covers it FAIL (the report says which check caught which
 # fault, with that check's reason) and every check no fault touches PASSED: each failure is explained by its fault.
 set -uo pipefail

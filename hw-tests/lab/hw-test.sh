@@ -137,14 +137,6 @@ done | sort -u | while read -r ko; do
   rel=${ko#"$kdir/root"}
   mkdir -p "$stage$(dirname "$rel")" && cp "$ko" "$stage$rel"
 done
-# gpio-sim for the room's GPIO controls: not built by Debian, so built here from Debian's own source for this very
-# kernel (lab/gpio-sim.sh; cached), with configfs, through which the guest's /init makes its chip.
-gpiosim=$("$HERE/lab/gpio-sim.sh" "$kdir" "$kver" "$CACHE") || { echo "hw-test: building gpio-sim failed" >&2; exit 1; }
-mkdir -p "$stage/lib/modules/$kver/extra" && cp "$gpiosim" "$stage/lib/modules/$kver/extra/gpio-sim.ko"
-modprobe -d "$kdir/root" -S "$kver" --show-depends configfs | awk '$1=="insmod" {print $2}' | while read -r ko; do
-  rel=${ko#"$kdir/root"}
-  mkdir -p "$stage$(dirname "$rel")" && cp "$ko" "$stage$rel"
-done
 cp "$kdir/root/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$stage/lib/modules/$kver/"
 depmod -b "$stage" "$kver"
 cp -r "$OUT/suite/." "$stage/suite/"
@@ -161,8 +153,6 @@ cp -L /usr/lib/x86_64-linux-gnu/libasound.so.2 "$stage/usr/lib/x86_64-linux-gnu/
 for l in libssl.so.3 libcrypto.so.3; do cp -L /usr/lib/x86_64-linux-gnu/$l "$stage/usr/lib/x86_64-linux-gnu/"; done
 # roomd's call audio opens these at run time too: Opus (else the managed Concentus) and speexdsp (echo canceller,
 # noise suppression, resampler). The call's video (FFmpeg) is left out: the loopback call in the lab is audio-only.
-# System.Device.Gpio's libgpiod driver (roomd's GPIO controls) opens Debian's libgpiod at run time too.
-cp -L /usr/lib/x86_64-linux-gnu/libgpiod.so.2 "$stage/usr/lib/x86_64-linux-gnu/"
 for l in libopus.so.0 libspeexdsp.so.1; do if [ -e /usr/lib/x86_64-linux-gnu/$l ]; then cp -L /usr/lib/x86_64-linux-gnu/$l "$stage/usr/lib/x86_64-linux-gnu/"; fi; done
 for f in "$stage/suite/Room.HwTests" "$stage"/suite/*.so /usr/lib/x86_64-linux-gnu/libasound.so.2 /usr/bin/dbus-daemon /usr/lib/x86_64-linux-gnu/libssl.so.3; do ldd "$f" 2>/dev/null || true; done \
   | grep -o '/[^ ]*\.so[^ ]*' | sort -u | while read -r lib; do

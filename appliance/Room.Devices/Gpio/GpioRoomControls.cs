@@ -4,6 +4,35 @@ using System.Diagnostics;
 
 namespace Room.Devices.Gpio;
 
+/// <summary>Which GPIO lines the room's controls use (from configuration); a null pin means "not fitted".</summary>
+public sealed record GpioControlsOptions
+{
+    /// <summary>gpiochip number for the libgpiod driver.</summary>
+    public int Chip { get; init; }
+
+    public int? MuteButtonPin { get; init; }
+
+    /// <summary>Button to ground with a pull-up (pressed = low), the usual wiring.</summary>
+    public bool MuteButtonActiveLow { get; init; } = true;
+
+    public int? MutedLedPin { get; init; }
+
+    public int? InCallLedPin { get; init; }
+
+    public bool LedActiveLow { get; init; }
+
+    /// <summary>PIR occupancy sensor output (high = motion), optional.</summary>
+    public int? OccupancyPin { get; init; }
+
+    public bool OccupancyActiveLow { get; init; }
+
+    public TimeSpan ButtonDebounce { get; init; } = TimeSpan.FromMilliseconds(30);
+
+    public TimeSpan OccupancyDebounce { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(5);
+}
+
 /// <summary>The pin access the controls need; <see cref="ControllerPins"/> adapts a System.Device.Gpio controller.</summary>
 public interface IGpioPins : IDisposable
 {
@@ -38,85 +67,79 @@ public sealed class ControllerPins(GpioController controller) : IGpioPins
 
 /// <summary>
 /// Mute button (debounced, one event per press), mute and in-call LEDs and an optional PIR occupancy sensor on GPIO.
-/// Inputs are sampled on a background thread (every 10 ms by default); <see cref="Poll"/> is public so tests and
+/// Inputs are sampled on a background thread (every 5 ms by default); <see cref="Poll"/> is public so tests and
 /// the hardware-lab suite can drive it with their own clock.
-/// A chip that goes away (a hat unplugged, a driver unbound) is reported Missing, not fatal: the controls look for it
-/// again every <see cref="GpioControlsOptions.RetryInterval"/>, and when it is back they set the LEDs to the current
-/// state again and take the inputs' levels as they are then (a button held while the chip came back is no press).
-/// An invalid configuration is reported Failed with every problem, and nothing is opened.
 /// </summary>
 public sealed class GpioRoomControls : IRoomControls, IDisposable
 {
-    private readonly Func<IGpioPins> _open;
+    private readonly IGpioPins _pins;
     private readonly GpioControlsOptions _options;
-    private readonly IReadOnlyList<GpioLine> _lines;
-    private readonly GpioLine? _buttonLine;
-    private readonly GpioLine? _occupancyLine;
+    private readonly Debouncer? _button;
+    private readonly Debouncer? _occupancy;
     private readonly bool[] _indicators = new bool[Enum.GetValues<Indicator>().Length];
     private readonly Lock _gate = new();
-    private readonly bool _invalid;
-    private Debouncer? _button;
-    private Debouncer? _occupancy;
-    private bool _occupied;
-    private IGpioPins? _pins;
-    private TimeSpan _retryAt;
-    private int _reconnects;
-    private bool _opened;
     private Thread? _thread;
     private volatile bool _stopping;
     private DeviceHealth _health = DeviceHealth.Ok;
     private string _detail = "";
 
-    /// <summary>Controls on pins that are already open (tests); a lost line is looked for again on the same pins.</summary>
     public GpioRoomControls(IGpioPins pins, GpioControlsOptions options)
-        : this(() => pins, options)
     {
-    }
-
-    /// <summary>
-    /// Controls that open their pins with <paramref name="open"/> now and again after losing them;
-    /// <paramref name="open"/> throws <see cref="GpioChipMissingException"/> when the chip is not there.
-    /// </summary>
-    public GpioRoomControls(Func<IGpioPins> open, GpioControlsOptions options)
-    {
-        _open = open;
+        _pins = pins;
         _options = options;
-        _lines = options.Lines();
-        _buttonLine = _lines.FirstOrDefault(l => l.Function == GpioFunction.MuteButton);
-        _occupancyLine = _lines.FirstOrDefault(l => l.Function == GpioFunction.Occupancy);
-        if (options.Validate() is { Count: > 0 } errors)
+        try
         {
-            _invalid = true;
-            _health = DeviceHealth.Failed;
-            _detail = "GPIO configuration invalid: " + string.Join("; ", errors);
-            return;
-        }
+            if (options.MuteButtonPin is { } b)
+            {
+                pins.OpenInput(b, pullUp: options.MuteButtonActiveLow);
+                _button = new Debouncer(options.ButtonDebounce, initial: false);
+            }
 
-        Open(TimeSpan.Zero, out _);
+            if (options.OccupancyPin is { } o)
+            {
+                pins.OpenInput(o, pullUp: false);
+                _occupancy = new Debouncer(options.OccupancyDebounce, initial: false);
+            }
+
+            foreach (var led in new[] { options.MutedLedPin, options.InCallLedPin })
+            {
+                if (led is { } pin)
+                {
+                    pins.OpenOutput(pin, initialHigh: options.LedActiveLow);
+                }
+            }
+        }
+#pragma warning disable CA1031 // GPIO drivers throw many types; any of them means the controls are unusable, not roomd.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            _health = DeviceHealth.Failed;
+            _detail = "GPIO setup failed: " + e.Message;
+        }
     }
 
-    public string Id => $"gpio:{_options.ChipLabel ?? "gpiochip" + _options.Chip.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+    public string Id => $"gpio:gpiochip{_options.Chip}";
 
     public event EventHandler? MuteButtonPressed;
 
     public event EventHandler<bool>? OccupancyChanged;
 
-    /// <summary>Times the chip was found again after it had gone.</summary>
-    public int Reconnects
+    /// <summary>Opens the pins on a gpiochip through libgpiod and starts sampling.</summary>
+    public static GpioRoomControls StartLibgpiod(GpioControlsOptions options)
     {
-        get
+        IGpioPins pins;
+        try
         {
-            lock (_gate)
-            {
-                return _reconnects;
-            }
+            pins = ControllerPins.OpenLibgpiod(options.Chip);
         }
-    }
+#pragma warning disable CA1031 // libgpiod missing or no chip: controls report Failed instead of stopping roomd.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            pins = new UnavailablePins(e.Message);
+        }
 
-    /// <summary>Opens the pins on a gpiochip (by label or number) through libgpiod and starts sampling.</summary>
-    public static GpioRoomControls StartLibgpiod(GpioControlsOptions options, string devRoot = "/dev")
-    {
-        var controls = new GpioRoomControls(() => ControllerPins.OpenLibgpiod(GpioChipLocator.Find(options, devRoot)), options);
+        var controls = new GpioRoomControls(pins, options);
         controls.Start();
         return controls;
     }
@@ -125,40 +148,34 @@ public sealed class GpioRoomControls : IRoomControls, IDisposable
     {
         lock (_gate)
         {
-            var capabilities = new Dictionary<string, string>
+            var inputs = new List<string>();
+            if (_button is not null) { inputs.Add("mute-button"); }
+            if (_occupancy is not null) { inputs.Add("occupancy"); }
+            var outputs = new List<string>();
+            if (_options.MutedLedPin is not null) { outputs.Add("led-muted"); }
+            if (_options.InCallLedPin is not null) { outputs.Add("led-in-call"); }
+            return new DeviceInfo(Id, DeviceKind.Gpio, "Room controls", "gpio", _health, _detail, new Dictionary<string, string>
             {
-                ["inputs"] = string.Join(",", _lines.Where(l => l.Input).Select(l => l.Name)),
-                ["outputs"] = string.Join(",", _lines.Where(l => !l.Input).Select(l => l.Name)),
-                ["lines"] = string.Join(",", _lines.Select(l => $"{l.Name}={l.Offset}{(l.ActiveLow ? " active-low" : "")}")),
+                ["inputs"] = string.Join(",", inputs),
+                ["outputs"] = string.Join(",", outputs),
                 ["led-muted"] = _indicators[(int)Indicator.Muted] ? "on" : "off",
                 ["led-in-call"] = _indicators[(int)Indicator.InCall] ? "on" : "off",
-                ["occupied"] = _occupancyLine is not null && _occupied ? "yes" : "no",
-                ["reconnects"] = _reconnects.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            };
-            return new DeviceInfo(Id, DeviceKind.Gpio, "Room controls", "gpio", _health, _detail, capabilities);
+                ["occupied"] = _occupancy?.Stable == true ? "yes" : "no",
+            });
         }
     }
 
     public void SetIndicator(Indicator indicator, bool lit)
     {
-        var function = indicator == Indicator.Muted ? GpioFunction.MutedLed : GpioFunction.InCallLed;
-        var line = _lines.FirstOrDefault(l => l.Function == function);
+        var pin = indicator == Indicator.Muted ? _options.MutedLedPin : _options.InCallLedPin;
         lock (_gate)
         {
             _indicators[(int)indicator] = lit;
-            if (line is not null && _pins is { } pins)
-            {
-                try
-                {
-                    pins.Write(line.Offset, line.Level(lit));
-                }
-#pragma warning disable CA1031 // a line that stops answering makes the controls look for their chip again; never the caller's problem.
-                catch (Exception e)
-#pragma warning restore CA1031
-                {
-                    Lose(e);
-                }
-            }
+        }
+
+        if (pin is { } p && _health != DeviceHealth.Failed)
+        {
+            Guard(() => _pins.Write(p, lit != _options.LedActiveLow));
         }
     }
 
@@ -170,63 +187,37 @@ public sealed class GpioRoomControls : IRoomControls, IDisposable
         }
     }
 
-    /// <summary>Samples the inputs once at <paramref name="now"/> and raises events for debounced changes; looks for a lost chip again when due.</summary>
+    /// <summary>Samples the inputs once at <paramref name="now"/> and raises events for debounced changes.</summary>
     public void Poll(TimeSpan now)
     {
-        var pressed = false;
-        bool? occupancy = null;
-        lock (_gate)
+        if (_health == DeviceHealth.Failed)
         {
-            if (_invalid)
-            {
-                return;
-            }
+            return;
+        }
 
-            if (_pins is null)
+        if (_button is not null && _options.MuteButtonPin is { } b)
+        {
+            var pressed = false;
+            if (Guard(() => pressed = _pins.Read(b) != _options.MuteButtonActiveLow) && _button.Sample(pressed, now) == true)
             {
-                if (now < _retryAt || !Open(now, out occupancy))
-                {
-                    return;
-                }
-            }
-
-            try
-            {
-                if (_buttonLine is { } b && _button is { } button)
-                {
-                    pressed = button.Sample(b.Active(_pins!.Read(b.Offset)), now) == true;
-                }
-
-                if (_occupancyLine is { } o && _occupancy is { } debouncer && debouncer.Sample(o.Active(_pins!.Read(o.Offset)), now) is { } changed)
-                {
-                    _occupied = changed;
-                    occupancy = changed;
-                }
-            }
-#pragma warning disable CA1031 // see SetIndicator
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                Lose(e);
-                _retryAt = now; // at once: a chip that is really gone says so (Missing) on this first attempt
+                MuteButtonPressed?.Invoke(this, EventArgs.Empty);
             }
         }
 
-        if (pressed)
+        if (_occupancy is not null && _options.OccupancyPin is { } o)
         {
-            MuteButtonPressed?.Invoke(this, EventArgs.Empty);
-        }
-
-        if (occupancy is { } o2)
-        {
-            OccupancyChanged?.Invoke(this, o2);
+            var occupied = false;
+            if (Guard(() => occupied = _pins.Read(o) != _options.OccupancyActiveLow) && _occupancy.Sample(occupied, now) is { } changed)
+            {
+                OccupancyChanged?.Invoke(this, changed);
+            }
         }
     }
 
-    /// <summary>Starts the sampling thread (it also looks for a lost chip, so it runs for LED-only rooms too).</summary>
+    /// <summary>Starts the sampling thread (only when an input is configured).</summary>
     public void Start()
     {
-        if (_thread is not null || _invalid)
+        if (_thread is not null || (_button is null && _occupancy is null))
         {
             return;
         }
@@ -248,97 +239,42 @@ public sealed class GpioRoomControls : IRoomControls, IDisposable
     {
         _stopping = true;
         _thread?.Join(TimeSpan.FromSeconds(1));
-        lock (_gate)
-        {
-            _pins?.Dispose();
-            _pins = null;
-        }
+        _pins.Dispose();
     }
 
-    /// <summary>
-    /// Opens every line (under the gate). On success the LEDs show the current state and the inputs' present levels are
-    /// the debouncers' starting point; an occupancy that changed while the chip was away is returned to be raised.
-    /// </summary>
-    private bool Open(TimeSpan now, out bool? occupancyChange)
+    private bool Guard(Action action)
     {
-        occupancyChange = null;
-        IGpioPins? pins = null;
         try
         {
-            pins = _open();
-            var levels = new Dictionary<GpioFunction, bool>();
-            foreach (var line in _lines)
-            {
-                if (line.Input)
-                {
-                    // The mute button's usual wiring is to ground with a pull-up; the PIR drives its line itself.
-                    pins.OpenInput(line.Offset, pullUp: line.Function == GpioFunction.MuteButton && line.ActiveLow);
-                    levels[line.Function] = line.Active(pins.Read(line.Offset));
-                }
-                else
-                {
-                    var lit = _indicators[(int)(line.Function == GpioFunction.MutedLed ? Indicator.Muted : Indicator.InCall)];
-                    pins.OpenOutput(line.Offset, initialHigh: line.Level(lit));
-                }
-            }
-
-            var first = !_opened;
-            if (_buttonLine is not null)
-            {
-                _button = new Debouncer(_options.ButtonDebounce, initial: levels[GpioFunction.MuteButton]);
-            }
-
-            if (_occupancyLine is not null)
-            {
-                // At start the room counts as empty, so someone already there is reported once the sensor held its level;
-                // after a reconnect the last known state stays and a change while away is reported now.
-                var present = levels[GpioFunction.Occupancy];
-                _occupancy = new Debouncer(_options.OccupancyDebounce, initial: first ? false : present);
-                if (!first && present != _occupied)
-                {
-                    _occupied = present;
-                    occupancyChange = present;
-                }
-            }
-
-            if (!first)
-            {
-                _reconnects++;
-            }
-
-            _pins = pins;
-            _opened = true;
-            _health = DeviceHealth.Ok;
-            _detail = "";
+            action();
             return true;
         }
-#pragma warning disable CA1031 // GPIO drivers throw many types; any of them leaves the controls unusable for now, never roomd.
+#pragma warning disable CA1031 // a pin that stops answering degrades the controls; it must not kill the sampling thread.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            pins?.Dispose();
-            _health = e is GpioChipMissingException ? DeviceHealth.Missing : DeviceHealth.Failed;
-            _detail = (e is GpioChipMissingException ? "" : "GPIO setup failed: ") + e.Message + $"; looking for it again every {_options.RetryInterval.TotalSeconds:0.#} s";
-            _retryAt = now + _options.RetryInterval;
+            lock (_gate)
+            {
+                _health = DeviceHealth.Degraded;
+                _detail = "GPIO access failed: " + e.Message;
+            }
+
             return false;
         }
     }
 
-    /// <summary>A line stopped answering (under the gate): close everything, report it, look for the chip again.</summary>
-    private void Lose(Exception e)
+    private sealed class UnavailablePins(string why) : IGpioPins
     {
-        try
-        {
-            _pins?.Dispose();
-        }
-#pragma warning disable CA1031 // closing lines of a vanished chip may fail too; they are gone either way.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-        }
+        public void OpenInput(int pin, bool pullUp) => throw new IOException(why);
 
-        _pins = null;
-        _health = DeviceHealth.Degraded;
-        _detail = "GPIO access failed: " + e.Message;
+        public void OpenOutput(int pin, bool initialHigh) => throw new IOException(why);
+
+        public bool Read(int pin) => throw new IOException(why);
+
+        public void Write(int pin, bool high) => throw new IOException(why);
+
+        public void Dispose()
+        {
+        }
     }
 }

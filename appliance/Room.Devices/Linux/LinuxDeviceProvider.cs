@@ -71,7 +71,7 @@ public sealed class LinuxDeviceProvider : IDeviceProvider, IDisposable
         _visca = [.. _options.ViscaCameras.Where(o => o.Endpoint is not null).Select(o => new ViscaCamera(o))];
         if (_options.Gpio is { } gpio)
         {
-            Controls = GpioRoomControls.StartLibgpiod(gpio, _options.DevRoot);
+            Controls = GpioRoomControls.StartLibgpiod(gpio);
         }
 
         RescanSafely("start");

@@ -44,37 +44,6 @@ public sealed class LinuxDeviceConfigurationTests
     }
 
     [Fact]
-    public void A_gpio_chip_by_label_with_its_retry_interval_binds_and_validates()
-    {
-        var o = Bind("""
-            { "Devices": { "Linux": { "Gpio": { "ChipLabel": "pinctrl-bcm2711", "MuteButtonPin": 17, "InCallLedPin": 23, "RetryInterval": "00:00:05" } } } }
-            """);
-        Assert.NotNull(o.Gpio);
-        Assert.Equal("pinctrl-bcm2711", o.Gpio.ChipLabel);
-        Assert.Equal(TimeSpan.FromSeconds(5), o.Gpio.RetryInterval);
-        Assert.Empty(o.Gpio.Validate());
-    }
-
-    [Fact]
-    public void A_gpio_section_with_clashing_lines_binds_but_does_not_validate()
-    {
-        var o = Bind("""{ "Devices": { "Linux": { "Gpio": { "MuteButtonPin": 4, "OccupancyPin": 4, "MutedLedPin": -2 } } } }""");
-        Assert.NotNull(o.Gpio);
-        Assert.Equal(["Gpio: led-muted line -2 is negative", "Gpio: line 4 is given to mute-button and occupancy"], o.Gpio.Validate());
-    }
-
-    [Theory]
-    [InlineData("""{ "Devices": { "Linux": { "Gpio": { "MuteButtonPin": "seventeen" } } } }""", "Devices:Linux:Gpio:MuteButtonPin")]
-    [InlineData("""{ "Devices": { "Linux": { "Gpio": { "Chip": 1.5 } } } }""", "Devices:Linux:Gpio:Chip")]
-    [InlineData("""{ "Devices": { "Linux": { "Gpio": { "ButtonDebounce": "soon" } } } }""", "Devices:Linux:Gpio:ButtonDebounce")]
-    [InlineData("""{ "Devices": { "Linux": { "Gpio": { "LedActiveLow": "maybe" } } } }""", "Devices:Linux:Gpio:LedActiveLow")]
-    public void A_malformed_gpio_value_is_an_error_naming_its_key(string json, string key)
-    {
-        var e = Assert.Throws<InvalidOperationException>(() => Bind(json));
-        Assert.Contains(key, e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void A_visca_address_without_port_gets_the_visca_port()
     {
         var o = Bind("""{ "Devices": { "Linux": { "ViscaCameras": [ { "Id": "visca:rear", "Endpoint": "192.0.2.11" } ] } } }""");

@@ -24,7 +24,7 @@ public static class LabChecks
             }
 
             var loaded = File.ReadAllText("/proc/modules");
-            string[] want = ["vivid", "snd_aloop", "snd_dummy", "dummy_hcd", "gadgetfs", "uvcvideo", "virtio_gpu", "gpio_sim"];
+            string[] want = ["vivid", "snd_aloop", "snd_dummy", "dummy_hcd", "gadgetfs", "uvcvideo", "virtio_gpu"];
             var missing = want.Where(m => !loaded.Contains(m + " ", StringComparison.Ordinal)).ToList();
             Expect.True(missing.Count == 0, "modules not loaded: " + string.Join(", ", missing));
             return Task.FromResult(string.Join(" ", want) + " loaded");

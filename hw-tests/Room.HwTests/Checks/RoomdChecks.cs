@@ -20,9 +20,6 @@ public sealed class RoomdChecks(Suite suite, bool inLab, IReadOnlyList<LabFault>
     private string? _address;
     private bool _up;
 
-    /// <summary>The lab's emulated CEC TV (the GPIO occupancy check switches it off and sees roomd wake it).</summary>
-    public CecTv? Tv { get; init; }
-
     public async Task RunAsync()
     {
         await suite.RunAsync("roomd.dbus", TimeSpan.FromSeconds(120), async ct =>
@@ -138,9 +135,6 @@ public sealed class RoomdChecks(Suite suite, bool inLab, IReadOnlyList<LabFault>
         }).ConfigureAwait(false);
 
         await suite.RunAsync("hotplug.usb-camera-roomd", TimeSpan.FromSeconds(150), UsbCameraReplugAsync).ConfigureAwait(false);
-
-        // roomd's mute button, LEDs and occupancy sensor on the lab's gpio-sim chip (Checks/GpioChecks.cs).
-        await new GpioChecks(suite, inLab, _up ? _address : null, () => _roomd, RoomdLog, Tv).RunAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -272,16 +266,6 @@ public sealed class RoomdChecks(Suite suite, bool inLab, IReadOnlyList<LabFault>
     private void StartRoomd()
     {
         string[] args = ["--bus", _address!, "--state", Path.Combine(_dir, "state"), "--Room:Devices", "linux"];
-        // The lab's gpio-sim chip, when there is one, wired as the room's mute button, PIR and LEDs (Lab/GpioSim.cs).
-        if (GpioSim.Find() is not null)
-        {
-            args = [.. args, .. GpioSim.RoomdArguments];
-            if (faults.Any(f => f.Name == "gpio-leds-swapped"))
-            {
-                args = [.. args, "--Devices:Linux:Gpio:MutedLedPin", $"{GpioSim.InCallLed}", "--Devices:Linux:Gpio:InCallLedPin", $"{GpioSim.MutedLed}"];
-            }
-        }
-
         // HWTEST_FAULT=roomd-mixer-ioctl: roomd runs under a seccomp filter that fails the ALSA control write ioctl
         // inside its own process (the suite execs it through `Room.HwTests fault-exec`, so the pid is roomd's).
         var psi = faults.Any(f => f.Name == "roomd-mixer-ioctl")

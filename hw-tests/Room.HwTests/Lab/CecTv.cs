@@ -151,27 +151,6 @@ public sealed unsafe class CecTv : IDisposable
         _ = Native.Ioctl(_fd, Transmit, msg);
     }
 
-    /// <summary>The TV's power state as it would report it ("on", "standby", "to-on", "to-standby").</summary>
-    public string Power
-    {
-        get
-        {
-            lock (this)
-            {
-                return _power switch { PowerOn => "on", PowerStandby => "standby", PowerToOn => "to-on", _ => "to-standby" };
-            }
-        }
-    }
-
-    /// <summary>Someone switches the TV to standby with its remote control (at once, no transition).</summary>
-    public void SwitchOffByRemote()
-    {
-        lock (this)
-        {
-            _power = PowerStandby;
-        }
-    }
-
     public void Dispose()
     {
         _stop = true;

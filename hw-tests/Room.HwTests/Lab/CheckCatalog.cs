@@ -51,11 +51,6 @@ public static class CheckCatalog
         ("audio.speech-roomd", CheckScope.Everywhere),
         ("camera.presets-survive-roomd-restart", CheckScope.Everywhere),
         ("hotplug.usb-camera-roomd", CheckScope.Everywhere),
-        ("roomd.gpio.chip", CheckScope.Everywhere),
-        ("roomd.gpio.mute-button", CheckScope.Everywhere),
-        ("roomd.gpio.leds", CheckScope.Everywhere),
-        ("roomd.gpio.occupancy-wake", CheckScope.Everywhere),
-        ("roomd.gpio.chip-removed", CheckScope.Everywhere),
         ("host.display.screendump", CheckScope.LabHost),
         ("host.usb-speaker.tone", CheckScope.LabHost),
     ];

@@ -30,16 +30,13 @@ public sealed record LabFault(string Name, FaultSite Site, string Breaks, IReadO
             ["audio.usb-speaker"], ["host.usb-speaker.tone"]),
         new("vivid-no-hdmi-output", FaultSite.Kernel,
             "vivid is loaded with output_types=0: its output is S-Video, so the playback-side CEC adapter the room drives the screen through is gone",
-            ["display.cec.wake"], ["lab.cec.adapters", "lab.cec.tv-follower", "display.cec.standby", "display.cec.wake-again", "roomd.gpio.occupancy-wake"]),
+            ["display.cec.wake"], ["lab.cec.adapters", "lab.cec.tv-follower", "display.cec.standby", "display.cec.wake-again"]),
         new("roomd-mixer-ioctl", FaultSite.Roomd,
             "inside roomd's process the ALSA control write ioctl (SNDRV_CTL_IOCTL_ELEM_WRITE) fails with EIO (seccomp filter)",
             ["audio.mixer-roomd"], []),
         new("ptz-offset", FaultSite.DeviceCode,
             "Room.Devices' camera driver sends every pan 10 degrees off",
             ["camera.ptz.absolute"], ["camera.ptz.relative"]),
-        new("gpio-leds-swapped", FaultSite.Roomd,
-            "roomd is told the muted LED is on the in-call LED's line and the other way round (a miswired room)",
-            ["roomd.gpio.leds"], ["roomd.gpio.chip-removed"]),
     ];
 
     /// <summary>Parses HWTEST_FAULT: fault names separated by commas, or <c>all</c> (empty: none). Unknown names are refused.</summary>
