@@ -77,7 +77,9 @@ if [[ "$TARGET" == ssh://* ]]; then
   tar -C "$suite" -cf - . | ssh "${sshopts[@]}" "$dest" "tar -C '$remote' -xf -" || { rsh "rm -rf '$remote'" || true; echo "hw-test: copying to $dest failed" >&2; exit 1; }
   stamp "running the suite on $dest (timeout ${TIMEOUT}s)"
   set +e
-  rsh "cd '$remote' && HWTEST_FAULT='$FAULT' DOTNET_EnableDiagnostics=0 timeout -k 10 $TIMEOUT ./Room.HwTests run; rc=\$?; rm -rf '$remote'; exit \$rc" </dev/null 2>&1 \
+  # stderr joins stdout on the box, in one pipe: ssh carries the two as separate channels and the client may
+  # interleave them mid-line (libasound's unbuffered error text once split a @@HWTEST line, and the check went missing).
+  rsh "cd '$remote' && HWTEST_FAULT='$FAULT' DOTNET_EnableDiagnostics=0 timeout -k 10 $TIMEOUT ./Room.HwTests run 2>&1; rc=\$?; rm -rf '$remote'; exit \$rc" </dev/null 2>&1 \
     | tr -d '\r' | tee "$OUT/board.log"
   rrc=${PIPESTATUS[0]}
   set -e
