@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
+using Room.Crypto.Certificates;
 
 namespace Room.Fleet.Channel;
 
@@ -32,6 +33,7 @@ public sealed class FleetConnection : IAsyncDisposable
     private readonly X509Certificate2 _ca;
     private readonly X509Certificate2 _certificate;
     private readonly FleetChannelOptions _options;
+    private string? _brokerRefusal; // why the last TLS handshake refused the broker, for the connect error
 
     public FleetConnection(FleetChannelOptions options)
     {
@@ -85,7 +87,17 @@ public sealed class FleetConnection : IAsyncDisposable
                 .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
         }
 
-        var result = await _client.ConnectAsync(builder.Build(), cancellationToken).ConfigureAwait(false);
+        _brokerRefusal = null;
+        MqttClientConnectResult result;
+        try
+        {
+            result = await _client.ConnectAsync(builder.Build(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (_brokerRefusal is { } why)
+        {
+            throw new InvalidOperationException($"the fleet broker {_options.Host}:{_options.Port} is not trusted: {why}", e);
+        }
+
         if (result.ResultCode != MqttClientConnectResultCode.Success)
         {
             throw new InvalidOperationException($"the fleet broker refused the connection: {result.ResultCode} {result.ReasonString}");
@@ -95,17 +107,9 @@ public sealed class FleetConnection : IAsyncDisposable
     /// <summary>The broker's certificate must chain to the fleet CA (only) and name the host connected to.</summary>
     private bool ValidateBroker(X509Certificate? presented, SslPolicyErrors errors)
     {
-        if (presented is null || (errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
-        {
-            return false;
-        }
-
-        using var leaf = X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(_ca);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(leaf);
+        using var leaf = presented is null ? null : X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
+        _brokerRefusal = ServerCertificateTrust.Check(leaf, _ca, errors);
+        return _brokerRefusal is null;
     }
 
     /// <summary>Publishes at QoS 1 and waits for the broker's PUBACK; a refusal (an ACL's NotAuthorized) throws <see cref="FleetPublishException"/>.</summary>

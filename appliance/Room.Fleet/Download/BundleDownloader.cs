@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Room.Crypto.Certificates;
 using Room.Fleet.Interop;
 using Room.Fleet.Jobs;
 
@@ -93,8 +94,11 @@ public sealed class BundleDownloader(HttpClient http, DownloadOptions options, T
     private readonly Func<string, long> _available = availableBytes ?? Posix.AvailableBytes;
     private readonly Random _random = random ?? Random.Shared;
 
-    /// <summary>An HTTP client that trusts only <paramref name="trust"/> for the download server (the fleet CA).</summary>
-    public static HttpClient CreateHttpClient(X509Certificate2Collection trust)
+    /// <summary>
+    /// An HTTP client that trusts only <paramref name="fleetCa"/> for the download server (chain and host name);
+    /// <paramref name="refused"/> hears why a server's certificate was refused.
+    /// </summary>
+    public static HttpClient CreateHttpClient(X509Certificate2 fleetCa, Action<string>? refused = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -102,20 +106,7 @@ public sealed class BundleDownloader(HttpClient http, DownloadOptions options, T
             AutomaticDecompression = DecompressionMethods.None,
             SslOptions = new SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, cert, _, errors) =>
-                {
-                    if (cert is null || (errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
-                    {
-                        return false;
-                    }
-
-                    using var leaf = X509CertificateLoader.LoadCertificate(cert.GetRawCertData());
-                    using var chain = new X509Chain();
-                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                    chain.ChainPolicy.CustomTrustStore.AddRange(trust);
-                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                    return chain.Build(leaf);
-                },
+                RemoteCertificateValidationCallback = ServerCertificateTrust.Callback(fleetCa, refused ?? (static _ => { })),
             },
         };
         return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };

@@ -311,11 +311,7 @@ public sealed class JitterBuffer
             var state = FrameAtHead(out var end);
             if (state == HeadState.CutOff)
             {
-                Release(_head, end);
-                _head = end + 1;
-                _boundaryKnown = true;
-                _delivered = true;
-                _earlyKeyframeAsked = false;
+                PassFrameTo(end + 1);
                 FramesDropped++;
                 FramesCutOff++;
                 LoseSync();
@@ -336,11 +332,7 @@ public sealed class JitterBuffer
                     ok = _depacketizer.Append(Payload((int)(ext & _mask)));
                 }
 
-                Release(_head, end);
-                _head = end + 1;
-                _boundaryKnown = true;
-                _delivered = true;
-                _earlyKeyframeAsked = false;
+                PassFrameTo(end + 1);
                 if (!ok || _depacketizer.Frame.IsEmpty)
                 {
                     FramesDropped++;
@@ -370,11 +362,7 @@ public sealed class JitterBuffer
             var keyStart = RequireKeyframeAfterLoss && waited > _nackIntervalTicks ? CompleteKeyframeAfterHead() : -1;
             if (keyStart > 0)
             {
-                Release(_head, keyStart - 1);
-                _head = keyStart;
-                _boundaryKnown = true;
-                _delivered = true;
-                _earlyKeyframeAsked = false;
+                PassFrameTo(keyStart);
                 FramesDropped++;
                 FramesExpired++;
                 JumpsToKeyframe++;
@@ -416,9 +404,7 @@ public sealed class JitterBuffer
                 break;
             }
 
-            Release(_head, next - 1);
-            _head = next;
-            _boundaryKnown = true;
+            AdvanceTo(next);
             if (_delivered || state != HeadState.NotAStart)
             {
                 FramesDropped++;
@@ -577,6 +563,22 @@ public sealed class JitterBuffer
     }
 
     private ReadOnlySpan<byte> Payload(int slot) => _data.AsSpan(slot * _maxPayload, _length[slot]);
+
+    /// <summary>Frees the slots before <paramref name="next"/>, which starts a frame, and moves the head there.</summary>
+    private void AdvanceTo(long next)
+    {
+        Release(_head, next - 1);
+        _head = next;
+        _boundaryKnown = true;
+    }
+
+    /// <summary>The head frame is settled (played or given up): the stream has a known start and the wait begins anew.</summary>
+    private void PassFrameTo(long next)
+    {
+        AdvanceTo(next);
+        _delivered = true;
+        _earlyKeyframeAsked = false;
+    }
 
     private void Release(long from, long to)
     {

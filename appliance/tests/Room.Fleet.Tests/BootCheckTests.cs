@@ -192,7 +192,7 @@ public sealed class BootCheckTests : IAsyncLifetime, IDisposable
         await using var server = await BundleServer.StartAsync(pki);
         server.Content = await File.ReadAllBytesAsync(_rauc.Bundle("good"));
         using var signer = pki.IssueSigner("fleet-operator:alice");
-        using var http = BundleDownloader.CreateHttpClient(new X509Certificate2Collection(pki.Ca));
+        using var http = BundleDownloader.CreateHttpClient(pki.Ca);
         UpdatePhase[] steps = [UpdatePhase.Accepted, UpdatePhase.Downloading, UpdatePhase.Installing, UpdatePhase.WaitingForReboot, UpdatePhase.Rebooting];
         var idle = new RebootPolicy(new MaintenanceWindow(new TimeOnly(0, 0), TimeSpan.FromHours(24)), TimeZoneInfo.Utc);
         for (var i = 0; i < steps.Length; i++)

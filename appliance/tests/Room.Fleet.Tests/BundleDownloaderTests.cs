@@ -22,7 +22,7 @@ public sealed class BundleDownloaderTests : IAsyncLifetime, IDisposable
         _pki = new TestPki(Path.Combine(_dir, "pki"));
         _server = await BundleServer.StartAsync(_pki);
         _server.Content = RandomNumberGenerator.GetBytes(1024 * 1024 + 123);
-        _http = BundleDownloader.CreateHttpClient(new X509Certificate2Collection(_pki.Ca));
+        _http = BundleDownloader.CreateHttpClient(_pki.Ca);
     }
 
     private BundleDownloader Downloader(long free = long.MaxValue / 2, int maxAttempts = 3) => new(_http, new DownloadOptions
@@ -188,12 +188,14 @@ public sealed class BundleDownloaderTests : IAsyncLifetime, IDisposable
     public async Task A_download_server_whose_certificate_is_not_from_the_fleet_CA_is_refused()
     {
         using var other = new TestPki(Path.Combine(_dir, "other"), "Other CA");
-        using var http = BundleDownloader.CreateHttpClient(new X509Certificate2Collection(other.Ca));
+        var refusals = new List<string>();
+        using var http = BundleDownloader.CreateHttpClient(other.Ca, refusals.Add);
         var downloader = new BundleDownloader(http, new DownloadOptions { Directory = Downloads, ReserveBytes = 0, MaxAttempts = 1 }, _time, availableBytes: _ => long.MaxValue / 2);
         var events = new List<DownloadEvent>();
         var e = await Assert.ThrowsAsync<DownloadException>(() => downloader.DownloadAsync(_server.Bundle(), AdvanceOnRetry(events), CancellationToken.None));
         Assert.Equal(DownloadError.GaveUp, e.Error);
         Assert.Empty(_server.Ranges);
+        Assert.Contains(refusals, r => r.Contains("Other CA", StringComparison.Ordinal));
     }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();

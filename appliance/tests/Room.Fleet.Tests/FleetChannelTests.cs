@@ -290,7 +290,9 @@ public sealed class FleetChannelTests(MosquittoBroker broker) : IClassFixture<Mo
         var options = broker.Options("device:room-1");
         options.CaFile = foreign.CaFile; // the room trusts another CA than the broker's
         await using var room = new FleetChannel(options, NullLogger<FleetChannel>.Instance);
-        await Assert.ThrowsAnyAsync<Exception>(() => room.ConnectAsync(new FleetStatus("device:room-1", true, "9.9.9-mitm"), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => room.ConnectAsync(new FleetStatus("device:room-1", true, "9.9.9-mitm"), CancellationToken.None));
+        Assert.Contains("is not trusted", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Other CA", e.Message, StringComparison.Ordinal);
         Assert.False(room.IsConnected);
     }
 

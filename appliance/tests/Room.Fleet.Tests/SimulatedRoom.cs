@@ -35,7 +35,7 @@ public sealed class SimulatedRoom : IAsyncDisposable
         _groups = groups;
         _initialVersion = initialVersion;
         _trust = new X509Certificate2Collection(broker.Pki.Ca);
-        _http = BundleDownloader.CreateHttpClient(_trust);
+        _http = BundleDownloader.CreateHttpClient(broker.Pki.Ca);
         Rauc = new RaucService([], keysFrom);
     }
 
