@@ -151,7 +151,8 @@ public sealed class AdminTimeTests
     private static async Task AssertUnchangedAsync(TimeLab lab, RoomBusClient client, AdminStatus good, byte[] dropIn, int restarts)
     {
         var now = (await client.GetStatusAsync()).Admin;
-        Assert.Equal((good.TimeZone, good.NtpServers, good.TimeSettingsApplied), (now.TimeZone, now.NtpServers, now.TimeSettingsApplied));
+        Assert.Equal((good.TimeZone, good.TimeSettingsApplied), (now.TimeZone, now.TimeSettingsApplied));
+        Assert.Equal(good.NtpServers, now.NtpServers);
         Assert.Equal(dropIn, await File.ReadAllBytesAsync(DropIn(lab)));
         Assert.Equal(restarts, lab.Restarts.Count);
         Assert.Equal("s \"Europe/Berlin\"", await lab.GetPropertyAsync("org.freedesktop.timedate1", "Timezone"));
