@@ -112,6 +112,17 @@ public sealed class AdminTimeTests
                 }
 
                 await AssertUnchangedAsync(lab, client, good, dropIn, restarts: 1);
+
+                // A caller polkit does not allow (not root; this bus has no polkit): what timedated answers is what roomd maps.
+                var (code, _, said) = await ToolRun.RunAsync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "gdbus", "call", "--address", lab.BusAddress,
+                    "--dest", "org.freedesktop.timedate1", "--object-path", "/org/freedesktop/timedate1", "--method", "org.freedesktop.timedate1.SetTimezone", "Europe/Vienna", "false"]);
+                Assert.NotEqual(0, code);
+                var reply = System.Text.RegularExpressions.Regex.Match(said, @"GDBus\.Error:([A-Za-z0-9_.]+): (.*)");
+                Assert.True(reply.Success, said);
+                var mapped = TimeRefusals.Timedated("Europe/Vienna", new Tmds.DBus.Protocol.DBusErrorReplyException(reply.Groups[1].Value, reply.Groups[2].Value.Trim()));
+                Assert.Equal(Room.Appliance.Administration.AdminRefusalKind.Failed, mapped.Kind);
+                Assert.Contains("polkit action org.freedesktop.timedate1.set-timezone", mapped.Message, StringComparison.Ordinal);
+                await AssertUnchangedAsync(lab, client, good, dropIn, restarts: 1);
             }
 
             // systemd has no such unit: the drop-in and the zone already set are put back, nothing is stored.

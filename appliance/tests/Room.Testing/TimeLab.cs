@@ -97,6 +97,7 @@ public sealed class TimeLab : IDisposable
             mount -t overlay overlay -o 'lowerdir=/etc,upperdir={EtcChanges},workdir={Path.Combine(Directory, "etc-work")}' /etc
             {(zoneTimedatedLacks is null ? "" : $"mount --bind '{await EmptyFileAsync()}' '/usr/share/zoneinfo/{zoneTimedatedLacks}'")}
             export DBUS_SYSTEM_BUS_ADDRESS='unix:path={bus}'
+            echo $$ >> '{TimedatedPids}'
             exec setpriv --bounding-set=-sys_time --inh-caps=-sys_time /lib/systemd/systemd-timedated
             """);
         await File.WriteAllTextAsync(Path.Combine(services, TimedateName + ".service"),
@@ -148,14 +149,40 @@ public sealed class TimeLab : IDisposable
     public void Dispose()
     {
         _manager?.Dispose();
-        // The bus goes last but one: an activated timedated is its child and is stopped with it.
         _processes.Dispose();
+        // The bus started timedated detached from itself (its parent is PID 1): each one is stopped by the id it wrote.
+        foreach (var pid in File.Exists(TimedatedPids) ? File.ReadAllLines(TimedatedPids) : [])
+        {
+            StopTimedated(int.Parse(pid, CultureInfo.InvariantCulture));
+        }
+
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);
         }
         catch (IOException)
         {
+        }
+    }
+
+    /// <summary>Each timedated the bus started writes its process id here (the unshare, script and daemon are one process).</summary>
+    private string TimedatedPids => Path.Combine(Directory, "timedated.pids");
+
+    private static void StopTimedated(int pid)
+    {
+        try
+        {
+            // Only while that id is still a timedated: one that left when idle may have had its id reused.
+            if (File.ReadAllText($"/proc/{pid}/cmdline").StartsWith("/lib/systemd/systemd-timedated", StringComparison.Ordinal))
+            {
+                using var p = Process.GetProcessById(pid);
+                p.Kill();
+                p.WaitForExit(5000);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // Gone already.
         }
     }
 

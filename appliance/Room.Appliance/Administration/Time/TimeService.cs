@@ -101,7 +101,7 @@ public sealed class SystemdTimeService(string bus, string syncDirectory, string 
             var zoneBefore = (await ReadAsync(cancellationToken)).Zone;
             await SetZoneAsync(zone, cancellationToken);
             var previous = OsConfigFile.Read(DropInPath);
-            if (!(previous ?? []).AsSpan().SequenceEqual(dropIn ?? []) || previous is null != dropIn is null)
+            if ((previous is null) != (dropIn is null) || !(previous ?? []).AsSpan().SequenceEqual(dropIn ?? []))
             {
                 try
                 {
