@@ -15,3 +15,8 @@ APT_PACKAGES += opencv-data libgtk-3-0
 # Network administration tests: systemd-networkd (in systemd) runs in a namespace of the test's own, dnsmasq (from
 # dnsmasq-base) serves DHCP from the peer namespace; unshare (util-linux, essential) gives networkd its own mounts.
 APT_PACKAGES += systemd dnsmasq-base iproute2
+
+# Time administration tests: Debian's systemd-timedated (in systemd) and systemd-timesyncd (its own package in
+# Debian 12) run on a private bus in mount namespaces of the test's own; tzdata gives the zones; setpriv (util-linux,
+# essential) takes CAP_SYS_TIME from them.
+APT_PACKAGES += systemd systemd-timesyncd tzdata

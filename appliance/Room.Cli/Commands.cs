@@ -253,7 +253,7 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
                 return Done($"language {l}");
             case ["time", var zone, .. var ntp]:
                 await client.SetTimeAsync(zone, ntp);
-                return Done($"time zone {zone}, NTP {(ntp.Count == 0 ? "-" : string.Join(' ', ntp))} (stored, not applied to the system clock)");
+                return Done($"time zone {zone}, NTP {(ntp.Count == 0 ? "-" : string.Join(' ', ntp))} ({(await client.GetStatusAsync()).Admin.TimeStatus})");
             case ["maintenance", "off"]:
                 await client.SetMaintenanceWindowAsync("", 0);
                 return Done("no maintenance window");
@@ -372,7 +372,7 @@ internal sealed class Commands(RoomBusClient client, TextWriter output, bool jso
         standby     {a.DisplayStandbyMinutes} min
         volume      {a.DefaultVolume}
         language    {a.Language}
-        time zone   {(a.TimeZone.Length == 0 ? "(system)" : a.TimeZone)}  NTP {(a.NtpServers.Count == 0 ? "-" : string.Join(' ', a.NtpServers))}{(a.TimeSettingsApplied ? "" : "  (stored, not applied)")}
+        time zone   {(a.TimeZone.Length == 0 ? "(system)" : a.TimeZone)}  NTP {(a.NtpServers.Count == 0 ? "-" : string.Join(' ', a.NtpServers))}  ({(a.TimeStatus.Length == 0 ? (a.TimeSettingsApplied ? "applied" : "not applied") : a.TimeStatus)})
         network     {FormatNetwork(a.Network)}
         proxy       {(a.Proxy.Length == 0 ? "none" : a.Proxy)}
         maintenance {(a.MaintenanceStart.Length == 0 ? "none" : $"{a.MaintenanceStart} for {a.MaintenanceMinutes} min")}

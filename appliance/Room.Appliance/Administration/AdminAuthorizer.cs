@@ -46,6 +46,21 @@ public sealed class AdminOptions : System.ComponentModel.DataAnnotations.IValida
     /// <summary>The bus systemd-networkd is on; empty: the system bus.</summary>
     public string NetworkBus { get; set; } = "";
 
+    /// <summary>Who applies the time zone and NTP servers: "none" (SetTime only stores them) or "systemd"
+    /// (systemd-timedated over D-Bus; a systemd-timesyncd drop-in, then systemd restarts timesyncd).</summary>
+    [System.ComponentModel.DataAnnotations.RegularExpression("^(none|systemd)$", ErrorMessage = "Admin:Time must be none or systemd.")]
+    public string Time { get; set; } = "none";
+
+    /// <summary>Where roomd writes its timesyncd drop-in (timesyncd reads /etc/systemd/timesyncd.conf.d).</summary>
+    public string TimeSyncDirectory { get; set; } = "/etc/systemd/timesyncd.conf.d";
+
+    /// <summary>The unit systemd restarts so that timesyncd reads the drop-in.</summary>
+    [System.ComponentModel.DataAnnotations.RegularExpression(@"^[A-Za-z0-9:_.@-]{1,200}\.service$", ErrorMessage = "Admin:TimeSyncUnit must be a .service unit name.")]
+    public string TimeSyncUnit { get; set; } = "systemd-timesyncd.service";
+
+    /// <summary>The bus timedated, timesyncd and systemd are on; empty: the system bus.</summary>
+    public string TimeBus { get; set; } = "";
+
     public IEnumerable<System.ComponentModel.DataAnnotations.ValidationResult> Validate(System.ComponentModel.DataAnnotations.ValidationContext validationContext)
     {
         if (Network == "networkd" && NetworkInterface.Length == 0)
@@ -56,6 +71,11 @@ public sealed class AdminOptions : System.ComponentModel.DataAnnotations.IValida
         if (Network == "networkd" && !Path.IsPathFullyQualified(NetworkConfigDirectory))
         {
             yield return new("Admin:NetworkConfigDirectory must be an absolute path.", [nameof(NetworkConfigDirectory)]);
+        }
+
+        if (Time == "systemd" && !Path.IsPathFullyQualified(TimeSyncDirectory))
+        {
+            yield return new("Admin:TimeSyncDirectory must be an absolute path.", [nameof(TimeSyncDirectory)]);
         }
     }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Room.Appliance.Administration.Network;
+using Room.Appliance.Administration.Time;
 using Room.Appliance.Camera;
 using Room.Appliance.Inventory;
 using Room.Bus.Server;
@@ -23,6 +24,7 @@ public sealed class AdminService(
     DeviceInventory inventory,
     ISystemPower power,
     INetworkService network,
+    ITimeService time,
     RecentLog recentLog,
     IOptions<RoomOptions> room,
     ILogger<AdminService> logger,
@@ -65,6 +67,13 @@ public sealed class AdminService(
 
     /// <summary>The operating system's network service roomd hands network settings to.</summary>
     public INetworkService Network => network;
+
+    /// <summary>The operating system's time services roomd hands the time zone and NTP servers to.</summary>
+    public ITimeService Time => time;
+
+    /// <summary>Whether the stored time settings are what the system uses, as its services last reported, and why.</summary>
+    public (bool Applied, string Text) TimeStatus =>
+        Administration.Time.TimeStatus.Describe(settings.Current.TimeZone, settings.Current.NtpServers, time.Unavailable, time.Readback);
 
     /// <summary>roomd's options as they applied at start (room.json, with the stored settings over it).</summary>
     public RoomOptions Configured => room.Value;
@@ -121,8 +130,23 @@ public sealed class AdminService(
     public Task SetLanguageAsync(BusCaller? caller, string language, CancellationToken ct) =>
         UpdateAsync(caller, "language", s => s with { Language = AdminSettingsRules.Language(language) }, ct);
 
-    public Task SetTimeAsync(BusCaller? caller, string zone, IReadOnlyList<string> ntp, CancellationToken ct) =>
-        UpdateAsync(caller, "time", s => s with { TimeZone = AdminSettingsRules.TimeZone(zone), NtpServers = AdminSettingsRules.NtpServers(ntp) }, ct);
+    /// <summary>
+    /// Checks the time zone and NTP servers (refused with nothing changed), hands them to the time services when roomd has
+    /// them (their refusal: nothing applied, nothing stored), then stores them.
+    /// </summary>
+    public async Task SetTimeAsync(BusCaller? caller, string zone, IReadOnlyList<string> ntp, CancellationToken ct)
+    {
+        var who = await authorizer.RequireAdminAsync(caller, ct);
+        var (z, servers) = (AdminSettingsRules.TimeZone(zone), AdminSettingsRules.NtpServers(ntp));
+        if (time.Unavailable is null)
+        {
+            await time.ApplyAsync(z, servers, ct);
+        }
+
+        settings.Update(s => s with { TimeZone = z, NtpServers = servers });
+        logger.LogInformation("Setting changed by Unix user {Uid}: time ({Zone}; {Status})", who.Uid, z, TimeStatus.Text);
+        Changed?.Invoke(this, EventArgs.Empty);
+    }
 
     public Task SetMaintenanceWindowAsync(BusCaller? caller, string start, uint minutes, CancellationToken ct) =>
         UpdateAsync(caller, "maintenance window", s =>
@@ -156,6 +180,7 @@ public sealed class AdminService(
     public async Task<string> GetDiagnosticsAsync(BusCaller? caller, CancellationToken ct)
     {
         await authorizer.RequireAdminAsync(caller, ct);
+        await time.RefreshAsync(ct);
         return BuildDiagnostics();
     }
 
@@ -182,6 +207,7 @@ public sealed class AdminService(
         logger.LogWarning("Factory reset requested by Unix user {Uid}: forgetting settings, PIN and camera presets", who.Uid);
         settings.Reset();
         network.Forget();
+        time.Forget();
         pins.Delete();
         presets.DeleteAll();
         authorizer.EndAllSessions();
@@ -209,7 +235,7 @@ public sealed class AdminService(
         b.AppendLine(CultureInfo.InvariantCulture, $"display standby: {s.DisplayStandbyMinutes ?? room.Value.DisplayStandbyMinutes} min");
         b.AppendLine(CultureInfo.InvariantCulture, $"default volume: {s.DefaultVolume ?? room.Value.InitialVolume}");
         b.AppendLine(CultureInfo.InvariantCulture, $"language: {s.Language ?? "de"}");
-        b.AppendLine(CultureInfo.InvariantCulture, $"time zone: {s.TimeZone ?? "(system)"} ntp: {string.Join(' ', s.NtpServers ?? [])} (stored, not applied to the system clock)");
+        b.AppendLine(CultureInfo.InvariantCulture, $"time zone: {s.TimeZone ?? "(system)"} ntp: {string.Join(' ', s.NtpServers ?? [])} ({TimeStatus.Text})");
         var net = network.Current;
         b.AppendLine(CultureInfo.InvariantCulture, $"network: {(network.Name.Length == 0 ? "not managed by roomd" : $"{network.Name} on {network.InterfaceName}: {(net is null ? "image defaults" : $"{net.ModeName} {net.AddressText} gateway {net.Gateway?.ToString() ?? "-"} dns {string.Join(' ', net.Dns)}")}")} kernel: {string.Join(' ', network.KernelAddresses())}");
         b.AppendLine(CultureInfo.InvariantCulture, $"proxy: {(s.Proxy is { Length: > 0 } proxy ? proxy : "none")}");

@@ -269,6 +269,6 @@ public static partial class AdminSettingsRules
 
     private static string Clip(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
-    [GeneratedRegex(@"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+){0,2}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+){0,2}\z")]
     private static partial Regex ZoneId();
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Room.Appliance.Administration.Network;
+using Room.Appliance.Administration.Time;
 using Room.Appliance.BusApi;
 using Room.Appliance.Camera;
 using Room.Bus;
@@ -61,6 +62,16 @@ public static class AdministrationRegistration
                 sp.GetRequiredService<ILogger<NetworkdService>>()),
             _ => new NoNetworkService(),
         });
+        services.AddSingleton<ITimeService>(sp => sp.GetRequiredService<IOptions<AdminOptions>>().Value switch
+        {
+            { Time: "systemd" } o => new SystemdTimeService(
+                o.TimeBus.Length > 0 ? o.TimeBus : Tmds.DBus.Protocol.DBusAddress.System ?? "",
+                o.TimeSyncDirectory,
+                o.TimeSyncUnit,
+                sp.GetRequiredService<ILogger<SystemdTimeService>>()),
+            _ => new NoTimeService(),
+        });
+        services.AddHostedService<TimeReadbackOnStart>();
         services.AddSingleton<System.Net.IWebProxy, AdminProxy>();
         services.AddSingleton<IBusInterface, AdminInterface>();
         return services;
@@ -99,6 +110,28 @@ public sealed class DefaultPresetOnStart(AdminSettingsStore settings, CameraServ
         {
             logger.LogWarning("Default preset {Preset} not recalled: {Error}", preset, ex.Message);
         }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Reads back what timedated and timesyncd use once roomd is up, without holding up its start.</summary>
+public sealed class TimeReadbackOnStart(ITimeService time, ILogger<TimeReadbackOnStart> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await time.RefreshAsync(CancellationToken.None);
+            }
+            catch (Exception ex) when (OsBus.IsFailure(ex))
+            {
+                logger.LogWarning("Time settings not read back: {Error}", OsBus.Describe(ex));
+            }
+        }, CancellationToken.None);
+        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

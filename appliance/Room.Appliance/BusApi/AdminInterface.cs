@@ -15,6 +15,7 @@ public sealed class AdminInterface : IBusInterface
         _admin = admin;
         _admin.Changed += (_, _) => Changed?.Invoke(this, EventArgs.Empty);
         _admin.Network.AddressesChanged += (_, _) => Changed?.Invoke(this, EventArgs.Empty);
+        _admin.Time.Changed += (_, _) => Changed?.Invoke(this, EventArgs.Empty);
     }
 
     public string Name => BusNames.Admin;
@@ -24,6 +25,7 @@ public sealed class AdminInterface : IBusInterface
     public IReadOnlyDictionary<string, VariantValue> GetProperties()
     {
         var s = _admin.Settings;
+        var time = _admin.TimeStatus;
         return new Dictionary<string, VariantValue>
         {
             ["RoomName"] = _admin.EffectiveRoomName,
@@ -34,7 +36,8 @@ public sealed class AdminInterface : IBusInterface
             ["Language"] = s.Language ?? "de",
             ["TimeZone"] = s.TimeZone ?? "",
             ["NtpServers"] = VariantValue.Array((s.NtpServers ?? []).ToArray()),
-            ["TimeSettingsApplied"] = false,
+            ["TimeSettingsApplied"] = time.Applied,
+            ["TimeStatus"] = time.Text,
             ["NetworkService"] = _admin.Network.Name,
             ["NetworkInterface"] = _admin.Network.InterfaceName,
             ["NetworkMode"] = _admin.Network.Current?.ModeName ?? "",

@@ -101,6 +101,9 @@ public sealed record AdminStatus(
 
     /// <summary>The HTTP(S) proxy for roomd's outgoing HTTP, "" for none.</summary>
     public string Proxy { get; init; } = "";
+
+    /// <summary>Whether the time settings are applied, in words ("applied: ...", "not applied: WHY").</summary>
+    public string TimeStatus { get; init; } = "";
 }
 
 /// <summary>The room's network (Admin.Network* properties): service, interface, what roomd set, what the kernel has.</summary>
@@ -267,6 +270,7 @@ public sealed record RoomStatus(
                     p.TryGetValue("NetworkDns", out var nd) ? nd.GetArray<string>() : Admin.Network.Dns,
                     p.TryGetValue("NetworkAddresses", out var na) ? na.GetArray<string>() : Admin.Network.Addresses),
                 Proxy = Str(p, "Proxy", Admin.Proxy),
+                TimeStatus = Str(p, "TimeStatus", Admin.TimeStatus),
             },
         },
         _ => this,

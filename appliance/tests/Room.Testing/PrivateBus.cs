@@ -20,14 +20,15 @@ public sealed class PrivateBus : IDisposable
 
     /// <summary>
     /// A session-type bus on <paramref name="socket"/> where every connection may own and call anything (a test's
-    /// own bus); <paramref name="anyUser"/> also lets other users connect (a service that drops its privileges).
+    /// own bus); <paramref name="anyUser"/> also lets other users connect (a service that drops its privileges), and
+    /// <paramref name="serviceDirectory"/> holds .service files of services the bus starts when first called.
     /// </summary>
-    internal static string Config(string socket, bool anyUser = false) => $"""
+    internal static string Config(string socket, bool anyUser = false, string? serviceDirectory = null) => $"""
         <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
          "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
         <busconfig>
           <type>session</type>
-          <listen>unix:path={socket}</listen>
+          <listen>unix:path={socket}</listen>{(serviceDirectory is null ? "" : $"\n  <servicedir>{serviceDirectory}</servicedir>")}
           <auth>EXTERNAL</auth>
           <policy context="default">{(anyUser ? "\n    <allow user=\"*\"/>" : "")}
             <allow send_destination="*" eavesdrop="true"/>

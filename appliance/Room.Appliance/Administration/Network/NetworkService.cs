@@ -2,8 +2,6 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using Room.Appliance.Interop;
-using Tmds.DBus.Protocol;
 
 namespace Room.Appliance.Administration.Network;
 
@@ -67,8 +65,6 @@ public sealed class NoNetworkService : INetworkService
 /// </summary>
 public sealed class NetworkdService : INetworkService, IDisposable
 {
-    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
-
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly string _bus;
     private readonly ILogger<NetworkdService> _logger;
@@ -107,10 +103,10 @@ public sealed class NetworkdService : INetworkService, IDisposable
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            var previous = File.Exists(FilePath) ? await File.ReadAllBytesAsync(FilePath, cancellationToken) : null;
+            var previous = OsConfigFile.Read(FilePath);
             try
             {
-                WriteDurably(FilePath, Encoding.UTF8.GetBytes(NetworkdFile.Render(InterfaceName, config)));
+                OsConfigFile.Put(FilePath, Encoding.UTF8.GetBytes(NetworkdFile.Render(InterfaceName, config)));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -121,11 +117,11 @@ public sealed class NetworkdService : INetworkService, IDisposable
             {
                 await ReloadAsync(cancellationToken);
             }
-            catch (Exception ex) when (ex is DBusConnectionException or DBusErrorReplyException or TimeoutException or IOException or SocketException)
+            catch (Exception ex) when (OsBus.IsFailure(ex))
             {
                 Restore(previous);
                 _logger.LogError("systemd-networkd did not take the network settings ({Error}); the previous ones were put back", ex.Message);
-                throw new AdminRefusedException(AdminRefusalKind.Failed, $"systemd-networkd did not take the settings: {Describe(ex)}");
+                throw new AdminRefusedException(AdminRefusalKind.Failed, $"systemd-networkd did not take the settings: {OsBus.Describe(ex)}");
             }
 
             Volatile.Write(ref _current, config);
@@ -139,17 +135,8 @@ public sealed class NetworkdService : INetworkService, IDisposable
 
     public void Forget()
     {
-        DeleteFile();
+        OsConfigFile.Put(FilePath, null);
         Volatile.Write(ref _current, null);
-    }
-
-    private void DeleteFile()
-    {
-        if (File.Exists(FilePath))
-        {
-            File.Delete(FilePath);
-            Fsync.Directory(Path.GetDirectoryName(FilePath)!);
-        }
     }
 
     public IReadOnlyList<string> KernelAddresses()
@@ -196,73 +183,18 @@ public sealed class NetworkdService : INetworkService, IDisposable
         }
     }
 
-    private async Task ReloadAsync(CancellationToken cancellationToken)
-    {
-        using var connection = new DBusConnection(_bus);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(CallTimeout);
-        try
-        {
-            await connection.ConnectAsync().AsTask().WaitAsync(timeout.Token);
-            MessageBuffer message;
-            using (var writer = connection.GetMessageWriter())
-            {
-                writer.WriteMethodCallHeader("org.freedesktop.network1", "/org/freedesktop/network1", "org.freedesktop.network1.Manager", "Reload");
-                message = writer.CreateMessage();
-            }
-
-            await connection.CallMethodAsync(message).WaitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new TimeoutException("no answer within 30 s");
-        }
-    }
+    private Task ReloadAsync(CancellationToken cancellationToken) =>
+        OsBus.CallAsync(_bus, "org.freedesktop.network1", "/org/freedesktop/network1", "org.freedesktop.network1.Manager", "Reload", cancellationToken);
 
     private void Restore(byte[]? previous)
     {
         try
         {
-            if (previous is null)
-            {
-                DeleteFile();
-            }
-            else
-            {
-                WriteDurably(FilePath, previous);
-            }
+            OsConfigFile.Put(FilePath, previous);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             _logger.LogError("The previous network file could not be put back: {Error}", ex.Message);
         }
-    }
-
-    private static string Describe(Exception ex) => ex switch
-    {
-        DBusErrorReplyException e => $"{e.ErrorName}: {e.ErrorMessage}",
-        _ => ex.Message,
-    };
-
-    /// <summary>NAME.tmp, fsync, rename over NAME, fsync of the folder: NAME is the old or the new file after a power cut.</summary>
-    private static void WriteDurably(string path, byte[] content)
-    {
-        var dir = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(dir);
-        var tmp = path + ".tmp";
-        using (var stream = new FileStream(tmp, new FileStreamOptions
-        {
-            Mode = FileMode.Create,
-            Access = FileAccess.Write,
-            Share = FileShare.None,
-            UnixCreateMode = (UnixFileMode)0b110_100_100,
-        }))
-        {
-            stream.Write(content);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(tmp, path, overwrite: true);
-        Fsync.Directory(dir);
     }
 }

@@ -20,8 +20,7 @@ public sealed class NetworkdLab : IDisposable
     private const string Networkd = "/lib/systemd/systemd-networkd";
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<NetworkdLab, bool> Live = new();
-    private readonly List<Process> _processes = [];
-    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _log = new();
+    private readonly LabProcesses _processes = new();
     private bool _disposed;
 
     static NetworkdLab()
@@ -68,7 +67,7 @@ public sealed class NetworkdLab : IDisposable
     public string PeerAddress => $"10.215.{Subnet}.1";
 
     /// <summary>What networkd, dnsmasq and the bus printed (for failure messages).</summary>
-    public string Log => string.Join('\n', _log);
+    public string Log => _processes.Log;
 
     /// <summary>Creates the namespaces and veth, starts the bus and networkd (and dnsmasq with <paramref name="dhcpServer"/>).</summary>
     public static async Task<NetworkdLab> StartAsync(bool dhcpServer)
@@ -99,13 +98,7 @@ public sealed class NetworkdLab : IDisposable
         Run("ip", "-n", PeerNamespace, "link", "set", "lo", "up");
         Run("ip", "-n", RoomNamespace, "link", "set", "lo", "up");
 
-        var socket = Path.Combine(Directory, "bus");
-        var config = Path.Combine(Directory, "bus.conf");
-        await File.WriteAllTextAsync(config, PrivateBus.Config(socket, anyUser: true));
-        var bus = Start("dbus", "dbus-daemon", "--config-file", config, "--nofork", "--print-address");
-        BusAddress = (await bus.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("dbus-daemon printed no address:\n" + Log)).Trim();
-        Follow("dbus", bus, stdout: false);
-        File.SetUnixFileMode(socket, (UnixFileMode)0b111_111_111);
+        BusAddress = await _processes.StartBusAsync(Directory);
 
         var netif = Path.Combine(Directory, "netif");
         System.IO.Directory.CreateDirectory(netif);
@@ -129,35 +122,19 @@ public sealed class NetworkdLab : IDisposable
             exec {Networkd}
             """.Replace("\r", "", StringComparison.Ordinal));
         File.SetUnixFileMode(script, (UnixFileMode)0b111_101_101);
-        var networkd = Start("networkd", "ip", "netns", "exec", RoomNamespace, "unshare", "-m", script);
-        Follow("networkd", networkd, stdout: true);
+        var networkd = _processes.Start("networkd", "ip", ["netns", "exec", RoomNamespace, "unshare", "-m", script]);
 
         if (dhcpServer)
         {
-            var dnsmasq = Start(
-                "dnsmasq", "ip", "netns", "exec", PeerNamespace, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0",
+            _processes.Start(
+                "dnsmasq", "ip", ["netns", "exec", PeerNamespace, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0",
                 $"--interface={PeerInterface}", "--bind-interfaces", "--leasefile-ro", $"--pid-file={Path.Combine(Directory, "dnsmasq.pid")}",
                 "--log-facility=-", "--log-dhcp", $"--dhcp-range=10.215.{Subnet}.100,10.215.{Subnet}.150,255.255.255.0,1h",
-                $"--dhcp-option=option:router,{PeerAddress}", $"--dhcp-option=option:dns-server,{PeerAddress}");
-            Follow("dnsmasq", dnsmasq, stdout: true);
+                $"--dhcp-option=option:router,{PeerAddress}", $"--dhcp-option=option:dns-server,{PeerAddress}"]);
         }
 
         // Ready when networkd owns its name on the bus.
-        var waited = Stopwatch.StartNew();
-        while (!(await RunAsync("busctl", $"--address={BusAddress}", "status", "org.freedesktop.network1")).Ok)
-        {
-            if (networkd.HasExited)
-            {
-                throw new InvalidOperationException($"systemd-networkd exited with {networkd.ExitCode}:\n{Log}");
-            }
-
-            if (waited.Elapsed > TimeSpan.FromSeconds(60))
-            {
-                throw new TimeoutException("systemd-networkd did not appear on the bus:\n" + Log);
-            }
-
-            await Task.Delay(50);
-        }
+        await _processes.WaitForNameAsync(BusAddress, "org.freedesktop.network1", networkd);
     }
 
     /// <summary>The IPv4 addresses the kernel has on the room's interface ("10.215.n.5/24").</summary>
@@ -214,10 +191,7 @@ public sealed class NetworkdLab : IDisposable
             KillAll(ns);
         }
 
-        foreach (var p in _processes)
-        {
-            ServerProcess.Stop(p);
-        }
+        _processes.Dispose();
 
         foreach (var ns in new[] { RoomNamespace, PeerNamespace })
         {
@@ -267,31 +241,6 @@ public sealed class NetworkdLab : IDisposable
                 }
             }
         }
-    }
-
-    private Process Start(string name, string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        var p = Process.Start(psi) ?? throw new InvalidOperationException($"{file} did not start.");
-        _processes.Add(p);
-        return p;
-    }
-
-    private void Follow(string name, Process p, bool stdout)
-    {
-        if (stdout)
-        {
-            p.OutputDataReceived += (_, e) => { if (e.Data is not null) _log.Enqueue($"{name}: {e.Data}"); };
-            p.BeginOutputReadLine();
-        }
-
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) _log.Enqueue($"{name}: {e.Data}"); };
-        p.BeginErrorReadLine();
     }
 
     private static string Run(string file, params string[] args)
