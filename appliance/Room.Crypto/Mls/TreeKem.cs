@@ -101,6 +101,10 @@ public static class TreeKem
     /// <summary>From this many path-secret encryptions on, a commit encrypts them in parallel.</summary>
     public const int ParallelSealThreshold = 8;
 
+    /// <summary>How many path-secret encryptions a commit by <paramref name="leaf"/> needs in this tree.</summary>
+    internal static int PathRecipients(RatchetTree tree, uint leaf, IReadOnlySet<uint> exclude) =>
+        tree.FilteredDirectPath(leaf).Sum(n => Recipients(tree, RatchetTree.Children(n, TreeMath.LeafToNode(leaf)).Other, exclude).Count);
+
     private static List<uint> Recipients(RatchetTree tree, uint copathChild, IReadOnlySet<uint> exclude) =>
         tree.Resolution(copathChild).Where(n => !(TreeMath.Level(n) == 0 && exclude.Contains(TreeMath.NodeToLeaf(n)))).ToList();
 

@@ -1,0 +1,43 @@
+using System.Runtime.InteropServices;
+
+namespace Room.Crypto.Bench;
+
+/// <summary>
+/// OpenSSL's X25519 through its EVP interface, as mls-rs's default crypto provider (mls-rs-crypto-openssl) calls it:
+/// a same-process reference for the asymmetric work of one HPKE encryption in mls-rs. Bench only.
+/// </summary>
+internal static partial class OpenSslX25519
+{
+    private const string Lib = "libcrypto.so.3";
+    private const int EvpPkeyX25519 = 1034;
+
+    [LibraryImport(Lib)] private static unsafe partial nint EVP_PKEY_new_raw_private_key(int type, nint engine, byte* key, nuint len);
+    [LibraryImport(Lib)] private static unsafe partial nint EVP_PKEY_new_raw_public_key(int type, nint engine, byte* key, nuint len);
+    [LibraryImport(Lib)] private static unsafe partial int EVP_PKEY_get_raw_public_key(nint key, byte* pub, nuint* len);
+    [LibraryImport(Lib)] private static partial void EVP_PKEY_free(nint key);
+    [LibraryImport(Lib)] private static partial nint EVP_PKEY_CTX_new(nint key, nint engine);
+    [LibraryImport(Lib)] private static partial void EVP_PKEY_CTX_free(nint ctx);
+    [LibraryImport(Lib)] private static partial int EVP_PKEY_derive_init(nint ctx);
+    [LibraryImport(Lib)] private static partial int EVP_PKEY_derive_set_peer(nint ctx, nint peer);
+    [LibraryImport(Lib)] private static unsafe partial int EVP_PKEY_derive(nint ctx, byte* key, nuint* len);
+
+    /// <summary>An ephemeral key pair from <paramref name="sk"/> and its DH with <paramref name="peer"/>: one HPKE Encap's scalar multiplications.</summary>
+    public static unsafe void Encap(byte[] sk, byte[] peer, byte[] pkOut, byte[] sharedOut)
+    {
+        fixed (byte* s = sk, p = peer, o = pkOut, z = sharedOut)
+        {
+            nint mine = EVP_PKEY_new_raw_private_key(EvpPkeyX25519, 0, s, 32), theirs = EVP_PKEY_new_raw_public_key(EvpPkeyX25519, 0, p, 32);
+            nint ctx = EVP_PKEY_CTX_new(mine, 0);
+            nuint pl = 32, zl = 32;
+            bool ok = mine != 0 && theirs != 0 && ctx != 0 && EVP_PKEY_get_raw_public_key(mine, o, &pl) == 1
+                && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, theirs) == 1 && EVP_PKEY_derive(ctx, z, &zl) == 1;
+            EVP_PKEY_CTX_free(ctx);
+            EVP_PKEY_free(mine);
+            EVP_PKEY_free(theirs);
+            if (!ok)
+            {
+                throw new InvalidOperationException("OpenSSL X25519 failed");
+            }
+        }
+    }
+}
