@@ -41,3 +41,25 @@ internal static partial class OpenSslX25519
         }
     }
 }
+
+/// <summary>
+/// CPU time of the whole process (all threads), from clock_gettime(CLOCK_PROCESS_CPUTIME_ID): on a shared, loaded
+/// machine the time this process actually ran is far steadier than wall time.
+/// </summary>
+internal static partial class CpuClock
+{
+    private const int ClockProcessCputimeId = 2;
+
+    private struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int clock_gettime(int clock, out Timespec ts);
+
+    /// <summary>Process CPU time in milliseconds.</summary>
+    public static double NowMs() =>
+        clock_gettime(ClockProcessCputimeId, out var ts) == 0 ? ts.Seconds * 1e3 + ts.Nanoseconds / 1e6 : throw new InvalidOperationException("clock_gettime failed");
+}

@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using Room.Crypto.Mls;
 using Room.Crypto.SFrame;
 
 namespace Room.Crypto.Bench;
 
 internal static class QuickRun
 {
-    public static void Run(bool sframe)
+    public static void Run(bool sframe, TreeShape[] shapes)
     {
         Console.WriteLine($"load average at start: {File.ReadAllText("/proc/loadavg").Trim()}");
         if (sframe)
@@ -14,7 +15,7 @@ internal static class QuickRun
             SFrame();
         }
 
-        MlsCommits();
+        MlsCommits(shapes.Length > 0 ? shapes : Enum.GetValues<TreeShape>());
         Console.WriteLine($"load average at end: {File.ReadAllText("/proc/loadavg").Trim()}");
     }
 
@@ -67,12 +68,12 @@ internal static class QuickRun
     /// encryption of ours, one OpenSSL X25519 encapsulation (the reference), create, process. Medians, and the create
     /// time per path-secret encryption as a multiple of each reference measured in the same rounds.
     /// </summary>
-    private static void MlsCommits()
+    private static void MlsCommits(TreeShape[] shapes)
     {
-        var cs = Room.Crypto.Mls.MlsCipherSuite.Get(1);
+        var cs = MlsCipherSuite.Get(1);
         byte[] peer = cs.Hpke.Kem.GenerateKeyPair().PublicKey, gc = RandomNumberGenerator.GetBytes(120), secret = RandomNumberGenerator.GetBytes(32);
         byte[] eph = RandomNumberGenerator.GetBytes(32), pkOut = new byte[32], shared = new byte[32];
-        foreach (var shape in Enum.GetValues<TreeShape>())
+        foreach (var shape in shapes)
         {
             foreach (int members in new[] { 16, 64, 128 })
             {
@@ -83,29 +84,45 @@ internal static class QuickRun
                 int recipients = m.Recipients;
                 const int rounds = 11;
                 var create = new double[rounds];
+                var createCpu = new double[rounds];
                 var process = new double[rounds];
+                var processCpu = new double[rounds];
                 var seal = new double[rounds];
                 var ossl = new double[rounds];
                 for (int i = 0; i < rounds; i++)
                 {
-                    seal[i] = Time(() => cs.EncryptWithLabel(peer, "UpdatePathNode", gc, secret).KemOutput.Length, 20);
-                    ossl[i] = Time(() => { OpenSslX25519.Encap(eph, peer, pkOut, shared); return 0; }, 20);
-                    var sw = Stopwatch.StartNew();
-                    var commit = m.Stage();
-                    create[i] = sw.Elapsed.TotalMilliseconds;
+                    seal[i] = CpuTime(() => cs.EncryptWithLabel(peer, "UpdatePathNode", gc, secret), 20);
+                    ossl[i] = CpuTime(() => OpenSslX25519.Encap(eph, peer, pkOut, shared), 20);
+                    MlsMessage commit = null!;
+                    (create[i], createCpu[i]) = WallAndCpu(() => commit = m.Stage());
                     m.Merge();
-                    sw.Restart();
-                    m.Process(commit);
-                    process[i] = sw.Elapsed.TotalMilliseconds;
+                    (process[i], processCpu[i]) = WallAndCpu(() => m.Process(commit));
                 }
 
-                double c = Median(create), p = Median(process), perRecipientUs = c * 1000 / recipients;
-                string published = shape == TreeShape.MlsRs ? $" | mls-rs published {MlsRsPublished[members].Create,6:F2} / {MlsRsPublished[members].Process,5:F2} ms" : "";
-                Console.WriteLine($"{shape,-9} {members,3}: {recipients,3} encryptions | create {c,7:F2} ms (best {create.Min(),6:F2}) process {p,6:F2} ms (best {process.Min(),5:F2})"
-                    + $" | per encryption {perRecipientUs,5:F0} us = {perRecipientUs / Median(seal),4:F2} x our HPKE seal ({Median(seal),4:F0} us), {perRecipientUs / Median(ossl),4:F2} x OpenSSL X25519 encap ({Median(ossl),4:F0} us){published} | setup {setupS:F1} s");
+                double c = Median(createCpu), perEncryptionUs = c * 1000 / recipients;
+                string published = shape == TreeShape.MlsRs ? $" | mls-rs published {MlsRsPublished[members].Create,5:F2} / {MlsRsPublished[members].Process,4:F2} ms" : "";
+                Console.WriteLine($"{shape,-9} {members,3}: {recipients,3} encryptions | CPU create {c,6:F2} ms process {Median(processCpu),5:F2} ms | wall create {Median(create),6:F2} ms process {Median(process),5:F2} ms"
+                    + $" | CPU per encryption {perEncryptionUs,4:F0} us = {perEncryptionUs / Median(seal),4:F2} x our HPKE seal ({Median(seal),3:F0} us), {perEncryptionUs / Median(ossl),4:F2} x OpenSSL X25519 encap ({Median(ossl),3:F0} us){published} | setup {setupS:F0} s");
             }
         }
     }
+
+    private static (double WallMs, double CpuMs) WallAndCpu(Action a)
+    {
+        double cpu0 = CpuClock.NowMs();
+        var sw = Stopwatch.StartNew();
+        a();
+        return (sw.Elapsed.TotalMilliseconds, CpuClock.NowMs() - cpu0);
+    }
+
+    /// <summary>Process CPU time of one call, in microseconds (mean of <paramref name="iters"/>).</summary>
+    private static double CpuTime(Action a, int iters) => WallAndCpu(() =>
+    {
+        for (int i = 0; i < iters; i++)
+        {
+            a();
+        }
+    }).CpuMs * 1000 / iters;
 
     private static double Median(double[] xs)
     {
