@@ -270,6 +270,9 @@ public sealed class MlsCipherSuite
     public (byte[] KemOutput, byte[] Ciphertext) EncryptWithLabel(ReadOnlySpan<byte> publicKey, string label, ReadOnlySpan<byte> context, ReadOnlySpan<byte> plaintext) =>
         Hpke.SealBase(publicKey, EncryptContext(label, context), [], plaintext);
 
+    /// <summary>EncryptWithLabel to many recipients under one label and context (a commit's path secrets).</summary>
+    public HpkeSealer SealerWithLabel(string label, ReadOnlySpan<byte> context) => Hpke.BaseSealer(EncryptContext(label, context));
+
     public byte[] DecryptWithLabel(ReadOnlySpan<byte> privateKey, string label, ReadOnlySpan<byte> context, ReadOnlySpan<byte> kemOutput, ReadOnlySpan<byte> ciphertext)
     {
         try

@@ -160,9 +160,10 @@ public static class TreeKem
         // One HPKE encryption per recipient (two scalar multiplications each): independent, so large groups use every
         // core. The ciphertexts keep the resolution order.
         var ciphertexts = new HpkeCiphertext[jobs.Count];
+        var sealer = cs.SealerWithLabel("UpdatePathNode", gc);
         void Seal(int j)
         {
-            var (kem, ct) = cs.EncryptWithLabel(jobs[j].PublicKey, "UpdatePathNode", gc, secrets[jobs[j].Node]);
+            var (kem, ct) = sealer.Seal(jobs[j].PublicKey, [], secrets[jobs[j].Node]);
             ciphertexts[j] = new HpkeCiphertext { KemOutput = kem, Ciphertext = ct };
         }
 
