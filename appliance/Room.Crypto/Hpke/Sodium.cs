@@ -3,9 +3,10 @@ using System.Runtime.InteropServices;
 namespace Room.Crypto.Hpke;
 
 /// <summary>
-/// X25519 from libsodium (the libsodium package's native build, also under NSec): its scalar multiplication is about
-/// four times faster than BouncyCastle's managed one, and an MLS commit is mostly X25519 (two per path-secret
-/// encryption).
+/// X25519 and Ed25519 signing from libsodium (the libsodium package's native build, also under NSec): about four times
+/// faster than BouncyCastle's managed code, and an MLS commit is mostly X25519 (two per path-secret encryption) and
+/// three signatures. Ed25519 signatures are deterministic (RFC 8032), so the bytes are those BouncyCastle made;
+/// verification stays with BouncyCastle, whose acceptance rules the vectors pin.
 /// </summary>
 internal static partial class Sodium
 {
@@ -43,6 +44,40 @@ internal static partial class Sodium
         {
             throw new HpkeException("X25519 base point multiplication failed");
         }
+    }
+
+    [LibraryImport(Lib)]
+    private static partial int crypto_sign_ed25519_seed_keypair(ref byte pk, ref byte sk, in byte seed);
+
+    [LibraryImport(Lib)]
+    private static partial int crypto_sign_ed25519_detached(ref byte sig, out ulong sigLength, in byte m, ulong mLength, in byte sk);
+
+    /// <summary>Ed25519 signature of <paramref name="message"/> with the 32-byte private key (seed) <paramref name="seed"/>.</summary>
+    public static byte[] SignEd25519(ReadOnlySpan<byte> seed, ReadOnlySpan<byte> message)
+    {
+        if (seed.Length != 32)
+        {
+            throw new HpkeException("bad Ed25519 private key length");
+        }
+
+        Span<byte> pk = stackalloc byte[32];
+        Span<byte> sk = stackalloc byte[64]; // seed || public key, libsodium's form
+        byte[] sig = new byte[64];
+        byte none = 0;
+        try
+        {
+            if (crypto_sign_ed25519_seed_keypair(ref MemoryMarshal.GetReference(pk), ref MemoryMarshal.GetReference(sk), in MemoryMarshal.GetReference(seed)) != 0
+                || crypto_sign_ed25519_detached(ref sig[0], out _, in message.IsEmpty ? ref none : ref MemoryMarshal.GetReference(message), (ulong)message.Length, in MemoryMarshal.GetReference(sk)) != 0)
+            {
+                throw new HpkeException("Ed25519 signing failed");
+            }
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(sk);
+        }
+
+        return sig;
     }
 
     private static void Check(ReadOnlySpan<byte> n, ReadOnlySpan<byte> p, Span<byte> q)

@@ -159,9 +159,7 @@ public sealed class MlsCipherSuite
                         throw new MlsException("bad Ed25519 private key");
                     }
 
-                    byte[] sig = new byte[64];
-                    Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Sign(privateKey.ToArray(), 0, message, 0, message.Length, sig, 0);
-                    return sig;
+                    return Sodium.SignEd25519(privateKey, message);
                 }
 
             default:

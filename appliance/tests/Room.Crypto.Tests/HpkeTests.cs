@@ -93,6 +93,27 @@ public sealed class HpkeTests
         Assert.Throws<HpkeException>(() => X25519Kem.Instance.Dh(k, new byte[31]));
     }
 
+    /// <summary>RFC 8032 section 7.1 TEST 1 (empty message), and libsodium's signatures equal BouncyCastle's (Ed25519 is deterministic).</summary>
+    [Fact]
+    public void Ed25519_signing_from_libsodium_matches_RFC_8032_and_BouncyCastle()
+    {
+        var cs = Room.Crypto.Mls.MlsCipherSuite.Get(1);
+        byte[] seed = Convert.FromHexString("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+        Assert.Equal(
+            Convert.FromHexString("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"),
+            cs.Sign(seed, []));
+        for (int i = 0; i < 10; i++)
+        {
+            var (sk, pk) = cs.GenerateSignatureKeyPair();
+            byte[] message = System.Security.Cryptography.RandomNumberGenerator.GetBytes(i * 37);
+            byte[] bc = new byte[64];
+            Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Sign(sk, 0, message, 0, message.Length, bc, 0);
+            byte[] sig = cs.Sign(sk, message);
+            Assert.Equal(bc, sig);
+            Assert.True(cs.Verify(pk, message, sig));
+        }
+    }
+
     [Fact]
     public void Invalid_public_keys_are_refused()
     {
