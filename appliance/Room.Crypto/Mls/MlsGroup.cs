@@ -367,7 +367,7 @@ public sealed class MlsGroup : IDisposable
         byte[] interim = TranscriptHash.Interim(cs, ctx.ConfirmedTranscriptHash, gi.ConfirmationTag);
         var proposals = new List<Proposal> { new() { Type = ProposalType.ExternalInit, KemOutput = kemOutput } };
         var kp = me.CreateKeyPackage();
-        var newTree = tree.Clone();
+        var newTree = tree.CopyForChange();
         if (replaces is uint old)
         {
             CredentialIdentity.CheckSuccessor(options.CredentialValidator, tree.Leaf(old) ?? throw new MlsException("no member to replace at that leaf"), kp.KeyPackage.LeafNode);
@@ -534,7 +534,7 @@ public sealed class MlsGroup : IDisposable
             resolved.Add((p, Sender.Member(MyLeaf)));
         }
 
-        var newTree = _tree.Clone();
+        var newTree = _tree.CopyForChange();
         var newCtx = _ctx.Clone();
         newCtx.Epoch++;
         var applied = ApplyProposals(newTree, newCtx, resolved, MyLeaf);
@@ -930,7 +930,7 @@ public sealed class MlsGroup : IDisposable
             throw new MlsException("ExternalInit in a member commit");
         }
 
-        var newTree = _tree.Clone();
+        var newTree = _tree.CopyForChange();
         var newCtx = _ctx.Clone();
         newCtx.Epoch++;
         var applied = ApplyProposals(newTree, newCtx, proposals, committer);
@@ -973,7 +973,7 @@ public sealed class MlsGroup : IDisposable
             throw new MlsException("external commit needs exactly one ExternalInit");
         }
 
-        var newTree = _tree.Clone();
+        var newTree = _tree.CopyForChange();
         var newCtx = _ctx.Clone();
         newCtx.Epoch++;
         var applied = ApplyProposals(newTree, newCtx, proposals, null);

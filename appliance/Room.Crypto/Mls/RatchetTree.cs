@@ -48,12 +48,15 @@ public sealed class RatchetTree
 
     public static RatchetTree Create(LeafNode first) => new([new Node { Leaf = first }]);
 
+    /// <summary>An independent copy (through the wire form): nothing is shared, no tree hash is carried over.</summary>
+    public RatchetTree Clone() => FromWire(MlsReader.DecodeAll(MlsWriter.Encode(WriteWire), Node.ReadTree));
+
     /// <summary>
-    /// A copy whose changes do not reach this tree: parent nodes are copied (they change in place: parent hash, unmerged
-    /// leaves); leaf nodes are shared, as a tree never changes a leaf node in place, only replaces it. The cached tree
-    /// hashes come along (they describe the same nodes).
+    /// The copy a group changes into its next epoch, cheaper than <see cref="Clone"/>: parent nodes are copied (they
+    /// change in place: parent hash, unmerged leaves); leaf nodes are shared, as a tree never changes a leaf node in
+    /// place, only replaces it; the cached tree hashes come along, as they describe the same nodes.
     /// </summary>
-    public RatchetTree Clone() => new([.. _nodes.Select(n => n?.Parent is { } p ? new Node { Parent = p.Clone() } : n)])
+    internal RatchetTree CopyForChange() => new([.. _nodes.Select(n => n?.Parent is { } p ? new Node { Parent = p.Clone() } : n)])
     {
         _hashCache = _hashCache == null ? null : new Dictionary<uint, byte[]>(_hashCache),
         _hashSuite = _hashSuite,
@@ -217,7 +220,7 @@ public sealed class RatchetTree
         }
         else
         {
-            var copy = Clone();
+            var copy = CopyForChange();
             copy.Invalidate();
             foreach (uint l in p.UnmergedLeaves)
             {

@@ -31,7 +31,7 @@ public sealed class RatchetTreeHashCacheTests
     [Fact]
     public void Every_change_drops_exactly_the_stale_hashes()
     {
-        var tree = Grown().Clone();
+        var tree = Grown().CopyForChange();
         tree.AllTreeHashes(Cs); // warm the cache
         uint added = tree.AddLeaf(NewLeaf("f"));
         AssertCacheTrue(tree);
@@ -61,7 +61,7 @@ public sealed class RatchetTreeHashCacheTests
     [Fact]
     public void A_commit_path_and_its_parent_hashes_update_the_cache()
     {
-        var tree = Grown().Clone();
+        var tree = Grown().CopyForChange();
         tree.AllTreeHashes(Cs);
         var fdp = tree.FilteredDirectPath(2);
         tree.BlankPath(2);
@@ -74,13 +74,15 @@ public sealed class RatchetTreeHashCacheTests
         AssertCacheTrue(tree);
     }
 
-    [Fact]
-    public void Changing_a_clone_leaves_the_original_and_its_hashes_alone()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Changing_a_copy_leaves_the_original_and_its_hashes_alone(bool forChange)
     {
         var original = Grown();
         byte[] before = original.RootHash(Cs);
         byte[] encoded = original.Encode();
-        var copy = original.Clone();
+        var copy = forChange ? original.CopyForChange() : original.Clone();
         copy.AddLeaf(NewLeaf("f")); // adds unmerged leaves to parent nodes of the copy only
         copy.UpdateLeaf(0, NewLeaf("a2"));
         Assert.Equal(encoded, original.Encode());
