@@ -190,7 +190,7 @@ public sealed class MlsCipherSuite
                         return false;
                     }
 
-                    return Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Verify(signature.ToArray(), 0, publicKey.ToArray(), 0, message, 0, message.Length);
+                    return Sodium.VerifyEd25519(publicKey, message, signature);
                 default:
                     var curve = SignatureCurve;
                     bool compressed = publicKey.Length > 0 && publicKey[0] is 0x02 or 0x03;

@@ -111,7 +111,25 @@ public sealed class HpkeTests
             byte[] sig = cs.Sign(sk, message);
             Assert.Equal(bc, sig);
             Assert.True(cs.Verify(pk, message, sig));
+            Assert.True(Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Verify(sig, 0, pk, 0, message, 0, message.Length));
+            sig[i % 64] ^= 4;
+            Assert.False(cs.Verify(pk, message, sig));
+            Assert.False(cs.Verify(pk, [.. message, 0], bc));
         }
+    }
+
+    /// <summary>
+    /// The identity point as public key with R = identity and S = 0 satisfies the cofactorless equation for every
+    /// message; the strict check refuses small-order keys, so such a "signature" never verifies.
+    /// </summary>
+    [Fact]
+    public void Ed25519_verification_refuses_a_small_order_public_key()
+    {
+        var cs = Room.Crypto.Mls.MlsCipherSuite.Get(1);
+        byte[] identity = new byte[32];
+        identity[0] = 1;
+        byte[] sig = [.. identity, .. new byte[32]];
+        Assert.False(cs.Verify(identity, "anything"u8.ToArray(), sig));
     }
 
     [Fact]
