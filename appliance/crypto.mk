@@ -10,7 +10,9 @@ crypto-bench:
 # ts-mls peer for the MLS interop tests (Room.Crypto.Tests/TsMlsInteropTests drives it over stdin/stdout).
 NPM_DIRS += appliance/tests/Room.Crypto.Tests/interop
 
-# Fast look without BenchmarkDotNet (interleaved stopwatch loops; stable on a busy machine).
+# Fast look without BenchmarkDotNet (interleaved stopwatch loops; stable on a busy machine). MLS commits in three tree
+# shapes (mls-rs's benchmark group, a blank tree, a filled tree) in process CPU time, with an in-process OpenSSL X25519
+# reference; see appliance/Room.Crypto/README.md. Only MLS: dotnet run ... -- --quick mls [MlsRs|BlankTree|Filled].
 .PHONY: crypto-bench-quick
 crypto-bench-quick:
 	dotnet run -c Release --project bench/Room.Crypto.Bench -- --quick

@@ -47,14 +47,29 @@ internal static class Kdf
         _ => throw new HpkeException("unsupported KDF"),
     };
 
-    private static readonly byte[] Version = "HPKE-v1"u8.ToArray();
+    private static ReadOnlySpan<byte> Version => "HPKE-v1"u8;
 
     public static byte[] LabeledExtract(HpkeKdfId kdf, ReadOnlySpan<byte> suiteId, ReadOnlySpan<byte> salt, string label, ReadOnlySpan<byte> ikm)
     {
-        byte[] labeled = [.. Version, .. suiteId, .. Encoding.ASCII.GetBytes(label), .. ikm];
-        byte[] prk = HKDF.Extract(Hash(kdf), labeled, salt.ToArray());
-        CryptographicOperations.ZeroMemory(labeled);
+        byte[] prk = new byte[Nh(kdf)];
+        LabeledExtract(kdf, suiteId, salt, label, ikm, prk);
         return prk;
+    }
+
+    /// <summary>LabeledExtract into <paramref name="prk"/> (Nh bytes); the labeled input is built on the stack when small and wiped.</summary>
+    public static void LabeledExtract(HpkeKdfId kdf, ReadOnlySpan<byte> suiteId, ReadOnlySpan<byte> salt, string label, ReadOnlySpan<byte> ikm, Span<byte> prk)
+    {
+        int n = Version.Length + suiteId.Length + label.Length + ikm.Length;
+        byte[]? heap = n > 512 ? new byte[n] : null;
+        Span<byte> labeled = heap ?? stackalloc byte[512];
+        labeled = labeled[..n];
+        Version.CopyTo(labeled);
+        suiteId.CopyTo(labeled[Version.Length..]);
+        int at = Version.Length + suiteId.Length;
+        at += Encoding.ASCII.GetBytes(label, labeled[at..]);
+        ikm.CopyTo(labeled[at..]);
+        HKDF.Extract(Hash(kdf), labeled, salt, prk);
+        CryptographicOperations.ZeroMemory(labeled);
     }
 
     public static byte[] LabeledExpand(HpkeKdfId kdf, ReadOnlySpan<byte> suiteId, ReadOnlySpan<byte> prk, string label, ReadOnlySpan<byte> info, int length)
@@ -64,8 +79,17 @@ internal static class Kdf
             throw new HpkeException("expand length too large");
         }
 
-        byte[] l = [(byte)(length >> 8), (byte)length];
-        byte[] labeledInfo = [.. l, .. Version, .. suiteId, .. Encoding.ASCII.GetBytes(label), .. info];
+        int n = 2 + Version.Length + suiteId.Length + label.Length + info.Length;
+        byte[]? heap = n > 512 ? new byte[n] : null;
+        Span<byte> labeledInfo = heap ?? stackalloc byte[512];
+        labeledInfo = labeledInfo[..n];
+        labeledInfo[0] = (byte)(length >> 8);
+        labeledInfo[1] = (byte)length;
+        Version.CopyTo(labeledInfo[2..]);
+        suiteId.CopyTo(labeledInfo[(2 + Version.Length)..]);
+        int at = 2 + Version.Length + suiteId.Length;
+        at += Encoding.ASCII.GetBytes(label, labeledInfo[at..]);
+        info.CopyTo(labeledInfo[at..]);
         byte[] okm = new byte[length];
         HKDF.Expand(Hash(kdf), prk, okm, labeledInfo);
         return okm;
@@ -188,7 +212,7 @@ public abstract class Dhkem
 
     public abstract (byte[] PrivateKey, byte[] PublicKey) DeriveKeyPair(ReadOnlySpan<byte> ikm);
 
-    public (byte[] PrivateKey, byte[] PublicKey) GenerateKeyPair() => DeriveKeyPair(RandomNumberGenerator.GetBytes(PrivateKeySize));
+    public virtual (byte[] PrivateKey, byte[] PublicKey) GenerateKeyPair() => DeriveKeyPair(RandomNumberGenerator.GetBytes(PrivateKeySize));
 
     private byte[] ExtractAndExpand(byte[] dh, byte[] kemContext)
     {
@@ -238,21 +262,8 @@ public sealed class X25519Kem : Dhkem
 
     public override byte[] Dh(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey)
     {
-        if (privateKey.Length != 32 || publicKey.Length != 32)
-        {
-            throw new HpkeException("bad X25519 key length");
-        }
-
-        byte[] k = privateKey.ToArray(), u = publicKey.ToArray(), r = new byte[32];
-        Org.BouncyCastle.Math.EC.Rfc7748.X25519.ScalarMult(k, 0, u, 0, r, 0);
-        CryptographicOperations.ZeroMemory(k);
-        int acc = 0;
-        foreach (byte b in r)
-        {
-            acc |= b;
-        }
-
-        if (acc == 0)
+        byte[] r = new byte[32];
+        if (!Sodium.ScalarMult(privateKey, publicKey, r))
         {
             throw new HpkeException("X25519 produced the all-zero value");
         }
@@ -262,15 +273,19 @@ public sealed class X25519Kem : Dhkem
 
     public override byte[] PublicKeyOf(ReadOnlySpan<byte> privateKey)
     {
-        if (privateKey.Length != 32)
-        {
-            throw new HpkeException("bad X25519 private key length");
-        }
-
-        byte[] k = privateKey.ToArray(), r = new byte[32];
-        Org.BouncyCastle.Math.EC.Rfc7748.X25519.ScalarMultBase(k, 0, r, 0);
-        CryptographicOperations.ZeroMemory(k);
+        byte[] r = new byte[32];
+        Sodium.ScalarMultBase(privateKey, r);
         return r;
+    }
+
+    /// <summary>32 random bytes, clamped as RFC 9180 7.1.2 serializes X25519 private keys: no DeriveKeyPair round.</summary>
+    public override (byte[] PrivateKey, byte[] PublicKey) GenerateKeyPair()
+    {
+        byte[] sk = RandomNumberGenerator.GetBytes(32);
+        sk[0] &= 248;
+        sk[31] &= 127;
+        sk[31] |= 64;
+        return (sk, PublicKeyOf(sk));
     }
 
     public override (byte[] PrivateKey, byte[] PublicKey) DeriveKeyPair(ReadOnlySpan<byte> ikm)
@@ -394,20 +409,8 @@ public sealed class HpkeSuite(HpkeKemId kem, HpkeKdfId kdf, HpkeAeadId aead)
     /// uses the id in suite_id (so the vectors of KEMs we do not implement can check it too). Zeroes
     /// <paramref name="sharedSecret"/>.
     /// </summary>
-    internal static HpkeContext KeySchedule(ushort kemId, HpkeKdfId kdf, HpkeAeadId aead, byte[] sharedSecret, ReadOnlySpan<byte> info)
-    {
-        byte[] sid = [.. "HPKE"u8, (byte)(kemId >> 8), (byte)kemId, (byte)((ushort)kdf >> 8), (byte)kdf, (byte)((ushort)aead >> 8), (byte)aead];
-        byte[] pskIdHash = Kdf.LabeledExtract(kdf, sid, [], "psk_id_hash", []);
-        byte[] infoHash = Kdf.LabeledExtract(kdf, sid, [], "info_hash", info);
-        byte[] ctx = [0x00, .. pskIdHash, .. infoHash];
-        byte[] secret = Kdf.LabeledExtract(kdf, sid, sharedSecret, "secret", []);
-        byte[] key = aead == HpkeAeadId.ExportOnly ? [] : Kdf.LabeledExpand(kdf, sid, secret, "key", ctx, Aead.KeySize(aead));
-        byte[] nonce = aead == HpkeAeadId.ExportOnly ? [] : Kdf.LabeledExpand(kdf, sid, secret, "base_nonce", ctx, Aead.NonceSize);
-        byte[] exporter = Kdf.LabeledExpand(kdf, sid, secret, "exp", ctx, Kdf.Nh(kdf));
-        CryptographicOperations.ZeroMemory(secret);
-        CryptographicOperations.ZeroMemory(sharedSecret);
-        return new HpkeContext(kdf, aead, sid, key, nonce, exporter);
-    }
+    internal static HpkeContext KeySchedule(ushort kemId, HpkeKdfId kdf, HpkeAeadId aead, byte[] sharedSecret, ReadOnlySpan<byte> info) =>
+        new ScheduleContext(kemId, kdf, aead, info).Derive(sharedSecret, withExporter: true);
 
     public (byte[] Enc, HpkeContext Context) SetupBaseS(ReadOnlySpan<byte> pkR, ReadOnlySpan<byte> info, ReadOnlySpan<byte> ikmE = default)
     {
@@ -418,19 +421,75 @@ public sealed class HpkeSuite(HpkeKemId kem, HpkeKdfId kdf, HpkeAeadId aead)
     public HpkeContext SetupBaseR(ReadOnlySpan<byte> enc, ReadOnlySpan<byte> skR, ReadOnlySpan<byte> info) =>
         KeySchedule(Kem.Decap(enc, skR), info);
 
-    public (byte[] Enc, byte[] Ciphertext) SealBase(ReadOnlySpan<byte> pkR, ReadOnlySpan<byte> info, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> pt)
-    {
-        var (enc, ctx) = SetupBaseS(pkR, info);
-        using (ctx)
-        {
-            return (enc, ctx.Seal(aad, pt));
-        }
-    }
+    public (byte[] Enc, byte[] Ciphertext) SealBase(ReadOnlySpan<byte> pkR, ReadOnlySpan<byte> info, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> pt) =>
+        BaseSealer(info).Seal(pkR, aad, pt);
 
     public byte[] OpenBase(ReadOnlySpan<byte> enc, ReadOnlySpan<byte> skR, ReadOnlySpan<byte> info, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ct)
     {
-        using var ctx = SetupBaseR(enc, skR, info);
+        using var ctx = new ScheduleContext((ushort)Kem.Id, KdfId, AeadId, info).Derive(Kem.Decap(enc, skR), withExporter: false);
         return ctx.Open(aad, ct);
+    }
+
+    /// <summary>
+    /// Single-shot base-mode encryption of many messages under one <paramref name="info"/> (an MLS commit's path
+    /// secrets): the info-dependent part of the key schedule is computed once, not per recipient. Thread-safe.
+    /// </summary>
+    public HpkeSealer BaseSealer(ReadOnlySpan<byte> info) => new(Kem, new ScheduleContext((ushort)Kem.Id, KdfId, AeadId, info));
+}
+
+/// <summary>
+/// suite_id and key_schedule_context (mode_base || psk_id_hash || info_hash) of RFC 9180 section 5.1: everything the
+/// key schedule needs except the shared secret.
+/// </summary>
+internal sealed class ScheduleContext
+{
+    private readonly HpkeKdfId _kdf;
+    private readonly HpkeAeadId _aead;
+    private readonly byte[] _suiteId;
+    private readonly byte[] _context;
+
+    public ScheduleContext(ushort kemId, HpkeKdfId kdf, HpkeAeadId aead, ReadOnlySpan<byte> info)
+    {
+        _kdf = kdf;
+        _aead = aead;
+        _suiteId = [.. "HPKE"u8, (byte)(kemId >> 8), (byte)kemId, (byte)((ushort)kdf >> 8), (byte)kdf, (byte)((ushort)aead >> 8), (byte)aead];
+        int nh = Kdf.Nh(kdf);
+        _context = new byte[1 + 2 * nh];
+        Kdf.LabeledExtract(kdf, _suiteId, [], "psk_id_hash", [], _context.AsSpan(1, nh));
+        Kdf.LabeledExtract(kdf, _suiteId, [], "info_hash", info, _context.AsSpan(1 + nh, nh));
+    }
+
+    /// <summary>The context for <paramref name="sharedSecret"/> (zeroed here); single-shot use needs no exporter secret.</summary>
+    public HpkeContext Derive(byte[] sharedSecret, bool withExporter)
+    {
+        byte[] secret = Kdf.LabeledExtract(_kdf, _suiteId, sharedSecret, "secret", []);
+        bool exportOnly = _aead == HpkeAeadId.ExportOnly;
+        byte[] key = exportOnly ? [] : Kdf.LabeledExpand(_kdf, _suiteId, secret, "key", _context, Aead.KeySize(_aead));
+        byte[] nonce = exportOnly ? [] : Kdf.LabeledExpand(_kdf, _suiteId, secret, "base_nonce", _context, Aead.NonceSize);
+        byte[] exporter = withExporter ? Kdf.LabeledExpand(_kdf, _suiteId, secret, "exp", _context, Kdf.Nh(_kdf)) : [];
+        CryptographicOperations.ZeroMemory(secret);
+        CryptographicOperations.ZeroMemory(sharedSecret);
+        return new HpkeContext(_kdf, _aead, _suiteId, key, nonce, exporter);
+    }
+}
+
+/// <summary>Base-mode single-shot encryption to many recipients under one info (see <see cref="HpkeSuite.BaseSealer"/>).</summary>
+public sealed class HpkeSealer
+{
+    private readonly Dhkem _kem;
+    private readonly ScheduleContext _schedule;
+
+    internal HpkeSealer(Dhkem kem, ScheduleContext schedule)
+    {
+        _kem = kem;
+        _schedule = schedule;
+    }
+
+    public (byte[] Enc, byte[] Ciphertext) Seal(ReadOnlySpan<byte> pkR, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> pt)
+    {
+        var (ss, enc) = _kem.Encap(pkR);
+        using var ctx = _schedule.Derive(ss, withExporter: false);
+        return (enc, ctx.Seal(aad, pt));
     }
 }
 

@@ -159,9 +159,7 @@ public sealed class MlsCipherSuite
                         throw new MlsException("bad Ed25519 private key");
                     }
 
-                    byte[] sig = new byte[64];
-                    Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Sign(privateKey.ToArray(), 0, message, 0, message.Length, sig, 0);
-                    return sig;
+                    return Sodium.SignEd25519(privateKey, message);
                 }
 
             default:
@@ -192,7 +190,7 @@ public sealed class MlsCipherSuite
                         return false;
                     }
 
-                    return Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Verify(signature.ToArray(), 0, publicKey.ToArray(), 0, message, 0, message.Length);
+                    return Sodium.VerifyEd25519(publicKey, message, signature);
                 default:
                     var curve = SignatureCurve;
                     bool compressed = publicKey.Length > 0 && publicKey[0] is 0x02 or 0x03;
@@ -269,6 +267,9 @@ public sealed class MlsCipherSuite
 
     public (byte[] KemOutput, byte[] Ciphertext) EncryptWithLabel(ReadOnlySpan<byte> publicKey, string label, ReadOnlySpan<byte> context, ReadOnlySpan<byte> plaintext) =>
         Hpke.SealBase(publicKey, EncryptContext(label, context), [], plaintext);
+
+    /// <summary>EncryptWithLabel to many recipients under one label and context (a commit's path secrets).</summary>
+    public HpkeSealer SealerWithLabel(string label, ReadOnlySpan<byte> context) => Hpke.BaseSealer(EncryptContext(label, context));
 
     public byte[] DecryptWithLabel(ReadOnlySpan<byte> privateKey, string label, ReadOnlySpan<byte> context, ReadOnlySpan<byte> kemOutput, ReadOnlySpan<byte> ciphertext)
     {

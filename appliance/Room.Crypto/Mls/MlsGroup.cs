@@ -30,6 +30,14 @@ public sealed class MlsGroupOptions
 
     /// <summary>Random padding of PrivateMessage content up to this many bytes.</summary>
     public int Padding { get; set; }
+
+    /// <summary>
+    /// Commits that only add members (or inject PSKs) go without an UpdatePath, as RFC 9420 allows and mls-rs does by
+    /// default: cheaper adds, but the committer's path is not refreshed and the tree's interior stays blank, so later
+    /// commits encrypt to more members. Off by default (every commit refreshes the committer's path); the benchmark
+    /// uses it to build mls-rs's group shape.
+    /// </summary>
+    internal bool OmitOptionalPath { get; set; }
 }
 
 /// <summary>
@@ -359,7 +367,7 @@ public sealed class MlsGroup : IDisposable
         byte[] interim = TranscriptHash.Interim(cs, ctx.ConfirmedTranscriptHash, gi.ConfirmationTag);
         var proposals = new List<Proposal> { new() { Type = ProposalType.ExternalInit, KemOutput = kemOutput } };
         var kp = me.CreateKeyPackage();
-        var newTree = tree.Clone();
+        var newTree = tree.CopyForChange();
         if (replaces is uint old)
         {
             CredentialIdentity.CheckSuccessor(options.CredentialValidator, tree.Leaf(old) ?? throw new MlsException("no member to replace at that leaf"), kp.KeyPackage.LeafNode);
@@ -526,7 +534,7 @@ public sealed class MlsGroup : IDisposable
             resolved.Add((p, Sender.Member(MyLeaf)));
         }
 
-        var newTree = _tree.Clone();
+        var newTree = _tree.CopyForChange();
         var newCtx = _ctx.Clone();
         newCtx.Epoch++;
         var applied = ApplyProposals(newTree, newCtx, resolved, MyLeaf);
@@ -536,8 +544,23 @@ public sealed class MlsGroup : IDisposable
         {
             myLeafNode.Credential = _renewedCredential;
         }
-        var (path, commitSecret, pathSecrets) = TreeKem.CreatePath(cs, newTree, newPriv, myLeafNode, _me.SignaturePrivateKey, GroupId, applied.Joiners.Keys.ToHashSet(),
-            t => { newCtx.TreeHash = t.RootHash(cs); return newCtx.ToBytes(); });
+        UpdatePath? path = null;
+        byte[] commitSecret;
+        Dictionary<uint, byte[]> pathSecrets;
+        if (_options.OmitOptionalPath && !applied.NeedsPath && _renewedCredential == null)
+        {
+            // RFC 9420 12.4: a commit of Add (and PSK) proposals only may omit the path; the commit secret is zero.
+            commitSecret = new byte[cs.Nh];
+            pathSecrets = [];
+            newPriv.Prune(cs, newTree);
+            newCtx.TreeHash = newTree.RootHash(cs);
+        }
+        else
+        {
+            (path, commitSecret, pathSecrets) = TreeKem.CreatePath(cs, newTree, newPriv, myLeafNode, _me.SignaturePrivateKey, GroupId, applied.Joiners.Keys.ToHashSet(),
+                t => { newCtx.TreeHash = t.RootHash(cs); return newCtx.ToBytes(); });
+        }
+
         var commit = new Commit { Proposals = list, Path = path };
         var content = NewContent(ContentType.Commit);
         content.Commit = commit;
@@ -907,7 +930,7 @@ public sealed class MlsGroup : IDisposable
             throw new MlsException("ExternalInit in a member commit");
         }
 
-        var newTree = _tree.Clone();
+        var newTree = _tree.CopyForChange();
         var newCtx = _ctx.Clone();
         newCtx.Epoch++;
         var applied = ApplyProposals(newTree, newCtx, proposals, committer);
@@ -950,7 +973,7 @@ public sealed class MlsGroup : IDisposable
             throw new MlsException("external commit needs exactly one ExternalInit");
         }
 
-        var newTree = _tree.Clone();
+        var newTree = _tree.CopyForChange();
         var newCtx = _ctx.Clone();
         newCtx.Epoch++;
         var applied = ApplyProposals(newTree, newCtx, proposals, null);

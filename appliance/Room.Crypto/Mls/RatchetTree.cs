@@ -13,8 +13,32 @@ public sealed class RatchetTree
 
     private RatchetTree(List<Node?> nodes) => _nodes = nodes;
 
-    /// <summary>Every mutation drops the cached tree hashes.</summary>
+    /// <summary>A change of the tree's size drops every cached tree hash.</summary>
     private void Invalidate() => _hashCache = null;
+
+    /// <summary>
+    /// A change of <paramref name="node"/> (its content, or a parent's unmerged leaves) drops the cached tree hashes of
+    /// it and its ancestors: a tree hash covers exactly the node's subtree, so every other cached hash stays true.
+    /// </summary>
+    private void Invalidate(uint node)
+    {
+        if (_hashCache == null)
+        {
+            return;
+        }
+
+        uint root = Root;
+        while (true)
+        {
+            _hashCache.Remove(node);
+            if (node == root)
+            {
+                return;
+            }
+
+            node = TreeMath.Parent(node, LeafCount);
+        }
+    }
 
     public uint LeafCount => ((uint)_nodes.Count + 1) / 2;
 
@@ -24,7 +48,19 @@ public sealed class RatchetTree
 
     public static RatchetTree Create(LeafNode first) => new([new Node { Leaf = first }]);
 
+    /// <summary>An independent copy (through the wire form): nothing is shared, no tree hash is carried over.</summary>
     public RatchetTree Clone() => FromWire(MlsReader.DecodeAll(MlsWriter.Encode(WriteWire), Node.ReadTree));
+
+    /// <summary>
+    /// The copy a group changes into its next epoch, cheaper than <see cref="Clone"/>: parent nodes are copied (they
+    /// change in place: parent hash, unmerged leaves); leaf nodes are shared, as a tree never changes a leaf node in
+    /// place, only replaces it; the cached tree hashes come along, as they describe the same nodes.
+    /// </summary>
+    internal RatchetTree CopyForChange() => new([.. _nodes.Select(n => n?.Parent is { } p ? new Node { Parent = p.Clone() } : n)])
+    {
+        _hashCache = _hashCache == null ? null : new Dictionary<uint, byte[]>(_hashCache),
+        _hashSuite = _hashSuite,
+    };
 
     /// <summary>Builds a tree from the ratchet_tree extension form, padding trailing blanks and checking node kinds.</summary>
     public static RatchetTree FromWire(List<Node?> nodes)
@@ -94,7 +130,7 @@ public sealed class RatchetTree
     internal void SetNode(uint node, Node? value)
     {
         _nodes[(int)node] = value;
-        Invalidate();
+        Invalidate(node);
     }
 
     public List<uint> Resolution(uint node)
@@ -184,7 +220,8 @@ public sealed class RatchetTree
         }
         else
         {
-            var copy = Clone();
+            var copy = CopyForChange();
+            copy.Invalidate();
             foreach (uint l in p.UnmergedLeaves)
             {
                 copy._nodes[(int)TreeMath.LeafToNode(l)] = null;
@@ -338,7 +375,7 @@ public sealed class RatchetTree
         }
 
         uint node = TreeMath.LeafToNode(index);
-        Invalidate();
+        Invalidate(node); // and every parent whose unmerged leaves change below
         _nodes[(int)node] = new Node { Leaf = leaf };
         foreach (uint p in TreeMath.DirectPath(node, LeafCount))
         {
@@ -350,7 +387,7 @@ public sealed class RatchetTree
 
     public void BlankPath(uint leaf)
     {
-        Invalidate();
+        Invalidate(TreeMath.LeafToNode(leaf));
         foreach (uint p in TreeMath.DirectPath(TreeMath.LeafToNode(leaf), LeafCount))
         {
             _nodes[(int)p] = null;
@@ -359,7 +396,7 @@ public sealed class RatchetTree
 
     public void UpdateLeaf(uint leaf, LeafNode node)
     {
-        Invalidate();
+        Invalidate(TreeMath.LeafToNode(leaf));
         _nodes[(int)TreeMath.LeafToNode(leaf)] = new Node { Leaf = node };
         BlankPath(leaf);
     }
@@ -371,7 +408,7 @@ public sealed class RatchetTree
             throw new MlsException("remove of a blank leaf");
         }
 
-        Invalidate();
+        Invalidate(TreeMath.LeafToNode(leaf));
         _nodes[(int)TreeMath.LeafToNode(leaf)] = null;
         BlankPath(leaf);
         Truncate();
@@ -437,7 +474,7 @@ public sealed class RatchetTree
         for (int i = fdp.Count - 1; i >= 0; i--)
         {
             Parent(fdp[i])!.ParentHash = below;
-            Invalidate();
+            Invalidate(fdp[i]);
             var (_, sibling) = Children(fdp[i], leafNode);
             below = ParentHash(cs, fdp[i], sibling);
         }

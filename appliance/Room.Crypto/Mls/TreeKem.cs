@@ -101,6 +101,10 @@ public static class TreeKem
     /// <summary>From this many path-secret encryptions on, a commit encrypts them in parallel.</summary>
     public const int ParallelSealThreshold = 8;
 
+    /// <summary>How many path-secret encryptions a commit by <paramref name="leaf"/> needs in this tree.</summary>
+    internal static int PathRecipients(RatchetTree tree, uint leaf, IReadOnlySet<uint> exclude) =>
+        tree.FilteredDirectPath(leaf).Sum(n => Recipients(tree, RatchetTree.Children(n, TreeMath.LeafToNode(leaf)).Other, exclude).Count);
+
     private static List<uint> Recipients(RatchetTree tree, uint copathChild, IReadOnlySet<uint> exclude) =>
         tree.Resolution(copathChild).Where(n => !(TreeMath.Level(n) == 0 && exclude.Contains(TreeMath.NodeToLeaf(n)))).ToList();
 
@@ -156,9 +160,10 @@ public static class TreeKem
         // One HPKE encryption per recipient (two scalar multiplications each): independent, so large groups use every
         // core. The ciphertexts keep the resolution order.
         var ciphertexts = new HpkeCiphertext[jobs.Count];
+        var sealer = cs.SealerWithLabel("UpdatePathNode", gc);
         void Seal(int j)
         {
-            var (kem, ct) = cs.EncryptWithLabel(jobs[j].PublicKey, "UpdatePathNode", gc, secrets[jobs[j].Node]);
+            var (kem, ct) = sealer.Seal(jobs[j].PublicKey, [], secrets[jobs[j].Node]);
             ciphertexts[j] = new HpkeCiphertext { KemOutput = kem, Ciphertext = ct };
         }
 

@@ -57,6 +57,27 @@ public sealed class MlsGroupTests
     }
 
     [Fact]
+    public void Add_only_commits_omit_the_path_when_asked_and_every_member_agrees()
+    {
+        var cs = MlsCipherSuite.Get(1);
+        var alice = MlsGroup.Create(MlsIdentity.CreateBasic(cs, "alice"), "room-1"u8.ToArray(), new MlsGroupOptions { OmitOptionalPath = true, HandshakeAsPublic = true });
+        var bob = Joined(alice, MlsIdentity.CreateBasic(cs, "bob"), out var add1);
+        var carol = Joined(alice, MlsIdentity.CreateBasic(cs, "carol"), out var add2, bob);
+        Assert.Null(add1.Commit.PublicMessage!.Content.Commit!.Path);
+        Assert.Null(add2.Commit.PublicMessage!.Content.Commit!.Path);
+        Assert.Equal(alice.EpochAuthenticator, bob.EpochAuthenticator);
+        Assert.Equal(alice.EpochAuthenticator, carol.EpochAuthenticator);
+        Assert.All(new uint[] { 1, 3 }, n => Assert.Null(alice.Tree[n])); // nobody's path was set: the interior is blank
+
+        // A commit that must carry a path (a removal) still does, and everyone follows it.
+        var rm = alice.Commit(remove: [carol.MyLeaf]);
+        Assert.NotNull(rm.Commit.PublicMessage!.Content.Commit!.Path);
+        bob.Process(MlsMessage.Decode(rm.Commit.ToBytes()));
+        Assert.Equal(alice.EpochAuthenticator, bob.EpochAuthenticator);
+        Assert.NotNull(alice.Tree[1]);
+    }
+
+    [Fact]
     public void Proposals_by_reference_are_committed_by_another_member()
     {
         var cs = MlsCipherSuite.Get(1);
