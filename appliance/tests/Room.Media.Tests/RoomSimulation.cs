@@ -99,11 +99,11 @@ internal sealed record RoomSimulation
         return output;
     }
 
-    /// <summary>Speech-shaped noise added per microphone so the mean active-speech power over mics is <paramref name="snrDb"/> above it.</summary>
+    /// <summary>Speech-shaped noise added per microphone so the mean active-speech power over mics is <paramref name="snrDb"/> above it (<paramref name="source"/>: the talking part).</summary>
     public static void AddNoise(double[][] mics, double[] source, double snrDb, int seed)
     {
         var rng = new Random(seed);
-        var fft = new Fft((int)BitOperations.RoundUpToPowerOf2((uint)source.Length));
+        var fft = new Fft((int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(source.Length, mics[0].Length)));
         var magnitude = Spectrum(fft, source).Select(c => c.Magnitude).ToArray();
         var signal = mics.Average(ActiveSpeechPower);
         foreach (var mic in mics)

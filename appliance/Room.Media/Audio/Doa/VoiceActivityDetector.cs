@@ -3,7 +3,8 @@ namespace Room.Media.Audio.Doa;
 /// <summary>
 /// Says whether a 20 ms block holds speech, so directions are only estimated while someone talks. Two cues, both
 /// needed: the speech band (300..4000 Hz) stands <see cref="VoiceActivityOptions.MarginDb"/> above a noise floor that
-/// follows the quietest blocks (down at once, up slowly, so a steady noise becomes the floor and speech does not),
+/// follows the mean level of the blocks that are not speech (and creeps up under speech, so a noise that steps up
+/// becomes the floor in time),
 /// and the band's spectrum is peaky (voiced speech has harmonics: spectral flatness well under that of noise, whose
 /// flatness is about 0.56). A few blocks of hangover bridge the gaps between syllables. Block-counted, not timed.
 /// </summary>
@@ -50,9 +51,15 @@ public sealed class VoiceActivityDetector
         var mean = sum / count;
         Flatness = Math.Exp(logSum / count) / mean;
         LevelDb = 10 * Math.Log10(mean / _spectrum.BlockFrames);
-        if (double.IsNaN(_floorDb) || LevelDb < _floorDb)
+        if (double.IsNaN(_floorDb))
         {
             _floorDb = LevelDb;
+        }
+        else if (LevelDb < _floorDb + _options.MarginDb)
+        {
+            // Not speech: the floor follows the noise's mean level (quickly down, slowly up), so the noise's own
+            // block-to-block swings (several dB for noise shaped like speech) stay under the margin.
+            _floorDb += (LevelDb < _floorDb ? 0.3 : 0.05) * (LevelDb - _floorDb);
         }
         else
         {
@@ -76,7 +83,7 @@ public sealed class VoiceActivityDetector
 public sealed record VoiceActivityOptions
 {
     /// <summary>How far above the noise floor the speech band must be, dB.</summary>
-    public double MarginDb { get; init; } = 6;
+    public double MarginDb { get; init; } = 8;
 
     /// <summary>Below this band level a block is silence whatever the floor (digital silence, a muted mic), dB.</summary>
     public double MinLevelDb { get; init; } = -90;
