@@ -10,3 +10,10 @@ audio-bench:
 	dotnet run -c $(CONFIG) --no-build --project bench/Room.Audio.Bench -- --seconds $(AUDIO_BENCH_SECONDS) --out $(ARTIFACTS)/bench-audio \
 	  2> $(ARTIFACTS)/bench-audio/stderr.log; rc=$$?; \
 	  echo "stderr: $$(wc -l < $(ARTIFACTS)/bench-audio/stderr.log) lines in $(ARTIFACTS)/bench-audio/stderr.log"; exit $$rc
+
+# Direction of arrival cost per 20 ms block at 48 kHz, 4, 6 and 8 microphones (issue 20; bench/Room.Doa.Bench, BenchmarkDotNet).
+BENCHES += doa-bench
+
+.PHONY: doa-bench
+doa-bench:
+	dotnet run -c Release --project bench/Room.Doa.Bench -- --filter '*DoaBench*' --job short --inProcess --artifacts $(ARTIFACTS)/bench-doa
