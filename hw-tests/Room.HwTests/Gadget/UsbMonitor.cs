@@ -56,9 +56,6 @@ public sealed unsafe class UsbMonitor : IHostSide, IDisposable
         _reader.Start();
     }
 
-    /// <summary>Events usbmon dropped because its ring was full (each one may be a lost SET_CUR: logged).</summary>
-    public long Dropped { get; private set; }
-
     /// <summary>Opens usbmon for the bus of dummy_hcd, or returns null (with the reason logged) when it is not there.</summary>
     /// <param name="onOut">Gets each control OUT request with a data stage the host finished, in order.</param>
     public static UsbMonitor? OpenForDummyHcd(Action<SetupPacket, byte[]> onOut, Action<string> log)
@@ -97,28 +94,50 @@ public sealed unsafe class UsbMonitor : IHostSide, IDisposable
         }
     }
 
-    /// <summary>Takes every event usbmon holds (under the lock: once it returns true, all of them were taken in).</summary>
+    /// <summary>Takes every event usbmon held when called (under the lock: once it returns true, all of them were
+    /// taken in). Events that arrive meanwhile wait for the next call, so a busy bus cannot keep the lock held.</summary>
     private bool Drain()
     {
-        if (_failed)
+        MonBinStats stats;
+        if (_failed || !Call(GetStats, &stats))
         {
             return false;
         }
 
-        while (true)
+        if (stats.Dropped > 0)
         {
-            int r;
+            _log($"usbmon: {stats.Dropped} events dropped (ring full): a SET_CUR among them is lost to the camera");
+        }
+
+        for (var i = 0L; i < stats.Queued; i++)
+        {
+            bool got;
             fixed (byte* h = _header)
             fixed (byte* d = _data)
             {
                 var get = new MonBinGet { Header = h, Data = d, Alloc = (nuint)_data.Length };
-                r = Native.Ioctl(_fd, GetEventX, &get);
+                got = Call(GetEventX, &get);
             }
 
-            if (r == 0)
+            if (!got)
             {
-                Take();
-                continue;
+                return !_failed; // EAGAIN: none left
+            }
+
+            Take();
+        }
+
+        return true;
+    }
+
+    /// <summary>ioctl on usbmon, again after EINTR: false on EAGAIN, and on any other error, which ends the reader.</summary>
+    private bool Call(uint request, void* arg)
+    {
+        while (true)
+        {
+            if (Native.Ioctl(_fd, request, arg) == 0)
+            {
+                return true;
             }
 
             var errno = Marshal.GetLastPInvokeError();
@@ -130,12 +149,10 @@ public sealed unsafe class UsbMonitor : IHostSide, IDisposable
             if (errno != Native.EAGAIN)
             {
                 _failed = true;
-                _log($"usbmon: MON_IOCX_GETX: errno {errno}; SET_CUR data is no longer taken from the host's side");
-                return false;
+                _log($"usbmon: ioctl 0x{request:x}: errno {errno}; SET_CUR data is no longer taken from the host's side");
             }
 
-            CountDrops();
-            return true;
+            return false;
         }
     }
 
@@ -156,16 +173,6 @@ public sealed unsafe class UsbMonitor : IHostSide, IDisposable
         if (_requests.Add(ev!) is { } done)
         {
             _out(done.Setup, done.Data);
-        }
-    }
-
-    private void CountDrops()
-    {
-        MonBinStats stats;
-        if (Native.Ioctl(_fd, GetStats, &stats) == 0 && stats.Dropped > 0)
-        {
-            Dropped += stats.Dropped;
-            _log($"usbmon: {stats.Dropped} events dropped (ring full): a SET_CUR among them is lost to the camera");
         }
     }
 
