@@ -20,10 +20,12 @@ public class UsbMonRequestsTests
         Assert.Null(Add(Submit(1, SetPanTilt, data)));
         Assert.Equal(SetPanTilt, _requests.Waiting);
 
-        var done = Add(Complete(1, 0));
+        var done = Add(Complete(1, 0, microseconds: 2_000_250));
 
-        Assert.Equal(SetPanTilt, done!.Value.Setup);
-        Assert.Equal(data, done.Value.Data);
+        Assert.True(done!.DeliversData);
+        Assert.Equal(SetPanTilt, done.Setup);
+        Assert.Equal(data, done.Data);
+        Assert.Equal(1000, done.WaitedMs);
         Assert.Null(_requests.Waiting);
     }
 
@@ -33,7 +35,7 @@ public class UsbMonRequestsTests
         var probe = Enumerable.Range(1, 34).Select(i => (byte)i).ToArray();
         Add(Submit(7, SetProbe, probe));
 
-        Assert.Equal(probe, Add(Complete(7, 0))!.Value.Data);
+        Assert.Equal(probe, Add(Complete(7, 0))!.Data);
     }
 
     [Fact]
@@ -47,13 +49,15 @@ public class UsbMonRequestsTests
     }
 
     [Fact]
-    public void A_request_the_device_stalled_or_that_timed_out_is_not_handed_over()
+    public void A_request_the_device_stalled_or_the_host_gave_up_on_delivers_no_data_and_says_how_it_ended()
     {
         Add(Submit(1, SetPanTilt, new byte[8]));
-        Assert.Null(Add(Complete(1, -32)));
+        var stalled = Add(Complete(1, -32))!;
         Add(Submit(2, SetPanTilt, new byte[8]));
-        Assert.Null(Add(Complete(2, -104)));
+        var killed = Add(Complete(2, -2, microseconds: 6_000_000))!;
 
+        Assert.Equal((false, -32), (stalled.DeliversData, stalled.Status));
+        Assert.Equal((false, -2, 5000L), (killed.DeliversData, killed.Status, killed.WaitedMs));
         Assert.Null(_requests.Waiting);
     }
 
@@ -62,7 +66,7 @@ public class UsbMonRequestsTests
     {
         Add(Submit(1, SetPanTilt, new byte[4])); // len_urb 8 (its wLength), len_cap 4
 
-        Assert.Null(Add(Complete(1, 0)));
+        Assert.False(Add(Complete(1, 0))!.DeliversData);
     }
 
     [Fact]
@@ -123,7 +127,7 @@ public class UsbMonRequestsTests
     }
 
     /// <summary>One event as MON_IOCX_GETX delivers it: the header, then the data.</summary>
-    private (SetupPacket Setup, byte[] Data)? Add(byte[] record)
+    private UsbMonCompletion? Add(byte[] record)
     {
         Assert.True(MonBinHeader.TryParse(record.AsSpan(0, MonBinHeader.Size), record.AsSpan(MonBinHeader.Size), out var ev, out var error), error);
         return _requests.Add(ev!);
@@ -145,17 +149,19 @@ public class UsbMonRequestsTests
         return b;
     }
 
-    private static byte[] Complete(ulong id, int status)
+    private static byte[] Complete(ulong id, int status, long microseconds = 1_000_000)
     {
         var b = new byte[MonBinHeader.Size];
-        Header(b, id, 'C', 0, Camera, status, 0, 0);
+        Header(b, id, 'C', 0, Camera, status, 0, 0, microseconds);
         b[14] = (byte)'-';
         b[15] = (byte)'>';
         return b;
     }
 
-    private static void Header(byte[] b, ulong id, char type, byte endpoint, byte device, int status, uint lenUrb, uint lenCap)
+    private static void Header(byte[] b, ulong id, char type, byte endpoint, byte device, int status, uint lenUrb, uint lenCap, long microseconds = 1_000_000)
     {
+        BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(16), microseconds / 1_000_000);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(24), (int)(microseconds % 1_000_000));
         BinaryPrimitives.WriteUInt64LittleEndian(b, id);
         b[8] = (byte)type;
         b[9] = Control;

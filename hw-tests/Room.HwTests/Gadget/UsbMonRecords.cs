@@ -3,10 +3,11 @@ using System.Buffers.Binary;
 namespace Room.HwTests.Gadget;
 
 /// <summary>One event of usbmon's binary interface: a URB submitted (S), completed (C) or failed to submit (E).</summary>
+/// <param name="Microseconds">When it happened (usbmon's wall-clock timestamp).</param>
 /// <param name="Setup">A control submission's SETUP packet, when usbmon captured it.</param>
 /// <param name="Data">The data usbmon captured, whole (an OUT transfer's at submission, an IN's at completion), or null
 /// when it captured none or only part of it.</param>
-public sealed record UsbMonEvent(ulong Id, char Type, byte TransferType, byte Endpoint, byte Device, int Status, SetupPacket? Setup, byte[]? Data)
+public sealed record UsbMonEvent(ulong Id, char Type, byte TransferType, byte Endpoint, byte Device, int Status, long Microseconds, SetupPacket? Setup, byte[]? Data)
 {
     public const byte Control = 2;
 
@@ -63,10 +64,21 @@ public static class MonBinHeader
         // flag_setup and flag_data are 0 when the SETUP packet and the data were captured (else a reason character).
         var setup = transfer == UsbMonEvent.Control && type == 'S' && header[14] == 0 ? SetupPacket.Parse(header.Slice(40, 8)) : (SetupPacket?)null;
         var whole = header[15] == 0 && lenCap > 0 && lenCap == lenUrb;
+        var us = (BinaryPrimitives.ReadInt64LittleEndian(header[16..]) * 1_000_000) + BinaryPrimitives.ReadInt32LittleEndian(header[24..]);
         ev = new UsbMonEvent(BinaryPrimitives.ReadUInt64LittleEndian(header), type, transfer, header[10], header[11],
-            BinaryPrimitives.ReadInt32LittleEndian(header[28..]), setup, whole ? data[..(int)lenCap].ToArray() : null);
+            BinaryPrimitives.ReadInt32LittleEndian(header[28..]), us, setup, whole ? data[..(int)lenCap].ToArray() : null);
         return true;
     }
+}
+
+/// <summary>A control request the host has finished (or failed to submit), as usbmon saw it.</summary>
+/// <param name="Data">An OUT request's whole data stage, if captured.</param>
+/// <param name="Status">0, or the negative errno the host got (-ENOENT: it gave up waiting).</param>
+/// <param name="WaitedMs">From its submission to its completion.</param>
+public sealed record UsbMonCompletion(SetupPacket Setup, byte[]? Data, int Status, long WaitedMs)
+{
+    /// <summary>An OUT request whose data stage the host finished: a real device has taken its data now.</summary>
+    public bool DeliversData => Status == 0 && !Setup.IsIn && Setup.Length > 0 && Data is not null;
 }
 
 /// <summary>
@@ -79,15 +91,14 @@ public sealed class UsbMonRequests
     private const int MaxPending = 32;
     private const byte RootHub = 1;
 
-    private readonly Dictionary<ulong, (SetupPacket Setup, byte[]? Data)> _pending = [];
+    private readonly Dictionary<ulong, (SetupPacket Setup, byte[]? Data, long Microseconds)> _pending = [];
     private readonly List<ulong> _order = [];
 
     /// <summary>The oldest request the host still waits on.</summary>
     public SetupPacket? Waiting => _order.Count > 0 ? _pending[_order[0]].Setup : null;
 
-    /// <summary>Takes one event. Returns the OUT request (with its whole data stage) that the host has just finished
-    /// successfully, or null.</summary>
-    public (SetupPacket Setup, byte[] Data)? Add(UsbMonEvent ev)
+    /// <summary>Takes one event. Returns the request it finished, or null.</summary>
+    public UsbMonCompletion? Add(UsbMonEvent ev)
     {
         if (!ev.IsControlOnEndpointZero || ev.Device == RootHub)
         {
@@ -101,7 +112,7 @@ public sealed class UsbMonRequests
                 return null;
             }
 
-            _pending[ev.Id] = (setup, !setup.IsIn && ev.Data?.Length == setup.Length ? ev.Data : null);
+            _pending[ev.Id] = (setup, !setup.IsIn && ev.Data?.Length == setup.Length ? ev.Data : null, ev.Microseconds);
             _order.Remove(ev.Id);
             _order.Add(ev.Id);
             if (_order.Count > MaxPending)
@@ -119,6 +130,6 @@ public sealed class UsbMonRequests
         }
 
         _order.Remove(ev.Id);
-        return ev.Type == 'C' && ev.Status == 0 && done.Setup.Length > 0 && done.Data is { } data ? (done.Setup, data) : null;
+        return new UsbMonCompletion(done.Setup, done.Data, ev.Status, (ev.Microseconds - done.Microseconds) / 1000);
     }
 }
