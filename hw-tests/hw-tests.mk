@@ -20,7 +20,8 @@ hw-test: deps
 
 # The lab must catch a broken path under test: one more lab run with every fault of Lab/LabFault.cs injected (a driver
 # unloaded, a module parameter changed, an ioctl failing inside roomd, a driver bug); passes only if each fault's
-# check fails and every other check passes. Part of `make test` too (one more guest boot).
+# check fails and every other check passes. Part of `make test` too (one more guest boot; it reuses hw-test's build
+# when nothing it is built from changed, see fingerprint in lab/hw-test.sh).
 EXTRA_TESTS += hw-test-fault
 hw-test-fault: deps
 	@HWTEST_RESULTS="$(RESULTS)" hw-tests/lab/hw-test-fault.sh

@@ -34,7 +34,7 @@ public sealed class ControlPipeTests : IDisposable
     /// <summary>The lab's case: the device sees the host's side through usbmon.</summary>
     private void SeeTheHost()
     {
-        _usb.HostVisible = true;
+        _usb.ShowHostTo(_camera);
         _pipe = new ControlPipe(_usb, _camera, _log.Add, _usb, pause: _ => _pauses++, dataWaitMs: 50);
     }
 
@@ -201,6 +201,28 @@ public sealed class ControlPipeTests : IDisposable
         Assert.True(_usb.Idle);
         Assert.Equal(PanTilt(36000, 0), _usb.Host[^1].Data);
         Assert.Equal(300, _camera.Position.Zoom);
+    }
+
+    [Fact]
+    public void Seeing_the_host_a_set_cur_whose_event_the_read_back_replaced_before_the_device_read_it_still_takes_effect()
+    {
+        // The lab's focus/exposure failure: gadgetfs replaces an unread SETUP event with the next one and says nothing,
+        // so the device never hears of the SET_CUR; the host's side has it.
+        SeeTheHost();
+        _usb.Send(SetPanTilt, PanTilt(36000, 3600));
+
+        Assert.Equal(PanTilt(36000, 3600), Exchange(GetPanTilt));
+        Assert.Equal(0, _pipe.Overtaken);
+    }
+
+    [Fact]
+    public void Without_seeing_the_host_a_set_cur_whose_event_was_replaced_is_lost_without_a_trace()
+    {
+        // Why the lab reads usbmon: from gadgetfs alone the device cannot even tell it missed a request.
+        _usb.Send(SetPanTilt, PanTilt(36000, 3600));
+
+        Assert.Equal(PanTilt(0, 0), Exchange(GetPanTilt));
+        Assert.Equal((0, 0), (_pipe.Overtaken, _pipe.DataLost));
     }
 
     [Fact]

@@ -18,6 +18,8 @@ internal sealed class GadgetFsModel : IGadgetEp0, IHostSide
     private byte[] _buffer = [];
     private SetupPacket? _waiting;
     private Action? _afterEventRead;
+    private IControlRequests? _seenBy;
+    private int _handedOver;
 
     /// <summary>What the host saw for each request, in order: "data", "done" (an OUT data stage dummy_hcd finished by
     /// itself), "ack" or "stall", with the data of an IN answer.</summary>
@@ -29,12 +31,27 @@ internal sealed class GadgetFsModel : IGadgetEp0, IHostSide
     /// <summary>ep0 idle: no request owns it, none waits for the device, no event unread.</summary>
     public bool Idle => !_setupState && _waiting is null && _events.Count == 0 && !_abort;
 
-    /// <summary>Whether the device can see the host's side (usbmon in the lab).</summary>
-    public bool HostVisible { get; set; }
+    /// <summary>Lets the device see the host's side (usbmon in the lab): <see cref="Observe"/> hands it each OUT
+    /// request the host finished, in order, as the lab's usbmon reader does.</summary>
+    public void ShowHostTo(IControlRequests device) => _seenBy = device;
 
-    public HostView? Observe() => HostVisible
-        ? new HostView(_waiting, [.. Host.Select(h => (h.Request, h.Outcome == "done" ? h.Data : null))])
-        : null;
+    public HostView? Observe()
+    {
+        if (_seenBy is null)
+        {
+            return null;
+        }
+
+        for (; _handedOver < Host.Count; _handedOver++)
+        {
+            if (Host[_handedOver] is (var request, "done", { } data))
+            {
+                _seenBy.TakeOut(request, data);
+            }
+        }
+
+        return new HostView(_waiting);
+    }
 
     /// <summary>Runs <paramref name="host"/> once, right after the device's next read of a request's event.</summary>
     public void AfterNextEventRead(Action host) => _afterEventRead = host;

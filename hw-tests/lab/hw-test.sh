@@ -122,9 +122,27 @@ fi
 kver=$(ls "$kdir/root/lib/modules")
 [ -f "$kdir/root/lib/modules/$kver/modules.dep" ] || depmod -b "$kdir/root" "$kver"
 
+# What the suite and the initramfs are built from: the repository's files (tracked and new ones, not ignored), the
+# kernel, the host's packages copied in, and the .NET SDK. make hw-test-fault boots the same build as make hw-test
+# with another kernel command line: it reuses the build when none of this changed (empty outside a git checkout:
+# then it always builds).
+fingerprint() {
+  git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1 || return 0
+  {
+    (cd "$ROOT" && git ls-files -z -co --exclude-standard | xargs -0 sha256sum 2>/dev/null)
+    echo "$pkg"
+    dpkg-query -W -f='${Package} ${Version}\n' libc6 libstdc++6 libgcc-s1 busybox-static dbus libasound2 libssl3 libopus0 libspeexdsp1 2>/dev/null
+    dotnet --version
+  } | sha256sum | cut -d' ' -f1
+}
+built=$OUT/built-from
+want=$(fingerprint)
 if [ "${HWTEST_REUSE:-0}" = 1 ] && [ -f "$OUT/initramfs.cpio" ] && [ -x "$OUT/suite/Room.HwTests" ]; then
   stamp "reusing $OUT/initramfs.cpio"
+elif [ -n "$want" ] && [ -f "$OUT/initramfs.cpio" ] && [ -x "$OUT/suite/Room.HwTests" ] && [ "$(cat "$built" 2>/dev/null)" = "$want" ]; then
+  stamp "reusing $OUT/initramfs.cpio: nothing it is built from changed since it was built"
 else
+rm -f "$built"
 publish
 
 # --- the initramfs: busybox, the modules with their dependencies, glibc, the suite ---
@@ -162,6 +180,8 @@ for f in "$stage/suite/Room.HwTests" "$stage"/suite/*.so /usr/lib/x86_64-linux-g
   done
 (cd "$stage" && find . | cpio -o -H newc --quiet) >"$OUT/initramfs.cpio"
 stamp "initramfs $(du -m "$OUT/initramfs.cpio" | cut -f1) MB"
+# Recorded only if nothing changed while it was built (an edit during the publish may or may not be in it).
+if [ -n "$want" ] && [ "$(fingerprint)" = "$want" ]; then echo "$want" >"$built"; fi
 fi
 
 # Faults by name (or "all"), checked and spelled out by the suite: the guest's /init and the suite read them.

@@ -22,7 +22,8 @@ public interface IControlRequests
     /// <summary>The data for an IN request, or null to stall it.</summary>
     byte[]? AnswerIn(SetupPacket setup);
 
-    /// <summary>An OUT request and its data stage (null when it has none, or when the data was lost to the race).
+    /// <summary>An OUT request and its data stage (null when it has none, or when the data was lost to the race). With
+    /// the host's side in view, the host's side calls it for each OUT request with data, and the pipe only for those without.
     /// False stalls a request without a data stage.</summary>
     bool TakeOut(SetupPacket setup, byte[]? data);
 
@@ -47,13 +48,17 @@ public interface IGadgetEp0
 /// <summary>
 /// The device side of the control endpoint on gadgetfs (drivers/usb/gadget/legacy/inode.c). gadgetfs delivers each
 /// request as an event and then expects exactly one answer: IN data (write), an acknowledgement (zero-length read),
-/// a stall, or for an OUT request the read of its data stage. With dummy_hcd the host finishes an OUT data stage
-/// before the device has read it, so the host's next request can arrive first. gadgetfs then reports EIDRM, and from
-/// that moment ep0 belongs to the new request, whose event cannot be read until it is answered. Which kind of request
-/// it is shows in poll: writable when it is IN (or an OUT without data that may be stalled), not writable when it is an
-/// OUT whose data gadgetfs collects itself, or SET_CONFIGURATION (no data, may not be stalled: only an ack ends it).
-/// Every wait here is bounded: a request that is never answered stalls the host for its 5 s timeout, and a thread
-/// blocked on ep0 would leave every later request unanswered.
+/// a stall, or for an OUT request the read of its data stage. For an OUT request with data, gadgetfs queues the data
+/// stage itself and dummy_hcd finishes the host's transfer at once, before the device has read anything: the host's
+/// next request can then come first. If the device had not read the request's event yet, gadgetfs replaces that event
+/// with the new one (next_event: one SETUP event at a time) and nothing tells the device a request was lost; if it had,
+/// gadgetfs reports EIDRM, the data is overwritten, and from that moment ep0 belongs to the new request, whose event
+/// cannot be read until it is answered. No way of reading ep0 closes that window, so with the host's side in view
+/// (usbmon in the lab) the device takes OUT data from there, every request in the host's order, and reads gadgetfs's
+/// copy only to free ep0. Which kind of request owns ep0 shows in poll: writable when it is IN (or an OUT without data
+/// that may be stalled), not writable when it is an OUT whose data gadgetfs collects itself, or SET_CONFIGURATION (no
+/// data, may not be stalled: only an ack ends it). Every wait here is bounded: a request that is never answered
+/// stalls the host for its 5 s timeout, and a thread blocked on ep0 would leave every later request unanswered.
 /// </summary>
 public sealed class ControlPipe
 {
@@ -77,8 +82,9 @@ public sealed class ControlPipe
     // expected to be refused or discarded, so it is not an error.
     private string? _answeredBlind;
 
-    /// <param name="host">What the host sent, when it can be seen (usbmon in the lab): the request that overtook is
-    /// then answered as what it is, and the data it overwrote is found; without it, both are guessed.</param>
+    /// <param name="host">What the host sent, when it can be seen (usbmon in the lab): it hands the device every OUT
+    /// request's data, and a request that overtook is answered as what it is; without it, OUT data comes from gadgetfs
+    /// (and is lost with it) and an overtaking request is guessed.</param>
     /// <param name="pause">Sleeps the given milliseconds between polls for a data stage (a no-op in tests).</param>
     /// <param name="dataWaitMs">How long a data stage may take to arrive after its request (dummy_hcd: microseconds).</param>
     public ControlPipe(IGadgetEp0 ep0, IControlRequests device, Action<string> log, IHostSide? host = null, Action<int>? pause = null, int dataWaitMs = 1000)
@@ -97,7 +103,7 @@ public sealed class ControlPipe
     /// <summary>Requests that arrived before the previous one's data stage was read.</summary>
     public int Overtaken { get; private set; }
 
-    /// <summary>OUT data stages lost to an overtaking request.</summary>
+    /// <summary>OUT data stages lost to an overtaking request (only without the host's side in view).</summary>
     public int DataLost { get; private set; }
 
     /// <summary>Waits up to <paramref name="timeoutMs"/> for the host and answers what it sent.</summary>
@@ -160,6 +166,8 @@ public sealed class ControlPipe
             _log($"{Environment.TickCount64 % 100000} setup {setup}");
         }
 
+        // The host's side first: every OUT request it finished before this one reaches the device before it answers.
+        var hostApplies = _host?.Observe() is not null;
         if (setup.IsIn || setup.Length == 0)
         {
             var (r, stalled) = Answer(setup);
@@ -168,23 +176,20 @@ public sealed class ControlPipe
         }
 
         // gadgetfs has let the host finish this data stage already: read it before the host's next request takes ep0.
+        // With the host's side in view the device has its data from there (in the host's order), and this read only
+        // frees ep0; otherwise the data read here is all the device gets.
         var (data, overtaken) = CollectData(setup);
-        if (data is null && overtaken && _host?.Observe() is { } view)
+        if (!hostApplies)
         {
-            data = view.Completed.LastOrDefault(c => c.Setup == setup && c.Data?.Length == setup.Length).Data;
-            if (data is not null)
+            if (data is null)
             {
-                _log($"{setup}: its data stage, lost to the host's next request, taken from what the host sent");
+                DataLost++;
+                _log($"{setup}: its data stage was lost to the host's next request; the device keeps its old value");
             }
+
+            _device.TakeOut(setup, data);
         }
 
-        if (data is null)
-        {
-            DataLost++;
-            _log($"{setup}: its data stage was lost to the host's next request; the device keeps its old value");
-        }
-
-        _device.TakeOut(setup, data);
         if (overtaken)
         {
             Recover(setup);
@@ -259,11 +264,11 @@ public sealed class ControlPipe
                 continue; // yet another request overtook that one; the newest owns ep0
             }
 
-            var view = (revents & PollOut) != 0 ? _host?.Observe() : null;
-            if (view?.Waiting is { } next)
+            // The host's side (its finished OUT requests reach the device here) shows which request it waits on.
+            var view = _host?.Observe();
+            if ((revents & PollOut) != 0 && view?.Waiting is { } next)
             {
-                // The host shows which request it waits on: answer that one as itself, after what came before it.
-                ApplyCompletedAfter(overtaken, view);
+                // Answer that one as itself.
                 var (r, _) = Answer(next);
                 if (r == -EIDRM)
                 {
@@ -295,7 +300,7 @@ public sealed class ControlPipe
                 return; // ep0 is idle with events waiting: nothing left to answer
             }
 
-            if (_host?.Observe()?.Waiting is { Kind: 0, Request: SetConfiguration })
+            if (view?.Waiting is { Kind: 0, Request: SetConfiguration })
             {
                 var configured = _ep0.Read(Span<byte>.Empty);
                 if (configured == -EIDRM)
@@ -310,9 +315,8 @@ public sealed class ControlPipe
 
             switch (ReadOvertakingData())
             {
-                case true when _host?.Observe() is { } seen:
-                    ApplyCompletedAfter(overtaken, seen);
-                    _answeredBlind = "its data stage read ahead; applied from what the host sent";
+                case true when view is not null:
+                    _answeredBlind = "its data stage read ahead; the device has its data from the host's side";
                     _log($"{what} was overtaken by the host's next OUT request: {_answeredBlind}");
                     return;
                 case true:
@@ -338,38 +342,6 @@ public sealed class ControlPipe
         }
 
         _log($"{what}: {MaxOvertakes} requests overtook one another; giving up on answering them blind");
-    }
-
-    /// <summary>
-    /// Applies the OUT requests the host finished after <paramref name="overtaken"/>: gadgetfs keeps only the newest
-    /// request's event, so when several overtook one another the older ones' events are gone (in the lab: SET_CUR of
-    /// pan/tilt overtaken by SET_CUR of zoom overtaken by its read-back; the zoom was lost). Applying one whose event
-    /// does come later applies it twice, which a SET_CUR does not mind.
-    /// </summary>
-    private void ApplyCompletedAfter(SetupPacket? overtaken, HostView view)
-    {
-        if (overtaken is not { } o)
-        {
-            return;
-        }
-
-        var last = -1;
-        for (var i = 0; i < view.Completed.Count; i++)
-        {
-            if (view.Completed[i].Setup == o)
-            {
-                last = i;
-            }
-        }
-
-        for (var i = last + 1; last >= 0 && i < view.Completed.Count; i++)
-        {
-            if (view.Completed[i] is { Data: { } data } done && !done.Setup.IsIn && data.Length == done.Setup.Length)
-            {
-                _device.TakeOut(done.Setup, data);
-                _log($"{done.Setup}, which overtook {o}, applied from what the host sent");
-            }
-        }
     }
 
     /// <summary>True when the overtaking request's data stage was read, false when none came, null when yet another

@@ -59,7 +59,7 @@ public sealed unsafe class UvcGadget : IControlRequests, IDisposable
         var ep0Path = Directory.GetFiles(_dir).FirstOrDefault(f => !Path.GetFileName(f).StartsWith("ep", StringComparison.Ordinal))
             ?? throw new IOException($"no controller file in {_dir}: is gadgetfs mounted and dummy_hcd loaded?");
         _ep0 = new GadgetFsEp0(ep0Path);
-        _usbmon = UsbMonitor.OpenForDummyHcd(_log);
+        _usbmon = UsbMonitor.OpenForDummyHcd(TakeFromHost, _log);
         _pipe = new ControlPipe(_ep0, this, _log, _usbmon) { Trace = Trace };
         Prewarm();
         _ep0.Configure([0, 0, 0, 0, .. UvcDescriptors.Configuration(false), .. UvcDescriptors.Configuration(true), .. UvcDescriptors.Device()]);
@@ -89,7 +89,7 @@ public sealed unsafe class UvcGadget : IControlRequests, IDisposable
     /// <summary>Compiles the request path before the host talks to us: under TCG a first-call JIT takes longer than the host waits.</summary>
     private static void Prewarm()
     {
-        foreach (var t in new[] { typeof(UvcGadget), typeof(ControlPipe), typeof(GadgetFsEp0), typeof(UsbMonitor), typeof(UsbMonRequests), typeof(SetupPacket), typeof(FramePattern), typeof(UvcDescriptors), typeof(Native) })
+        foreach (var t in new[] { typeof(UvcGadget), typeof(ControlPipe), typeof(GadgetFsEp0), typeof(UsbMonitor), typeof(UsbMonRequests), typeof(MonBinHeader), typeof(UsbMonEvent), typeof(SetupPacket), typeof(FramePattern), typeof(UvcDescriptors), typeof(Native) })
         {
             foreach (var m in t.GetMethods(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.DeclaredOnly))
             {
@@ -198,6 +198,17 @@ public sealed unsafe class UvcGadget : IControlRequests, IDisposable
         }
 
         return true;
+    }
+
+    /// <summary>An OUT request the host finished, as usbmon saw it: the device takes its data from here.</summary>
+    private void TakeFromHost(SetupPacket setup, byte[] data)
+    {
+        if (Trace)
+        {
+            _log($"{Environment.TickCount64 % 100000} host finished {setup} = {Convert.ToHexString(data)}");
+        }
+
+        TakeOut(setup, data);
     }
 
     /// <inheritdoc />
