@@ -225,7 +225,7 @@ public static class PanelProcess
         try
         {
             using var http = new HttpClient();
-            var until = DateTime.UtcNow + PanelFixture.Patience;
+            var until = DateTime.UtcNow + PanelFixture.StartHangGuard;
             while (DateTime.UtcNow < until && !panel.HasExited)
             {
                 try
