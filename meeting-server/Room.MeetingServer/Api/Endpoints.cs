@@ -64,6 +64,7 @@ public static class Endpoints
         Refusal.InvitationUsed => "invitation-used",
         Refusal.InvitationExpired => "invitation-expired",
         Refusal.InvitationRevoked => "invitation-revoked",
+        Refusal.MeetingsInProgress => "meetings-in-progress",
         _ => "refused",
     };
 
@@ -73,7 +74,7 @@ public static class Endpoints
         Refusal.InvitationUsed or Refusal.InvitationExpired or Refusal.InvitationRevoked => StatusCodes.Status410Gone,
         Refusal.Forbidden or Refusal.NotInvited or Refusal.MeetingLocked => StatusCodes.Status403Forbidden,
         Refusal.NotFound or Refusal.NoKeyPackage => StatusCodes.Status404NotFound,
-        Refusal.EpochConflict or Refusal.Duplicate or Refusal.GroupExists or Refusal.GroupMissing or Refusal.ProposalsMissing => StatusCodes.Status409Conflict,
+        Refusal.EpochConflict or Refusal.Duplicate or Refusal.GroupExists or Refusal.GroupMissing or Refusal.ProposalsMissing or Refusal.MeetingsInProgress => StatusCodes.Status409Conflict,
         Refusal.MeetingEnded => StatusCodes.Status410Gone,
         _ => StatusCodes.Status400BadRequest,
     };

@@ -9,6 +9,7 @@ namespace Room.MeetingServer.Tenants;
 
 public sealed record TenantAdminRequest(string? Name, string? Password);
 public sealed record CreateTenantRequest(string? Slug, string? DisplayName, string? PrimaryColor, string? AccentColor, List<string>? HostNames, TenantAdminRequest? Admin);
+public sealed record UpdateTenantRequest(string? DisplayName, List<string>? HostNames);
 public sealed record TenantDto(string Slug, string DisplayName, string PrimaryColor, string AccentColor, IReadOnlyList<string> HostNames, long CreatedAt, string Path, string CaPin);
 public sealed record OperatorLoginResponse(string Token);
 public sealed record BrandingRequest(string? DisplayName, string? PrimaryColor, string? AccentColor);
@@ -160,6 +161,19 @@ public static class TenantEndpoints
             var t = await ops.CreateTenantAsync(who, r, ct);
             return Results.Created($"/t/{t.Slug}/", Dto(t));
         });
+        op.MapPatch("/tenants/{slug}", async (HttpContext ctx, string slug, OperatorService ops, CancellationToken ct) =>
+        {
+            OperatorOnly(ctx);
+            string who = ops.Authenticate(ctx);
+            var r = await ReadJsonAsync<UpdateTenantRequest>(ctx, MaxJsonBytes);
+            return Dto(await ops.UpdateTenantAsync(who, slug, r, ct));
+        });
+        op.MapDelete("/tenants/{slug}", async (HttpContext ctx, string slug, OperatorService ops, CancellationToken ct) =>
+        {
+            OperatorOnly(ctx);
+            await ops.DeleteTenantAsync(ops.Authenticate(ctx), slug, ct);
+            return Results.NoContent();
+        });
 
         // ---- every tenant's own (the tenant is the path's)
         app.MapGet("/api/branding", async (HttpContext ctx, TenantRegistry reg, CancellationToken ct) => await BrandingOf(reg, reg.Of(ctx), ct));
@@ -182,13 +196,10 @@ public static class TenantEndpoints
             var caller = RequireTenantAdmin(ctx, "changes its branding");
             var r = await ReadJsonAsync<BrandingRequest>(ctx, MaxJsonBytes);
             var t = reg.Of(ctx);
-            var rec = reg.RecordOf(t) with
-            {
-                DisplayName = Branding.CheckDisplayName(r.DisplayName),
-                PrimaryColor = Branding.CheckColor(r.PrimaryColor, "primaryColor"),
-                AccentColor = Branding.CheckColor(r.AccentColor, "accentColor"),
-            };
-            await reg.UpdateAsync(t, rec, ct);
+            string name = Branding.CheckDisplayName(r.DisplayName);
+            string primary = Branding.CheckColor(r.PrimaryColor, "primaryColor");
+            string accent = Branding.CheckColor(r.AccentColor, "accentColor");
+            await reg.UpdateAsync(t, old => old with { DisplayName = name, PrimaryColor = primary, AccentColor = accent }, ct);
             ctx.RequestServices.GetRequiredService<ILogger<TenantRegistry>>().LogInformation("{Admin} changed the branding of tenant {Slug}", caller.Identity, t.Slug);
             return await BrandingOf(reg, t, ct);
         });
@@ -200,7 +211,7 @@ public static class TenantEndpoints
             var t = reg.Of(ctx);
             if (t.Record is null)
             {
-                await reg.UpdateAsync(t, reg.RecordOf(t), ct);
+                await reg.UpdateAsync(t, old => old, ct);
             }
 
             await reg.Store.SetLogoAsync(t.Slug, body, type, ct);
@@ -227,7 +238,7 @@ public static class TenantEndpoints
             }
 
             var t = reg.Of(ctx);
-            await reg.UpdateAsync(t, reg.RecordOf(t) with { LdapHost = host, LdapPort = port, LdapUserDnTemplate = host is null ? null : template }, ct);
+            await reg.UpdateAsync(t, old => old with { LdapHost = host, LdapPort = port, LdapUserDnTemplate = host is null ? null : template }, ct);
             ctx.RequestServices.GetRequiredService<ILogger<TenantRegistry>>().LogInformation("{Admin} set the directory of tenant {Slug} to {Host}:{Port}", caller.Identity, t.Slug, host, port);
             return Results.NoContent();
         });

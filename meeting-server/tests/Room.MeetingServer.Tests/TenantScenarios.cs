@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Room.MeetingClient;
 using Room.MeetingServer.Tests.Support;
@@ -289,6 +290,173 @@ public abstract class TenantScenarios(ServerFixture f)
         Assert.Equal("forbidden", (await Refused(() => userClient.SendAsync(HttpMethod.Put, "api/admin/directory", new { host = "ldap.example", port = 389, userDnTemplate = "uid={0}" }))).Error);
         var dir = await a.Admin.SendAsync<JsonElement>(HttpMethod.Get, "api/admin/directory", null);
         Assert.Equal(JsonValueKind.Null, dir.GetProperty("host").ValueKind);
+    }
+
+    [Fact]
+    public async Task An_operator_renames_a_tenant_and_moves_its_host_names_but_never_onto_the_servers_or_another_tenants()
+    {
+        using var op = await TenantOperator.AddAsync(f.Server);
+        string auth = "Operator " + op.Token;
+        string aSlug = Slug("rn"), uSlug = Slug("rn");
+        using var a = await op.CreateAsync(aSlug, "Stadt Aheim", "#1b5e20", "#2e7d32", [$"old.{aSlug}.example"]);
+        using var u = await op.CreateAsync(uSlug, "Gemeinde Udorf", "#7b1fa2", "#8e24aa", [$"{uSlug}.example"]);
+        using var http = TenantOperator.Http(f.Server, f.Server.Url);
+        using var aCa = X509Certificate2.CreateFromPem(await http.GetStringAsync(new Uri(a.Url, "api/ca")));
+        Assert.True(await op.ServesAsync($"old.{aSlug}.example", aCa));
+
+        // Renamed, and given a new host name (written in capitals with the root's dot: stored as the name it is).
+        var (status, body) = await op.SendAsync(HttpMethod.Patch, $"api/operator/tenants/{aSlug}",
+            JsonSerializer.Serialize(new { displayName = "Stadt Aheim am See", hostNames = new[] { $"Meet.{aSlug.ToUpperInvariant()}.Example." } }), auth);
+        Assert.True(status == HttpStatusCode.OK, body);
+        var dto = JsonDocument.Parse(body).RootElement;
+        Assert.Equal("Stadt Aheim am See", dto.GetProperty("displayName").GetString());
+        Assert.Equal([$"meet.{aSlug}.example"], dto.GetProperty("hostNames").EnumerateArray().Select(h => h.GetString()));
+        Assert.Equal(("Stadt Aheim am See", "#1b5e20", "#2e7d32", false), Brand((await op.SendAsync(HttpMethod.Get, "api/branding", null, null, a.Url.ToString())).Body));
+        Assert.True(await op.ServesAsync($"meet.{aSlug}.example", aCa));
+        Assert.False(await op.ServesAsync($"old.{aSlug}.example", aCa)); // the old name is nobody's: the server's own certificate
+        // Only the name: the host names stay.
+        Assert.Equal(HttpStatusCode.OK, (await op.SendAsync(HttpMethod.Patch, $"api/operator/tenants/{aSlug}", JsonSerializer.Serialize(new { displayName = "Stadt Aheim" }), auth)).Status);
+
+        async Task<string> Listed() => (await op.SendAsync(HttpMethod.Get, "api/operator/tenants", null, auth)).Body;
+        string before = await Listed();
+        foreach (var (what, path, json, who, code, error) in new (string, string, string, string?, HttpStatusCode, string)[]
+        {
+            ("the server's own address", aSlug, Hosts("127.0.0.1"), auth, HttpStatusCode.Conflict, "duplicate"),
+            ("another tenant's name", aSlug, Hosts($"{uSlug}.example"), auth, HttpStatusCode.Conflict, "duplicate"),
+            ("another tenant's name in capitals", aSlug, Hosts($"{uSlug.ToUpperInvariant()}.EXAMPLE"), auth, HttpStatusCode.Conflict, "duplicate"),
+            ("another tenant's name with the root's dot", aSlug, Hosts($"{uSlug}.example."), auth, HttpStatusCode.Conflict, "duplicate"),
+            ("a free name beside a taken one", aSlug, Hosts("free.example", $"{uSlug}.example"), auth, HttpStatusCode.Conflict, "duplicate"),
+            ("an underscore", aSlug, Hosts("bad_name.example"), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("a leading hyphen", aSlug, Hosts("-x.example"), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("an empty label", aSlug, Hosts("x..example"), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("a space", aSlug, Hosts("evil host"), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("two dots at the end", aSlug, Hosts("x.example.."), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("a label of 64 characters", aSlug, Hosts(new string('a', 64) + ".example"), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("a blank name", aSlug, JsonSerializer.Serialize(new { displayName = " " }), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("nothing to change", aSlug, "{}", auth, HttpStatusCode.BadRequest, "malformed"),
+            ("not JSON", aSlug, "{displayName:", auth, HttpStatusCode.BadRequest, "malformed"),
+            ("the default tenant", "default", Hosts("free.example"), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("an unknown tenant", Slug("nope"), Hosts("free.example"), auth, HttpStatusCode.NotFound, "not-found"),
+            ("no operator", aSlug, Hosts("free.example"), null, HttpStatusCode.Unauthorized, "unauthenticated"),
+            ("the tenant's administrator", aSlug, Hosts("free.example"), "Operator " + a.Admin.Token, HttpStatusCode.Unauthorized, "unauthenticated"),
+        })
+        {
+            var (got, answer) = await op.SendAsync(HttpMethod.Patch, $"api/operator/tenants/{path}", json, who);
+            Assert.True(got == code && ErrorOf(answer) == error, $"{what}: {got} {answer}");
+        }
+
+        Assert.Equal(before, await Listed());
+        Assert.True(await op.ServesAsync($"meet.{aSlug}.example", aCa));
+        Assert.Equal("Stadt Aheim", Brand((await op.SendAsync(HttpMethod.Get, "api/branding", null, null, a.Url.ToString())).Body).Item1);
+
+        // Creating a tenant is held to the same rule.
+        string Create(string host) => JsonSerializer.Serialize(new { slug = Slug("rn"), displayName = "X", hostNames = new[] { host }, admin = new { name = "admin", password = "long-enough-1" } });
+        foreach (string taken in new[] { "127.0.0.1", $"MEET.{aSlug}.example.", $"{uSlug}.Example" })
+        {
+            var (got, answer) = await op.SendAsync(HttpMethod.Post, "api/operator/tenants", Create(taken), auth);
+            Assert.True(got == HttpStatusCode.Conflict && ErrorOf(answer) == "duplicate", $"{taken}: {got} {answer}");
+        }
+
+        Assert.Equal(before, await Listed());
+    }
+
+    private static string Hosts(params string[] hostNames) => JsonSerializer.Serialize(new { hostNames });
+
+    [Fact]
+    public async Task A_tenant_is_deleted_with_everything_of_it_but_not_while_one_of_its_meetings_is_in_progress()
+    {
+        using var op = await TenantOperator.AddAsync(f.Server);
+        string auth = "Operator " + op.Token;
+        string slug = Slug("del");
+        var t = await op.CreateAsync(slug, "Stadt Dehausen", "#0d47a1", "#1565c0", [$"{slug}.example"]);
+        string oldPin;
+        string oldAdminToken = t.Admin.Token!;
+        string meetingId;
+        using var http = TenantOperator.Http(f.Server, f.Server.Url);
+        using var oldCa = X509Certificate2.CreateFromPem(await http.GetStringAsync(new Uri(t.Url, "api/ca")));
+        Assert.True(await op.ServesAsync($"{slug}.example", oldCa));
+        async Task<string> PinAsync() => JsonDocument.Parse((await op.SendAsync(HttpMethod.Get, "api/operator/tenants", null, auth)).Body).RootElement
+            .EnumerateArray().Single(e => e.GetProperty("slug").GetString() == slug).GetProperty("caPin").GetString()!;
+        using var box = DeviceCredentials.CreateEphemeral();
+        using (t)
+        {
+            // Everything a tenant has: branding and logo, people, an enrolled room, a meeting with its MLS group, a guest invitation.
+            using (var content = new ByteArrayContent(TestPng.Make(16, 16, (13, 71, 161), (255, 255, 255))))
+            {
+                content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+                await t.Admin.SendAsync<JsonElement>(HttpMethod.Put, "api/admin/branding/logo", content);
+            }
+
+            var (aliceCreds, alice) = await t.PersonAsync("alice");
+            using var _1 = aliceCreds; using var _2 = alice;
+            var enrol = await http.PostAsJsonAsync(new Uri(t.Url, "api/enrol"), new { code = await t.Admin.CreateEnrolmentCodeAsync("boardroom"), csr = box.CreateSigningRequest() });
+            Assert.True(enrol.IsSuccessStatusCode, await enrol.Content.ReadAsStringAsync());
+            var enrolled = await enrol.Content.ReadFromJsonAsync<JsonElement>();
+            box.SetCertificate(enrolled.GetProperty("certificate").GetBytesFromBase64(), enrolled.GetProperty("caCertificate").GetBytesFromBase64());
+            using (var room = new MeetingServerClient(t.Url, f.Server.Ca, box.TlsCertificate()))
+            {
+                Assert.Empty(await room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null));
+            }
+
+            var meeting = await alice.CreateMeetingAsync("Rat", ["device:boardroom"]);
+            meetingId = meeting.Id;
+            await alice.InviteGuestAsync(meeting.Id, "Gast");
+            using var host = new MeetingMember(alice, aliceCreds, meeting.Id, meeting.CipherSuite);
+            Assert.True(await host.JoinExternalAsync(createIfMissing: true));
+            oldPin = await PinAsync();
+
+            // In progress: refused, saying why, and the tenant goes on as before.
+            var (status, body) = await op.SendAsync(HttpMethod.Delete, $"api/operator/tenants/{slug}", null, auth);
+            Assert.True(status == HttpStatusCode.Conflict, body);
+            Assert.Equal("meetings-in-progress", ErrorOf(body));
+            Assert.Contains("1 meeting in progress", body, StringComparison.Ordinal);
+            Assert.DoesNotContain(meeting.Id, body, StringComparison.Ordinal);
+            Assert.DoesNotContain("Rat", body, StringComparison.Ordinal);
+            Assert.Equal(["device:boardroom", "person:alice"], (await alice.ParticipantsAsync(meeting.Id)).Select(p => p.Identity).Order(StringComparer.Ordinal));
+            Assert.Equal((true, true, f.Postgres is not null), await TenantOperator.StoredAsync(f, slug));
+
+            // Nobody else deletes it: no operator, a tenant's administrator, the operator under the tenant's path; nor the default tenant or an unknown one.
+            foreach (var (what, path, who, baseUrl, code) in new (string, string, string?, string?, HttpStatusCode)[]
+            {
+                ("no operator", slug, null, null, HttpStatusCode.Unauthorized),
+                ("the tenant's administrator", slug, "Operator " + oldAdminToken, null, HttpStatusCode.Unauthorized),
+                ("under the tenant's path", slug, auth, t.Url.ToString(), HttpStatusCode.NotFound),
+                ("the default tenant", "default", auth, null, HttpStatusCode.BadRequest),
+                ("an unknown tenant", Slug("nope"), auth, null, HttpStatusCode.NotFound),
+                ("a path for a name", "..%2F..%2Fx", auth, null, HttpStatusCode.NotFound),
+            })
+            {
+                var (got, answer) = await op.SendAsync(HttpMethod.Delete, $"api/operator/tenants/{path}", null, who, baseUrl);
+                Assert.True(got == code, $"{what}: {got} {answer}");
+            }
+
+            // Ended by its host: now it goes, with everything of it.
+            await alice.EndAsync(meeting.Id);
+            (status, body) = await op.SendAsync(HttpMethod.Delete, $"api/operator/tenants/{slug}", null, auth);
+            Assert.True(status == HttpStatusCode.NoContent, body);
+        }
+
+        Assert.Equal((false, false, false), await TenantOperator.StoredAsync(f, slug));
+        Assert.DoesNotContain($"\"{slug}\"", (await op.SendAsync(HttpMethod.Get, "api/operator/tenants", null, auth)).Body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await op.SendAsync(HttpMethod.Get, "api/branding", null, null, $"/t/{slug}/")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await op.SendAsync(HttpMethod.Get, "api/meetings", null, "Bearer " + oldAdminToken, $"/t/{slug}/")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await op.SendAsync(HttpMethod.Delete, $"api/operator/tenants/{slug}", null, auth)).Status);
+        Assert.False(await op.ServesAsync($"{slug}.example", oldCa));
+
+        // A new tenant of the same short name and host name has nothing of the old one: a new CA, no accounts, tokens, rooms, meetings or logo.
+        using var again = await op.CreateAsync(slug, "Stadt Dehausen (neu)", "#0d47a1", "#1565c0", [$"{slug}.example"]);
+        Assert.NotEqual(oldPin, await PinAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await op.SendAsync(HttpMethod.Get, "api/meetings", null, "Bearer " + oldAdminToken, again.Url.ToString())).Status);
+        Assert.Equal("unauthenticated", (await Refused(() => again.SignInAsync("alice", "person-password-1"))).Error);
+        Assert.Equal("not-invited", (await Refused(() => again.Admin.ParticipantsAsync(meetingId))).Error);
+        Assert.Empty(await again.Admin.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null));
+        Assert.Equal(HttpStatusCode.NotFound, (await op.SendAsync(HttpMethod.Get, "api/branding/logo", null, null, again.Url.ToString())).Status);
+        using (var room = new MeetingServerClient(again.Url, f.Server.Ca, box.TlsCertificate()))
+        {
+            Assert.Equal("unauthenticated", (await Refused(() => room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null))).Error);
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, (await op.SendAsync(HttpMethod.Delete, $"api/operator/tenants/{slug}", null, auth)).Status);
     }
 
     private static byte[] PatchWidth(byte[] png, int width)

@@ -1,7 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Room.MeetingClient;
+using Room.MeetingServer.Storage;
+using Room.MeetingServer.Tenants;
 
 namespace Room.MeetingServer.Tests.Support;
 
@@ -68,6 +73,51 @@ public sealed class TenantOperator : IDisposable
         var t = new Tenant(_server, slug);
         t.Admin = await t.SignInAsync("admin", ServerFixture.AdminPassword);
         return t;
+    }
+
+    /// <summary>
+    /// Whether the certificate the server presents to a TLS client asking for <paramref name="hostName"/> (SNI; connected to
+    /// the server's loopback address) is valid for that name and chains to <paramref name="ca"/>.
+    /// </summary>
+    public async Task<bool> ServesAsync(string hostName, X509Certificate2 ca)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(_server.Url.Host, _server.Url.Port);
+        await using var tls = new SslStream(tcp.GetStream(), false, (_, cert, _, errors) =>
+        {
+            using var c = cert is null ? null : X509CertificateLoader.LoadCertificate(cert.GetRawCertData());
+            return c is not null && MeetingServerClient.ChainsTo(c, ca, errors);
+        });
+        try
+        {
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = hostName });
+            return true;
+        }
+        catch (System.Security.Authentication.AuthenticationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Everything the server keeps of a tenant outside its process: its row (branding, logo) and its folder, and (PostgreSQL) its schema.</summary>
+    public static async Task<(bool Row, bool Folder, bool Schema)> StoredAsync(ServerFixture f, string slug)
+    {
+        bool folder = Directory.Exists(Path.Combine(f.Server.DataDirectory, "tenants", slug));
+        using var store = f.Postgres is null
+            ? new TenantStore(new SqliteDialect(), $"Data Source={Path.Combine(f.Server.DataDirectory, "meetings.db")};Pooling=False")
+            : new TenantStore(new PostgresDialect(), f.Postgres);
+        bool row = (await store.ListAsync()).Any(t => t.Slug == slug);
+        bool schema = false;
+        if (f.Postgres is not null)
+        {
+            await using var c = new Npgsql.NpgsqlConnection(f.Postgres);
+            await c.OpenAsync();
+            await using var cmd = new Npgsql.NpgsqlCommand("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = @s", c);
+            cmd.Parameters.AddWithValue("s", "tenant_" + slug.Replace('-', '_'));
+            schema = (long)(await cmd.ExecuteScalarAsync())! > 0;
+        }
+
+        return (row, folder, schema);
     }
 
     public void Dispose() => _http.Dispose();
