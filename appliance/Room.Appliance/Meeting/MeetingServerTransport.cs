@@ -66,13 +66,17 @@ internal sealed class MlsKeying : ICallKeying, IMeetingLobby
     private readonly Uri _server;
     private readonly TimeProvider _time;
     private readonly TimeSpan _poll;
+    private readonly string _identityDirectory;
+    private string? _brandingTag;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
     private int _disposed;
 
-    private MlsKeying(DeviceCredentials credentials, MeetingServerClient client, MeetingMember member, Uri server, TimeProvider time, TimeSpan poll, ILogger logger, bool host)
+    private MlsKeying(DeviceCredentials credentials, MeetingServerClient client, MeetingMember member, Uri server, TimeProvider time, TimeSpan poll, string identityDirectory,
+        ILogger logger, bool host)
     {
+        _identityDirectory = identityDirectory;
         _host = host;
         _credentials = credentials;
         _client = client;
@@ -130,7 +134,7 @@ internal sealed class MlsKeying : ICallKeying, IMeetingLobby
             bool created = await member.JoinExternalAsync(createIfMissing: host, ct).ConfigureAwait(false);
             logger.LogInformation("{Identity} {How} the MLS group of meeting {Meeting} at {Server}: epoch {Epoch}, {Members} members",
                 me, created ? "created" : "joined (external commit)", meetingId, server, member.Epoch, member.Roster.Count);
-            var keying = new MlsKeying(credentials, client, member, server, time, TimeSpan.FromMilliseconds(options.PollMilliseconds), logger, host);
+            var keying = new MlsKeying(credentials, client, member, server, time, TimeSpan.FromMilliseconds(options.PollMilliseconds), dir, logger, host);
             keying._loop = Task.Run(keying.FollowAsync, CancellationToken.None);
             return keying;
         }
@@ -256,6 +260,8 @@ internal sealed class MlsKeying : ICallKeying, IMeetingLobby
                 {
                     await RefreshLobbyAsync(ct).ConfigureAwait(false);
                 }
+
+                await RefreshBrandingAsync(ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -291,6 +297,33 @@ internal sealed class MlsKeying : ICallKeying, IMeetingLobby
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// The tenant's branding kept beside the key (for the panel: TenantBrandingSource announces the files) is fetched
+    /// again when the server's answers name another one than last seen: a change reaches the room without enrolling again.
+    /// </summary>
+    private async Task RefreshBrandingAsync(CancellationToken ct)
+    {
+        string? tag = _client.BrandingTag;
+        if (tag is null || tag == _brandingTag)
+        {
+            return;
+        }
+
+        // Once per tag: a branding that cannot be fetched or kept is not asked for again until it changes.
+        _brandingTag = tag;
+        try
+        {
+            if (await TenantBranding.RefreshAsync(_client, _identityDirectory, ct).ConfigureAwait(false))
+            {
+                _logger.LogInformation("The tenant's branding changed ({Tag}): kept again in {Directory}", tag, _identityDirectory);
+            }
+        }
+        catch (Exception e) when (e is MeetingServerException or HttpRequestException or System.Text.Json.JsonException or IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning("The tenant's new branding was not kept: {Message}", e.Message);
         }
     }
 

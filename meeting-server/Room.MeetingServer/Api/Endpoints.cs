@@ -93,6 +93,8 @@ public static class Endpoints
                     // A certificate that is presented must be good: a bad one is refused, not ignored.
                     ctx.Items[CallerKey] = await svc.AuthenticateDeviceAsync(cert, ctx.RequestAborted)
                         ?? throw new RefusedException(Refusal.Unauthenticated, "client certificate refused");
+                    // Rooms keep their tenant's branding: every answer tells them which one is current.
+                    ctx.Response.Headers[Tenants.TenantEndpoints.BrandingHeader] = ctx.RequestServices.GetRequiredService<Tenants.TenantRegistry>().Of(ctx).BrandingTag;
                 }
                 else if (ctx.Request.Headers.Authorization.ToString() is { Length: > 7 } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal))
                 {

@@ -38,6 +38,9 @@ public sealed class TenantContext : IDisposable
     /// <summary>The row (branding, directory); null for the default tenant until its branding is first set.</summary>
     public TenantRecord? Record { get; set; }
 
+    /// <summary>The entity tag of its branding as clients get it (<see cref="Branding.Tag"/>).</summary>
+    public string BrandingTag { get; set; } = "";
+
     /// <summary>This tenant's TLS certificate for its own host names (SNI), from its CA; null: the server's.</summary>
     public X509Certificate2? TlsCertificate { get; set; }
 
@@ -106,6 +109,7 @@ public sealed class TenantRegistry(IServiceProvider services, TenantStore store,
         {
             Record = rows.FirstOrDefault(r => r.Slug == Branding.DefaultSlug),
         };
+        await RefreshBrandingTagAsync(_default, ct).ConfigureAwait(false);
         _tenants[Branding.DefaultSlug] = _default;
         foreach (var r in rows.Where(r => r.Slug != Branding.DefaultSlug))
         {
@@ -193,12 +197,46 @@ public sealed class TenantRegistry(IServiceProvider services, TenantStore store,
                 Port = record.LdapPort,
                 UserDnTemplate = record.LdapUserDnTemplate ?? new LdapOptions().UserDnTemplate,
             };
+            await RefreshBrandingTagAsync(tenant, ct).ConfigureAwait(false);
             return record;
         }
         finally
         {
             _change.Release();
         }
+    }
+
+    /// <summary>Sets a tenant's logo (its row is made first for the default tenant, unbranded until then).</summary>
+    public async Task SetLogoAsync(TenantContext tenant, byte[] logo, string contentType, CancellationToken ct)
+    {
+        await _change.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (tenant.Record is null)
+            {
+                tenant.Record = RecordOf(tenant);
+                await store.PutAsync(tenant.Record, ct).ConfigureAwait(false);
+            }
+
+            await store.SetLogoAsync(tenant.Slug, logo, contentType, ct).ConfigureAwait(false);
+            await RefreshBrandingTagAsync(tenant, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _change.Release();
+        }
+    }
+
+    /// <summary>The branding clients get (<c>GET api/branding</c>); <c>logo</c>: whether there is one.</summary>
+    public async Task<BrandingDto> BrandingOfAsync(TenantContext t, CancellationToken ct) =>
+        new(t.Slug, t.Record?.DisplayName, t.Record?.PrimaryColor ?? Branding.DefaultPrimary, t.Record?.AccentColor ?? Branding.DefaultAccent,
+            t.Record is not null && await store.GetLogoAsync(t.Slug, ct).ConfigureAwait(false) is not null);
+
+    private async Task RefreshBrandingTagAsync(TenantContext t, CancellationToken ct)
+    {
+        var logo = t.Record is null ? null : await store.GetLogoAsync(t.Slug, ct).ConfigureAwait(false);
+        t.BrandingTag = Branding.Tag(t.Record?.DisplayName, t.Record?.PrimaryColor ?? Branding.DefaultPrimary, t.Record?.AccentColor ?? Branding.DefaultAccent,
+            logo?.Logo, logo?.ContentType);
     }
 
     /// <summary>
@@ -346,11 +384,13 @@ public sealed class TenantRegistry(IServiceProvider services, TenantStore store,
             [typeof(GuestService)] = guests,
             [typeof(IOptions<MeetingServerOptions>)] = io,
         };
-        return new TenantContext(r.Slug, o, ca, guestCa, meetings, guests, tenantStore, map, owned: true)
+        var t = new TenantContext(r.Slug, o, ca, guestCa, meetings, guests, tenantStore, map, owned: true)
         {
             Record = r,
             TlsCertificate = r.HostNames.Count == 0 ? null : ca.IssueServerCertificate(r.HostNames),
         };
+        await RefreshBrandingTagAsync(t, ct).ConfigureAwait(false);
+        return t;
     }
 
     public void Dispose()

@@ -9,7 +9,8 @@ namespace Room.MeetingServer.Tests;
 /// <summary>
 /// Guests and a roomd room in one meeting (issue 14): a real server with Janus, a real roomd on a private bus, a guest
 /// who redeems its link, waits in the lobby, is admitted and joins the MLS group with a guest CA certificate. The
-/// room's roster on D-Bus shows the guest by the name and host its certificate carries.
+/// room's roster on D-Bus shows the guest by the name and host its certificate carries. A tenant's changed branding
+/// reaches the room in the meeting.
 /// </summary>
 [Collection("roomd-call")]
 public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixture<JanusServerFixture>
@@ -178,6 +179,40 @@ public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixtu
         await box.Client.DenyAsync(sCreds.Identity);
         Assert.Equal("removed", await s.KnockAsync(meeting.Id, ct));
         await WaitUntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 0, () => box.Roomd.Log, ct);
+    }
+
+    [Fact]
+    public async Task A_rooms_panel_gets_its_tenants_changed_branding_during_a_meeting_without_enrolling_again()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(150));
+        var ct = timeout.Token;
+        var (rCreds, r, rDir) = await fx.EnrolDeviceAsync(ServerFixture.NewName("brand-room"));
+        using var d1 = rCreds; using var d2 = r;
+        // Kept at enrolment, as roomctl enroll keeps it (the server's default tenant: not branded yet).
+        var (enrolled, noLogo) = await TenantBranding.FetchAsync(r, ct);
+        enrolled.Save(rDir, noLogo);
+        var meeting = await r.CreateMeetingAsync("Ratssitzung", []);
+        await using var box = await StartRoomdAsync(rDir);
+        await box.Client.JoinAsync($"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}");
+        await InCallAsync(box, ct);
+        Assert.Equal("", (await box.Client.GetStatusAsync()).System.Branding?.Name);
+
+        // The administrator brands the tenant while the room is in the meeting: the room's next answers name the new
+        // branding, roomd keeps it beside its key, and D-Bus (the panel) shows it; no enrolment, no restart.
+        await fx.Admin.SendAsync<System.Text.Json.JsonElement>(HttpMethod.Put, "api/admin/branding", new { displayName = "Stadt Roomdorf", primaryColor = "#1b5e20", accentColor = "#2e7d32" }, ct);
+        await WaitUntilAsync(async () => (await box.Client.GetStatusAsync()).System.Branding?.Name == "Stadt Roomdorf", () => box.Roomd.Log, ct);
+        Assert.Equal(new TenantBrandingStatus("Stadt Roomdorf", "#1b5e20", "#2e7d32", ""), (await box.Client.GetStatusAsync()).System.Branding);
+        byte[] logo = TestPng.Make(24, 24, (27, 94, 32), (255, 255, 255));
+        using (var content = new ByteArrayContent(logo))
+        {
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+            await fx.Admin.SendAsync<System.Text.Json.JsonElement>(HttpMethod.Put, "api/admin/branding/logo", content, ct);
+        }
+
+        await WaitUntilAsync(async () => (await box.Client.GetStatusAsync()).System.BrandingLogo.SequenceEqual(logo), () => box.Roomd.Log, ct);
+        Assert.Equal("image/png", (await box.Client.GetStatusAsync()).System.Branding?.LogoType);
+        Assert.Equal(enrolled.Tenant, TenantBranding.Load(rDir)?.Tenant);
+        Assert.Equal(MeetingStates.InCall, (await box.MeetingAsync()).State); // the call went on throughout
     }
 
     private static string Roomctl => Path.Combine(Repo.Root, "appliance", "Room.Cli", "bin", Repo.Configuration, "net10.0", "roomctl.dll");

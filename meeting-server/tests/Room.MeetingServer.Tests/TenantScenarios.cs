@@ -187,7 +187,8 @@ public abstract class TenantScenarios(ServerFixture f)
             Assert.True(exit == 0, log);
             Assert.Contains("enrolled as device:lobby", log, StringComparison.Ordinal);
             var stored = TenantBranding.Load(roomDir);
-            Assert.Equal(new TenantBranding(b.Slug, "Gemeinde Bedorf", "#7b1fa2", "#8e24aa", "image/png"), stored);
+            Assert.Equal(new TenantBranding(b.Slug, "Gemeinde Bedorf", "#7b1fa2", "#8e24aa", "image/png"), stored! with { Tag = null });
+            Assert.NotNull(stored.Tag);
             Assert.Equal(logo, File.ReadAllBytes(Path.Combine(roomDir, TenantBranding.LogoFile)));
 
             // A's code is still good at A, unspent by the try at B.
@@ -377,7 +378,7 @@ public abstract class TenantScenarios(ServerFixture f)
         Assert.True(await op.ServesAsync($"{slug}.example", oldCa));
         async Task<string> PinAsync() => JsonDocument.Parse((await op.SendAsync(HttpMethod.Get, "api/operator/tenants", null, auth)).Body).RootElement
             .EnumerateArray().Single(e => e.GetProperty("slug").GetString() == slug).GetProperty("caPin").GetString()!;
-        using var box = DeviceCredentials.CreateEphemeral();
+        DeviceCredentials? boxCreds = null;
         using (t)
         {
             // Everything a tenant has: branding and logo, people, an enrolled room, a meeting with its MLS group, a guest invitation.
@@ -389,11 +390,9 @@ public abstract class TenantScenarios(ServerFixture f)
 
             var (aliceCreds, alice) = await t.PersonAsync("alice");
             using var _1 = aliceCreds; using var _2 = alice;
-            var enrol = await http.PostAsJsonAsync(new Uri(t.Url, "api/enrol"), new { code = await t.Admin.CreateEnrolmentCodeAsync("boardroom"), csr = box.CreateSigningRequest() });
-            Assert.True(enrol.IsSuccessStatusCode, await enrol.Content.ReadAsStringAsync());
-            var enrolled = await enrol.Content.ReadFromJsonAsync<JsonElement>();
-            box.SetCertificate(enrolled.GetProperty("certificate").GetBytesFromBase64(), enrolled.GetProperty("caCertificate").GetBytesFromBase64());
-            using (var room = new MeetingServerClient(t.Url, f.Server.Ca, box.TlsCertificate()))
+            var (box, room) = await t.EnrolRoomAsync("boardroom");
+            boxCreds = box;
+            using (room)
             {
                 Assert.Empty(await room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null));
             }
@@ -451,12 +450,77 @@ public abstract class TenantScenarios(ServerFixture f)
         Assert.Equal("not-invited", (await Refused(() => again.Admin.ParticipantsAsync(meetingId))).Error);
         Assert.Empty(await again.Admin.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null));
         Assert.Equal(HttpStatusCode.NotFound, (await op.SendAsync(HttpMethod.Get, "api/branding/logo", null, null, again.Url.ToString())).Status);
-        using (var room = new MeetingServerClient(again.Url, f.Server.Ca, box.TlsCertificate()))
+        using (boxCreds)
+        using (var room = new MeetingServerClient(again.Url, f.Server.Ca, boxCreds!.TlsCertificate()))
         {
             Assert.Equal("unauthenticated", (await Refused(() => room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null))).Error);
         }
 
         Assert.Equal(HttpStatusCode.NoContent, (await op.SendAsync(HttpMethod.Delete, $"api/operator/tenants/{slug}", null, auth)).Status);
+    }
+
+    [Fact]
+    public async Task A_rooms_answers_name_its_tenants_current_branding_and_the_room_keeps_a_new_one_without_enrolling_again()
+    {
+        using var op = await TenantOperator.AddAsync(f.Server);
+        using var a = await op.CreateAsync(Slug("rb"), "Stadt Aheim", "#1b5e20", "#2e7d32");
+        using var b = await op.CreateAsync(Slug("rb"), "Gemeinde Bedorf", "#7b1fa2", "#8e24aa");
+        var (box, room) = await a.EnrolRoomAsync("boardroom");
+        using var _1 = box; using var _2 = room;
+        string dir = Repo.TempDir("room-ms-branding");
+        try
+        {
+            // As roomctl enroll keeps it: with its tag, which every answer to the room then names.
+            var (kept, noLogo) = await TenantBranding.FetchAsync(room);
+            kept.Save(dir, noLogo);
+            string first = kept.Tag!;
+            await room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null);
+            Assert.Equal(first, room.BrandingTag);
+            Assert.False(await TenantBranding.RefreshAsync(room, dir));
+
+            // Another tenant's change is not this room's.
+            await b.Admin.SendAsync(HttpMethod.Put, "api/admin/branding", new { displayName = "Gemeinde Bedorf-Süd", primaryColor = "#4a148c", accentColor = "#6a1b9a" });
+            await room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null);
+            Assert.Equal(first, room.BrandingTag);
+
+            // Its own tenant's new name and colours: the next answer names a new tag, and the room keeps the new branding.
+            await a.Admin.SendAsync(HttpMethod.Put, "api/admin/branding", new { displayName = "Stadt Aheim am See", primaryColor = "#004d40", accentColor = "#00695c" });
+            await room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null);
+            Assert.NotEqual(first, room.BrandingTag);
+            Assert.True(await TenantBranding.RefreshAsync(room, dir));
+            Assert.Equal(new TenantBranding(a.Slug, "Stadt Aheim am See", "#004d40", "#00695c", null, room.BrandingTag), TenantBranding.Load(dir));
+            Assert.False(await TenantBranding.RefreshAsync(room, dir));
+
+            // A new logo too.
+            byte[] logo = TestPng.Make(20, 20, (0, 77, 64), (255, 255, 255));
+            using (var content = new ByteArrayContent(logo))
+            {
+                content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+                await a.Admin.SendAsync<JsonElement>(HttpMethod.Put, "api/admin/branding/logo", content);
+            }
+
+            string second = TenantBranding.Load(dir)!.Tag!;
+            await room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null);
+            Assert.NotEqual(second, room.BrandingTag);
+            Assert.True(await TenantBranding.RefreshAsync(room, dir));
+            Assert.Equal("image/png", TenantBranding.Load(dir)!.LogoType);
+            Assert.Equal(logo, File.ReadAllBytes(Path.Combine(dir, TenantBranding.LogoFile)));
+
+            // GET api/branding is a conditional request on the same tag.
+            using var http = TenantOperator.Http(f.Server, a.Url);
+            foreach (var (tag, expected) in new[] { (room.BrandingTag!, HttpStatusCode.NotModified), (first, HttpStatusCode.OK) })
+            {
+                using var req = new HttpRequestMessage(HttpMethod.Get, "api/branding");
+                req.Headers.TryAddWithoutValidation("If-None-Match", tag);
+                using var resp = await http.SendAsync(req);
+                Assert.Equal(expected, resp.StatusCode);
+                Assert.Equal(room.BrandingTag, resp.Headers.ETag?.ToString());
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
     }
 
     private static byte[] PatchWidth(byte[] png, int width)

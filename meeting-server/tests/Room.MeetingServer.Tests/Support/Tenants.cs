@@ -150,5 +150,21 @@ public sealed class Tenant(MeetingServerProcess server, string slug) : IDisposab
         return (creds, client);
     }
 
+    /// <summary>
+    /// A room enrolled with a code from the administrator, by its request sent straight to <c>api/enrol</c> (over the
+    /// server's own name, so without the pin check of <see cref="MeetingServerClient.EnrolAsync"/>, which wants a host
+    /// name of the tenant); returns its credentials and a client with its certificate.
+    /// </summary>
+    public async Task<(DeviceCredentials Credentials, MeetingServerClient Client)> EnrolRoomAsync(string name)
+    {
+        var box = DeviceCredentials.CreateEphemeral();
+        using var http = TenantOperator.Http(server, Url);
+        var enrol = await http.PostAsJsonAsync("api/enrol", new { code = await Admin.CreateEnrolmentCodeAsync(name), csr = box.CreateSigningRequest() });
+        Assert.True(enrol.IsSuccessStatusCode, await enrol.Content.ReadAsStringAsync());
+        var enrolled = await enrol.Content.ReadFromJsonAsync<JsonElement>();
+        box.SetCertificate(enrolled.GetProperty("certificate").GetBytesFromBase64(), enrolled.GetProperty("caCertificate").GetBytesFromBase64());
+        return (box, new MeetingServerClient(Url, server.Ca, box.TlsCertificate()));
+    }
+
     public void Dispose() => Admin?.Dispose();
 }
