@@ -55,7 +55,8 @@ public sealed class MeetingServerTransport(IOptions<MeetingServerCallOptions> op
 /// <summary>The MLS side of a meeting-server call: the group, its keys for the media, and the loop that follows the delivery service.</summary>
 internal sealed class MlsKeying : ICallKeying, IMeetingLobby
 {
-    private readonly bool _host;
+    // Whether this room hosts the meeting: as the server's participant list last said (hosts may make it one meanwhile).
+    private volatile bool _host;
     private readonly Lock _lobbyGate = new();
     private IReadOnlyList<LobbyEntry> _waiting = [];
     private Dictionary<string, GuestInvitationInfo> _guests = [];
@@ -256,11 +257,7 @@ internal sealed class MlsKeying : ICallKeying, IMeetingLobby
                     _logger.LogInformation("Meeting {Meeting}: committed the server's proposals (epoch {Epoch})", _member.MeetingId, _member.Epoch);
                 }
 
-                if (_host)
-                {
-                    await RefreshLobbyAsync(ct).ConfigureAwait(false);
-                }
-
+                await RefreshLobbyAsync(ct).ConfigureAwait(false);
                 await RefreshBrandingAsync(ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -340,13 +337,22 @@ internal sealed class MlsKeying : ICallKeying, IMeetingLobby
     public event EventHandler? LobbyChanged;
 
     /// <summary>
-    /// Who waits in the lobby (participants in state "waiting"): guests by the name and host of their invitation
-    /// (asked again only when a guest appears that is not known yet), others by their identity's kind and name.
+    /// Whether this room hosts the meeting, and who waits in the lobby (participants in state "waiting") if it does:
+    /// guests by the name and host of their invitation (asked again only when a guest appears that is not known yet),
+    /// others by their identity's kind and name. Host rights given or taken during the meeting (a host invites the room
+    /// again, as host or not) show at the next poll, without rejoining.
     /// </summary>
     private async Task RefreshLobbyAsync(CancellationToken ct)
     {
-        var waiting = (await _client.ParticipantsAsync(_member.MeetingId, ct).ConfigureAwait(false))
-            .Where(p => p.State == "waiting").Select(p => p.Identity).Order(StringComparer.Ordinal).ToList();
+        var participants = await _client.ParticipantsAsync(_member.MeetingId, ct).ConfigureAwait(false);
+        bool host = participants.Any(p => p.Identity == _credentials.Identity && p.Role == "host");
+        if (host != _host)
+        {
+            _host = host;
+            _logger.LogInformation("Meeting {Meeting}: this room is {Role}", _member.MeetingId, host ? "now a host (it sees the lobby)" : "no longer a host");
+        }
+
+        var waiting = participants.Where(p => host && p.State == "waiting").Select(p => p.Identity).Order(StringComparer.Ordinal).ToList();
         if (waiting.Any(id => MemberCertificate.KindOf(id) == MemberKind.Guest && !_guests.ContainsKey(id)))
         {
             _guests = (await _client.GuestInvitationsAsync(_member.MeetingId, ct).ConfigureAwait(false)).ToDictionary(g => g.Identity, StringComparer.Ordinal);
