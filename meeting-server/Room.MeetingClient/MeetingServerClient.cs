@@ -60,6 +60,12 @@ public sealed class MeetingServerClient : IDisposable
         return chain.Build(serverCert);
     }
 
+    /// <summary>The header with the entity tag of the tenant's current branding, on every answer to a room.</summary>
+    public const string BrandingHeader = "Room-Branding";
+
+    /// <summary>The tenant's current branding tag as the last answer that carried one said (<see cref="TenantBranding.Tag"/>); null before.</summary>
+    public string? BrandingTag { get; private set; }
+
     public string? Token
     {
         get => _token;
@@ -303,6 +309,11 @@ public sealed class MeetingServerClient : IDisposable
         catch (HttpRequestException e)
         {
             throw new MeetingServerException("unreachable", "meeting server unreachable or not trusted: " + e.Message, 0, null, e);
+        }
+
+        if (resp.Headers.TryGetValues(BrandingHeader, out var tags))
+        {
+            BrandingTag = tags.FirstOrDefault();
         }
 
         if (!resp.IsSuccessStatusCode)

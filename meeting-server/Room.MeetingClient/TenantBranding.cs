@@ -10,9 +10,11 @@ namespace Room.MeetingClient;
 /// (<c>GET api/branding</c>, <c>GET api/branding/logo</c>): name, header and accent colours (<c>#rrggbb</c>) and a PNG or
 /// JPEG logo. Fetched at enrolment and kept in the key folder (<c>branding.json</c>, <c>branding-logo</c>), each file
 /// written whole (a new file renamed into place), so a reader never sees half of one. What the server sends is checked
-/// again here: a box shows nothing it has not checked.
+/// again here: a box shows nothing it has not checked. <see cref="Tag"/> is the server's entity tag of that branding:
+/// every answer to the box names the current one (<see cref="MeetingServerClient.BrandingTag"/>), and
+/// <see cref="RefreshAsync"/> fetches the branding again when it is not the kept one's.
 /// </summary>
-public sealed partial record TenantBranding(string Tenant, string? DisplayName, string PrimaryColor, string AccentColor, string? LogoType)
+public sealed partial record TenantBranding(string Tenant, string? DisplayName, string PrimaryColor, string AccentColor, string? LogoType, string? Tag = null)
 {
     public const string File = "branding.json";
     public const string LogoFile = "branding-logo";
@@ -35,6 +37,7 @@ public sealed partial record TenantBranding(string Tenant, string? DisplayName, 
             throw new MeetingServerException("malformed", "the server's branding is malformed", 0, null);
         }
 
+        string? tag = client.BrandingTag;
         byte[]? logo = null;
         string? type = null;
         if (a.Logo)
@@ -43,7 +46,24 @@ public sealed partial record TenantBranding(string Tenant, string? DisplayName, 
             type = ImageType(logo) ?? throw new MeetingServerException("malformed", "the server's logo is no PNG or JPEG image", 0, null);
         }
 
-        return (new TenantBranding(a.Tenant, a.DisplayName, a.PrimaryColor, a.AccentColor, type), logo);
+        return (new TenantBranding(a.Tenant, a.DisplayName, a.PrimaryColor, a.AccentColor, type, tag), logo);
+    }
+
+    /// <summary>
+    /// Fetches the branding again and keeps it in <paramref name="folder"/> when the server's current tag (from the
+    /// client's last answer) is not the kept branding's; true when it did. A box that keeps no branding (enrolled
+    /// without) is left so. Nothing changes on a refusal.
+    /// </summary>
+    public static async Task<bool> RefreshAsync(MeetingServerClient client, string folder, CancellationToken ct = default)
+    {
+        if (client.BrandingTag is not { } current || Load(folder) is not { } kept || kept.Tag == current)
+        {
+            return false;
+        }
+
+        var (branding, logo) = await FetchAsync(client, ct).ConfigureAwait(false);
+        branding.Save(folder, logo);
+        return true;
     }
 
     /// <summary>"image/png" or "image/jpeg" by the bytes, else null.</summary>

@@ -29,6 +29,9 @@ public enum Refusal
     InvitationExpired,
 
     InvitationRevoked,
+
+    /// <summary>A tenant that still has meetings in progress (not ended, MLS group made) is not deleted.</summary>
+    MeetingsInProgress,
 }
 
 /// <summary>A refused request: nothing was changed.</summary>

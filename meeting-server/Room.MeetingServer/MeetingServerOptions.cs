@@ -21,8 +21,14 @@ public sealed class MeetingServerOptions : IValidatableObject
     [Required]
     public string Listen { get; set; } = "0.0.0.0:8443";
 
-    /// <summary>Names and addresses the server's TLS certificate is issued for.</summary>
-    public List<string> HostNames { get; set; } = ["localhost", "127.0.0.1"];
+    /// <summary>Names and addresses the server's TLS certificate is issued for (none configured: <see cref="ServerHostNames"/>'s defaults).</summary>
+    public List<string> HostNames { get; set; } = [];
+
+    /// <summary>
+    /// The server's own host names: those configured, else localhost and 127.0.0.1. (A default list in
+    /// <see cref="HostNames"/> would not do: the configuration binder adds configured names to it instead of replacing it.)
+    /// </summary>
+    public IReadOnlyList<string> ServerHostNames => HostNames.Count > 0 ? HostNames : ["localhost", "127.0.0.1"];
 
     [Required]
     [MinLength(1)]

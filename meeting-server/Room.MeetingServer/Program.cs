@@ -62,7 +62,7 @@ builder.WebHost.UseKestrel((ctx, k) =>
     var o = ctx.Configuration.GetSection(MeetingServerOptions.Section).Get<MeetingServerOptions>() ?? new MeetingServerOptions();
     k.Listen(IPEndPoint.Parse(o.Listen), l => l.UseHttps(https =>
     {
-        var serverCertificate = k.ApplicationServices.GetRequiredService<OrganisationCa>().IssueServerCertificate(o.HostNames);
+        var serverCertificate = k.ApplicationServices.GetRequiredService<OrganisationCa>().IssueServerCertificate(o.ServerHostNames);
         // A tenant's own host names get a certificate from the tenant's CA (SNI), so its rooms can check it against their CA.
         var tenants = k.ApplicationServices.GetRequiredService<Room.MeetingServer.Tenants.TenantRegistry>();
         https.ServerCertificateSelector = (_, name) => tenants.CertificateFor(name) ?? serverCertificate;

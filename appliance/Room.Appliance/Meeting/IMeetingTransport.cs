@@ -50,7 +50,7 @@ public interface IMeetingSession : IAsyncDisposable
 
     Task LeaveAsync(CancellationToken cancellationToken);
 
-    /// <summary>The meeting's lobby when this room is a host of a meeting-server meeting; null otherwise.</summary>
+    /// <summary>The lobby of a meeting-server meeting (empty while this room is not one of its hosts); null for other calls.</summary>
     IMeetingLobby? Lobby => null;
 }
 

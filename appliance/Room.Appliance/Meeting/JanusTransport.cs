@@ -335,7 +335,8 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
 
     public string SecurityCode => _keying.SecurityCode;
 
-    public IMeetingLobby? Lobby => _keying is IMeetingLobby { IsHost: true } lobby ? lobby : null;
+    // Also when the room is no host yet: it may become one during the call (its Waiting stays empty until then).
+    public IMeetingLobby? Lobby => _keying as IMeetingLobby;
 
     public MediaKeys? Keys => null;
 

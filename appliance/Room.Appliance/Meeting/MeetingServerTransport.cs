@@ -55,7 +55,8 @@ public sealed class MeetingServerTransport(IOptions<MeetingServerCallOptions> op
 /// <summary>The MLS side of a meeting-server call: the group, its keys for the media, and the loop that follows the delivery service.</summary>
 internal sealed class MlsKeying : ICallKeying, IMeetingLobby
 {
-    private readonly bool _host;
+    // Whether this room hosts the meeting: as the server's participant list last said (hosts may make it one meanwhile).
+    private volatile bool _host;
     private readonly Lock _lobbyGate = new();
     private IReadOnlyList<LobbyEntry> _waiting = [];
     private Dictionary<string, GuestInvitationInfo> _guests = [];
@@ -66,13 +67,17 @@ internal sealed class MlsKeying : ICallKeying, IMeetingLobby
     private readonly Uri _server;
     private readonly TimeProvider _time;
     private readonly TimeSpan _poll;
+    private readonly string _identityDirectory;
+    private string? _brandingTag;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
     private int _disposed;
 
-    private MlsKeying(DeviceCredentials credentials, MeetingServerClient client, MeetingMember member, Uri server, TimeProvider time, TimeSpan poll, ILogger logger, bool host)
+    private MlsKeying(DeviceCredentials credentials, MeetingServerClient client, MeetingMember member, Uri server, TimeProvider time, TimeSpan poll, string identityDirectory,
+        ILogger logger, bool host)
     {
+        _identityDirectory = identityDirectory;
         _host = host;
         _credentials = credentials;
         _client = client;
@@ -130,7 +135,7 @@ internal sealed class MlsKeying : ICallKeying, IMeetingLobby
             bool created = await member.JoinExternalAsync(createIfMissing: host, ct).ConfigureAwait(false);
             logger.LogInformation("{Identity} {How} the MLS group of meeting {Meeting} at {Server}: epoch {Epoch}, {Members} members",
                 me, created ? "created" : "joined (external commit)", meetingId, server, member.Epoch, member.Roster.Count);
-            var keying = new MlsKeying(credentials, client, member, server, time, TimeSpan.FromMilliseconds(options.PollMilliseconds), logger, host);
+            var keying = new MlsKeying(credentials, client, member, server, time, TimeSpan.FromMilliseconds(options.PollMilliseconds), dir, logger, host);
             keying._loop = Task.Run(keying.FollowAsync, CancellationToken.None);
             return keying;
         }
@@ -252,10 +257,8 @@ internal sealed class MlsKeying : ICallKeying, IMeetingLobby
                     _logger.LogInformation("Meeting {Meeting}: committed the server's proposals (epoch {Epoch})", _member.MeetingId, _member.Epoch);
                 }
 
-                if (_host)
-                {
-                    await RefreshLobbyAsync(ct).ConfigureAwait(false);
-                }
+                await RefreshLobbyAsync(ct).ConfigureAwait(false);
+                await RefreshBrandingAsync(ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -294,6 +297,33 @@ internal sealed class MlsKeying : ICallKeying, IMeetingLobby
         }
     }
 
+    /// <summary>
+    /// The tenant's branding kept beside the key (for the panel: TenantBrandingSource announces the files) is fetched
+    /// again when the server's answers name another one than last seen: a change reaches the room without enrolling again.
+    /// </summary>
+    private async Task RefreshBrandingAsync(CancellationToken ct)
+    {
+        string? tag = _client.BrandingTag;
+        if (tag is null || tag == _brandingTag)
+        {
+            return;
+        }
+
+        // Once per tag: a branding that cannot be fetched or kept is not asked for again until it changes.
+        _brandingTag = tag;
+        try
+        {
+            if (await TenantBranding.RefreshAsync(_client, _identityDirectory, ct).ConfigureAwait(false))
+            {
+                _logger.LogInformation("The tenant's branding changed ({Tag}): kept again in {Directory}", tag, _identityDirectory);
+            }
+        }
+        catch (Exception e) when (e is MeetingServerException or HttpRequestException or System.Text.Json.JsonException or IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning("The tenant's new branding was not kept: {Message}", e.Message);
+        }
+    }
+
     public bool IsHost => _host;
 
     public IReadOnlyList<LobbyEntry> Waiting
@@ -307,13 +337,22 @@ internal sealed class MlsKeying : ICallKeying, IMeetingLobby
     public event EventHandler? LobbyChanged;
 
     /// <summary>
-    /// Who waits in the lobby (participants in state "waiting"): guests by the name and host of their invitation
-    /// (asked again only when a guest appears that is not known yet), others by their identity's kind and name.
+    /// Whether this room hosts the meeting, and who waits in the lobby (participants in state "waiting") if it does:
+    /// guests by the name and host of their invitation (asked again only when a guest appears that is not known yet),
+    /// others by their identity's kind and name. Host rights given or taken during the meeting (a host invites the room
+    /// again, as host or not) show at the next poll, without rejoining.
     /// </summary>
     private async Task RefreshLobbyAsync(CancellationToken ct)
     {
-        var waiting = (await _client.ParticipantsAsync(_member.MeetingId, ct).ConfigureAwait(false))
-            .Where(p => p.State == "waiting").Select(p => p.Identity).Order(StringComparer.Ordinal).ToList();
+        var participants = await _client.ParticipantsAsync(_member.MeetingId, ct).ConfigureAwait(false);
+        bool host = participants.Any(p => p.Identity == _credentials.Identity && p.Role == "host");
+        if (host != _host)
+        {
+            _host = host;
+            _logger.LogInformation("Meeting {Meeting}: this room is {Role}", _member.MeetingId, host ? "now a host (it sees the lobby)" : "no longer a host");
+        }
+
+        var waiting = participants.Where(p => host && p.State == "waiting").Select(p => p.Identity).Order(StringComparer.Ordinal).ToList();
         if (waiting.Any(id => MemberCertificate.KindOf(id) == MemberKind.Guest && !_guests.ContainsKey(id)))
         {
             _guests = (await _client.GuestInvitationsAsync(_member.MeetingId, ct).ConfigureAwait(false)).ToDictionary(g => g.Identity, StringComparer.Ordinal);

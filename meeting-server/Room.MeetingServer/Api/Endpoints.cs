@@ -64,6 +64,7 @@ public static class Endpoints
         Refusal.InvitationUsed => "invitation-used",
         Refusal.InvitationExpired => "invitation-expired",
         Refusal.InvitationRevoked => "invitation-revoked",
+        Refusal.MeetingsInProgress => "meetings-in-progress",
         _ => "refused",
     };
 
@@ -73,7 +74,7 @@ public static class Endpoints
         Refusal.InvitationUsed or Refusal.InvitationExpired or Refusal.InvitationRevoked => StatusCodes.Status410Gone,
         Refusal.Forbidden or Refusal.NotInvited or Refusal.MeetingLocked => StatusCodes.Status403Forbidden,
         Refusal.NotFound or Refusal.NoKeyPackage => StatusCodes.Status404NotFound,
-        Refusal.EpochConflict or Refusal.Duplicate or Refusal.GroupExists or Refusal.GroupMissing or Refusal.ProposalsMissing => StatusCodes.Status409Conflict,
+        Refusal.EpochConflict or Refusal.Duplicate or Refusal.GroupExists or Refusal.GroupMissing or Refusal.ProposalsMissing or Refusal.MeetingsInProgress => StatusCodes.Status409Conflict,
         Refusal.MeetingEnded => StatusCodes.Status410Gone,
         _ => StatusCodes.Status400BadRequest,
     };
@@ -92,6 +93,8 @@ public static class Endpoints
                     // A certificate that is presented must be good: a bad one is refused, not ignored.
                     ctx.Items[CallerKey] = await svc.AuthenticateDeviceAsync(cert, ctx.RequestAborted)
                         ?? throw new RefusedException(Refusal.Unauthenticated, "client certificate refused");
+                    // Rooms keep their tenant's branding: every answer tells them which one is current.
+                    ctx.Response.Headers[Tenants.TenantEndpoints.BrandingHeader] = ctx.RequestServices.GetRequiredService<Tenants.TenantRegistry>().Of(ctx).BrandingTag;
                 }
                 else if (ctx.Request.Headers.Authorization.ToString() is { Length: > 7 } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal))
                 {

@@ -122,6 +122,9 @@ public interface IMeetingStore
     /// <summary>Meetings not ended, with a group, in which the identity is a participant.</summary>
     Task<IReadOnlyList<string>> ActiveMeetingsOfAsync(string identity, CancellationToken ct = default);
 
+    /// <summary>How many meetings are in progress: not ended, their MLS group made (as for <see cref="ActiveMeetingsOfAsync"/>).</summary>
+    Task<int> CountMeetingsInProgressAsync(CancellationToken ct = default);
+
     /// <summary>Handshakes from <paramref name="fromEpoch"/> on: per epoch the server's proposals first, then the epoch's commit.</summary>
     Task<IReadOnlyList<HandshakeRecord>> GetHandshakesAsync(string meetingId, long fromEpoch, CancellationToken ct = default);
 

@@ -249,6 +249,9 @@ public sealed class SqlMeetingStore(SqlDialect dialect, string connectionString)
             "SELECT m.id FROM meetings m JOIN participants p ON p.meeting_id = m.id WHERE p.identity = @i AND m.ended = 0 AND m.epoch IS NOT NULL ORDER BY m.id",
             ("@i", identity)), ct);
 
+    public Task<int> CountMeetingsInProgressAsync(CancellationToken ct = default) => RunAsync((c, tx) =>
+        (int)Query(c, tx, r => r.GetInt64(0), "SELECT COUNT(*) FROM meetings WHERE ended = 0 AND epoch IS NOT NULL").Single(), ct);
+
     public Task<IReadOnlyList<WelcomeRecord>> GetWelcomesAsync(string meetingId, string identity, CancellationToken ct = default) => RunAsync<IReadOnlyList<WelcomeRecord>>((c, tx) =>
         Query(c, tx, r => new WelcomeRecord(r.GetInt64(0), (byte[])r.GetValue(1)),
             "SELECT epoch, data FROM welcomes WHERE meeting_id = @m AND identity = @i ORDER BY epoch", ("@m", meetingId), ("@i", identity)), ct);

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.RegularExpressions;
 
 namespace Room.MeetingServer.Tenants;
@@ -28,6 +30,18 @@ public static partial class Branding
         slug is not null && SlugPattern().IsMatch(slug) && slug != DefaultSlug && slug != "operator"
             ? slug
             : throw new RefusedException(Refusal.Malformed, "a tenant's short name is 2-32 of a-z 0-9 - starting with a letter (not 'default' or 'operator')");
+
+    /// <summary>
+    /// The entity tag of a tenant's branding as clients get it (name, colours, logo): a new one on every change, so a
+    /// room that keeps the branding learns from any answer (<c>Room-Branding</c>) that it should fetch it again.
+    /// </summary>
+    public static string Tag(string? displayName, string primary, string accent, byte[]? logo, string? logoType)
+    {
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        h.AppendData(Encoding.UTF8.GetBytes(string.Join('\n', displayName ?? "\u0000", primary, accent, logoType ?? "")));
+        h.AppendData(logo ?? []);
+        return "\"" + Convert.ToHexStringLower(h.GetHashAndReset().AsSpan(0, 12)) + "\"";
+    }
 
     public static bool IsSlug(string? slug) => slug is not null && SlugPattern().IsMatch(slug);
 

@@ -7,7 +7,7 @@ namespace Room.MeetingServer.Tenants;
 /// <summary>
 /// Operators: accounts of their own (<c>room-meeting-server operator add NAME</c>), signed in with tokens under a key of
 /// their own (<c>DataDirectory/operator/token.key</c>), so an operator's token opens no tenant and a tenant's token is
-/// no operator's. An operator creates and lists tenants, and sees nothing inside them.
+/// no operator's. An operator creates, lists, renames and deletes tenants, and sees nothing inside them.
 /// </summary>
 public sealed partial class OperatorService
 {
@@ -72,32 +72,74 @@ public sealed partial class OperatorService
         return t is { Admin: true } ? t.Value.Identity : throw Refuse(Refusal.Unauthenticated, ctx.Connection.RemoteIpAddress?.ToString() ?? "?", "operator sign-in needed (Authorization: Operator TOKEN)");
     }
 
-    public static IReadOnlyList<string> CheckHostNames(IReadOnlyList<string>? names)
+    /// <summary>A host name as compared and stored: trimmed, lower case, without the trailing dot of a fully qualified name.</summary>
+    public static string NormaliseHostName(string? name)
     {
-        var list = (names ?? []).Select(n => (n ?? "").Trim().ToLowerInvariant()).ToList();
-        if (list.Count > MaxHostNames || list.Any(n => n.Length is 0 or > 253 || !(HostNamePattern().IsMatch(n) || System.Net.IPAddress.TryParse(n, out _))))
-        {
-            throw new RefusedException(Refusal.Malformed, $"host names are up to {MaxHostNames} DNS names or addresses");
-        }
-
-        return list.Distinct(StringComparer.Ordinal).ToList();
+        string n = (name ?? "").Trim().ToLowerInvariant();
+        return n.EndsWith('.') ? n[..^1] : n;
     }
 
-    public async Task<TenantContext> CreateTenantAsync(string op, CreateTenantRequest r, CancellationToken ct)
+    /// <summary>Up to <see cref="MaxHostNames"/> DNS names or addresses, normalised (<see cref="NormaliseHostName"/>), without repeats.</summary>
+    public static IReadOnlyList<string> CheckHostNames(IReadOnlyList<string>? names)
+    {
+        var list = (names ?? []).Select(NormaliseHostName).ToList();
+        if (list.Count > MaxHostNames)
+        {
+            throw new RefusedException(Refusal.Malformed, $"a tenant has at most {MaxHostNames} host names");
+        }
+
+        string? bad = list.FirstOrDefault(n => n.Length is 0 or > 253 || !(HostNamePattern().IsMatch(n) || System.Net.IPAddress.TryParse(n, out _)));
+        return bad is null ? list.Distinct(StringComparer.Ordinal).ToList() : throw new RefusedException(Refusal.Malformed,
+            $"host name '{(bad.Any(char.IsControl) ? "(with control characters)" : bad)}' is no DNS name (labels of a-z 0-9 - of 1-63 characters, not starting or ending with -) or address");
+    }
+
+    public async Task<TenantContext> CreateTenantAsync(string op, CreateTenantRequest r, CancellationToken ct) => await Logged(op, async () =>
+    {
+        var rec = new TenantRecord(Branding.CheckSlug(r.Slug), Branding.CheckDisplayName(r.DisplayName),
+            Branding.CheckColor(r.PrimaryColor ?? Branding.DefaultPrimary, "primaryColor"), Branding.CheckColor(r.AccentColor ?? Branding.DefaultAccent, "accentColor"),
+            null, 389, null, CheckHostNames(r.HostNames), _time.GetUtcNow().ToUnixTimeSeconds());
+        var t = await _tenants.CreateAsync(rec, r.Admin?.Name ?? "", r.Admin?.Password ?? "", ct).ConfigureAwait(false);
+        _log.LogInformation("operator {Operator} created tenant {Slug}", op, rec.Slug);
+        return t;
+    }).ConfigureAwait(false);
+
+    /// <summary>Renames a tenant (display name) and/or gives it other host names; what the request leaves out stays.</summary>
+    public async Task<TenantContext> UpdateTenantAsync(string op, string slug, UpdateTenantRequest r, CancellationToken ct) => await Logged(op, async () =>
+    {
+        var t = FindOther(slug);
+        if (r.DisplayName is null && r.HostNames is null)
+        {
+            throw new RefusedException(Refusal.Malformed, "nothing to change: send displayName and/or hostNames");
+        }
+
+        string? name = r.DisplayName is null ? null : Branding.CheckDisplayName(r.DisplayName);
+        var hosts = r.HostNames is null ? null : CheckHostNames(r.HostNames);
+        var rec = await _tenants.UpdateAsync(t, old => old with { DisplayName = name ?? old.DisplayName, HostNames = hosts ?? old.HostNames }, ct).ConfigureAwait(false);
+        _log.LogInformation("operator {Operator} changed tenant {Slug}: name {Name}, host names {Hosts}", op, slug, rec.DisplayName, string.Join(' ', rec.HostNames));
+        return t;
+    }).ConfigureAwait(false);
+
+    public async Task DeleteTenantAsync(string op, string slug, CancellationToken ct) => await Logged(op, async () =>
+    {
+        await _tenants.DeleteAsync(FindOther(slug).Slug, ct).ConfigureAwait(false);
+        _log.LogInformation("operator {Operator} deleted tenant {Slug}", op, slug);
+        return 0;
+    }).ConfigureAwait(false);
+
+    /// <summary>A tenant an operator may change: any but the default tenant, which is the server's own.</summary>
+    private TenantContext FindOther(string slug)
+    {
+        var t = Branding.IsSlug(slug) ? _tenants.Find(slug) : null;
+        return t is null ? throw new RefusedException(Refusal.NotFound, "no such tenant")
+            : t.IsDefault ? throw new RefusedException(Refusal.Malformed, "the default tenant is the server's own: its administrator brands it, and the configuration names its host names")
+            : t;
+    }
+
+    private async Task<T> Logged<T>(string op, Func<Task<T>> work)
     {
         try
         {
-            var rec = new TenantRecord(Branding.CheckSlug(r.Slug), Branding.CheckDisplayName(r.DisplayName),
-                Branding.CheckColor(r.PrimaryColor ?? Branding.DefaultPrimary, "primaryColor"), Branding.CheckColor(r.AccentColor ?? Branding.DefaultAccent, "accentColor"),
-                null, 389, null, CheckHostNames(r.HostNames), _time.GetUtcNow().ToUnixTimeSeconds());
-            if (rec.HostNames.Any(h => _tenants.All.Any(t => t.Record?.HostNames.Contains(h, StringComparer.Ordinal) == true)))
-            {
-                throw new RefusedException(Refusal.Duplicate, "a host name is another tenant's");
-            }
-
-            var t = await _tenants.CreateAsync(rec, r.Admin?.Name ?? "", r.Admin?.Password ?? "", ct).ConfigureAwait(false);
-            _log.LogInformation("operator {Operator} created tenant {Slug}", op, rec.Slug);
-            return t;
+            return await work().ConfigureAwait(false);
         }
         catch (RefusedException e)
         {

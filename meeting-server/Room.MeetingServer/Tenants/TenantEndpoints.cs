@@ -9,6 +9,7 @@ namespace Room.MeetingServer.Tenants;
 
 public sealed record TenantAdminRequest(string? Name, string? Password);
 public sealed record CreateTenantRequest(string? Slug, string? DisplayName, string? PrimaryColor, string? AccentColor, List<string>? HostNames, TenantAdminRequest? Admin);
+public sealed record UpdateTenantRequest(string? DisplayName, List<string>? HostNames);
 public sealed record TenantDto(string Slug, string DisplayName, string PrimaryColor, string AccentColor, IReadOnlyList<string> HostNames, long CreatedAt, string Path, string CaPin);
 public sealed record OperatorLoginResponse(string Token);
 public sealed record BrandingRequest(string? DisplayName, string? PrimaryColor, string? AccentColor);
@@ -28,6 +29,12 @@ public sealed record AddUserRequest(string? Name, string? Password, bool Admin);
 /// </summary>
 public static class TenantEndpoints
 {
+    /// <summary>
+    /// The response header with the entity tag of the caller's tenant's branding, on <c>GET api/branding</c> and on every
+    /// answer to a room (device certificate): a room that keeps the branding fetches it again when the tag is not its own.
+    /// </summary>
+    public const string BrandingHeader = "Room-Branding";
+
     /// <summary>Largest JSON body the tenant and operator API reads (a logo: <see cref="Branding.MaxLogoBytes"/>).</summary>
     public const int MaxJsonBytes = 16 * 1024;
 
@@ -133,10 +140,6 @@ public static class TenantEndpoints
     private static TenantDto Dto(TenantContext t) => new(t.Slug, t.Record?.DisplayName ?? t.Options.Organisation, t.Record?.PrimaryColor ?? Branding.DefaultPrimary,
         t.Record?.AccentColor ?? Branding.DefaultAccent, t.Record?.HostNames ?? [], t.Record?.CreatedAt ?? 0, t.IsDefault ? "/" : $"/t/{t.Slug}/", t.Ca.Pin);
 
-    private static async Task<BrandingDto> BrandingOf(TenantRegistry reg, TenantContext t, CancellationToken ct) =>
-        new(t.Slug, t.Record?.DisplayName, t.Record?.PrimaryColor ?? Branding.DefaultPrimary, t.Record?.AccentColor ?? Branding.DefaultAccent,
-            t.Record is not null && await reg.Store.GetLogoAsync(t.Slug, ct) is not null);
-
     private static void MapTenantApi(WebApplication app)
     {
         // ---- operators (the default path only: an operator is no tenant's)
@@ -160,9 +163,29 @@ public static class TenantEndpoints
             var t = await ops.CreateTenantAsync(who, r, ct);
             return Results.Created($"/t/{t.Slug}/", Dto(t));
         });
+        op.MapPatch("/tenants/{slug}", async (HttpContext ctx, string slug, OperatorService ops, CancellationToken ct) =>
+        {
+            OperatorOnly(ctx);
+            string who = ops.Authenticate(ctx);
+            var r = await ReadJsonAsync<UpdateTenantRequest>(ctx, MaxJsonBytes);
+            return Dto(await ops.UpdateTenantAsync(who, slug, r, ct));
+        });
+        op.MapDelete("/tenants/{slug}", async (HttpContext ctx, string slug, OperatorService ops, CancellationToken ct) =>
+        {
+            OperatorOnly(ctx);
+            await ops.DeleteTenantAsync(ops.Authenticate(ctx), slug, ct);
+            return Results.NoContent();
+        });
 
         // ---- every tenant's own (the tenant is the path's)
-        app.MapGet("/api/branding", async (HttpContext ctx, TenantRegistry reg, CancellationToken ct) => await BrandingOf(reg, reg.Of(ctx), ct));
+        app.MapGet("/api/branding", async (HttpContext ctx, TenantRegistry reg, CancellationToken ct) =>
+        {
+            var t = reg.Of(ctx);
+            ctx.Response.Headers[BrandingHeader] = t.BrandingTag;
+            ctx.Response.Headers.ETag = t.BrandingTag;
+            ctx.Response.Headers.CacheControl = "no-cache";
+            return ctx.Request.Headers.IfNoneMatch.Contains(t.BrandingTag) ? Results.StatusCode(StatusCodes.Status304NotModified) : Results.Ok(await reg.BrandingOfAsync(t, ct));
+        });
         app.MapGet("/api/branding/logo", async (HttpContext ctx, TenantRegistry reg, CancellationToken ct) =>
         {
             var logo = await reg.Store.GetLogoAsync(reg.Of(ctx).Slug, ct) ?? throw new RefusedException(Refusal.NotFound, "no logo");
@@ -182,15 +205,12 @@ public static class TenantEndpoints
             var caller = RequireTenantAdmin(ctx, "changes its branding");
             var r = await ReadJsonAsync<BrandingRequest>(ctx, MaxJsonBytes);
             var t = reg.Of(ctx);
-            var rec = reg.RecordOf(t) with
-            {
-                DisplayName = Branding.CheckDisplayName(r.DisplayName),
-                PrimaryColor = Branding.CheckColor(r.PrimaryColor, "primaryColor"),
-                AccentColor = Branding.CheckColor(r.AccentColor, "accentColor"),
-            };
-            await reg.UpdateAsync(t, rec, ct);
+            string name = Branding.CheckDisplayName(r.DisplayName);
+            string primary = Branding.CheckColor(r.PrimaryColor, "primaryColor");
+            string accent = Branding.CheckColor(r.AccentColor, "accentColor");
+            await reg.UpdateAsync(t, old => old with { DisplayName = name, PrimaryColor = primary, AccentColor = accent }, ct);
             ctx.RequestServices.GetRequiredService<ILogger<TenantRegistry>>().LogInformation("{Admin} changed the branding of tenant {Slug}", caller.Identity, t.Slug);
-            return await BrandingOf(reg, t, ct);
+            return await reg.BrandingOfAsync(t, ct);
         });
         app.MapPut("/api/admin/branding/logo", async (HttpContext ctx, TenantRegistry reg, CancellationToken ct) =>
         {
@@ -198,14 +218,9 @@ public static class TenantEndpoints
             byte[] body = await ReadBodyAsync(ctx, Branding.MaxLogoBytes);
             string type = Branding.CheckLogo(body, ctx.Request.ContentType);
             var t = reg.Of(ctx);
-            if (t.Record is null)
-            {
-                await reg.UpdateAsync(t, reg.RecordOf(t), ct);
-            }
-
-            await reg.Store.SetLogoAsync(t.Slug, body, type, ct);
+            await reg.SetLogoAsync(t, body, type, ct);
             ctx.RequestServices.GetRequiredService<ILogger<TenantRegistry>>().LogInformation("{Admin} set the logo of tenant {Slug} ({Bytes} bytes)", caller.Identity, t.Slug, body.Length);
-            return await BrandingOf(reg, t, ct);
+            return await reg.BrandingOfAsync(t, ct);
         });
         app.MapGet("/api/admin/directory", (HttpContext ctx, TenantRegistry reg) =>
         {
@@ -227,7 +242,7 @@ public static class TenantEndpoints
             }
 
             var t = reg.Of(ctx);
-            await reg.UpdateAsync(t, reg.RecordOf(t) with { LdapHost = host, LdapPort = port, LdapUserDnTemplate = host is null ? null : template }, ct);
+            await reg.UpdateAsync(t, old => old with { LdapHost = host, LdapPort = port, LdapUserDnTemplate = host is null ? null : template }, ct);
             ctx.RequestServices.GetRequiredService<ILogger<TenantRegistry>>().LogInformation("{Admin} set the directory of tenant {Slug} to {Host}:{Port}", caller.Identity, t.Slug, host, port);
             return Results.NoContent();
         });

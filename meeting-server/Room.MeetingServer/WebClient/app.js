@@ -289,7 +289,8 @@ async function joinMeeting(meeting) {
     c.worker = worker();
     const joined = await c.worker.call('join', { server: serverBase, token: state.token, meetingId: meeting.id, host: meeting.role === 'host', guest: !!state.guest });
     c.identity = joined.identity;
-    if (meeting.role === 'host') watchLobby(c);
+    // Every member follows its role: a host may make it one during the call, and then it sees the lobby.
+    watchLobby(c);
     renderCall();
     const access = await api('GET', `api/meetings/${encodeURIComponent(meeting.id)}/janus`);
     const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480, frameRate: 15 } });
@@ -457,7 +458,17 @@ function renderLobby() {
 
 async function refreshLobby(c) {
   const id = encodeURIComponent(c.meeting.id);
-  const [people, guests] = await Promise.all([api('GET', `api/meetings/${id}/participants`), api('GET', `api/meetings/${id}/guests`)]);
+  const people = await api('GET', `api/meetings/${id}/participants`);
+  const role = people.find((p) => p.identity === c.identity)?.role;
+  if (role && role !== c.meeting.role) {
+    c.meeting.role = role;
+    if (state.call === c) renderCall();
+  }
+  if (c.meeting.role !== 'host') {
+    c.lobby = null;
+    return;
+  }
+  const guests = await api('GET', `api/meetings/${id}/guests`);
   const byIdentity = new Map(guests.map((g) => [g.identity, g]));
   c.lobby = people.filter((p) => p.state === 'waiting').map((p) => {
     const g = byIdentity.get(p.identity);

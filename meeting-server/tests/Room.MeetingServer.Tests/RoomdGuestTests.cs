@@ -9,7 +9,8 @@ namespace Room.MeetingServer.Tests;
 /// <summary>
 /// Guests and a roomd room in one meeting (issue 14): a real server with Janus, a real roomd on a private bus, a guest
 /// who redeems its link, waits in the lobby, is admitted and joins the MLS group with a guest CA certificate. The
-/// room's roster on D-Bus shows the guest by the name and host its certificate carries.
+/// room's roster on D-Bus shows the guest by the name and host its certificate carries. A room made host during the
+/// meeting gets the lobby then; a tenant's changed branding reaches the room in the meeting.
 /// </summary>
 [Collection("roomd-call")]
 public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixture<JanusServerFixture>
@@ -178,6 +179,78 @@ public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixtu
         await box.Client.DenyAsync(sCreds.Identity);
         Assert.Equal("removed", await s.KnockAsync(meeting.Id, ct));
         await WaitUntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 0, () => box.Roomd.Log, ct);
+    }
+
+    [Fact]
+    public async Task A_room_made_host_during_the_meeting_sees_the_lobby_and_admits_from_it_without_rejoining()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(150));
+        var ct = timeout.Token;
+        string strangerName = ServerFixture.NewName("knock");
+        var (hCreds, h) = await fx.PersonAsync(ServerFixture.NewName("host"));
+        var (rCreds, r, rDir) = await fx.EnrolDeviceAsync(ServerFixture.NewName("promoted"));
+        var (sCreds, s) = await fx.PersonAsync(strangerName);
+        using var d1 = hCreds; using var d2 = h; using var d3 = rCreds; using var d4 = r; using var d5 = sCreds; using var d6 = s;
+        var meeting = await h.CreateMeetingAsync("Ausschuss", [rCreds.Identity]);
+        using var hm = new MeetingMember(h, hCreds, meeting.Id, meeting.CipherSuite);
+        Assert.True(await hm.JoinExternalAsync(createIfMissing: true, ct));
+        await using var box = await StartRoomdAsync(rDir);
+        await box.Client.JoinAsync($"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}");
+        await InCallAsync(box, ct);
+
+        // Someone knocks; the room, a mere participant, sees no lobby and admits nobody.
+        Assert.Equal("waiting", await s.KnockAsync(meeting.Id, ct));
+        var refused = await Assert.ThrowsAsync<RoomBusException>(() => box.Client.AdmitAsync(sCreds.Identity));
+        Assert.Equal(BusErrors.WrongState, refused.ErrorName);
+        Assert.Empty((await box.MeetingAsync()).Lobby);
+        string code = (await box.MeetingAsync()).SecurityCode;
+
+        // The host makes the room a host: the lobby shows on its D-Bus in the same call, and it admits from there.
+        await h.InviteAsync(meeting.Id, rCreds.Identity, host: true, ct);
+        await WaitUntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 1, () => box.Roomd.Log, ct);
+        Assert.Equal(new LobbyEntry(sCreds.Identity, strangerName, "person", ""), Assert.Single((await box.MeetingAsync()).Lobby));
+        await box.Client.AdmitAsync(sCreds.Identity);
+        Assert.Equal("admitted", await s.KnockAsync(meeting.Id, ct));
+        await WaitUntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 0, () => box.Roomd.Log, ct);
+        var m = await box.MeetingAsync();
+        // Not joined again: the same call, and the same MLS epoch (a new join would have committed and changed the code).
+        Assert.Equal((MeetingStates.InCall, code), (m.State, m.SecurityCode));
+        await hm.SyncAsync(ct);
+        Assert.Equal(hm.SecurityCode, m.SecurityCode);
+    }
+
+    [Fact]
+    public async Task A_rooms_panel_gets_its_tenants_changed_branding_during_a_meeting_without_enrolling_again()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(150));
+        var ct = timeout.Token;
+        var (rCreds, r, rDir) = await fx.EnrolDeviceAsync(ServerFixture.NewName("brand-room"));
+        using var d1 = rCreds; using var d2 = r;
+        // Kept at enrolment, as roomctl enroll keeps it (the server's default tenant: not branded yet).
+        var (enrolled, noLogo) = await TenantBranding.FetchAsync(r, ct);
+        enrolled.Save(rDir, noLogo);
+        var meeting = await r.CreateMeetingAsync("Ratssitzung", []);
+        await using var box = await StartRoomdAsync(rDir);
+        await box.Client.JoinAsync($"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}");
+        await InCallAsync(box, ct);
+        Assert.Equal("", (await box.Client.GetStatusAsync()).System.Branding?.Name);
+
+        // The administrator brands the tenant while the room is in the meeting: the room's next answers name the new
+        // branding, roomd keeps it beside its key, and D-Bus (the panel) shows it; no enrolment, no restart.
+        await fx.Admin.SendAsync<System.Text.Json.JsonElement>(HttpMethod.Put, "api/admin/branding", new { displayName = "Stadt Roomdorf", primaryColor = "#1b5e20", accentColor = "#2e7d32" }, ct);
+        await WaitUntilAsync(async () => (await box.Client.GetStatusAsync()).System.Branding?.Name == "Stadt Roomdorf", () => box.Roomd.Log, ct);
+        Assert.Equal(new TenantBrandingStatus("Stadt Roomdorf", "#1b5e20", "#2e7d32", ""), (await box.Client.GetStatusAsync()).System.Branding);
+        byte[] logo = TestPng.Make(24, 24, (27, 94, 32), (255, 255, 255));
+        using (var content = new ByteArrayContent(logo))
+        {
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+            await fx.Admin.SendAsync<System.Text.Json.JsonElement>(HttpMethod.Put, "api/admin/branding/logo", content, ct);
+        }
+
+        await WaitUntilAsync(async () => (await box.Client.GetStatusAsync()).System.BrandingLogo.SequenceEqual(logo), () => box.Roomd.Log, ct);
+        Assert.Equal("image/png", (await box.Client.GetStatusAsync()).System.Branding?.LogoType);
+        Assert.Equal(enrolled.Tenant, TenantBranding.Load(rDir)?.Tenant);
+        Assert.Equal(MeetingStates.InCall, (await box.MeetingAsync()).State); // the call went on throughout
     }
 
     private static string Roomctl => Path.Combine(Repo.Root, "appliance", "Room.Cli", "bin", Repo.Configuration, "net10.0", "roomctl.dll");

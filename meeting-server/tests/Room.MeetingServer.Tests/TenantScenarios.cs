@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Room.MeetingClient;
 using Room.MeetingServer.Tests.Support;
@@ -186,7 +187,8 @@ public abstract class TenantScenarios(ServerFixture f)
             Assert.True(exit == 0, log);
             Assert.Contains("enrolled as device:lobby", log, StringComparison.Ordinal);
             var stored = TenantBranding.Load(roomDir);
-            Assert.Equal(new TenantBranding(b.Slug, "Gemeinde Bedorf", "#7b1fa2", "#8e24aa", "image/png"), stored);
+            Assert.Equal(new TenantBranding(b.Slug, "Gemeinde Bedorf", "#7b1fa2", "#8e24aa", "image/png"), stored! with { Tag = null });
+            Assert.NotNull(stored.Tag);
             Assert.Equal(logo, File.ReadAllBytes(Path.Combine(roomDir, TenantBranding.LogoFile)));
 
             // A's code is still good at A, unspent by the try at B.
@@ -289,6 +291,236 @@ public abstract class TenantScenarios(ServerFixture f)
         Assert.Equal("forbidden", (await Refused(() => userClient.SendAsync(HttpMethod.Put, "api/admin/directory", new { host = "ldap.example", port = 389, userDnTemplate = "uid={0}" }))).Error);
         var dir = await a.Admin.SendAsync<JsonElement>(HttpMethod.Get, "api/admin/directory", null);
         Assert.Equal(JsonValueKind.Null, dir.GetProperty("host").ValueKind);
+    }
+
+    [Fact]
+    public async Task An_operator_renames_a_tenant_and_moves_its_host_names_but_never_onto_the_servers_or_another_tenants()
+    {
+        using var op = await TenantOperator.AddAsync(f.Server);
+        string auth = "Operator " + op.Token;
+        string aSlug = Slug("rn"), uSlug = Slug("rn");
+        using var a = await op.CreateAsync(aSlug, "Stadt Aheim", "#1b5e20", "#2e7d32", [$"old.{aSlug}.example"]);
+        using var u = await op.CreateAsync(uSlug, "Gemeinde Udorf", "#7b1fa2", "#8e24aa", [$"{uSlug}.example"]);
+        using var http = TenantOperator.Http(f.Server, f.Server.Url);
+        using var aCa = X509Certificate2.CreateFromPem(await http.GetStringAsync(new Uri(a.Url, "api/ca")));
+        Assert.True(await op.ServesAsync($"old.{aSlug}.example", aCa));
+
+        // Renamed, and given a new host name (written in capitals with the root's dot: stored as the name it is).
+        var (status, body) = await op.SendAsync(HttpMethod.Patch, $"api/operator/tenants/{aSlug}",
+            JsonSerializer.Serialize(new { displayName = "Stadt Aheim am See", hostNames = new[] { $"Meet.{aSlug.ToUpperInvariant()}.Example." } }), auth);
+        Assert.True(status == HttpStatusCode.OK, body);
+        var dto = JsonDocument.Parse(body).RootElement;
+        Assert.Equal("Stadt Aheim am See", dto.GetProperty("displayName").GetString());
+        Assert.Equal([$"meet.{aSlug}.example"], dto.GetProperty("hostNames").EnumerateArray().Select(h => h.GetString()));
+        Assert.Equal(("Stadt Aheim am See", "#1b5e20", "#2e7d32", false), Brand((await op.SendAsync(HttpMethod.Get, "api/branding", null, null, a.Url.ToString())).Body));
+        Assert.True(await op.ServesAsync($"meet.{aSlug}.example", aCa));
+        Assert.False(await op.ServesAsync($"old.{aSlug}.example", aCa)); // the old name is nobody's: the server's own certificate
+        // Only the name: the host names stay.
+        Assert.Equal(HttpStatusCode.OK, (await op.SendAsync(HttpMethod.Patch, $"api/operator/tenants/{aSlug}", JsonSerializer.Serialize(new { displayName = "Stadt Aheim" }), auth)).Status);
+
+        async Task<string> Listed() => (await op.SendAsync(HttpMethod.Get, "api/operator/tenants", null, auth)).Body;
+        string before = await Listed();
+        foreach (var (what, path, json, who, code, error) in new (string, string, string, string?, HttpStatusCode, string)[]
+        {
+            ("the server's own address", aSlug, Hosts("127.0.0.1"), auth, HttpStatusCode.Conflict, "duplicate"),
+            ("another tenant's name", aSlug, Hosts($"{uSlug}.example"), auth, HttpStatusCode.Conflict, "duplicate"),
+            ("another tenant's name in capitals", aSlug, Hosts($"{uSlug.ToUpperInvariant()}.EXAMPLE"), auth, HttpStatusCode.Conflict, "duplicate"),
+            ("another tenant's name with the root's dot", aSlug, Hosts($"{uSlug}.example."), auth, HttpStatusCode.Conflict, "duplicate"),
+            ("a free name beside a taken one", aSlug, Hosts("free.example", $"{uSlug}.example"), auth, HttpStatusCode.Conflict, "duplicate"),
+            ("an underscore", aSlug, Hosts("bad_name.example"), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("a leading hyphen", aSlug, Hosts("-x.example"), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("an empty label", aSlug, Hosts("x..example"), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("a space", aSlug, Hosts("evil host"), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("two dots at the end", aSlug, Hosts("x.example.."), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("a label of 64 characters", aSlug, Hosts(new string('a', 64) + ".example"), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("a blank name", aSlug, JsonSerializer.Serialize(new { displayName = " " }), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("nothing to change", aSlug, "{}", auth, HttpStatusCode.BadRequest, "malformed"),
+            ("not JSON", aSlug, "{displayName:", auth, HttpStatusCode.BadRequest, "malformed"),
+            ("the default tenant", "default", Hosts("free.example"), auth, HttpStatusCode.BadRequest, "malformed"),
+            ("an unknown tenant", Slug("nope"), Hosts("free.example"), auth, HttpStatusCode.NotFound, "not-found"),
+            ("no operator", aSlug, Hosts("free.example"), null, HttpStatusCode.Unauthorized, "unauthenticated"),
+            ("the tenant's administrator", aSlug, Hosts("free.example"), "Operator " + a.Admin.Token, HttpStatusCode.Unauthorized, "unauthenticated"),
+        })
+        {
+            var (got, answer) = await op.SendAsync(HttpMethod.Patch, $"api/operator/tenants/{path}", json, who);
+            Assert.True(got == code && ErrorOf(answer) == error, $"{what}: {got} {answer}");
+        }
+
+        Assert.Equal(before, await Listed());
+        Assert.True(await op.ServesAsync($"meet.{aSlug}.example", aCa));
+        Assert.Equal("Stadt Aheim", Brand((await op.SendAsync(HttpMethod.Get, "api/branding", null, null, a.Url.ToString())).Body).Item1);
+
+        // Creating a tenant is held to the same rule.
+        string Create(string host) => JsonSerializer.Serialize(new { slug = Slug("rn"), displayName = "X", hostNames = new[] { host }, admin = new { name = "admin", password = "long-enough-1" } });
+        foreach (string taken in new[] { "127.0.0.1", $"MEET.{aSlug}.example.", $"{uSlug}.Example" })
+        {
+            var (got, answer) = await op.SendAsync(HttpMethod.Post, "api/operator/tenants", Create(taken), auth);
+            Assert.True(got == HttpStatusCode.Conflict && ErrorOf(answer) == "duplicate", $"{taken}: {got} {answer}");
+        }
+
+        Assert.Equal(before, await Listed());
+    }
+
+    private static string Hosts(params string[] hostNames) => JsonSerializer.Serialize(new { hostNames });
+
+    [Fact]
+    public async Task A_tenant_is_deleted_with_everything_of_it_but_not_while_one_of_its_meetings_is_in_progress()
+    {
+        using var op = await TenantOperator.AddAsync(f.Server);
+        string auth = "Operator " + op.Token;
+        string slug = Slug("del");
+        var t = await op.CreateAsync(slug, "Stadt Dehausen", "#0d47a1", "#1565c0", [$"{slug}.example"]);
+        string oldPin;
+        string oldAdminToken = t.Admin.Token!;
+        string meetingId;
+        using var http = TenantOperator.Http(f.Server, f.Server.Url);
+        using var oldCa = X509Certificate2.CreateFromPem(await http.GetStringAsync(new Uri(t.Url, "api/ca")));
+        Assert.True(await op.ServesAsync($"{slug}.example", oldCa));
+        async Task<string> PinAsync() => JsonDocument.Parse((await op.SendAsync(HttpMethod.Get, "api/operator/tenants", null, auth)).Body).RootElement
+            .EnumerateArray().Single(e => e.GetProperty("slug").GetString() == slug).GetProperty("caPin").GetString()!;
+        DeviceCredentials? boxCreds = null;
+        using (t)
+        {
+            // Everything a tenant has: branding and logo, people, an enrolled room, a meeting with its MLS group, a guest invitation.
+            using (var content = new ByteArrayContent(TestPng.Make(16, 16, (13, 71, 161), (255, 255, 255))))
+            {
+                content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+                await t.Admin.SendAsync<JsonElement>(HttpMethod.Put, "api/admin/branding/logo", content);
+            }
+
+            var (aliceCreds, alice) = await t.PersonAsync("alice");
+            using var _1 = aliceCreds; using var _2 = alice;
+            var (box, room) = await t.EnrolRoomAsync("boardroom");
+            boxCreds = box;
+            using (room)
+            {
+                Assert.Empty(await room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null));
+            }
+
+            var meeting = await alice.CreateMeetingAsync("Rat", ["device:boardroom"]);
+            meetingId = meeting.Id;
+            await alice.InviteGuestAsync(meeting.Id, "Gast");
+            using var host = new MeetingMember(alice, aliceCreds, meeting.Id, meeting.CipherSuite);
+            Assert.True(await host.JoinExternalAsync(createIfMissing: true));
+            oldPin = await PinAsync();
+
+            // In progress: refused, saying why, and the tenant goes on as before.
+            var (status, body) = await op.SendAsync(HttpMethod.Delete, $"api/operator/tenants/{slug}", null, auth);
+            Assert.True(status == HttpStatusCode.Conflict, body);
+            Assert.Equal("meetings-in-progress", ErrorOf(body));
+            Assert.Contains("1 meeting in progress", body, StringComparison.Ordinal);
+            Assert.DoesNotContain(meeting.Id, body, StringComparison.Ordinal);
+            Assert.DoesNotContain("Rat", body, StringComparison.Ordinal);
+            Assert.Equal(["device:boardroom", "person:alice"], (await alice.ParticipantsAsync(meeting.Id)).Select(p => p.Identity).Order(StringComparer.Ordinal));
+            Assert.Equal((true, true, f.Postgres is not null), await TenantOperator.StoredAsync(f, slug));
+
+            // Nobody else deletes it: no operator, a tenant's administrator, the operator under the tenant's path; nor the default tenant or an unknown one.
+            foreach (var (what, path, who, baseUrl, code) in new (string, string, string?, string?, HttpStatusCode)[]
+            {
+                ("no operator", slug, null, null, HttpStatusCode.Unauthorized),
+                ("the tenant's administrator", slug, "Operator " + oldAdminToken, null, HttpStatusCode.Unauthorized),
+                ("under the tenant's path", slug, auth, t.Url.ToString(), HttpStatusCode.NotFound),
+                ("the default tenant", "default", auth, null, HttpStatusCode.BadRequest),
+                ("an unknown tenant", Slug("nope"), auth, null, HttpStatusCode.NotFound),
+                ("a path for a name", "..%2F..%2Fx", auth, null, HttpStatusCode.NotFound),
+            })
+            {
+                var (got, answer) = await op.SendAsync(HttpMethod.Delete, $"api/operator/tenants/{path}", null, who, baseUrl);
+                Assert.True(got == code, $"{what}: {got} {answer}");
+            }
+
+            // Ended by its host: now it goes, with everything of it.
+            await alice.EndAsync(meeting.Id);
+            (status, body) = await op.SendAsync(HttpMethod.Delete, $"api/operator/tenants/{slug}", null, auth);
+            Assert.True(status == HttpStatusCode.NoContent, body);
+        }
+
+        Assert.Equal((false, false, false), await TenantOperator.StoredAsync(f, slug));
+        Assert.DoesNotContain($"\"{slug}\"", (await op.SendAsync(HttpMethod.Get, "api/operator/tenants", null, auth)).Body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await op.SendAsync(HttpMethod.Get, "api/branding", null, null, $"/t/{slug}/")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await op.SendAsync(HttpMethod.Get, "api/meetings", null, "Bearer " + oldAdminToken, $"/t/{slug}/")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await op.SendAsync(HttpMethod.Delete, $"api/operator/tenants/{slug}", null, auth)).Status);
+        Assert.False(await op.ServesAsync($"{slug}.example", oldCa));
+
+        // A new tenant of the same short name and host name has nothing of the old one: a new CA, no accounts, tokens, rooms, meetings or logo.
+        using var again = await op.CreateAsync(slug, "Stadt Dehausen (neu)", "#0d47a1", "#1565c0", [$"{slug}.example"]);
+        Assert.NotEqual(oldPin, await PinAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await op.SendAsync(HttpMethod.Get, "api/meetings", null, "Bearer " + oldAdminToken, again.Url.ToString())).Status);
+        Assert.Equal("unauthenticated", (await Refused(() => again.SignInAsync("alice", "person-password-1"))).Error);
+        Assert.Equal("not-invited", (await Refused(() => again.Admin.ParticipantsAsync(meetingId))).Error);
+        Assert.Empty(await again.Admin.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null));
+        Assert.Equal(HttpStatusCode.NotFound, (await op.SendAsync(HttpMethod.Get, "api/branding/logo", null, null, again.Url.ToString())).Status);
+        using (boxCreds)
+        using (var room = new MeetingServerClient(again.Url, f.Server.Ca, boxCreds!.TlsCertificate()))
+        {
+            Assert.Equal("unauthenticated", (await Refused(() => room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null))).Error);
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, (await op.SendAsync(HttpMethod.Delete, $"api/operator/tenants/{slug}", null, auth)).Status);
+    }
+
+    [Fact]
+    public async Task A_rooms_answers_name_its_tenants_current_branding_and_the_room_keeps_a_new_one_without_enrolling_again()
+    {
+        using var op = await TenantOperator.AddAsync(f.Server);
+        using var a = await op.CreateAsync(Slug("rb"), "Stadt Aheim", "#1b5e20", "#2e7d32");
+        using var b = await op.CreateAsync(Slug("rb"), "Gemeinde Bedorf", "#7b1fa2", "#8e24aa");
+        var (box, room) = await a.EnrolRoomAsync("boardroom");
+        using var _1 = box; using var _2 = room;
+        string dir = Repo.TempDir("room-ms-branding");
+        try
+        {
+            // As roomctl enroll keeps it: with its tag, which every answer to the room then names.
+            var (kept, noLogo) = await TenantBranding.FetchAsync(room);
+            kept.Save(dir, noLogo);
+            string first = kept.Tag!;
+            await room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null);
+            Assert.Equal(first, room.BrandingTag);
+            Assert.False(await TenantBranding.RefreshAsync(room, dir));
+
+            // Another tenant's change is not this room's.
+            await b.Admin.SendAsync(HttpMethod.Put, "api/admin/branding", new { displayName = "Gemeinde Bedorf-Süd", primaryColor = "#4a148c", accentColor = "#6a1b9a" });
+            await room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null);
+            Assert.Equal(first, room.BrandingTag);
+
+            // Its own tenant's new name and colours: the next answer names a new tag, and the room keeps the new branding.
+            await a.Admin.SendAsync(HttpMethod.Put, "api/admin/branding", new { displayName = "Stadt Aheim am See", primaryColor = "#004d40", accentColor = "#00695c" });
+            await room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null);
+            Assert.NotEqual(first, room.BrandingTag);
+            Assert.True(await TenantBranding.RefreshAsync(room, dir));
+            Assert.Equal(new TenantBranding(a.Slug, "Stadt Aheim am See", "#004d40", "#00695c", null, room.BrandingTag), TenantBranding.Load(dir));
+            Assert.False(await TenantBranding.RefreshAsync(room, dir));
+
+            // A new logo too.
+            byte[] logo = TestPng.Make(20, 20, (0, 77, 64), (255, 255, 255));
+            using (var content = new ByteArrayContent(logo))
+            {
+                content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+                await a.Admin.SendAsync<JsonElement>(HttpMethod.Put, "api/admin/branding/logo", content);
+            }
+
+            string second = TenantBranding.Load(dir)!.Tag!;
+            await room.SendAsync<List<JsonElement>>(HttpMethod.Get, "api/meetings", null);
+            Assert.NotEqual(second, room.BrandingTag);
+            Assert.True(await TenantBranding.RefreshAsync(room, dir));
+            Assert.Equal("image/png", TenantBranding.Load(dir)!.LogoType);
+            Assert.Equal(logo, File.ReadAllBytes(Path.Combine(dir, TenantBranding.LogoFile)));
+
+            // GET api/branding is a conditional request on the same tag.
+            using var http = TenantOperator.Http(f.Server, a.Url);
+            foreach (var (tag, expected) in new[] { (room.BrandingTag!, HttpStatusCode.NotModified), (first, HttpStatusCode.OK) })
+            {
+                using var req = new HttpRequestMessage(HttpMethod.Get, "api/branding");
+                req.Headers.TryAddWithoutValidation("If-None-Match", tag);
+                using var resp = await http.SendAsync(req);
+                Assert.Equal(expected, resp.StatusCode);
+                Assert.Equal(room.BrandingTag, resp.Headers.ETag?.ToString());
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
     }
 
     private static byte[] PatchWidth(byte[] png, int width)

@@ -170,13 +170,65 @@ public sealed class TenantUnitTests : IDisposable
     [Fact]
     public void Host_names_are_checked()
     {
-        Assert.Equal(["meet.aheim.example", "10.0.0.5"], OperatorService.CheckHostNames(["Meet.Aheim.Example", "10.0.0.5", "meet.aheim.example"]));
-        foreach (var bad in new[] { "", "a b", "-x.example", "x..example", "x.example/", new string('a', 254), "*.example" })
+        Assert.Equal(["meet.aheim.example", "10.0.0.5"], OperatorService.CheckHostNames(["Meet.Aheim.Example", "10.0.0.5", "meet.aheim.example."]));
+        foreach (var bad in new[] { "", ".", "a b", "-x.example", "x-.example", "x..example", "x.example..", "x.example/", "bad_name.example", new string('a', 254), "*.example" })
         {
-            Assert.Throws<RefusedException>(() => OperatorService.CheckHostNames([bad]));
+            var e = Assert.Throws<RefusedException>(() => OperatorService.CheckHostNames(["good.example", bad]));
+            Assert.Equal(Refusal.Malformed, e.Refusal);
+            Assert.Contains($"host name '{bad.Trim().TrimEnd('.')}", e.Message, StringComparison.Ordinal);
         }
 
         Assert.Throws<RefusedException>(() => OperatorService.CheckHostNames([.. Enumerable.Range(0, 9).Select(i => $"h{i}.example")]));
+    }
+
+    [Fact]
+    public async Task A_tenant_gets_no_host_name_of_the_server_or_of_another_tenant_in_any_spelling_and_a_refusal_changes_nothing()
+    {
+        using var sp = Build();
+        await sp.GetRequiredService<IMeetingStore>().InitializeAsync();
+        var reg = sp.GetRequiredService<TenantRegistry>();
+        await reg.InitializeAsync();
+        var a = await reg.CreateAsync(Record("town-a") with { HostNames = ["meet.aheim.example"] }, "admin", "admin-password-1", default);
+        Assert.Same(a.TlsCertificate, reg.CertificateFor("MEET.Aheim.example."));
+        // The server's own names (none configured: localhost and 127.0.0.1) and A's, however written.
+        string[] taken = ["LOCALHOST.", "127.0.0.1", "Meet.Aheim.Example."];
+        foreach (string name in taken)
+        {
+            var e = await Assert.ThrowsAsync<RefusedException>(() => reg.CreateAsync(Record("town-b") with { HostNames = OperatorService.CheckHostNames([name]) }, "admin", "admin-password-1", default));
+            Assert.Equal(Refusal.Duplicate, e.Refusal);
+            Assert.Contains(name.ToLowerInvariant().TrimEnd('.'), e.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Null(reg.Find("town-b"));
+        var b = await reg.CreateAsync(Record("town-b"), "admin", "admin-password-1", default);
+        var rows = await reg.Store.ListAsync();
+        foreach (string name in taken)
+        {
+            var e = await Assert.ThrowsAsync<RefusedException>(() => reg.UpdateAsync(b, r => r with { DisplayName = "Changed", HostNames = OperatorService.CheckHostNames([name]) }, default));
+            Assert.Equal(Refusal.Duplicate, e.Refusal);
+        }
+
+        // The default tenant's names are the server's own, from its configuration.
+        Assert.Equal(Refusal.Malformed, (await Assert.ThrowsAsync<RefusedException>(() => reg.UpdateAsync(reg.Default, r => r with { HostNames = ["x.example"] }, default))).Refusal);
+        Assert.Equal(rows, await reg.Store.ListAsync(), new RecordComparer());
+        Assert.Equal(("Town town-b", 0), (b.Record!.DisplayName, b.Record.HostNames.Count));
+        Assert.Null(b.TlsCertificate);
+        Assert.Same(a.TlsCertificate, reg.CertificateFor("meet.aheim.example"));
+
+        // A gives its name up; then B may have it, and TLS for it is B's.
+        await reg.UpdateAsync(a, r => r with { HostNames = [] }, default);
+        await reg.UpdateAsync(b, r => r with { HostNames = ["meet.aheim.example"] }, default);
+        Assert.NotNull(b.TlsCertificate);
+        Assert.Same(b.TlsCertificate, reg.CertificateFor("meet.aheim.example"));
+        Assert.NotNull(b.Ca.Verify(b.TlsCertificate, out _));
+    }
+
+    /// <summary>Tenant rows by value (their host name lists too).</summary>
+    private sealed class RecordComparer : IEqualityComparer<TenantRecord>
+    {
+        public bool Equals(TenantRecord? x, TenantRecord? y) => x is not null && y is not null && x with { HostNames = [] } == y with { HostNames = [] } && x.HostNames.SequenceEqual(y.HostNames);
+
+        public int GetHashCode(TenantRecord obj) => obj.Slug.GetHashCode(StringComparison.Ordinal);
     }
 
     [Fact]
@@ -259,7 +311,7 @@ public sealed class TenantUnitTests : IDisposable
             Assert.Single(await reg.Default.Meetings.MyMeetingsAsync(new Caller("person:old", true), default));
             var a = await reg.CreateAsync(Record("town-a"), "admin", "admin-password-1", default);
             aPin = a.Ca.Pin;
-            await reg.UpdateAsync(a, reg.RecordOf(a) with { DisplayName = "Stadt Aheim", PrimaryColor = "#1b5e20" }, default);
+            await reg.UpdateAsync(a, r => r with { DisplayName = "Stadt Aheim", PrimaryColor = "#1b5e20" }, default);
             await a.Meetings.CreateMeetingAsync(new Caller("person:admin", true), "A's", [], default);
         }
 

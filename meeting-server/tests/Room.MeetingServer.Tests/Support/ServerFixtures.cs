@@ -11,6 +11,9 @@ public abstract class ServerFixture : IAsyncLifetime
 
     public MeetingServerClient Admin { get; private set; } = null!;
 
+    /// <summary>The PostgreSQL connection string of the server's storage; null: SQLite (in its data directory).</summary>
+    public string? Postgres { get; private set; }
+
     private readonly List<string> _keyDirs = [];
 
     protected abstract Task<string?> StartStorageAsync();
@@ -26,7 +29,8 @@ public abstract class ServerFixture : IAsyncLifetime
     {
         string dataDirectory = MeetingServerProcess.NewDataDirectory();
         Janus = await StartJanusAsync(dataDirectory);
-        Server = await MeetingServerProcess.StartAsync(await StartStorageAsync(), janus: Janus, dataDirectory: dataDirectory);
+        Postgres = await StartStorageAsync();
+        Server = await MeetingServerProcess.StartAsync(Postgres, janus: Janus, dataDirectory: dataDirectory);
         await Server.AddUserAsync("admin", AdminPassword, admin: true);
         Admin = await Server.SignInAsync("admin", AdminPassword);
     }

@@ -1,7 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Room.MeetingClient;
+using Room.MeetingServer.Storage;
+using Room.MeetingServer.Tenants;
 
 namespace Room.MeetingServer.Tests.Support;
 
@@ -70,6 +75,51 @@ public sealed class TenantOperator : IDisposable
         return t;
     }
 
+    /// <summary>
+    /// Whether the certificate the server presents to a TLS client asking for <paramref name="hostName"/> (SNI; connected to
+    /// the server's loopback address) is valid for that name and chains to <paramref name="ca"/>.
+    /// </summary>
+    public async Task<bool> ServesAsync(string hostName, X509Certificate2 ca)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(_server.Url.Host, _server.Url.Port);
+        await using var tls = new SslStream(tcp.GetStream(), false, (_, cert, _, errors) =>
+        {
+            using var c = cert is null ? null : X509CertificateLoader.LoadCertificate(cert.GetRawCertData());
+            return c is not null && MeetingServerClient.ChainsTo(c, ca, errors);
+        });
+        try
+        {
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = hostName });
+            return true;
+        }
+        catch (System.Security.Authentication.AuthenticationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Everything the server keeps of a tenant outside its process: its row (branding, logo) and its folder, and (PostgreSQL) its schema.</summary>
+    public static async Task<(bool Row, bool Folder, bool Schema)> StoredAsync(ServerFixture f, string slug)
+    {
+        bool folder = Directory.Exists(Path.Combine(f.Server.DataDirectory, "tenants", slug));
+        using var store = f.Postgres is null
+            ? new TenantStore(new SqliteDialect(), $"Data Source={Path.Combine(f.Server.DataDirectory, "meetings.db")};Pooling=False")
+            : new TenantStore(new PostgresDialect(), f.Postgres);
+        bool row = (await store.ListAsync()).Any(t => t.Slug == slug);
+        bool schema = false;
+        if (f.Postgres is not null)
+        {
+            await using var c = new Npgsql.NpgsqlConnection(f.Postgres);
+            await c.OpenAsync();
+            await using var cmd = new Npgsql.NpgsqlCommand("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = @s", c);
+            cmd.Parameters.AddWithValue("s", "tenant_" + slug.Replace('-', '_'));
+            schema = (long)(await cmd.ExecuteScalarAsync())! > 0;
+        }
+
+        return (row, folder, schema);
+    }
+
     public void Dispose() => _http.Dispose();
 }
 
@@ -98,6 +148,22 @@ public sealed class Tenant(MeetingServerProcess server, string slug) : IDisposab
         var creds = DeviceCredentials.CreateEphemeral();
         await client.RequestPersonCertificateAsync(creds);
         return (creds, client);
+    }
+
+    /// <summary>
+    /// A room enrolled with a code from the administrator, by its request sent straight to <c>api/enrol</c> (over the
+    /// server's own name, so without the pin check of <see cref="MeetingServerClient.EnrolAsync"/>, which wants a host
+    /// name of the tenant); returns its credentials and a client with its certificate.
+    /// </summary>
+    public async Task<(DeviceCredentials Credentials, MeetingServerClient Client)> EnrolRoomAsync(string name)
+    {
+        var box = DeviceCredentials.CreateEphemeral();
+        using var http = TenantOperator.Http(server, Url);
+        var enrol = await http.PostAsJsonAsync("api/enrol", new { code = await Admin.CreateEnrolmentCodeAsync(name), csr = box.CreateSigningRequest() });
+        Assert.True(enrol.IsSuccessStatusCode, await enrol.Content.ReadAsStringAsync());
+        var enrolled = await enrol.Content.ReadFromJsonAsync<JsonElement>();
+        box.SetCertificate(enrolled.GetProperty("certificate").GetBytesFromBase64(), enrolled.GetProperty("caCertificate").GetBytesFromBase64());
+        return (box, new MeetingServerClient(Url, server.Ca, box.TlsCertificate()));
     }
 
     public void Dispose() => Admin?.Dispose();
