@@ -136,10 +136,12 @@ public abstract class MeetingServerScenarios(ServerFixture f)
         using var otherCaKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var caReq = new CertificateRequest("CN=Test Org Room CA", otherCaKey, HashAlgorithmName.SHA256);
         caReq.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using var otherCa = caReq.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        // One "now" for both: a second boundary between two clock reads made the device's notAfter outlast its CA's.
+        var now = DateTimeOffset.UtcNow;
+        using var otherCa = caReq.CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
         using var devKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var devReq = new CertificateRequest("CN=device:impostor", devKey, HashAlgorithmName.SHA256);
-        using var devCert = devReq.Create(otherCa, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), [1, 2, 3, 4]);
+        using var devCert = devReq.Create(otherCa, now.AddDays(-1), now.AddDays(30), [1, 2, 3, 4]);
         using var withKey = devCert.CopyWithPrivateKey(devKey);
         using var tls = X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
         using var impostor = new MeetingServerClient(f.Server.Url, f.Server.Ca, tls);
@@ -590,9 +592,10 @@ public abstract class MeetingServerScenarios(ServerFixture f)
         using var foreignCaKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var fcReq = new CertificateRequest("CN=Other CA", foreignCaKey, HashAlgorithmName.SHA256);
         fcReq.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using var foreignCa = fcReq.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        var now = DateTimeOffset.UtcNow; // one clock read: the certificate must not outlast its CA by a second
+        using var foreignCa = fcReq.CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
         using var foreignCert = new CertificateRequest("CN=" + bCreds.Identity, bCreds.Key, HashAlgorithmName.SHA256)
-            .Create(foreignCa, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), [9, 9, 9]);
+            .Create(foreignCa, now.AddDays(-1), now.AddDays(30), [9, 9, 9]);
         var p = bCreds.Key.ExportParameters(true);
         var foreignId = new MlsIdentity(suite, Credential.X509([foreignCert.RawData]), p.D!, [0x04, .. p.Q.X!, .. p.Q.Y!]);
         Assert.Equal("malformed", (await Refused(() => b.UploadKeyPackagesAsync([Kp(foreignId)], null))).Error);
