@@ -267,7 +267,8 @@ function onWorkerEvent(m) {
     return;
   } else if (m.event === 'removed' || m.event === 'ended' || m.event === 'signed-out') {
     c.phase = m.event;
-    if (m.event === 'signed-out') c.error = t(state.lang, 'call.signedOut');
+    // The end is explained now: a media connection the server closed for it a moment earlier is no failure of its own.
+    c.error = m.event === 'signed-out' ? t(state.lang, 'call.signedOut') : '';
     c.securityCode = '';
     c.roster = [];
     c.janus?.close();
