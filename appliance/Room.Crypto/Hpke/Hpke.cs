@@ -59,15 +59,9 @@ internal static class Kdf
     /// <summary>LabeledExtract into <paramref name="prk"/> (Nh bytes); the labeled input is built on the stack when small and wiped.</summary>
     public static void LabeledExtract(HpkeKdfId kdf, ReadOnlySpan<byte> suiteId, ReadOnlySpan<byte> salt, string label, ReadOnlySpan<byte> ikm, Span<byte> prk)
     {
-        int n = Version.Length + suiteId.Length + label.Length + ikm.Length;
-        byte[]? heap = n > 512 ? new byte[n] : null;
-        Span<byte> labeled = heap ?? stackalloc byte[512];
-        labeled = labeled[..n];
-        Version.CopyTo(labeled);
-        suiteId.CopyTo(labeled[Version.Length..]);
-        int at = Version.Length + suiteId.Length;
-        at += Encoding.ASCII.GetBytes(label, labeled[at..]);
-        ikm.CopyTo(labeled[at..]);
+        int n = LabeledLength(suiteId, label, ikm);
+        Span<byte> labeled = n > 512 ? new byte[n] : stackalloc byte[512];
+        labeled = labeled[..WriteLabeled(labeled, suiteId, label, ikm)];
         HKDF.Extract(Hash(kdf), labeled, salt, prk);
         CryptographicOperations.ZeroMemory(labeled);
     }
@@ -79,20 +73,28 @@ internal static class Kdf
             throw new HpkeException("expand length too large");
         }
 
-        int n = 2 + Version.Length + suiteId.Length + label.Length + info.Length;
-        byte[]? heap = n > 512 ? new byte[n] : null;
-        Span<byte> labeledInfo = heap ?? stackalloc byte[512];
-        labeledInfo = labeledInfo[..n];
+        int n = 2 + LabeledLength(suiteId, label, info);
+        Span<byte> labeledInfo = n > 512 ? new byte[n] : stackalloc byte[512];
         labeledInfo[0] = (byte)(length >> 8);
         labeledInfo[1] = (byte)length;
-        Version.CopyTo(labeledInfo[2..]);
-        suiteId.CopyTo(labeledInfo[(2 + Version.Length)..]);
-        int at = 2 + Version.Length + suiteId.Length;
-        at += Encoding.ASCII.GetBytes(label, labeledInfo[at..]);
-        info.CopyTo(labeledInfo[at..]);
+        labeledInfo = labeledInfo[..(2 + WriteLabeled(labeledInfo[2..], suiteId, label, info))];
         byte[] okm = new byte[length];
         HKDF.Expand(Hash(kdf), prk, okm, labeledInfo);
         return okm;
+    }
+
+    private static int LabeledLength(ReadOnlySpan<byte> suiteId, string label, ReadOnlySpan<byte> tail) =>
+        Version.Length + suiteId.Length + label.Length + tail.Length;
+
+    /// <summary>Writes RFC 9180's labeled input, "HPKE-v1" || suite_id || label || tail, at the start of <paramref name="into"/>; returns its length.</summary>
+    private static int WriteLabeled(Span<byte> into, ReadOnlySpan<byte> suiteId, string label, ReadOnlySpan<byte> tail)
+    {
+        Version.CopyTo(into);
+        suiteId.CopyTo(into[Version.Length..]);
+        int at = Version.Length + suiteId.Length;
+        at += Encoding.ASCII.GetBytes(label, into[at..]);
+        tail.CopyTo(into[at..]);
+        return at + tail.Length;
     }
 }
 
