@@ -86,6 +86,7 @@ done
 echo "hw-test-ssh: sshd (pid $sshd_pid) on 127.0.0.1:$port in network namespace $ns"
 
 log=$OUT/ssh-run.log
+rm -f "$OUT/board-suite"
 set +e
 # The outer limit only backs up hw-test.sh's own (ssh connect/keep-alive timeouts, timeout on the board).
 ip netns exec "$ns" env TARGET="ssh://root@127.0.0.1:$port" HWTEST_SSH_CONFIG="$work/ssh_config" HWTEST_TIMEOUT="${HWTEST_TIMEOUT:-400}" \
@@ -101,7 +102,10 @@ problem() { echo "hw-test-ssh: $*"; fail=1; }
 grep -q '^================ hw-test report (board root@127.0.0.1' "$log" || problem "no report printed"
 board=$OUT/board.log
 # The suite's own catalog of checks (Lab/CheckCatalog.cs) for a board: all but the lab-only and host checks.
-expected=$("$OUT/board-linux-x64/Room.HwTests" list | sort)
+# The build hw-test.sh copied (its own publish, or the lab's when nothing it is built from changed).
+suite=$(cat "$OUT/board-suite" 2>/dev/null || true)
+[ -x "$suite/Room.HwTests" ] || problem "hw-test.sh did not say which build of the suite it copied"
+expected=$("$suite/Room.HwTests" list 2>/dev/null | sort)
 reported=$(grep -a '^@@HWTEST|' "$board" | cut -d'|' -f3 | sort)
 [ -n "$expected" ] || problem "found no checks in the suite's source"
 if [ "$expected" != "$reported" ]; then

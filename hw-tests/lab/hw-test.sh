@@ -52,6 +52,24 @@ report() { # $1 = log with marker lines, $2 = title, $3 = the judge (a Room.HwTe
   return $rc
 }
 
+# The kernel package the lab boots (Debian's own, as the appliance runs it); resolved here because what the lab
+# builds is fingerprinted with it, and the ssh path may reuse that build.
+pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+# What the suite and the initramfs are built from: the repository's files (tracked and new ones, not ignored), the
+# kernel, the host's packages copied in, and the .NET SDK. make hw-test-fault boots the same build as make hw-test
+# with another kernel command line, and make hw-test-ssh copies the same suite to its box: they reuse the build when
+# none of this changed (empty outside a git checkout: then they always build).
+fingerprint() {
+  git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1 || return 0
+  {
+    (cd "$ROOT" && git ls-files -z -co --exclude-standard | xargs -0 sha256sum 2>/dev/null)
+    echo "$pkg"
+    dpkg-query -W -f='${Package} ${Version}\n' libc6 libstdc++6 libgcc-s1 busybox-static dbus libasound2 libssl3 libopus0 libspeexdsp1 2>/dev/null
+    dotnet --version
+  } | sha256sum | cut -d' ' -f1
+}
+built=$OUT/built-from
+
 if [[ "$TARGET" == ssh://* ]]; then
   # A room box: publish for its architecture, copy the suite over (tar over the same ssh, no sftp needed), run it
   # there under a time limit (GNU timeout signals the suite's whole process group: roomd and its dbus-daemon go
@@ -71,7 +89,16 @@ if [[ "$TARGET" == ssh://* ]]; then
     *) echo "hw-test: no .NET runtime for $dest's architecture $arch" >&2; exit 1 ;;
   esac
   suite=$OUT/board-$rid
-  if [ "${HWTEST_REUSE:-0}" = 1 ] && [ -x "$suite/Room.HwTests" ]; then stamp "reusing $suite"; else publish "$rid" "$suite"; fi
+  if [ "${HWTEST_REUSE:-0}" = 1 ] && [ -x "$suite/Room.HwTests" ]; then
+    stamp "reusing $suite"
+  elif [ "$rid" = linux-x64 ] && [ -x "$OUT/suite/Room.HwTests" ] && want=$(fingerprint) && [ -n "$want" ] \
+    && [ "$(cat "$built" 2>/dev/null)" = "$want" ]; then
+    suite=$OUT/suite # the lab's publish: same options, same runtime
+    stamp "reusing the lab's build of the suite ($suite): nothing it is built from changed"
+  else
+    publish "$rid" "$suite"
+  fi
+  echo "$suite" > "$OUT/board-suite" # which build went to the box, for make hw-test-ssh's judge
   remote=$(rsh 'mktemp -d /tmp/room-hwtests.XXXXXX') || { echo "hw-test: cannot make a folder on $dest" >&2; exit 1; }
   stamp "copying the suite to $dest:$remote ($arch, $(du -sm "$suite" | cut -f1) MB)"
   tar -C "$suite" -cf - . | ssh "${sshopts[@]}" "$dest" "tar -C '$remote' -xf -" || { rsh "rm -rf '$remote'" || true; echo "hw-test: copying to $dest failed" >&2; exit 1; }
@@ -103,7 +130,6 @@ elif [ -n "$TARGET" ]; then
 fi
 
 # --- the kernel: Debian's own package, as the appliance runs it, cached under .cache ---
-pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
 [ -n "$pkg" ] || { echo "hw-test: cannot resolve linux-image-amd64 (apt-get update?)" >&2; exit 1; }
 kdir=$CACHE/$pkg
 if [ ! -f "$kdir/vmlinux" ]; then
@@ -122,20 +148,6 @@ fi
 kver=$(ls "$kdir/root/lib/modules")
 [ -f "$kdir/root/lib/modules/$kver/modules.dep" ] || depmod -b "$kdir/root" "$kver"
 
-# What the suite and the initramfs are built from: the repository's files (tracked and new ones, not ignored), the
-# kernel, the host's packages copied in, and the .NET SDK. make hw-test-fault boots the same build as make hw-test
-# with another kernel command line: it reuses the build when none of this changed (empty outside a git checkout:
-# then it always builds).
-fingerprint() {
-  git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1 || return 0
-  {
-    (cd "$ROOT" && git ls-files -z -co --exclude-standard | xargs -0 sha256sum 2>/dev/null)
-    echo "$pkg"
-    dpkg-query -W -f='${Package} ${Version}\n' libc6 libstdc++6 libgcc-s1 busybox-static dbus libasound2 libssl3 libopus0 libspeexdsp1 2>/dev/null
-    dotnet --version
-  } | sha256sum | cut -d' ' -f1
-}
-built=$OUT/built-from
 want=$(fingerprint)
 if [ "${HWTEST_REUSE:-0}" = 1 ] && [ -f "$OUT/initramfs.cpio" ] && [ -x "$OUT/suite/Room.HwTests" ]; then
   stamp "reusing $OUT/initramfs.cpio"
