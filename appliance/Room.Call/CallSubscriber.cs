@@ -101,8 +101,12 @@ public sealed class RemoteVideo : IDisposable
         {
             Width = width;
             LastDecodeTicks = time.GetTimestamp();
+            if (FirstDecodeTicks == 0) FirstDecodeTicks = LastDecodeTicks;
         };
     }
+
+    /// <summary>When the first picture was decrypted and decoded (0: none yet), on the same clock as <see cref="LastDecodeTicks"/>.</summary>
+    public long FirstDecodeTicks { get; private set; }
 
     /// <summary>When the last picture was decoded: a timestamp of the subscription's transport's <see cref="RtcTransport.TimeProvider"/>.</summary>
     public long LastDecodeTicks { get; private set; }

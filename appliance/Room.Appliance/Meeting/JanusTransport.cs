@@ -210,7 +210,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     }
 
     public static async Task<JanusSession> ConnectAsync(JanusRoomAccess access, ICallKeying keying, string roomName, bool muted, IReadOnlyList<IPAddress> addresses,
-        CallIceServers iceServers, ILogger logger, CancellationToken ct)
+        CallIceServers iceServers, ILogger logger, CancellationToken ct, JoinTimeline? timeline = null)
     {
         var server = access.WebSocket;
         long roomId = access.Room;
@@ -250,11 +250,13 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             throw new MeetingFailedException($"Janus refused to let the room join VideoRoom {roomId}: {ex.Message}", ex);
         }
 
-        var session = new JanusSession(janus, room, keying, server, roomName, muted, addresses, logger) { RoomId = roomId };
+        timeline?.Mark(JoinSteps.MediaServer);
+        var session = new JanusSession(janus, room, keying, server, roomName, muted, addresses, logger) { RoomId = roomId, _timeline = timeline };
         try
         {
             await session.GatherAsync(iceServers, ct).ConfigureAwait(false);
             await session.PublishAsync(ct).ConfigureAwait(false);
+            timeline?.Mark(JoinSteps.Sending);
             room.PublisherJoined += session.OnPublisherJoined;
             room.PublisherLeft += session.OnPublisherLeft;
             foreach (var p in room.Publishers) session._feedChanges.Writer.TryWrite((p.Id, true));
@@ -273,6 +275,8 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     }
 
     public long RoomId { get; private init; }
+
+    private JoinTimeline? _timeline;
 
     public CallSubscriber Subscriber { get; }
 
@@ -388,6 +392,14 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
                 $"audio {Subscriber.AudioFramesDecoded} frames decoded from {Subscriber.Audios.Count} streams, " +
                 $"{_videoIn.Rejected + _audioIn.Rejected} frames rejected by SFrame{RejectionReasons()}, rtp {_subscribe.RtpPacketsReceived}, NACKs {Subscriber.NacksSent}, PLIs {Subscriber.PlisSent}",
             };
+            if (_timeline is { } timeline)
+            {
+                // The decode time is kept where it happened; it is entered here, on the timeline's own clock.
+                long first = Subscriber.Videos.Select(v => v.FirstDecodeTicks).Where(t => t != 0).DefaultIfEmpty().Min();
+                if (first != 0) timeline.MarkAgo(JoinSteps.FirstPicture, _subscribe.TimeProvider.GetElapsedTime(first));
+                lines.Add($"call join: {timeline} after Join");
+            }
+
             lines.Add($"call ice: sending {_publish.Ice.State} (consent refreshed {_publish.Ice.ConsentRefreshes} times), receiving {_subscribe.Ice.State} (consent refreshed {_subscribe.Ice.ConsentRefreshes} times)");
             lines.Add($"call path: sending {Path(_publish.Ice)}, receiving {Path(_subscribe.Ice)}");
             if (_publish.Congestion is { } cc)

@@ -36,13 +36,15 @@ public sealed class MeetingServerTransport(IOptions<MeetingServerCallOptions> op
     public async Task<IMeetingSession> ConnectAsync(Uri meeting, string roomName, bool microphoneMuted, CancellationToken cancellationToken)
     {
         var (server, meetingId) = MeetingUri.ParseMeetingServer(meeting);
+        var timeline = new JoinTimeline(time);
         var keying = await MlsKeying.JoinAsync(server, meetingId, options.Value, time, loggers.CreateLogger<MlsKeying>(), proxy, cancellationToken).ConfigureAwait(false);
+        timeline.Mark(JoinSteps.MlsGroup);
         try
         {
             var access = await keying.JanusAccessAsync(cancellationToken).ConfigureAwait(false);
             var servers = await JanusTransport.ResolveAsync(iceServers, cancellationToken).ConfigureAwait(false);
-            return await JanusSession.ConnectAsync(access, keying, roomName, microphoneMuted, JanusTransport.LocalAddresses(), servers, loggers.CreateLogger<JanusSession>(), cancellationToken)
-                .ConfigureAwait(false);
+            return await JanusSession.ConnectAsync(access, keying, roomName, microphoneMuted, JanusTransport.LocalAddresses(), servers, loggers.CreateLogger<JanusSession>(), cancellationToken,
+                timeline).ConfigureAwait(false);
         }
         catch
         {

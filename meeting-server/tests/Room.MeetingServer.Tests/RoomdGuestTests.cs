@@ -15,59 +15,6 @@ namespace Room.MeetingServer.Tests;
 [Collection("roomd-call")]
 public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixture<JanusServerFixture>
 {
-    private sealed class Box(PrivateBus bus, RoomdProcess roomd, RoomBusClient client) : IAsyncDisposable
-    {
-        public RoomdProcess Roomd => roomd;
-        public RoomBusClient Client => client;
-        public string BusAddress => bus.Address;
-
-        public async Task<MeetingStatus> MeetingAsync() => (await client.GetStatusAsync()).Meeting;
-
-        public async ValueTask DisposeAsync()
-        {
-            client.Dispose();
-            await roomd.DisposeAsync();
-            bus.Dispose();
-        }
-    }
-
-    private static async Task<Box> StartRoomdAsync(string keyDir)
-    {
-        var bus = new PrivateBus();
-        try
-        {
-            var roomd = await RoomdProcess.StartAsync(bus.Address, Path.Combine(bus.Directory, "state"),
-                "--Room:Name", "Ratssaal", "--MeetingServer:IdentityDirectory", keyDir, "--MeetingServer:PollMilliseconds", "200");
-            return new Box(bus, roomd, await RoomBusClient.ConnectAsync(bus.Address));
-        }
-        catch
-        {
-            bus.Dispose();
-            throw;
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, Func<string> context, CancellationToken ct,
-        [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
-    {
-        while (!await condition())
-        {
-            if (ct.IsCancellationRequested)
-            {
-                throw new TimeoutException($"timed out waiting for {what}\n{context()}");
-            }
-
-            await Task.Delay(200, CancellationToken.None);
-        }
-    }
-
-    private static async Task InCallAsync(Box box, CancellationToken ct)
-    {
-        await WaitUntilAsync(async () => (await box.MeetingAsync()).State is MeetingStates.InCall or MeetingStates.Error, () => box.Roomd.Log, ct);
-        var m = await box.MeetingAsync();
-        Assert.True(m.State == MeetingStates.InCall, $"{m.State}: {m.LastError}\n{box.Roomd.Log}");
-    }
-
     /// <summary>A guest opens its invitation link, waits in the lobby; returns its session and a client for it.</summary>
     private async Task<(GuestSessionInfo Session, MeetingServerClient Client)> GuestKnocksAsync(MeetingServerClient host, string meetingId, string name)
     {
@@ -101,9 +48,9 @@ public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixtu
         using var hm = new MeetingMember(h, hCreds, meeting.Id, meeting.CipherSuite);
         Assert.True(await hm.JoinExternalAsync(createIfMissing: true, ct));
 
-        await using var box = await StartRoomdAsync(rDir);
+        await using var box = await RoomdBox.StartAsync("Ratssaal", rDir);
         await box.Client.JoinAsync($"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}");
-        await InCallAsync(box, ct);
+        await box.InCallAsync(ct);
 
         var (session, g) = await GuestKnocksAsync(h, meeting.Id, "Erika Mustermann");
         using var disposeG = g;
@@ -112,13 +59,13 @@ public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixtu
         using var gm = await GuestJoinsAsync(g, gCreds, meeting, ct);
 
         // The room follows the guest's external join: the guest by its certificate's name, as a guest, and its host.
-        await WaitUntilAsync(async () => (await box.MeetingAsync()).Participants.Any(p => p.Id == session.Identity), () => box.Roomd.Log, ct);
+        await Wait.UntilAsync(async () => (await box.MeetingAsync()).Participants.Any(p => p.Id == session.Identity), () => box.Roomd.Log, ct);
         var m = await box.MeetingAsync();
         var guest = m.Participants.Single(p => p.Id == session.Identity);
         Assert.Equal(("Erika Mustermann", "guest", hostName), (guest.Name, guest.Kind, guest.InvitedBy));
         var host = m.Participants.Single(p => p.Id == hCreds.Identity);
         Assert.Equal((hostName, "person", ""), (host.Name, host.Kind, host.InvitedBy));
-        await WaitUntilAsync(async () => (await box.MeetingAsync()).SecurityCode == gm.SecurityCode, () => box.Roomd.Log, ct);
+        await Wait.UntilAsync(async () => (await box.MeetingAsync()).SecurityCode == gm.SecurityCode, () => box.Roomd.Log, ct);
 
         // roomctl says the same.
         var (exit, status) = await ChildProcess.RunAsync("dotnet", [Roomctl, "--bus", box.BusAddress, "status"]);
@@ -138,20 +85,20 @@ public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixtu
         // The room is the meeting's host (as when it is booked for the room).
         var meeting = await r.CreateMeetingAsync("Ratssitzung", []);
 
-        await using var box = await StartRoomdAsync(rDir);
+        await using var box = await RoomdBox.StartAsync("Ratssaal", rDir);
         // Outside a meeting there is no lobby: a clear refusal.
         var idle = await Assert.ThrowsAsync<RoomBusException>(() => box.Client.AdmitAsync("guest:nobody"));
         Assert.Equal(BusErrors.WrongState, idle.ErrorName);
 
         await box.Client.JoinAsync($"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}");
-        await InCallAsync(box, ct);
+        await box.InCallAsync(ct);
         Assert.Empty((await box.MeetingAsync()).Lobby);
 
         // A guest invited by the room opens its link, and someone uninvited knocks: both wait, shown on D-Bus.
         var (session, g) = await GuestKnocksAsync(r, meeting.Id, "Erika Mustermann");
         using var disposeG = g;
         Assert.Equal("waiting", await s.KnockAsync(meeting.Id, ct));
-        await WaitUntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 2, () => box.Roomd.Log, ct);
+        await Wait.UntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 2, () => box.Roomd.Log, ct);
         var lobby = (await box.MeetingAsync()).Lobby;
         Assert.Contains(new LobbyEntry(session.Identity, "Erika Mustermann", "guest", roomName), lobby);
         Assert.Contains(new LobbyEntry(sCreds.Identity, strangerName, "person", ""), lobby);
@@ -170,15 +117,15 @@ public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixtu
         Assert.True(exit == 0, printed);
         using var gCreds = DeviceCredentials.CreateEphemeral();
         using var gm = await GuestJoinsAsync(g, gCreds, meeting, ct);
-        await WaitUntilAsync(async () => (await box.MeetingAsync()).Participants.Any(p => p.Id == session.Identity), () => box.Roomd.Log, ct);
+        await Wait.UntilAsync(async () => (await box.MeetingAsync()).Participants.Any(p => p.Id == session.Identity), () => box.Roomd.Log, ct);
         var guest = (await box.MeetingAsync()).Participants.Single(p => p.Id == session.Identity);
         Assert.Equal(("Erika Mustermann", "guest", roomName), (guest.Name, guest.Kind, guest.InvitedBy));
-        await WaitUntilAsync(async () => (await box.MeetingAsync()).SecurityCode == gm.SecurityCode, () => box.Roomd.Log, ct);
+        await Wait.UntilAsync(async () => (await box.MeetingAsync()).SecurityCode == gm.SecurityCode, () => box.Roomd.Log, ct);
 
         // Deny the person over D-Bus: out of the lobby, and the server keeps them out.
         await box.Client.DenyAsync(sCreds.Identity);
         Assert.Equal("removed", await s.KnockAsync(meeting.Id, ct));
-        await WaitUntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 0, () => box.Roomd.Log, ct);
+        await Wait.UntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 0, () => box.Roomd.Log, ct);
     }
 
     [Fact]
@@ -194,9 +141,9 @@ public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixtu
         var meeting = await h.CreateMeetingAsync("Ausschuss", [rCreds.Identity]);
         using var hm = new MeetingMember(h, hCreds, meeting.Id, meeting.CipherSuite);
         Assert.True(await hm.JoinExternalAsync(createIfMissing: true, ct));
-        await using var box = await StartRoomdAsync(rDir);
+        await using var box = await RoomdBox.StartAsync("Ratssaal", rDir);
         await box.Client.JoinAsync($"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}");
-        await InCallAsync(box, ct);
+        await box.InCallAsync(ct);
 
         // Someone knocks; the room, a mere participant, sees no lobby and admits nobody.
         Assert.Equal("waiting", await s.KnockAsync(meeting.Id, ct));
@@ -207,11 +154,11 @@ public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixtu
 
         // The host makes the room a host: the lobby shows on its D-Bus in the same call, and it admits from there.
         await h.InviteAsync(meeting.Id, rCreds.Identity, host: true, ct);
-        await WaitUntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 1, () => box.Roomd.Log, ct);
+        await Wait.UntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 1, () => box.Roomd.Log, ct);
         Assert.Equal(new LobbyEntry(sCreds.Identity, strangerName, "person", ""), Assert.Single((await box.MeetingAsync()).Lobby));
         await box.Client.AdmitAsync(sCreds.Identity);
         Assert.Equal("admitted", await s.KnockAsync(meeting.Id, ct));
-        await WaitUntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 0, () => box.Roomd.Log, ct);
+        await Wait.UntilAsync(async () => (await box.MeetingAsync()).Lobby.Count == 0, () => box.Roomd.Log, ct);
         var m = await box.MeetingAsync();
         // Not joined again: the same call, and the same MLS epoch (a new join would have committed and changed the code).
         Assert.Equal((MeetingStates.InCall, code), (m.State, m.SecurityCode));
@@ -230,15 +177,15 @@ public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixtu
         var (enrolled, noLogo) = await TenantBranding.FetchAsync(r, ct);
         enrolled.Save(rDir, noLogo);
         var meeting = await r.CreateMeetingAsync("Ratssitzung", []);
-        await using var box = await StartRoomdAsync(rDir);
+        await using var box = await RoomdBox.StartAsync("Ratssaal", rDir);
         await box.Client.JoinAsync($"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}");
-        await InCallAsync(box, ct);
+        await box.InCallAsync(ct);
         Assert.Equal("", (await box.Client.GetStatusAsync()).System.Branding?.Name);
 
         // The administrator brands the tenant while the room is in the meeting: the room's next answers name the new
         // branding, roomd keeps it beside its key, and D-Bus (the panel) shows it; no enrolment, no restart.
         await fx.Admin.SendAsync<System.Text.Json.JsonElement>(HttpMethod.Put, "api/admin/branding", new { displayName = "Stadt Roomdorf", primaryColor = "#1b5e20", accentColor = "#2e7d32" }, ct);
-        await WaitUntilAsync(async () => (await box.Client.GetStatusAsync()).System.Branding?.Name == "Stadt Roomdorf", () => box.Roomd.Log, ct);
+        await Wait.UntilAsync(async () => (await box.Client.GetStatusAsync()).System.Branding?.Name == "Stadt Roomdorf", () => box.Roomd.Log, ct);
         Assert.Equal(new TenantBrandingStatus("Stadt Roomdorf", "#1b5e20", "#2e7d32", ""), (await box.Client.GetStatusAsync()).System.Branding);
         byte[] logo = TestPng.Make(24, 24, (27, 94, 32), (255, 255, 255));
         using (var content = new ByteArrayContent(logo))
@@ -247,7 +194,7 @@ public sealed partial class RoomdGuestTests(JanusServerFixture fx) : IClassFixtu
             await fx.Admin.SendAsync<System.Text.Json.JsonElement>(HttpMethod.Put, "api/admin/branding/logo", content, ct);
         }
 
-        await WaitUntilAsync(async () => (await box.Client.GetStatusAsync()).System.BrandingLogo.SequenceEqual(logo), () => box.Roomd.Log, ct);
+        await Wait.UntilAsync(async () => (await box.Client.GetStatusAsync()).System.BrandingLogo.SequenceEqual(logo), () => box.Roomd.Log, ct);
         Assert.Equal("image/png", (await box.Client.GetStatusAsync()).System.Branding?.LogoType);
         Assert.Equal(enrolled.Tenant, TenantBranding.Load(rDir)?.Tenant);
         Assert.Equal(MeetingStates.InCall, (await box.MeetingAsync()).State); // the call went on throughout

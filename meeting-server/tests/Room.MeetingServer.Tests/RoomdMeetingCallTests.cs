@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Room.Appliance.Meeting;
 using Room.Bus;
@@ -22,75 +21,6 @@ public sealed class RoomdCallGroup;
 /// </summary>
 public abstract class RoomdMeetingCallTests(ServerFixture fx)
 {
-    private sealed record Report(long VideoDecoded, long AudioDecoded, long Rejected, string Text)
-    {
-        public static Report Parse(string text)
-        {
-            static long N(string t, string pattern) => Regex.Match(t, pattern) is { Success: true } m ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
-            return new Report(N(text, @"call received: video (\d+) frames decoded"), N(text, @"audio (\d+) frames decoded"), N(text, @"(\d+) frames rejected by SFrame"), text);
-        }
-    }
-
-    private sealed class Box : IAsyncDisposable
-    {
-        public required string Name { get; init; }
-        public required string Identity { get; init; }
-        public required PrivateBus Bus { get; init; }
-        public required RoomdProcess Roomd { get; init; }
-        public required RoomBusClient Client { get; init; }
-
-        public async Task<MeetingStatus> MeetingAsync() => (await Client.GetStatusAsync()).Meeting;
-
-        public async Task<Report> ReportAsync() => Report.Parse(await Client.GetMediaReportAsync());
-
-        public async ValueTask DisposeAsync()
-        {
-            Client.Dispose();
-            await Roomd.DisposeAsync();
-            Bus.Dispose();
-        }
-    }
-
-    private static async Task<Box> StartBoxAsync(string name, string keyDir, string identity)
-    {
-        var bus = new PrivateBus();
-        try
-        {
-            var roomd = await RoomdProcess.StartAsync(bus.Address, Path.Combine(bus.Directory, "state"),
-                "--Room:Name", name, "--MeetingServer:IdentityDirectory", keyDir, "--MeetingServer:PollMilliseconds", "200");
-            var client = await RoomBusClient.ConnectAsync(bus.Address);
-            return new Box { Name = name, Identity = identity, Bus = bus, Roomd = roomd, Client = client };
-        }
-        catch
-        {
-            bus.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Polls until <paramref name="condition"/> holds; the test's overall token bounds it and names the step.</summary>
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, Func<string> context, CancellationToken ct,
-        [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
-    {
-        while (!await condition())
-        {
-            if (ct.IsCancellationRequested)
-            {
-                throw new TimeoutException($"timed out waiting for {what}\n{context()}");
-            }
-
-            await Task.Delay(200, CancellationToken.None);
-        }
-    }
-
-    private static async Task<MeetingStatus> InCallAsync(Box box, CancellationToken ct)
-    {
-        await WaitUntilAsync(async () => (await box.MeetingAsync()).State is MeetingStates.InCall or MeetingStates.Error, () => box.Roomd.Log, ct);
-        var m = await box.MeetingAsync();
-        Assert.True(m.State == MeetingStates.InCall, $"{box.Name}: {m.State}: {m.LastError}\n{box.Roomd.Log}");
-        return m;
-    }
-
     [Fact]
     public async Task Two_rooms_decrypt_each_others_media_with_MLS_keys_and_show_one_security_code_that_changes_when_a_member_joins_and_leaves()
     {
@@ -114,24 +44,24 @@ public abstract class RoomdMeetingCallTests(ServerFixture fx)
         var meeting = await clientA.CreateMeetingAsync("council", [credsB.Identity, credsC.Identity, credsD.Identity]);
         string address = $"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}";
 
-        await using var a = await StartBoxAsync("Ratssaal", dirA, credsA.Identity);
-        await using var b = await StartBoxAsync("Buergersaal", dirB, credsB.Identity);
+        await using var a = await RoomdBox.StartAsync("Ratssaal", dirA);
+        await using var b = await RoomdBox.StartAsync("Buergersaal", dirB);
         string Logs() => $"--- A ---\n{a.Roomd.Log}\n--- B ---\n{b.Roomd.Log}";
 
         await a.Client.JoinAsync(address);
-        await InCallAsync(a, ct);
+        await a.InCallAsync(ct);
         await b.Client.JoinAsync(address);
-        await InCallAsync(b, ct);
+        await b.InCallAsync(ct);
 
         // Both decrypt each other's video and audio; both show one security code and the other room from the MLS tree.
-        await WaitUntilAsync(async () =>
+        await Wait.UntilAsync(async () =>
         {
             var (ra, rb) = (await a.ReportAsync(), await b.ReportAsync());
             return ra.VideoDecoded > 10 && ra.AudioDecoded > 10 && rb.VideoDecoded > 10 && rb.AudioDecoded > 10;
         }, Logs, ct);
         string code1 = await SameCodeAsync(a, b, Logs, ct);
         Assert.Matches(@"^(\d{5} ){11}\d{5}$", code1);
-        await WaitUntilAsync(async () => Others(await a.MeetingAsync()).SequenceEqual([nameB]) && Others(await b.MeetingAsync()).SequenceEqual([nameA]), Logs, ct);
+        await Wait.UntilAsync(async () => Others(await a.MeetingAsync()).SequenceEqual([nameB]) && Others(await b.MeetingAsync()).SequenceEqual([nameA]), Logs, ct);
         Assert.Contains("MLS exporter", (await a.ReportAsync()).Text, StringComparison.Ordinal);
 
         // A third member joins (external commit): a new code on both, the same as the newcomer computes, and C in both rosters.
@@ -139,8 +69,8 @@ public abstract class RoomdMeetingCallTests(ServerFixture fx)
         Assert.False(await c.JoinExternalAsync(createIfMissing: false));
         string code2 = c.SecurityCode;
         Assert.NotEqual(code1, code2);
-        await WaitUntilAsync(async () => (await a.MeetingAsync()).SecurityCode == code2 && (await b.MeetingAsync()).SecurityCode == code2, Logs, ct);
-        await WaitUntilAsync(async () => Others(await a.MeetingAsync()).SequenceEqual(new[] { nameB, nameC }.Order(StringComparer.Ordinal)) && Others(await b.MeetingAsync()).SequenceEqual(new[] { nameA, nameC }.Order(StringComparer.Ordinal)), Logs, ct);
+        await Wait.UntilAsync(async () => (await a.MeetingAsync()).SecurityCode == code2 && (await b.MeetingAsync()).SecurityCode == code2, Logs, ct);
+        await Wait.UntilAsync(async () => Others(await a.MeetingAsync()).SequenceEqual(new[] { nameB, nameC }.Order(StringComparer.Ordinal)) && Others(await b.MeetingAsync()).SequenceEqual(new[] { nameA, nameC }.Order(StringComparer.Ordinal)), Logs, ct);
 
         // Media keeps flowing under the new epoch's keys (the counters go on rising after the rekey).
         await MediaFlowsAsync(a, b, Logs, ct);
@@ -160,13 +90,13 @@ public abstract class RoomdMeetingCallTests(ServerFixture fx)
         var runTap = tap.Subscriber.RunAsync(null, null, stopC.Token);
         var (subC, subTap) = (callC.Subscriber, tap.Subscriber);
         string LogsC() => $"{Logs()}\n--- C ---\n{callC.Statistics}\n--- tap ---\n{tap.Statistics}";
-        await WaitUntilAsync(() => Task.FromResult(subC.Videos.Count(v => v.FramesDecoded > 10) == 2 && subC.Audios.Count(x => x.FramesDecoded > 10) == 2
+        await Wait.UntilAsync(() => Task.FromResult(subC.Videos.Count(v => v.FramesDecoded > 10) == 2 && subC.Audios.Count(x => x.FramesDecoded > 10) == 2
             && subTap.Videos.Count(v => v.FramesDecoded > 10) == 2 && subTap.Audios.Count(x => x.FramesDecoded > 10) == 2), LogsC, ct);
 
         // The host removes C: the server kicks C's Janus participant and, as the group's external sender, proposes the
         // removal of C's leaf; a room commits it (C's leaf leaves the tree), and both show a third code.
         await clientA.RemoveAsync(meeting.Id, credsC.Identity);
-        await WaitUntilAsync(async () =>
+        await Wait.UntilAsync(async () =>
         {
             var (ma, mb) = (await a.MeetingAsync(), await b.MeetingAsync());
             return ma.SecurityCode == mb.SecurityCode && ma.SecurityCode != code2 && Others(ma).SequenceEqual([nameB]) && Others(mb).SequenceEqual([nameA]);
@@ -182,9 +112,9 @@ public abstract class RoomdMeetingCallTests(ServerFixture fx)
         long Rejected() => subTap.VideoFramesRejected + subTap.AudioFramesRejected;
         long Packets(CallSubscriber s) => s.Videos.Sum(v => v.Packets) + s.Audios.Sum(x => x.Packets);
         long r0 = Rejected();
-        await WaitUntilAsync(() => Task.FromResult(Rejected() > r0 + 100), LogsC, ct);
+        await Wait.UntilAsync(() => Task.FromResult(Rejected() > r0 + 100), LogsC, ct);
         var (v1, a1, p1, r1, c1) = (subTap.VideoFramesDecoded, subTap.AudioFramesDecoded, Packets(subTap), Rejected(), Packets(subC));
-        await WaitUntilAsync(() => Task.FromResult(Rejected() > r1 + 200 && Packets(subTap) > p1 + 200), LogsC, ct);
+        await Wait.UntilAsync(() => Task.FromResult(Rejected() > r1 + 200 && Packets(subTap) > p1 + 200), LogsC, ct);
         Assert.Equal(v1, subTap.VideoFramesDecoded);
         Assert.Equal(a1, subTap.AudioFramesDecoded);
         Assert.True(Packets(subC) == c1, $"C's kicked session still received {Packets(subC) - c1} packets\n{LogsC()}");
@@ -203,17 +133,17 @@ public abstract class RoomdMeetingCallTests(ServerFixture fx)
         // B leaves (roomd Leave): B tells the server, the server proposes B's removal, A commits it: A alone in the
         // roster with a fourth code.
         await b.Client.LeaveAsync();
-        await WaitUntilAsync(async () => (await a.MeetingAsync()) is { } m && !Others(m).Any() && m.SecurityCode.Length > 0 && m.SecurityCode != code3, Logs, ct);
+        await Wait.UntilAsync(async () => (await a.MeetingAsync()) is { } m && !Others(m).Any() && m.SecurityCode.Length > 0 && m.SecurityCode != code3, Logs, ct);
         await a.Client.LeaveAsync();
         Assert.Equal(MeetingStates.Idle, (await a.MeetingAsync()).State);
     }
 
     private static IEnumerable<string> Others(MeetingStatus m) => m.Participants.Skip(1).Select(p => p.Name).Order(StringComparer.Ordinal);
 
-    private static async Task<string> SameCodeAsync(Box a, Box b, Func<string> logs, CancellationToken ct)
+    private static async Task<string> SameCodeAsync(RoomdBox a, RoomdBox b, Func<string> logs, CancellationToken ct)
     {
         string code = "";
-        await WaitUntilAsync(async () =>
+        await Wait.UntilAsync(async () =>
         {
             var (ma, mb) = (await a.MeetingAsync(), await b.MeetingAsync());
             code = ma.SecurityCode;
@@ -223,10 +153,10 @@ public abstract class RoomdMeetingCallTests(ServerFixture fx)
     }
 
     /// <summary>Both rooms decode more video and audio of each other from now on.</summary>
-    private static async Task MediaFlowsAsync(Box a, Box b, Func<string> logs, CancellationToken ct)
+    private static async Task MediaFlowsAsync(RoomdBox a, RoomdBox b, Func<string> logs, CancellationToken ct)
     {
         var (a0, b0) = (await a.ReportAsync(), await b.ReportAsync());
-        await WaitUntilAsync(async () =>
+        await Wait.UntilAsync(async () =>
         {
             var (ra, rb) = (await a.ReportAsync(), await b.ReportAsync());
             return ra.VideoDecoded > a0.VideoDecoded + 10 && ra.AudioDecoded > a0.AudioDecoded + 10 && rb.VideoDecoded > b0.VideoDecoded + 10 && rb.AudioDecoded > b0.AudioDecoded + 10;

@@ -439,20 +439,6 @@ public sealed partial class WebClientTests(JanusServerFixture fx, ITestOutputHel
         await guest.Context.CloseAsync();
     }
 
-    private sealed class Box : IAsyncDisposable
-    {
-        public required PrivateBus Bus { get; init; }
-        public required RoomdProcess Roomd { get; init; }
-        public required RoomBusClient Client { get; init; }
-
-        public async ValueTask DisposeAsync()
-        {
-            Client.Dispose();
-            await Roomd.DisposeAsync();
-            Bus.Dispose();
-        }
-    }
-
     [Fact]
     public async Task A_browser_person_and_a_roomd_room_decrypt_each_others_video_and_audio_under_MLS_SFrame_keys_and_show_one_security_code()
     {
@@ -468,20 +454,8 @@ public sealed partial class WebClientTests(JanusServerFixture fx, ITestOutputHel
         using var d2 = client;
         var meeting = await client.CreateMeetingAsync("Media", ["person:" + person]);
 
-        var bus = new PrivateBus();
-        RoomdProcess roomd;
-        try
-        {
-            roomd = await RoomdProcess.StartAsync(bus.Address, Path.Combine(bus.Directory, "state"),
-                "--Room:Name", "Ratssaal", "--MeetingServer:IdentityDirectory", dir, "--MeetingServer:PollMilliseconds", "200");
-        }
-        catch
-        {
-            bus.Dispose();
-            throw;
-        }
-
-        await using var box = new Box { Bus = bus, Roomd = roomd, Client = await RoomBusClient.ConnectAsync(bus.Address) };
+        await using var box = await RoomdBox.StartAsync("Ratssaal", dir);
+        var roomd = box.Roomd;
         await box.Client.JoinAsync($"meeting://127.0.0.1:{fx.Server.Url.Port}/{meeting.Id}");
         await WaitUntilAsync(async () => (await box.Client.GetStatusAsync()).Meeting.State is MeetingStates.InCall or MeetingStates.Error, () => Task.FromResult(roomd.Log), ct);
         Assert.Equal(MeetingStates.InCall, (await box.Client.GetStatusAsync()).Meeting.State);
