@@ -255,12 +255,14 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         try
         {
             await session.GatherAsync(iceServers, ct).ConfigureAwait(false);
-            await session.PublishAsync(ct).ConfigureAwait(false);
-            timeline?.Mark(JoinSteps.Sending);
+            // The others' feeds are asked for while our own is being published (both legs connect at once), so that
+            // the first picture does not wait for our sending path.
             room.PublisherJoined += session.OnPublisherJoined;
             room.PublisherLeft += session.OnPublisherLeft;
             foreach (var p in room.Publishers) session._feedChanges.Writer.TryWrite((p.Id, true));
             session._follow = Task.Run(session.FollowAsync, CancellationToken.None);
+            await session.PublishAsync(ct).ConfigureAwait(false);
+            timeline?.Mark(JoinSteps.Sending);
             session._watch = Task.Run(session.WatchAsync, CancellationToken.None);
             session.FollowNetworkChanges();
         }
