@@ -116,6 +116,39 @@ public class DirectionOfArrivalTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void The_detector_inside_the_finder_decides_as_a_detector_of_its_own_on_the_first_microphone()
+    {
+        // The finder hands the detector the first microphone's transform it made anyway: same decisions, same levels.
+        var room = new RoomSimulation();
+        var source = RoomSimulation.Source(RoomSimulation.Rate, 7);
+        var mics = room.Reverberant(Bar, 30, source, 1007);
+        RoomSimulation.AddNoise(mics, source, 10, 2007);
+        var capture = RoomSimulation.Interleave(mics, Level);
+        var finder = new SpeakerDirectionFinder(Bar);
+        var alone = new VoiceActivityDetector();
+        var block = AudioFormat.FrameSamples * Bar.Count;
+        var floats = new float[block];
+        int speech = 0, blocks = 0;
+        for (var off = 0; off + block <= capture.Length; off += block, blocks++)
+        {
+            finder.Process(capture.AsSpan(off, block));
+            DirectionFinder.ToFloat(capture.AsSpan(off, block), floats);
+            speech += alone.Process(floats, Bar.Count) ? 1 : 0;
+            var inside = finder.VoiceActivity;
+            Assert.Equal((alone.LevelDb, alone.Flatness, alone.FloorDb), (inside.LevelDb, inside.Flatness, inside.FloorDb));
+        }
+
+        Assert.InRange(speech, 1, blocks - 1);
+    }
+
+    [Fact]
+    public void A_spectrum_of_another_block_size_is_refused_by_the_detector()
+    {
+        var detector = new VoiceActivityDetector();
+        Assert.Throws<ArgumentException>(() => detector.Decide(new BlockSpectrum(AudioFormat.FrameSamples / 2)));
+    }
+
+    [Fact]
     public void Silence_and_steady_noise_give_no_direction()
     {
         var finder = new SpeakerDirectionFinder(Bar);

@@ -234,9 +234,20 @@ public sealed class DirectionFinder
     /// <summary>Takes a block already checked for length and finiteness.</summary>
     internal void ProcessChecked(ReadOnlySpan<float> interleaved, bool speech)
     {
+        Analyse(interleaved);
+        Accumulate(speech);
+    }
+
+    /// <summary>The spectrum of the first microphone after <see cref="Analyse"/> (the voice activity detector's input).</summary>
+    internal BlockSpectrum FirstMicrophoneSpectrum => _spectrum;
+
+    /// <summary>Every microphone's spectrum of a checked block: per-bin power and PHAT-normalised bins.</summary>
+    internal void Analyse(ReadOnlySpan<float> interleaved)
+    {
         var mics = _array.Count;
         _power.AsSpan().Clear();
-        for (var m = 0; m < mics; m++)
+        // The last microphone first, so that the first one's transform is left in _spectrum for the detector.
+        for (var m = mics - 1; m >= 0; m--)
         {
             _spectrum.Transform(interleaved, mics, m);
             var bins = _spectrum.Bins;
@@ -248,6 +259,13 @@ public sealed class DirectionFinder
                 _phat[(b * mics) + m] = mag > 1e-12 ? x / mag : Complex.Zero;
             }
         }
+
+    }
+
+    /// <summary>Updates the noise floor from the analysed block, and adds it to the map when it holds speech.</summary>
+    internal void Accumulate(bool speech)
+    {
+        var mics = _array.Count;
 
         // PHAT gives every bin the same say, so bins that hold only noise (between a voice's harmonics, or above
         // its band) would blur the peak and pull it towards broadside. Weight each bin by how far it stands above

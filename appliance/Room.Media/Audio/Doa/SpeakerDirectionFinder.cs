@@ -40,8 +40,10 @@ public sealed class SpeakerDirectionFinder
 
     private DoaEstimate? ProcessChecked(ReadOnlySpan<float> interleaved)
     {
-        var speech = _vad.Process(interleaved, _doa.Array.Count);
-        _doa.ProcessChecked(interleaved, speech);
+        // One transform per microphone per block: the detector reads the first microphone's from the direction finder.
+        _doa.Analyse(interleaved);
+        var speech = _vad.Decide(_doa.FirstMicrophoneSpectrum);
+        _doa.Accumulate(speech);
         return speech ? _doa.Estimate() : null;
     }
 }

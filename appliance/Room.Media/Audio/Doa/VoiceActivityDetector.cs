@@ -38,8 +38,19 @@ public sealed class VoiceActivityDetector
     public bool Process(ReadOnlySpan<float> interleaved, int channels, int channel = 0)
     {
         _spectrum.Transform(interleaved, channels, channel);
+        return Decide(_spectrum);
+    }
+
+    /// <summary>Decides on a block already transformed (by the direction finder, which needs the same spectrum).</summary>
+    internal bool Decide(BlockSpectrum spectrum)
+    {
+        if (spectrum.FftSize != _spectrum.FftSize || spectrum.BlockFrames != _spectrum.BlockFrames)
+        {
+            throw new ArgumentException($"a {spectrum.BlockFrames}-frame block, not the detector's {_spectrum.BlockFrames}", nameof(spectrum));
+        }
+
         double sum = 0, logSum = 0;
-        var bins = _spectrum.Bins;
+        var bins = spectrum.Bins;
         for (var k = _lo; k <= _hi; k++)
         {
             var p = (bins[k].Real * bins[k].Real) + (bins[k].Imaginary * bins[k].Imaginary) + 1e-20;
@@ -50,7 +61,7 @@ public sealed class VoiceActivityDetector
         var count = _hi - _lo + 1;
         var mean = sum / count;
         Flatness = Math.Exp(logSum / count) / mean;
-        LevelDb = 10 * Math.Log10(mean / _spectrum.BlockFrames);
+        LevelDb = 10 * Math.Log10(mean / spectrum.BlockFrames);
         if (double.IsNaN(_floorDb))
         {
             _floorDb = LevelDb;
