@@ -35,7 +35,10 @@ using var janus = await JanusServer.StartAsync(ns, ct, new JanusRoomSettings(Bit
 using var link = new ShapedLink(ns.HostInterface, schedule.FullMbps);
 
 var results = new List<(string Name, CallFigures Figures, string Note)>();
-IBenchPublisher[] publishers = [new RoomdPublisher(), new ChromiumPublisher(1280, 720, 30, clip)];
+// --only room|chromium: one side alone (a look at one sender; no table).
+string only = Array.IndexOf(args, "--only") is var o and >= 0 && o + 1 < args.Length ? args[o + 1] : "";
+IBenchPublisher[] publishers = [.. new IBenchPublisher[] { new RoomdPublisher(), new ChromiumPublisher(1280, 720, 30, clip) }
+    .Where(p => only.Length == 0 || p.Name.StartsWith(only, StringComparison.OrdinalIgnoreCase))];
 foreach (var publisher in publishers)
 {
     await using var _ = publisher;
@@ -47,7 +50,7 @@ foreach (var publisher in publishers)
     results.Add((publisher.Name, CallFigures.From(samples, schedule), note));
 }
 
-Report.Print(results[0], results[1], schedule);
+if (results.Count == 2) Report.Print(results[0], results[1], schedule);
 Console.WriteLine($"samples: {output}/*.csv");
 return 0;
 

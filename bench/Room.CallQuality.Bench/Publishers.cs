@@ -52,7 +52,8 @@ internal sealed partial class RoomdPublisher : IBenchPublisher
     {
         var report = await _client!.GetMediaReportAsync();
         double target = Number(TargetPattern().Match(report)), estimate = Number(EstimatePattern().Match(report));
-        return new SenderView(target, estimate, KeyframePattern().Match(report) is { Success: true } k ? "keyframes " + k.Groups[1].Value : "");
+        string congestion = CongestionPattern().Match(report) is { Success: true } c ? c.Groups[1].Value + "; " : "";
+        return new SenderView(target, estimate, congestion + (KeyframePattern().Match(report) is { Success: true } k ? "keyframes " + k.Groups[1].Value : ""));
     }
 
     private static double Number(Match m) => m.Success ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
@@ -62,6 +63,9 @@ internal sealed partial class RoomdPublisher : IBenchPublisher
 
     [GeneratedRegex(@"call congestion: target (\d+) bit/s")]
     private static partial Regex EstimatePattern();
+
+    [GeneratedRegex(@"call congestion: ([^\n]*)")]
+    private static partial Regex CongestionPattern();
 
     [GeneratedRegex(@"keyframes (\d+: \d+ asked for by PLI/FIR)")]
     private static partial Regex KeyframePattern();
