@@ -62,7 +62,21 @@ async Task<List<Sample>> RunAsync(IBenchPublisher publisher)
     await subscriber.ConnectAsync(janus.WebSocketUri, "k=" + secret).WaitAsync(ct);
     long feed = await publisher.PublishAsync(janus, secret, ct);
     var clock = Stopwatch.StartNew();
-    await subscriber.SubscribeAsync(feed).WaitAsync(ct);
+    // A feed whose publisher has only just been answered may have no media yet: Janus then makes no offer; ask again.
+    for (int attempt = 1; ; attempt++)
+    {
+        try
+        {
+            await subscriber.SubscribeAsync(feed).WaitAsync(ct);
+            break;
+        }
+        catch (Microsoft.Playwright.PlaywrightException e) when (attempt < 20 && e.Message.Contains("Janus made no offer", StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine($"{publisher.Name}: {e.Message.Split('\n')[0]}; again in 250 ms");
+            await Task.Delay(250, ct);
+        }
+    }
+
     var samples = new List<Sample>();
     for (int tick = 0; ; tick++)
     {

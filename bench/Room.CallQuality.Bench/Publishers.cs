@@ -53,6 +53,7 @@ internal sealed partial class RoomdPublisher : IBenchPublisher
         var report = await _client!.GetMediaReportAsync();
         double target = Number(TargetPattern().Match(report)), estimate = Number(EstimatePattern().Match(report));
         string congestion = CongestionPattern().Match(report) is { Success: true } c ? c.Groups[1].Value + "; " : "";
+        congestion += SentPattern().Match(report) is { Success: true } f ? $"sent {f.Groups[1].Value}; " : "";
         return new SenderView(target, estimate, congestion + (KeyframePattern().Match(report) is { Success: true } k ? "keyframes " + k.Groups[1].Value : ""));
     }
 
@@ -63,6 +64,9 @@ internal sealed partial class RoomdPublisher : IBenchPublisher
 
     [GeneratedRegex(@"call congestion: target (\d+) bit/s")]
     private static partial Regex EstimatePattern();
+
+    [GeneratedRegex(@"call sent: video (\d+ frames \(\d+ skipped for the frame rate, last took [\d.]+ ms)")]
+    private static partial Regex SentPattern();
 
     [GeneratedRegex(@"call congestion: ([^\n]*)")]
     private static partial Regex CongestionPattern();
