@@ -24,7 +24,7 @@ if (Environment.UserName != "root" || !JanusServer.IsInstalled || !WebRtcChromiu
 var output = RepoPaths.Artifacts("bench-call-quality");
 var clip = Clip.Make(output, 1280, 720, 30);
 Console.WriteLine($"call-quality-bench: Room vs Chromium through Janus over one tbf link ({schedule.FullMbps} Mbit/s {schedule.Clean} s, {schedule.LowMbps} Mbit/s " +
-    $"{schedule.Low} s, {schedule.FullMbps} Mbit/s {schedule.Recover} s; queue {ShapedLink.QueueMs} ms); Chromium's camera: {(clip ?? "the fake pattern (no ffmpeg)")}");
+    $"{schedule.Low} s, {schedule.FullMbps} Mbit/s {schedule.Recover} s; queue {ShapedLink.QueueMs} ms); both cameras play {(clip ?? "their own pattern (no ffmpeg for a clip)")}");
 
 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(schedule.End * 2 + 300));
 var ct = timeout.Token;
@@ -37,7 +37,7 @@ using var link = new ShapedLink(ns.HostInterface, schedule.FullMbps);
 var results = new List<(string Name, CallFigures Figures, string Note)>();
 // --only room|chromium: one side alone (a look at one sender; no table).
 string only = Array.IndexOf(args, "--only") is var o and >= 0 && o + 1 < args.Length ? args[o + 1] : "";
-IBenchPublisher[] publishers = [.. new IBenchPublisher[] { new RoomdPublisher(), new ChromiumPublisher(1280, 720, 30, clip) }
+IBenchPublisher[] publishers = [.. new IBenchPublisher[] { new RoomdPublisher(clip), new ChromiumPublisher(1280, 720, 30, clip) }
     .Where(p => only.Length == 0 || p.Name.StartsWith(only, StringComparison.OrdinalIgnoreCase))];
 foreach (var publisher in publishers)
 {

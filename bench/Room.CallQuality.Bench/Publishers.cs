@@ -21,8 +21,11 @@ internal interface IBenchPublisher : IAsyncDisposable
     Task<SenderView> ViewAsync();
 }
 
-/// <summary>roomd as a box runs it (a real process on a private bus, the simulated room's camera), joined with roomctl's call.</summary>
-internal sealed partial class RoomdPublisher : IBenchPublisher
+/// <summary>
+/// roomd as a box runs it (a real process on a private bus, simulated devices; the front camera playing
+/// <c>clip</c> when given), joined to the room as roomctl joins it.
+/// </summary>
+internal sealed partial class RoomdPublisher(string? clip) : IBenchPublisher
 {
     private PrivateBus? _bus;
     private RoomdProcess? _roomd;
@@ -35,7 +38,10 @@ internal sealed partial class RoomdPublisher : IBenchPublisher
     public async Task<long> PublishAsync(JanusServer janus, string secret, CancellationToken ct)
     {
         _bus = new PrivateBus();
-        _roomd = await RoomdProcess.StartAsync(new RoomdLaunch(_bus.Address, Path.Combine(_bus.Directory, "state")) { Args = ["--Room:Name", "Room bench"] });
+        _roomd = await RoomdProcess.StartAsync(new RoomdLaunch(_bus.Address, Path.Combine(_bus.Directory, "state"))
+        {
+            Args = clip is null ? ["--Room:Name", "Room bench"] : ["--Room:Name", "Room bench", "--Devices:Simulated:VideoClip", clip],
+        });
         _client = await RoomBusClient.ConnectAsync(_bus.Address, ct);
         var ws = janus.WebSocketUri;
         await _client.JoinAsync($"test-janus-linkkey://{ws.Host}:{ws.Port}/{JanusServer.Room}#k={secret}");
