@@ -262,10 +262,7 @@ public sealed unsafe class VideoEncoder : IDisposable
             return;
         }
 
-        // Reopening costs a keyframe (several times an inter frame) and the codec's buffers: a congestion controller
-        // that nudges the target by a few percent several times a second would make every few frames a keyframe.
-        // So a reopen waits for a change of at least a tenth, and half a second since the last one.
-        if (Math.Abs((long)wanted - _appliedBitrate) * 10 < _appliedBitrate || _frameIndex - _openedAtFrame < Math.Max(1, Layer.FramesPerSecond / 2))
+        if (!WorthReopening(_appliedBitrate, wanted, (_frameIndex - _openedAtFrame) / (double)Layer.FramesPerSecond))
         {
             return;
         }
@@ -282,6 +279,19 @@ public sealed unsafe class VideoEncoder : IDisposable
         Reopens++;
         _keyframeRequested = true;
     }
+
+    /// <summary>
+    /// Whether an encoder that changes its bitrate only by reopening (a keyframe, several times an inter frame, for
+    /// every receiver) should reopen for <paramref name="wanted"/>: a congestion controller moves its target by a few
+    /// percent several times a second, and following it would make a keyframe every second or two (issue 21 saw 78
+    /// in 477 frames). Down: at a sixth less and half a second since the last open (sending above the link costs
+    /// more than a keyframe). Up: only at a third more and three seconds since, so a ramp reopens a few times and a
+    /// target wandering around its level never does.
+    /// </summary>
+    internal static bool WorthReopening(int applied, int wanted, double secondsSinceOpen) =>
+        wanted < applied
+            ? (applied - (long)wanted) * 6 >= applied && secondsSinceOpen >= 0.5
+            : ((long)wanted - applied) * 3 >= applied && secondsSinceOpen >= 3;
 
     private static void SetRate(void* ctx, int bps)
     {

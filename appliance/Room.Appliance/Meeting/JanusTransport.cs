@@ -408,7 +408,8 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
             {
                 lock (cc)
                 {
-                    lines.Add($"call congestion: target {cc.TargetBps} bit/s, acked {cc.AckedBps:F0} bit/s, loss {cc.LastLossFraction:P1}, {cc.LastUsage}");
+                    lines.Add($"call congestion: target {cc.TargetBps} bit/s, acked {cc.AckedBps:F0} bit/s, loss {cc.LastLossFraction:P1}, {cc.LastUsage}; " +
+                        $"link capacity {(cc.LinkCapacityBps < 0 ? "unknown" : $"{cc.LinkCapacityBps:F0} bit/s")}, cut {cc.Decreases} times for delay, {cc.LossDecreases} for loss");
                 }
             }
 

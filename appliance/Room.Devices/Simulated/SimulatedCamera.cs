@@ -12,12 +12,23 @@ public sealed class SimulatedCamera : ICamera
     private readonly Lock _gate = new();
     private PtzPosition _position;
 
-    public SimulatedCamera(string id, string name, PtzLimits? limits = null)
+    /// <param name="clip">A YUV4MPEG2 clip the camera plays in a loop in place of its drawn room (its only format;
+    /// pan, tilt and zoom do not move it), or null.</param>
+    /// <exception cref="InvalidDataException">The clip is not an 8-bit 4:2:0 YUV4MPEG2 file.</exception>
+    public SimulatedCamera(string id, string name, PtzLimits? limits = null, string? clip = null)
     {
         Id = id;
         Name = name;
         Limits = limits ?? new PtzLimits(-170, 170, -30, 90, true, true, true);
+        _clip = clip;
+        if (clip is not null)
+        {
+            using var c = Y4mClip.Open(clip);
+            Formats = [c.Format];
+        }
     }
+
+    private readonly string? _clip;
 
     public string Id { get; }
 
@@ -90,7 +101,24 @@ public sealed class SimulatedCamera : ICamera
             _capturing = true;
         }
 
-        return ValueTask.FromResult<IVideoCapture>(new PatternCapture(this, format));
+        if (_clip is not null)
+        {
+            var clip = Y4mClip.Open(_clip);
+            if (clip.Format != format)
+            {
+                clip.Dispose();
+                lock (_gate)
+                {
+                    _capturing = false;
+                }
+
+                throw new NotSupportedException($"The simulated camera plays {_clip} as {clip.Format}, not {format}.");
+            }
+
+            return ValueTask.FromResult<IVideoCapture>(new PatternCapture(this, format, clip));
+        }
+
+        return ValueTask.FromResult<IVideoCapture>(new PatternCapture(this, format, null));
     }
 
     private bool _capturing;
@@ -104,10 +132,10 @@ public sealed class SimulatedCamera : ICamera
     }
 
     /// <summary>
-    /// Renders a scene (a grid with a marker at the origin) as seen through the current pan/tilt/zoom,
-    /// into pooled buffers at the requested frame rate.
+    /// Renders a scene (a grid with a marker at the origin) as seen through the current pan/tilt/zoom, or plays the
+    /// camera's clip, into pooled buffers at the requested frame rate.
     /// </summary>
-    private sealed class PatternCapture(SimulatedCamera camera, VideoFormat format) : IVideoCapture
+    private sealed class PatternCapture(SimulatedCamera camera, VideoFormat format, Y4mClip? clip) : IVideoCapture
     {
         private readonly long _start = Stopwatch.GetTimestamp();
         private long _sequence;
@@ -133,7 +161,15 @@ public sealed class SimulatedCamera : ICamera
                 p = camera._position;
             }
 
-            Render(buffer.AsSpan(0, size), format.Width, format.Height, p, _sequence);
+            if (clip is not null)
+            {
+                clip.ReadFrame(buffer.AsSpan(0, size));
+            }
+            else
+            {
+                Render(buffer.AsSpan(0, size), format.Width, format.Height, p, _sequence);
+            }
+
             return new PooledFrame(buffer, size, format, Stopwatch.GetElapsedTime(_start), _sequence++);
         }
 
@@ -142,6 +178,7 @@ public sealed class SimulatedCamera : ICamera
             if (!_disposed)
             {
                 _disposed = true;
+                clip?.Dispose();
                 lock (camera._gate)
                 {
                     camera._capturing = false;

@@ -9,6 +9,12 @@ public sealed record SimulatedDeviceOptions
     /// re-plug devices mid-call without restarting roomd. Null = nothing is ever unplugged.
     /// </summary>
     public string? HotplugFile { get; init; }
+
+    /// <summary>
+    /// A YUV4MPEG2 clip (8-bit 4:2:0) the front camera plays in a loop in place of its drawn room: a busy picture
+    /// for benchmarks (the call-quality bench gives roomd and Chromium the same one). Null = the drawn room.
+    /// </summary>
+    public string? VideoClip { get; init; }
 }
 
 /// <summary>The simulated room: two PTZ cameras, a microphone array, a speaker, a display and GPIO controls.</summary>
@@ -23,7 +29,7 @@ public sealed class SimulatedDeviceProvider : IDeviceProvider, IDisposable
         _options = options ?? new SimulatedDeviceOptions();
         Cameras =
         [
-            new SimulatedCamera("sim:camera-front", "Front camera (simulated)"),
+            new SimulatedCamera("sim:camera-front", "Front camera (simulated)", clip: _options.VideoClip),
             new SimulatedCamera("sim:camera-wide", "Wide camera (simulated)", new PtzLimits(-45, 45, -20, 20, true, true, true)),
         ];
         Microphones = [new SimulatedMicrophone("sim:mic-array", "Ceiling microphone array (simulated)", channels: 8)];

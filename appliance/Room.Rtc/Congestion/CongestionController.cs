@@ -196,6 +196,25 @@ public sealed class CongestionController
         _lastThresholdUpdate = nowMs;
     }
 
+    /// <summary>
+    /// The link's capacity as measured at the last overuse (the acked rate then), or -1 while unknown: at the start,
+    /// and again once more than <see cref="CapacityExceeded"/> times it gets through (the link got faster). As
+    /// libwebrtc's AimdRateControl link capacity, it chooses how fast the rate grows.
+    /// </summary>
+    public double LinkCapacityBps { get; private set; } = -1;
+
+    /// <summary>
+    /// Growth per second while the capacity is unknown: a free link is found in seconds, not the minute that 8 %/s
+    /// takes from a low start. libwebrtc finds it with probe clusters of padding; we have no padding to probe with,
+    /// so the media itself ramps, always capped at 1.5x what is acknowledged (so it never runs ahead of the encoder).
+    /// </summary>
+    private const double SearchGrowth = 1.5;
+
+    /// <summary>Growth per second near the known capacity (gcc-02's multiplicative increase, at most 8 %/s).</summary>
+    private const double SteadyGrowth = 1.08;
+
+    private const double CapacityExceeded = 1.25;
+
     private void UpdateDelayRate(long nowMs)
     {
         double acked = AckedBps;
@@ -206,7 +225,9 @@ public sealed class CongestionController
                 {
                     double basis = acked > 0 ? acked : _delayRate;
                     _delayRate = Math.Min(_delayRate, 0.85 * basis);
+                    LinkCapacityBps = basis;
                     _lastDecrease = nowMs;
+                    Decreases++;
                 }
                 _lastIncrease = nowMs;
                 break;
@@ -217,28 +238,55 @@ public sealed class CongestionController
                 if (_lastIncrease < 0) _lastIncrease = nowMs;
                 double seconds = Math.Min(nowMs - _lastIncrease, 1000) / 1000.0;
                 _lastIncrease = nowMs;
-                _delayRate *= Math.Pow(1.08, seconds);
-                // never more than 1.5x what actually gets through
-                if (acked > 0) _delayRate = Math.Min(_delayRate, 1.5 * acked + 10_000);
+                if (LinkCapacityBps > 0 && acked > CapacityExceeded * LinkCapacityBps) LinkCapacityBps = -1;
+                // Never more than 1.5x what actually gets through; but a sender that makes less than its target (a
+                // still picture, an encoder between keyframes) does not lower the estimate: only congestion does
+                // (libwebrtc's increase limit likewise only stops increases).
+                double limit = 1.5 * acked + 10_000;
+                if (acked > 0 && _delayRate < limit)
+                    _delayRate = Math.Min(limit, _delayRate * Math.Pow(LinkCapacityBps < 0 ? SearchGrowth : SteadyGrowth, seconds));
                 break;
         }
         _delayRate = Math.Clamp(_delayRate, MinBps, MaxBps);
     }
 
+    /// <summary>Decreases the delay-based controller made for overuse (queueing delay growing), for the media report.</summary>
+    public long Decreases { get; private set; }
+
     private void UpdateLoss(long nowMs)
     {
         if (_lastLossUpdate < 0) _lastLossUpdate = nowMs;
         int total = _lost + _received;
-        // Once a second at most (gcc-02 6: the loss-based controller acts per report interval, not per packet).
+        // Once a second at most and over 20 packets or more (gcc-02 6: per report interval, not per packet): libwebrtc
+        // acts every 300 ms, but it paces; we send a keyframe as one burst, and a queue that drops its tail is one
+        // burst's loss, which a second's packets put in proportion.
         if (total < 20 || nowMs - _lastLossUpdate < 1000) return;
         double loss = (double)_lost / total;
-        if (loss > 0.10) _lossRate *= 1 - 0.5 * loss;
-        else if (loss < 0.02) _lossRate = Math.Max(_lossRate * 1.05, _delayRate); // no loss: the delay-based estimate rules
+        if (loss > 0.10)
+        {
+            // A queue overflowing (its delay is high but no longer growing, so the delay-based side sees nothing) or a
+            // link losing much: cut (gcc-02's 1 - loss/2), to no more than got through (a full queue passes the link's
+            // rate), and have the delay-based side go on from there, so that no estimate stays above the link and
+            // springs back when the loss ends.
+            _lossRate = Math.Min(_lossRate, TargetBps) * (1 - 0.5 * loss);
+            if (AckedBps > 0) _lossRate = Math.Min(_lossRate, AckedBps);
+            _delayRate = Math.Min(_delayRate, _lossRate);
+            LossDecreases++;
+        }
+        else if (loss < 0.02)
+        {
+            _lossRate = Math.Max(_lossRate, _delayRate); // no loss: the delay-based estimate rules
+        }
+
+        // 2-10 %: hold (random loss of a lossy link is no reason to send less; FEC and NACK repair it).
         _lossRate = Math.Clamp(_lossRate, MinBps, MaxBps);
         LastLossFraction = loss;
         _lost = _received = 0;
         _lastLossUpdate = nowMs;
     }
+
+    /// <summary>Cuts the loss-based controller made for heavy loss (over 10 %), for the media report.</summary>
+    public long LossDecreases { get; private set; }
 
     public double LastLossFraction { get; private set; }
 

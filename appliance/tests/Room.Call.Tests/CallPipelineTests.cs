@@ -95,6 +95,25 @@ public sealed class CallPipelineTests
     }
 
     [Fact]
+    public void A_publisher_nobody_asks_for_keyframes_sends_only_its_first_in_eight_seconds_of_frames()
+    {
+        using var pair = new LoopbackPair();
+        var layer = Small with { FramesPerSecond = 15 };
+        using var publisher = new CallPublisher(pair.Sender, PublishedStreams.CreateRandom(), new VideoFormat(PixelFormat.I420, layer.Width, layer.Height, 15),
+            new PublisherOptions { Video = layer, Encoder = EncoderPreference.SoftwareOnly });
+        var i420 = new byte[layer.I420Size];
+        for (int frame = 0; frame < 8 * 15; frame++)
+        {
+            i420.AsSpan(0, layer.Width * layer.Height).Fill((byte)(frame * 7));
+            i420.AsSpan(layer.Width * layer.Height).Fill(128);
+            publisher.ProcessVideoFrame(i420, TimeSpan.FromSeconds(frame / 15.0));
+        }
+
+        Assert.Equal(8 * 15, publisher.VideoFramesSent);
+        Assert.Equal(1, publisher.KeyframesSent);
+    }
+
+    [Fact]
     public async Task Removed_streams_stop_and_their_counts_are_kept()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));

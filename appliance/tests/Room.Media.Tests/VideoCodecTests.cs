@@ -83,18 +83,69 @@ public class VideoCodecTests(ITestOutputHelper log)
         using var enc = VideoEncoder.Create(VideoCodec.Vp8, layer, EncoderPreference.SoftwareOnly);
         var sink = new Collect();
         var frame = new byte[layer.I420Size];
-        for (var i = 0; i < 90; i++)
+        for (var i = 0; i < 150; i++)
         {
             enc.SetBitrate(400_000 + (i * 2_000)); // half a percent per frame, as a ramping controller reports it
             TestSignals.Pattern(frame, layer.Width, layer.Height, i);
             enc.Encode(frame, i, sink);
         }
 
-        // 89 nudges up to 578 kbit/s: a reopen only per tenth of change and half a second, and each costs a keyframe.
-        Assert.InRange(enc.Reopens, 2, 4);
+        // 149 nudges up to 698 kbit/s over 5 s: one reopen (a third more, 3 s after the open), one keyframe for it.
+        Assert.Equal(1, enc.Reopens);
         Assert.Equal(1 + enc.Reopens, sink.Frames.Count(f => f.Key));
-        Assert.InRange(enc.Bitrate, 500_000, 578_000);
+        Assert.Equal(580_000, enc.Bitrate);
     }
+
+    [Fact]
+    public void A_target_wandering_around_its_level_makes_no_keyframe_after_the_first()
+    {
+        var layer = new VideoLayer(320, 180, 30, 1_000_000);
+        using var enc = VideoEncoder.Create(VideoCodec.Vp8, layer, EncoderPreference.SoftwareOnly);
+        var sink = new Collect();
+        var frame = new byte[layer.I420Size];
+        for (var i = 0; i < 150; i++)
+        {
+            // What the congestion controller does at a steady link: up 8 %/s, back down at an overuse, every few frames.
+            enc.SetBitrate(i % 20 < 10 ? 1_000_000 + (i % 10 * 10_000) : 920_000);
+            TestSignals.Pattern(frame, layer.Width, layer.Height, i);
+            enc.Encode(frame, i, sink);
+        }
+
+        Assert.Equal(0, enc.Reopens);
+        Assert.Single(sink.Frames, f => f.Key);
+    }
+
+    [Fact]
+    public void A_link_that_drops_to_a_third_gets_the_lower_bitrate_at_the_next_frame_after_half_a_second()
+    {
+        var layer = new VideoLayer(320, 180, 30, 1_500_000);
+        using var enc = VideoEncoder.Create(VideoCodec.Vp8, layer, EncoderPreference.SoftwareOnly);
+        var sink = new Collect();
+        var frame = new byte[layer.I420Size];
+        for (var i = 0; i < 31; i++)
+        {
+            if (i == 30)
+            {
+                enc.SetBitrate(500_000);
+            }
+
+            TestSignals.Pattern(frame, layer.Width, layer.Height, i);
+            enc.Encode(frame, i, sink);
+        }
+
+        Assert.Equal(500_000, enc.Bitrate);
+        Assert.True(sink.Frames[30].Key);
+    }
+
+    [Theory]
+    [InlineData(1_000_000, 1_100_000, 10, false)] // a tenth more: never worth a keyframe
+    [InlineData(1_000_000, 1_400_000, 1, false)]  // much more, but the last open was a second ago
+    [InlineData(1_000_000, 1_400_000, 3, true)]
+    [InlineData(1_000_000, 900_000, 10, false)]   // a tenth less: not yet
+    [InlineData(1_000_000, 800_000, 0.2, false)]  // a fifth less, a fifth of a second after the last open
+    [InlineData(1_000_000, 800_000, 0.5, true)]
+    public void A_reopening_encoder_reopens_only_for_a_large_change_not_too_soon_after_the_last(int applied, int wanted, double seconds, bool reopens) =>
+        Assert.Equal(reopens, VideoEncoder.WorthReopening(applied, wanted, seconds));
 
     [Fact]
     public void Probe_explains_why_hardware_encoders_were_not_chosen()

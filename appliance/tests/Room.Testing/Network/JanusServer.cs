@@ -24,8 +24,10 @@ public sealed class JanusServer : IDisposable
 
     private const string LibDir = "/usr/lib/x86_64-linux-gnu/janus";
 
-    public static async Task<JanusServer> StartAsync(NetNs ns, CancellationToken cancellationToken)
+    /// <summary>Starts Janus in <paramref name="ns"/> with VideoRoom <see cref="Room"/> set up as <paramref name="room"/> says (the tests' defaults when null).</summary>
+    public static async Task<JanusServer> StartAsync(NetNs ns, CancellationToken cancellationToken, JanusRoomSettings? room = null)
     {
+        room ??= new JanusRoomSettings();
         var dir = Directory.CreateTempSubdirectory("room-rtc-janus-").FullName;
         var plugins = Directory.CreateDirectory(Path.Combine(dir, "plugins")).FullName;
         var transports = Directory.CreateDirectory(Path.Combine(dir, "transports")).FullName;
@@ -79,8 +81,8 @@ public sealed class JanusServer : IDisposable
             room-{{Room}}: {
                 description = "Room test"
                 publishers = 8
-                bitrate = 2500000
-                fir_freq = 5
+                bitrate = {{room.BitrateBps}}
+                fir_freq = {{room.PliIntervalSeconds}}
                 audiocodec = "opus"
                 videocodec = "vp8"
             }
@@ -108,3 +110,9 @@ public sealed class JanusServer : IDisposable
 
     public void Dispose() => ServerProcess.Stop(_process, _directory);
 }
+
+/// <summary>
+/// What the test room asks of its publishers: the bitrate cap Janus sends them in REMB (0: none) and how often Janus
+/// asks each publisher for a keyframe by itself (fir_freq, seconds; 0: only when a subscriber asks).
+/// </summary>
+public sealed record JanusRoomSettings(int BitrateBps = 2_500_000, int PliIntervalSeconds = 5);
