@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Room.Media.Display;
 
 /// <summary>How a picture fills its tile.</summary>
@@ -24,6 +26,11 @@ internal sealed class PictureScaler
     private static readonly int[] BlueU = Table(i => 516 * (i - 128));
 
     private readonly int[] _columns = new int[VideoPicture.MaxDimension];
+
+    // One output row's Y, U and V samples, gathered before the vectorised conversion.
+    private readonly byte[] _y = new byte[VideoPicture.MaxDimension];
+    private readonly byte[] _u = new byte[VideoPicture.MaxDimension];
+    private readonly byte[] _v = new byte[VideoPicture.MaxDimension];
 
     /// <summary>One BT.601 limited-range pixel as 0xFFRRGGBB.</summary>
     public static uint Rgb(byte y, byte u, byte v)
@@ -65,20 +72,34 @@ internal sealed class PictureScaler
         var chromaW = (w + 1) / 2;
         var lumaSize = w * picture.Height;
         var chromaSize = chromaW * ((picture.Height + 1) / 2);
+        var previous = -1;
         for (var y = visible.Y; y < visible.Bottom; y++)
         {
             var sy = src.Y + (int)(((2L * (y - dst.Y)) + 1) * src.Height / (2L * dst.Height));
             var row = canvas.Row(y).Slice(visible.X, visible.Width);
+            if (sy == previous)
+            {
+                // Scaling up repeats source rows: copy the row just drawn instead of converting it again.
+                canvas.Row(y - 1).Slice(visible.X, visible.Width).CopyTo(row);
+                continue;
+            }
+
+            previous = sy;
             if (picture.Format == PictureFormat.I420)
             {
                 var lumaRow = data.Slice(sy * w, w);
                 var uRow = data.Slice(lumaSize + (sy / 2 * chromaW), chromaW);
                 var vRow = data.Slice(lumaSize + chromaSize + (sy / 2 * chromaW), chromaW);
+                Span<byte> ys = _y.AsSpan(0, row.Length), us = _u.AsSpan(0, row.Length), vs = _v.AsSpan(0, row.Length);
                 for (var x = 0; x < row.Length; x++)
                 {
                     var sx = columns[x];
-                    row[x] = Rgb(lumaRow[sx], uRow[sx >> 1], vRow[sx >> 1]);
+                    ys[x] = lumaRow[sx];
+                    us[x] = uRow[sx >> 1];
+                    vs[x] = vRow[sx >> 1];
                 }
+
+                ConvertRow(ys, us, vs, row);
             }
             else
             {
@@ -88,6 +109,54 @@ internal sealed class PictureScaler
                     row[x] = line[columns[x]] | 0xFF000000u;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// BT.601 limited-range YUV to XRGB for one row, with the same integer formula as <see cref="Rgb"/>
+    /// (so every pixel is identical either way), <see cref="Vector{T}"/> lanes at a time where the CPU has them.
+    /// </summary>
+    internal static void ConvertRow(ReadOnlySpan<byte> y, ReadOnlySpan<byte> u, ReadOnlySpan<byte> v, Span<uint> dst)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var lanes = Vector<int>.Count;
+            var max = new Vector<int>(255);
+            var alpha = new Vector<int>(unchecked((int)0xFF000000));
+            for (; i <= dst.Length - Vector<byte>.Count; i += Vector<byte>.Count)
+            {
+                Vector.Widen(new Vector<byte>(y[i..]), out var y0, out var y1);
+                Vector.Widen(new Vector<byte>(u[i..]), out var u0, out var u1);
+                Vector.Widen(new Vector<byte>(v[i..]), out var v0, out var v1);
+                Quarter(y0, u0, v0, dst.Slice(i, 2 * lanes));
+                Quarter(y1, u1, v1, dst.Slice(i + (2 * lanes), 2 * lanes));
+            }
+
+            void Quarter(Vector<ushort> y16, Vector<ushort> u16, Vector<ushort> v16, Span<uint> out8)
+            {
+                Vector.Widen(y16, out var ya, out var yb);
+                Vector.Widen(u16, out var ua, out var ub);
+                Vector.Widen(v16, out var va, out var vb);
+                Eight(Vector.AsVectorInt32(ya), Vector.AsVectorInt32(ua), Vector.AsVectorInt32(va), out8[..lanes]);
+                Eight(Vector.AsVectorInt32(yb), Vector.AsVectorInt32(ub), Vector.AsVectorInt32(vb), out8[lanes..]);
+            }
+
+            void Eight(Vector<int> yi, Vector<int> ui, Vector<int> vi, Span<uint> o)
+            {
+                var l = ((yi - new Vector<int>(16)) * 298) + new Vector<int>(128);
+                var uc = ui - new Vector<int>(128);
+                var vc = vi - new Vector<int>(128);
+                var r = Vector.Min(Vector.Max(Vector.ShiftRightArithmetic(l + (vc * 409), 8), Vector<int>.Zero), max);
+                var g = Vector.Min(Vector.Max(Vector.ShiftRightArithmetic(l - (uc * 100) - (vc * 208), 8), Vector<int>.Zero), max);
+                var b = Vector.Min(Vector.Max(Vector.ShiftRightArithmetic(l + (uc * 516), 8), Vector<int>.Zero), max);
+                Vector.AsVectorUInt32(alpha | Vector.ShiftLeft(r, 16) | Vector.ShiftLeft(g, 8) | b).CopyTo(o);
+            }
+        }
+
+        for (; i < dst.Length; i++)
+        {
+            dst[i] = Rgb(y[i], u[i], v[i]);
         }
     }
 

@@ -49,7 +49,7 @@ public sealed class RoomCompositor
     /// <summary>The name label's height for a tile of height <paramref name="tileHeight"/>, and its text scale.</summary>
     public static (int Height, int Scale) Label(int tileHeight)
     {
-        var scale = Math.Clamp(tileHeight / 90, 1, 4);
+        var scale = Math.Clamp(tileHeight / 50, 1, 4); // 2 on a 720p screen's strip: readable across the room
         return ((BitmapFont.GlyphHeight + 4) * scale, scale);
     }
 

@@ -62,7 +62,8 @@ public sealed class ScanoutChecks(Suite suite, bool inLab) : IDisposable
             report.Append(CultureInfo.InvariantCulture, $"; 1234x567 refused ({refused[..Math.Min(60, refused.Length)]}...), still {s.Mode}");
 
             // Another mode and back: the layout is planned again for each size.
-            var other = s.Modes.FirstOrDefault(m => m.Width != first.Width && m.Width >= 640 && m.Height >= 360);
+            var other = s.Modes.Where(m => m.Width != first.Width && m.Width >= 640 && m.Height >= 360)
+                .OrderBy(m => Math.Abs((m.Width * m.Height) - (first.Width * first.Height))).FirstOrDefault();
             if (other != default)
             {
                 s.SetMode(other);
@@ -75,6 +76,9 @@ public sealed class ScanoutChecks(Suite suite, bool inLab) : IDisposable
                 throw new InvalidOperationException("virtio-gpu offers one mode only: " + string.Join(", ", s.Modes));
             }
 
+            // The connector probed again (what a hot-plug uevent triggers): still there, same mode, nothing to redo.
+            var change = s.Refresh();
+            Expect.True(change == ScanoutChange.Unchanged && s.Connected && s.Mode == first, $"re-probing an unchanged screen gave {change}: {s.Description}");
             var points = Show(s, compositor);
             Console.WriteLine($"{Marker}|{s.Width}x{s.Height}|{string.Join(';', points.Select(p => $"{p.X},{p.Y},{p.Rgb:X6},{p.What}"))}");
             Console.Out.Flush();

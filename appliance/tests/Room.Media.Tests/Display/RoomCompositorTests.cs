@@ -299,6 +299,29 @@ public class RoomCompositorTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(31)]
+    [InlineData(64)]
+    [InlineData(1921)]
+    public void Vectorised_row_conversion_equals_the_per_pixel_formula(int n)
+    {
+        var rng = new Random(n);
+        byte[] y = new byte[n], u = new byte[n], v = new byte[n];
+        rng.NextBytes(y);
+        rng.NextBytes(u);
+        rng.NextBytes(v);
+        y[0] = 0;
+        u[0] = 255; // the clamps at both ends
+        v[^1] = 0;
+        var row = new uint[n];
+        PictureScaler.ConvertRow(y, u, v, row);
+        for (var i = 0; i < n; i++)
+        {
+            Assert.True(PictureScaler.Rgb(y[i], u[i], v[i]) == row[i], $"pixel {i} of {n}: YUV {y[i]},{u[i]},{v[i]} gave #{row[i]:X8}, expected #{PictureScaler.Rgb(y[i], u[i], v[i]):X8}");
+        }
+    }
+
     private static byte[] Pixels(byte[] screen, Rect r)
     {
         var o = new List<byte>();
