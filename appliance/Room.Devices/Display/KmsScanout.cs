@@ -230,6 +230,19 @@ public sealed unsafe class KmsScanout : IDisposable
         return reconnect ? ScanoutChange.Reconnected : ScanoutChange.ModeChanged;
     }
 
+    /// <summary>
+    /// Whether a kernel uevent is a DRM hot-plug of this card ("change", SUBSYSTEM=drm, HOTPLUG=1, DEVNAME=dri/cardN):
+    /// the cue to <see cref="Refresh"/>. A connector-specific one (CONNECTOR=id) must name ours.
+    /// </summary>
+    public bool IsHotplugFor(Room.Devices.Hotplug.Uevent e) =>
+        IsHotplug(e, System.IO.Path.GetFileName(Card), _connectorId);
+
+    internal static bool IsHotplug(Room.Devices.Hotplug.Uevent e, string card, uint connectorId) =>
+        e.Action == "change" && e.Subsystem == "drm"
+        && e.Properties.TryGetValue("HOTPLUG", out var h) && h == "1"
+        && e.DevName == "dri/" + card
+        && (!e.Properties.TryGetValue("CONNECTOR", out var c) || c == connectorId.ToString(CultureInfo.InvariantCulture));
+
     /// <summary>Switches to <paramref name="mode"/>; if the screen or driver refuses it the current mode stays on screen.</summary>
     public void SetMode(DisplayMode mode)
     {

@@ -56,6 +56,31 @@ public class KmsScanoutTests
         Assert.Contains("/dev/null has no dumb buffers", e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("change", "drm", "dri/card0", "1", null, true)]
+    [InlineData("change", "drm", "dri/card0", "1", "42", true)]
+    [InlineData("change", "drm", "dri/card0", "1", "43", false)]
+    [InlineData("change", "drm", "dri/card1", "1", null, false)]
+    [InlineData("change", "drm", "dri/card0", null, null, false)]
+    [InlineData("add", "drm", "dri/card0", "1", null, false)]
+    [InlineData("change", "video4linux", "dri/card0", "1", null, false)]
+    public void Only_a_hotplug_uevent_of_our_card_and_connector_asks_for_a_refresh(string action, string subsystem, string devName, string? hotplug, string? connector, bool ours)
+    {
+        var props = new Dictionary<string, string> { ["ACTION"] = action, ["SUBSYSTEM"] = subsystem, ["DEVNAME"] = devName };
+        if (hotplug is not null)
+        {
+            props["HOTPLUG"] = hotplug;
+        }
+
+        if (connector is not null)
+        {
+            props["CONNECTOR"] = connector;
+        }
+
+        var e = new Hotplug.Uevent(action, "/devices/pci0000:00/0000:00:02.0/drm/card0", subsystem, devName, props);
+        Assert.Equal(ours, KmsScanout.IsHotplug(e, "card0", 42));
+    }
+
     [Fact]
     public void Connector_type_names_are_the_ones_sysfs_uses()
     {
