@@ -109,7 +109,7 @@ try
     await devices.RunAsync().ConfigureAwait(false);
 
     // The composed call stays on screen until the suite ends, for the host's screendump.
-    using var scanout = new ScanoutChecks(suite, inLab);
+    using var scanout = new ScanoutChecks(suite, inLab, faults);
     await scanout.RunAsync().ConfigureAwait(false);
     using var roomd = new RoomdChecks(suite, inLab, faults);
     await roomd.RunAsync().ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Room.Devices;
 using Room.Devices.Display;
@@ -14,7 +15,7 @@ namespace Room.HwTests.Checks;
 /// the final frame stays on screen until the suite ends: the host compares its QMP screendump with the pixels this
 /// check prints (`@@HWTEST-SCANOUT`, checked by host-checks.py as host.display.composed).
 /// </summary>
-public sealed class ScanoutChecks(Suite suite, bool inLab) : IDisposable
+public sealed class ScanoutChecks(Suite suite, bool inLab, IReadOnlyList<LabFault> faults) : IDisposable
 {
     public const string Marker = "@@HWTEST-SCANOUT";
 
@@ -79,7 +80,8 @@ public sealed class ScanoutChecks(Suite suite, bool inLab) : IDisposable
             // The connector probed again (what a hot-plug uevent triggers): still there, same mode, nothing to redo.
             var change = s.Refresh();
             Expect.True(change == ScanoutChange.Unchanged && s.Connected && s.Mode == first, $"re-probing an unchanged screen gave {change}: {s.Description}");
-            var points = Show(s, compositor);
+            // Fault scanout-no-flip: the final frame goes into the buffer on screen and is never flipped.
+            var points = Show(s, compositor, noFlip: faults.Any(f => f.Name == "scanout-no-flip"));
             Console.WriteLine($"{Marker}|{s.Width}x{s.Height}|{string.Join(';', points.Select(p => $"{p.X},{p.Y},{p.Rgb:X6},{p.What}"))}");
             Console.Out.Flush();
             report.Append(CultureInfo.InvariantCulture, $"; back to {s.Mode}: {points.Count} known pixels read back from the front buffer, {s.Flips} flips");
@@ -88,7 +90,7 @@ public sealed class ScanoutChecks(Suite suite, bool inLab) : IDisposable
     }
 
     /// <summary>Composes the lab call into the back buffer, flips it, and checks the known pixels in the front buffer.</summary>
-    private static List<(int X, int Y, uint Rgb, string What)> Show(KmsScanout s, RoomCompositor compositor)
+    private static List<(int X, int Y, uint Rgb, string What)> Show(KmsScanout s, RoomCompositor compositor, bool noFlip = false)
     {
         Participant[] people =
         [
@@ -104,8 +106,16 @@ public sealed class ScanoutChecks(Suite suite, bool inLab) : IDisposable
             SelfView = TestCard.Solid(320, 180, TestCard.Yellow),
             Encryption = EncryptionState.EndToEnd,
         };
-        compositor.Compose(s.BackBuffer, s.Width, s.Height, s.Stride, scene);
-        Expect.True(s.Present(), $"flip refused: {s.Description}");
+        if (noFlip)
+        {
+            var front = s.FrontBuffer;
+            compositor.Compose(MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(front), front.Length), s.Width, s.Height, s.Stride, scene);
+        }
+        else
+        {
+            compositor.Compose(s.BackBuffer, s.Width, s.Height, s.Stride, scene);
+            Expect.True(s.Present(), $"flip refused: {s.Description}");
+        }
 
         var screen = s.FrontBuffer;
         var points = new List<(int X, int Y, uint Rgb, string What)>();
