@@ -31,6 +31,21 @@ public sealed class ScanoutChecks(Suite suite, bool inLab, IReadOnlyList<LabFaul
                 throw inLab ? new InvalidOperationException("no /dev/dri/card*: virtio-gpu did not load") : new SkipException("no DRM card on this box");
             }
 
+            // The documented fallback first: legacy SETCRTC and PAGE_FLIP, as on a driver or kernel without atomic.
+            var compositor = new RoomCompositor();
+            var legacyReport = "";
+            try
+            {
+                using var legacy = KmsScanout.Open(card, allowAtomic: false);
+                Expect.True(!legacy.Atomic, $"asked for the legacy path, got {legacy.Description}");
+                Show(legacy, compositor);
+                legacyReport = $"legacy SETCRTC + PAGE_FLIP {legacy.Mode}: {legacy.Flips} flip, known pixels read back; ";
+            }
+            catch (DeviceUnavailableException e) when (!inLab)
+            {
+                throw new SkipException(e.Message);
+            }
+
             try
             {
                 _scanout = KmsScanout.Open(card);
@@ -42,9 +57,8 @@ public sealed class ScanoutChecks(Suite suite, bool inLab, IReadOnlyList<LabFaul
 
             var s = _scanout;
             var first = s.Mode;
-            var report = new StringBuilder($"{s.Description}, {s.Modes.Count} modes");
+            var report = new StringBuilder($"{legacyReport}{s.Description}, {s.Modes.Count} modes");
             Expect.True(!inLab || s.Atomic, "virtio-gpu refused atomic modesetting");
-            var compositor = new RoomCompositor();
             Show(s, compositor);
 
             // A mode the screen does not offer is refused by name, and the current one keeps showing.
