@@ -107,6 +107,10 @@ try
 
     using var devices = new DeviceChecks(suite, inLab, faults);
     await devices.RunAsync().ConfigureAwait(false);
+
+    // The composed call stays on screen until the suite ends, for the host's screendump.
+    using var scanout = new ScanoutChecks(suite, inLab, faults);
+    await scanout.RunAsync().ConfigureAwait(false);
     using var roomd = new RoomdChecks(suite, inLab, faults);
     await roomd.RunAsync().ConfigureAwait(false);
 }

@@ -3,8 +3,9 @@
 
   host-checks.py tone WAV HZ                 the speaker's WAV output holds a HZ tone (Goertzel)
   host-checks.py screendump QMP-SOCK PNG W H  a QMP screendump of the display is a W x H PNG
+  host-checks.py composed QMP-SOCK PNG LOG    the display shows the pixels the guest's @@HWTEST-SCANOUT line in LOG lists
 Exit status 0 when the check passed. Only the standard library (Debian's python3)."""
-import json, math, os, socket, struct, sys, time
+import json, math, os, socket, struct, sys, time, zlib
 
 def mark(ok, name, t0, detail):
     print(f"@@HWTEST|{'PASS' if ok else 'FAIL'}|{name}|{int((time.monotonic() - t0) * 1000)}|{detail}", flush=True)
@@ -149,11 +150,133 @@ def screendump(sock, out, w, h):
         time.sleep(1)
     return mark(False, name, t0, f"no {w}x{h} screendump while the guest ran (60 s at most): {last}")
 
+def png_pixels(path):
+    """(width, height, rows of RGB bytes) of an 8-bit RGB or RGBA, non-interlaced PNG (what QEMU's screendump writes)."""
+    with open(path, "rb") as f:
+        b = f.read()
+    if b[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    pos, idat, ihdr = 8, [], None
+    while pos + 8 <= len(b):
+        size, kind = struct.unpack_from(">I4s", b, pos)
+        body = b[pos + 8:pos + 8 + size]
+        if len(body) != size:
+            raise ValueError(f"chunk {kind!r} runs past the end of the file")
+        if kind == b"IHDR":
+            ihdr = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+        pos += 12 + size
+    if ihdr is None:
+        raise ValueError("no IHDR")
+    w, h, depth, colour, _, _, interlace = ihdr
+    if depth != 8 or colour not in (2, 6) or interlace != 0:
+        raise ValueError(f"unsupported PNG: depth {depth}, colour type {colour}, interlace {interlace}")
+    bpp = 3 if colour == 2 else 4
+    raw = zlib.decompress(b"".join(idat))
+    stride = w * bpp
+    if len(raw) < h * (stride + 1):
+        raise ValueError(f"{len(raw)} bytes of image data for {w}x{h}")
+    rows, prev = [], bytearray(stride)
+    for y in range(h):
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            up = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif f == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif f == 3:
+                line[i] = (line[i] + (a + up) // 2) & 0xFF
+            elif f == 4:
+                p = a + up - c
+                pa, pb, pc = abs(p - a), abs(p - up), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else up if pb <= pc else c)) & 0xFF
+            elif f != 0:
+                raise ValueError(f"row {y}: unknown PNG filter {f}")
+        rows.append(bytes(line) if bpp == 3 else bytes(v for i, v in enumerate(line) if i % 4 != 3))
+        prev = line
+    return w, h, rows
+
+def parse_scanout(line):
+    """'@@HWTEST-SCANOUT|WxH|x,y,RRGGBB,what;...' -> ((w, h), [(x, y, rgb, what)])."""
+    parts = line.strip().split("|")
+    if len(parts) != 3 or parts[0] != "@@HWTEST-SCANOUT":
+        raise ValueError(f"not a scanout line: {line.strip()[:80]}")
+    w, h = (int(v) for v in parts[1].split("x"))
+    points = []
+    for p in parts[2].split(";"):
+        x, y, rgb, what = p.split(",", 3)
+        points.append((int(x), int(y), int(rgb, 16), what))
+    if not points:
+        raise ValueError("no pixels listed")
+    return (w, h), points
+
+def compare(png, size, points, tolerance=8):
+    """The points of PNG that differ from what the guest drew (empty when it all matches)."""
+    w, h, rows = png_pixels(png)
+    if (w, h) != size:
+        return [f"screendump is {w}x{h}, the guest composed {size[0]}x{size[1]}"]
+    bad = []
+    for x, y, rgb, what in points:
+        if not (0 <= x < w and 0 <= y < h):
+            bad.append(f"{what} ({x},{y}) off the screen")
+            continue
+        got = tuple(rows[y][x * 3:x * 3 + 3])
+        want = ((rgb >> 16) & 0xFF, (rgb >> 8) & 0xFF, rgb & 0xFF)
+        if any(abs(a - b) > tolerance for a, b in zip(got, want)):
+            bad.append(f"{what} ({x},{y}) #{bytes(got).hex()} not #{rgb:06x}")
+    return bad
+
+def composed(sock, out, log):
+    """Waits for the guest's @@HWTEST-SCANOUT line, then screendumps until the display shows those pixels."""
+    t0 = time.monotonic()
+    name = "host.display.composed"
+    done = os.environ.get("HWTEST_QEMU_DONE")
+    line = None
+    while line is None:
+        try:
+            with open(log, "rb") as f:
+                line = next((l.decode(errors="replace") for l in f if l.startswith(b"@@HWTEST-SCANOUT|")), None)
+        except OSError:
+            pass
+        if line is None:
+            if done and os.path.exists(done):
+                return mark(False, name, t0, "the guest never printed @@HWTEST-SCANOUT (display.kms.scanout did not get that far)")
+            time.sleep(0.5)
+    try:
+        size, points = parse_scanout(line)
+    except ValueError as e:
+        return mark(False, name, t0, str(e))
+    t1, deadline, last = time.monotonic(), time.monotonic() + 60, "no attempt"
+    while time.monotonic() < deadline and not (done and os.path.exists(done)):
+        try:
+            q = Qmp(sock, 10)
+            try:
+                q.cmd("screendump", filename=out, format="png")
+            finally:
+                q.s.close()
+            bad = compare(out, size, points)
+            if not bad:
+                return mark(True, name, t0, f"{out}: {size[0]}x{size[1]}, all {len(points)} pixels the guest composed are on the display "
+                            f"({', '.join(p[3] for p in points)}), {time.monotonic() - t1:.1f} s after the guest flipped")
+            last = f"{len(bad)} of {len(points)} differ: " + "; ".join(bad[:6])
+        except (OSError, ValueError, RuntimeError, ConnectionError, zlib.error) as e:
+            last = str(e)
+        time.sleep(1)
+    return mark(False, name, t0, f"the display did not show the composed frame (60 s at most): {last}")
+
 if __name__ == "__main__":
     a = sys.argv[1:]
     if len(a) == 3 and a[0] == "tone":
         sys.exit(tone(a[1], int(a[2])))
     if len(a) == 5 and a[0] == "screendump":
         sys.exit(screendump(a[1], a[2], int(a[3]), int(a[4])))
+    if len(a) == 4 and a[0] == "composed":
+        sys.exit(composed(a[1], a[2], a[3]))
     print(__doc__, file=sys.stderr)
     sys.exit(2)

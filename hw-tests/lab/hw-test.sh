@@ -219,6 +219,11 @@ rm -f "$wav" "$qmp" "$screen" "$OUT/host-checks.log" "$OUT/.qemu-done" "$log"
   HWTEST_QEMU_DONE=$OUT/.qemu-done /usr/bin/python3 "$HERE/lab/host-checks.py" screendump "$qmp" "$screen" $DISPLAY_W $DISPLAY_H
 ) >"$OUT/host-checks.log" 2>&1 &
 watcher=$!
+# The composed call (display.kms.scanout): once the guest lists the pixels it flipped, the display must show them.
+composed=$screens/lab-composed.png
+rm -f "$composed"
+(HWTEST_QEMU_DONE=$OUT/.qemu-done /usr/bin/python3 "$HERE/lab/host-checks.py" composed "$qmp" "$composed" "$log") >"$OUT/host-composed.log" 2>&1 &
+composer=$!
 stamp "booting the lab (TCG, timeout ${TIMEOUT}s)${FAULT:+, FAULT INJECTED: $FAULT}"
 set +e
 timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1536 -M pc \
@@ -233,11 +238,12 @@ timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp
   </dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$log"  # line-buffered: the host watches the log live
 qrc=${PIPESTATUS[0]}
 touch "$OUT/.qemu-done"
-wait "$watcher"
+wait "$watcher" "$composer"
 set -e
 stamp "guest finished (qemu exit $qrc)"
 # The host's own checks join the guest's in the report (and fail it like any other check).
 /usr/bin/python3 "$HERE/lab/host-checks.py" tone "$wav" 1000 >>"$OUT/host-checks.log" 2>&1 || true
+cat "$OUT/host-composed.log" >>"$OUT/host-checks.log"
 grep -a '^@@HWTEST|' "$OUT/host-checks.log" >>"$log" || echo "@@HWTEST|FAIL|host.checks|0|host-checks.py printed no result: see $OUT/host-checks.log" >>"$log"
 ok=0
 report "$log" "QEMU lab, $pkg" "$OUT/suite/Room.HwTests" --lab || ok=1

@@ -101,3 +101,59 @@ class PngSize(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+def png(w, h, pixel, filters=(0,)):
+    """An 8-bit RGB PNG of pixel(x, y) -> (r, g, b), rows filtered in turn with `filters` (0 none, 1 sub, 2 up)."""
+    raw, prev = b"", bytes(w * 3)
+    for y in range(h):
+        line = bytes(c for x in range(w) for c in pixel(x, y))
+        f = filters[y % len(filters)]
+        if f == 1:
+            enc = bytes((line[i] - (line[i - 3] if i >= 3 else 0)) & 0xFF for i in range(len(line)))
+        elif f == 2:
+            enc = bytes((line[i] - prev[i]) & 0xFF for i in range(len(line)))
+        else:
+            enc = line
+        raw += bytes([f]) + enc
+        prev = line
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", __import__("zlib").compress(raw)) + chunk(b"IEND", b""))
+
+class ComposedCheck(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.path = os.path.join(self.dir.name, "screen.png")
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def write(self, content):
+        with open(self.path, "wb") as f:
+            f.write(content)
+
+    def test_filtered_rows_decode_to_the_pixels(self):
+        self.write(png(7, 5, lambda x, y: (x * 30, y * 50, 200), filters=(0, 1, 2)))
+        w, h, rows = hc.png_pixels(self.path)
+        self.assertEqual((7, 5), (w, h))
+        self.assertEqual(bytes([90, 100, 200]), rows[2][9:12])
+
+    def test_the_listed_pixels_match_and_a_wrong_one_is_named(self):
+        self.write(png(8, 4, lambda x, y: (255, 0, 0) if x < 4 else (0, 0, 255), filters=(1, 2)))
+        size, points = hc.parse_scanout("@@HWTEST-SCANOUT|8x4|1,1,FF0000,speaker-tl;6,2,0000FF,strip-0\n")
+        self.assertEqual([], hc.compare(self.path, size, points))
+        bad = hc.compare(self.path, size, [(6, 2, 0x00FF00, "badge")])
+        self.assertEqual(1, len(bad))
+        self.assertIn("badge (6,2) #0000ff not #00ff00", bad[0])
+
+    def test_a_screen_of_another_size_fails(self):
+        self.write(png(8, 4, lambda x, y: (0, 0, 0)))
+        self.assertIn("8x4", hc.compare(self.path, (1280, 720), [(1, 1, 0, "x")])[0])
+
+    def test_malformed_input_is_refused(self):
+        self.write(b"not a png")
+        with self.assertRaises(ValueError):
+            hc.png_pixels(self.path)
+        with self.assertRaises(ValueError):
+            hc.parse_scanout("@@HWTEST-SCANOUT|8x4")

@@ -91,6 +91,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "munmap", SetLastError = true)]
     public static partial int Munmap(nint addr, nuint length);
 
+    [LibraryImport(Lib, EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, void* buffer, nuint length);
+
     [LibraryImport(Lib, EntryPoint = "poll", SetLastError = true)]
     public static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
 

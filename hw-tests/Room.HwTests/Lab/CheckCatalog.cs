@@ -41,6 +41,7 @@ public static class CheckCatalog
         ("display.cec.wake", CheckScope.Everywhere),
         ("display.cec.standby", CheckScope.Everywhere),
         ("display.cec.wake-again", CheckScope.Everywhere),
+        ("display.kms.scanout", CheckScope.Everywhere),
         ("audio.loopback-8ch", CheckScope.Everywhere),
         ("audio.rate-fallback", CheckScope.Everywhere),
         ("audio.mixer", CheckScope.Everywhere),
@@ -52,6 +53,7 @@ public static class CheckCatalog
         ("camera.presets-survive-roomd-restart", CheckScope.Everywhere),
         ("hotplug.usb-camera-roomd", CheckScope.Everywhere),
         ("host.display.screendump", CheckScope.LabHost),
+        ("host.display.composed", CheckScope.LabHost),
         ("host.usb-speaker.tone", CheckScope.LabHost),
     ];
 

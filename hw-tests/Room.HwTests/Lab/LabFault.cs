@@ -37,6 +37,9 @@ public sealed record LabFault(string Name, FaultSite Site, string Breaks, IReadO
         new("ptz-offset", FaultSite.DeviceCode,
             "Room.Devices' camera driver sends every pan 10 degrees off",
             ["camera.ptz.absolute"], ["camera.ptz.relative"]),
+        new("scanout-no-flip", FaultSite.DeviceCode,
+            "the last composed frame is written into the buffer on screen with no page flip: the guest's memory has it, virtio-gpu is never told, the display keeps the blank frame",
+            ["host.display.composed"], []),
     ];
 
     /// <summary>Parses HWTEST_FAULT: fault names separated by commas, or <c>all</c> (empty: none). Unknown names are refused.</summary>
