@@ -128,6 +128,14 @@ def png_size(path):
         raise ValueError(f"PNG of {w}x{h} pixels")
     return w, h
 
+def dump_png(sock, out):
+    """One QMP screendump of the guest's display to the PNG file out (a connection of its own each time)."""
+    q = Qmp(sock, 10)
+    try:
+        q.cmd("screendump", filename=out, format="png")
+    finally:
+        q.s.close()
+
 def screendump(sock, out, w, h):
     t0 = time.monotonic()
     name = "host.display.screendump"
@@ -136,11 +144,7 @@ def screendump(sock, out, w, h):
     done = os.environ.get("HWTEST_QEMU_DONE")  # a file the lab creates when QEMU has exited: stop waiting then
     while time.monotonic() < deadline and not (done and os.path.exists(done)):
         try:
-            q = Qmp(sock, 10)
-            try:
-                q.cmd("screendump", filename=out, format="png")
-            finally:
-                q.s.close()
+            dump_png(sock, out)
             pw, ph = png_size(out)
             if (pw, ph) == (w, h):
                 return mark(True, name, t0, f"{out}: {pw}x{ph} PNG")
@@ -255,11 +259,7 @@ def composed(sock, out, log):
     t1, deadline, last = time.monotonic(), time.monotonic() + 60, "no attempt"
     while time.monotonic() < deadline and not (done and os.path.exists(done)):
         try:
-            q = Qmp(sock, 10)
-            try:
-                q.cmd("screendump", filename=out, format="png")
-            finally:
-                q.s.close()
+            dump_png(sock, out)
             bad = compare(out, size, points)
             if not bad:
                 return mark(True, name, t0, f"{out}: {size[0]}x{size[1]}, all {len(points)} pixels the guest composed are on the display "
