@@ -138,7 +138,8 @@ public sealed class RoomCompositor
             throw new ArgumentException($"self-view: {s}");
         }
 
-        if (!Enum.IsDefined(scene.Layout))
+        // Not Enum.IsDefined: its reflection cache hangs off a weak handle, so after every collection it allocates again.
+        if (scene.Layout is not (DisplayLayout.ActiveSpeaker or DisplayLayout.Gallery or DisplayLayout.ContentAndPeople))
         {
             throw new ArgumentException($"unknown layout {(int)scene.Layout}");
         }

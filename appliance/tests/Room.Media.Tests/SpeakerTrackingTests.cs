@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using Room.Media.Audio;
 using Room.Media.Audio.Doa;
+using Room.Testing;
 using Xunit.Abstractions;
 
 namespace Room.Media.Tests;
@@ -180,7 +181,7 @@ public class SpeakerTrackingTests(ITestOutputHelper log)
         var output = new short[frames];
         var size = AudioFormat.FrameSamples * channels;
         beam.Process(input.AsSpan(0, size), output); // warm up
-        var before = GC.GetAllocatedBytesForCurrentThread();
+        var before = ThreadAllocations.Start();
         for (var b = 1; b < 6; b++)
         {
             if (b == 3)
@@ -191,7 +192,7 @@ public class SpeakerTrackingTests(ITestOutputHelper log)
             beam.Process(input.AsSpan(b * size, size), output.AsSpan(b * AudioFormat.FrameSamples));
         }
 
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        var allocated = ThreadAllocations.Since(before);
         var maxStep = 0;
         for (var n = AudioFormat.FrameSamples + 1; n < frames; n++)
         {

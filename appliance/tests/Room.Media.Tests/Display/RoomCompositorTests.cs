@@ -1,3 +1,4 @@
+using Room.Testing;
 using Room.Media.Display;
 using static Room.Media.Tests.Display.TestPictures;
 
@@ -277,7 +278,7 @@ public class RoomCompositorTests
             Frame(layout);
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
+        var before = ThreadAllocations.Start();
         for (var i = 0; i < 5; i++)
         {
             foreach (var layout in layouts)
@@ -286,7 +287,7 @@ public class RoomCompositorTests
             }
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, ThreadAllocations.Since(before));
     }
 
     [Fact]
