@@ -247,6 +247,7 @@ public class RoomCompositorTests
 
         Assert.Contains("content", Assert.Throws<ArgumentException>(() => c.Compose(screen, W, H, Stride, new RoomScene { Content = new VideoPicture(new byte[10], 0, 5) })).Message, StringComparison.Ordinal);
         Assert.Contains("self-view", Assert.Throws<ArgumentException>(() => c.Compose(screen, W, H, Stride, new RoomScene { SelfView = new VideoPicture(new byte[100], 8, 8, PictureFormat.Bgrx32, 16) })).Message, StringComparison.Ordinal);
+        Assert.Contains("unknown layout 7", Assert.Throws<ArgumentException>(() => c.Compose(screen, W, H, Stride, new RoomScene { Layout = (DisplayLayout)7, People = People(2) })).Message, StringComparison.Ordinal);
         Assert.All(screen, b => Assert.Equal(0x5A, b));
     }
 
