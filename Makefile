@@ -45,9 +45,7 @@ check-sln:
 
 dotnet-test: build check-sln
 	@rm -rf $(RESULTS)
-	dotnet test Room.sln -c $(CONFIG) --no-build --logger trx --results-directory $(RESULTS) \
-	  --blame-hang-timeout 5m --verbosity minimal -- RunConfiguration.TreatNoTestsAsError=true ; \
-	  rc=$$?; scripts/test-summary.sh $(RESULTS) || rc=1; exit $$rc
+	scripts/dotnet-test-lanes.sh $(CONFIG) $(RESULTS); rc=$$?; scripts/test-summary.sh $(RESULTS) || rc=1; exit $$rc
 
 # The closing line counts every .NET test and the checks the extra targets wrote into $(RESULTS) (the lab's too).
 test: dotnet-test $(EXTRA_TESTS)
