@@ -3,6 +3,7 @@
 import { t, pickLanguage } from './i18n.js';
 import { JanusRoom } from './janus.js';
 import { serverBase, loadBranding, applyBranding } from './branding.js';
+import { request } from './net.js';
 
 const brand = await loadBranding();
 
@@ -42,7 +43,7 @@ async function api(method, path, body) {
   const headers = {};
   if (state.token) headers.Authorization = 'Bearer ' + state.token;
   if (body) headers['Content-Type'] = 'application/json';
-  const r = await fetch(new URL(path, serverBase), { method, headers, body: body ? JSON.stringify(body) : undefined });
+  const r = await request(new URL(path, serverBase), { method, headers, body: body ? JSON.stringify(body) : undefined });
   const text = await r.text();
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }

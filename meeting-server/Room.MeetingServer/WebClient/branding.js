@@ -1,10 +1,12 @@
 // The tenant's branding: the server's base for this client (`/` for the default tenant, `/t/SLUG/` for another), and the
 // tenant's name and logo in the header and the window title. Its colours come with branding.css (CSS custom properties).
+import { request } from './net.js';
+
 export const serverBase = new URL('../', new URL('.', location.href)).href;
 
 export async function loadBranding() {
   try {
-    const r = await fetch(new URL('api/branding', serverBase));
+    const r = await request(new URL('api/branding', serverBase));
     return r.ok ? await r.json() : null;
   } catch {
     return null;

@@ -11,6 +11,7 @@
 import * as M from './vendor/mls.js';
 import { certificationRequest, parseCertificate, pemToDer } from './der.js';
 import { KeyRing, Encryptor, Decryptor, baseKey } from './sframe.js';
+import { request } from './net.js';
 
 const SUITES = { 2: 'MLS_128_DHKEMP256_AES128GCM_SHA256_P256' };
 const IDENTITY = /^(device|person):[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -34,7 +35,7 @@ class ApiError extends Error {
 }
 
 async function api(method, path, body) {
-  const r = await fetch(new URL(path, session.server), {
+  const r = await request(new URL(path, session.server), {
     method,
     headers: Object.assign({ Authorization: 'Bearer ' + session.token }, body ? { 'Content-Type': 'application/json' } : {}),
     body: body ? JSON.stringify(body) : undefined,
@@ -144,7 +145,7 @@ const groupInfoMessage = async () =>
 async function join({ server, token, meetingId, host, guest }) {
   if (session && !session.stopped) throw new Error('already in a meeting');
   session = { server, token, meetingId, stopped: false };
-  const caPem = await (await fetch(new URL('api/ca', server))).text();
+  const caPem = await (await request(new URL('api/ca', server))).text();
   const caDer = pemToDer(caPem);
   session.ca = parseCertificate(caDer);
 
