@@ -1,9 +1,11 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Room.Bus;
 using Room.Bus.Client;
 using Room.MeetingClient;
 using Room.MeetingServer.Tests.Support;
 using Room.Testing;
+using Room.Testing.Network;
 
 namespace Room.MeetingServer.Tests;
 
@@ -11,15 +13,16 @@ namespace Room.MeetingServer.Tests;
 /// `make run` as a newcomer meets it: scripts/run-room.sh itself (headless: no panel) starts the bus, Janus, the
 /// meeting-server, enrols its roomd with a one-time code and books the demo meeting; the meeting in the room's calendar
 /// is a real, MLS-keyed meeting that the room joins, and a second room in it decrypts the demo room's media and shows
-/// the same security code. Stopping the script stops everything it started.
+/// the same security code, and so does a person signed in as demo in the web client (Chromium). Stopping the script
+/// stops everything it started.
 /// </summary>
 [Collection("roomd-call")]
 public sealed class MakeRunTests
 {
     [Fact]
-    public async Task Make_run_starts_a_meeting_server_and_Janus_and_its_room_joins_the_demo_meeting_from_its_calendar_with_MLS_keys()
+    public async Task Make_run_starts_a_meeting_server_and_Janus_its_room_joins_the_demo_meeting_from_its_calendar_and_a_person_joins_from_the_web_client_all_under_MLS_keys()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(300));
         var ct = timeout.Token;
         string run = Repo.TempDir("room-make-run");
         var script = new ChildProcess("bash", [Path.Combine(Repo.Root, "scripts", "run-room.sh")], environment: new Dictionary<string, string>
@@ -89,6 +92,40 @@ public sealed class MakeRunTests
             Assert.Matches(@"^(\d{5} ){11}\d{5}$", m.SecurityCode);
             Assert.Contains("MLS exporter", report, StringComparison.Ordinal);
             Assert.Contains(m.Participants, p => p.Name == "second-room");
+
+            // A person joins from the web client the banner names, signed in as demo: the browser decrypts the rooms'
+            // media under the meeting's MLS keys and shows the code the rooms show.
+            var (playwright, browser) = await WebRtcChromium.LaunchAsync();
+            try
+            {
+                var console = new List<string>();
+                var page = await WebClientPage.OpenAsync(browser, new Uri(server, "client/"), "en-GB", TimeSpan.FromSeconds(90), console);
+                await WebClientPage.SignInAsync(page, "demo", demoPassword);
+                await page.Locator($"#meetings-list li[data-meeting='{link.Split('/')[^1]}'] button.join").ClickAsync();
+                JsonElement stats = await WebClientPage.StatsAsync(page);
+                string BrowserSide()
+                {
+                    lock (console) return $"--- browser ---\n{stats}\n{string.Join("\n", console)}";
+                }
+
+                while (!(stats.GetProperty("error").GetString() is "" && stats.TryGetProperty("videoDecrypted", out var v) && v.GetInt32() > 30
+                    && stats.GetProperty("framesDecoded").GetInt32() > 10 && m.Participants.Count == 3 && stats.GetProperty("securityCode").GetString() == m.SecurityCode))
+                {
+                    Assert.False(ct.IsCancellationRequested, $"the browser is not in the call: room {m.State}, {m.Participants.Count} participants, code {m.SecurityCode}\n{BrowserSide()}\n{Logs()}");
+                    Assert.False(stats.GetProperty("phase").GetString() == "failed", $"the browser's join failed\n{BrowserSide()}\n{Logs()}");
+                    await Task.Delay(200, CancellationToken.None);
+                    (stats, m) = (await WebClientPage.StatsAsync(page), (await demo.GetStatusAsync()).Meeting);
+                }
+
+                Assert.Contains(m.Participants, p => p.Kind == "person" && p.Name.Contains("demo", StringComparison.Ordinal));
+                await page.Locator("#leave").ClickAsync();
+            }
+            finally
+            {
+                await browser.DisposeAsync();
+                playwright.Dispose();
+            }
+
             await other.LeaveAsync();
 
             // Ctrl+C (SIGTERM here): the script stops everything it started and removes its bus.

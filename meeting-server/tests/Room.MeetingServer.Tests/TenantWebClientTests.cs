@@ -90,12 +90,7 @@ public abstract class TenantWebClientScenarios(ServerFixture fx, string storage)
             e.GetProperty("logo").GetBoolean());
     }
 
-    private static async Task SignInAsync(IPage page, string name, string password)
-    {
-        await page.Locator("#signin-name").FillAsync(name);
-        await page.Locator("#signin-password").FillAsync(password);
-        await page.Locator("#signin-password").PressAsync("Enter");
-    }
+    private static Task SignInAsync(IPage page, string name, string password) => WebClientPage.SignInAsync(page, name, password, waitForMeetings: false);
 
     private static async Task SetLogoAsync(Tenant t, byte[] png)
     {

@@ -41,22 +41,9 @@ public sealed partial class WebClientTests(JanusServerFixture fx, ITestOutputHel
     /// <summary>A fresh browser context (its own storage) on the client, in <paramref name="locale"/>.</summary>
     private async Task<IPage> OpenAsync(string locale = "de-DE", string path = "client/")
     {
-        var context = await _browser!.NewContextAsync(new BrowserNewContextOptions
-        {
-            // The server's certificate is from the organisation CA, which this throwaway browser profile does not know.
-            IgnoreHTTPSErrors = true,
-            Locale = locale,
-            ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
-            Permissions = ["camera", "microphone"],
-        });
-        var page = await context.NewPageAsync();
-        page.SetDefaultTimeout((float)Patience.TotalMilliseconds);
         var console = new List<string>();
-        page.Console += (_, m) => { lock (console) console.Add($"{m.Type}: {m.Text}"); };
-        page.PageError += (_, e) => { lock (console) console.Add("pageerror: " + e); };
+        var page = await WebClientPage.OpenAsync(_browser!, new Uri(fx.Server.Url, path), locale, Patience, console);
         _consoles[page] = console;
-        await page.GotoAsync(new Uri(fx.Server.Url, path).ToString());
-        await page.Locator("body[data-ready='true']").WaitForAsync();
         return page;
     }
 
@@ -67,15 +54,9 @@ public sealed partial class WebClientTests(JanusServerFixture fx, ITestOutputHel
         lock (_consoles[page]) return string.Join("\n", _consoles[page]);
     }
 
-    private static async Task SignInAsync(IPage page, string name, string password)
-    {
-        await page.Locator("#signin-name").FillAsync(name);
-        await page.Locator("#signin-password").FillAsync(password);
-        await page.Locator("#signin-password").PressAsync("Enter");
-        await page.Locator("#view-meetings:not([hidden])").WaitForAsync();
-    }
+    private static Task SignInAsync(IPage page, string name, string password) => WebClientPage.SignInAsync(page, name, password);
 
-    private static async Task<JsonElement> ClientStatsAsync(IPage page) => await page.EvaluateAsync<JsonElement>("() => window.roomClient.stats()");
+    private static Task<JsonElement> ClientStatsAsync(IPage page) => WebClientPage.StatsAsync(page);
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, Func<Task<string>> context, CancellationToken ct,
         [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
