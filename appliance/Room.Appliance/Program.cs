@@ -81,6 +81,8 @@ builder.Services.AddSingleton<JanusTransport>();
 // meeting:// goes to the meeting server: MLS group with the box's enrolled identity, Janus with MLS-derived SFrame keys.
 builder.Services.AddOptions<MeetingServerCallOptions>().Bind(builder.Configuration.GetSection(MeetingServerCallOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<MeetingServerTransport>();
+// What calls send: the largest picture, frame rate and bitrate, the keyframe interval (section "Call").
+builder.Services.AddOptions<CallOptions>().Bind(builder.Configuration.GetSection(CallOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<IMeetingTransport, MeetingTransportRouter>();
 builder.Services.AddSingleton<MeetingService>();
 builder.Services.AddSingleton<PresetStore>();

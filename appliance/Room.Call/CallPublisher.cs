@@ -12,8 +12,17 @@ namespace Room.Call;
 /// <summary>What a <see cref="CallPublisher"/> sends: the video layer and encoder, the audio bitrate.</summary>
 public sealed record PublisherOptions
 {
-    /// <summary>The sent picture; the capture is scaled to it when it differs.</summary>
+    /// <summary>The sent picture; the capture is scaled to it when it differs. With a <see cref="Ladder"/>, only its bitrate (the start without a congestion controller) counts.</summary>
     public VideoLayer Video { get; init; } = new(640, 360, 15, 800_000);
+
+    /// <summary>
+    /// When given (lowest first, the top no larger than the capture), the sent picture and frame rate follow the video
+    /// bitrate along these rungs (<see cref="VideoLadder"/>); null sends <see cref="Video"/> throughout.
+    /// </summary>
+    public IReadOnlyList<VideoRung>? Ladder { get; init; }
+
+    /// <summary>How long a higher rung must stay earned before the picture grows (<see cref="VideoLadder.UpHold"/>).</summary>
+    public TimeSpan LadderUpHold { get; init; } = TimeSpan.FromSeconds(3);
 
     public EncoderPreference Encoder { get; init; } = EncoderPreference.Auto;
 
@@ -102,7 +111,8 @@ public sealed class TransformingPacketSink(IFrameTransform transform, IRtpPacket
 /// and converting the capture format) → optional per-frame transform (SFrame) → RFC 7741 packets → <see cref="RtpSender"/>
 /// (NACK answered with RTX, PLI/FIR with a keyframe at most every <see cref="PublisherOptions.MinKeyframeSpacing"/>);
 /// microphone → beamformer/echo canceller → Opus → transform → RTP. The congestion controller's target, less the
-/// audio, is the encoder bitrate. Sender reports go out about once a second. Steady state allocates nothing per
+/// audio, is the encoder bitrate; with a <see cref="PublisherOptions.Ladder"/> it also chooses the picture size and
+/// frame rate (the capture scaled down, the encoder reopened once per step). Sender reports go out about once a second. Steady state allocates nothing per
 /// frame or packet.
 /// </summary>
 public sealed class CallPublisher : IDisposable
@@ -112,6 +122,7 @@ public sealed class CallPublisher : IDisposable
     private readonly PublisherOptions _options;
     private readonly CongestionController? _congestion;
     private readonly KeyframePacer _keyframes;
+    private readonly VideoLadder? _ladder;
     private readonly TimeProvider _time;
     private long _lastReport;
     private bool _reported;
@@ -134,14 +145,23 @@ public sealed class CallPublisher : IDisposable
         _time = _options.TimeProvider;
         _keyframes = new KeyframePacer(_options.MinKeyframeSpacing, _time);
         _microphoneChannels = microphoneChannels;
-        _minFrameGap = TimeSpan.FromSeconds(0.9 / Math.Max(1, _options.Video.FramesPerSecond));
         _silence = new short[AudioFormat.FrameSamples * Math.Max(1, microphoneChannels)];
         Transport = transport;
         Video = new RtpSender(transport, streams.VideoSsrc, streams.VideoPayloadType, 90000, streams.RtxSsrc, streams.RtxPayloadType);
         Audio = new RtpSender(transport, streams.AudioSsrc, streams.AudioPayloadType, 48000);
         VideoSink = new RtpSenderSink(Video);
         AudioSink = new RtpSenderSink(Audio);
-        _video = new VideoSendPipeline(captureFormat, VideoCodec.Vp8, [new VideoSendLayer(_options.Video, VideoSink, videoTransform)], _options.Encoder,
+        var layer = _options.Video;
+        if (_options.Ladder is { } rungs)
+        {
+            // Starts on the rung the congestion controller's first target earns (as the encoder's first bitrate will be).
+            int first = transport.Congestion is { } cc ? VideoShare(cc.TargetBps) : layer.BitrateBps;
+            _ladder = new VideoLadder(rungs, first, _time, _options.LadderUpHold);
+            layer = layer with { Width = _ladder.Current.Width, Height = _ladder.Current.Height, FramesPerSecond = _ladder.Current.FramesPerSecond };
+        }
+
+        _minFrameGap = FrameGap(layer.FramesPerSecond);
+        _video = new VideoSendPipeline(captureFormat, VideoCodec.Vp8, [new VideoSendLayer(layer, VideoSink, videoTransform)], _options.Encoder,
             new EncoderOptions { KeyframeIntervalSeconds = _options.KeyframeIntervalSeconds, Threads = _options.EncoderThreads });
         IRtpPacketSink audioSink = audioTransform is null ? AudioSink : new TransformingPacketSink(audioTransform, AudioSink);
         try
@@ -198,7 +218,39 @@ public sealed class CallPublisher : IDisposable
         _video.SetBitrate(0, bps);
     }
 
-    private void OnTargetBitrate(int bps) => SetVideoBitrate(bps - _options.AudioBitrate - 8_000); // audio and its RTP overhead
+    private void OnTargetBitrate(int bps) => SetVideoBitrate(VideoShare(bps));
+
+    private int VideoShare(int targetBps) => targetBps - _options.AudioBitrate - 8_000; // audio and its RTP overhead
+
+    // A 30 fps camera for a 15 fps layer: every other frame. 10 % slack so that capture jitter drops nothing.
+    private static TimeSpan FrameGap(int framesPerSecond) => TimeSpan.FromSeconds(0.9 / Math.Max(1, framesPerSecond));
+
+    /// <summary>The picture being sent now: size and frame rate (they change with the bitrate when there is a ladder).</summary>
+    public VideoLayer VideoSize => _video.LayerSize(0);
+
+    /// <summary>Picture changes the bitrate made (ladder steps up and down), and the last one with its reason; all zero without a ladder.</summary>
+    public (long Up, long Down, RungChange? Last) VideoSizeChanges => _ladder is null ? default : (_ladder.Ups, _ladder.Downs, _ladder.LastChange);
+
+    /// <summary>Ladder steps the encoder could not take (it stayed at the picture it had), and why the last failed.</summary>
+    public (long Count, string? Last) VideoSizeFailures => (_resizeFailures, _lastResizeFailure);
+
+    private long _resizeFailures;
+    private string? _lastResizeFailure;
+
+    /// <summary>Follows the ladder to its new rung (on the frame thread): the frame after this one is sent at the new picture.</summary>
+    private void TakeRung(VideoRung rung)
+    {
+        try
+        {
+            _video.ResizeLayer(0, rung.Width, rung.Height, rung.FramesPerSecond);
+            _minFrameGap = FrameGap(rung.FramesPerSecond);
+        }
+        catch (MediaException ex)
+        {
+            _resizeFailures++;
+            _lastResizeFailure = ex.Message;
+        }
+    }
 
     /// <summary>Requests that arrived inside the minimum spacing and were served at its end.</summary>
     public long KeyframesDeferred => _keyframes.Deferred;
@@ -242,7 +294,7 @@ public sealed class CallPublisher : IDisposable
     /// <summary>Encodes and sends one captured frame (in the capture format); frames faster than the layer's rate are skipped.</summary>
     public void ProcessVideoFrame(ReadOnlySpan<byte> frame, TimeSpan captureTime)
     {
-        // A 30 fps camera for a 15 fps layer: every other frame. 10 % slack so that capture jitter drops nothing.
+        if (_ladder is not null && _ladder.Update(VideoBitrate)) TakeRung(_ladder.Current);
         if (_lastCapture is { } last && captureTime - last < _minFrameGap && captureTime >= last)
         {
             VideoFramesSkipped++;
@@ -256,7 +308,7 @@ public sealed class CallPublisher : IDisposable
     }
 
     private TimeSpan? _lastCapture;
-    private readonly TimeSpan _minFrameGap;
+    private TimeSpan _minFrameGap;
 
     /// <summary>While true, silence is sent in place of the microphones (the stream keeps its timing).</summary>
     public bool MicrophoneMuted { get; set; }

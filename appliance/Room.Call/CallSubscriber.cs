@@ -97,9 +97,10 @@ public sealed class RemoteVideo : IDisposable
         Feedback = feedback;
         Pipeline = new VideoReceivePipeline(VideoCodec.Vp8, options.Jitter, options.PreferHardwareDecoder, transform, time);
         Pipeline.KeyframeNeeded += () => _keyframeWanted = true;
-        Pipeline.PictureDecoded += (_, width, _, _) =>
+        Pipeline.PictureDecoded += (_, width, height, _) =>
         {
             Width = width;
+            Height = height;
             LastDecodeTicks = time.GetTimestamp();
             if (FirstDecodeTicks == 0) FirstDecodeTicks = LastDecodeTicks;
         };
@@ -130,7 +131,10 @@ public sealed class RemoteVideo : IDisposable
     /// <summary>Frames that did not authenticate (wrong key, tampered) or were malformed.</summary>
     public long FramesRejected => Pipeline.FramesRejected;
 
+    /// <summary>The last decoded picture's size (it follows the sender's resolution changes).</summary>
     public int Width { get; private set; }
+
+    public int Height { get; private set; }
 
     internal void OnPacket(ushort sequence, uint timestamp, bool marker, ReadOnlySpan<byte> payload, bool rtx, long now)
     {

@@ -40,7 +40,8 @@ public sealed unsafe class VideoEncoder : IDisposable
 
     public VideoCodec Codec { get; }
 
-    public VideoLayer Layer { get; }
+    /// <summary>The size and frame rate being encoded (changed only by <see cref="Resize"/>).</summary>
+    public VideoLayer Layer { get; private set; }
 
     public EncoderOptions Options { get; }
 
@@ -57,6 +58,9 @@ public sealed unsafe class VideoEncoder : IDisposable
 
     /// <summary>Times the encoder was reopened to change its bitrate (encoders that cannot change it in place).</summary>
     public int Reopens { get; private set; }
+
+    /// <summary>Times the encoder was reopened for a new picture size or frame rate (<see cref="Resize"/>).</summary>
+    public int Resizes { get; private set; }
 
     /// <summary>Frames encoded since open.</summary>
     public long FramesEncoded => _frameIndex;
@@ -154,6 +158,53 @@ public sealed unsafe class VideoEncoder : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(bitsPerSecond, 10_000);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(bitsPerSecond, 100_000_000);
         _requestedBitrate = bitsPerSecond;
+    }
+
+    /// <summary>
+    /// Reopens the encoder for another picture size or frame rate (a resolution ladder's step), on the encoding
+    /// thread. Any bitrate asked for meanwhile is applied by the same open, and the bitrate rule's clock starts again
+    /// (<see cref="WorthReopening"/>), so a step costs one reopen and one keyframe, not two. The same size and rate
+    /// does nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException">A size or rate no encoder takes; the encoder is left as it was.</exception>
+    /// <exception cref="MediaException">The encoder could not be opened at the new size.</exception>
+    public void Resize(VideoLayer layer)
+    {
+        ObjectDisposedException.ThrowIf(_ctx is null, this);
+        layer = layer with { BitrateBps = _requestedBitrate }; // the bitrate is the one last asked for, not the layer's
+        ValidateLayer(layer);
+        if (layer.Width == Layer.Width && layer.Height == Layer.Height && layer.FramesPerSecond == Layer.FramesPerSecond)
+        {
+            return;
+        }
+
+        Close();
+        if (layer.Width != Layer.Width || layer.Height != Layer.Height)
+        {
+            // The VAAPI surface pool is sized to the picture: a new one comes with the open.
+            _hwFrames?.Dispose();
+            _hwFrames = null;
+        }
+
+        var before = Layer;
+        var wanted = layer.BitrateBps;
+        Layer = layer;
+        var problem = TryOpen(wanted);
+        if (problem is not null)
+        {
+            // Back to the picture that worked, so the call goes on at it.
+            Layer = before;
+            _hwFrames?.Dispose();
+            _hwFrames = null;
+            var again = TryOpen(_appliedBitrate);
+            throw new MediaException($"{Name}: reopening at {layer.Width}x{layer.Height}@{layer.FramesPerSecond} failed: {problem}" +
+                (again is null ? $"; still encoding {before.Width}x{before.Height}" : $"; reopening at {before.Width}x{before.Height} failed too: {again}"));
+        }
+
+        _appliedBitrate = wanted;
+        _openedAtFrame = _frameIndex;
+        Resizes++;
+        _keyframeRequested = true;
     }
 
     /// <summary>Makes the next encoded frame a keyframe (IDR for H.264).</summary>

@@ -67,9 +67,9 @@ public sealed class VideoSendPipeline : IDisposable
                 var encoder = VideoEncoder.Create(codec, l.Layer, preference, options);
                 var seq = (ushort)Random.Shared.Next(65536);
                 IPacketizer packetizer = codec == VideoCodec.H264 ? new H264Packetizer(1200, seq) : new Vp8Packetizer(1200, seq, (ushort)Random.Shared.Next(32768));
-                var scaled = l.Layer.Width == captureFormat.Width && l.Layer.Height == captureFormat.Height;
-                var scaler = scaled ? null : new I420Scaler(captureFormat.Width, captureFormat.Height, AVPixelFormat.YUV420P, l.Layer.Width, l.Layer.Height, AVPixelFormat.YUV420P);
-                built.Add(new Layer(l, encoder, packetizer, scaler, scaler is null ? null : new byte[l.Layer.I420Size]));
+                var layer = new Layer(l, encoder, packetizer);
+                built.Add(layer);
+                layer.ScaleFrom(captureFormat);
             }
         }
         catch
@@ -112,6 +112,30 @@ public sealed class VideoSendPipeline : IDisposable
 
     /// <summary>Sets the target bitrate of layer <paramref name="layer"/> (index in the constructor's list).</summary>
     public void SetBitrate(int layer, int bitsPerSecond) => _layers[layer].Encoder.SetBitrate(bitsPerSecond);
+
+    /// <summary>
+    /// Sends layer <paramref name="layer"/> at another picture size or frame rate from the next frame on (a resolution
+    /// ladder's step): the capture is scaled to it (a scaler made once per change, none when it is the capture's size)
+    /// and the encoder reopened once, starting with a keyframe. Call it on the thread that calls <see cref="ProcessFrame"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The size is larger than the capture or not one an encoder takes; nothing changes.</exception>
+    public void ResizeLayer(int layer, int width, int height, int framesPerSecond)
+    {
+        if (width > CaptureFormat.Width || height > CaptureFormat.Height)
+        {
+            throw new ArgumentException($"{width}x{height} is larger than the capture ({CaptureFormat.Width}x{CaptureFormat.Height}): the send pipeline scales down only");
+        }
+
+        var l = _layers[layer];
+        l.Encoder.Resize(l.Encoder.Layer with { Width = width, Height = height, FramesPerSecond = framesPerSecond });
+        l.ScaleFrom(CaptureFormat);
+    }
+
+    /// <summary>The size and frame rate layer <paramref name="layer"/> is encoded at now.</summary>
+    public VideoLayer LayerSize(int layer) => _layers[layer].Encoder.Layer;
+
+    /// <summary>Times a layer's encoder was reopened for a new size or frame rate (<see cref="ResizeLayer"/>).</summary>
+    public long Resizes => _layers.Sum(l => (long)l.Encoder.Resizes);
 
     /// <summary>
     /// Pauses or resumes one layer (simulcast: what the bandwidth cannot carry is not encoded at all). A resumed
@@ -240,13 +264,32 @@ public sealed class VideoSendPipeline : IDisposable
         _mjpeg?.Dispose();
     }
 
-    private sealed class Layer(VideoSendLayer config, VideoEncoder encoder, IPacketizer packetizer, I420Scaler? scaler, byte[]? scaled) : IDisposable
+    private sealed class Layer(VideoSendLayer config, VideoEncoder encoder, IPacketizer packetizer) : IDisposable
     {
         public VideoEncoder Encoder { get; } = encoder;
 
-        public I420Scaler? Scaler { get; } = scaler;
+        public I420Scaler? Scaler { get; private set; }
 
-        public byte[] Scaled { get; } = scaled ?? [];
+        public byte[] Scaled { get; private set; } = [];
+
+        /// <summary>Scales the (I420) capture to the encoder's picture from now on; nothing to scale at the same size.</summary>
+        public void ScaleFrom(VideoFormat capture)
+        {
+            var size = Encoder.Layer;
+            if (Scaler is { } s && s.DstWidth == size.Width && s.DstHeight == size.Height)
+            {
+                return;
+            }
+
+            Scaler?.Dispose();
+            Scaler = null;
+            Scaled = [];
+            if (size.Width != capture.Width || size.Height != capture.Height)
+            {
+                Scaler = new I420Scaler(capture.Width, capture.Height, AVPixelFormat.YUV420P, size.Width, size.Height, AVPixelFormat.YUV420P);
+                Scaled = new byte[size.I420Size];
+            }
+        }
 
         private volatile bool _active = true;
 

@@ -60,6 +60,7 @@ internal sealed partial class RoomdPublisher(string? clip) : IBenchPublisher
         double target = Number(TargetPattern().Match(report)), estimate = Number(EstimatePattern().Match(report));
         string congestion = CongestionPattern().Match(report) is { Success: true } c ? c.Groups[1].Value + "; " : "";
         congestion += SentPattern().Match(report) is { Success: true } f ? $"sent {f.Groups[1].Value}; " : "";
+        congestion += PicturePattern().Match(report) is { Success: true } p ? p.Groups[1].Value + "; " : "";
         return new SenderView(target, estimate, congestion + (KeyframePattern().Match(report) is { Success: true } k ? "keyframes " + k.Groups[1].Value : ""));
     }
 
@@ -73,6 +74,9 @@ internal sealed partial class RoomdPublisher(string? clip) : IBenchPublisher
 
     [GeneratedRegex(@"call sent: video (\d+ frames \(\d+ skipped for the frame rate, last took [\d.]+ ms)")]
     private static partial Regex SentPattern();
+
+    [GeneratedRegex(@"call picture: ([^\n]*)")]
+    private static partial Regex PicturePattern();
 
     [GeneratedRegex(@"call congestion: ([^\n]*)")]
     private static partial Regex CongestionPattern();

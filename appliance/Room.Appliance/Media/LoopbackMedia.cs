@@ -471,7 +471,7 @@ public sealed class LoopbackMedia(
         using var streams = CancellationTokenSource.CreateLinkedTokenSource(callToken);
         var ct = streams.Token;
         var camera = PickCamera();
-        var format = camera.Formats.FirstOrDefault(f => f.Width == 640 && f.Height == 360) is { Width: > 0 } small ? small : camera.Formats[0];
+        var format = call.ChooseCapture(camera.Formats);
         var mic = devices.Microphones.FirstOrDefault(Works);
         var speaker = devices.Speakers.FirstOrDefault(Works);
         using var processor = new AudioProcessor();

@@ -69,6 +69,9 @@ public interface ICallMedia
     /// <summary>Everything received from the other participants: decoded video (pictures, snapshots) and the audio mix.</summary>
     Room.Call.CallSubscriber Subscriber { get; }
 
+    /// <summary>The camera format to capture for this call (the largest picture the call may send, scaled down when the bandwidth is short).</summary>
+    Room.Devices.VideoFormat ChooseCapture(IReadOnlyList<Room.Devices.VideoFormat> formats);
+
     /// <summary>
     /// Starts sending the room's camera (frames in <paramref name="captureFormat"/>) and microphones; the caller feeds
     /// and disposes the publisher. A new one replaces the previous (e.g. after a camera change).

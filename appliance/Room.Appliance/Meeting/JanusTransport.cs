@@ -23,7 +23,7 @@ namespace Room.Appliance.Meeting;
 /// SFrame-encrypted with keys from the link's meeting secret (interim keying: MLS through the meeting-server is the
 /// intended path), so Janus forwards ciphertext only.
 /// </summary>
-public sealed class JanusTransport(ILoggerFactory loggers, IceServerSet? iceServers = null) : IMeetingTransport
+public sealed class JanusTransport(ILoggerFactory loggers, IceServerSet? iceServers = null, Microsoft.Extensions.Options.IOptions<CallOptions>? call = null) : IMeetingTransport
 {
     public async Task<IMeetingSession> ConnectAsync(Uri meeting, string roomName, bool microphoneMuted, CancellationToken cancellationToken)
     {
@@ -32,8 +32,8 @@ public sealed class JanusTransport(ILoggerFactory loggers, IceServerSet? iceServ
         try
         {
             var servers = await ResolveAsync(iceServers, cancellationToken).ConfigureAwait(false);
-            return await JanusSession.ConnectAsync(new JanusRoomAccess(ws, room), keying, roomName, microphoneMuted, LocalAddresses(), servers, loggers.CreateLogger<JanusSession>(), cancellationToken)
-                .ConfigureAwait(false);
+            return await JanusSession.ConnectAsync(new JanusRoomAccess(ws, room), keying, roomName, microphoneMuted, LocalAddresses(), servers, loggers.CreateLogger<JanusSession>(), cancellationToken,
+                call: call?.Value).ConfigureAwait(false);
         }
         catch
         {
@@ -140,6 +140,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     private readonly string _roomName;
     private readonly IReadOnlyList<IPAddress> _addresses;
     private readonly ILogger _logger;
+    private readonly CallOptions _call;
     private readonly RtcTransport _publish;
     private readonly PublishedStreams _streams;
     private readonly RtcTransport _subscribe;
@@ -163,8 +164,10 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     private Rtc.Ice.IceNetworkWatcher? _publishWatcher, _subscribeWatcher;
     private Task _renegotiate = Task.CompletedTask;
 
-    private JanusSession(JanusClient janus, VideoRoomClient room, ICallKeying keying, Uri server, string roomName, bool muted, IReadOnlyList<IPAddress> addresses, ILogger logger)
+    private JanusSession(JanusClient janus, VideoRoomClient room, ICallKeying keying, Uri server, string roomName, bool muted, IReadOnlyList<IPAddress> addresses, ILogger logger,
+        CallOptions call)
     {
+        _call = call;
         _janus = janus;
         _room = room;
         _keying = keying;
@@ -210,7 +213,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     }
 
     public static async Task<JanusSession> ConnectAsync(JanusRoomAccess access, ICallKeying keying, string roomName, bool muted, IReadOnlyList<IPAddress> addresses,
-        CallIceServers iceServers, ILogger logger, CancellationToken ct, JoinTimeline? timeline = null)
+        CallIceServers iceServers, ILogger logger, CancellationToken ct, JoinTimeline? timeline = null, CallOptions? call = null)
     {
         var server = access.WebSocket;
         long roomId = access.Room;
@@ -251,7 +254,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         }
 
         timeline?.Mark(JoinSteps.MediaServer);
-        var session = new JanusSession(janus, room, keying, server, roomName, muted, addresses, logger) { RoomId = roomId, _timeline = timeline };
+        var session = new JanusSession(janus, room, keying, server, roomName, muted, addresses, logger, call ?? new CallOptions()) { RoomId = roomId, _timeline = timeline };
         try
         {
             await session.GatherAsync(iceServers, ct).ConfigureAwait(false);
@@ -387,13 +390,14 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
                 $"call encryption: {Encryption}{(_keying.KeyState is { } keys ? "; " + keys : "")}",
                 $"call sent: video {p?.VideoFramesSent ?? 0} frames ({p?.VideoFramesSkipped ?? 0} skipped for the frame rate, last took {p?.LastCaptureToPacket.TotalMilliseconds ?? 0:F1} ms, " +
                 $"{p?.VideoBitrate ?? 0} bit/s target; keyframes {p?.KeyframesSent ?? 0}: {p?.KeyframesRequested ?? 0} asked for by PLI/FIR " +
-                $"({p?.KeyframesDeferred ?? 0} of them after the spacing), {p?.KeyframesForced ?? 0} for a new key or subscriber, the rest periodic or the first), " +
+                $"({p?.KeyframesDeferred ?? 0} of them after the spacing), {p?.KeyframesForced ?? 0} for a new key or subscriber, the rest periodic, the first or for a new picture size), " +
                 $"audio {p?.AudioFramesSent ?? 0} frames, " +
                 $"{_videoOut.Frames + _audioOut.Frames} frames encrypted, rtp {_publish.RtpPacketsSent}",
                 $"call received: video {Subscriber.VideoFramesDecoded} frames decoded from {Subscriber.Videos.Count} streams, " +
                 $"audio {Subscriber.AudioFramesDecoded} frames decoded from {Subscriber.Audios.Count} streams, " +
                 $"{_videoIn.Rejected + _audioIn.Rejected} frames rejected by SFrame{RejectionReasons()}, rtp {_subscribe.RtpPacketsReceived}, NACKs {Subscriber.NacksSent}, PLIs {Subscriber.PlisSent}",
             };
+            if (p is not null) lines.Add(PictureLine(p));
             if (_timeline is { } timeline)
             {
                 // The decode time is kept where it happened; it is entered here, on the timeline's own clock.
@@ -434,9 +438,21 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         }
     }
 
+    public VideoFormat ChooseCapture(IReadOnlyList<VideoFormat> formats) => _call.ChooseCapture(formats);
+
+    /// <summary>The picture sent and its changes with the bandwidth, each with its reason, for the media report.</summary>
+    internal static string PictureLine(CallPublisher p)
+    {
+        var (up, down, last) = p.VideoSizeChanges;
+        var (failed, why) = p.VideoSizeFailures;
+        var size = p.VideoSize;
+        return $"call picture: sending {size.Width}x{size.Height}@{size.FramesPerSecond}; {up + down} changes for the bandwidth ({up} up, {down} down)" +
+            (last is { } l ? $", last {l}" : "") + (failed > 0 ? $"; {failed} not taken (last: {why})" : "");
+    }
+
     public CallPublisher StartPublishing(VideoFormat captureFormat, int microphoneChannels, AudioProcessor? processor)
     {
-        var publisher = new CallPublisher(_publish, _streams, captureFormat, new PublisherOptions(), microphoneChannels, _videoOut, _audioOut, processor);
+        var publisher = new CallPublisher(_publish, _streams, captureFormat, _call.Publisher(captureFormat), microphoneChannels, _videoOut, _audioOut, processor);
         lock (_gate)
         {
             publisher.MicrophoneMuted = _muted;
@@ -467,7 +483,7 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
         if (twcc > 0)
         {
             _publish.TransportCcExtensionId = twcc;
-            _publish.Congestion = new CongestionController(initialBps: 900_000, minBps: 150_000, maxBps: 2_000_000);
+            _publish.Congestion = _call.CreateCongestionController();
         }
 
         var role = answer.SessionOrFirstMedia("setup") == "passive" ? DtlsRole.Client : DtlsRole.Server;

@@ -31,7 +31,8 @@ public sealed class MeetingServerCallOptions
 /// box's own tokens, and runs the Janus call with SFrame keys per sender from the MLS exporter (<see cref="MlsCallKeys"/>).
 /// Roster and security code come from the MLS group, not from Janus.
 /// </summary>
-public sealed class MeetingServerTransport(IOptions<MeetingServerCallOptions> options, TimeProvider time, ILoggerFactory loggers, IceServerSet? iceServers = null, System.Net.IWebProxy? proxy = null) : IMeetingTransport
+public sealed class MeetingServerTransport(IOptions<MeetingServerCallOptions> options, TimeProvider time, ILoggerFactory loggers, IceServerSet? iceServers = null, System.Net.IWebProxy? proxy = null,
+    IOptions<CallOptions>? call = null) : IMeetingTransport
 {
     public async Task<IMeetingSession> ConnectAsync(Uri meeting, string roomName, bool microphoneMuted, CancellationToken cancellationToken)
     {
@@ -44,7 +45,7 @@ public sealed class MeetingServerTransport(IOptions<MeetingServerCallOptions> op
             var access = await keying.JanusAccessAsync(cancellationToken).ConfigureAwait(false);
             var servers = await JanusTransport.ResolveAsync(iceServers, cancellationToken).ConfigureAwait(false);
             return await JanusSession.ConnectAsync(access, keying, roomName, microphoneMuted, JanusTransport.LocalAddresses(), servers, loggers.CreateLogger<JanusSession>(), cancellationToken,
-                timeline).ConfigureAwait(false);
+                timeline, call?.Value).ConfigureAwait(false);
         }
         catch
         {

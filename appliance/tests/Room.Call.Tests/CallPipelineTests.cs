@@ -95,6 +95,49 @@ public sealed class CallPipelineTests
     }
 
     [Fact]
+    public async Task A_ladder_step_reaches_the_far_end_decoder_as_a_new_picture_size_up_after_the_hold_and_down_at_once()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var pair = new LoopbackPair();
+        await pair.ConnectAsync(ct);
+        var streams = PublishedStreams.CreateRandom();
+        var capture = new VideoLayer(320, 180, 15, 200_000);
+        using var publisher = new CallPublisher(pair.Sender, streams, new VideoFormat(PixelFormat.I420, capture.Width, capture.Height, 15),
+            new PublisherOptions
+            {
+                Video = capture, Ladder = [new VideoRung(160, 90, 15, 0), new VideoRung(320, 180, 15, 1_000_000)], LadderUpHold = TimeSpan.FromSeconds(2),
+                Encoder = EncoderPreference.SoftwareOnly, KeyframeIntervalSeconds = 30, MinKeyframeSpacing = TimeSpan.Zero, TimeProvider = clock,
+            });
+        using var subscriber = new CallSubscriber(pair.Receiver);
+        subscriber.SetStreams([new RemoteTrack("1", "video", 1, streams.VideoSsrc, streams.RtxSsrc, streams.VideoPayloadType, streams.RtxPayloadType)]);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var run = subscriber.RunAsync(null, null, stop.Token);
+        var far = () => (subscriber.Videos[0].Width, subscriber.Videos[0].Height);
+        await PumpAsync(publisher, capture, () => subscriber.VideoFramesDecoded >= 3, ct);
+        Assert.Equal((160, 90), far()); // 200 kbit/s earns the lower rung only
+
+        publisher.SetVideoBitrate(1_500_000);
+        long sent = publisher.VideoFramesSent;
+        await PumpAsync(publisher, capture, () => publisher.VideoFramesSent > sent + 2, ct);
+        Assert.Equal(160, publisher.VideoSize.Width); // not before the hold
+        clock.Advance(TimeSpan.FromSeconds(2));
+        await PumpAsync(publisher, capture, () => subscriber.Videos[0].Width == 320, ct);
+        Assert.Equal((320, 180), far());
+        Assert.Equal((1L, 0L), (publisher.VideoSizeChanges.Up, publisher.VideoSizeChanges.Down));
+
+        publisher.SetVideoBitrate(300_000);
+        await PumpAsync(publisher, capture, () => subscriber.Videos[0].Width == 160, ct);
+        Assert.Equal((160, 90), far());
+        Assert.Equal((1L, 1L), (publisher.VideoSizeChanges.Up, publisher.VideoSizeChanges.Down));
+        Assert.Equal("320x180@15 -> 160x90@15: down, 300 kbit/s (below 800)", publisher.VideoSizeChanges.Last.ToString());
+        Assert.Equal(0, publisher.VideoSizeFailures.Count);
+        await stop.CancelAsync();
+        await run;
+    }
+
+    [Fact]
     public void A_publisher_nobody_asks_for_keyframes_sends_only_its_first_in_eight_seconds_of_frames()
     {
         using var pair = new LoopbackPair();

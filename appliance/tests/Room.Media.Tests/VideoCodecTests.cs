@@ -96,6 +96,74 @@ public class VideoCodecTests(ITestOutputHelper log)
         Assert.Equal(580_000, enc.Bitrate);
     }
 
+    [Theory]
+    [InlineData(VideoCodec.H264)]
+    [InlineData(VideoCodec.Vp8)]
+    public void A_resize_reopens_once_with_the_bitrate_asked_for_meanwhile_and_the_decoder_follows_the_new_size(VideoCodec codec)
+    {
+        var small = new VideoLayer(320, 180, 30, 300_000);
+        using var enc = VideoEncoder.Create(codec, small, EncoderPreference.SoftwareOnly);
+        using var dec = VideoDecoder.Create(codec, preferHardware: false);
+        var sink = new Collect();
+        var frame = new byte[small.I420Size];
+        for (var i = 0; i < 10; i++)
+        {
+            TestSignals.Pattern(frame, small.Width, small.Height, i);
+            enc.Encode(frame, i, sink);
+        }
+
+        // A ladder step up: the bitrate rises with it; both come with one open (no bitrate reopen right after).
+        enc.SetBitrate(1_200_000);
+        enc.Resize(new VideoLayer(640, 360, 15, 0));
+        var large = new byte[enc.Layer.I420Size];
+        for (var i = 10; i < 130; i++)
+        {
+            TestSignals.Pattern(large, 640, 360, i);
+            enc.Encode(large, i, sink);
+        }
+
+        Assert.Equal((640, 360, 15, 1_200_000), (enc.Layer.Width, enc.Layer.Height, enc.Layer.FramesPerSecond, enc.Bitrate));
+        Assert.Equal((1, 0), (enc.Resizes, enc.Reopens));
+        Assert.Equal([0, 10], sink.Frames.Select((f, i) => (f, i)).Where(x => x.f.Key).Select(x => x.i));
+        foreach (var (data, pts, _) in sink.Frames)
+        {
+            Assert.True(dec.Decode(data), $"frame {pts} did not decode");
+            Assert.Equal(pts < 10 ? (320, 180) : (640, 360), (dec.Width, dec.Height));
+        }
+
+        // The same size and rate again: nothing reopens. Too small a size: refused, the encoder goes on as it was.
+        enc.Resize(enc.Layer);
+        Assert.Throws<ArgumentException>(() => enc.Resize(new VideoLayer(8, 8, 15, 0)));
+        enc.Encode(large, 130, sink);
+        Assert.Equal(1, enc.Resizes);
+        Assert.False(sink.Frames[^1].Key);
+    }
+
+    [Fact]
+    public void A_send_layer_resized_below_the_capture_is_scaled_and_one_larger_than_the_capture_is_refused()
+    {
+        var capture = new Room.Devices.VideoFormat(Room.Devices.PixelFormat.I420, 320, 180, 30);
+        var packets = new CountingSink();
+        using var send = new VideoSendPipeline(capture, VideoCodec.Vp8, [new VideoSendLayer(new VideoLayer(320, 180, 30, 300_000), packets)], EncoderPreference.SoftwareOnly);
+        var frame = new byte[capture.Width * capture.Height * 3 / 2];
+        send.ProcessFrame(frame, TimeSpan.Zero);
+        send.ResizeLayer(0, 160, 90, 15);
+        send.ProcessFrame(frame, TimeSpan.FromMilliseconds(66));
+        Assert.Equal(new VideoLayer(160, 90, 15, 300_000), send.LayerSize(0));
+        Assert.Equal((2L, 1L, 2L), (send.FramesProcessed, send.Resizes, send.KeyframesSent));
+
+        Assert.Throws<ArgumentException>(() => send.ResizeLayer(0, 640, 360, 30));
+        send.ProcessFrame(frame, TimeSpan.FromMilliseconds(133));
+        Assert.Equal((160, 90, 3L), (send.LayerSize(0).Width, send.LayerSize(0).Height, send.FramesProcessed));
+    }
+
+    private sealed class CountingSink : Rtp.IRtpPacketSink
+    {
+        public int Packets { get; private set; }
+
+        public void OnPacket(in Rtp.RtpPacketView packet) => Packets++;
+    }
+
     [Fact]
     public void A_target_wandering_around_its_level_makes_no_keyframe_after_the_first()
     {

@@ -69,7 +69,12 @@ internal sealed class JanusRig : IAsyncDisposable
         {
             janus = await JanusServer.StartAsync(ns, ct);
             bus = new PrivateBus();
-            var launch = new RoomdLaunch(bus.Address, Path.Combine(bus.Directory, "state")) { Args = ["--Room:Name", "Ratssaal"] };
+            // 640x360 at 15 fps, as these interop tests were written for (their picture checks and their CPU on a loaded
+            // box); the ladder's own steps are tested in Room.Call.Tests and measured by make call-quality-bench.
+            var launch = new RoomdLaunch(bus.Address, Path.Combine(bus.Directory, "state"))
+            {
+                Args = ["--Room:Name", "Ratssaal", "--Call:MaxWidth", "640", "--Call:MaxHeight", "360", "--Call:MaxFramesPerSecond", "15"],
+            };
             if (turnName is not null)
             {
                 pki = TestCertificates.Create(turnName);
