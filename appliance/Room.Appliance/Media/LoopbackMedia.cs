@@ -47,6 +47,76 @@ public sealed class LoopbackMedia(
         }
     }
 
+    /// <summary>Our own camera's pictures while a call sends them (the room display's self-view); none outside a call.</summary>
+    public LatestPicture SelfView { get; } = new();
+
+    /// <summary>
+    /// The far end of the call now, in the subscription's order (<paramref name="into"/>'s length at most): each
+    /// remote participant's feed, its decoded pictures (null when it sends no video) and how loud it is; a loopback
+    /// call's far end is the looped picture (feed 0, no level). Allocates nothing.
+    /// </summary>
+    public int FarEnd(Span<FarEndFeed> into)
+    {
+        lock (_gate)
+        {
+            if (_remote is { } remote)
+            {
+                var videos = remote.Videos;
+                var audios = remote.Audios;
+                var n = 0;
+                for (var i = 0; i < videos.Count && n < into.Length; i++)
+                {
+                    into[n++] = new FarEndFeed(videos[i].Stream.Feed, videos[i].Pipeline, LevelOf(audios, videos[i].Stream.Feed));
+                }
+
+                // Participants who send sound only still get a tile.
+                for (var i = 0; i < audios.Count && n < into.Length; i++)
+                {
+                    if (!HasVideo(videos, audios[i].Stream.Feed))
+                    {
+                        into[n++] = new FarEndFeed(audios[i].Stream.Feed, null, audios[i].Level);
+                    }
+                }
+
+                return n;
+            }
+
+            if (_view is { } view && into.Length > 0)
+            {
+                into[0] = new FarEndFeed(0, view, 0);
+                return 1;
+            }
+
+            return 0;
+        }
+
+        static float LevelOf(IReadOnlyList<RemoteAudio> audios, long feed)
+        {
+            for (var i = 0; i < audios.Count; i++)
+            {
+                if (audios[i].Stream.Feed == feed)
+                {
+                    return audios[i].Level;
+                }
+            }
+
+            return 0;
+        }
+
+        static bool HasVideo(IReadOnlyList<RemoteVideo> videos, long feed)
+        {
+            for (var i = 0; i < videos.Count; i++)
+            {
+                if (videos[i].Stream.Feed == feed)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>The latest decoded picture as JPEG, or null outside a call / before the first picture.</summary>
     public byte[]? Snapshot()
     {
@@ -138,6 +208,8 @@ public sealed class LoopbackMedia(
                         _loopbackStatistics = null;
                         _audioStatistics = static () => "call audio: none";
                     }
+
+                    SelfView.Clear();
                 }
 
                 if (Status.Active)
@@ -413,7 +485,7 @@ public sealed class LoopbackMedia(
         {
             var videoIn = new SFrameDecryptingSink(keys.Receive, view);
             var videoOut = new SFrameEncryptingSink(keys.Send, videoIn);
-            using var send = new VideoSendPipeline(format, VideoCodec.H264, [new VideoSendLayer(VideoLayer.P360, videoOut)]);
+            using var send = new VideoSendPipeline(format, VideoCodec.H264, [new VideoSendLayer(VideoLayer.P360, videoOut)]) { SelfView = SelfView };
             view.KeyframeNeeded += () => send.RequestKeyframe();
             var rekeys = new RekeyKeyframes(send, keys.Send); // new epoch, new key: receivers need a fresh start
             keys.Send.KeyframeNeeded += rekeys.OnRekey;
@@ -477,6 +549,7 @@ public sealed class LoopbackMedia(
         using var processor = new AudioProcessor();
         var echo = mic is not null && speaker is not null ? processor : null;
         using var publisher = call.StartPublishing(format, mic?.Channels ?? 1, echo);
+        publisher.SelfView = SelfView;
         lock (_gate)
         {
             _remote = call.Subscriber;
@@ -603,3 +676,6 @@ public sealed record MediaStatus(bool Active, string Camera, string VideoEncoder
 {
     public static MediaStatus Idle { get; } = new(false, "", "", "", "", "", "");
 }
+
+/// <summary>One remote participant's media as the room display shows it: the SFU's feed id, its pictures (null: no video) and its loudness (0..1).</summary>
+public readonly record struct FarEndFeed(long Feed, ILatestPicture? Video, float Level);
