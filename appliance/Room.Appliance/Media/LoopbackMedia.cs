@@ -32,6 +32,7 @@ public sealed class LoopbackMedia(
     private Func<string>? _loopbackStatistics;
     private Func<string> _audioStatistics = static () => "call audio: none";
     private CallSubscriber? _remote;
+    private bool _loopback;
     private MediaStatus _status = MediaStatus.Idle;
 
     public event EventHandler? Changed;
@@ -53,7 +54,7 @@ public sealed class LoopbackMedia(
     /// <summary>
     /// The far end of the call now, in the subscription's order (<paramref name="into"/>'s length at most): each
     /// remote participant's feed, its decoded pictures (null when it sends no video) and how loud it is; a loopback
-    /// call's far end is the looped picture (feed 0, no level). Allocates nothing.
+    /// call's far end is the simulated peer with the looped picture (feed 0, no level). Allocates nothing.
     /// </summary>
     public int FarEnd(Span<FarEndFeed> into)
     {
@@ -81,9 +82,9 @@ public sealed class LoopbackMedia(
                 return n;
             }
 
-            if (_view is { } view && into.Length > 0)
+            if (_loopback && into.Length > 0)
             {
-                into[0] = new FarEndFeed(0, view, 0);
+                into[0] = new FarEndFeed(0, _view, 0); // no picture while the call runs without video
                 return 1;
             }
 
@@ -205,6 +206,7 @@ public sealed class LoopbackMedia(
                         _view?.Dispose();
                         _view = null;
                         _remote = null;
+                        _loopback = false;
                         _loopbackStatistics = null;
                         _audioStatistics = static () => "call audio: none";
                     }
@@ -353,6 +355,11 @@ public sealed class LoopbackMedia(
         {
             await RunNetworkCallAsync(network, callToken);
             return;
+        }
+
+        lock (_gate)
+        {
+            _loopback = true; // the far end is the simulated peer, with or without a picture
         }
 
         // Sound failing (a microphone unplugged) stops the call's streams, so that all restart together; video
