@@ -7,6 +7,7 @@ using Room.Appliance;
 using Room.Appliance.BusApi;
 using Room.Appliance.Calendar;
 using Room.Appliance.Camera;
+using Room.Appliance.Display;
 using Room.Appliance.Framing;
 using Room.Appliance.Hosting;
 using Room.Appliance.Inventory;
@@ -117,6 +118,8 @@ builder.Services.AddRoomCalendar(builder.Configuration.GetSection(CalendarOption
 builder.Services.AddHostedService(sp => sp.GetRequiredService<BusHost>());
 builder.Services.AddHostedService<RoomAutomation>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<LoopbackMedia>());
+// The room's display (section "Display": a DRM card, or none): the call composed on it, the idle screen outside one.
+builder.Services.AddRoomDisplay(builder.Configuration.GetSection(RoomDisplayOptions.Section));
 builder.Services.AddHostedService(sp => sp.GetRequiredService<AutoFramer>());
 builder.Services.AddHostedService<DefaultPresetOnStart>();
 builder.Services.AddHostedService<WatchdogService>();

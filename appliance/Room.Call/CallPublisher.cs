@@ -187,6 +187,13 @@ public sealed class CallPublisher : IDisposable
 
     public RtcTransport Transport { get; }
 
+    /// <summary>Where our own camera's pictures go for the room display's self-view (null: nowhere).</summary>
+    public LatestPicture? SelfView
+    {
+        get => _video.SelfView;
+        set => _video.SelfView = value;
+    }
+
     public RtpSender Video { get; }
 
     public RtpSender Audio { get; }

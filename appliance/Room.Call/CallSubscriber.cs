@@ -274,8 +274,37 @@ public sealed class RemoteAudio : IDisposable
                 return false;
             }
 
-            return JitterBuffer.ReadFrame(pcm);
+            var played = JitterBuffer.ReadFrame(pcm);
+            _level = Smooth(_level, played ? Rms(pcm) : 0);
+            return played;
         }
+    }
+
+    private float _level;
+
+    /// <summary>
+    /// How loud this participant is now: the RMS of the frames played (0..1 of full scale), rising at once and falling
+    /// over a few hundred milliseconds, so the active speaker does not flip between the gaps of words.
+    /// </summary>
+    public float Level
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _level;
+            }
+        }
+    }
+
+    internal static float Smooth(float level, float rms) => rms >= level ? rms : (level * 0.9f) + (rms * 0.1f);
+
+    internal static float Rms(ReadOnlySpan<short> pcm)
+    {
+        if (pcm.IsEmpty) return 0;
+        long sum = 0;
+        foreach (var s in pcm) sum += s * s;
+        return (float)Math.Sqrt((double)sum / pcm.Length) / 32768f;
     }
 
     public void Dispose()

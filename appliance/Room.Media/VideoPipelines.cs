@@ -89,6 +89,9 @@ public sealed class VideoSendPipeline : IDisposable
 
     public VideoFormat CaptureFormat { get; }
 
+    /// <summary>When set, each frame's I420 picture (before scaling for the layers) is kept here: the room display's self-view.</summary>
+    public LatestPicture? SelfView { get; set; }
+
     public VideoCodec Codec { get; }
 
     /// <summary>Which encoder each layer uses and why (for <c>roomctl media</c>).</summary>
@@ -225,6 +228,7 @@ public sealed class VideoSendPipeline : IDisposable
             i420 = _converted;
         }
 
+        SelfView?.Write(i420, CaptureFormat.Width, CaptureFormat.Height);
         var rtpTimestamp = unchecked(_timestampOffset + (uint)(captureTime.Ticks * 9 / 1000)); // 90 kHz
         foreach (var l in _layers)
         {
@@ -358,7 +362,7 @@ public sealed class VideoSendPipeline : IDisposable
 /// (it is an <see cref="IRtpPacketSink"/>, so a <see cref="VideoSendPipeline"/> layer can point straight at it);
 /// read snapshots from any thread.
 /// </summary>
-public sealed class VideoReceivePipeline : IRtpPacketSink, IDisposable
+public sealed class VideoReceivePipeline : IRtpPacketSink, ILatestPicture, IDisposable
 {
     private readonly JitterBuffer _jitter;
     private readonly VideoDecoder _decoder;
@@ -396,6 +400,8 @@ public sealed class VideoReceivePipeline : IRtpPacketSink, IDisposable
     public JitterBuffer JitterBuffer => _jitter;
 
     public long FramesDecoded { get; private set; }
+
+    long ILatestPicture.Pictures => FramesDecoded;
 
     public long DecodeErrors => _decoder.Errors;
 

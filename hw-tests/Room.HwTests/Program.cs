@@ -111,7 +111,7 @@ try
     // The composed call stays on screen until the suite ends, for the host's screendump.
     using var scanout = new ScanoutChecks(suite, inLab, faults);
     await scanout.RunAsync().ConfigureAwait(false);
-    using var roomd = new RoomdChecks(suite, inLab, faults);
+    using var roomd = new RoomdChecks(suite, inLab, faults, scanout);
     await roomd.RunAsync().ConfigureAwait(false);
 }
 finally

@@ -3,7 +3,9 @@
 
   host-checks.py tone WAV HZ                 the speaker's WAV output holds a HZ tone (Goertzel)
   host-checks.py screendump QMP-SOCK PNG W H  a QMP screendump of the display is a W x H PNG
-  host-checks.py composed QMP-SOCK PNG LOG    the display shows the pixels the guest's @@HWTEST-SCANOUT line in LOG lists
+  host-checks.py composed QMP-SOCK PNG LOG [MARKER]
+                                              the display shows the pixels the guest's MARKER line in LOG lists
+                                              (default @@HWTEST-SCANOUT; see SCANOUTS for the checks they report)
 Exit status 0 when the check passed. Only the standard library (Debian's python3)."""
 import json, math, os, socket, struct, sys, time, zlib
 
@@ -206,10 +208,10 @@ def png_pixels(path):
         prev = line
     return w, h, rows
 
-def parse_scanout(line):
-    """'@@HWTEST-SCANOUT|WxH|x,y,RRGGBB,what;...' -> ((w, h), [(x, y, rgb, what)])."""
+def parse_scanout(line, marker="@@HWTEST-SCANOUT"):
+    """'MARKER|WxH|x,y,RRGGBB,what;...' -> ((w, h), [(x, y, rgb, what)])."""
     parts = line.strip().split("|")
-    if len(parts) != 3 or parts[0] != "@@HWTEST-SCANOUT":
+    if len(parts) != 3 or parts[0] != marker:
         raise ValueError(f"not a scanout line: {line.strip()[:80]}")
     w, h = (int(v) for v in parts[1].split("x"))
     points = []
@@ -236,24 +238,30 @@ def compare(png, size, points, tolerance=8):
             bad.append(f"{what} ({x},{y}) #{bytes(got).hex()} not #{rgb:06x}")
     return bad
 
-def composed(sock, out, log):
-    """Waits for the guest's @@HWTEST-SCANOUT line, then screendumps until the display shows those pixels."""
+# The guest's scanout lines, and the host check each is reported as.
+SCANOUTS = {
+    "@@HWTEST-SCANOUT": "host.display.composed",  # display.kms.scanout: the suite's own frame
+    "@@HWTEST-SCANOUT-ROOMD": "host.display.roomd-call",  # display.roomd-call: roomd's frame of a call
+}
+
+def composed(sock, out, log, marker="@@HWTEST-SCANOUT"):
+    """Waits for the guest's MARKER line, then screendumps until the display shows those pixels."""
     t0 = time.monotonic()
-    name = "host.display.composed"
+    name = SCANOUTS[marker]
     done = os.environ.get("HWTEST_QEMU_DONE")
     line = None
     while line is None:
         try:
             with open(log, "rb") as f:
-                line = next((l.decode(errors="replace") for l in f if l.startswith(b"@@HWTEST-SCANOUT|")), None)
+                line = next((l.decode(errors="replace") for l in f if l.startswith(marker.encode() + b"|")), None)
         except OSError:
             pass
         if line is None:
             if done and os.path.exists(done):
-                return mark(False, name, t0, "the guest never printed @@HWTEST-SCANOUT (display.kms.scanout did not get that far)")
+                return mark(False, name, t0, f"the guest never printed {marker} (its check did not get that far)")
             time.sleep(0.5)
     try:
-        size, points = parse_scanout(line)
+        size, points = parse_scanout(line, marker)
     except ValueError as e:
         return mark(False, name, t0, str(e))
     t1, deadline, last = time.monotonic(), time.monotonic() + 60, "no attempt"
@@ -276,7 +284,7 @@ if __name__ == "__main__":
         sys.exit(tone(a[1], int(a[2])))
     if len(a) == 5 and a[0] == "screendump":
         sys.exit(screendump(a[1], a[2], int(a[3]), int(a[4])))
-    if len(a) == 4 and a[0] == "composed":
-        sys.exit(composed(a[1], a[2], a[3]))
+    if len(a) in (4, 5) and a[0] == "composed" and (len(a) == 4 or a[4] in SCANOUTS):
+        sys.exit(composed(*a[1:]))
     print(__doc__, file=sys.stderr)
     sys.exit(2)

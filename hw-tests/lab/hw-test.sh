@@ -224,6 +224,11 @@ composed=$screens/lab-composed.png
 rm -f "$composed"
 (HWTEST_QEMU_DONE=$OUT/.qemu-done /usr/bin/python3 "$HERE/lab/host-checks.py" composed "$qmp" "$composed" "$log") >"$OUT/host-composed.log" 2>&1 &
 composer=$!
+# roomd's call on the display (display.roomd-call): the same comparison for the pixels the guest lists for roomd's frame.
+roomd_screen=$screens/lab-roomd-call.png
+rm -f "$roomd_screen"
+(HWTEST_QEMU_DONE=$OUT/.qemu-done /usr/bin/python3 "$HERE/lab/host-checks.py" composed "$qmp" "$roomd_screen" "$log" @@HWTEST-SCANOUT-ROOMD) >"$OUT/host-roomd-display.log" 2>&1 &
+roomd_composer=$!
 stamp "booting the lab (TCG, timeout ${TIMEOUT}s)${FAULT:+, FAULT INJECTED: $FAULT}"
 set +e
 timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1536 -M pc \
@@ -238,12 +243,12 @@ timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp
   </dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$log"  # line-buffered: the host watches the log live
 qrc=${PIPESTATUS[0]}
 touch "$OUT/.qemu-done"
-wait "$watcher" "$composer"
+wait "$watcher" "$composer" "$roomd_composer"
 set -e
 stamp "guest finished (qemu exit $qrc)"
 # The host's own checks join the guest's in the report (and fail it like any other check).
 /usr/bin/python3 "$HERE/lab/host-checks.py" tone "$wav" 1000 >>"$OUT/host-checks.log" 2>&1 || true
-cat "$OUT/host-composed.log" >>"$OUT/host-checks.log"
+cat "$OUT/host-composed.log" "$OUT/host-roomd-display.log" >>"$OUT/host-checks.log"
 grep -a '^@@HWTEST|' "$OUT/host-checks.log" >>"$log" || echo "@@HWTEST|FAIL|host.checks|0|host-checks.py printed no result: see $OUT/host-checks.log" >>"$log"
 ok=0
 report "$log" "QEMU lab, $pkg" "$OUT/suite/Room.HwTests" --lab || ok=1

@@ -147,6 +147,13 @@ class ComposedCheck(unittest.TestCase):
         self.assertEqual(1, len(bad))
         self.assertIn("badge (6,2) #0000ff not #00ff00", bad[0])
 
+    def test_roomds_scanout_line_is_read_by_its_own_marker_only(self):
+        line = "@@HWTEST-SCANOUT-ROOMD|8x4|1,1,1E8E3E,badge-e2e\n"
+        self.assertEqual(((8, 4), [(1, 1, 0x1E8E3E, "badge-e2e")]), hc.parse_scanout(line, "@@HWTEST-SCANOUT-ROOMD"))
+        with self.assertRaises(ValueError):
+            hc.parse_scanout(line)
+        self.assertEqual("host.display.roomd-call", hc.SCANOUTS["@@HWTEST-SCANOUT-ROOMD"])
+
     def test_a_screen_of_another_size_fails(self):
         self.write(png(8, 4, lambda x, y: (0, 0, 0)))
         self.assertIn("8x4", hc.compare(self.path, (1280, 720), [(1, 1, 0, "x")])[0])

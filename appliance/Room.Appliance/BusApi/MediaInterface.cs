@@ -1,3 +1,4 @@
+using Room.Appliance.Display;
 using Room.Appliance.Media;
 using Room.Bus;
 using Room.Bus.Server;
@@ -10,11 +11,14 @@ namespace Room.Appliance.BusApi;
 public sealed class MediaInterface : IBusInterface
 {
     private readonly LoopbackMedia _media;
+    private readonly RoomDisplay _display;
 
-    public MediaInterface(LoopbackMedia media)
+    public MediaInterface(LoopbackMedia media, RoomDisplay display)
     {
         _media = media;
+        _display = display;
         _media.Changed += (_, _) => Changed?.Invoke(this, EventArgs.Empty);
+        _display.Changed += (_, _) => Changed?.Invoke(this, EventArgs.Empty);
     }
 
     public string Name => BusNames.Media;
@@ -34,6 +38,7 @@ public sealed class MediaInterface : IBusInterface
             ["Encryption"] = s.Encryption,
             ["Transport"] = s.Transport,
             ["Error"] = s.Error,
+            ["Display"] = _display.State,
         };
     }
 

@@ -32,6 +32,7 @@ public sealed class LoopbackMedia(
     private Func<string>? _loopbackStatistics;
     private Func<string> _audioStatistics = static () => "call audio: none";
     private CallSubscriber? _remote;
+    private bool _loopback;
     private MediaStatus _status = MediaStatus.Idle;
 
     public event EventHandler? Changed;
@@ -44,6 +45,76 @@ public sealed class LoopbackMedia(
             {
                 return _status;
             }
+        }
+    }
+
+    /// <summary>Our own camera's pictures while a call sends them (the room display's self-view); none outside a call.</summary>
+    public LatestPicture SelfView { get; } = new();
+
+    /// <summary>
+    /// The far end of the call now, in the subscription's order (<paramref name="into"/>'s length at most): each
+    /// remote participant's feed, its decoded pictures (null when it sends no video) and how loud it is; a loopback
+    /// call's far end is the simulated peer with the looped picture (feed 0, no level). Allocates nothing.
+    /// </summary>
+    public int FarEnd(Span<FarEndFeed> into)
+    {
+        lock (_gate)
+        {
+            if (_remote is { } remote)
+            {
+                var videos = remote.Videos;
+                var audios = remote.Audios;
+                var n = 0;
+                for (var i = 0; i < videos.Count && n < into.Length; i++)
+                {
+                    into[n++] = new FarEndFeed(videos[i].Stream.Feed, videos[i].Pipeline, LevelOf(audios, videos[i].Stream.Feed));
+                }
+
+                // Participants who send sound only still get a tile.
+                for (var i = 0; i < audios.Count && n < into.Length; i++)
+                {
+                    if (!HasVideo(videos, audios[i].Stream.Feed))
+                    {
+                        into[n++] = new FarEndFeed(audios[i].Stream.Feed, null, audios[i].Level);
+                    }
+                }
+
+                return n;
+            }
+
+            if (_loopback && into.Length > 0)
+            {
+                into[0] = new FarEndFeed(0, _view, 0); // no picture while the call runs without video
+                return 1;
+            }
+
+            return 0;
+        }
+
+        static float LevelOf(IReadOnlyList<RemoteAudio> audios, long feed)
+        {
+            for (var i = 0; i < audios.Count; i++)
+            {
+                if (audios[i].Stream.Feed == feed)
+                {
+                    return audios[i].Level;
+                }
+            }
+
+            return 0;
+        }
+
+        static bool HasVideo(IReadOnlyList<RemoteVideo> videos, long feed)
+        {
+            for (var i = 0; i < videos.Count; i++)
+            {
+                if (videos[i].Stream.Feed == feed)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
     }
 
@@ -135,9 +206,12 @@ public sealed class LoopbackMedia(
                         _view?.Dispose();
                         _view = null;
                         _remote = null;
+                        _loopback = false;
                         _loopbackStatistics = null;
                         _audioStatistics = static () => "call audio: none";
                     }
+
+                    SelfView.Clear();
                 }
 
                 if (Status.Active)
@@ -283,6 +357,11 @@ public sealed class LoopbackMedia(
             return;
         }
 
+        lock (_gate)
+        {
+            _loopback = true; // the far end is the simulated peer, with or without a picture
+        }
+
         // Sound failing (a microphone unplugged) stops the call's streams, so that all restart together; video
         // failing does not: without a camera or a video encoder the call keeps its sound (see RunVideoAsync).
         using var streams = CancellationTokenSource.CreateLinkedTokenSource(callToken);
@@ -413,7 +492,7 @@ public sealed class LoopbackMedia(
         {
             var videoIn = new SFrameDecryptingSink(keys.Receive, view);
             var videoOut = new SFrameEncryptingSink(keys.Send, videoIn);
-            using var send = new VideoSendPipeline(format, VideoCodec.H264, [new VideoSendLayer(VideoLayer.P360, videoOut)]);
+            using var send = new VideoSendPipeline(format, VideoCodec.H264, [new VideoSendLayer(VideoLayer.P360, videoOut)]) { SelfView = SelfView };
             view.KeyframeNeeded += () => send.RequestKeyframe();
             var rekeys = new RekeyKeyframes(send, keys.Send); // new epoch, new key: receivers need a fresh start
             keys.Send.KeyframeNeeded += rekeys.OnRekey;
@@ -477,6 +556,7 @@ public sealed class LoopbackMedia(
         using var processor = new AudioProcessor();
         var echo = mic is not null && speaker is not null ? processor : null;
         using var publisher = call.StartPublishing(format, mic?.Channels ?? 1, echo);
+        publisher.SelfView = SelfView;
         lock (_gate)
         {
             _remote = call.Subscriber;
@@ -603,3 +683,6 @@ public sealed record MediaStatus(bool Active, string Camera, string VideoEncoder
 {
     public static MediaStatus Idle { get; } = new(false, "", "", "", "", "", "");
 }
+
+/// <summary>One remote participant's media as the room display shows it: the SFU's feed id, its pictures (null: no video) and its loudness (0..1).</summary>
+public readonly record struct FarEndFeed(long Feed, ILatestPicture? Video, float Level);

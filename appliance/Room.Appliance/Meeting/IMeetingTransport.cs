@@ -66,6 +66,15 @@ public interface ICallMedia
     /// <summary>How media is end-to-end encrypted.</summary>
     string Encryption { get; }
 
+    /// <summary>
+    /// True only when every frame is SFrame-protected with keys from the meeting's MLS group (no server holds them);
+    /// false for interim keys every holder of the meeting link can derive. What the room display's badge shows.
+    /// </summary>
+    bool EndToEnd { get; }
+
+    /// <summary>The name to show for each remote feed (the SFU's publisher id), as the participants call themselves.</summary>
+    IReadOnlyDictionary<long, string> FeedNames { get; }
+
     /// <summary>Everything received from the other participants: decoded video (pictures, snapshots) and the audio mix.</summary>
     Room.Call.CallSubscriber Subscriber { get; }
 

@@ -86,6 +86,9 @@ internal interface ICallKeying : IAsyncDisposable
     /// <summary>How the media is keyed, for the media report.</summary>
     string Encryption { get; }
 
+    /// <summary>Keys from an MLS group (end-to-end); false for keys anyone with the meeting link can derive.</summary>
+    bool EndToEnd { get; }
+
     /// <summary>The keys' current state for the media report (MLS: epoch and members), or null.</summary>
     string? KeyState => null;
 
@@ -114,6 +117,8 @@ internal sealed class LinkKeying(LinkKey key) : ICallKeying
 
     public string Encryption =>
         "SFrame AES-128-GCM (RFC 9605) per frame, VP8 payload header in clear; interim key from the meeting link (not MLS)";
+
+    public bool EndToEnd => false;
 
     public IReadOnlyList<MeetingParticipant>? Others => null;
 
@@ -341,6 +346,11 @@ internal sealed class JanusSession : IMeetingSession, ICallMedia
     }
 
     public string Encryption => _keying.Encryption;
+
+    public bool EndToEnd => _keying.EndToEnd;
+
+    public IReadOnlyDictionary<long, string> FeedNames =>
+        _room.Publishers.ToDictionary(p => p.Id, p => p.Display ?? $"Participant {p.Id}");
 
     public string SecurityCode => _keying.SecurityCode;
 

@@ -201,6 +201,8 @@ internal sealed class MlsKeying : ICallKeying, IMeetingLobby
         $"SFrame AES-128-GCM (RFC 9605) per frame, VP8 payload header in clear; keys per sender from the MLS exporter of meeting {_member.MeetingId} " +
         $"at {_server.Authority} (members' X.509 credentials from the organisation CA), new keys on every join and leave";
 
+    public bool EndToEnd => true;
+
     /// <summary>The current epoch, for the media report.</summary>
     public string? KeyState => $"MLS epoch {_keys.Epoch}, {_keys.Members.Count} members";
 

@@ -72,7 +72,8 @@ public sealed record SystemStatus(string RoomName, string Version, string Hostna
 /// <summary>A tenant's name and colours (#rrggbb) and its logo's type ("" without one), as roomd offers them.</summary>
 public sealed record TenantBrandingStatus(string Name, string PrimaryColor, string AccentColor, string LogoType);
 
-public sealed record MediaState(bool Active, string Camera, string VideoEncoder, string VideoDecoder, string Audio, string Encryption, string Error, string Transport = "")
+/// <param name="Display">The room display's state ("on: ...", "off: ...", "unavailable: ...", "disconnected: ...", "failed: ...").</param>
+public sealed record MediaState(bool Active, string Camera, string VideoEncoder, string VideoDecoder, string Audio, string Encryption, string Error, string Transport = "", string Display = "")
 {
     public static MediaState Empty { get; } = new(false, "", "", "", "", "", "");
 }
@@ -227,7 +228,8 @@ public sealed record RoomStatus(
                 Str(p, "Audio", Media.Audio),
                 Str(p, "Encryption", Media.Encryption),
                 Str(p, "Error", Media.Error),
-                Str(p, "Transport", Media.Transport)),
+                Str(p, "Transport", Media.Transport),
+                Str(p, "Display", Media.Display)),
         },
         BusNames.Calendar => this with
         {

@@ -179,7 +179,7 @@ public sealed class RoomCompositor
         canvas.Text(name, box.X + (2 * s), box.Y + (2 * s), s, TextColour, box.Inset(s));
     }
 
-    private static void Centred(Canvas canvas, Rect area, ReadOnlySpan<char> text, int scale)
+    internal static void Centred(Canvas canvas, Rect area, ReadOnlySpan<char> text, int scale)
     {
         var w = BitmapFont.Measure(text, scale);
         canvas.Text(text, area.X + ((area.Width - w) / 2), area.Y + ((area.Height - (BitmapFont.GlyphHeight * scale)) / 2), scale, TextColour, area);

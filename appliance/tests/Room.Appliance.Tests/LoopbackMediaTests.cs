@@ -6,6 +6,7 @@ using Room.Appliance.Media;
 using Room.Appliance.Meeting;
 using Room.Bus;
 using Room.Devices.Simulated;
+using Room.Media;
 
 namespace Room.Appliance.Tests;
 
@@ -47,6 +48,29 @@ public sealed class LoopbackMediaTests : IAsyncDisposable
         }
 
         return _media.Status;
+    }
+
+    [Fact]
+    public async Task The_room_display_gets_the_far_end_and_our_camera_during_a_call_and_nothing_after_it()
+    {
+        var feeds = new FarEndFeed[4];
+        Assert.Equal(0, _media.FarEnd(feeds));
+        await _media.StartAsync(CancellationToken.None);
+        await _meeting.JoinAsync("test-loopback://meet.example.org/m/1");
+        await WaitForAsync(s => s.Active && s.Camera.Length > 0);
+
+        // The loopback call's far end: one feed, the looped picture once decoded.
+        await WaitForAsync(_ => _media.FarEnd(feeds) == 1 && feeds[0].Video is { Pictures: > 0 } && _media.SelfView.Pictures > 0);
+        var picture = new byte[LatestPicture.I420Size(1920, 1080)];
+        Assert.True(feeds[0].Video!.TryCopyLatestI420(picture, out var w, out var h));
+        Assert.True(w > 0 && h > 0);
+        Assert.True(_media.SelfView.TryCopyLatestI420(picture, out w, out h));
+        Assert.True(w > 0 && h > 0);
+
+        await _meeting.LeaveAsync();
+        await WaitForAsync(s => !s.Active);
+        Assert.Equal(0, _media.FarEnd(feeds));
+        Assert.False(_media.SelfView.TryCopyLatestI420(picture, out _, out _));
     }
 
     [Fact]

@@ -30,6 +30,7 @@ public sealed class RoomdContractTests(RoomdFixture room) : IClassFixture<RoomdF
         [(BusNames.Devices, "Devices")] = "changes on hot-plug or health changes only (RoomdHotplugTests)",
         [(BusNames.Calendar, "Upcoming")] = "changes as meetings end (ScheduleServiceTests, minute clock)",
         [(BusNames.Media, "Error")] = "set when a device fails mid-call (RoomdHotplugTests)",
+        [(BusNames.Media, "Display")] = "set once at start for this roomd without a display (RoomDisplayTests: a missing card, a call that goes on)",
         [(BusNames.Meeting, "Lobby")] = "needs a meeting server with people waiting (RoomdGuestTests in Room.MeetingServer.Tests)",
         [(BusNames.System, "Branding")] = "changes by roomctl enroll outside roomd (Room.ControllerUi.Tests TenantBrandingPanelTests)",
         [(BusNames.System, "BrandingLogo")] = "changes by roomctl enroll outside roomd (Room.ControllerUi.Tests TenantBrandingPanelTests)",

@@ -9,7 +9,7 @@ namespace Room.HwTests.Checks;
 /// roomd in the guest: a private dbus-daemon, roomd on it (state in a temporary directory), the Camera API over
 /// D-Bus, and presets that survive a roomd restart.
 /// </summary>
-public sealed class RoomdChecks(Suite suite, bool inLab, IReadOnlyList<LabFault> faults) : IDisposable
+public sealed partial class RoomdChecks(Suite suite, bool inLab, IReadOnlyList<LabFault> faults, ScanoutChecks? scanout = null) : IDisposable
 {
     private static readonly string Roomd = Path.Combine(AppContext.BaseDirectory, "roomd");
     private const string DbusDaemon = "/usr/bin/dbus-daemon";
@@ -89,6 +89,8 @@ public sealed class RoomdChecks(Suite suite, bool inLab, IReadOnlyList<LabFault>
                 }
             }
         }).ConfigureAwait(false);
+
+        await suite.RunAsync("display.roomd-call", TimeSpan.FromSeconds(240), RoomdDisplayAsync).ConfigureAwait(false);
 
         await suite.RunAsync("camera.presets-survive-roomd-restart", TimeSpan.FromSeconds(150), async ct =>
         {
@@ -263,9 +265,9 @@ public sealed class RoomdChecks(Suite suite, bool inLab, IReadOnlyList<LabFault>
     private static string Health(IReadOnlyList<DeviceEntry> devices, string id) =>
         devices.FirstOrDefault(d => d.Id == id) is { } d ? d.Health : "absent";
 
-    private void StartRoomd()
+    private void StartRoomd(params string[] extra)
     {
-        string[] args = ["--bus", _address!, "--state", Path.Combine(_dir, "state"), "--Room:Devices", "linux"];
+        string[] args = ["--bus", _address!, "--state", Path.Combine(_dir, "state"), "--Room:Devices", "linux", .. extra];
         // HWTEST_FAULT=roomd-mixer-ioctl: roomd runs under a seccomp filter that fails the ALSA control write ioctl
         // inside its own process (the suite execs it through `Room.HwTests fault-exec`, so the pid is roomd's).
         var psi = faults.Any(f => f.Name == "roomd-mixer-ioctl")

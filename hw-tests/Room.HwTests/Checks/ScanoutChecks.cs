@@ -96,8 +96,7 @@ public sealed class ScanoutChecks(Suite suite, bool inLab, IReadOnlyList<LabFaul
             Expect.True(change == ScanoutChange.Unchanged && s.Connected && s.Mode == first, $"re-probing an unchanged screen gave {change}: {s.Description}");
             // Fault scanout-no-flip: the final frame goes into the buffer on screen and is never flipped.
             var points = Show(s, compositor, noFlip: faults.Any(f => f.Name == "scanout-no-flip"));
-            Console.WriteLine($"{Marker}|{s.Width}x{s.Height}|{string.Join(';', points.Select(p => $"{p.X},{p.Y},{p.Rgb:X6},{p.What}"))}");
-            Console.Out.Flush();
+            Print(Marker, s.Width, s.Height, points);
             report.Append(CultureInfo.InvariantCulture, $"; back to {s.Mode}: {points.Count} known pixels read back from the front buffer, {s.Flips} flips");
             return Task.FromResult(report.ToString());
         }).ConfigureAwait(false);
@@ -163,8 +162,22 @@ public sealed class ScanoutChecks(Suite suite, bool inLab, IReadOnlyList<LabFaul
         return points;
     }
 
+    /// <summary>Lists pixels the host must find in its screendump: "MARKER|WxH|x,y,RRGGBB,what;..." (host-checks.py composed).</summary>
+    internal static void Print(string marker, int width, int height, IEnumerable<(int X, int Y, uint Rgb, string What)> points)
+    {
+        Console.WriteLine($"{marker}|{width}x{height}|{string.Join(';', points.Select(p => $"{p.X},{p.Y},{p.Rgb:X6},{p.What}"))}");
+        Console.Out.Flush();
+    }
+
+    /// <summary>The suite lets go of the card (roomd drives it next); its last frame is no longer needed on screen.</summary>
+    public void Release()
+    {
+        _scanout?.Dispose();
+        _scanout = null;
+    }
+
     /// <summary>The first pixel of colour <paramref name="rgb"/> inside <paramref name="r"/> (a check fails if there is none).</summary>
-    private static (int X, int Y, uint Rgb, string What) Find(ReadOnlySpan<byte> screen, int stride, Rect r, uint rgb, string what)
+    internal static (int X, int Y, uint Rgb, string What) Find(ReadOnlySpan<byte> screen, int stride, Rect r, uint rgb, string what)
     {
         for (var y = r.Y; y < r.Bottom; y++)
         {

@@ -50,10 +50,12 @@ public static class CheckCatalog
         ("roomd.dbus", CheckScope.Everywhere),
         ("audio.mixer-roomd", CheckScope.Everywhere),
         ("audio.speech-roomd", CheckScope.Everywhere),
+        ("display.roomd-call", CheckScope.Everywhere),
         ("camera.presets-survive-roomd-restart", CheckScope.Everywhere),
         ("hotplug.usb-camera-roomd", CheckScope.Everywhere),
         ("host.display.screendump", CheckScope.LabHost),
         ("host.display.composed", CheckScope.LabHost),
+        ("host.display.roomd-call", CheckScope.LabHost),
         ("host.usb-speaker.tone", CheckScope.LabHost),
     ];
 

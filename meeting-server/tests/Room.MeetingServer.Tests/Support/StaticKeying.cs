@@ -18,6 +18,9 @@ internal sealed class StaticKeying(MlsCallKeys keys, string encryption) : ICallK
 
     public string Encryption => encryption;
 
+    /// <summary>The keys are an MLS group's, as in a meeting-server call.</summary>
+    public bool EndToEnd => true;
+
     public IReadOnlyList<MeetingParticipant>? Others => null;
 
     public event EventHandler? Changed { add { } remove { } }
