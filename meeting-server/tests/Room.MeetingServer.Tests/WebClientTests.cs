@@ -468,14 +468,6 @@ public sealed partial class WebClientTests(JanusServerFixture fx, ITestOutputHel
         }, Context, ct);
         Step("roomd decodes browser 1");
 
-        // An address coming and going elsewhere on the machine (a VPN, a container; here a namespace's veth) leaves the
-        // call up: Chromium would end an HTTP/2 session to the server and everything on it (see Program.cs).
-        using (NetNs.Create())
-        {
-        }
-
-        Step("an address came and went on the machine");
-
         // One security code on both; each in the other's roster.
         await WaitUntilAsync(async () =>
         {
