@@ -65,6 +65,15 @@ public sealed class LatestPicture : ILatestPicture
         }
     }
 
+    /// <summary>A copy of the latest picture in a new array (snapshots), or null before the first one.</summary>
+    public (byte[]? Picture, int Width, int Height) Copy()
+    {
+        lock (_gate)
+        {
+            return _width == 0 ? (null, 0, 0) : ((byte[])_picture.Clone(), _width, _height);
+        }
+    }
+
     /// <summary>Forgets the picture (the stream stopped): readers see none until the next <see cref="Write"/>.</summary>
     public void Clear()
     {

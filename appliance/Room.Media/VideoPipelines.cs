@@ -366,10 +366,7 @@ public sealed class VideoReceivePipeline : IRtpPacketSink, ILatestPicture, IDisp
 {
     private readonly JitterBuffer _jitter;
     private readonly VideoDecoder _decoder;
-    private readonly Lock _gate = new();
-    private byte[] _latest = [];
-    private int _latestWidth;
-    private int _latestHeight;
+    private readonly LatestPicture _latest = new();
 
     private readonly IFrameTransform? _transform;
     private readonly TimeProvider _time;
@@ -480,17 +477,7 @@ public sealed class VideoReceivePipeline : IRtpPacketSink, ILatestPicture, IDisp
 
             FramesDecoded++;
             var pic = _decoder.Picture;
-            lock (_gate)
-            {
-                if (_latest.Length != pic.Length)
-                {
-                    _latest = new byte[pic.Length]; // only when the size changes
-                }
-
-                pic.CopyTo(_latest);
-                _latestWidth = _decoder.Width;
-                _latestHeight = _decoder.Height;
-            }
+            _latest.Write(pic, _decoder.Width, _decoder.Height);
 
             PictureDecoded?.Invoke(pic, _decoder.Width, _decoder.Height, frame.Timestamp);
         }
@@ -511,41 +498,20 @@ public sealed class VideoReceivePipeline : IRtpPacketSink, ILatestPicture, IDisp
     }
 
     /// <summary>Copies the latest picture (tightly packed I420) into <paramref name="destination"/>; false when none yet or too small.</summary>
-    public bool TryCopyLatestI420(Span<byte> destination, out int width, out int height)
-    {
-        lock (_gate)
-        {
-            (width, height) = (_latestWidth, _latestHeight);
-            if (_latestWidth == 0 || destination.Length < _latest.Length)
-            {
-                return false;
-            }
-
-            _latest.CopyTo(destination);
-            return true;
-        }
-    }
+    public bool TryCopyLatestI420(Span<byte> destination, out int width, out int height) => _latest.TryCopyLatestI420(destination, out width, out height);
 
     /// <summary>The latest picture as JPEG, or null before the first one.</summary>
     public byte[]? SnapshotJpeg(int qscale = 4)
     {
-        var (pic, w, h) = CopyLatest();
+        var (pic, w, h) = _latest.Copy();
         return pic is null ? null : Snapshot.I420ToJpeg(pic, w, h, qscale);
     }
 
     /// <summary>The latest picture as raw RGBA (width * height * 4 bytes), or null before the first one.</summary>
     public (byte[] Rgba, int Width, int Height)? SnapshotRgba()
     {
-        var (pic, w, h) = CopyLatest();
+        var (pic, w, h) = _latest.Copy();
         return pic is null ? null : (Snapshot.I420ToRgba(pic, w, h), w, h);
-    }
-
-    private (byte[]? Picture, int Width, int Height) CopyLatest()
-    {
-        lock (_gate)
-        {
-            return _latestWidth == 0 ? (null, 0, 0) : ((byte[])_latest.Clone(), _latestWidth, _latestHeight);
-        }
     }
 
     public void Dispose()
